@@ -1,0 +1,156 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# remsim: the kernel module (through Kbuild) and the user-space programs.
+#
+#   make              module and user-space programs (warnings are errors)
+#   make deps         install what is missing (scripts/deps)
+#   make check        every test: unit tests here, selftests in the VM
+#   make selftests    only the VM selftests; TAP in build/vm/selftests.tap
+#   make demo         the main job, see README.md
+#   make V=1          show the commands
+#
+# KDIR selects the kernel headers (default: those of the installed
+# linux-headers-amd64). Generated files go under build/.
+
+KVER		:= $(shell KDIR=$(KDIR) scripts/kver)
+KDIR		?= /usr/src/linux-headers-$(KVER)
+VERSION		:= $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+WERROR		?= 1
+
+B		:= build
+MODSTAGE	:= $(B)/module
+
+CC		?= gcc
+CLANG		?= clang
+CFLAGS		?= -O2 -g
+WARNINGS	:= -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes \
+		   -Wmissing-prototypes -Wformat=2 -Wvla
+ifeq ($(WERROR),1)
+WARNINGS	+= -Werror
+endif
+ALL_CFLAGS	:= -std=gnu11 $(WARNINGS) $(CFLAGS) -MMD -MP \
+		   -isystem include/uapi -Ikernel -Iuserspace/include \
+		   -DREMSIM_VERSION='"$(VERSION)"'
+
+ifeq ($(V),1)
+Q		:=
+quiet		= @true
+else
+Q		:= @
+quiet		= @printf '  %-8s %s\n'
+endif
+
+.PHONY: all module userspace deps check unit selftests vm-prep demo clean \
+	help run-check run-selftests run-demo
+
+all: module userspace
+
+help:
+	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
+
+deps:
+	scripts/deps
+
+# --- the kernel module --------------------------------------------------------
+#
+# Kbuild writes objects next to its sources; building in a staging directory of
+# symbolic links keeps them out of the source tree.
+
+MODULE_SRCS	:= Kbuild $(wildcard kernel/*.c kernel/*.h)
+MODULES		:= $(MODSTAGE)/remsim.ko
+
+module: $(MODULES)
+
+$(MODULES): $(MODULE_SRCS) $(wildcard include/uapi/linux/*.h) Makefile
+	$(quiet) STAGE $(MODSTAGE)
+	$(Q)mkdir -p $(MODSTAGE)/kernel
+	$(Q)find $(MODSTAGE) -type l -delete
+	$(Q)ln -sf $(CURDIR)/Kbuild $(MODSTAGE)/Kbuild
+	$(Q)ln -sf $(CURDIR)/include $(MODSTAGE)/include
+	$(Q)for f in kernel/*.c kernel/*.h; do ln -sf $(CURDIR)/$$f $(MODSTAGE)/$$f; done
+	$(Q)test -d $(KDIR) || { echo "no kernel headers in $(KDIR): run make deps"; exit 1; }
+	$(Q)$(MAKE) -C $(KDIR) M=$(CURDIR)/$(MODSTAGE) REMSIM_VERSION=$(VERSION) \
+		REMSIM_WERROR=$(if $(filter 1,$(WERROR)),y) $(if $(V),V=$(V)) modules
+
+# --- user space -----------------------------------------------------------------
+
+TESTLIB_SRCS	:= $(wildcard tests/lib/*.c)
+TESTLIB		:= $(B)/tests/libtest.a
+SELFTESTS	:= $(patsubst tests/selftests/%.c,$(B)/tests/selftests/%,$(wildcard tests/selftests/*_test.c))
+UNITTESTS	:= $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*_test.c))
+PROGRAMS	:=
+
+userspace: $(PROGRAMS) $(SELFTESTS) $(UNITTESTS)
+
+$(B)/obj/%.o: %.c
+	$(quiet) CC $<
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/lib -c -o $@ $<
+
+$(TESTLIB): $(patsubst %.c,$(B)/obj/%.o,$(TESTLIB_SRCS))
+	$(quiet) AR $@
+	$(Q)mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/tests/selftests/%: $(B)/obj/tests/selftests/%.o $(TESTLIB)
+	$(quiet) LD $@
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lpthread
+
+$(B)/tests/unit/%: $(B)/obj/tests/unit/%.o $(TESTLIB)
+	$(quiet) LD $@
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lpthread
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# --- tests ------------------------------------------------------------------------
+#
+# The VM guest loads our modules from build/vm/modroot/lib/modules/KVER: the
+# unpacked Debian kernel's modules (hard links, no copy) plus ours in extra/.
+
+MODROOT		:= $(B)/vm/modroot/lib/modules/$(KVER)
+KIMG		:= $(B)/kernel/$(KVER)/root/lib/modules/$(KVER)
+
+vm-prep: module
+	$(quiet) MODROOT $(MODROOT)
+	$(Q)test -d $(KIMG) || { echo "no kernel image for $(KVER): run make deps"; exit 1; }
+	$(Q)if [ ! -d $(MODROOT)/kernel ]; then \
+		rm -rf $(MODROOT) && mkdir -p $(dir $(MODROOT)) && cp -al $(KIMG) $(MODROOT); fi
+	$(Q)mkdir -p $(MODROOT)/extra && cp $(MODULES) $(MODROOT)/extra/
+	$(Q)depmod -b $(B)/vm/modroot $(KVER)
+
+# A test name (T=module_test) runs only that program.
+T		?=
+SELFTEST_RUN	:= $(if $(T),$(addprefix $(B)/tests/selftests/,$(T)),$(SELFTESTS))
+UNIT_RUN	:= $(if $(T),$(filter $(addprefix %/,$(T)),$(UNITTESTS)),$(UNITTESTS))
+
+unit: userspace
+	$(Q)scripts/run-tap $(B)/check/unit.tap $(UNIT_RUN) >$(B)/check/unit.log 2>&1 || \
+		{ grep -E '^(# )*not ok' $(B)/check/unit.tap; true; }
+
+# The entry points a fresh machine starts from install what is missing first;
+# KVER and KDIR are only known after that, hence the second make.
+check selftests demo:
+	$(Q)scripts/deps
+	$(Q)$(MAKE) --no-print-directory run-$@
+
+run-selftests: all vm-prep
+	$(Q)rm -f $(B)/vm/selftests.tap
+	$(Q)scripts/vm -q -n selftests -t 1800 -- scripts/run-tap $(CURDIR)/$(B)/vm/selftests/selftests.tap \
+		$(SELFTEST_RUN); scripts/vm-verdict $(B)/vm/selftests >$(B)/vm/verdict.tap
+	$(Q)cp $(B)/vm/selftests/selftests.tap $(B)/vm/selftests.tap 2>/dev/null || true
+	$(Q)scripts/tap-summary $(B)/vm/selftests.tap $(B)/vm/verdict.tap
+
+run-check: all vm-prep
+	$(Q)mkdir -p $(B)/check
+	$(Q)$(if $(SELFTEST_RUN),$(MAKE) --no-print-directory run-selftests >$(B)/check/selftests.log 2>&1 || true)
+	$(Q)$(if $(UNIT_RUN),$(MAKE) --no-print-directory unit)
+	$(Q)scripts/tap-summary $(if $(UNIT_RUN),$(B)/check/unit.tap) $(if $(SELFTEST_RUN),$(B)/vm/selftests.tap $(B)/vm/verdict.tap)
+
+run-demo: all vm-prep
+	scripts/demo
+
+clean:
+	rm -rf $(B)/module $(B)/obj $(B)/tests $(B)/bin $(B)/vm $(B)/check
+.SECONDARY:
