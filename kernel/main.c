@@ -7,25 +7,71 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/debugfs.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <net/genetlink.h>
 
 #include "remsim.h"
+
+unsigned int remsim_queue_depth = 16;
+module_param_named(queue_depth, remsim_queue_depth, uint, 0644);
+MODULE_PARM_DESC(queue_depth,
+		 "messages a slot queues each way before its producer waits (default 16)");
+
+unsigned int remsim_apdu_timeout_ms = 60000;
+module_param_named(apdu_timeout, remsim_apdu_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(apdu_timeout,
+		 "ms an APDU may wait for its response before the modem gets 6F00; 0: forever (default 60000)");
+
+static struct dentry *remsim_debugfs;
+
+static int msgs_live_get(void *data, u64 *val)
+{
+	*val = remsim_msg_live();
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(msgs_live_fops, msgs_live_get, NULL, "%llu\n");
 
 static int __init remsim_init(void)
 {
 	int ret;
 
-	ret = remsim_slot_core_init();
+	if (!remsim_queue_depth) {
+		pr_err("queue_depth must be at least 1\n");
+		return -EINVAL;
+	}
+
+	ret = remsim_msg_cache_init();
 	if (ret)
 		return ret;
+	ret = remsim_slot_core_init();
+	if (ret)
+		goto err_msg_cache;
+	ret = remsim_netlink_init();
+	if (ret)
+		goto err_slot_core;
+
+	/* For the selftests' leak checks: messages alive right now. */
+	remsim_debugfs = debugfs_create_dir("remsim", NULL);
+	debugfs_create_file_unsafe("msgs_live", 0444, remsim_debugfs, NULL, &msgs_live_fops);
 
 	pr_info("version %s loaded\n", REMSIM_VERSION);
 	return 0;
+
+err_slot_core:
+	remsim_slot_core_exit();
+err_msg_cache:
+	remsim_msg_cache_exit();
+	return ret;
 }
 
 static void __exit remsim_exit(void)
 {
+	debugfs_remove(remsim_debugfs);
+	remsim_netlink_exit();
 	remsim_slot_core_exit();
+	remsim_msg_cache_exit();
 }
 
 module_init(remsim_init);
@@ -35,3 +81,4 @@ MODULE_DESCRIPTION("Remote SIM: SIMtrace2 card emulation slots as /dev/remsimN")
 MODULE_AUTHOR("The remsim developers");
 MODULE_LICENSE("GPL");
 MODULE_VERSION(REMSIM_VERSION);
+MODULE_ALIAS_GENL_FAMILY(REMSIM_GENL_NAME);

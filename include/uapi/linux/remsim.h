@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * remsim.h - the generic netlink family "remsim", version 1.
+ *
+ * Described in Documentation/netlink/specs/remsim.yaml; this header follows
+ * it. Commands and attributes are numbered from 1. Every command validates
+ * its attributes strictly: unknown or unexpected attributes, wrong types
+ * and out-of-range values are refused with an extended ACK naming the
+ * attribute. Commands that change anything need CAP_NET_ADMIN in the
+ * initial user namespace (slots are a machine-wide resource); the family
+ * is usable from every network namespace.
+ *
+ * A slot as REMSIM_CMD_SLOT_GET reports it (dumps and notifications reuse
+ * this layout)::
+ *
+ *   REMSIM_A_SLOT_INDEX         u32      N of /dev/remsimN
+ *   REMSIM_A_SLOT_NAME          string   "remsimN"
+ *   REMSIM_A_SLOT_BACKEND       u32      REMSIM_BACKEND_* (remsim_dev.h)
+ *   REMSIM_A_SLOT_BOARD         string   board name
+ *   REMSIM_A_SLOT_BUS_PATH      string   USB bus path, or "sim"
+ *   REMSIM_A_SLOT_INTERFACE     u32      USB interface, or simulated slot number
+ *   REMSIM_A_SLOT_OWNER_PID     u32      process that has the slot open (absent: none)
+ *   REMSIM_A_SLOT_T0_STATE      u32      REMSIM_T0_* (remsim_dev.h)
+ *   REMSIM_A_SLOT_SIGNALS       u32      REMSIM_SIG_* (remsim_dev.h)
+ *   REMSIM_A_SLOT_ATR           binary   the ATR the modem gets
+ *   REMSIM_A_SLOT_MAP           nest     absent when the slot is not mapped
+ *     REMSIM_MAP_A_CLIENT_ID    u32      0..1023
+ *     REMSIM_MAP_A_CLIENT_SLOT  u32      0..1023
+ *     REMSIM_MAP_A_BANK_ID      u32      0..1023   } the static bank target,
+ *     REMSIM_MAP_A_BANK_SLOT    u32      0..1023   } all four or none: for
+ *     REMSIM_MAP_A_BANKD_HOST   string   host      } setups without a
+ *     REMSIM_MAP_A_BANKD_PORT   u16      1..65535  } remsim-server
+ *   REMSIM_A_SLOT_STATS         nest     counters, REMSIM_STATS_A_* (u64)
+ *
+ * Dumps are consistent: a dump interrupted by a slot appearing, leaving or
+ * being remapped carries NLM_F_DUMP_INTR, and the caller should dump again.
+ */
+#ifndef _UAPI_LINUX_REMSIM_H
+#define _UAPI_LINUX_REMSIM_H
+
+#define REMSIM_GENL_NAME		"remsim"
+#define REMSIM_GENL_VERSION		1
+#define REMSIM_GENL_MCGRP_EVENTS	"events"
+
+/* Limits of a mapping: the identity ranges of RSPRO. */
+#define REMSIM_MAP_ID_MAX		1023
+#define REMSIM_MAP_HOST_MAX		253	/* a DNS name, without the NUL */
+
+/**
+ * enum remsim_cmd - commands of the remsim family
+ * @REMSIM_CMD_SLOT_GET: do: the slot REMSIM_A_SLOT_INDEX names; dump: every
+ *	slot, ordered by index
+ * @REMSIM_CMD_SLOT_SET: map slot REMSIM_A_SLOT_INDEX to the identity in
+ *	REMSIM_A_SLOT_MAP (client id and slot, optionally the static bank
+ *	target); replaces an existing mapping. Admin.
+ * @REMSIM_CMD_SLOT_UNSET: remove slot REMSIM_A_SLOT_INDEX's mapping. Admin.
+ * @REMSIM_CMD_SIM_NEW: create a simulated slot (loads remsim_sim.ko when
+ *	needed); with REMSIM_A_SIM_DESTROY_ON_CLOSE it disappears when the
+ *	requesting socket closes. Replies with the new slot. Admin.
+ * @REMSIM_CMD_SIM_DEL: delete simulated slot REMSIM_A_SLOT_INDEX. Admin.
+ * @REMSIM_CMD_SLOT_ADD_NTF: (events) a slot appeared
+ * @REMSIM_CMD_SLOT_DEL_NTF: (events) a slot is gone: index, name, backend
+ * @REMSIM_CMD_SLOT_CHANGE_NTF: (events) a slot was mapped or unmapped, or
+ *	its ATR changed
+ * @REMSIM_CMD_SLOT_SIGNAL_NTF: (events) the modem changed VCC, RST or CLK:
+ *	index, REMSIM_A_SLOT_SIGNALS and REMSIM_A_SLOT_SIGNALS_CHANGED
+ * @REMSIM_CMD_SLOT_ERROR_NTF: (events) an exchange error: index and
+ *	REMSIM_A_SLOT_ERROR (enum remsim_error_code)
+ */
+enum remsim_cmd {
+	REMSIM_CMD_UNSPEC,
+	REMSIM_CMD_SLOT_GET,
+	REMSIM_CMD_SLOT_SET,
+	REMSIM_CMD_SLOT_UNSET,
+	REMSIM_CMD_SIM_NEW,
+	REMSIM_CMD_SIM_DEL,
+	REMSIM_CMD_SLOT_ADD_NTF,
+	REMSIM_CMD_SLOT_DEL_NTF,
+	REMSIM_CMD_SLOT_CHANGE_NTF,
+	REMSIM_CMD_SLOT_SIGNAL_NTF,
+	REMSIM_CMD_SLOT_ERROR_NTF,
+
+	__REMSIM_CMD_MAX
+};
+#define REMSIM_CMD_MAX (__REMSIM_CMD_MAX - 1)
+
+/**
+ * enum remsim_attr - attributes of a slot (see the top of this file)
+ * @REMSIM_A_PAD: padding for 64-bit attributes
+ * @REMSIM_A_SIM_DESTROY_ON_CLOSE: flag for REMSIM_CMD_SIM_NEW
+ * @REMSIM_A_SLOT_SIGNALS_CHANGED: u32 REMSIM_SIG_* in REMSIM_CMD_SLOT_SIGNAL_NTF
+ * @REMSIM_A_SLOT_ERROR: u32 enum remsim_error_code in REMSIM_CMD_SLOT_ERROR_NTF
+ */
+enum remsim_attr {
+	REMSIM_A_UNSPEC,
+	REMSIM_A_PAD,
+	REMSIM_A_SLOT_INDEX,
+	REMSIM_A_SLOT_NAME,
+	REMSIM_A_SLOT_BACKEND,
+	REMSIM_A_SLOT_BOARD,
+	REMSIM_A_SLOT_BUS_PATH,
+	REMSIM_A_SLOT_INTERFACE,
+	REMSIM_A_SLOT_OWNER_PID,
+	REMSIM_A_SLOT_T0_STATE,
+	REMSIM_A_SLOT_SIGNALS,
+	REMSIM_A_SLOT_ATR,
+	REMSIM_A_SLOT_MAP,
+	REMSIM_A_SLOT_STATS,
+	REMSIM_A_SIM_DESTROY_ON_CLOSE,
+	REMSIM_A_SLOT_SIGNALS_CHANGED,
+	REMSIM_A_SLOT_ERROR,
+
+	__REMSIM_A_MAX
+};
+#define REMSIM_A_MAX (__REMSIM_A_MAX - 1)
+
+/**
+ * enum remsim_map_attr - attributes inside REMSIM_A_SLOT_MAP
+ * @REMSIM_MAP_A_CLIENT_ID: u32, RSPRO ClientId, 0..REMSIM_MAP_ID_MAX
+ * @REMSIM_MAP_A_CLIENT_SLOT: u32, RSPRO client slot number
+ * @REMSIM_MAP_A_BANK_ID: u32, RSPRO BankId of a static target
+ * @REMSIM_MAP_A_BANK_SLOT: u32, the bank's slot number
+ * @REMSIM_MAP_A_BANKD_HOST: string, host name or address of that bankd
+ * @REMSIM_MAP_A_BANKD_PORT: u16, its TCP port
+ */
+enum remsim_map_attr {
+	REMSIM_MAP_A_UNSPEC,
+	REMSIM_MAP_A_CLIENT_ID,
+	REMSIM_MAP_A_CLIENT_SLOT,
+	REMSIM_MAP_A_BANK_ID,
+	REMSIM_MAP_A_BANK_SLOT,
+	REMSIM_MAP_A_BANKD_HOST,
+	REMSIM_MAP_A_BANKD_PORT,
+
+	__REMSIM_MAP_A_MAX
+};
+#define REMSIM_MAP_A_MAX (__REMSIM_MAP_A_MAX - 1)
+
+/**
+ * enum remsim_stats_attr - u64 counters inside REMSIM_A_SLOT_STATS, with
+ * the meaning of the struct remsim_stats field of the same name
+ */
+enum remsim_stats_attr {
+	REMSIM_STATS_A_UNSPEC,
+	REMSIM_STATS_A_PAD,
+	REMSIM_STATS_A_APDUS,
+	REMSIM_STATS_A_RESPONSES,
+	REMSIM_STATS_A_BYTES_UP,
+	REMSIM_STATS_A_BYTES_DOWN,
+	REMSIM_STATS_A_RESETS,
+	REMSIM_STATS_A_POWER_CYCLES,
+	REMSIM_STATS_A_PPS,
+	REMSIM_STATS_A_ERRORS,
+	REMSIM_STATS_A_PROTOCOL_ERRORS,
+	REMSIM_STATS_A_RESPONSE_ERRORS,
+	REMSIM_STATS_A_ABORTED,
+	REMSIM_STATS_A_ABANDONED,
+	REMSIM_STATS_A_TIMEOUTS,
+	REMSIM_STATS_A_STALE_RESPONSES,
+	REMSIM_STATS_A_BOARD_ERRORS,
+	REMSIM_STATS_A_UP_PEAK,
+	REMSIM_STATS_A_DOWN_PEAK,
+	REMSIM_STATS_A_UP_BACKPRESSURE,
+	REMSIM_STATS_A_DOWN_BACKPRESSURE,
+
+	__REMSIM_STATS_A_MAX
+};
+#define REMSIM_STATS_A_MAX (__REMSIM_STATS_A_MAX - 1)
+
+#endif /* _UAPI_LINUX_REMSIM_H */

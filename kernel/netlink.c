@@ -1,0 +1,663 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * netlink.c - the generic netlink family "remsim" (include/uapi/linux/remsim.h,
+ * Documentation/netlink/specs/remsim.yaml): list slots, map them, create and
+ * delete simulated slots, and the "events" multicast group.
+ *
+ * Every command has its own policy, so that an attribute it does not take
+ * is refused like an unknown one; ranges and lengths are in the policies,
+ * what they cannot say is checked in the handlers with an extended ACK that
+ * names the attribute.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kmod.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/netlink.h>
+#include <linux/rcupdate.h>
+#include <net/genetlink.h>
+#include <net/netlink.h>
+
+#include "remsim.h"
+
+#define SLOT_INDEX_MAX	1023
+
+static struct genl_family remsim_family;
+
+enum remsim_mcgrp {
+	REMSIM_MCGRP_EVENTS,
+};
+
+static const struct genl_multicast_group remsim_mcgrps[] = {
+	[REMSIM_MCGRP_EVENTS] = { .name = REMSIM_GENL_MCGRP_EVENTS },
+};
+
+/* --- policies ------------------------------------------------------------ */
+
+static const struct nla_policy map_policy[REMSIM_MAP_A_MAX + 1] = {
+	[REMSIM_MAP_A_CLIENT_ID]	= NLA_POLICY_MAX(NLA_U32, REMSIM_MAP_ID_MAX),
+	[REMSIM_MAP_A_CLIENT_SLOT]	= NLA_POLICY_MAX(NLA_U32, REMSIM_MAP_ID_MAX),
+	[REMSIM_MAP_A_BANK_ID]		= NLA_POLICY_MAX(NLA_U32, REMSIM_MAP_ID_MAX),
+	[REMSIM_MAP_A_BANK_SLOT]	= NLA_POLICY_MAX(NLA_U32, REMSIM_MAP_ID_MAX),
+	[REMSIM_MAP_A_BANKD_HOST]	= { .type = NLA_NUL_STRING, .len = REMSIM_MAP_HOST_MAX },
+	[REMSIM_MAP_A_BANKD_PORT]	= NLA_POLICY_MIN(NLA_U16, 1),
+};
+
+static const struct nla_policy slot_get_policy[REMSIM_A_MAX + 1] = {
+	[REMSIM_A_SLOT_INDEX]	= NLA_POLICY_MAX(NLA_U32, SLOT_INDEX_MAX),
+};
+
+static const struct nla_policy slot_set_policy[REMSIM_A_MAX + 1] = {
+	[REMSIM_A_SLOT_INDEX]	= NLA_POLICY_MAX(NLA_U32, SLOT_INDEX_MAX),
+	[REMSIM_A_SLOT_MAP]	= NLA_POLICY_NESTED(map_policy),
+};
+
+static const struct nla_policy slot_unset_policy[REMSIM_A_MAX + 1] = {
+	[REMSIM_A_SLOT_INDEX]	= NLA_POLICY_MAX(NLA_U32, SLOT_INDEX_MAX),
+};
+
+static const struct nla_policy sim_new_policy[REMSIM_A_MAX + 1] = {
+	[REMSIM_A_SIM_DESTROY_ON_CLOSE]	= { .type = NLA_FLAG },
+};
+
+static const struct nla_policy sim_del_policy[REMSIM_A_MAX + 1] = {
+	[REMSIM_A_SLOT_INDEX]	= NLA_POLICY_MAX(NLA_U32, SLOT_INDEX_MAX),
+};
+
+/* --- filling a slot's attributes ------------------------------------------- */
+
+struct slot_view {
+	bool			owned;
+	pid_t			owner_pid;
+	u8			atr[REMSIM_ATR_MAX];
+	unsigned int		atr_len;
+	struct remsim_map	map;
+	u32			signals;
+	u32			t0_state;
+	struct remsim_stats	stats;
+};
+
+/* What a slot looks like now; slot->mutex held. */
+static void slot_view(struct remsim_slot *slot, struct slot_view *v)
+{
+	lockdep_assert_held(&slot->mutex);
+	v->owned = slot->owned;
+	v->owner_pid = slot->owner_pid;
+	memcpy(v->atr, slot->atr, slot->atr_len);
+	v->atr_len = slot->atr_len;
+	v->map = slot->map;
+	spin_lock_irq(&slot->lock);
+	v->signals = slot->signals.state;
+	v->t0_state = slot->mode == REMSIM_MODE_RAW ? REMSIM_T0_RAW : slot->t0.state;
+	v->stats = slot->stats;
+	spin_unlock_irq(&slot->lock);
+}
+
+static int put_map(struct sk_buff *skb, const struct remsim_map *map)
+{
+	struct nlattr *nest;
+
+	if (!map->mapped)
+		return 0;
+	nest = nla_nest_start(skb, REMSIM_A_SLOT_MAP);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, REMSIM_MAP_A_CLIENT_ID, map->client_id) ||
+	    nla_put_u32(skb, REMSIM_MAP_A_CLIENT_SLOT, map->client_slot))
+		goto cancel;
+	if (map->bankd_host[0] &&
+	    (nla_put_u32(skb, REMSIM_MAP_A_BANK_ID, map->bank_id) ||
+	     nla_put_u32(skb, REMSIM_MAP_A_BANK_SLOT, map->bank_slot) ||
+	     nla_put_string(skb, REMSIM_MAP_A_BANKD_HOST, map->bankd_host) ||
+	     nla_put_u16(skb, REMSIM_MAP_A_BANKD_PORT, map->bankd_port)))
+		goto cancel;
+	nla_nest_end(skb, nest);
+	return 0;
+cancel:
+	nla_nest_cancel(skb, nest);
+	return -EMSGSIZE;
+}
+
+static int put_stats(struct sk_buff *skb, const struct remsim_stats *s)
+{
+	const struct {
+		int attr;
+		u64 value;
+	} counters[] = {
+		{ REMSIM_STATS_A_APDUS, s->apdus },
+		{ REMSIM_STATS_A_RESPONSES, s->responses },
+		{ REMSIM_STATS_A_BYTES_UP, s->bytes_up },
+		{ REMSIM_STATS_A_BYTES_DOWN, s->bytes_down },
+		{ REMSIM_STATS_A_RESETS, s->resets },
+		{ REMSIM_STATS_A_POWER_CYCLES, s->power_cycles },
+		{ REMSIM_STATS_A_PPS, s->pps },
+		{ REMSIM_STATS_A_ERRORS, s->errors },
+		{ REMSIM_STATS_A_PROTOCOL_ERRORS, s->protocol_errors },
+		{ REMSIM_STATS_A_RESPONSE_ERRORS, s->response_errors },
+		{ REMSIM_STATS_A_ABORTED, s->aborted },
+		{ REMSIM_STATS_A_ABANDONED, s->abandoned },
+		{ REMSIM_STATS_A_TIMEOUTS, s->timeouts },
+		{ REMSIM_STATS_A_STALE_RESPONSES, s->stale_responses },
+		{ REMSIM_STATS_A_BOARD_ERRORS, s->board_errors },
+		{ REMSIM_STATS_A_UP_PEAK, s->up_peak },
+		{ REMSIM_STATS_A_DOWN_PEAK, s->down_peak },
+		{ REMSIM_STATS_A_UP_BACKPRESSURE, s->up_backpressure },
+		{ REMSIM_STATS_A_DOWN_BACKPRESSURE, s->down_backpressure },
+	};
+	struct nlattr *nest;
+	unsigned int i;
+
+	nest = nla_nest_start(skb, REMSIM_A_SLOT_STATS);
+	if (!nest)
+		return -EMSGSIZE;
+	for (i = 0; i < ARRAY_SIZE(counters); i++) {
+		if (nla_put_u64_64bit(skb, counters[i].attr, counters[i].value,
+				      REMSIM_STATS_A_PAD)) {
+			nla_nest_cancel(skb, nest);
+			return -EMSGSIZE;
+		}
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/* The attributes every message about a slot starts with. */
+static int put_identity(struct sk_buff *skb, struct remsim_slot *slot)
+{
+	return nla_put_u32(skb, REMSIM_A_SLOT_INDEX, slot->index) ||
+	       nla_put_string(skb, REMSIM_A_SLOT_NAME, dev_name(&slot->dev)) ||
+	       nla_put_u32(skb, REMSIM_A_SLOT_BACKEND, slot->backend) ? -EMSGSIZE : 0;
+}
+
+static int fill_slot(struct sk_buff *skb, struct remsim_slot *slot, const struct slot_view *v)
+{
+	if (put_identity(skb, slot) ||
+	    nla_put_string(skb, REMSIM_A_SLOT_BOARD, slot->board) ||
+	    nla_put_string(skb, REMSIM_A_SLOT_BUS_PATH, slot->bus_path) ||
+	    nla_put_u32(skb, REMSIM_A_SLOT_INTERFACE, slot->interface) ||
+	    (v->owned && nla_put_u32(skb, REMSIM_A_SLOT_OWNER_PID, v->owner_pid)) ||
+	    nla_put_u32(skb, REMSIM_A_SLOT_T0_STATE, v->t0_state) ||
+	    nla_put_u32(skb, REMSIM_A_SLOT_SIGNALS, v->signals) ||
+	    nla_put(skb, REMSIM_A_SLOT_ATR, v->atr_len, v->atr) ||
+	    put_map(skb, &v->map) || put_stats(skb, &v->stats))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/* A whole slot message; slot->mutex not held. */
+static int slot_msg(struct sk_buff *skb, struct remsim_slot *slot, u32 portid, u32 seq,
+		    int flags, u8 cmd, struct netlink_callback *cb)
+{
+	struct slot_view *v;
+	void *hdr;
+	int ret;
+
+	v = kmalloc(sizeof(*v), GFP_KERNEL);
+	if (!v)
+		return -ENOMEM;
+	mutex_lock(&slot->mutex);
+	slot_view(slot, v);
+	mutex_unlock(&slot->mutex);
+
+	ret = -EMSGSIZE;
+	hdr = genlmsg_put(skb, portid, seq, &remsim_family, flags, cmd);
+	if (!hdr)
+		goto out;
+	if (cb)
+		genl_dump_check_consistent(cb, hdr);
+	if (fill_slot(skb, slot, v)) {
+		genlmsg_cancel(skb, hdr);
+		goto out;
+	}
+	genlmsg_end(skb, hdr);
+	ret = 0;
+out:
+	kfree(v);
+	return ret;
+}
+
+/* --- events ----------------------------------------------------------------- */
+
+/* Allocates with GFP_ATOMIC, so any context will do. */
+static void multicast(struct sk_buff *skb)
+{
+	/* It walks the namespaces under RCU but leaves the lock to us (6.1). */
+	rcu_read_lock();
+	genlmsg_multicast_allns(&remsim_family, skb, 0, REMSIM_MCGRP_EVENTS);
+	rcu_read_unlock();
+}
+
+void remsim_nl_slot_event(struct remsim_slot *slot, u8 cmd, gfp_t gfp)
+{
+	struct sk_buff *skb = genlmsg_new(NLMSG_GOODSIZE, gfp);
+
+	if (!skb)
+		return;
+	if (slot_msg(skb, slot, 0, 0, 0, cmd, NULL)) {
+		nlmsg_free(skb);
+		return;
+	}
+	multicast(skb);
+}
+
+/* Signal and error events come from any context: identity and news only. */
+static void small_event(struct remsim_slot *slot, u8 cmd, int attr1, u32 val1,
+			int attr2, u32 val2)
+{
+	struct sk_buff *skb = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_ATOMIC);
+	void *hdr;
+
+	if (!skb)
+		return;
+	hdr = genlmsg_put(skb, 0, 0, &remsim_family, 0, cmd);
+	if (!hdr || put_identity(skb, slot) || nla_put_u32(skb, attr1, val1) ||
+	    (attr2 && nla_put_u32(skb, attr2, val2))) {
+		nlmsg_free(skb);
+		return;
+	}
+	genlmsg_end(skb, hdr);
+	multicast(skb);
+}
+
+void remsim_nl_signal_event(struct remsim_slot *slot, u32 state, u32 changed)
+{
+	small_event(slot, REMSIM_CMD_SLOT_SIGNAL_NTF, REMSIM_A_SLOT_SIGNALS, state,
+		    REMSIM_A_SLOT_SIGNALS_CHANGED, changed);
+}
+
+void remsim_nl_error_event(struct remsim_slot *slot, u32 code)
+{
+	small_event(slot, REMSIM_CMD_SLOT_ERROR_NTF, REMSIM_A_SLOT_ERROR, code, 0, 0);
+}
+
+/* --- commands ------------------------------------------------------------ */
+
+/* The slot REMSIM_A_SLOT_INDEX names, with a reference; NULL and extack if none. */
+static struct remsim_slot *slot_from_info(struct genl_info *info)
+{
+	struct nlattr *attr = info->attrs[REMSIM_A_SLOT_INDEX];
+	struct remsim_slot *slot;
+
+	if (GENL_REQ_ATTR_CHECK(info, REMSIM_A_SLOT_INDEX))
+		return ERR_PTR(-EINVAL);
+	slot = remsim_slot_get(nla_get_u32(attr));
+	if (!slot) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attr, "no such slot");
+		return ERR_PTR(-ENODEV);
+	}
+	return slot;
+}
+
+static int reply_slot(struct remsim_slot *slot, struct genl_info *info)
+{
+	struct sk_buff *skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	int ret;
+
+	if (!skb)
+		return -ENOMEM;
+	ret = slot_msg(skb, slot, info->snd_portid, info->snd_seq, 0,
+		       REMSIM_CMD_SLOT_GET, NULL);
+	if (ret) {
+		nlmsg_free(skb);
+		return ret;
+	}
+	return genlmsg_reply(skb, info);
+}
+
+static int remsim_nl_slot_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct remsim_slot *slot = slot_from_info(info);
+	int ret;
+
+	if (IS_ERR(slot))
+		return PTR_ERR(slot);
+	ret = reply_slot(slot, info);
+	put_device(&slot->dev);
+	return ret;
+}
+
+struct dump_arg {
+	struct sk_buff		*skb;
+	struct netlink_callback	*cb;
+	u32			next;	/* the first index not dumped yet */
+	unsigned long		generation;
+};
+
+static int dump_one(struct remsim_slot *slot, void *arg)
+{
+	struct dump_arg *d = arg;
+	int ret;
+
+	/* A change since the dump began shows as NLM_F_DUMP_INTR. */
+	d->cb->seq = d->generation;
+	ret = slot_msg(d->skb, slot, NETLINK_CB(d->cb->skb).portid, d->cb->nlh->nlmsg_seq,
+		       NLM_F_MULTI, REMSIM_CMD_SLOT_GET, d->cb);
+	if (ret)
+		return ret;
+	d->next = slot->index + 1;
+	return 0;
+}
+
+static int remsim_nl_slot_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	const struct genl_dumpit_info *info = genl_dumpit_info(cb);
+	struct dump_arg d = { .skb = skb, .cb = cb, .next = cb->args[0] };
+	int ret;
+
+	if (info->attrs[REMSIM_A_SLOT_INDEX]) {
+		NL_SET_ERR_MSG_ATTR(cb->extack, info->attrs[REMSIM_A_SLOT_INDEX],
+				    "a dump lists every slot; ask for one without NLM_F_DUMP");
+		return -EINVAL;
+	}
+	ret = remsim_slot_for_each(d.next, dump_one, &d, &d.generation);
+	cb->args[0] = d.next;
+	if (ret == -EMSGSIZE && skb->len)
+		return skb->len;	/* full: continue in the next part */
+	if (ret && ret != -EMSGSIZE)
+		return ret;
+	return skb->len;
+}
+
+static int parse_map(struct genl_info *info, struct remsim_map *map)
+{
+	struct nlattr *nest = info->attrs[REMSIM_A_SLOT_MAP];
+	struct nlattr *tb[REMSIM_MAP_A_MAX + 1];
+	static const int bank_attrs[] = {
+		REMSIM_MAP_A_BANK_ID, REMSIM_MAP_A_BANK_SLOT,
+		REMSIM_MAP_A_BANKD_HOST, REMSIM_MAP_A_BANKD_PORT,
+	};
+	unsigned int i, nbank = 0;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, REMSIM_A_SLOT_MAP))
+		return -EINVAL;
+	ret = nla_parse_nested(tb, REMSIM_MAP_A_MAX, nest, map_policy, info->extack);
+	if (ret)
+		return ret;
+	if (NL_REQ_ATTR_CHECK(info->extack, nest, tb, REMSIM_MAP_A_CLIENT_ID) ||
+	    NL_REQ_ATTR_CHECK(info->extack, nest, tb, REMSIM_MAP_A_CLIENT_SLOT))
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(bank_attrs); i++)
+		nbank += !!tb[bank_attrs[i]];
+	if (nbank && nbank != ARRAY_SIZE(bank_attrs)) {
+		for (i = 0; i < ARRAY_SIZE(bank_attrs); i++)
+			if (!tb[bank_attrs[i]])
+				break;
+		NL_SET_ERR_ATTR_MISS(info->extack, nest, bank_attrs[i]);
+		NL_SET_ERR_MSG(info->extack,
+			       "a bank target needs bank id, bank slot, bankd host and port");
+		return -EINVAL;
+	}
+
+	memset(map, 0, sizeof(*map));
+	map->mapped = true;
+	map->client_id = nla_get_u32(tb[REMSIM_MAP_A_CLIENT_ID]);
+	map->client_slot = nla_get_u32(tb[REMSIM_MAP_A_CLIENT_SLOT]);
+	if (!nbank)
+		return 0;
+	if (!nla_len(tb[REMSIM_MAP_A_BANKD_HOST]) ||
+	    !((char *)nla_data(tb[REMSIM_MAP_A_BANKD_HOST]))[0]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[REMSIM_MAP_A_BANKD_HOST],
+				    "the bankd host is empty");
+		return -EINVAL;
+	}
+	map->bank_id = nla_get_u32(tb[REMSIM_MAP_A_BANK_ID]);
+	map->bank_slot = nla_get_u32(tb[REMSIM_MAP_A_BANK_SLOT]);
+	nla_strscpy(map->bankd_host, tb[REMSIM_MAP_A_BANKD_HOST], sizeof(map->bankd_host));
+	map->bankd_port = nla_get_u16(tb[REMSIM_MAP_A_BANKD_PORT]);
+	return 0;
+}
+
+static int set_map(struct remsim_slot *slot, const struct remsim_map *map)
+{
+	int ret = 0;
+
+	mutex_lock(&slot->mutex);
+	if (slot->dead)
+		ret = -ENODEV;
+	else
+		slot->map = *map;
+	mutex_unlock(&slot->mutex);
+	if (ret)
+		return ret;
+	remsim_slot_table_changed();
+	remsim_nl_slot_event(slot, REMSIM_CMD_SLOT_CHANGE_NTF, GFP_KERNEL);
+	return 0;
+}
+
+static int remsim_nl_slot_set_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct remsim_slot *slot;
+	struct remsim_map map;
+	int ret;
+
+	ret = parse_map(info, &map);
+	if (ret)
+		return ret;
+	slot = slot_from_info(info);
+	if (IS_ERR(slot))
+		return PTR_ERR(slot);
+	ret = set_map(slot, &map);
+	put_device(&slot->dev);
+	return ret;
+}
+
+static int remsim_nl_slot_unset_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct remsim_slot *slot = slot_from_info(info);
+	struct remsim_map none = {};
+	bool mapped;
+	int ret;
+
+	if (IS_ERR(slot))
+		return PTR_ERR(slot);
+	mutex_lock(&slot->mutex);
+	mapped = slot->map.mapped;
+	mutex_unlock(&slot->mutex);
+	if (!mapped) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[REMSIM_A_SLOT_INDEX],
+				    "the slot is not mapped");
+		ret = -ENOENT;
+	} else {
+		ret = set_map(slot, &none);
+	}
+	put_device(&slot->dev);
+	return ret;
+}
+
+/* --- simulated slots ------------------------------------------------------- */
+
+static DEFINE_MUTEX(sim_ops_lock);
+static const struct remsim_sim_ops *sim_ops;
+
+int remsim_sim_ops_register(const struct remsim_sim_ops *ops)
+{
+	int ret = 0;
+
+	mutex_lock(&sim_ops_lock);
+	if (sim_ops)
+		ret = -EBUSY;
+	else
+		sim_ops = ops;
+	mutex_unlock(&sim_ops_lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(remsim_sim_ops_register);
+
+void remsim_sim_ops_unregister(const struct remsim_sim_ops *ops)
+{
+	mutex_lock(&sim_ops_lock);
+	if (sim_ops == ops)
+		sim_ops = NULL;
+	mutex_unlock(&sim_ops_lock);
+}
+EXPORT_SYMBOL_GPL(remsim_sim_ops_unregister);
+
+/* The simulation's ops with a reference on their module, loading it if need be. */
+static const struct remsim_sim_ops *sim_ops_get(struct genl_info *info)
+{
+	const struct remsim_sim_ops *ops;
+
+	mutex_lock(&sim_ops_lock);
+	ops = sim_ops;
+	if (ops && !try_module_get(ops->owner))
+		ops = NULL;
+	mutex_unlock(&sim_ops_lock);
+	if (ops)
+		return ops;
+
+	request_module("remsim_sim");
+	mutex_lock(&sim_ops_lock);
+	ops = sim_ops;
+	if (ops && !try_module_get(ops->owner))
+		ops = NULL;
+	mutex_unlock(&sim_ops_lock);
+	if (!ops)
+		GENL_SET_ERR_MSG(info, "simulated slots need the remsim_sim module");
+	return ops;
+}
+
+static int remsim_nl_sim_new_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	const struct remsim_sim_ops *ops = sim_ops_get(info);
+	bool on_close = nla_get_flag(info->attrs[REMSIM_A_SIM_DESTROY_ON_CLOSE]);
+	struct remsim_slot *slot;
+	int ret;
+
+	if (!ops)
+		return -EOPNOTSUPP;
+	slot = ops->create(on_close ? genl_info_net(info) : NULL, info->snd_portid);
+	if (IS_ERR(slot)) {
+		ret = PTR_ERR(slot);
+		if (ret == -ENOSPC)
+			GENL_SET_ERR_MSG(info, "no free slot index");
+		else
+			GENL_SET_ERR_MSG(info, "cannot create the simulated slot");
+		goto out;
+	}
+	ret = reply_slot(slot, info);
+	put_device(&slot->dev);
+out:
+	module_put(ops->owner);
+	return ret;
+}
+
+static int remsim_nl_sim_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *attr = info->attrs[REMSIM_A_SLOT_INDEX];
+	const struct remsim_sim_ops *ops;
+	struct remsim_slot *slot;
+	u32 backend;
+	int ret;
+
+	slot = slot_from_info(info);
+	if (IS_ERR(slot))
+		return PTR_ERR(slot);
+	backend = slot->backend;
+	put_device(&slot->dev);
+	if (backend != REMSIM_BACKEND_SIM) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attr, "not a simulated slot");
+		return -EOPNOTSUPP;
+	}
+	ops = sim_ops_get(info);
+	if (!ops)
+		return -EOPNOTSUPP;
+	ret = ops->destroy(nla_get_u32(attr));
+	if (ret == -ENOENT)
+		NL_SET_ERR_MSG_ATTR(info->extack, attr, "no such simulated slot");
+	module_put(ops->owner);
+	return ret;
+}
+
+/* A socket that asked for destroy-on-close slots went away. */
+static int remsim_nl_notify(struct notifier_block *nb, unsigned long state, void *data)
+{
+	struct netlink_notify *n = data;
+
+	if (state != NETLINK_URELEASE || n->protocol != NETLINK_GENERIC)
+		return NOTIFY_DONE;
+	mutex_lock(&sim_ops_lock);
+	if (sim_ops && try_module_get(sim_ops->owner)) {
+		const struct remsim_sim_ops *ops = sim_ops;
+
+		mutex_unlock(&sim_ops_lock);
+		ops->release_portid(n->net, n->portid);
+		module_put(ops->owner);
+		return NOTIFY_DONE;
+	}
+	mutex_unlock(&sim_ops_lock);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block remsim_nl_notifier = {
+	.notifier_call = remsim_nl_notify,
+};
+
+/* --- the family ------------------------------------------------------------ */
+
+static const struct genl_ops remsim_ops[] = {
+	{
+		.cmd		= REMSIM_CMD_SLOT_GET,
+		.doit		= remsim_nl_slot_get_doit,
+		.dumpit		= remsim_nl_slot_get_dumpit,
+		.policy		= slot_get_policy,
+		.maxattr	= REMSIM_A_MAX,
+	}, {
+		.cmd		= REMSIM_CMD_SLOT_SET,
+		.doit		= remsim_nl_slot_set_doit,
+		.policy		= slot_set_policy,
+		.maxattr	= REMSIM_A_MAX,
+		.flags		= GENL_ADMIN_PERM,
+	}, {
+		.cmd		= REMSIM_CMD_SLOT_UNSET,
+		.doit		= remsim_nl_slot_unset_doit,
+		.policy		= slot_unset_policy,
+		.maxattr	= REMSIM_A_MAX,
+		.flags		= GENL_ADMIN_PERM,
+	}, {
+		.cmd		= REMSIM_CMD_SIM_NEW,
+		.doit		= remsim_nl_sim_new_doit,
+		.policy		= sim_new_policy,
+		.maxattr	= REMSIM_A_MAX,
+		.flags		= GENL_ADMIN_PERM,
+	}, {
+		.cmd		= REMSIM_CMD_SIM_DEL,
+		.doit		= remsim_nl_sim_del_doit,
+		.policy		= sim_del_policy,
+		.maxattr	= REMSIM_A_MAX,
+		.flags		= GENL_ADMIN_PERM,
+	},
+};
+
+static struct genl_family remsim_family __ro_after_init = {
+	.name		= REMSIM_GENL_NAME,
+	.version	= REMSIM_GENL_VERSION,
+	.maxattr	= REMSIM_A_MAX,
+	.netnsok	= true,
+	.module		= THIS_MODULE,
+	.ops		= remsim_ops,
+	.n_ops		= ARRAY_SIZE(remsim_ops),
+	.resv_start_op	= REMSIM_CMD_SLOT_GET,
+	.mcgrps		= remsim_mcgrps,
+	.n_mcgrps	= ARRAY_SIZE(remsim_mcgrps),
+};
+
+int remsim_netlink_init(void)
+{
+	int ret;
+
+	ret = genl_register_family(&remsim_family);
+	if (ret)
+		return ret;
+	ret = netlink_register_notifier(&remsim_nl_notifier);
+	if (ret)
+		genl_unregister_family(&remsim_family);
+	return ret;
+}
+
+void remsim_netlink_exit(void)
+{
+	netlink_unregister_notifier(&remsim_nl_notifier);
+	genl_unregister_family(&remsim_family);
+}
