@@ -57,11 +57,13 @@ deps:
 # symbolic links keeps them out of the source tree.
 
 MODULE_SRCS	:= Kbuild $(wildcard kernel/*.c kernel/*.h)
-MODULES		:= $(MODSTAGE)/remsim.ko
+MODULES		:= $(MODSTAGE)/remsim.ko $(MODSTAGE)/remsim_sim.ko
 
 module: $(MODULES)
 
-$(MODULES): $(MODULE_SRCS) $(wildcard include/uapi/linux/*.h) Makefile
+$(MODSTAGE)/remsim_sim.ko: $(MODSTAGE)/remsim.ko
+
+$(MODSTAGE)/remsim.ko: $(MODULE_SRCS) $(wildcard include/uapi/linux/*.h) Makefile
 	$(quiet) STAGE $(MODSTAGE)
 	$(Q)mkdir -p $(MODSTAGE)/kernel
 	$(Q)find $(MODSTAGE) -type l -delete
@@ -74,8 +76,11 @@ $(MODULES): $(MODULE_SRCS) $(wildcard include/uapi/linux/*.h) Makefile
 
 # --- user space -----------------------------------------------------------------
 
+LIBREMSIM_SRCS	:= $(wildcard userspace/lib/*.c)
+LIBREMSIM	:= $(B)/lib/libremsim.a
 TESTLIB_SRCS	:= $(wildcard tests/lib/*.c)
 TESTLIB		:= $(B)/tests/libtest.a
+LDLIBS		:= -lmnl -lpthread
 SELFTESTS	:= $(patsubst tests/selftests/%.c,$(B)/tests/selftests/%,$(wildcard tests/selftests/*_test.c))
 UNITTESTS	:= $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*_test.c))
 PROGRAMS	:=
@@ -87,20 +92,28 @@ $(B)/obj/%.o: %.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/lib -c -o $@ $<
 
-$(TESTLIB): $(patsubst %.c,$(B)/obj/%.o,$(TESTLIB_SRCS))
+# The plain-C parts of the module, compiled for user space as they are.
+PLAIN_OBJS	:= $(patsubst %,$(B)/obj/kernel/%.o,t0 t0_case atr cardem)
+
+$(B)/%.a:
 	$(quiet) AR $@
 	$(Q)mkdir -p $(dir $@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(B)/tests/selftests/%: $(B)/obj/tests/selftests/%.o $(TESTLIB)
-	$(quiet) LD $@
-	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lpthread
+$(LIBREMSIM): $(patsubst %.c,$(B)/obj/%.o,$(LIBREMSIM_SRCS)) $(PLAIN_OBJS)
+$(TESTLIB): $(patsubst %.c,$(B)/obj/%.o,$(TESTLIB_SRCS))
 
-$(B)/tests/unit/%: $(B)/obj/tests/unit/%.o $(TESTLIB)
+define link
 	$(quiet) LD $@
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lpthread
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+endef
+
+$(B)/tests/selftests/%: $(B)/obj/tests/selftests/%.o $(TESTLIB) $(LIBREMSIM)
+	$(link)
+
+$(B)/tests/unit/%: $(B)/obj/tests/unit/%.o $(TESTLIB) $(LIBREMSIM)
+	$(link)
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 

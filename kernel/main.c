@@ -24,6 +24,9 @@ module_param_named(apdu_timeout, remsim_apdu_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(apdu_timeout,
 		 "ms an APDU may wait for its response before the modem gets 6F00; 0: forever (default 60000)");
 
+/* The simulated board of remsim_sim.ko reads WI from the ATR it sends. */
+EXPORT_SYMBOL_GPL(atr_wi);
+
 static struct dentry *remsim_debugfs;
 
 static int msgs_live_get(void *data, u64 *val)

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * remsim/nl.h - a client of the "remsim" generic netlink family, on libmnl:
+ * list and map slots, create and delete simulated slots, receive events.
+ *
+ * Calls return 0 or a negative errno. When the kernel refused a request,
+ * rsnl_errmsg() is its extended ACK message ("" if none) and
+ * rsnl_err_attr() the attribute type it blamed (0 if none).
+ */
+#ifndef _REMSIM_NL_H
+#define _REMSIM_NL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/remsim.h>
+#include <linux/remsim_dev.h>
+
+struct nlmsghdr;
+struct rsnl;
+
+#define RSNL_MSG_SIZE	8192
+
+struct rsnl_map {
+	bool		mapped;
+	uint32_t	client_id;
+	uint32_t	client_slot;
+	bool		has_bank;
+	uint32_t	bank_id;
+	uint32_t	bank_slot;
+	char		bankd_host[REMSIM_MAP_HOST_MAX + 1];
+	uint16_t	bankd_port;
+};
+
+struct rsnl_slot {
+	uint32_t		index;
+	char			name[32];
+	uint32_t		backend;
+	char			board[32];
+	char			bus_path[64];
+	uint32_t		interface;
+	bool			owned;
+	uint32_t		owner_pid;
+	uint32_t		t0_state;
+	uint32_t		signals;
+	uint8_t			atr[REMSIM_ATR_MAX];
+	unsigned int		atr_len;
+	struct rsnl_map		map;
+	struct remsim_stats	stats;
+};
+
+/* A notification of the "events" group. */
+struct rsnl_event {
+	uint8_t			cmd;		/* REMSIM_CMD_*_NTF */
+	struct rsnl_slot	slot;		/* what the notification carries */
+	uint32_t		signals_changed;
+	uint32_t		error;		/* enum remsim_error_code */
+};
+
+/* Opens a socket and resolves the family; -ENOENT: remsim.ko is not loaded. */
+int rsnl_open(struct rsnl **out);
+void rsnl_close(struct rsnl *nl);
+int rsnl_fd(const struct rsnl *nl);
+const char *rsnl_errmsg(const struct rsnl *nl);
+uint16_t rsnl_err_attr(const struct rsnl *nl);
+uint16_t rsnl_family(const struct rsnl *nl);
+
+int rsnl_slot_get(struct rsnl *nl, uint32_t index, struct rsnl_slot *slot);
+/*
+ * Calls fn for every slot; a non-zero return of fn stops and is returned.
+ * *interrupted tells whether the table changed during the dump (NULL: retry
+ * internally until a consistent one).
+ */
+int rsnl_slot_dump(struct rsnl *nl, int (*fn)(const struct rsnl_slot *slot, void *arg),
+		   void *arg, bool *interrupted);
+int rsnl_slot_set(struct rsnl *nl, uint32_t index, const struct rsnl_map *map);
+int rsnl_slot_unset(struct rsnl *nl, uint32_t index);
+int rsnl_sim_new(struct rsnl *nl, bool destroy_on_close, struct rsnl_slot *slot);
+int rsnl_sim_del(struct rsnl *nl, uint32_t index);
+
+/* Joins the "events" group; rsnl_event_recv() then reads one notification. */
+int rsnl_subscribe(struct rsnl *nl);
+/* Blocks unless the socket is non-blocking (-EAGAIN). */
+int rsnl_event_recv(struct rsnl *nl, struct rsnl_event *ev);
+
+/*
+ * For tests and tools that build their own requests: a message with the
+ * family's header in buf (RSNL_MSG_SIZE bytes), then
+ * rsnl_transact() sends it and runs fn (may be NULL) on each reply.
+ */
+struct nlmsghdr *rsnl_msg(struct rsnl *nl, void *buf, uint8_t cmd, uint16_t flags);
+int rsnl_transact(struct rsnl *nl, struct nlmsghdr *nlh,
+		  int (*fn)(const struct nlmsghdr *nlh, void *arg), void *arg);
+/* Parses a slot message (the GET layout). */
+int rsnl_parse_slot(const struct nlmsghdr *nlh, struct rsnl_slot *slot);
+
+#endif /* _REMSIM_NL_H */
