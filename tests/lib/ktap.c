@@ -24,6 +24,7 @@ struct ktap_test {
 static struct ktap_test tests[KTAP_MAX_TESTS];
 static unsigned int ntests;
 static unsigned int counter, npass, nfail, nskip;
+static ktap_fn after_each;
 int ktap_expect_failed;
 
 void ksft_print_header(void)
@@ -102,6 +103,11 @@ void ktap_register(const char *name, ktap_fn fn, unsigned int timeout_s)
 		exit(KSFT_FAIL);
 	}
 	tests[ntests++] = (struct ktap_test){ name, fn, timeout_s };
+}
+
+void ktap_after_each(ktap_fn fn)
+{
+	after_each = fn;
 }
 
 void ktap_fail_here(const char *file, int line, int fatal, const char *fmt, ...)
@@ -183,12 +189,16 @@ static void run_one(const struct ktap_test *t)
 			waitpid(pid, &status, 0);
 			ksft_print_msg("%s: TIMEOUT after %u s", t->name, t->timeout_s);
 			ksft_test_result_fail("%s", t->name);
+			if (after_each)
+				after_each();
 			return;
 		}
 		usleep(2000);
 	}
 	/* Leftover helpers of the test must not outlive it. */
 	kill(-pid, SIGKILL);
+	if (after_each)
+		after_each();
 
 	if (WIFSIGNALED(status)) {
 		ksft_print_msg("%s: killed by signal %d (%s)", t->name,

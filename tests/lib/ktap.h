@@ -38,6 +38,11 @@ int ksft_finished(void);
 typedef void (*ktap_fn)(void);
 
 void ktap_register(const char *name, ktap_fn fn, unsigned int timeout_s);
+/*
+ * fn runs in the harness's own process after each test, however the test
+ * ended: it puts back what a test may have changed outside itself.
+ */
+void ktap_after_each(ktap_fn fn);
 int ktap_main(int argc, char **argv);
 void ktap_fail_here(const char *file, int line, int fatal, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
