@@ -154,14 +154,14 @@ static ssize_t remsim_write(struct file *file, const char __user *buf, size_t co
 	} copy;
 	ssize_t ret;
 
+	if (READ_ONCE(slot->dead))
+		return -ENODEV;
 	if (count < sizeof(copy.hdr) || count > sizeof(copy))
 		return -EINVAL;
 	if (copy_from_user(copy.bytes, buf, count))
 		return -EFAULT;
 	if (copy.hdr.len != count - sizeof(copy.hdr))
 		return -EINVAL;
-	if (READ_ONCE(slot->dead))
-		return -ENODEV;
 	ret = remsim_xchg_write(slot, &copy.hdr, copy.bytes + sizeof(copy.hdr), copy.hdr.len,
 				file->f_flags & O_NONBLOCK);
 	return ret < 0 ? ret : count;

@@ -1,0 +1,433 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * netlink_test - the generic netlink family "remsim": every command with
+ * missing, out-of-range and unexpected attributes (refused, with an
+ * extended ACK naming the attribute), dumps of many slots, mapping,
+ * unprivileged callers, and the events of every change.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <libmnl/libmnl.h>
+
+#include "ktap.h"
+#include "modem.h"
+#include "remsim/nl.h"
+#include "sim_modem.h"
+#include "slotdev.h"
+
+static struct slot_fixture fx;
+static char buf[RSNL_MSG_SIZE];
+
+static void setup(void)
+{
+	ASSERT_EQ(0, slot_fixture(&fx, -1));
+}
+
+/* The request failed with err and the kernel blamed attribute attr. */
+#define EXPECT_REFUSED(call, err, attr) do {					\
+	EXPECT_EQ(-(err), call);						\
+	EXPECT_EQ(attr, rsnl_err_attr(fx.nl));					\
+	TH_LOG("extack: \"%s\"", rsnl_errmsg(fx.nl));				\
+} while (0)
+
+static struct nlmsghdr *msg(uint8_t cmd)
+{
+	return rsnl_msg(fx.nl, buf, cmd, 0);
+}
+
+TEST(slot_get_reports_the_slot)
+{
+	static const uint8_t atr[] = { 0x3b, 0x80, 0x80, 0x81, 0x1f, 0xc7, 0x59 };
+	struct rsnl_slot s;
+	char name[32];
+	int fd;
+
+	setup();
+	ASSERT_EQ(0, rsnl_slot_get(fx.nl, fx.index, &s));
+	snprintf(name, sizeof(name), "remsim%u", fx.index);
+	EXPECT_EQ(fx.index, s.index);
+	EXPECT_EQ(0, strcmp(name, s.name));
+	EXPECT_EQ(REMSIM_BACKEND_SIM, s.backend);
+	EXPECT_EQ(0, strcmp("sim", s.bus_path));
+	EXPECT_EQ(0, strcmp("remsim_sim", s.board));
+	EXPECT_FALSE(s.owned);
+	EXPECT_FALSE(s.map.mapped);
+	EXPECT_EQ(REMSIM_T0_IDLE, s.t0_state);
+	ASSERT_EQ(sizeof(atr), s.atr_len);
+	EXPECT_MEMEQ(atr, s.atr, sizeof(atr));
+	fd = slot_open(fx.index, O_RDWR);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, rsnl_slot_get(fx.nl, fx.index, &s));
+	EXPECT_TRUE(s.owned);
+	EXPECT_EQ(getpid(), s.owner_pid);
+	ASSERT_EQ(0, modem_lines(fx.modem, SIM_MODEM_VCC));
+	ASSERT_EQ(0, rsnl_slot_get(fx.nl, fx.index, &s));
+	EXPECT_EQ(REMSIM_SIG_VCC, s.signals);
+	EXPECT_EQ(1, s.stats.power_cycles + 1);
+	EXPECT_GE(s.stats.bytes_up, sizeof(struct remsim_signals));
+	close(fd);
+}
+
+TEST(slot_get_attribute_errors)
+{
+	struct nlmsghdr *nlh;
+
+	setup();
+	/* Missing index. */
+	EXPECT_REFUSED(rsnl_transact(fx.nl, msg(REMSIM_CMD_SLOT_GET), NULL, NULL),
+		       EINVAL, REMSIM_A_SLOT_INDEX);
+	/* Out of range. */
+	nlh = msg(REMSIM_CMD_SLOT_GET);
+	mnl_attr_put_u32(nlh, REMSIM_A_SLOT_INDEX, 1024);
+	EXPECT_REFUSED(rsnl_transact(fx.nl, nlh, NULL, NULL), ERANGE, REMSIM_A_SLOT_INDEX);
+	/* No such slot. */
+	nlh = msg(REMSIM_CMD_SLOT_GET);
+	mnl_attr_put_u32(nlh, REMSIM_A_SLOT_INDEX, 1023);
+	EXPECT_REFUSED(rsnl_transact(fx.nl, nlh, NULL, NULL), ENODEV, REMSIM_A_SLOT_INDEX);
+	EXPECT_EQ(0, strcmp("no such slot", rsnl_errmsg(fx.nl)));
+	/* Too short for a u32. */
+	nlh = msg(REMSIM_CMD_SLOT_GET);
+	mnl_attr_put_u16(nlh, REMSIM_A_SLOT_INDEX, fx.index);
+	EXPECT_REFUSED(rsnl_transact(fx.nl, nlh, NULL, NULL), EINVAL, REMSIM_A_SLOT_INDEX);
+	/* An attribute the command does not take. */
+	nlh = msg(REMSIM_CMD_SLOT_GET);
+	mnl_attr_put_u32(nlh, REMSIM_A_SLOT_INDEX, fx.index);
+	mnl_attr_put_strz(nlh, REMSIM_A_SLOT_NAME, "remsim0");
+	EXPECT_REFUSED(rsnl_transact(fx.nl, nlh, NULL, NULL), EINVAL, REMSIM_A_SLOT_NAME);
+	/* One the family does not know. */
+	nlh = msg(REMSIM_CMD_SLOT_GET);
+	mnl_attr_put_u32(nlh, REMSIM_A_SLOT_INDEX, fx.index);
+	mnl_attr_put_u32(nlh, 200, 1);
+	EXPECT_REFUSED(rsnl_transact(fx.nl, nlh, NULL, NULL), EINVAL, 200);
+	/* A dump is of every slot (a dump's error carries a message only). */
+	nlh = rsnl_msg(fx.nl, buf, REMSIM_CMD_SLOT_GET, NLM_F_DUMP);
+	mnl_attr_put_u32(nlh, REMSIM_A_SLOT_INDEX, fx.index);
+	EXPECT_EQ(-EINVAL, rsnl_transact(fx.nl, nlh, NULL, NULL));
+	EXPECT_NE(NULL, strstr(rsnl_errmsg(fx.nl), "dump"));
+	/* An unknown command. */
+	EXPECT_EQ(-EOPNOTSUPP, rsnl_transact(fx.nl, msg(REMSIM_CMD_SLOT_ADD_NTF), NULL, NULL));
+	EXPECT_EQ(-EOPNOTSUPP, rsnl_transact(fx.nl, msg(99), NULL, NULL));
+}
+
+static struct nlmsghdr *map_msg(uint32_t index, struct nlattr **nest)
+{
+	struct nlmsghdr *nlh = msg(REMSIM_CMD_SLOT_SET);
+
+	mnl_attr_put_u32(nlh, REMSIM_A_SLOT_INDEX, index);
+	*nest = mnl_attr_nest_start(nlh, REMSIM_A_SLOT_MAP);
+	return nlh;
+}
+
+TEST(slot_set_attribute_errors)
+{
+	struct nlmsghdr *nlh;
+	struct nlattr *nest;
+	char host[300];
+
+	setup();
+	nlh = msg(REMSIM_CMD_SLOT_SET);
+	mnl_attr_put_u32(nlh, REMSIM_A_SLOT_INDEX, fx.index);
+	EXPECT_REFUSED(rsnl_transact(fx.nl, nlh, NULL, NULL), EINVAL, REMSIM_A_SLOT_MAP);
+
+	nlh = map_msg(fx.index, &nest);
+	mnl_attr_put_u32(nlh, REMSIM_MAP_A_CLIENT_ID, 1);
+	mnl_attr_nest_end(nlh, nest);
+	EXPECT_REFUSED(rsnl_transact(fx.nl, nlh, NULL, NULL), EINVAL, REMSIM_MAP_A_CLIENT_SLOT);
+
+	nlh = map_msg(fx.index, &nest);
+	mnl_attr_put_u32(nlh, REMSIM_MAP_A_CLIENT_ID, 1024);
+	mnl_attr_put_u32(nlh, REMSIM_MAP_A_CLIENT_SLOT, 0);
+	mnl_attr_nest_end(nlh, nest);
+	EXPECT_REFUSED(rsnl_transact(fx.nl, nlh, NULL, NULL), ERANGE, REMSIM_MAP_A_CLIENT_ID);
+
+	nlh = map_msg(fx.index, &nest);
+	mnl_attr_put_u32(nlh, REMSIM_MAP_A_CLIENT_ID, 1);
+	mnl_attr_put_u32(nlh, REMSIM_MAP_A_CLIENT_SLOT, 2);
+	mnl_attr_put_u32(nlh, REMSIM_MAP_A_BANK_ID, 3);
+	mnl_attr_nest_end(nlh, nest);
+	EXPECT_REFUSED(rsnl_transact(fx.nl, nlh, NULL, NULL), EINVAL, REMSIM_MAP_A_BANK_SLOT);
+
+	nlh = map_msg(fx.index, &nest);
+	mnl_attr_put_u32(nlh, REMSIM_MAP_A_CLIENT_ID, 1);
+	mnl_attr_put_u32(nlh, REMSIM_MAP_A_CLIENT_SLOT, 2);
+	mnl_attr_put_u32(nlh, REMSIM_MAP_A_BANK_ID, 3);
+	mnl_attr_put_u32(nlh, REMSIM_MAP_A_BANK_SLOT, 4);
+	mnl_attr_put_strz(nlh, REMSIM_MAP_A_BANKD_HOST, "");
+	mnl_attr_put_u16(nlh, REMSIM_MAP_A_BANKD_PORT, 9999);
+	mnl_attr_nest_end(nlh, nest);
+	EXPECT_REFUSED(rsnl_transact(fx.nl, nlh, NULL, NULL), EINVAL, REMSIM_MAP_A_BANKD_HOST);
+
+	memset(host, 'a', sizeof(host));
+	host[REMSIM_MAP_HOST_MAX + 1] = 0;
+	nlh = map_msg(fx.index, &nest);
+	mnl_attr_put_u32(nlh, REMSIM_MAP_A_CLIENT_ID, 1);
+	mnl_attr_put_u32(nlh, REMSIM_MAP_A_CLIENT_SLOT, 2);
+	mnl_attr_put_u32(nlh, REMSIM_MAP_A_BANK_ID, 3);
+	mnl_attr_put_u32(nlh, REMSIM_MAP_A_BANK_SLOT, 4);
+	mnl_attr_put_strz(nlh, REMSIM_MAP_A_BANKD_HOST, host);
+	mnl_attr_put_u16(nlh, REMSIM_MAP_A_BANKD_PORT, 9999);
+	mnl_attr_nest_end(nlh, nest);
+	EXPECT_REFUSED(rsnl_transact(fx.nl, nlh, NULL, NULL), EINVAL, REMSIM_MAP_A_BANKD_HOST);
+
+	nlh = map_msg(fx.index, &nest);
+	mnl_attr_put_u32(nlh, REMSIM_MAP_A_CLIENT_ID, 1);
+	mnl_attr_put_u32(nlh, REMSIM_MAP_A_CLIENT_SLOT, 2);
+	mnl_attr_put_u32(nlh, REMSIM_MAP_A_BANK_ID, 3);
+	mnl_attr_put_u32(nlh, REMSIM_MAP_A_BANK_SLOT, 4);
+	mnl_attr_put_strz(nlh, REMSIM_MAP_A_BANKD_HOST, "bank");
+	mnl_attr_put_u16(nlh, REMSIM_MAP_A_BANKD_PORT, 0);
+	mnl_attr_nest_end(nlh, nest);
+	EXPECT_REFUSED(rsnl_transact(fx.nl, nlh, NULL, NULL), ERANGE, REMSIM_MAP_A_BANKD_PORT);
+
+	nlh = map_msg(1023, &nest);
+	mnl_attr_put_u32(nlh, REMSIM_MAP_A_CLIENT_ID, 1);
+	mnl_attr_put_u32(nlh, REMSIM_MAP_A_CLIENT_SLOT, 2);
+	mnl_attr_nest_end(nlh, nest);
+	EXPECT_REFUSED(rsnl_transact(fx.nl, nlh, NULL, NULL), ENODEV, REMSIM_A_SLOT_INDEX);
+
+	/* After all that, still unmapped. */
+	{
+		struct rsnl_slot s;
+
+		ASSERT_EQ(0, rsnl_slot_get(fx.nl, fx.index, &s));
+		EXPECT_FALSE(s.map.mapped);
+	}
+}
+
+TEST(map_remap_and_unmap)
+{
+	struct rsnl_map map = { .client_id = 1023, .client_slot = 0 };
+	struct rsnl_slot s;
+
+	setup();
+	EXPECT_REFUSED(rsnl_slot_unset(fx.nl, fx.index), ENOENT, REMSIM_A_SLOT_INDEX);
+	ASSERT_EQ(0, rsnl_slot_set(fx.nl, fx.index, &map));
+	ASSERT_EQ(0, rsnl_slot_get(fx.nl, fx.index, &s));
+	EXPECT_TRUE(s.map.mapped);
+	EXPECT_EQ(1023, s.map.client_id);
+	EXPECT_EQ(0, s.map.client_slot);
+	EXPECT_FALSE(s.map.has_bank);
+	/* A static bank target replaces the old mapping. */
+	map = (struct rsnl_map){ .client_id = 7, .client_slot = 3, .has_bank = true,
+				 .bank_id = 1, .bank_slot = 1023, .bankd_port = 9999 };
+	strcpy(map.bankd_host, "bank.example.net");
+	ASSERT_EQ(0, rsnl_slot_set(fx.nl, fx.index, &map));
+	ASSERT_EQ(0, rsnl_slot_get(fx.nl, fx.index, &s));
+	EXPECT_EQ(7, s.map.client_id);
+	EXPECT_EQ(3, s.map.client_slot);
+	EXPECT_TRUE(s.map.has_bank);
+	EXPECT_EQ(1, s.map.bank_id);
+	EXPECT_EQ(1023, s.map.bank_slot);
+	EXPECT_EQ(9999, s.map.bankd_port);
+	EXPECT_EQ(0, strcmp("bank.example.net", s.map.bankd_host));
+	ASSERT_EQ(0, rsnl_slot_unset(fx.nl, fx.index));
+	ASSERT_EQ(0, rsnl_slot_get(fx.nl, fx.index, &s));
+	EXPECT_FALSE(s.map.mapped);
+}
+
+TEST(sim_commands_attribute_errors)
+{
+	struct nlmsghdr *nlh;
+
+	setup();
+	EXPECT_REFUSED(rsnl_transact(fx.nl, msg(REMSIM_CMD_SIM_DEL), NULL, NULL),
+		       EINVAL, REMSIM_A_SLOT_INDEX);
+	EXPECT_REFUSED(rsnl_sim_del(fx.nl, 1023), ENODEV, REMSIM_A_SLOT_INDEX);
+	nlh = msg(REMSIM_CMD_SIM_NEW);
+	mnl_attr_put_u32(nlh, REMSIM_A_SLOT_INDEX, 3);
+	EXPECT_REFUSED(rsnl_transact(fx.nl, nlh, NULL, NULL), EINVAL, REMSIM_A_SLOT_INDEX);
+	nlh = msg(REMSIM_CMD_SIM_NEW);
+	mnl_attr_put_u32(nlh, REMSIM_A_SIM_DESTROY_ON_CLOSE, 1);	/* not a flag */
+	EXPECT_REFUSED(rsnl_transact(fx.nl, nlh, NULL, NULL), ERANGE,
+		       REMSIM_A_SIM_DESTROY_ON_CLOSE);
+}
+
+/* Run as nobody: no CAP_NET_ADMIN. */
+static int as_nobody(void (*fn)(void))
+{
+	int status;
+	pid_t pid = fork();
+
+	if (!pid) {
+		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(99);
+		fn();
+		_exit(ktap_expect_failed);
+	}
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 98;
+}
+
+static void unprivileged_calls(void)
+{
+	struct rsnl_map map = { .client_id = 1, .client_slot = 1 };
+	struct rsnl_slot s;
+	struct rsnl *nl;
+
+	ASSERT_EQ(0, rsnl_open(&nl));
+	EXPECT_EQ(0, rsnl_slot_get(nl, fx.index, &s));
+	EXPECT_EQ(-EPERM, rsnl_slot_set(nl, fx.index, &map));
+	EXPECT_EQ(-EPERM, rsnl_slot_unset(nl, fx.index));
+	EXPECT_EQ(-EPERM, rsnl_sim_new(nl, true, &s));
+	EXPECT_EQ(-EPERM, rsnl_sim_del(nl, fx.index));
+	rsnl_close(nl);
+}
+
+TEST(unprivileged_callers_may_only_look)
+{
+	struct rsnl_slot s;
+
+	setup();
+	EXPECT_EQ(0, as_nobody(unprivileged_calls));
+	ASSERT_EQ(0, rsnl_slot_get(fx.nl, fx.index, &s));
+	EXPECT_FALSE(s.map.mapped);
+}
+
+static int collect(const struct rsnl_slot *slot, void *arg)
+{
+	int *seen = arg;
+
+	seen[slot->index]++;
+	return 0;
+}
+
+TEST_TIMEOUT(dump_many_slots, 120)
+{
+	static int seen[1024];
+	int index[150];
+	struct rsnl_slot s;
+	bool intr;
+
+	setup();
+	for (int i = 0; i < 150; i++) {
+		ASSERT_EQ(0, rsnl_sim_new(fx.nl, true, &s));
+		index[i] = s.index;
+	}
+	ASSERT_EQ(0, rsnl_slot_dump(fx.nl, collect, seen, &intr));
+	EXPECT_FALSE(intr);
+	EXPECT_EQ(1, seen[fx.index]);
+	for (int i = 0; i < 150; i++)
+		EXPECT_EQ(1, seen[index[i]]);
+}
+
+struct churn {
+	volatile bool stop;
+	int created;
+};
+
+static void *churn_thread(void *arg)
+{
+	struct churn *c = arg;
+	struct rsnl *nl;
+
+	if (rsnl_open(&nl))
+		return NULL;
+	while (!c->stop) {
+		struct rsnl_slot s;
+
+		if (!rsnl_sim_new(nl, false, &s)) {
+			c->created++;
+			rsnl_sim_del(nl, s.index);
+		}
+	}
+	rsnl_close(nl);
+	return NULL;
+}
+
+/* Dumps while slots come and go: each is complete or says it was not. */
+TEST_TIMEOUT(dump_while_slots_change, 120)
+{
+	struct churn c = {};
+	int interrupted = 0;
+	pthread_t th;
+
+	setup();
+	for (int i = 0; i < 60; i++)
+		ASSERT_EQ(0, rsnl_sim_new(fx.nl, true, NULL));
+	ASSERT_EQ(0, pthread_create(&th, NULL, churn_thread, &c));
+	for (int round = 0; round < 40; round++) {
+		static int seen[1024];
+		bool intr;
+
+		memset(seen, 0, sizeof(seen));
+		ASSERT_EQ(0, rsnl_slot_dump(fx.nl, collect, seen, &intr));
+		interrupted += intr;
+		for (int i = 0; i < 1024; i++)
+			ASSERT_LE(seen[i], 1);
+	}
+	c.stop = true;
+	pthread_join(th, NULL);
+	EXPECT_GT(c.created, 0);
+	TH_LOG("%d of 40 dumps interrupted while %d slots came and went", interrupted, c.created);
+}
+
+static void expect_event(struct rsnl *ev, uint8_t cmd, struct rsnl_event *e)
+{
+	struct pollfd pfd = { .fd = rsnl_fd(ev), .events = POLLIN };
+
+	for (;;) {
+		ASSERT_EQ(1, poll(&pfd, 1, 3000));
+		ASSERT_EQ(0, rsnl_event_recv(ev, e));
+		if (e->slot.index == fx.index && e->cmd == cmd)
+			return;
+	}
+}
+
+TEST(events_for_every_change)
+{
+	struct rsnl_map map = { .client_id = 5, .client_slot = 6 };
+	struct remsim_atr atr = { .len = 2, .atr = { 0x3b, 0x00 } };
+	uint8_t hdr[] = { 0xa0, 0x77, 0x00, 0x00, 0x00 };
+	struct rsnl_event e;
+	struct rsnl *ev;
+	struct rsnl_slot s;
+	uint8_t b[2];
+	int fd;
+
+	ASSERT_EQ(0, slot_modules_load());
+	ASSERT_EQ(0, rsnl_open(&ev));
+	ASSERT_EQ(0, rsnl_subscribe(ev));
+	setup();
+	expect_event(ev, REMSIM_CMD_SLOT_ADD_NTF, &e);
+	EXPECT_EQ(REMSIM_BACKEND_SIM, e.slot.backend);
+
+	ASSERT_EQ(0, rsnl_slot_set(fx.nl, fx.index, &map));
+	expect_event(ev, REMSIM_CMD_SLOT_CHANGE_NTF, &e);
+	EXPECT_TRUE(e.slot.map.mapped);
+	EXPECT_EQ(5, e.slot.map.client_id);
+	EXPECT_EQ(6, e.slot.map.client_slot);
+
+	fd = slot_open(fx.index, O_RDWR);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, ioctl(fd, REMSIM_IOC_SET_ATR, &atr));
+	expect_event(ev, REMSIM_CMD_SLOT_CHANGE_NTF, &e);
+	EXPECT_EQ(2, e.slot.atr_len);
+
+	ASSERT_EQ(0, modem_lines(fx.modem, SIM_MODEM_VCC | SIM_MODEM_RST));
+	expect_event(ev, REMSIM_CMD_SLOT_SIGNAL_NTF, &e);
+	EXPECT_EQ(REMSIM_SIG_VCC | REMSIM_SIG_RST, e.slot.signals);
+	EXPECT_EQ(REMSIM_SIG_VCC | REMSIM_SIG_RST, e.signals_changed);
+	ASSERT_EQ(0, modem_power_on(fx.modem, (uint8_t[33]){}, &(size_t){0}));
+
+	ASSERT_EQ(0, modem_send_bytes(fx.modem, hdr, 5));
+	ASSERT_EQ(0, modem_read_bytes(fx.modem, b, 2));
+	expect_event(ev, REMSIM_CMD_SLOT_ERROR_NTF, &e);
+	EXPECT_EQ(REMSIM_ERR_UNKNOWN_INS, e.error);
+
+	ASSERT_EQ(0, rsnl_slot_unset(fx.nl, fx.index));
+	expect_event(ev, REMSIM_CMD_SLOT_CHANGE_NTF, &e);
+	EXPECT_FALSE(e.slot.map.mapped);
+
+	ASSERT_EQ(0, rsnl_sim_del(fx.nl, fx.index));
+	expect_event(ev, REMSIM_CMD_SLOT_DEL_NTF, &e);
+	EXPECT_EQ(-ENODEV, rsnl_slot_get(fx.nl, fx.index, &s));
+	close(fd);
+	rsnl_close(ev);
+}
+
+KTAP_MAIN
