@@ -40,7 +40,7 @@ Q		:= @
 quiet		= @printf '  %-8s %s\n'
 endif
 
-.PHONY: all module userspace deps check unit selftests vm-prep demo clean \
+.PHONY: all module userspace deps check unit selftests vm-prep demo clean fuzz fuzzers \
 	help run-check run-selftests run-demo
 
 all: module userspace
@@ -85,7 +85,7 @@ SELFTESTS	:= $(patsubst tests/selftests/%.c,$(B)/tests/selftests/%,$(wildcard te
 UNITTESTS	:= $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*_test.c))
 PROGRAMS	:=
 
-userspace: $(PROGRAMS) $(SELFTESTS) $(UNITTESTS)
+userspace: $(PROGRAMS) $(SELFTESTS) $(UNITTESTS) $(FUZZERS)
 
 $(B)/obj/%.o: %.c
 	$(quiet) CC $<
@@ -106,14 +106,48 @@ $(TESTLIB): $(patsubst %.c,$(B)/obj/%.o,$(TESTLIB_SRCS))
 define link
 	$(quiet) LD $@
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(1) -o $@ $^ $(LDLIBS)
 endef
 
 $(B)/tests/selftests/%: $(B)/obj/tests/selftests/%.o $(TESTLIB) $(LIBREMSIM)
-	$(link)
+	$(call link)
 
-$(B)/tests/unit/%: $(B)/obj/tests/unit/%.o $(TESTLIB) $(LIBREMSIM)
-	$(link)
+# Unit tests run natively under AddressSanitizer and UBSan: they build from
+# objects of their own.
+SANFLAGS	:= -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN		:= $(B)/san
+
+$(SAN)/obj/%.o: %.c
+	$(quiet) CC-SAN $<
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SANFLAGS) -Itests/lib -c -o $@ $<
+
+$(SAN)/libremsim.a: $(patsubst %.c,$(SAN)/obj/%.o,$(LIBREMSIM_SRCS)) \
+		    $(patsubst $(B)/obj/%,$(SAN)/obj/%,$(PLAIN_OBJS))
+$(SAN)/libtest.a: $(patsubst %.c,$(SAN)/obj/%.o,$(TESTLIB_SRCS))
+
+$(B)/tests/unit/%: $(SAN)/obj/tests/unit/%.o $(SAN)/libtest.a $(SAN)/libremsim.a
+	$(call link,$(SANFLAGS))
+
+# libFuzzer targets, with clang: one per parser of outside input.
+FUZZERS		:= $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/*_fuzz.c))
+FUZZ_SECONDS	?= 60
+FUZZ_FLAGS	:= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1 \
+		   -isystem include/uapi -Ikernel -Iuserspace/include
+PLAIN_SRCS	:= $(patsubst %,kernel/%.c,t0 t0_case atr cardem)
+
+$(B)/fuzz/%: tests/fuzz/%.c $(PLAIN_SRCS)
+	$(quiet) FUZZER $@
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -o $@ $^
+
+fuzzers: $(FUZZERS)
+
+# Each fuzzer for FUZZ_SECONDS from its corpus in tests/fuzz/corpus/NAME;
+# what it finds stays in build/fuzz/corpus/NAME.
+fuzz: $(FUZZERS)
+	$(Q)mkdir -p $(B)/check
+	$(Q)scripts/run-fuzz $(FUZZ_SECONDS) $(B)/check/fuzz.tap $(FUZZERS)
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
@@ -155,15 +189,21 @@ run-selftests: all vm-prep
 	$(Q)cp $(B)/vm/selftests/selftests.tap $(B)/vm/selftests.tap 2>/dev/null || true
 	$(Q)scripts/tap-summary $(B)/vm/selftests.tap $(B)/vm/verdict.tap
 
+# The VM selftests run while the unit tests and fuzzers use the other core.
 run-check: all vm-prep
 	$(Q)mkdir -p $(B)/check
-	$(Q)$(if $(SELFTEST_RUN),$(MAKE) --no-print-directory run-selftests >$(B)/check/selftests.log 2>&1 || true)
-	$(Q)$(if $(UNIT_RUN),$(MAKE) --no-print-directory unit)
-	$(Q)scripts/tap-summary $(if $(UNIT_RUN),$(B)/check/unit.tap) $(if $(SELFTEST_RUN),$(B)/vm/selftests.tap $(B)/vm/verdict.tap)
+	$(Q)echo "check: selftests in the VM, unit tests and fuzzers ($(FUZZ_SECONDS) s each) here"
+	$(Q)$(if $(SELFTEST_RUN),$(MAKE) --no-print-directory run-selftests >$(B)/check/selftests.log 2>&1 &) \
+	$(if $(UNIT_RUN),$(MAKE) --no-print-directory unit;) \
+	$(if $(T),,$(MAKE) --no-print-directory fuzz >$(B)/check/fuzz.log 2>&1;) \
+	wait
+	$(Q)scripts/tap-summary $(if $(UNIT_RUN),$(B)/check/unit.tap) $(if $(T),,$(B)/check/fuzz.tap) \
+		$(if $(SELFTEST_RUN),$(B)/vm/selftests.tap $(B)/vm/verdict.tap)
 
 run-demo: all vm-prep
 	scripts/demo
 
 clean:
-	rm -rf $(B)/module $(B)/obj $(B)/tests $(B)/bin $(B)/vm $(B)/check
+	rm -rf $(B)/module $(B)/obj $(B)/san $(B)/fuzz $(B)/tests $(B)/lib $(B)/bin $(B)/vm \
+		$(B)/check
 .SECONDARY:

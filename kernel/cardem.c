@@ -111,7 +111,8 @@ static void apply_lines(struct cardem *c)
 		c->state = CARDEM_WAIT_RST;
 	if (rst && !c->eff_rst) {
 		flush(c);
-		c->state = CARDEM_WAIT_RST;
+		if (c->state > CARDEM_WAIT_RST)
+			c->state = CARDEM_WAIT_RST;
 	}
 	c->eff_vcc = vcc;
 	c->eff_clk = clk;
