@@ -29,7 +29,7 @@ ifeq ($(WERROR),1)
 WARNINGS	+= -Werror
 endif
 ALL_CFLAGS	:= -std=gnu11 $(WARNINGS) $(CFLAGS) -MMD -MP \
-		   -isystem include/uapi -Ikernel -Iuserspace/include \
+		   -isystem include/uapi -Ikernel -Iuserspace/include -Iuserspace/softsim \
 		   -DREMSIM_VERSION='"$(VERSION)"'
 
 ifeq ($(V),1)
@@ -77,6 +77,7 @@ $(MODSTAGE)/remsim.ko: $(MODULE_SRCS) $(wildcard include/uapi/linux/*.h) Makefil
 # --- user space -----------------------------------------------------------------
 
 LIBREMSIM_SRCS	:= $(wildcard userspace/lib/*.c)
+SOFTSIM_SRCS	:= $(filter-out userspace/softsim/main.c,$(wildcard userspace/softsim/*.c))
 LIBREMSIM	:= $(B)/lib/libremsim.a
 TESTLIB_SRCS	:= $(wildcard tests/lib/*.c)
 TESTLIB		:= $(B)/tests/libtest.a
@@ -100,7 +101,7 @@ $(B)/%.a:
 	$(Q)mkdir -p $(dir $@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(LIBREMSIM): $(patsubst %.c,$(B)/obj/%.o,$(LIBREMSIM_SRCS)) $(PLAIN_OBJS)
+$(LIBREMSIM): $(patsubst %.c,$(B)/obj/%.o,$(LIBREMSIM_SRCS) $(SOFTSIM_SRCS)) $(PLAIN_OBJS)
 $(TESTLIB): $(patsubst %.c,$(B)/obj/%.o,$(TESTLIB_SRCS))
 
 define link
@@ -122,7 +123,7 @@ $(SAN)/obj/%.o: %.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SANFLAGS) -Itests/lib -c -o $@ $<
 
-$(SAN)/libremsim.a: $(patsubst %.c,$(SAN)/obj/%.o,$(LIBREMSIM_SRCS)) \
+$(SAN)/libremsim.a: $(patsubst %.c,$(SAN)/obj/%.o,$(LIBREMSIM_SRCS) $(SOFTSIM_SRCS)) \
 		    $(patsubst $(B)/obj/%,$(SAN)/obj/%,$(PLAIN_OBJS))
 $(SAN)/libtest.a: $(patsubst %.c,$(SAN)/obj/%.o,$(TESTLIB_SRCS))
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "modem.h"
@@ -16,6 +17,7 @@
 
 #define EVENTS_MAX	32
 #define NULL_BYTE	0x60
+#define LAT_MAX		256
 
 struct modem {
 	struct modem_line	line;
@@ -25,7 +27,26 @@ struct modem {
 	unsigned int		nulls;
 	struct modem_event	events[EVENTS_MAX];
 	unsigned int		ev_head, ev_count;
+	uint64_t		lat_ns[LAT_MAX];
+	unsigned int		nlat;
 };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+unsigned int modem_take_latencies(struct modem *m, uint64_t *lat_ns, unsigned int max)
+{
+	unsigned int n = m->nlat < max ? m->nlat : max;
+
+	memcpy(lat_ns, m->lat_ns + (m->nlat - n), n * sizeof(*lat_ns));
+	m->nlat = 0;
+	return n;
+}
 
 /* --- the simulated slot's modem file --------------------------------------- */
 
@@ -312,6 +333,7 @@ int modem_tpdu(struct modem *m, const uint8_t hdr[5], const uint8_t *tx, bool rx
 	size_t want = rx ? (hdr[4] ? hdr[4] : 256) : (tx ? hdr[4] : 0);
 	size_t done = 0, got = 0;
 	uint8_t ins = hdr[1], nins = ~hdr[1];
+	uint64_t start = now_ns();
 	int ret;
 
 	ret = modem_send_bytes(m, hdr, 5);
@@ -333,6 +355,11 @@ int modem_tpdu(struct modem *m, const uint8_t hdr[5], const uint8_t *tx, bool rx
 			if (ret)
 				return ret;
 			*resp_len = got + 2;
+			if (m->nlat == LAT_MAX) {
+				memmove(m->lat_ns, m->lat_ns + 1, (LAT_MAX - 1) * sizeof(m->lat_ns[0]));
+				m->nlat--;
+			}
+			m->lat_ns[m->nlat++] = now_ns() - start;
 			return 0;
 		}
 		if (pb != ins && pb != nins)

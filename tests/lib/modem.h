@@ -49,6 +49,11 @@ void modem_close(struct modem *m);
 void modem_set_timeout(struct modem *m, int ms);
 /* NULL bytes seen so far. */
 unsigned int modem_nulls(const struct modem *m);
+/*
+ * The times from sending a TPDU header to the last byte of its status word,
+ * in ns, since the last call (at most max of them; the oldest are dropped).
+ */
+unsigned int modem_take_latencies(struct modem *m, uint64_t *lat_ns, unsigned int max);
 /* The oldest event not yet taken; false if none. */
 bool modem_event(struct modem *m, struct modem_event *ev);
 
