@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * owner.c - see owner.h.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "card.h"
+#include "owner.h"
+#include "slotdev.h"
+
+static void handle(struct owner *o, const struct slot_msg *msg)
+{
+	const struct remsim_signals *sig = (const void *)msg->payload;
+	const struct remsim_apdu *apdu = (const void *)msg->payload;
+	uint8_t resp[CARD_RESP_MAX];
+	size_t n;
+	int ret;
+
+	switch (msg->hdr.type) {
+	case REMSIM_MSG_APDU:
+		n = card_command(o->card, apdu->tpdu, 5 + apdu->lc, resp);
+		ret = slot_respond(o->fd, msg->hdr.seq, resp, n);
+		/* A reset may have overtaken it: that is not an error. */
+		if (ret && ret != -ESTALE && !o->error)
+			o->error = ret;
+		o->apdus++;
+		break;
+	case REMSIM_MSG_SIGNALS:
+		/* Reset or power-down of the phone's SIM resets the card. */
+		if (((sig->changed & REMSIM_SIG_RST) && (sig->state & REMSIM_SIG_RST)) ||
+		    ((sig->changed & REMSIM_SIG_VCC) && !(sig->state & REMSIM_SIG_VCC))) {
+			card_reset(o->card);
+			o->resets++;
+		}
+		break;
+	}
+}
+
+static void *owner_thread(void *arg)
+{
+	struct owner *o = arg;
+	struct slot_msg msg;
+
+	while (!o->stop) {
+		int ret = slot_read(o->fd, &msg, 50);
+
+		if (ret == -ETIMEDOUT || ret == -EINTR)
+			continue;
+		if (ret) {
+			if (!o->error)
+				o->error = ret;
+			break;
+		}
+		handle(o, &msg);
+	}
+	return NULL;
+}
+
+int owner_start(struct owner *o, int fd, struct card *card)
+{
+	struct remsim_atr atr = {};
+	const uint8_t *bytes;
+	size_t len;
+
+	memset(o, 0, sizeof(*o));
+	o->fd = fd;
+	o->card = card;
+	bytes = card_atr(&len);
+	atr.len = len;
+	memcpy(atr.atr, bytes, len);
+	if (ioctl(fd, REMSIM_IOC_SET_ATR, &atr))
+		return -errno;
+	return -pthread_create(&o->thread, NULL, owner_thread, o);
+}
+
+int owner_stop(struct owner *o)
+{
+	o->stop = true;
+	pthread_join(o->thread, NULL);
+	return o->error;
+}
