@@ -40,8 +40,8 @@ Q		:= @
 quiet		= @printf '  %-8s %s\n'
 endif
 
-.PHONY: all module userspace deps check unit selftests vm-prep demo clean fuzz fuzzers \
-	help run-check run-selftests run-demo
+.PHONY: all module userspace deps check unit selftests vm-prep demo bench clean fuzz fuzzers \
+	help run-check run-selftests run-demo run-bench
 
 all: module userspace
 
@@ -84,9 +84,10 @@ TESTLIB		:= $(B)/tests/libtest.a
 LDLIBS		:= -lmnl -lpthread
 SELFTESTS	:= $(patsubst tests/selftests/%.c,$(B)/tests/selftests/%,$(wildcard tests/selftests/*_test.c))
 UNITTESTS	:= $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*_test.c))
+BENCHES		:= $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 PROGRAMS	:=
 
-userspace: $(PROGRAMS) $(SELFTESTS) $(UNITTESTS) $(FUZZERS)
+userspace: $(PROGRAMS) $(SELFTESTS) $(UNITTESTS) $(FUZZERS) $(BENCHES)
 
 $(B)/obj/%.o: %.c
 	$(quiet) CC $<
@@ -111,6 +112,9 @@ define link
 endef
 
 $(B)/tests/selftests/%: $(B)/obj/tests/selftests/%.o $(TESTLIB) $(LIBREMSIM)
+	$(call link)
+
+$(B)/bench/%: $(B)/obj/bench/%.o $(TESTLIB) $(LIBREMSIM)
 	$(call link)
 
 # Unit tests run natively under AddressSanitizer and UBSan: they build from
@@ -179,7 +183,7 @@ unit: userspace
 
 # The entry points a fresh machine starts from install what is missing first;
 # KVER and KDIR are only known after that, hence the second make.
-check selftests demo:
+check selftests demo bench:
 	$(Q)scripts/deps
 	$(Q)$(MAKE) --no-print-directory run-$@
 
@@ -203,6 +207,11 @@ run-check: all vm-prep
 
 run-demo: all vm-prep
 	scripts/demo
+
+# Benchmarks print "name: value unit (ratio vs base)"; the table and
+# build/bench/results.json collect them.
+run-bench: all vm-prep
+	$(Q)scripts/bench
 
 clean:
 	rm -rf $(B)/module $(B)/obj $(B)/san $(B)/fuzz $(B)/tests $(B)/lib $(B)/bin $(B)/vm \
