@@ -85,9 +85,10 @@ LDLIBS		:= -lmnl -lpthread
 SELFTESTS	:= $(patsubst tests/selftests/%.c,$(B)/tests/selftests/%,$(wildcard tests/selftests/*_test.c))
 UNITTESTS	:= $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*_test.c))
 BENCHES		:= $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
+TOOLS		:= $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
 PROGRAMS	:=
 
-userspace: $(PROGRAMS) $(SELFTESTS) $(UNITTESTS) $(FUZZERS) $(BENCHES)
+userspace: $(PROGRAMS) $(SELFTESTS) $(UNITTESTS) $(FUZZERS) $(BENCHES) $(TOOLS)
 
 $(B)/obj/%.o: %.c
 	$(quiet) CC $<
@@ -115,6 +116,9 @@ $(B)/tests/selftests/%: $(B)/obj/tests/selftests/%.o $(TESTLIB) $(LIBREMSIM)
 	$(call link)
 
 $(B)/bench/%: $(B)/obj/bench/%.o $(TESTLIB) $(LIBREMSIM)
+	$(call link)
+
+$(B)/tests/tools/%: $(B)/obj/tests/tools/%.o $(TESTLIB) $(LIBREMSIM)
 	$(call link)
 
 # Unit tests run natively under AddressSanitizer and UBSan: they build from
