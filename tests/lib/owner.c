@@ -3,9 +3,11 @@
  * owner.c - see owner.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 
 #include "card.h"
 #include "owner.h"
@@ -81,4 +83,54 @@ int owner_stop(struct owner *o)
 	o->stop = true;
 	pthread_join(o->thread, NULL);
 	return o->error;
+}
+
+static int attach_card(struct served_phone *p, unsigned int n)
+{
+	card_profile_default(&p->prof, n);
+	p->card = card_new(&p->prof);
+	if (!p->card)
+		return -ENOMEM;
+	return owner_start(&p->owner, p->fx.fd, p->card);
+}
+
+int served_phone_setup(struct served_phone *p, unsigned int n)
+{
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	ret = slot_fixture(&p->fx, O_RDWR);
+	return ret ? ret : attach_card(p, n);
+}
+
+int served_phone_swap_card(struct served_phone *p, unsigned int n)
+{
+	int ret = owner_stop(&p->owner);
+
+	card_free(p->card);
+	p->card = NULL;
+	return ret ? ret : attach_card(p, n);
+}
+
+void *served_phone_run(void *arg)
+{
+	struct served_phone *p = arg;
+	struct session_opts o = { .pps = true, .have_keys = true, .status_polls = 2 };
+
+	memcpy(o.ki, p->prof.ki, 16);
+	memcpy(o.opc, p->prof.opc, 16);
+	/* Ahead of any SQN an earlier run on the same card used. */
+	o.sqn = (uint64_t)(time(NULL) & 0xffffff) << 5;
+	p->ret = session_run(p->fx.modem, &o, &p->r);
+	return NULL;
+}
+
+int served_phone_done(struct served_phone *p)
+{
+	int ret = owner_stop(&p->owner);
+
+	card_free(p->card);
+	p->card = NULL;
+	slot_fixture_done(&p->fx);
+	return ret;
 }

@@ -27,4 +27,30 @@ int owner_start(struct owner *o, int fd, struct card *card);
 /* Stops and joins; returns o->error. */
 int owner_stop(struct owner *o);
 
+#include "card.h"
+#include "session.h"
+#include "slotdev.h"
+
+/*
+ * A phone in a simulated slot served by a software card: a slot fixture, a
+ * card with profile n, the owner answering from it, the session's result.
+ */
+struct served_phone {
+	struct slot_fixture	fx;
+	struct card_profile	prof;
+	struct card		*card;
+	struct owner		owner;
+	struct session_result	r;
+	int			ret;
+};
+
+/* 0 or -errno. */
+int served_phone_setup(struct served_phone *p, unsigned int n);
+/* Gives the slot another card (a remap) with profile n. */
+int served_phone_swap_card(struct served_phone *p, unsigned int n);
+/* Runs the session with the card's keys (a pthread start routine). */
+void *served_phone_run(void *arg);
+/* Stops the owner, frees the card and the fixture; the owner's error. */
+int served_phone_done(struct served_phone *p);
+
 #endif /* _OWNER_H */

@@ -38,8 +38,6 @@ long slot_msgs_live(void);
 /* Active objects of a slab cache (/proc/slabinfo), or -1. */
 long slot_slab_active(const char *cache);
 
-#endif /* _SLOTDEV_H */
-
 struct modem;
 struct rsnl;
 
@@ -79,3 +77,5 @@ int phone_call_start(struct phone_call *c, struct modem *m, const uint8_t *apdu,
 int phone_tpdu_start(struct phone_call *c, struct modem *m, const uint8_t *hdr,
 		     const uint8_t *data, bool rx);
 int phone_call_wait(struct phone_call *c);
+
+#endif /* _SLOTDEV_H */

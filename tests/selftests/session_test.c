@@ -17,54 +17,23 @@
 #include "session.h"
 #include "slotdev.h"
 
-struct phone {
-	struct slot_fixture	fx;
-	struct card_profile	prof;
-	struct card		*card;
-	struct owner		owner;
-	struct session_result	r;
-	int			ret;
-};
-
-static void phone_setup(struct phone *p, unsigned int n)
-{
-	ASSERT_EQ(0, slot_fixture(&p->fx, O_RDWR));
-	card_profile_default(&p->prof, n);
-	p->card = card_new(&p->prof);
-	ASSERT_NE(NULL, p->card);
-	ASSERT_EQ(0, owner_start(&p->owner, p->fx.fd, p->card));
-}
-
-static void *phone_run(void *arg)
-{
-	struct phone *p = arg;
-	struct session_opts o = { .pps = true, .have_keys = true, .status_polls = 2 };
-
-	memcpy(o.ki, p->prof.ki, 16);
-	memcpy(o.opc, p->prof.opc, 16);
-	o.sqn = 64 << 5;
-	p->ret = session_run(p->fx.modem, &o, &p->r);
-	return NULL;
-}
-
-static void check(struct phone *p)
+static void check(struct served_phone *p)
 {
 	if (p->ret)
 		TH_LOG("slot %u: %s", p->fx.index, p->r.error);
 	EXPECT_EQ(0, p->ret);
 	EXPECT_EQ(0, strcmp(p->prof.imsi, p->r.imsi));
 	EXPECT_EQ(0, strcmp(p->prof.iccid, p->r.iccid));
-	EXPECT_EQ(0, owner_stop(&p->owner));
 	EXPECT_EQ(p->r.commands, p->owner.apdus);
 }
 
 TEST(phone_session_on_a_simulated_slot)
 {
 	struct remsim_stats st;
-	struct phone p;
+	struct served_phone p;
 
-	phone_setup(&p, 1);
-	phone_run(&p);
+	ASSERT_EQ(0, served_phone_setup(&p, 1));
+	served_phone_run(&p);
 	check(&p);
 	ASSERT_EQ(0, ioctl(p.fx.fd, REMSIM_IOC_GET_STATS, &st));
 	EXPECT_EQ(p.r.commands, st.apdus);
@@ -74,21 +43,24 @@ TEST(phone_session_on_a_simulated_slot)
 	TH_LOG("%u commands, median %llu us, p99 %llu us", p.r.commands,
 	       (unsigned long long)session_percentile(&p.r, 50) / 1000,
 	       (unsigned long long)session_percentile(&p.r, 99) / 1000);
+	EXPECT_EQ(0, served_phone_done(&p));
 }
 
 TEST_TIMEOUT(four_phones_at_once, 120)
 {
-	struct phone p[4];
+	struct served_phone p[4];
 	pthread_t th[4];
 
 	for (int i = 0; i < 4; i++)
-		phone_setup(&p[i], 10 + i);
+		ASSERT_EQ(0, served_phone_setup(&p[i], 10 + i));
 	for (int i = 0; i < 4; i++)
-		ASSERT_EQ(0, pthread_create(&th[i], NULL, phone_run, &p[i]));
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, served_phone_run, &p[i]));
 	for (int i = 0; i < 4; i++)
 		pthread_join(th[i], NULL);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 4; i++) {
 		check(&p[i]);
+		EXPECT_EQ(0, served_phone_done(&p[i]));
+	}
 }
 
 KTAP_MAIN

@@ -68,9 +68,9 @@ static void run_set(const struct test_set *t)
 	EXPECT_HEX(t->f5s, aks, 6);
 }
 
-TEST(ts35208_test_set_1)
-{
-	static const struct test_set t = {
+/* The six test sets of TS 35.208 section 4.3. */
+static const struct test_set sets[] = {
+	{
 		.k = "465b5ce8b199b49faa5f0a2ee238a6bc",
 		.rand = "23553cbe9637a89d218ae64dae47bf35",
 		.sqn = "ff9bb4d0b607", .amf = "b9b9",
@@ -81,14 +81,8 @@ TEST(ts35208_test_set_1)
 		.f3 = "b40ba9a3c58b2a05bbf0d987b21bf8cb",
 		.f4 = "f769bcd751044604127672711c6d3441",
 		.f5 = "aa689c648370", .f5s = "451e8beca43b",
-	};
-
-	run_set(&t);
-}
-
-TEST(ts35208_test_set_2)
-{
-	static const struct test_set t = {
+	},
+	{
 		.k = "0396eb317b6d1c36f19c1c84cd6ffd16",
 		.rand = "c00d603103dcee52c4478119494202e8",
 		.sqn = "fd8eef40df7d", .amf = "af17",
@@ -99,14 +93,8 @@ TEST(ts35208_test_set_2)
 		.f3 = "58c433ff7a7082acd424220f2b67c556",
 		.f4 = "21a8c1f929702adb3e738488b9f5c5da",
 		.f5 = "c47783995f72", .f5s = "30f1197061c1",
-	};
-
-	run_set(&t);
-}
-
-TEST(ts35208_test_set_3)
-{
-	static const struct test_set t = {
+	},
+	{
 		.k = "fec86ba6eb707ed08905757b1bb44b8f",
 		.rand = "9f7c8d021accf4db213ccff0c7f71a6a",
 		.sqn = "9d0277595ffc", .amf = "725c",
@@ -117,14 +105,8 @@ TEST(ts35208_test_set_3)
 		.f3 = "5dbdbb2954e8f3cde665b046179a5098",
 		.f4 = "59a92d3b476a0443487055cf88b2307b",
 		.f5 = "33484dc2136b", .f5s = "deacdd848cc6",
-	};
-
-	run_set(&t);
-}
-
-TEST(ts35208_test_set_4)
-{
-	static const struct test_set t = {
+	},
+	{
 		.k = "9e5944aea94b81165c82fbf9f32db751",
 		.rand = "ce83dbc54ac0274a157c17f80d017bd6",
 		.sqn = "0b604a81eca8", .amf = "9e09",
@@ -135,14 +117,8 @@ TEST(ts35208_test_set_4)
 		.f3 = "e203edb3971574f5a94b0d61b816345d",
 		.f4 = "0c4524adeac041c4dd830d20854fc46b",
 		.f5 = "f0b9c08ad02e", .f5s = "6085a86c6f63",
-	};
-
-	run_set(&t);
-}
-
-TEST(ts35208_test_set_5)
-{
-	static const struct test_set t = {
+	},
+	{
 		.k = "4ab1deb05ca6ceb051fc98e77d026a84",
 		.rand = "74b0cd6031a1c8339b2b6ce2b8c4a186",
 		.sqn = "e880a1b580b6", .amf = "9f07",
@@ -153,14 +129,8 @@ TEST(ts35208_test_set_5)
 		.f3 = "7657766b373d1c2138f307e3de9242f9",
 		.f4 = "1c42e960d89b8fa99f2744e0708ccb53",
 		.f5 = "31e11a609118", .f5s = "fe2555e54aa9",
-	};
-
-	run_set(&t);
-}
-
-TEST(ts35208_test_set_6)
-{
-	static const struct test_set t = {
+	},
+	{
 		.k = "6c38a116ac280c454f59332ee35c8c4f",
 		.rand = "ee6466bc96202c5a557abbeff8babf63",
 		.sqn = "414b98222181", .amf = "4464",
@@ -171,9 +141,15 @@ TEST(ts35208_test_set_6)
 		.f3 = "3f8c7587fe8e4b233af676aede30ba3b",
 		.f4 = "a7466cc1e6b2a1337d49d3b66e95d7b4",
 		.f5 = "45b0f69ab06c", .f5s = "1f53cd2b1113",
-	};
+	},
+};
 
-	run_set(&t);
+TEST(ts35208_test_sets)
+{
+	for (unsigned int i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		TH_LOG("test set %u", i + 1);
+		run_set(&sets[i]);
+	}
 }
 
 KTAP_MAIN
