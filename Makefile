@@ -96,7 +96,7 @@ $(B)/obj/%.o: %.c
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/lib -c -o $@ $<
 
 # The plain-C parts of the module, compiled for user space as they are.
-PLAIN_OBJS	:= $(patsubst %,$(B)/obj/kernel/%.o,t0 t0_case atr cardem)
+PLAIN_OBJS	:= $(patsubst %,$(B)/obj/kernel/%.o,t0 t0_case atr cardem st2_proto)
 
 $(B)/%.a:
 	$(quiet) AR $@
@@ -143,7 +143,7 @@ FUZZERS		:= $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/*_fuzz.c
 FUZZ_SECONDS	?= 60
 FUZZ_FLAGS	:= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1 \
 		   -isystem include/uapi -Ikernel -Iuserspace/include
-PLAIN_SRCS	:= $(patsubst %,kernel/%.c,t0 t0_case atr cardem)
+PLAIN_SRCS	:= $(patsubst %,kernel/%.c,t0 t0_case atr cardem st2_proto)
 
 $(B)/fuzz/%: tests/fuzz/%.c $(PLAIN_SRCS)
 	$(quiet) FUZZER $@

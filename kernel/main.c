@@ -54,6 +54,9 @@ static int __init remsim_init(void)
 	ret = remsim_netlink_init();
 	if (ret)
 		goto err_slot_core;
+	ret = remsim_usb_init();
+	if (ret)
+		goto err_netlink;
 
 	/* For the selftests' leak checks: messages alive right now. */
 	remsim_debugfs = debugfs_create_dir("remsim", NULL);
@@ -62,6 +65,8 @@ static int __init remsim_init(void)
 	pr_info("version %s loaded\n", REMSIM_VERSION);
 	return 0;
 
+err_netlink:
+	remsim_netlink_exit();
 err_slot_core:
 	remsim_slot_core_exit();
 err_msg_cache:
@@ -72,6 +77,7 @@ err_msg_cache:
 static void __exit remsim_exit(void)
 {
 	debugfs_remove(remsim_debugfs);
+	remsim_usb_exit();
 	remsim_netlink_exit();
 	remsim_slot_core_exit();
 	remsim_msg_cache_exit();

@@ -148,6 +148,10 @@ void remsim_xchg_timeout(struct work_struct *work);
 /* chardev.c */
 extern const struct file_operations remsim_fops;
 
+/* usb.c */
+int remsim_usb_init(void);
+void remsim_usb_exit(void);
+
 /* netlink.c */
 int remsim_netlink_init(void);
 void remsim_netlink_exit(void);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -25,14 +26,10 @@ int kmod_loaded(const char *name)
 	return stat(path, &st) == 0;
 }
 
-int kmod_load(const char *name, const char *params)
+static int load_path(const char *path, const char *params)
 {
-	struct utsname u;
-	char path[512];
 	int fd, ret = 0;
 
-	uname(&u);
-	snprintf(path, sizeof(path), "/lib/modules/%s/extra/%s.ko", u.release, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -40,6 +37,57 @@ int kmod_load(const char *name, const char *params)
 		ret = -errno;
 	close(fd);
 	return ret;
+}
+
+/*
+ * The modules NAME needs (usbcore for remsim), from modules.dep, loaded
+ * first; the last listed is the first to load.
+ */
+static int load_dependencies(const char *dir, const char *name)
+{
+	char want[128], line[4096], path[512];
+	char *deps[32];
+	int n = 0, ret = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/modules.dep", dir);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	snprintf(want, sizeof(want), "extra/%s.ko:", name);
+	while (fgets(line, sizeof(line), f)) {
+		char *tok, *save;
+
+		if (strncmp(line, want, strlen(want)))
+			continue;
+		for (tok = strtok_r(line + strlen(want), " \n", &save); tok && n < 32;
+		     tok = strtok_r(NULL, " \n", &save))
+			deps[n++] = tok;
+		break;
+	}
+	while (n-- > 0 && !ret) {
+		snprintf(path, sizeof(path), "%s/%s", dir, deps[n]);
+		ret = load_path(path, "");
+		if (ret == -EEXIST)
+			ret = 0;
+	}
+	fclose(f);
+	return ret;
+}
+
+int kmod_load(const char *name, const char *params)
+{
+	struct utsname u;
+	char dir[256], path[512];
+	int ret;
+
+	uname(&u);
+	snprintf(dir, sizeof(dir), "/lib/modules/%s", u.release);
+	ret = load_dependencies(dir, name);
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), "%s/extra/%s.ko", dir, name);
+	return load_path(path, params);
 }
 
 int kmod_unload(const char *name)

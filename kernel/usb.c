@@ -1,0 +1,673 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * usb.c - SIMtrace2-family card-emulation boards (vendor 0x1d50, cardem
+ * firmware): one remsim slot per card-emulation interface (class ff/02/00).
+ *
+ * The board does the byte level of ISO 7816-3 towards the modem; this driver
+ * moves its messages (kernel/st2_proto.h) between the interface's endpoints
+ * and the slot core: TPDU headers, command data, status changes and PPS in;
+ * procedure bytes, data and status words, ATR, card insert, SIM select and
+ * modem reset out.
+ *
+ * The firmware keeps at most three messages per IN endpoint and drops the
+ * oldest, so several bulk IN URBs and the interrupt URB stay submitted; when
+ * the slot's owner lets its queue fill, the driver parks them instead
+ * (back-pressure) and resubmits when the owner reads. The board reboots when
+ * its USB state drops below CONFIGURED: the driver never resets it, never
+ * changes its configuration or alternate setting, and forbids autosuspend.
+ *
+ * Unplug, at any moment: the slot goes first (its node, then its owner's
+ * calls fail with ENODEV, then no more slot ops), then the URBs are poisoned
+ * and the work cancelled, then the last reference frees; completions that
+ * race with it only ever touch the slot through a reference of our own.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kref.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/usb.h>
+#include <linux/workqueue.h>
+
+#include "remsim.h"
+#include "st2_proto.h"
+
+#define ST2_IN_URBS	4	/* bulk IN kept submitted; the firmware queues 3 */
+#define ST2_OUT_URBS	8	/* OUT transfers in flight */
+#define ST2_IN_BUF	512	/* a message (280 at most), a high-speed packet */
+#define ST2_OUT_QUEUE	64	/* messages waiting for an OUT URB */
+#define ST2_ERR_BURST	16	/* transfer errors in a row before an URB gives up */
+
+/* The firmware's ATR after boot: T=0, T=1, T=15, classes A/B/C. */
+static const u8 st2_default_atr[] = { 0x3b, 0x80, 0x80, 0x81, 0x1f, 0xc7, 0x59 };
+
+struct st2_board {
+	u16		pid;
+	const char	*name;
+	u64		features;	/* beyond those every board has */
+};
+
+static const struct st2_board st2_boards[] = {
+	{ ST2_PID_SIMTRACE2, "SIMtrace2", 0 },
+	{ ST2_PID_QMOD, "sysmoQMOD", REMSIM_FEAT_MODEM_RESET | REMSIM_FEAT_VOLTAGE },
+	{ ST2_PID_OWHW, "OWHW", 0 },
+	{ ST2_PID_OCTSIMTEST, "sysmoOCTSIM-Tester", REMSIM_FEAT_VOLTAGE },
+	{ ST2_PID_NGFF, "ngff-cardem", REMSIM_FEAT_MODEM_RESET | REMSIM_FEAT_VOLTAGE },
+};
+
+#define ST2_FEATURES	(REMSIM_FEAT_RAW_MODE | REMSIM_FEAT_CARD_INSERT | REMSIM_FEAT_SIM_SELECT)
+
+/* The sniffer firmware has subclass 1 on the same ids: it does not match. */
+#define ST2_DEVICE(pid) \
+	{ USB_DEVICE_AND_INTERFACE_INFO(ST2_VENDOR, pid, ST2_CLASS, ST2_SUBCLASS_CARDEM, 0) }
+
+static const struct usb_device_id st2_ids[] = {
+	ST2_DEVICE(ST2_PID_SIMTRACE2),
+	ST2_DEVICE(ST2_PID_QMOD),
+	ST2_DEVICE(ST2_PID_OWHW),
+	ST2_DEVICE(ST2_PID_OCTSIMTEST),
+	ST2_DEVICE(ST2_PID_NGFF),
+	{ }
+};
+MODULE_DEVICE_TABLE(usb, st2_ids);
+
+struct st2_out {
+	struct list_head	node;
+	u16			len;
+	s8			card_ack;	/* -1, or what to acknowledge */
+	u8			buf[ST2_MSG_MAX];
+};
+
+struct st2;
+
+/* An IN URB's context: which of them it is, for parking. */
+struct st2_in {
+	struct st2		*st2;
+	unsigned int		index;
+};
+
+struct st2 {
+	struct kref		kref;
+	struct usb_device	*udev;
+	struct usb_interface	*intf;
+	struct remsim_slot	*slot;		/* we hold a device reference */
+	u8			ep_in, ep_out, ep_int;
+
+	spinlock_t		lock;		/* below */
+	bool			dead;
+	unsigned long		parked;		/* IN URBs waiting for room */
+	unsigned long		out_busy;	/* OUT URBs in flight */
+	struct st2_out		*out_msg[ST2_OUT_URBS];
+	struct list_head	out_queue;
+	unsigned int		out_len;
+	unsigned int		errors[ST2_IN_URBS + 1];	/* in a row, per IN URB */
+	unsigned long		halted;		/* endpoints to clear: 0 in, 1 out, 2 int */
+
+	struct st2_in		in_ctx[ST2_IN_URBS + 1];
+	struct urb		*in_urbs[ST2_IN_URBS + 1];	/* the last: interrupt */
+	struct urb		*out_urbs[ST2_OUT_URBS];
+	struct work_struct	halt_work;
+};
+
+#define ST2_INT_URB	ST2_IN_URBS
+
+static void st2_free(struct kref *kref)
+{
+	struct st2 *st2 = container_of(kref, struct st2, kref);
+	struct st2_out *m, *tmp;
+	unsigned int i;
+
+	for (i = 0; i <= ST2_IN_URBS; i++) {
+		if (st2->in_urbs[i])
+			kfree(st2->in_urbs[i]->transfer_buffer);
+		usb_free_urb(st2->in_urbs[i]);
+	}
+	for (i = 0; i < ST2_OUT_URBS; i++) {
+		if (st2->out_urbs[i])
+			kfree(st2->out_urbs[i]->transfer_buffer);
+		usb_free_urb(st2->out_urbs[i]);
+		kfree(st2->out_msg[i]);
+	}
+	list_for_each_entry_safe(m, tmp, &st2->out_queue, node)
+		kfree(m);
+	if (st2->slot)
+		put_device(remsim_slot_device(st2->slot));
+	usb_put_intf(st2->intf);
+	usb_put_dev(st2->udev);
+	kfree(st2);
+}
+
+/* --- out ------------------------------------------------------------------------- */
+
+/* Starts what waits for an OUT URB; under st2->lock. */
+static void st2_out_kick(struct st2 *st2)
+{
+	while (!st2->dead && !list_empty(&st2->out_queue)) {
+		unsigned int i = find_first_zero_bit(&st2->out_busy, ST2_OUT_URBS);
+		struct st2_out *m;
+		struct urb *urb;
+		int ret;
+
+		if (i >= ST2_OUT_URBS)
+			return;
+		m = list_first_entry(&st2->out_queue, struct st2_out, node);
+		list_del(&m->node);
+		st2->out_len--;
+		urb = st2->out_urbs[i];
+		memcpy(urb->transfer_buffer, m->buf, m->len);
+		urb->transfer_buffer_length = m->len;
+		st2->out_msg[i] = m;
+		set_bit(i, &st2->out_busy);
+		ret = usb_submit_urb(urb, GFP_ATOMIC);
+		if (ret) {
+			clear_bit(i, &st2->out_busy);
+			st2->out_msg[i] = NULL;
+			kfree(m);
+			if (ret != -ENODEV && ret != -EPERM)
+				dev_err_ratelimited(&st2->intf->dev, "OUT submit: %d\n", ret);
+			return;
+		}
+	}
+}
+
+/* Queues one message for the board; any context. */
+static int st2_send(struct st2 *st2, const u8 *buf, size_t len, int card_ack)
+{
+	struct st2_out *m;
+	unsigned long flags;
+	int ret = 0;
+
+	if (WARN_ON(len < ST2_HDR_LEN || len > ST2_MSG_MAX))
+		return -EINVAL;
+	m = kmalloc(sizeof(*m), GFP_ATOMIC);
+	if (!m)
+		return -ENOMEM;
+	memcpy(m->buf, buf, len);
+	m->len = len;
+	m->card_ack = card_ack;
+	spin_lock_irqsave(&st2->lock, flags);
+	if (st2->dead) {
+		ret = -ENODEV;
+	} else if (st2->out_len >= ST2_OUT_QUEUE) {
+		/* Only a board that takes nothing gets here. */
+		ret = -ENOBUFS;
+	} else {
+		list_add_tail(&m->node, &st2->out_queue);
+		st2->out_len++;
+		st2_out_kick(st2);
+		m = NULL;
+	}
+	spin_unlock_irqrestore(&st2->lock, flags);
+	kfree(m);
+	return ret;
+}
+
+/* What the slot core has for the modem goes out as TX_DATA messages. */
+static void st2_pump(struct st2 *st2)
+{
+	u8 buf[ST2_MSG_MAX];
+	struct t0_tx tx;
+
+	while (!remsim_slot_tx_pop(st2->slot, &tx)) {
+		size_t n = st2_tx_data(buf, tx.flags, tx.data, tx.len);
+
+		if (st2_send(st2, buf, n, -1))
+			remsim_slot_board_error(st2->slot);
+	}
+}
+
+static void st2_out_complete(struct urb *urb)
+{
+	struct st2 *st2 = urb->context;
+	struct st2_out *m = NULL;
+	unsigned long flags;
+	unsigned int i;
+	int card_ack = -1;
+
+	spin_lock_irqsave(&st2->lock, flags);
+	for (i = 0; i < ST2_OUT_URBS; i++) {
+		if (st2->out_urbs[i] == urb) {
+			m = st2->out_msg[i];
+			st2->out_msg[i] = NULL;
+			clear_bit(i, &st2->out_busy);
+			break;
+		}
+	}
+	if (m && !urb->status)
+		card_ack = m->card_ack;
+	if (urb->status == -EPIPE)
+		set_bit(1, &st2->halted);
+	st2_out_kick(st2);
+	spin_unlock_irqrestore(&st2->lock, flags);
+	kfree(m);
+
+	switch (urb->status) {
+	case 0:
+	case -ENOENT:
+	case -ECONNRESET:
+	case -ESHUTDOWN:
+	case -ENODEV:
+		break;
+	case -EPIPE:
+		schedule_work(&st2->halt_work);
+		break;
+	default:
+		dev_err_ratelimited(&st2->intf->dev, "OUT transfer: %d\n", urb->status);
+		remsim_slot_board_error(st2->slot);
+	}
+	/* The board took the card-present change. */
+	if (card_ack >= 0)
+		remsim_slot_card_ack(st2->slot, card_ack);
+}
+
+/* --- in ---------------------------------------------------------------------------- */
+
+static void st2_status(struct st2 *st2, const u8 *p)
+{
+	u32 flags = st2_get32(p);
+	struct remsim_signals sig = {
+		.voltage_mv = st2_get16(p + 4),
+		.fi = p[6],
+		.di = p[7],
+		.wi = p[8],
+		.waiting_time = st2_get32(p + 9),
+	};
+
+	if (flags & ST2_STATUS_F_VCC)
+		sig.state |= REMSIM_SIG_VCC;
+	if (flags & ST2_STATUS_F_CLK)
+		sig.state |= REMSIM_SIG_CLK;
+	if (flags & ST2_STATUS_F_RESET)
+		sig.state |= REMSIM_SIG_RST;
+	remsim_slot_signals(st2->slot, &sig);
+}
+
+static void st2_pts(struct st2 *st2, const u8 *p)
+{
+	struct remsim_pps pps = { .len = p[0], .fi = 1, .di = 1 };
+
+	memcpy(pps.req, p + 1, 6);
+	memcpy(pps.resp, p + 7, 6);
+	/* F and D from the answer's PPS1, when PPS0 announces one. */
+	if (pps.len >= 3 && (pps.resp[1] & 0x10)) {
+		pps.fi = pps.resp[2] >> 4;
+		pps.di = pps.resp[2] & 0x0f;
+	}
+	remsim_slot_pps(st2->slot, &pps);
+}
+
+static void st2_handle(struct st2 *st2, const struct st2_msg *msg)
+{
+	const u8 *p = msg->payload;
+
+	if (msg->msg_class != ST2_CLASS_CARDEM)
+		return;			/* tolerated, nothing to do */
+	switch (msg->type) {
+	case ST2_CEMU_RX_DATA:
+		if (st2_get32(p) & ST2_DATA_F_TPDU_HDR)
+			remsim_slot_rx_header(st2->slot, p + ST2_DATA_HDR_LEN);
+		else
+			remsim_slot_rx_data(st2->slot, p + ST2_DATA_HDR_LEN,
+					    msg->len - ST2_DATA_HDR_LEN);
+		break;
+	case ST2_CEMU_STATUS:
+		st2_status(st2, p);
+		break;
+	case ST2_CEMU_PTS:
+		st2_pts(st2, p);
+		break;
+	}
+}
+
+/* One transfer: one message, or several back to back; any garbage counts. */
+static void st2_parse(struct st2 *st2, const u8 *buf, size_t len)
+{
+	while (len) {
+		struct st2_msg msg;
+		int n = st2_parse_device_msg(buf, len, &msg);
+
+		if (n < 0) {
+			dev_warn_ratelimited(&st2->intf->dev,
+					     "invalid message from the board (%zu bytes: %*ph)\n",
+					     len, (int)min_t(size_t, len, 16), buf);
+			remsim_slot_board_error(st2->slot);
+			return;
+		}
+		st2_handle(st2, &msg);
+		buf += n;
+		len -= n;
+	}
+}
+
+static void st2_in_resubmit(struct st2 *st2, unsigned int i, gfp_t gfp)
+{
+	int ret = usb_submit_urb(st2->in_urbs[i], gfp);
+
+	/* EPERM: poisoned, the interface is going away. */
+	if (ret) {
+		if (ret != -ENODEV && ret != -EPERM)
+			dev_err_ratelimited(&st2->intf->dev, "IN submit: %d\n", ret);
+	}
+}
+
+static void st2_in_complete(struct urb *urb)
+{
+	struct st2_in *ctx = urb->context;
+	struct st2 *st2 = ctx->st2;
+	unsigned int i = ctx->index;
+	unsigned long flags;
+	bool resubmit;
+
+	switch (urb->status) {
+	case 0:
+		st2->errors[i] = 0;
+		st2_parse(st2, urb->transfer_buffer, urb->actual_length);
+		/* The engine may have answered (a procedure byte): send it. */
+		st2_pump(st2);
+		break;
+	case -ENOENT:
+	case -ECONNRESET:
+	case -ESHUTDOWN:
+	case -ENODEV:
+		return;			/* killed, or the board is gone */
+	case -EPIPE:
+		spin_lock_irqsave(&st2->lock, flags);
+		set_bit(i == ST2_INT_URB ? 2 : 0, &st2->halted);
+		set_bit(i, &st2->parked);
+		spin_unlock_irqrestore(&st2->lock, flags);
+		schedule_work(&st2->halt_work);
+		return;
+	default:
+		dev_err_ratelimited(&st2->intf->dev, "IN transfer: %d\n", urb->status);
+		remsim_slot_board_error(st2->slot);
+		if (++st2->errors[i] >= ST2_ERR_BURST)
+			return;		/* a board this broken gets no more of our time */
+	}
+
+	/* Back-pressure: with the owner's queue full, this URB waits. */
+	resubmit = remsim_slot_up_room(st2->slot);
+	spin_lock_irqsave(&st2->lock, flags);
+	if (st2->dead)
+		resubmit = false;
+	else if (!resubmit)
+		set_bit(i, &st2->parked);
+	spin_unlock_irqrestore(&st2->lock, flags);
+	if (resubmit)
+		st2_in_resubmit(st2, i, GFP_ATOMIC);
+}
+
+/* Resubmits what waited for room or for a cleared halt; process context. */
+static void st2_unpark(struct st2 *st2)
+{
+	unsigned long parked, flags;
+	unsigned int i;
+
+	spin_lock_irqsave(&st2->lock, flags);
+	parked = st2->dead ? 0 : st2->parked;
+	st2->parked = 0;
+	spin_unlock_irqrestore(&st2->lock, flags);
+	for_each_set_bit(i, &parked, ST2_IN_URBS + 1)
+		st2_in_resubmit(st2, i, GFP_KERNEL);
+}
+
+static void st2_halt_work(struct work_struct *work)
+{
+	struct st2 *st2 = container_of(work, struct st2, halt_work);
+	unsigned long halted, flags;
+
+	spin_lock_irqsave(&st2->lock, flags);
+	halted = st2->dead ? 0 : st2->halted;
+	st2->halted = 0;
+	spin_unlock_irqrestore(&st2->lock, flags);
+	if (!halted)
+		return;
+	dev_warn_ratelimited(&st2->intf->dev, "the board stalled; clearing\n");
+	if (test_bit(0, &halted))
+		usb_clear_halt(st2->udev, usb_rcvbulkpipe(st2->udev, st2->ep_in));
+	if (test_bit(1, &halted))
+		usb_clear_halt(st2->udev, usb_sndbulkpipe(st2->udev, st2->ep_out));
+	if (test_bit(2, &halted))
+		usb_clear_halt(st2->udev, usb_rcvintpipe(st2->udev, st2->ep_int));
+	remsim_slot_board_error(st2->slot);
+	if (remsim_slot_up_room(st2->slot))
+		st2_unpark(st2);
+}
+
+/* --- what the slot core asks ------------------------------------------------------ */
+
+static void st2_tx_ready(struct remsim_slot *slot)
+{
+	st2_pump(remsim_slot_priv(slot));
+}
+
+static void st2_up_room(struct remsim_slot *slot)
+{
+	st2_unpark(remsim_slot_priv(slot));
+}
+
+static int st2_set_atr(struct remsim_slot *slot, const u8 *atr, unsigned int len)
+{
+	u8 buf[ST2_HDR_LEN + 1 + REMSIM_ATR_MAX];
+	size_t n = st2_hdr(buf, ST2_CLASS_CARDEM, ST2_CEMU_SET_ATR, 1 + len);
+
+	buf[ST2_HDR_LEN] = len;
+	memcpy(buf + ST2_HDR_LEN + 1, atr, len);
+	return st2_send(remsim_slot_priv(slot), buf, n, -1);
+}
+
+static int st2_card_insert(struct remsim_slot *slot, bool inserted)
+{
+	u8 buf[ST2_HDR_LEN + 1];
+	size_t n = st2_hdr(buf, ST2_CLASS_CARDEM, ST2_CEMU_CARDINSERT, 1);
+
+	buf[ST2_HDR_LEN] = inserted;
+	return st2_send(remsim_slot_priv(slot), buf, n, inserted);
+}
+
+static int st2_modem_reset(struct remsim_slot *slot, u32 action, u32 pulse_ms)
+{
+	u8 buf[ST2_HDR_LEN + 3];
+	size_t n = st2_hdr(buf, ST2_CLASS_MODEM, ST2_MODEM_RESET, 3);
+
+	buf[ST2_HDR_LEN] = action;
+	st2_put16(buf + ST2_HDR_LEN + 1, pulse_ms);
+	return st2_send(remsim_slot_priv(slot), buf, n, -1);
+}
+
+static int st2_sim_select(struct remsim_slot *slot, bool remote)
+{
+	u8 buf[ST2_HDR_LEN + 1];
+	size_t n = st2_hdr(buf, ST2_CLASS_MODEM, ST2_MODEM_SIM_SELECT, 1);
+
+	buf[ST2_HDR_LEN] = remote;
+	return st2_send(remsim_slot_priv(slot), buf, n, -1);
+}
+
+static const struct remsim_backend_ops st2_ops = {
+	.tx_ready	= st2_tx_ready,
+	.up_room	= st2_up_room,
+	.set_atr	= st2_set_atr,
+	.card_insert	= st2_card_insert,
+	.modem_reset	= st2_modem_reset,
+	.sim_select	= st2_sim_select,
+};
+
+/* --- probe and disconnect --------------------------------------------------------- */
+
+static int st2_alloc_urbs(struct st2 *st2, u16 int_size, u8 int_interval)
+{
+	unsigned int i;
+
+	for (i = 0; i <= ST2_IN_URBS; i++) {
+		bool is_int = i == ST2_INT_URB;
+		size_t size = is_int ? max_t(size_t, int_size, 64) : ST2_IN_BUF;
+		void *buf = kmalloc(size, GFP_KERNEL);
+		struct urb *urb = usb_alloc_urb(0, GFP_KERNEL);
+
+		if (!buf || !urb) {
+			kfree(buf);
+			usb_free_urb(urb);
+			return -ENOMEM;
+		}
+		st2->in_ctx[i].st2 = st2;
+		st2->in_ctx[i].index = i;
+		if (is_int)
+			usb_fill_int_urb(urb, st2->udev, usb_rcvintpipe(st2->udev, st2->ep_int),
+					 buf, size, st2_in_complete, &st2->in_ctx[i], int_interval);
+		else
+			usb_fill_bulk_urb(urb, st2->udev, usb_rcvbulkpipe(st2->udev, st2->ep_in),
+					  buf, size, st2_in_complete, &st2->in_ctx[i]);
+		st2->in_urbs[i] = urb;
+	}
+	for (i = 0; i < ST2_OUT_URBS; i++) {
+		void *buf = kmalloc(ST2_MSG_MAX, GFP_KERNEL);
+		struct urb *urb = usb_alloc_urb(0, GFP_KERNEL);
+
+		if (!buf || !urb) {
+			kfree(buf);
+			usb_free_urb(urb);
+			return -ENOMEM;
+		}
+		usb_fill_bulk_urb(urb, st2->udev, usb_sndbulkpipe(st2->udev, st2->ep_out),
+				  buf, 0, st2_out_complete, st2);
+		/* A transfer of a multiple of 64 bytes would leave the firmware waiting. */
+		urb->transfer_flags |= URB_ZERO_PACKET;
+		st2->out_urbs[i] = urb;
+	}
+	return 0;
+}
+
+static const struct st2_board *st2_board(u16 pid)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(st2_boards); i++)
+		if (st2_boards[i].pid == pid)
+			return &st2_boards[i];
+	return &st2_boards[0];
+}
+
+static int st2_probe(struct usb_interface *intf, const struct usb_device_id *id)
+{
+	struct usb_endpoint_descriptor *in, *out, *irq;
+	struct usb_device *udev = interface_to_usbdev(intf);
+	const struct st2_board *board = st2_board(le16_to_cpu(udev->descriptor.idProduct));
+	struct remsim_slot_desc desc = {
+		.backend	= REMSIM_BACKEND_USB,
+		.features	= ST2_FEATURES | board->features,
+		.board		= board->name,
+		.bus_path	= dev_name(&intf->dev),
+		.interface	= intf->cur_altsetting->desc.bInterfaceNumber,
+		.parent		= &intf->dev,
+		.ops		= &st2_ops,
+		.atr		= st2_default_atr,
+		.atr_len	= sizeof(st2_default_atr),
+	};
+	u8 cfg[ST2_HDR_LEN + ST2_CONFIG_LEN], sel[ST2_HDR_LEN + 1];
+	struct remsim_slot *slot;
+	struct st2 *st2;
+	unsigned int i;
+	int ret;
+
+	ret = usb_find_common_endpoints(intf->cur_altsetting, &in, &out, &irq, NULL);
+	if (ret) {
+		dev_err(&intf->dev, "no bulk IN, bulk OUT and interrupt IN endpoints\n");
+		return ret;
+	}
+
+	st2 = kzalloc(sizeof(*st2), GFP_KERNEL);
+	if (!st2)
+		return -ENOMEM;
+	kref_init(&st2->kref);
+	spin_lock_init(&st2->lock);
+	INIT_LIST_HEAD(&st2->out_queue);
+	INIT_WORK(&st2->halt_work, st2_halt_work);
+	st2->udev = usb_get_dev(udev);
+	st2->intf = usb_get_intf(intf);
+	st2->ep_in = in->bEndpointAddress;
+	st2->ep_out = out->bEndpointAddress;
+	st2->ep_int = irq->bEndpointAddress;
+
+	ret = st2_alloc_urbs(st2, usb_endpoint_maxp(irq), irq->bInterval);
+	if (ret)
+		goto err_put;
+
+	/* Suspend, like a bus reset, reboots the board's microcontroller. */
+	usb_disable_autosuspend(udev);
+
+	desc.priv = st2;
+	slot = remsim_slot_create(&desc);
+	if (IS_ERR(slot)) {
+		ret = PTR_ERR(slot);
+		goto err_put;
+	}
+	st2->slot = slot;
+	get_device(remsim_slot_device(slot));
+	usb_set_intfdata(intf, st2);
+
+	for (i = 0; i <= ST2_IN_URBS; i++)
+		st2_in_resubmit(st2, i, GFP_KERNEL);
+
+	/* Status changes on the interrupt endpoint; the emulated SIM selected. */
+	memset(cfg, 0, sizeof(cfg));
+	st2_hdr(cfg, ST2_CLASS_CARDEM, ST2_CEMU_CONFIG, ST2_CONFIG_LEN);
+	st2_put32(cfg + ST2_HDR_LEN, ST2_FEAT_STATUS_IRQ);
+	st2_hdr(sel, ST2_CLASS_MODEM, ST2_MODEM_SIM_SELECT, 1);
+	sel[ST2_HDR_LEN] = 1;
+	if (st2_send(st2, cfg, sizeof(cfg), -1) || st2_send(st2, sel, sizeof(sel), -1))
+		dev_warn(&intf->dev, "cannot configure the board\n");
+
+	dev_info(&intf->dev, "%s card emulation: %s\n", board->name,
+		 dev_name(remsim_slot_device(slot)));
+	return 0;
+
+err_put:
+	kref_put(&st2->kref, st2_free);
+	return ret;
+}
+
+static void st2_disconnect(struct usb_interface *intf)
+{
+	struct st2 *st2 = usb_get_intfdata(intf);
+	unsigned long flags;
+	unsigned int i;
+
+	/* Node, owner, ops: the slot goes first. */
+	remsim_slot_remove(st2->slot);
+
+	spin_lock_irqsave(&st2->lock, flags);
+	st2->dead = true;
+	spin_unlock_irqrestore(&st2->lock, flags);
+	/*
+	 * Every URB, in flight or parked: poisoning waits for a completion in
+	 * progress and refuses any later submission, so none runs after this.
+	 */
+	for (i = 0; i <= ST2_IN_URBS; i++)
+		usb_poison_urb(st2->in_urbs[i]);
+	for (i = 0; i < ST2_OUT_URBS; i++)
+		usb_poison_urb(st2->out_urbs[i]);
+	cancel_work_sync(&st2->halt_work);
+	usb_set_intfdata(intf, NULL);
+	dev_info(&intf->dev, "card emulation gone\n");
+	kref_put(&st2->kref, st2_free);
+}
+
+static struct usb_driver st2_driver = {
+	.name		= "remsim",
+	.probe		= st2_probe,
+	.disconnect	= st2_disconnect,
+	.id_table	= st2_ids,
+	.supports_autosuspend = 0,
+	.soft_unbind	= 0,
+	.disable_hub_initiated_lpm = 1,
+};
+
+int remsim_usb_init(void)
+{
+	return usb_register(&st2_driver);
+}
+
+void remsim_usb_exit(void)
+{
+	usb_deregister(&st2_driver);
+}
