@@ -86,9 +86,10 @@ SELFTESTS	:= $(patsubst tests/selftests/%.c,$(B)/tests/selftests/%,$(wildcard te
 UNITTESTS	:= $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*_test.c))
 BENCHES		:= $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 TOOLS		:= $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
+BOARD		:= $(B)/tests/board/st2board
 PROGRAMS	:=
 
-userspace: $(PROGRAMS) $(SELFTESTS) $(UNITTESTS) $(FUZZERS) $(BENCHES) $(TOOLS)
+userspace: $(PROGRAMS) $(SELFTESTS) $(UNITTESTS) $(FUZZERS) $(BENCHES) $(TOOLS) $(BOARD)
 
 $(B)/obj/%.o: %.c
 	$(quiet) CC $<
@@ -119,6 +120,9 @@ $(B)/bench/%: $(B)/obj/bench/%.o $(TESTLIB) $(LIBREMSIM)
 	$(call link)
 
 $(B)/tests/tools/%: $(B)/obj/tests/tools/%.o $(TESTLIB) $(LIBREMSIM)
+	$(call link)
+
+$(BOARD): $(patsubst %.c,$(B)/obj/%.o,$(wildcard tests/board/*.c)) $(TESTLIB) $(LIBREMSIM)
 	$(call link)
 
 # Unit tests run natively under AddressSanitizer and UBSan: they build from

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -110,26 +112,50 @@ static void sim_close(void *ctx)
 	close((int)(intptr_t)ctx);
 }
 
-int modem_open_sim(struct modem **m, unsigned int index)
+/* A file or socket that carries sim_modem.h records; it becomes the modem's. */
+static int modem_open_fd(struct modem **m, int fd)
 {
 	struct modem_line line = {
+		.ctx = (void *)(intptr_t)fd,
 		.lines = sim_lines,
 		.send = sim_send,
 		.recv = sim_recv,
 		.close = sim_close,
 	};
+	int ret = modem_open_line(m, &line);
+
+	if (ret)
+		close(fd);
+	return ret;
+}
+
+int modem_open_sim(struct modem **m, unsigned int index)
+{
 	char path[128];
-	int fd, ret;
+	int fd;
 
 	snprintf(path, sizeof(path), "/sys/kernel/debug/remsim_sim/remsim%u/modem", index);
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	line.ctx = (void *)(intptr_t)fd;
-	ret = modem_open_line(m, &line);
-	if (ret)
+	return modem_open_fd(m, fd);
+}
+
+int modem_open_socket(struct modem **m, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int ret = -errno;
+
 		close(fd);
-	return ret;
+		return ret;
+	}
+	return modem_open_fd(m, fd);
 }
 
 int modem_open_line(struct modem **m, const struct modem_line *line)

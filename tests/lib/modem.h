@@ -42,6 +42,8 @@ struct modem;
 
 /* The phone side of simulated slot /dev/remsimINDEX. */
 int modem_open_sim(struct modem **m, unsigned int index);
+/* The phone of a software SIMtrace2 board's slot (its modem socket). */
+int modem_open_socket(struct modem **m, const char *path);
 int modem_open_line(struct modem **m, const struct modem_line *line);
 void modem_close(struct modem *m);
 

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * board.c - see board.h.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "board.h"
+#include "gadget.h"
+#include "modem.h"
+#include "remsim/nl.h"
+#include "slotdev.h"
+
+#define WAIT_MS	15000
+
+int board_env(unsigned int udcs)
+{
+	char cmd[128];
+	struct stat st;
+	int ret;
+
+	ret = slot_modules_load();
+	if (ret)
+		return ret;
+	snprintf(cmd, sizeof(cmd), "modprobe -q dummy_hcd num=%u && modprobe -q usb_f_fs", udcs);
+	if (system(cmd))
+		return -ENOENT;
+	if (stat("/sys/kernel/config/usb_gadget", &st) &&
+	    system("mount -t configfs none /sys/kernel/config"))
+		return -ENOENT;
+	return 0;
+}
+
+struct usb_slots {
+	unsigned int	n;
+	unsigned int	index[64];
+	unsigned int	interface[64];
+};
+
+static int collect_usb(const struct rsnl_slot *s, void *arg)
+{
+	struct usb_slots *u = arg;
+
+	if (s->backend == REMSIM_BACKEND_USB && u->n < 64) {
+		u->index[u->n] = s->index;
+		u->interface[u->n] = s->interface;
+		u->n++;
+	}
+	return 0;
+}
+
+static int usb_slots(struct usb_slots *u)
+{
+	struct rsnl *nl;
+	int ret;
+
+	memset(u, 0, sizeof(*u));
+	ret = rsnl_open(&nl);
+	if (ret)
+		return ret;
+	ret = rsnl_slot_dump(nl, collect_usb, u, NULL);
+	rsnl_close(nl);
+	return ret;
+}
+
+static bool listed(const struct usb_slots *u, unsigned int index)
+{
+	for (unsigned int i = 0; i < u->n; i++)
+		if (u->index[i] == index)
+			return true;
+	return false;
+}
+
+/* Waits for b->slots USB slots that were not in before; sorted by interface. */
+static int wait_new_slots(struct test_board *b, const struct usb_slots *before)
+{
+	for (int waited = 0; waited < WAIT_MS; waited += 20) {
+		struct usb_slots now;
+		unsigned int found = 0;
+
+		if (!usb_slots(&now)) {
+			for (unsigned int i = 0; i < now.n && found < b->slots; i++) {
+				if (!listed(before, now.index[i]) && now.interface[i] < b->slots) {
+					b->index[now.interface[i]] = now.index[i];
+					found++;
+				}
+			}
+			if (found == b->slots)
+				return 0;
+		}
+		usleep(20000);
+	}
+	return -ETIMEDOUT;
+}
+
+static int connect_ctl(struct test_board *b)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", b->ctl);
+	for (int waited = 0; waited < WAIT_MS; waited += 20) {
+		b->ctl_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		if (b->ctl_fd >= 0 && !connect(b->ctl_fd, (struct sockaddr *)&sa, sizeof(sa)))
+			return 0;
+		close(b->ctl_fd);
+		b->ctl_fd = -1;
+		usleep(20000);
+	}
+	return -ETIMEDOUT;
+}
+
+int board_start(struct test_board *b, const char *product, unsigned int udc)
+{
+	char exe[512], board[600], name[32], udc_name[32];
+	struct usb_slots before;
+	ssize_t n;
+	int ret;
+
+	memset(b, 0, sizeof(*b));
+	b->ctl_fd = -1;
+	b->slots = !strcmp(product, "qmod") || !strcmp(product, "owhw") ? 2 : 1;
+	ret = board_env(udc + 1);
+	if (ret)
+		return ret;
+	ret = usb_slots(&before);
+	if (ret)
+		return ret;
+	/* The board program lives next to the tests: build/tests/board/. */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		return -errno;
+	exe[n] = 0;
+	snprintf(board, sizeof(board), "%s/../board/st2board", dirname(exe));
+	snprintf(name, sizeof(name), "b%d_%u", getpid(), udc);
+	snprintf(udc_name, sizeof(udc_name), "dummy_udc.%u", udc);
+	snprintf(b->ctl, sizeof(b->ctl), "/run/remsim-%s.ctl", name);
+	b->pid = fork();
+	if (b->pid < 0)
+		return -errno;
+	if (!b->pid) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		execl(board, board, "--product", product, "--name", name, "--udc", udc_name,
+		      "--ctl", b->ctl, (char *)NULL);
+		_exit(127);
+	}
+	ret = connect_ctl(b);
+	if (!ret)
+		ret = wait_new_slots(b, &before);
+	if (ret)
+		board_stop(b);
+	return ret;
+}
+
+void board_stop(struct test_board *b)
+{
+	char reply[64];
+
+	if (b->pid <= 0)
+		return;
+	if (board_cmd(b, "quit", reply, sizeof(reply)))
+		kill(b->pid, SIGKILL);
+	waitpid(b->pid, NULL, 0);
+	b->pid = 0;
+	close(b->ctl_fd);
+	b->ctl_fd = -1;
+}
+
+int board_cmd(struct test_board *b, const char *cmd, char *reply, size_t size)
+{
+	ssize_t n;
+
+	if (send(b->ctl_fd, cmd, strlen(cmd), MSG_NOSIGNAL) < 0)
+		return -errno;
+	n = recv(b->ctl_fd, reply, size - 1, 0);
+	if (n <= 0)
+		return n < 0 ? -errno : -EPIPE;
+	reply[n] = 0;
+	return strncmp(reply, "ok", 2) ? -EIO : 0;
+}
+
+int board_unplug(struct test_board *b)
+{
+	char reply[64];
+	int ret = board_cmd(b, "unplug", reply, sizeof(reply));
+
+	if (ret)
+		return ret;
+	for (int waited = 0; waited < WAIT_MS; waited += 10) {
+		struct usb_slots now;
+		bool gone = true;
+
+		if (usb_slots(&now))
+			continue;
+		for (unsigned int i = 0; i < b->slots; i++)
+			gone &= !listed(&now, b->index[i]);
+		if (gone)
+			return 0;
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
+
+int board_plug(struct test_board *b)
+{
+	struct usb_slots before;
+	char reply[64];
+	int ret = usb_slots(&before);
+
+	if (!ret)
+		ret = board_cmd(b, "plug", reply, sizeof(reply));
+	return ret ? ret : wait_new_slots(b, &before);
+}
+
+void board_cleanup_all(void)
+{
+	/* Fails when none was running, which is fine. */
+	if (system("pkill -KILL -x st2board 2>/dev/null") == 0)
+		usleep(100000);
+	gadget_cleanup_all("b");
+}
+
+int board_modem(struct test_board *b, unsigned int n, struct modem **m)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s.modem%u", b->ctl, n);
+	return modem_open_socket(m, path);
+}

@@ -1,0 +1,424 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * usb_test - the SIMtrace2 USB driver against the software board
+ * (tests/board/) on dummy_hcd: real URBs through the real USB stack to real
+ * probe and disconnect. Binding, phone sessions, two-interface boards,
+ * unplug at the worst moments, hundreds of plug cycles under traffic, and
+ * every misbehaviour the board can put on.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "board.h"
+#include "card.h"
+#include "ktap.h"
+#include "modem.h"
+#include "owner.h"
+#include "remsim/nl.h"
+#include "session.h"
+#include "slotdev.h"
+
+static struct test_board b;
+
+static void start(const char *product)
+{
+	ASSERT_EQ(0, board_start(&b, product, 0));
+}
+
+static void __attribute__((constructor)) register_cleanup(void)
+{
+	/* A board a failed test left running would hold the UDC. */
+	ktap_after_each(board_cleanup_all);
+}
+
+TEST(board_binds_one_slot_per_card_emulation_interface)
+{
+	struct remsim_info info;
+	struct rsnl_slot s;
+	struct rsnl *nl;
+	char link[PATH_MAX], path[128];
+	ssize_t n;
+	int fd;
+
+	start("simtrace2");
+	ASSERT_EQ(0, rsnl_open(&nl));
+	ASSERT_EQ(0, rsnl_slot_get(nl, b.index[0], &s));
+	EXPECT_EQ(REMSIM_BACKEND_USB, s.backend);
+	EXPECT_EQ(0, strcmp("SIMtrace2", s.board));
+	EXPECT_EQ(0, s.interface);
+	EXPECT_NE(NULL, strstr(s.bus_path, "-1:1.0"));
+	/* The slot's device hangs below the USB interface (udev's ID_PATH). */
+	snprintf(path, sizeof(path), "/sys/class/remsim/remsim%u/device", b.index[0]);
+	n = readlink(path, link, sizeof(link) - 1);
+	ASSERT_GT(n, 0);
+	link[n] = 0;
+	EXPECT_NE(NULL, strstr(link, s.bus_path));
+	fd = slot_open(b.index[0], O_RDWR);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, ioctl(fd, REMSIM_IOC_GET_INFO, &info));
+	EXPECT_EQ(REMSIM_BACKEND_USB, info.backend);
+	EXPECT_EQ(0, strcmp(s.bus_path, (char *)info.bus_path));
+	EXPECT_TRUE(info.features & REMSIM_FEAT_SIM_SELECT);
+	EXPECT_FALSE(info.features & REMSIM_FEAT_MODEM_RESET);
+	close(fd);
+	rsnl_close(nl);
+	board_stop(&b);
+}
+
+struct usb_phone {
+	struct test_board	*b;
+	unsigned int		slot;
+	struct card_profile	prof;
+	struct card		*card;
+	struct owner		owner;
+	int			fd;
+	struct modem		*modem;
+	struct session_result	r;
+	int			ret;
+};
+
+static void usb_phone_setup(struct usb_phone *p, struct test_board *bd, unsigned int slot,
+			    unsigned int card)
+{
+	memset(p, 0, sizeof(*p));
+	p->b = bd;
+	p->slot = slot;
+	card_profile_default(&p->prof, card);
+	p->card = card_new(&p->prof);
+	ASSERT_NE(NULL, p->card);
+	p->fd = slot_open(bd->index[slot], O_RDWR);
+	ASSERT_GE(p->fd, 0);
+	ASSERT_EQ(0, owner_start(&p->owner, p->fd, p->card));
+	ASSERT_EQ(0, board_modem(bd, slot, &p->modem));
+}
+
+static void *usb_phone_run(void *arg)
+{
+	struct usb_phone *p = arg;
+	struct session_opts o = { .pps = true, .have_keys = true, .status_polls = 2 };
+
+	memcpy(o.ki, p->prof.ki, 16);
+	memcpy(o.opc, p->prof.opc, 16);
+	o.sqn = (uint64_t)(time(NULL) & 0xffffff) << 5;
+	p->ret = session_run(p->modem, &o, &p->r);
+	return NULL;
+}
+
+static void usb_phone_done(struct usb_phone *p)
+{
+	owner_stop(&p->owner);
+	modem_close(p->modem);
+	close(p->fd);
+	card_free(p->card);
+}
+
+TEST_TIMEOUT(phone_session_over_usb, 120)
+{
+	struct remsim_stats st;
+	struct usb_phone p;
+
+	start("simtrace2");
+	usb_phone_setup(&p, &b, 0, 3);
+	usb_phone_run(&p);
+	if (p.ret)
+		TH_LOG("%s", p.r.error);
+	ASSERT_EQ(0, p.ret);
+	EXPECT_EQ(0, strcmp(p.prof.imsi, p.r.imsi));
+	ASSERT_EQ(0, ioctl(p.fd, REMSIM_IOC_GET_STATS, &st));
+	EXPECT_EQ(p.r.commands, st.apdus);
+	EXPECT_EQ(0, st.errors);
+	EXPECT_EQ(0, st.board_errors);
+	TH_LOG("%u commands over USB, median %llu us", p.r.commands,
+	       (unsigned long long)session_percentile(&p.r, 50) / 1000);
+	usb_phone_done(&p);
+	board_stop(&b);
+}
+
+TEST_TIMEOUT(embedded_phone_of_the_board, 120)
+{
+	struct card_profile prof;
+	struct owner owner;
+	struct card *card;
+	char reply[256];
+	int fd;
+
+	start("simtrace2");
+	card_profile_default(&prof, 21);
+	card = card_new(&prof);
+	fd = slot_open(b.index[0], O_RDWR);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, owner_start(&owner, fd, card));
+	/* The board's own phone: "a phone with a SIMtrace2 in its SIM slot". */
+	EXPECT_EQ(0, board_cmd(&b, "session 0 21", reply, sizeof(reply)));
+	TH_LOG("board: %s", reply);
+	EXPECT_NE(NULL, strstr(reply, prof.imsi));
+	owner_stop(&owner);
+	close(fd);
+	card_free(card);
+	board_stop(&b);
+}
+
+TEST_TIMEOUT(two_interfaces_are_two_independent_slots, 120)
+{
+	struct usb_phone p[2];
+	struct rsnl_slot s;
+	struct rsnl *nl;
+	pthread_t th[2];
+
+	start("qmod");
+	ASSERT_EQ(0, rsnl_open(&nl));
+	ASSERT_EQ(0, rsnl_slot_get(nl, b.index[1], &s));
+	EXPECT_EQ(1, s.interface);
+	EXPECT_EQ(0, strcmp("sysmoQMOD", s.board));
+	rsnl_close(nl);
+	usb_phone_setup(&p[0], &b, 0, 30);
+	usb_phone_setup(&p[1], &b, 1, 31);
+	for (int i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, usb_phone_run, &p[i]));
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < 2; i++) {
+		if (p[i].ret)
+			TH_LOG("slot %d: %s", i, p[i].r.error);
+		EXPECT_EQ(0, p[i].ret);
+		EXPECT_EQ(0, strcmp(p[i].prof.imsi, p[i].r.imsi));
+		usb_phone_done(&p[i]);
+	}
+	board_stop(&b);
+}
+
+struct blocked {
+	int	fd;
+	int	what;	/* 0 read, 1 poll */
+	ssize_t	ret;
+	int	err;
+	short	revents;
+};
+
+static void *blocked_thread(void *arg)
+{
+	struct blocked *x = arg;
+	struct slot_msg msg;
+	struct pollfd pfd = { .fd = x->fd, .events = POLLIN };
+
+	if (x->what == 0) {
+		x->ret = read(x->fd, &msg, sizeof(msg));
+	} else {
+		x->ret = poll(&pfd, 1, 20000);
+		x->revents = pfd.revents;
+	}
+	x->err = errno;
+	return NULL;
+}
+
+TEST_TIMEOUT(unplug_wakes_a_blocked_read_and_poll, 60)
+{
+	struct blocked r = { .what = 0 }, p = { .what = 1 };
+	pthread_t tr, tp;
+	struct remsim_info info;
+	int fd;
+
+	start("simtrace2");
+	fd = slot_open(b.index[0], O_RDWR);
+	ASSERT_GE(fd, 0);
+	/* Drain what the board said at probe, then block. */
+	while (!slot_read(fd, &(struct slot_msg){}, 300))
+		;
+	r.fd = p.fd = fd;
+	ASSERT_EQ(0, pthread_create(&tr, NULL, blocked_thread, &r));
+	ASSERT_EQ(0, pthread_create(&tp, NULL, blocked_thread, &p));
+	usleep(300000);
+	ASSERT_EQ(0, board_unplug(&b));
+	pthread_join(tr, NULL);
+	pthread_join(tp, NULL);
+	EXPECT_EQ(-1, r.ret);
+	EXPECT_EQ(ENODEV, r.err);
+	EXPECT_EQ(POLLHUP | POLLERR, p.revents & (POLLHUP | POLLERR));
+	EXPECT_ERRNO(ioctl(fd, REMSIM_IOC_GET_INFO, &info), ENODEV);
+	close(fd);
+	board_stop(&b);
+}
+
+TEST_TIMEOUT(unplug_in_the_middle_of_an_apdu, 60)
+{
+	uint8_t hdr[5] = { 0xa0, 0xb0, 0x00, 0x00, 0x04 };
+	struct modem *m;
+	struct slot_msg msg;
+	uint8_t atr[33];
+	size_t len;
+	int fd;
+
+	start("simtrace2");
+	fd = slot_open(b.index[0], O_RDWR);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, board_modem(&b, 0, &m));
+	ASSERT_EQ(0, modem_power_on(m, atr, &len));
+	ASSERT_EQ(0, modem_send_bytes(m, hdr, 5));
+	ASSERT_EQ(0, slot_read_type(fd, REMSIM_MSG_APDU, &msg, 3000));
+	ASSERT_EQ(0, board_unplug(&b));
+	EXPECT_EQ(-ENODEV, slot_respond(fd, msg.hdr.seq, (uint8_t[]){ 1, 2, 3, 4, 0x90, 0 }, 6));
+	close(fd);
+	modem_close(m);
+	/* And the board comes back as a new slot that works. */
+	ASSERT_EQ(0, board_plug(&b));
+	{
+		struct usb_phone p;
+
+		usb_phone_setup(&p, &b, 0, 4);
+		usb_phone_run(&p);
+		EXPECT_EQ(0, p.ret);
+		usb_phone_done(&p);
+	}
+	board_stop(&b);
+}
+
+struct traffic {
+	struct test_board	*b;
+	volatile bool		stop;
+	unsigned int		sessions, completed;
+};
+
+/* Phone sessions on whatever slot the board has, whatever happens to it. */
+static void *traffic_thread(void *arg)
+{
+	struct traffic *t = arg;
+
+	while (!t->stop) {
+		struct usb_phone p;
+		struct card_profile prof;
+
+		memset(&p, 0, sizeof(p));
+		card_profile_default(&prof, 5);
+		p.card = card_new(&prof);
+		p.prof = prof;
+		p.fd = slot_open(t->b->index[0], O_RDWR);
+		if (p.fd < 0 || owner_start(&p.owner, p.fd, p.card) ||
+		    board_modem(t->b, 0, &p.modem)) {
+			if (p.fd >= 0)
+				close(p.fd);
+			card_free(p.card);
+			usleep(20000);
+			continue;
+		}
+		modem_set_timeout(p.modem, 2000);
+		t->sessions++;
+		usb_phone_run(&p);
+		t->completed += !p.ret;
+		usb_phone_done(&p);
+	}
+	return NULL;
+}
+
+TEST_TIMEOUT(plug_and_unplug_200_times_under_traffic, 600)
+{
+	struct traffic t = { .b = &b };
+	pthread_t th;
+	long msgs;
+
+	start("simtrace2");
+	msgs = slot_msgs_live();
+	ASSERT_EQ(0, pthread_create(&th, NULL, traffic_thread, &t));
+	for (int i = 0; i < 200; i++) {
+		/* Between 0 and 100 ms of traffic, then the cable goes. */
+		usleep((random() % 100) * 1000);
+		ASSERT_EQ(0, board_unplug(&b));
+		ASSERT_EQ(0, board_plug(&b));
+	}
+	t.stop = true;
+	pthread_join(th, NULL);
+	TH_LOG("%u sessions started, %u completed across 200 unplugs", t.sessions, t.completed);
+	EXPECT_GT(t.completed, 0);
+	board_stop(&b);
+	/* Every message of every slot that came and went is freed. */
+	EXPECT_EQ(msgs, slot_msgs_live());
+}
+
+static uint64_t board_errors(unsigned int index)
+{
+	struct remsim_stats st;
+	int fd = slot_open(index, O_RDWR);
+
+	if (fd < 0)
+		return ~0ull;
+	if (ioctl(fd, REMSIM_IOC_GET_STATS, &st))
+		st.board_errors = ~0ull;
+	close(fd);
+	return st.board_errors;
+}
+
+static void misbehave(const char *kind, bool counted)
+{
+	struct usb_phone p;
+	char cmd[64], reply[128];
+	uint64_t before;
+
+	start("simtrace2");
+	before = board_errors(b.index[0]);
+	snprintf(cmd, sizeof(cmd), "misbehave 0 %s", kind);
+	ASSERT_EQ(0, board_cmd(&b, cmd, reply, sizeof(reply)));
+	/* Counted, once the driver saw it; then the slot works on. */
+	for (int i = 0; counted && i < 100 && board_errors(b.index[0]) == before; i++)
+		usleep(20000);
+	if (counted)
+		EXPECT_GT(board_errors(b.index[0]), before);
+	usb_phone_setup(&p, &b, 0, 6);
+	usb_phone_run(&p);
+	if (p.ret)
+		TH_LOG("after %s: %s", kind, p.r.error);
+	EXPECT_EQ(0, p.ret);
+	usb_phone_done(&p);
+	board_stop(&b);
+}
+
+TEST_TIMEOUT(misbehaving_board_msg_len_over_the_transfer, 60)
+{
+	misbehave("badlen", true);
+}
+
+TEST_TIMEOUT(misbehaving_board_msg_len_0, 60)
+{
+	misbehave("msglen0", true);
+}
+
+TEST_TIMEOUT(misbehaving_board_short_transfer, 60)
+{
+	misbehave("short", true);
+}
+
+TEST_TIMEOUT(misbehaving_board_unknown_message, 60)
+{
+	misbehave("unknown", true);
+}
+
+TEST_TIMEOUT(misbehaving_board_data_len_lies, 60)
+{
+	misbehave("datalen", true);
+}
+
+TEST_TIMEOUT(misbehaving_board_garbage_stream, 60)
+{
+	misbehave("garbage", true);
+}
+
+TEST_TIMEOUT(misbehaving_board_stalls, 60)
+{
+	misbehave("stall", true);
+}
+
+TEST_TIMEOUT(misbehaving_board_status_flood, 60)
+{
+	misbehave("flood", false);
+}
+
+TEST_TIMEOUT(misbehaving_board_stops_reading, 60)
+{
+	misbehave("pause", false);
+}
+
+KTAP_MAIN
