@@ -37,6 +37,7 @@
 #define ST2_IN_BUF	512	/* a message (280 at most), a high-speed packet */
 #define ST2_OUT_QUEUE	64	/* messages waiting for an OUT URB */
 #define ST2_ERR_BURST	16	/* transfer errors in a row before an URB gives up */
+#define ST2_RETRY_MS	100	/* after a link error: unplug, or try again */
 
 /* The firmware's ATR after boot: T=0, T=1, T=15, classes A/B/C. */
 static const u8 st2_default_atr[] = { 0x3b, 0x80, 0x80, 0x81, 0x1f, 0xc7, 0x59 };
@@ -102,11 +103,13 @@ struct st2 {
 	unsigned int		out_len;
 	unsigned int		errors[ST2_IN_URBS + 1];	/* in a row, per IN URB */
 	unsigned long		halted;		/* endpoints to clear: 0 in, 1 out, 2 int */
+	unsigned int		link_errors;	/* not counted yet: maybe an unplug */
 
 	struct st2_in		in_ctx[ST2_IN_URBS + 1];
 	struct urb		*in_urbs[ST2_IN_URBS + 1];	/* the last: interrupt */
 	struct urb		*out_urbs[ST2_OUT_URBS];
 	struct work_struct	halt_work;
+	struct delayed_work	retry_work;	/* after link errors */
 };
 
 #define ST2_INT_URB	ST2_IN_URBS
@@ -251,6 +254,15 @@ static void st2_out_complete(struct urb *urb)
 	case -EPIPE:
 		schedule_work(&st2->halt_work);
 		break;
+	case -EPROTO:
+	case -EILSEQ:
+	case -ETIME:
+		/* The board may be leaving: count it if it is still there later. */
+		spin_lock_irqsave(&st2->lock, flags);
+		st2->link_errors++;
+		spin_unlock_irqrestore(&st2->lock, flags);
+		schedule_delayed_work(&st2->retry_work, msecs_to_jiffies(ST2_RETRY_MS));
+		break;
 	default:
 		dev_err_ratelimited(&st2->intf->dev, "OUT transfer: %d\n", urb->status);
 		remsim_slot_board_error(st2->slot);
@@ -377,6 +389,19 @@ static void st2_in_complete(struct urb *urb)
 		spin_unlock_irqrestore(&st2->lock, flags);
 		schedule_work(&st2->halt_work);
 		return;
+	case -EPROTO:
+	case -EILSEQ:
+	case -ETIME:
+		/*
+		 * What an unplug looks like before the disconnect comes, and a
+		 * bad link too: wait a little, then count it and go on.
+		 */
+		spin_lock_irqsave(&st2->lock, flags);
+		st2->link_errors++;
+		set_bit(i, &st2->parked);
+		spin_unlock_irqrestore(&st2->lock, flags);
+		schedule_delayed_work(&st2->retry_work, msecs_to_jiffies(ST2_RETRY_MS));
+		return;
 	default:
 		dev_err_ratelimited(&st2->intf->dev, "IN transfer: %d\n", urb->status);
 		remsim_slot_board_error(st2->slot);
@@ -408,6 +433,26 @@ static void st2_unpark(struct st2 *st2)
 	spin_unlock_irqrestore(&st2->lock, flags);
 	for_each_set_bit(i, &parked, ST2_IN_URBS + 1)
 		st2_in_resubmit(st2, i, GFP_KERNEL);
+}
+
+/* Link errors and the board still here: they were real. */
+static void st2_retry_work(struct work_struct *work)
+{
+	struct st2 *st2 = container_of(to_delayed_work(work), struct st2, retry_work);
+	unsigned long flags;
+	unsigned int errors;
+
+	spin_lock_irqsave(&st2->lock, flags);
+	errors = st2->dead ? 0 : st2->link_errors;
+	st2->link_errors = 0;
+	spin_unlock_irqrestore(&st2->lock, flags);
+	if (!errors)
+		return;
+	dev_warn_ratelimited(&st2->intf->dev, "%u transfer errors on the link\n", errors);
+	while (errors--)
+		remsim_slot_board_error(st2->slot);
+	if (remsim_slot_up_room(st2->slot))
+		st2_unpark(st2);
 }
 
 static void st2_halt_work(struct work_struct *work)
@@ -582,6 +627,7 @@ static int st2_probe(struct usb_interface *intf, const struct usb_device_id *id)
 	spin_lock_init(&st2->lock);
 	INIT_LIST_HEAD(&st2->out_queue);
 	INIT_WORK(&st2->halt_work, st2_halt_work);
+	INIT_DELAYED_WORK(&st2->retry_work, st2_retry_work);
 	st2->udev = usb_get_dev(udev);
 	st2->intf = usb_get_intf(intf);
 	st2->ep_in = in->bEndpointAddress;
@@ -647,6 +693,7 @@ static void st2_disconnect(struct usb_interface *intf)
 	for (i = 0; i < ST2_OUT_URBS; i++)
 		usb_poison_urb(st2->out_urbs[i]);
 	cancel_work_sync(&st2->halt_work);
+	cancel_delayed_work_sync(&st2->retry_work);
 	usb_set_intfdata(intf, NULL);
 	dev_info(&intf->dev, "card emulation gone\n");
 	kref_put(&st2->kref, st2_free);

@@ -78,6 +78,7 @@ struct slot {
 	size_t			to_modem_len;
 	uint8_t			events[EVENTS_MAX][4];	/* type and 3 bytes */
 	unsigned int		nevents;
+	uint8_t			phone_lines;	/* SIM_MODEM_* as the phone drives them */
 	int			modem_client;	/* a connected test's socket, or -1 */
 	int			modem_listen;
 	unsigned int		pause_ms;	/* misbehaviour: OUT not read */
@@ -130,7 +131,8 @@ static void phone_event(struct slot *s, uint8_t type, const uint8_t *data, size_
 
 	memcpy(rec + SIM_MODEM_HDR, data, len);
 	if (s->modem_client >= 0) {
-		send(s->modem_client, rec, SIM_MODEM_HDR + len, MSG_NOSIGNAL);
+		/* Never block under the lock: a phone not reading loses it. */
+		send(s->modem_client, rec, SIM_MODEM_HDR + len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		return;
 	}
 	if (s->nevents < EVENTS_MAX) {
@@ -150,7 +152,8 @@ static void ce_to_modem(void *ctx, const uint8_t *bytes, size_t len)
 		uint8_t rec[SIM_MODEM_MAX_RECORD] = { SIM_MODEM_BYTES, len & 0xff, len >> 8 };
 
 		memcpy(rec + SIM_MODEM_HDR, bytes, len);
-		send(s->modem_client, rec, SIM_MODEM_HDR + len, MSG_NOSIGNAL);
+		/* Like a UART overrun when the phone does not read. */
+		send(s->modem_client, rec, SIM_MODEM_HDR + len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		return;
 	}
 	if (s->to_modem_len + len <= TO_MODEM_MAX) {
@@ -381,6 +384,26 @@ static void *irq_thread(void *arg)
 	return in_thread_for(s, &s->irq, board.g.ep_int[s->i]);
 }
 
+/*
+ * The firmware reboots when its USB state drops below CONFIGURED: emulation
+ * off, queues and configuration gone; the phone's lines stay as they are.
+ */
+static void reboot_slots(void)
+{
+	for (unsigned int i = 0; i < board.g.slots; i++) {
+		struct slot *s = &board.slots[i];
+
+		cardem_init(&s->ce, &ce_ops, s);
+		cardem_enable(&s->ce, false);
+		cardem_lines(&s->ce, s->phone_lines & SIM_MODEM_VCC, s->phone_lines & SIM_MODEM_CLK,
+			     s->phone_lines & SIM_MODEM_RST);
+		s->txq_len = 0;
+		s->in.len = 0;
+		s->irq.len = 0;
+		s->status_irq = false;
+	}
+}
+
 static void *ep0_thread(void *arg)
 {
 	while (!board.quit) {
@@ -402,6 +425,8 @@ static void *ep0_thread(void *arg)
 			case FUNCTIONFS_DISABLE:
 			case FUNCTIONFS_UNBIND:
 			case FUNCTIONFS_SUSPEND:
+				if (board.enabled)
+					reboot_slots();
 				board.enabled = false;
 				break;
 			}
@@ -452,6 +477,7 @@ static int local_lines(void *ctx, uint8_t bits)
 	struct slot *s = ctx;
 
 	pthread_mutex_lock(&board.lock);
+	s->phone_lines = bits;
 	cardem_lines(&s->ce, bits & SIM_MODEM_VCC, bits & SIM_MODEM_CLK, bits & SIM_MODEM_RST);
 	pump(s);
 	pthread_mutex_unlock(&board.lock);
@@ -556,6 +582,8 @@ static void *modem_sock_thread(void *arg)
 				continue;
 			pthread_mutex_lock(&board.lock);
 			if (rec[0] == SIM_MODEM_LINES && len == 1)
+				s->phone_lines = rec[3];
+			if (rec[0] == SIM_MODEM_LINES && len == 1)
 				cardem_lines(&s->ce, rec[3] & SIM_MODEM_VCC, rec[3] & SIM_MODEM_CLK,
 					     rec[3] & SIM_MODEM_RST);
 			else if (rec[0] == SIM_MODEM_BYTES)
@@ -625,13 +653,15 @@ static int misbehave(struct slot *s, const char *kind)
 		/* A read on an IN endpoint halts it (FunctionFS); it fails. */
 		return read(in, buf, 1) < 0 ? 0 : -EPROTO;
 	} else if (!strcmp(kind, "flood")) {
+		/* Through the firmware's queue, which drops the oldest. */
+		pthread_mutex_lock(&board.lock);
 		for (int k = 0; k < 100; k++) {
 			n = st2_hdr(buf, ST2_CLASS_CARDEM, ST2_CEMU_STATUS, ST2_STATUS_LEN);
 			st2_put32(buf + 8, ST2_STATUS_F_VCC | ST2_STATUS_F_CLK |
 				  (k % 2 ? ST2_STATUS_F_RESET : 0));
-			if (write(board.g.ep_int[s->i], buf, n) < 0)
-				return -errno;
+			msgq_push(&s->irq, buf, n);
 		}
+		pthread_mutex_unlock(&board.lock);
 		return 0;
 	} else if (!strcmp(kind, "pause")) {
 		s->pause_ms = 2000;
@@ -770,9 +800,8 @@ int main(int argc, char **argv)
 	       board.product->pid, udc, board.g.slots, ctl);
 	fflush(stdout);
 	serve_control();
-	pthread_mutex_lock(&board.lock);
+	/* Threads blocked on the lock or in I/O end with the process. */
 	pthread_cond_broadcast(&board.cond);
-	pthread_mutex_unlock(&board.lock);
 	gadget_destroy(&board.g);
 	unlink(ctl);
 	return 0;

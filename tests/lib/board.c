@@ -173,7 +173,16 @@ void board_stop(struct test_board *b)
 		return;
 	if (board_cmd(b, "quit", reply, sizeof(reply)))
 		kill(b->pid, SIGKILL);
-	waitpid(b->pid, NULL, 0);
+	/* Two seconds to take its gadget down, then no more. */
+	for (int waited = 0; waitpid(b->pid, NULL, WNOHANG) == 0; waited += 10) {
+		if (waited == 2000) {
+			kill(b->pid, SIGKILL);
+			waitpid(b->pid, NULL, 0);
+			gadget_cleanup_all("b");
+			break;
+		}
+		usleep(10000);
+	}
 	b->pid = 0;
 	close(b->ctl_fd);
 	b->ctl_fd = -1;

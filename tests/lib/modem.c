@@ -24,6 +24,7 @@
 struct modem {
 	struct modem_line	line;
 	int			timeout_ms;
+	int			tpdu_timeout_ms;
 	uint8_t			rx[SIM_MODEM_MAX_BYTES];
 	size_t			rx_len, rx_pos;
 	unsigned int		nulls;
@@ -166,6 +167,7 @@ int modem_open_line(struct modem **m, const struct modem_line *line)
 		return -ENOMEM;
 	mm->line = *line;
 	mm->timeout_ms = 5000;
+	mm->tpdu_timeout_ms = 60000;
 	*m = mm;
 	return 0;
 }
@@ -182,6 +184,11 @@ void modem_close(struct modem *m)
 void modem_set_timeout(struct modem *m, int ms)
 {
 	m->timeout_ms = ms;
+}
+
+void modem_set_tpdu_timeout(struct modem *m, int ms)
+{
+	m->tpdu_timeout_ms = ms;
 }
 
 unsigned int modem_nulls(const struct modem *m)
@@ -372,7 +379,10 @@ int modem_tpdu(struct modem *m, const uint8_t hdr[5], const uint8_t *tx, bool rx
 		if (ret)
 			return ret;
 		if (pb == NULL_BYTE) {
+			/* The card may stall a phone forever; a phone gives up. */
 			m->nulls++;
+			if (now_ns() - start > (uint64_t)m->tpdu_timeout_ms * 1000000)
+				return -ETIMEDOUT;
 			continue;
 		}
 		if (is_sw1(pb)) {

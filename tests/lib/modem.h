@@ -47,8 +47,12 @@ int modem_open_socket(struct modem **m, const char *path);
 int modem_open_line(struct modem **m, const struct modem_line *line);
 void modem_close(struct modem *m);
 
-/* How long a byte may take before the exchange is given up (default 5000). */
+/*
+ * How long a byte may take before the exchange is given up (default 5000),
+ * and a whole TPDU, NULL procedure bytes or not (default 60000).
+ */
 void modem_set_timeout(struct modem *m, int ms);
+void modem_set_tpdu_timeout(struct modem *m, int ms);
 /* NULL bytes seen so far. */
 unsigned int modem_nulls(const struct modem *m);
 /*

@@ -201,17 +201,25 @@ struct blocked {
 	short	revents;
 };
 
+/* Blocks until the slot fails: messages that come first are read and skipped. */
 static void *blocked_thread(void *arg)
 {
 	struct blocked *x = arg;
 	struct slot_msg msg;
-	struct pollfd pfd = { .fd = x->fd, .events = POLLIN };
+	struct pollfd pfd = { .fd = x->fd, .events = POLLPRI };
 
-	if (x->what == 0) {
-		x->ret = read(x->fd, &msg, sizeof(msg));
-	} else {
-		x->ret = poll(&pfd, 1, 20000);
-		x->revents = pfd.revents;
+	for (;;) {
+		if (x->what == 0) {
+			x->ret = read(x->fd, &msg, sizeof(msg));
+			if (x->ret < 0)
+				break;
+		} else {
+			x->ret = poll(&pfd, 1, 20000);
+			x->revents = pfd.revents;
+			if (x->ret <= 0 || (pfd.revents & (POLLHUP | POLLERR)))
+				break;
+			usleep(10000);
+		}
 	}
 	x->err = errno;
 	return NULL;
@@ -271,7 +279,10 @@ TEST_TIMEOUT(unplug_in_the_middle_of_an_apdu, 60)
 		struct usb_phone p;
 
 		usb_phone_setup(&p, &b, 0, 4);
+		modem_set_tpdu_timeout(p.modem, 5000);
 		usb_phone_run(&p);
+		if (p.ret)
+			TH_LOG("after the replug: %s", p.r.error);
 		EXPECT_EQ(0, p.ret);
 		usb_phone_done(&p);
 	}
@@ -307,6 +318,7 @@ static void *traffic_thread(void *arg)
 			continue;
 		}
 		modem_set_timeout(p.modem, 2000);
+		modem_set_tpdu_timeout(p.modem, 3000);
 		t->sessions++;
 		usb_phone_run(&p);
 		t->completed += !p.ret;
@@ -325,12 +337,15 @@ TEST_TIMEOUT(plug_and_unplug_200_times_under_traffic, 600)
 	msgs = slot_msgs_live();
 	ASSERT_EQ(0, pthread_create(&th, NULL, traffic_thread, &t));
 	for (int i = 0; i < 200; i++) {
+		if (i % 50 == 0)
+			TH_LOG("cycle %d: %u sessions, %u completed", i, t.sessions, t.completed);
 		/* Between 0 and 100 ms of traffic, then the cable goes. */
 		usleep((random() % 100) * 1000);
 		ASSERT_EQ(0, board_unplug(&b));
 		ASSERT_EQ(0, board_plug(&b));
 	}
 	t.stop = true;
+	TH_LOG("stopping the traffic");
 	pthread_join(th, NULL);
 	TH_LOG("%u sessions started, %u completed across 200 unplugs", t.sessions, t.completed);
 	EXPECT_GT(t.completed, 0);
