@@ -83,6 +83,9 @@ TESTLIB_SRCS	:= $(wildcard tests/lib/*.c)
 TESTLIB		:= $(B)/tests/libtest.a
 LDLIBS		:= -lmnl -lpthread
 SELFTESTS	:= $(patsubst tests/selftests/%.c,$(B)/tests/selftests/%,$(wildcard tests/selftests/*_test.c))
+# The slot core's tests again on a slot of the software USB board.
+USB_VARIANTS	:= $(B)/tests/selftests/slot_usb_test $(B)/tests/selftests/apdu_usb_test
+SELFTESTS	+= $(USB_VARIANTS)
 UNITTESTS	:= $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*_test.c))
 BENCHES		:= $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 TOOLS		:= $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
@@ -115,6 +118,11 @@ endef
 
 $(B)/tests/selftests/%: $(B)/obj/tests/selftests/%.o $(TESTLIB) $(LIBREMSIM)
 	$(call link)
+
+$(B)/obj/tests/selftests/%_usb_test.o: tests/selftests/%_test.c
+	$(quiet) CC $< [usb]
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -DREMSIM_SLOT_USB -Itests/lib -c -o $@ $<
 
 $(B)/bench/%: $(B)/obj/bench/%.o $(TESTLIB) $(LIBREMSIM)
 	$(call link)

@@ -23,6 +23,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/completion.h>
 #include <linux/kref.h>
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -38,6 +39,7 @@
 #define ST2_OUT_QUEUE	64	/* messages waiting for an OUT URB */
 #define ST2_ERR_BURST	16	/* transfer errors in a row before an URB gives up */
 #define ST2_RETRY_MS	100	/* after a link error: unplug, or try again */
+#define ST2_CTRL_MS	2000	/* a control message's transfer, at most */
 
 /* The firmware's ATR after boot: T=0, T=1, T=15, classes A/B/C. */
 static const u8 st2_default_atr[] = { 0x3b, 0x80, 0x80, 0x81, 0x1f, 0xc7, 0x59 };
@@ -104,6 +106,9 @@ struct st2 {
 	unsigned int		errors[ST2_IN_URBS + 1];	/* in a row, per IN URB */
 	unsigned long		halted;		/* endpoints to clear: 0 in, 1 out, 2 int */
 	unsigned int		link_errors;	/* not counted yet: maybe an unplug */
+	struct st2_out		*ctrl_msg;	/* the control message waited for */
+	int			ctrl_status;
+	struct completion	ctrl_done;
 
 	struct st2_in		in_ctx[ST2_IN_URBS + 1];
 	struct urb		*in_urbs[ST2_IN_URBS + 1];	/* the last: interrupt */
@@ -174,7 +179,7 @@ static void st2_out_kick(struct st2 *st2)
 }
 
 /* Queues one message for the board; any context. */
-static int st2_send(struct st2 *st2, const u8 *buf, size_t len, int card_ack)
+static int st2_queue(struct st2 *st2, const u8 *buf, size_t len, int card_ack, bool wait)
 {
 	struct st2_out *m;
 	unsigned long flags;
@@ -195,6 +200,10 @@ static int st2_send(struct st2 *st2, const u8 *buf, size_t len, int card_ack)
 		/* Only a board that takes nothing gets here. */
 		ret = -ENOBUFS;
 	} else {
+		if (wait) {
+			reinit_completion(&st2->ctrl_done);
+			st2->ctrl_msg = m;
+		}
 		list_add_tail(&m->node, &st2->out_queue);
 		st2->out_len++;
 		st2_out_kick(st2);
@@ -203,6 +212,32 @@ static int st2_send(struct st2 *st2, const u8 *buf, size_t len, int card_ack)
 	spin_unlock_irqrestore(&st2->lock, flags);
 	kfree(m);
 	return ret;
+}
+
+static int st2_send(struct st2 *st2, const u8 *buf, size_t len, int card_ack)
+{
+	return st2_queue(st2, buf, len, card_ack, false);
+}
+
+/*
+ * A control message from a slot op (the slot core serialises them): it
+ * returns once the board has taken it, so that what the owner does next
+ * (reset the phone, say) comes after it.
+ */
+static int st2_send_ctrl(struct st2 *st2, const u8 *buf, size_t len, int card_ack)
+{
+	unsigned long flags;
+	int ret = st2_queue(st2, buf, len, card_ack, true);
+
+	if (ret)
+		return ret;
+	if (wait_for_completion_timeout(&st2->ctrl_done, msecs_to_jiffies(ST2_CTRL_MS)))
+		return st2->ctrl_status ? -EIO : 0;
+	/* It may still go; nobody will be waiting for it. */
+	spin_lock_irqsave(&st2->lock, flags);
+	st2->ctrl_msg = NULL;
+	spin_unlock_irqrestore(&st2->lock, flags);
+	return -ETIMEDOUT;
 }
 
 /* What the slot core has for the modem goes out as TX_DATA messages. */
@@ -238,6 +273,11 @@ static void st2_out_complete(struct urb *urb)
 	}
 	if (m && !urb->status)
 		card_ack = m->card_ack;
+	if (m && m == st2->ctrl_msg) {
+		st2->ctrl_msg = NULL;
+		st2->ctrl_status = urb->status;
+		complete(&st2->ctrl_done);
+	}
 	if (urb->status == -EPIPE)
 		set_bit(1, &st2->halted);
 	st2_out_kick(st2);
@@ -497,7 +537,7 @@ static int st2_set_atr(struct remsim_slot *slot, const u8 *atr, unsigned int len
 
 	buf[ST2_HDR_LEN] = len;
 	memcpy(buf + ST2_HDR_LEN + 1, atr, len);
-	return st2_send(remsim_slot_priv(slot), buf, n, -1);
+	return st2_send_ctrl(remsim_slot_priv(slot), buf, n, -1);
 }
 
 static int st2_card_insert(struct remsim_slot *slot, bool inserted)
@@ -506,7 +546,7 @@ static int st2_card_insert(struct remsim_slot *slot, bool inserted)
 	size_t n = st2_hdr(buf, ST2_CLASS_CARDEM, ST2_CEMU_CARDINSERT, 1);
 
 	buf[ST2_HDR_LEN] = inserted;
-	return st2_send(remsim_slot_priv(slot), buf, n, inserted);
+	return st2_send_ctrl(remsim_slot_priv(slot), buf, n, inserted);
 }
 
 static int st2_modem_reset(struct remsim_slot *slot, u32 action, u32 pulse_ms)
@@ -516,7 +556,7 @@ static int st2_modem_reset(struct remsim_slot *slot, u32 action, u32 pulse_ms)
 
 	buf[ST2_HDR_LEN] = action;
 	st2_put16(buf + ST2_HDR_LEN + 1, pulse_ms);
-	return st2_send(remsim_slot_priv(slot), buf, n, -1);
+	return st2_send_ctrl(remsim_slot_priv(slot), buf, n, -1);
 }
 
 static int st2_sim_select(struct remsim_slot *slot, bool remote)
@@ -525,7 +565,7 @@ static int st2_sim_select(struct remsim_slot *slot, bool remote)
 	size_t n = st2_hdr(buf, ST2_CLASS_MODEM, ST2_MODEM_SIM_SELECT, 1);
 
 	buf[ST2_HDR_LEN] = remote;
-	return st2_send(remsim_slot_priv(slot), buf, n, -1);
+	return st2_send_ctrl(remsim_slot_priv(slot), buf, n, -1);
 }
 
 static const struct remsim_backend_ops st2_ops = {
@@ -628,6 +668,7 @@ static int st2_probe(struct usb_interface *intf, const struct usb_device_id *id)
 	INIT_LIST_HEAD(&st2->out_queue);
 	INIT_WORK(&st2->halt_work, st2_halt_work);
 	INIT_DELAYED_WORK(&st2->retry_work, st2_retry_work);
+	init_completion(&st2->ctrl_done);
 	st2->udev = usb_get_dev(udev);
 	st2->intf = usb_get_intf(intf);
 	st2->ep_in = in->bEndpointAddress;

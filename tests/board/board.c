@@ -689,10 +689,15 @@ static int command(char *cmd, char *reply, size_t size)
 	}
 	if (!strcmp(cmd, "status")) {
 		struct slot *s = &board.slots[0];
+		bool ready = board.enabled;
 
-		return snprintf(reply, size, "ok enabled=%d dropped=%u bad=%u tx_dropped=%u",
-				board.enabled, s->in.dropped + s->irq.dropped, s->host_msgs_bad,
-				s->ce.tx_dropped);
+		/* Ready: the host configured every slot and selected the remote SIM. */
+		pthread_mutex_lock(&board.lock);
+		for (unsigned int i = 0; i < board.g.slots; i++)
+			ready &= board.slots[i].status_irq && board.slots[i].ce.enabled;
+		pthread_mutex_unlock(&board.lock);
+		return snprintf(reply, size, "ok ready=%d dropped=%u bad=%u tx_dropped=%u", ready,
+				s->in.dropped + s->irq.dropped, s->host_msgs_bad, s->ce.tx_dropped);
 	}
 	if (sscanf(cmd, "session %u %u", &slot, &card) == 2 && slot < board.g.slots)
 		return run_session(&board.slots[slot], card, reply, size);

@@ -83,6 +83,19 @@ static bool listed(const struct usb_slots *u, unsigned int index)
 	return false;
 }
 
+/* Waits until the driver configured the board (status IRQs, remote SIM). */
+static int wait_configured(struct test_board *b)
+{
+	char reply[128];
+
+	for (int waited = 0; waited < WAIT_MS; waited += 10) {
+		if (!board_cmd(b, "status", reply, sizeof(reply)) && strstr(reply, "ready=1"))
+			return 0;
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
+
 /* Waits for b->slots USB slots that were not in before; sorted by interface. */
 static int wait_new_slots(struct test_board *b, const struct usb_slots *before)
 {
@@ -98,7 +111,7 @@ static int wait_new_slots(struct test_board *b, const struct usb_slots *before)
 				}
 			}
 			if (found == b->slots)
-				return 0;
+				return wait_configured(b);
 		}
 		usleep(20000);
 	}

@@ -24,7 +24,9 @@ struct ktap_test {
 static struct ktap_test tests[KTAP_MAX_TESTS];
 static unsigned int ntests;
 static unsigned int counter, npass, nfail, nskip;
-static ktap_fn after_each;
+#define KTAP_AFTER_MAX	4
+static ktap_fn after_each[KTAP_AFTER_MAX];
+static unsigned int nafter;
 int ktap_expect_failed;
 
 void ksft_print_header(void)
@@ -107,7 +109,14 @@ void ktap_register(const char *name, ktap_fn fn, unsigned int timeout_s)
 
 void ktap_after_each(ktap_fn fn)
 {
-	after_each = fn;
+	if (nafter < KTAP_AFTER_MAX)
+		after_each[nafter++] = fn;
+}
+
+static void run_after_each(void)
+{
+	for (unsigned int i = 0; i < nafter; i++)
+		after_each[i]();
 }
 
 void ktap_fail_here(const char *file, int line, int fatal, const char *fmt, ...)
@@ -189,16 +198,14 @@ static void run_one(const struct ktap_test *t)
 			waitpid(pid, &status, 0);
 			ksft_print_msg("%s: TIMEOUT after %u s", t->name, t->timeout_s);
 			ksft_test_result_fail("%s", t->name);
-			if (after_each)
-				after_each();
+			run_after_each();
 			return;
 		}
 		usleep(2000);
 	}
 	/* Leftover helpers of the test must not outlive it. */
 	kill(-pid, SIGKILL);
-	if (after_each)
-		after_each();
+	run_after_each();
 
 	if (WIFSIGNALED(status)) {
 		ksft_print_msg("%s: killed by signal %d (%s)", t->name,

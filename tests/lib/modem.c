@@ -206,6 +206,57 @@ bool modem_event(struct modem *m, struct modem_event *ev)
 	return true;
 }
 
+static bool take_event(struct modem *m, uint8_t type, struct modem_event *ev)
+{
+	for (unsigned int i = 0; i < m->ev_count; i++) {
+		unsigned int k = (m->ev_head + i) % EVENTS_MAX;
+
+		if (m->events[k].type != type)
+			continue;
+		*ev = m->events[k];
+		/* Close the gap: later events move up by one. */
+		for (unsigned int j = i; j + 1 < m->ev_count; j++)
+			m->events[(m->ev_head + j) % EVENTS_MAX] =
+				m->events[(m->ev_head + j + 1) % EVENTS_MAX];
+		m->ev_count--;
+		return true;
+	}
+	return false;
+}
+
+int modem_wait_event(struct modem *m, uint8_t type, struct modem_event *ev, int timeout_ms)
+{
+	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000;
+
+	while (!take_event(m, type, ev)) {
+		uint8_t t, buf[SIM_MODEM_MAX_BYTES];
+		int64_t left = (int64_t)(deadline - now_ns()) / 1000000;
+		int n;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		n = m->line.recv(m->line.ctx, &t, buf, sizeof(buf), left);
+		if (n < 0)
+			return n;
+		if (t == SIM_MODEM_BYTES) {
+			/* Kept for the phone's next read. */
+			if (m->rx_len + n <= sizeof(m->rx)) {
+				memmove(m->rx, m->rx + m->rx_pos, m->rx_len - m->rx_pos);
+				m->rx_len -= m->rx_pos;
+				m->rx_pos = 0;
+				memcpy(m->rx + m->rx_len, buf, n);
+				m->rx_len += n;
+			}
+		} else if (m->ev_count < EVENTS_MAX) {
+			struct modem_event *e = &m->events[(m->ev_head + m->ev_count++) % EVENTS_MAX];
+
+			e->type = t;
+			memcpy(e->data, buf, n < 3 ? n : 3);
+		}
+	}
+	return 0;
+}
+
 /* --- bytes --------------------------------------------------------------------- */
 
 /* Refills the receive buffer; events met on the way are kept. */

@@ -62,6 +62,11 @@ unsigned int modem_nulls(const struct modem *m);
 unsigned int modem_take_latencies(struct modem *m, uint64_t *lat_ns, unsigned int max);
 /* The oldest event not yet taken; false if none. */
 bool modem_event(struct modem *m, struct modem_event *ev);
+/*
+ * Waits for an event of the type (SIM_MODEM_RESET, ...), reading what
+ * comes; bytes that come meanwhile stay for the next read. 0 or -ETIMEDOUT.
+ */
+int modem_wait_event(struct modem *m, uint8_t type, struct modem_event *ev, int timeout_ms);
 
 int modem_lines(struct modem *m, uint8_t bits);
 /* Cold reset: power, clock, release reset; reads the ATR into atr. */

@@ -8,9 +8,11 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "board.h"
 #include "kmod.h"
 #include "modem.h"
 #include "remsim/nl.h"
@@ -168,9 +170,46 @@ long slot_slab_active(const char *cache)
 	return active;
 }
 
-int slot_fixture(struct slot_fixture *fx, int open_flags)
+bool slot_backend_usb(void)
+{
+	const char *b = getenv("REMSIM_SLOT_BACKEND");
+
+	return b && !strcmp(b, "usb");
+}
+
+static int fixture_slot(struct slot_fixture *fx)
 {
 	struct rsnl_slot slot;
+	int ret;
+
+	if (!slot_backend_usb()) {
+		ret = rsnl_sim_new(fx->nl, true, &slot);
+		if (!ret)
+			fx->index = slot.index;
+		return ret;
+	}
+	fx->board = calloc(1, sizeof(*fx->board));
+	if (!fx->board)
+		return -ENOMEM;
+	ret = board_start(fx->board, "qmod", 0);
+	if (ret) {
+		free(fx->board);
+		fx->board = NULL;
+		return ret;
+	}
+	fx->index = fx->board->index[0];
+	return 0;
+}
+
+int slot_fixture_remove(struct slot_fixture *fx)
+{
+	if (fx->board)
+		return board_unplug(fx->board);
+	return rsnl_sim_del(fx->nl, fx->index);
+}
+
+int slot_fixture(struct slot_fixture *fx, int open_flags)
+{
 	int ret;
 
 	memset(fx, 0, sizeof(*fx));
@@ -181,15 +220,16 @@ int slot_fixture(struct slot_fixture *fx, int open_flags)
 	ret = rsnl_open(&fx->nl);
 	if (ret)
 		return ret;
-	ret = rsnl_sim_new(fx->nl, true, &slot);
+	ret = fixture_slot(fx);
 	if (ret)
 		return ret;
-	fx->index = slot.index;
 	if (open_flags >= 0) {
 		fx->fd = slot_open(fx->index, open_flags);
 		if (fx->fd < 0)
 			return fx->fd;
 	}
+	if (fx->board)
+		return board_modem(fx->board, 0, &fx->modem);
 	return modem_open_sim(&fx->modem, fx->index);
 }
 
@@ -198,6 +238,10 @@ void slot_fixture_done(struct slot_fixture *fx)
 	modem_close(fx->modem);
 	if (fx->fd >= 0)
 		close(fx->fd);
+	if (fx->board) {
+		board_stop(fx->board);
+		free(fx->board);
+	}
 	rsnl_close(fx->nl);
 	memset(fx, 0, sizeof(*fx));
 	fx->fd = -1;

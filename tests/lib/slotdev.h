@@ -40,18 +40,27 @@ long slot_slab_active(const char *cache);
 
 struct modem;
 struct rsnl;
+struct test_board;
 
 /*
- * A simulated slot for one test: destroyed with the netlink socket that
- * made it, so that a test that dies leaves nothing behind; the owner's fd
- * and the phone on the modem side.
+ * A slot for one test with the owner's fd and the phone on the modem side.
+ * By default a simulated slot, destroyed with the netlink socket that made
+ * it, so that a test that dies leaves nothing behind. With the environment
+ * variable REMSIM_SLOT_BACKEND=usb, slot 0 of a software sysmoQMOD board on
+ * dummy_hcd: the same tests then run on a USB slot.
  */
 struct slot_fixture {
-	struct rsnl	*nl;
-	unsigned int	index;
-	int		fd;
-	struct modem	*modem;
+	struct rsnl		*nl;
+	unsigned int		index;
+	int			fd;
+	struct modem		*modem;
+	struct test_board	*board;
 };
+
+/* Whether the fixtures are USB slots. */
+bool slot_backend_usb(void);
+/* The slot goes away: simulated slot deleted, or board unplugged. */
+int slot_fixture_remove(struct slot_fixture *fx);
 
 /* 0 or -errno; open_flags for /dev/remsimN (-1: do not open it). */
 int slot_fixture(struct slot_fixture *fx, int open_flags);

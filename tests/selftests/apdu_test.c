@@ -4,15 +4,18 @@
  * back: every APDU case, the lengths at their limits, status words the
  * phone acts on (61xx, 9Fxx, 6Cxx), responses that do not fit, malformed
  * and interrupted exchanges, time-outs, NULL bytes, PPS, raw mode and the
- * back-pressure of a full queue.
+ * back-pressure of a full queue. Built again as apdu_usb_test, on a slot
+ * of the software USB board.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "board.h"
 #include "ktap.h"
 #include "modem.h"
 #include "remsim/nl.h"
@@ -351,11 +354,18 @@ TEST(reset_withdraws_an_unread_apdu)
 
 	setup();
 	ASSERT_EQ(0, modem_send_bytes(fx.modem, hdr, 5));
-	usleep(100000);
+	/* Queued, not read (over USB, after its transfer came in). */
+	ASSERT_EQ(1, poll(&(struct pollfd){ .fd = fx.fd, .events = POLLIN }, 1, 3000));
 	ASSERT_EQ(0, modem_warm_reset(fx.modem, atr, &len));
 	/* Only signal messages follow. */
-	while (!slot_read(fx.fd, &msg, 300))
+	while (!slot_read(fx.fd, &msg, 300)) {
+		if (msg.hdr.type != REMSIM_MSG_SIGNALS)
+			TH_LOG("message %u seq %llu: %02x %02x %02x %02x %02x %02x %02x %02x",
+			       msg.hdr.type, (unsigned long long)msg.hdr.seq, msg.payload[0],
+			       msg.payload[1], msg.payload[2], msg.payload[3], msg.payload[4],
+			       msg.payload[5], msg.payload[6], msg.payload[7]);
 		EXPECT_EQ(REMSIM_MSG_SIGNALS, msg.hdr.type);
+	}
 	EXPECT_EQ(1, stats().aborted);
 	EXPECT_EQ(0, stats().errors);
 }
@@ -505,6 +515,8 @@ TEST(full_queue_holds_the_modem_back)
 	struct slot_msg msg;
 	int mfd, n = 0;
 
+	if (slot_backend_usb())
+		SKIP("the simulated modem file shows back-pressure; usb_test full_queue_parks_the_urbs covers USB");
 	ASSERT_EQ(0, slot_fixture(&fx, O_RDWR));
 	modem_close(fx.modem);
 	fx.modem = NULL;
@@ -606,5 +618,14 @@ TEST_TIMEOUT(hundred_apdus_in_a_row, 120)
 	EXPECT_EQ(100, st.responses);
 	EXPECT_EQ(0, st.errors);
 }
+
+#ifdef REMSIM_SLOT_USB
+/* The same tests on a USB slot (apdu_usb_test, slot_usb_test). */
+static void __attribute__((constructor)) on_usb(void)
+{
+	setenv("REMSIM_SLOT_BACKEND", "usb", 1);
+	ktap_after_each(board_cleanup_all);
+}
+#endif
 
 KTAP_MAIN

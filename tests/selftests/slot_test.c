@@ -3,15 +3,18 @@
  * slot_test - /dev/remsimN as its owner sees it: exclusive open, one
  * message per read and write, O_NONBLOCK, every poll bit, the ioctls and
  * the rejection of every malformed argument (one bad field per case, with
- * the exact errno), on a simulated slot.
+ * the exact errno), on a simulated slot; built again as slot_usb_test, on a
+ * slot of the software USB board.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "board.h"
 #include "ktap.h"
 #include "modem.h"
 #include "remsim/nl.h"
@@ -35,6 +38,14 @@ static short poll_bits(int fd)
 	return pfd.revents;
 }
 
+/* Waits for a message to be queued (a USB board takes a moment). */
+static void wait_readable(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	ASSERT_EQ(1, poll(&pfd, 1, 3000));
+}
+
 TEST(open_is_exclusive)
 {
 	setup();
@@ -53,11 +64,18 @@ TEST(info_describes_the_slot)
 	memset(&info, 0xa5, sizeof(info));
 	ASSERT_EQ(0, ioctl(fx.fd, REMSIM_IOC_GET_INFO, &info));
 	EXPECT_EQ(REMSIM_API_VERSION, info.api_version);
-	EXPECT_EQ(REMSIM_BACKEND_SIM, info.backend);
 	EXPECT_EQ(fx.index, info.index);
 	EXPECT_TRUE(info.features & REMSIM_FEAT_RAW_MODE);
-	EXPECT_EQ(0, strcmp((char *)info.bus_path, "sim"));
-	EXPECT_EQ(0, strcmp((char *)info.board, "remsim_sim"));
+	if (slot_backend_usb()) {
+		EXPECT_EQ(REMSIM_BACKEND_USB, info.backend);
+		EXPECT_NE(NULL, strstr((char *)info.bus_path, "-1:1.0"));
+		EXPECT_EQ(0, strcmp((char *)info.board, "sysmoQMOD"));
+		EXPECT_TRUE(info.features & REMSIM_FEAT_VOLTAGE);
+	} else {
+		EXPECT_EQ(REMSIM_BACKEND_SIM, info.backend);
+		EXPECT_EQ(0, strcmp((char *)info.bus_path, "sim"));
+		EXPECT_EQ(0, strcmp((char *)info.board, "remsim_sim"));
+	}
 	for (unsigned int i = 0; i < 4; i++)
 		EXPECT_EQ(0, info.reserved[i]);
 }
@@ -84,7 +102,7 @@ TEST(read_too_small_keeps_the_message)
 
 	setup();
 	ASSERT_EQ(0, modem_lines(fx.modem, SIM_MODEM_VCC | SIM_MODEM_RST));
-	ASSERT_TRUE(poll_bits(fx.fd) & POLLIN);
+	wait_readable(fx.fd);
 	ASSERT_ERRNO(read(fx.fd, &msg, sizeof(msg.hdr)), EMSGSIZE);
 	ASSERT_ERRNO(read(fx.fd, &msg, sizeof(msg.hdr) + sizeof(struct remsim_signals) - 1),
 		     EMSGSIZE);
@@ -161,6 +179,7 @@ TEST(poll_reports_every_bit)
 	EXPECT_EQ(POLLOUT, poll_bits(fx.fd));
 	/* A signal change: readable and out-of-band. */
 	ASSERT_EQ(0, modem_lines(fx.modem, SIM_MODEM_VCC | SIM_MODEM_RST));
+	wait_readable(fx.fd);
 	EXPECT_EQ(POLLIN | POLLPRI | POLLOUT, poll_bits(fx.fd));
 	ASSERT_EQ(0, slot_read(fx.fd, &msg, 0));
 	EXPECT_EQ(POLLOUT, poll_bits(fx.fd));
@@ -172,7 +191,7 @@ TEST(poll_reports_every_bit)
 	ASSERT_EQ(REMSIM_MSG_APDU, msg.hdr.type);
 	EXPECT_EQ(POLLOUT, poll_bits(fx.fd));
 	/* Gone: hang-up and error. */
-	ASSERT_EQ(0, rsnl_sim_del(fx.nl, fx.index));
+	ASSERT_EQ(0, slot_fixture_remove(&fx));
 	bits = poll_bits(fx.fd);
 	EXPECT_EQ(POLLHUP | POLLERR, bits & (POLLHUP | POLLERR));
 	EXPECT_EQ(0, bits & (POLLIN | POLLOUT | POLLPRI));
@@ -251,6 +270,13 @@ TEST(atr_reaches_the_modem_on_its_next_reset)
 	setup();
 	ASSERT_EQ(0, ioctl(fx.fd, REMSIM_IOC_SET_ATR, &atr));
 	ASSERT_EQ(0, modem_power_on(fx.modem, got, &len));
+	/*
+	 * A USB board has the ATR once the ioctl returns, but its firmware
+	 * may still be handling the phone's reset that raced with it: the
+	 * reset after that one has it for sure.
+	 */
+	if (slot_backend_usb() && len != 6)
+		ASSERT_EQ(0, modem_warm_reset(fx.modem, got, &len));
 	ASSERT_EQ(6, len);
 	EXPECT_MEMEQ(atr.atr, got, 5);
 	EXPECT_EQ(0x81 ^ 0x80 ^ 0x01 ^ 0x80, got[5]);
@@ -309,12 +335,11 @@ TEST(card_insert_reaches_board_and_owner)
 	ASSERT_EQ(0, ioctl(fx.fd, REMSIM_IOC_CARD_INSERT, &card));
 	ASSERT_EQ(0, slot_read_type(fx.fd, REMSIM_MSG_CARD_INSERT, &msg, 1000));
 	EXPECT_EQ(1, ((struct remsim_card *)msg.payload)->inserted);
-	/* The phone sees the line; bytes make it read records. */
+	/* The phone sees the line. */
+	ASSERT_EQ(0, modem_wait_event(fx.modem, SIM_MODEM_CARD, &ev, 3000));
+	EXPECT_EQ(1, ev.data[0]);
 	modem_set_timeout(fx.modem, 300);
 	EXPECT_EQ(-ETIMEDOUT, modem_read_bytes(fx.modem, &b, 1));
-	ASSERT_TRUE(modem_event(fx.modem, &ev));
-	EXPECT_EQ(SIM_MODEM_CARD, ev.type);
-	EXPECT_EQ(1, ev.data[0]);
 	card.inserted = 2;
 	EXPECT_ERRNO(ioctl(fx.fd, REMSIM_IOC_CARD_INSERT, &card), EINVAL);
 	card.inserted = 0;
@@ -333,16 +358,14 @@ TEST(modem_reset_and_sim_select_reach_the_board)
 	setup();
 	ASSERT_EQ(0, ioctl(fx.fd, REMSIM_IOC_MODEM_RESET, &mr));
 	ASSERT_EQ(0, ioctl(fx.fd, REMSIM_IOC_SIM_SELECT, &sel));
+	ASSERT_EQ(0, modem_wait_event(fx.modem, SIM_MODEM_RESET, &ev, 3000));
+	EXPECT_EQ(REMSIM_MODEM_RESET_PULSE, ev.data[0]);
+	EXPECT_EQ(300, ev.data[1] | ev.data[2] << 8);
+	ASSERT_EQ(0, modem_wait_event(fx.modem, SIM_MODEM_SIM_SELECT, &ev, 3000));
+	EXPECT_EQ(0, ev.data[0]);
 	/* Local SIM selected: the emulated card stays silent. */
 	modem_set_timeout(fx.modem, 300);
 	EXPECT_EQ(-ETIMEDOUT, modem_power_on(fx.modem, atr, &len));
-	ASSERT_TRUE(modem_event(fx.modem, &ev));
-	EXPECT_EQ(SIM_MODEM_RESET, ev.type);
-	EXPECT_EQ(REMSIM_MODEM_RESET_PULSE, ev.data[0]);
-	EXPECT_EQ(300, ev.data[1] | ev.data[2] << 8);
-	ASSERT_TRUE(modem_event(fx.modem, &ev));
-	EXPECT_EQ(SIM_MODEM_SIM_SELECT, ev.type);
-	EXPECT_EQ(0, ev.data[0]);
 	/* Remote again: the card answers the reset that is under way. */
 	sel.remote = 1;
 	modem_set_timeout(fx.modem, 2000);
@@ -386,7 +409,14 @@ TEST(stats_count_and_reset)
 	ASSERT_EQ(0, slot_fixture_power_on(&fx));
 	ASSERT_EQ(0, modem_warm_reset(fx.modem, (uint8_t[33]){}, &(size_t){0}));
 	ASSERT_EQ(0, ioctl(fx.fd, REMSIM_IOC_GET_STATS, &st));
-	EXPECT_EQ(2, st.resets);
+	/*
+	 * A real board queues three status messages and drops the oldest:
+	 * edges the phone makes faster than the host polls can merge.
+	 */
+	if (slot_backend_usb())
+		EXPECT_GE(st.resets, 1);
+	else
+		EXPECT_EQ(2, st.resets);
 	EXPECT_EQ(0, st.errors);
 	EXPECT_GE(st.up_peak, 1);
 	EXPECT_GT(st.bytes_up, 0);
@@ -395,5 +425,14 @@ TEST(stats_count_and_reset)
 	EXPECT_EQ(0, st.resets);
 	EXPECT_EQ(0, st.up_peak);
 }
+
+#ifdef REMSIM_SLOT_USB
+/* The same tests on a USB slot (apdu_usb_test, slot_usb_test). */
+static void __attribute__((constructor)) on_usb(void)
+{
+	setenv("REMSIM_SLOT_BACKEND", "usb", 1);
+	ktap_after_each(board_cleanup_all);
+}
+#endif
 
 KTAP_MAIN

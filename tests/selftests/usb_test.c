@@ -31,10 +31,16 @@ static void start(const char *product)
 	ASSERT_EQ(0, board_start(&b, product, 0));
 }
 
+static void restore_queue_depth(void)
+{
+	slot_set_param("remsim", "queue_depth", "16");
+}
+
 static void __attribute__((constructor)) register_cleanup(void)
 {
 	/* A board a failed test left running would hold the UDC. */
 	ktap_after_each(board_cleanup_all);
+	ktap_after_each(restore_queue_depth);
 }
 
 TEST(board_binds_one_slot_per_card_emulation_interface)
@@ -352,6 +358,41 @@ TEST_TIMEOUT(plug_and_unplug_200_times_under_traffic, 600)
 	board_stop(&b);
 	/* Every message of every slot that came and went is freed. */
 	EXPECT_EQ(msgs, slot_msgs_live());
+}
+
+/* An owner that does not read: the driver parks its URBs, then goes on. */
+TEST_TIMEOUT(full_queue_parks_the_urbs, 120)
+{
+	struct remsim_stats st;
+	struct usb_phone p;
+	struct modem *m;
+	int fd, n = 0;
+
+	start("simtrace2");
+	ASSERT_EQ(0, slot_set_param("remsim", "queue_depth", "4"));
+	fd = slot_open(b.index[0], O_RDWR);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, board_modem(&b, 0, &m));
+	/* Slow enough for the host to see each change: the queue fills. */
+	for (int i = 0; i < 40; i++) {
+		ASSERT_EQ(0, modem_lines(m, i % 2 ? 0x03 : 0x07));
+		usleep(20000);
+	}
+	ASSERT_EQ(0, ioctl(fd, REMSIM_IOC_GET_STATS, &st));
+	EXPECT_GE(st.up_backpressure, 1);
+	EXPECT_LE(st.up_peak, 5);
+	/* Reading lets the parked URBs go; the slot serves a phone again. */
+	while (!slot_read(fd, &(struct slot_msg){}, 300))
+		n++;
+	EXPECT_GE(n, 4);
+	slot_set_param("remsim", "queue_depth", "16");
+	modem_close(m);
+	close(fd);
+	usb_phone_setup(&p, &b, 0, 8);
+	usb_phone_run(&p);
+	EXPECT_EQ(0, p.ret);
+	usb_phone_done(&p);
+	board_stop(&b);
 }
 
 static uint64_t board_errors(unsigned int index)
