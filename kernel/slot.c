@@ -6,8 +6,8 @@
  * A slot is a struct device in class "remsim" with a cdev for /dev/remsimN.
  * The device's refcount is the slot's: the backend holds one from create to
  * remove, and every open file pins the device through its cdev. Removal
- * unlinks the slot from the table and its node, marks it dead and wakes its
- * owner; the memory goes with the last reference.
+ * marks the slot dead and wakes its owner, then unlinks it from the table
+ * and removes its node; the memory goes with the last reference.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -177,6 +177,20 @@ EXPORT_SYMBOL_GPL(remsim_slot_create);
 
 void remsim_slot_remove(struct remsim_slot *slot)
 {
+	/*
+	 * Dead first: from here on every call fails with ENODEV, so a slot
+	 * that lookups no longer find can no longer be used either. Waits for
+	 * a backend op in progress; none starts after this.
+	 */
+	mutex_lock(&slot->mutex);
+	spin_lock_irq(&slot->lock);
+	slot->dead = true;
+	spin_unlock_irq(&slot->lock);
+	mutex_unlock(&slot->mutex);
+	/* Blocked readers, writers and pollers see dead and leave. */
+	wake_up_interruptible_all(&slot->read_wait);
+	wake_up_interruptible_all(&slot->write_wait);
+
 	/* No new lookup, no new open. */
 	mutex_lock(&slots_lock);
 	xa_erase(&slots, slot->index);
@@ -185,16 +199,6 @@ void remsim_slot_remove(struct remsim_slot *slot)
 	remsim_nl_slot_event(slot, REMSIM_CMD_SLOT_DEL_NTF, GFP_KERNEL);
 	cdev_device_del(&slot->cdev, &slot->dev);
 
-	/* Waits for a backend op in progress; none starts after this. */
-	mutex_lock(&slot->mutex);
-	spin_lock_irq(&slot->lock);
-	slot->dead = true;
-	spin_unlock_irq(&slot->lock);
-	mutex_unlock(&slot->mutex);
-
-	/* Blocked readers, writers and pollers see dead and leave. */
-	wake_up_interruptible_all(&slot->read_wait);
-	wake_up_interruptible_all(&slot->write_wait);
 	cancel_delayed_work_sync(&slot->timeout_work);
 	remsim_xchg_flush(slot);
 

@@ -357,13 +357,16 @@ TEST(reset_withdraws_an_unread_apdu)
 	/* Queued, not read (over USB, after its transfer came in). */
 	ASSERT_EQ(1, poll(&(struct pollfd){ .fd = fx.fd, .events = POLLIN }, 1, 3000));
 	ASSERT_EQ(0, modem_warm_reset(fx.modem, atr, &len));
+	/*
+	 * A USB board reports the reset on its interrupt endpoint, maybe after
+	 * the phone has its ATR: read only once the kernel has seen it.
+	 */
+	for (int i = 0; i < 300 && stats().resets < 2; i++)
+		usleep(10000);
 	/* Only signal messages follow. */
 	while (!slot_read(fx.fd, &msg, 300)) {
 		if (msg.hdr.type != REMSIM_MSG_SIGNALS)
-			TH_LOG("message %u seq %llu: %02x %02x %02x %02x %02x %02x %02x %02x",
-			       msg.hdr.type, (unsigned long long)msg.hdr.seq, msg.payload[0],
-			       msg.payload[1], msg.payload[2], msg.payload[3], msg.payload[4],
-			       msg.payload[5], msg.payload[6], msg.payload[7]);
+			TH_LOG("message %u seq %llu", msg.hdr.type, (unsigned long long)msg.hdr.seq);
 		EXPECT_EQ(REMSIM_MSG_SIGNALS, msg.hdr.type);
 	}
 	EXPECT_EQ(1, stats().aborted);

@@ -274,7 +274,7 @@ TEST_TIMEOUT(unplug_in_the_middle_of_an_apdu, 60)
 	ASSERT_EQ(0, board_modem(&b, 0, &m));
 	ASSERT_EQ(0, modem_power_on(m, atr, &len));
 	ASSERT_EQ(0, modem_send_bytes(m, hdr, 5));
-	ASSERT_EQ(0, slot_read_type(fd, REMSIM_MSG_APDU, &msg, 3000));
+	ASSERT_EQ(0, slot_read_type(fd, REMSIM_MSG_APDU, &msg, 10000));
 	ASSERT_EQ(0, board_unplug(&b));
 	EXPECT_EQ(-ENODEV, slot_respond(fd, msg.hdr.seq, (uint8_t[]){ 1, 2, 3, 4, 0x90, 0 }, 6));
 	close(fd);
