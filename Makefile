@@ -127,6 +127,8 @@ $(B)/obj/tests/selftests/%_usb_test.o: tests/selftests/%_test.c
 $(B)/bench/%: $(B)/obj/bench/%.o $(TESTLIB) $(LIBREMSIM)
 	$(call link)
 
+$(B)/bench/usb_pb: LDLIBS += -lusb-1.0
+
 $(B)/tests/tools/%: $(B)/obj/tests/tools/%.o $(TESTLIB) $(LIBREMSIM)
 	$(call link)
 

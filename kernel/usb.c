@@ -16,6 +16,13 @@
  * its USB state drops below CONFIGURED: the driver never resets it, never
  * changes its configuration or alternate setting, and forbids autosuspend.
  *
+ * Line changes come on the interrupt endpoint, TPDU data on bulk IN; USB
+ * keeps no order between two endpoints, so a status message can arrive
+ * after data the phone sent later. On a real line the ATR alone takes
+ * milliseconds, long enough for the host to see the reset first; the driver
+ * takes both as they come. Every message is logged with dynamic debug
+ * ("module remsim +p").
+ *
  * Unplug, at any moment: the slot goes first (its node, then its owner's
  * calls fail with ENODEV, then no more slot ops), then the URBs are poisoned
  * and the work cancelled, then the last reference frees; completions that
@@ -271,6 +278,9 @@ static void st2_out_complete(struct urb *urb)
 			break;
 		}
 	}
+	if (m)
+		dev_dbg(&st2->intf->dev, "OUT: status %d, %u bytes %*ph\n", urb->status,
+			m->len, (int)min_t(u32, m->len, 16), m->buf);
 	if (m && !urb->status)
 		card_ack = m->card_ack;
 	if (m && m == st2->ctrl_msg) {
@@ -410,6 +420,8 @@ static void st2_in_complete(struct urb *urb)
 	unsigned long flags;
 	bool resubmit;
 
+	dev_dbg(&st2->intf->dev, "IN %u: status %d, %u bytes %*ph\n", i, urb->status,
+		urb->actual_length, (int)min_t(u32, urb->actual_length, 16), urb->transfer_buffer);
 	switch (urb->status) {
 	case 0:
 		st2->errors[i] = 0;

@@ -79,6 +79,15 @@ struct slot {
 	uint8_t			events[EVENTS_MAX][4];	/* type and 3 bytes */
 	unsigned int		nevents;
 	uint8_t			phone_lines;	/* SIM_MODEM_* as the phone drives them */
+	/*
+	 * Bytes for the phone held while status messages wait for the host:
+	 * on a real line the ATR takes milliseconds, and the host has seen the
+	 * reset long before the phone can send a command.
+	 */
+	uint8_t			held[TO_MODEM_MAX];
+	size_t			held_len;
+	uint64_t		held_since;
+	bool			irq_busy;	/* a status message on its way */
 	int			modem_client;	/* a connected test's socket, or -1 */
 	int			modem_listen;
 	unsigned int		pause_ms;	/* misbehaviour: OUT not read */
@@ -143,24 +152,51 @@ static void phone_event(struct slot *s, uint8_t type, const uint8_t *data, size_
 	pthread_cond_broadcast(&board.cond);
 }
 
-static void ce_to_modem(void *ctx, const uint8_t *bytes, size_t len)
+static void deliver_to_phone(struct slot *s, const uint8_t *bytes, size_t len)
 {
-	struct slot *s = ctx;
+	while (s->modem_client >= 0 && len) {
+		size_t n = len < SIM_MODEM_MAX_BYTES ? len : SIM_MODEM_MAX_BYTES;
+		uint8_t rec[SIM_MODEM_MAX_RECORD] = { SIM_MODEM_BYTES, n & 0xff, n >> 8 };
 
-	s->last_tx_ns = now_ns();
-	if (s->modem_client >= 0) {
-		uint8_t rec[SIM_MODEM_MAX_RECORD] = { SIM_MODEM_BYTES, len & 0xff, len >> 8 };
-
-		memcpy(rec + SIM_MODEM_HDR, bytes, len);
+		memcpy(rec + SIM_MODEM_HDR, bytes, n);
 		/* Like a UART overrun when the phone does not read. */
-		send(s->modem_client, rec, SIM_MODEM_HDR + len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		return;
+		send(s->modem_client, rec, SIM_MODEM_HDR + n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		bytes += n;
+		len -= n;
 	}
+	if (s->modem_client >= 0)
+		return;
 	if (s->to_modem_len + len <= TO_MODEM_MAX) {
 		memcpy(s->to_modem + s->to_modem_len, bytes, len);
 		s->to_modem_len += len;
 	}
 	pthread_cond_broadcast(&board.cond);
+}
+
+/* Lets held bytes go once the host has taken the status messages. */
+static void release_held(struct slot *s, bool force)
+{
+	if (!s->held_len || ((s->irq.len || s->irq_busy) && !force))
+		return;
+	deliver_to_phone(s, s->held, s->held_len);
+	s->held_len = 0;
+}
+
+static void ce_to_modem(void *ctx, const uint8_t *bytes, size_t len)
+{
+	struct slot *s = ctx;
+
+	s->last_tx_ns = now_ns();
+	if (!s->held_len && !s->irq.len && !s->irq_busy) {
+		deliver_to_phone(s, bytes, len);
+		return;
+	}
+	if (!s->held_len)
+		s->held_since = s->last_tx_ns;
+	if (s->held_len + len <= TO_MODEM_MAX) {
+		memcpy(s->held + s->held_len, bytes, len);
+		s->held_len += len;
+	}
 }
 
 /* --- the card emulator's outputs towards the host --------------------------------- */
@@ -362,10 +398,18 @@ static void *in_thread_for(struct slot *s, struct msgq *q, int fd)
 		m = q->m[q->head];
 		q->head = (q->head + 1) % QUEUE_DEPTH;
 		q->len--;
+		if (q == &s->irq)
+			s->irq_busy = true;
 		pthread_mutex_unlock(&board.lock);
 		/* Lost when the host is gone, as with the firmware. */
 		if (write(fd, m.buf, m.len) < 0)
 			usleep(10000);
+		if (q == &s->irq) {
+			pthread_mutex_lock(&board.lock);
+			s->irq_busy = false;
+			release_held(s, false);
+			pthread_mutex_unlock(&board.lock);
+		}
 	}
 	return NULL;
 }
@@ -400,6 +444,7 @@ static void reboot_slots(void)
 		s->txq_len = 0;
 		s->in.len = 0;
 		s->irq.len = 0;
+		s->held_len = 0;
 		s->status_irq = false;
 	}
 }
@@ -463,6 +508,9 @@ static void *null_thread(void *arg)
 
 			if (cardem_waiting_host(&s->ce) && now - s->last_tx_ns >= s->ce.wt / 2 * etu_ns)
 				cardem_null(&s->ce);
+			/* A host that does not read status messages holds nothing up long. */
+			if (s->held_len && now - s->held_since > 50000000)
+				release_held(s, true);
 		}
 		pthread_mutex_unlock(&board.lock);
 		usleep(5000);
