@@ -101,7 +101,7 @@ static void *owner_thread(void *arg)
 
 struct host {
 	libusb_device_handle	*h;
-	uint8_t			ep_in, ep_out;
+	uint8_t			ep_in, ep_out, ep_int;
 	struct t0		t0;
 };
 
@@ -117,6 +117,18 @@ static int host_tx(struct host *u, const struct t0_tx *tx)
 	uint8_t buf[ST2_MSG_MAX];
 
 	return host_send(u, buf, st2_tx_data(buf, tx->flags, tx->data, tx->len));
+}
+
+/* Status changes: read like osmo-remsim-client does, and dropped here. */
+static void *libusb_irq_thread(void *arg)
+{
+	struct host *u = arg;
+	uint8_t buf[64];
+	int n;
+
+	while (!stop)
+		libusb_interrupt_transfer(u->h, u->ep_int, buf, sizeof(buf), &n, 100);
+	return NULL;
 }
 
 /* Reads the board's bulk IN and runs the same T=0 engine, answering 9000. */
@@ -168,6 +180,8 @@ static int host_open(struct host *u, libusb_context **ctx)
 	for (int i = 0; i < alt->bNumEndpoints; i++) {
 		const struct libusb_endpoint_descriptor *ep = &alt->endpoint[i];
 
+		if ((ep->bmAttributes & 3) == LIBUSB_TRANSFER_TYPE_INTERRUPT)
+			u->ep_int = ep->bEndpointAddress;
 		if ((ep->bmAttributes & 3) != LIBUSB_TRANSFER_TYPE_BULK)
 			continue;
 		if (ep->bEndpointAddress & 0x80)
@@ -210,7 +224,7 @@ int main(int argc, char **argv)
 	struct host u = {};
 	libusb_context *ctx;
 	struct modem *m;
-	pthread_t th;
+	pthread_t th, irq_th;
 	char path[128];
 	int fd, ret;
 
@@ -247,9 +261,11 @@ int main(int argc, char **argv)
 	}
 	stop = false;
 	pthread_create(&th, NULL, libusb_thread, &u);
+	pthread_create(&irq_th, NULL, libusb_irq_thread, &u);
 	ret = phone_rounds(m, rounds, u_pb, u_rtt);
 	stop = true;
 	pthread_join(th, NULL);
+	pthread_join(irq_th, NULL);
 	modem_close(m);
 	libusb_release_interface(u.h, 0);
 	libusb_close(u.h);

@@ -150,12 +150,14 @@ int board_start(struct test_board *b, const char *product, unsigned int udc)
 	ret = usb_slots(&before);
 	if (ret)
 		return ret;
-	/* The board program lives next to the tests: build/tests/board/. */
+	/* The board program: build/tests/board/, from the tests or the benchmarks. */
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n < 0)
 		return -errno;
 	exe[n] = 0;
 	snprintf(board, sizeof(board), "%s/../board/st2board", dirname(exe));
+	if (access(board, X_OK))
+		snprintf(board, sizeof(board), "%s/../tests/board/st2board", exe);
 	snprintf(name, sizeof(name), "b%d_%u", getpid(), udc);
 	snprintf(udc_name, sizeof(udc_name), "dummy_udc.%u", udc);
 	snprintf(b->ctl, sizeof(b->ctl), "/run/remsim-%s.ctl", name);
