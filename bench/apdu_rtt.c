@@ -19,25 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "measure.h"
 #include "modem.h"
 #include "slotdev.h"
 
 #define RESP_LEN	16
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 struct run {
 	unsigned int	rounds;
@@ -49,9 +35,8 @@ static void report(const char *name, struct run *r, const struct run *base)
 {
 	uint64_t p50, p99;
 
-	qsort(r->lat, r->rounds, sizeof(*r->lat), cmp_u64);
-	p50 = r->lat[r->rounds / 2];
-	p99 = r->lat[r->rounds * 99 / 100];
+	p50 = percentile(r->lat, r->rounds, 50);
+	p99 = percentile(r->lat, r->rounds, 99);
 	if (!base) {
 		printf("%s_p50: %.1f us\n", name, p50 / 1e3);
 		printf("%s_p99: %.1f us\n", name, p99 / 1e3);

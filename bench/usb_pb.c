@@ -20,32 +20,12 @@
 #include <unistd.h>
 #include <libusb-1.0/libusb.h>
 
+#include "measure.h"
 #include "board.h"
 #include "modem.h"
 #include "slotdev.h"
 #include "st2_proto.h"
 #include "t0.h"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static uint64_t pct(uint64_t *v, unsigned int n, unsigned int p)
-{
-	qsort(v, n, sizeof(*v), cmp_u64);
-	return v[(n - 1) * p / 100];
-}
 
 static volatile bool stop;
 
@@ -205,7 +185,7 @@ static int host_open(struct host *u, libusb_context **ctx)
 static void report(const char *name, uint64_t *v, unsigned int n, uint64_t base_p50,
 		   const char *base)
 {
-	uint64_t p50 = pct(v, n, 50), p99 = pct(v, n, 99);
+	uint64_t p50 = percentile(v, n, 50), p99 = percentile(v, n, 99);
 
 	if (base_p50)
 		printf("%s_p50: %.1f us (%.2fx vs %s)\n", name, p50 / 1e3,
@@ -278,8 +258,8 @@ int main(int argc, char **argv)
 
 	printf("# %u TPDUs with a procedure byte over dummy_hcd\n", rounds);
 	report("usb_pb_libusb", u_pb, rounds, 0, NULL);
-	report("usb_pb_kernel", k_pb, rounds, pct(u_pb, rounds, 50), "libusb");
+	report("usb_pb_kernel", k_pb, rounds, percentile(u_pb, rounds, 50), "libusb");
 	report("usb_apdu_rtt_libusb", u_rtt, rounds, 0, NULL);
-	report("usb_apdu_rtt_kernel", k_rtt, rounds, pct(u_rtt, rounds, 50), "libusb");
+	report("usb_apdu_rtt_kernel", k_rtt, rounds, percentile(u_rtt, rounds, 50), "libusb");
 	return 0;
 }

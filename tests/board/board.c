@@ -36,6 +36,7 @@
 #include <unistd.h>
 #include <linux/usb/functionfs.h>
 
+#include "measure.h"
 #include "card.h"
 #include "cardem.h"
 #include "gadget.h"
@@ -107,14 +108,6 @@ struct board {
 };
 
 static struct board board;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static void msgq_push(struct msgq *q, const uint8_t *buf, size_t len)
 {

@@ -19,6 +19,7 @@
 #include <linux/usb/functionfs.h>
 
 #include "gadget.h"
+#include "slotdev.h"
 
 #define CONFIGFS	"/sys/kernel/config/usb_gadget"
 
@@ -41,16 +42,9 @@ const struct gadget_product *gadget_product(const char *id)
 static int put(const char *dir, const char *file, const char *value)
 {
 	char path[512];
-	int fd, ret = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, value, strlen(value)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
+	return write_file(path, value);
 }
 
 static int mkdirs(const char *dir, const char *sub)

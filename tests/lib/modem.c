@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "measure.h"
 #include "modem.h"
 #include "sim_modem.h"
 
@@ -33,14 +34,6 @@ struct modem {
 	uint64_t		lat_ns[LAT_MAX];
 	unsigned int		nlat;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 unsigned int modem_take_latencies(struct modem *m, uint64_t *lat_ns, unsigned int max)
 {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "measure.h"
 #include "milenage.h"
 #include "modem.h"
 #include "session.h"
@@ -264,20 +265,10 @@ int session_run(struct modem *m, const struct session_opts *o, struct session_re
 	return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 uint64_t session_percentile(const struct session_result *r, unsigned int pct)
 {
 	uint64_t sorted[SESSION_LAT_MAX];
 
-	if (!r->nlat)
-		return 0;
 	memcpy(sorted, r->lat_ns, r->nlat * sizeof(sorted[0]));
-	qsort(sorted, r->nlat, sizeof(sorted[0]), cmp_u64);
-	return sorted[(r->nlat - 1) * pct / 100];
+	return percentile(sorted, r->nlat, pct);
 }

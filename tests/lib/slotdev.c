@@ -127,9 +127,15 @@ int slot_respond(int fd, uint64_t seq, const uint8_t *resp, size_t len)
 int slot_set_param(const char *module, const char *param, const char *value)
 {
 	char path[256];
-	int fd, ret = 0;
 
 	snprintf(path, sizeof(path), "/sys/module/%s/parameters/%s", module, param);
+	return write_file(path, value);
+}
+
+int write_file(const char *path, const char *value)
+{
+	int fd, ret = 0;
+
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;

@@ -33,6 +33,8 @@ int slot_write(int fd, uint16_t type, uint64_t seq, const void *payload, size_t 
 /* Writes the response (data then SW1 SW2) to APDU seq. */
 int slot_respond(int fd, uint64_t seq, const uint8_t *resp, size_t len);
 int slot_set_param(const char *module, const char *param, const char *value);
+/* Writes value to a sysfs, configfs or procfs file; 0 or -errno. */
+int write_file(const char *path, const char *value);
 /* Messages alive in remsim.ko (debugfs), or -1. */
 long slot_msgs_live(void);
 /* Active objects of a slab cache (/proc/slabinfo), or -1. */
@@ -86,5 +88,20 @@ int phone_call_start(struct phone_call *c, struct modem *m, const uint8_t *apdu,
 int phone_tpdu_start(struct phone_call *c, struct modem *m, const uint8_t *hdr,
 		     const uint8_t *data, bool rx);
 int phone_call_wait(struct phone_call *c);
+
+/*
+ * In a test program built as a *_usb_test variant (-DREMSIM_SLOT_USB): the
+ * fixtures are USB slots, and boards a failed test left are taken down.
+ */
+#ifdef REMSIM_SLOT_USB
+#include <stdlib.h>
+#include "board.h"
+#include "ktap.h"
+static void __attribute__((constructor)) slot_usb_variant(void)
+{
+	setenv("REMSIM_SLOT_BACKEND", "usb", 1);
+	ktap_after_each(board_cleanup_all);
+}
+#endif
 
 #endif /* _SLOTDEV_H */

@@ -622,13 +622,4 @@ TEST_TIMEOUT(hundred_apdus_in_a_row, 120)
 	EXPECT_EQ(0, st.errors);
 }
 
-#ifdef REMSIM_SLOT_USB
-/* The same tests on a USB slot (apdu_usb_test, slot_usb_test). */
-static void __attribute__((constructor)) on_usb(void)
-{
-	setenv("REMSIM_SLOT_BACKEND", "usb", 1);
-	ktap_after_each(board_cleanup_all);
-}
-#endif
-
 KTAP_MAIN

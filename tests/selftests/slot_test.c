@@ -426,13 +426,4 @@ TEST(stats_count_and_reset)
 	EXPECT_EQ(0, st.up_peak);
 }
 
-#ifdef REMSIM_SLOT_USB
-/* The same tests on a USB slot (apdu_usb_test, slot_usb_test). */
-static void __attribute__((constructor)) on_usb(void)
-{
-	setenv("REMSIM_SLOT_BACKEND", "usb", 1);
-	ktap_after_each(board_cleanup_all);
-}
-#endif
-
 KTAP_MAIN
