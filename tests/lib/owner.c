@@ -24,11 +24,12 @@ static void handle(struct owner *o, const struct slot_msg *msg)
 	switch (msg->hdr.type) {
 	case REMSIM_MSG_APDU:
 		n = card_command(o->card, apdu->tpdu, 5 + apdu->lc, resp);
+		/* Counted first: the phone may be done the moment it has the answer. */
+		o->apdus++;
 		ret = slot_respond(o->fd, msg->hdr.seq, resp, n);
 		/* A reset may have overtaken it: that is not an error. */
 		if (ret && ret != -ESTALE && !o->error)
 			o->error = ret;
-		o->apdus++;
 		break;
 	case REMSIM_MSG_SIGNALS:
 		/* Reset or power-down of the phone's SIM resets the card. */
