@@ -77,6 +77,8 @@ $(MODSTAGE)/remsim.ko: $(MODULE_SRCS) $(wildcard include/uapi/linux/*.h) Makefil
 # --- user space -----------------------------------------------------------------
 
 LIBREMSIM_SRCS	:= $(wildcard userspace/lib/*.c)
+RSPRO_SRCS	:= $(wildcard userspace/lib/rspro/*.c)
+LIBRSPRO	:= $(B)/lib/libremsim-rspro.a
 SOFTSIM_SRCS	:= $(filter-out userspace/softsim/main.c,$(wildcard userspace/softsim/*.c))
 LIBREMSIM	:= $(B)/lib/libremsim.a
 TESTLIB_SRCS	:= $(wildcard tests/lib/*.c)
@@ -90,9 +92,53 @@ UNITTESTS	:= $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*
 BENCHES		:= $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 TOOLS		:= $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
 BOARD		:= $(B)/tests/board/st2board
-PROGRAMS	:=
+PROGRAMS	:= $(B)/bin/remsim-rspro-decode
 
-userspace: $(PROGRAMS) $(SELFTESTS) $(UNITTESTS) $(FUZZERS) $(BENCHES) $(TOOLS) $(BOARD)
+userspace: $(PROGRAMS) $(SELFTESTS) $(UNITTESTS) $(FUZZERS) $(BENCHES) $(TOOLS) $(BOARD) \
+	$(B)/lib/pkgconfig/remsim-rspro.pc
+
+# --- RSPRO: asn1c's C from asn1/RSPRO.asn, generated at build time -----------
+#
+# Debian's asn1c 0.9.28 with one fix to its output: see scripts/asn1-gen.
+
+ASN1_GEN	:= $(B)/asn1/gen
+
+$(ASN1_GEN)/.stamp: asn1/RSPRO.asn scripts/asn1-gen
+	$(quiet) ASN1C $<
+	$(Q)scripts/asn1-gen $< $(ASN1_GEN)
+
+# objects of the generated code, one directory per flavour
+$(B)/asn1/%/.done: $(ASN1_GEN)/.stamp scripts/asn1-objs
+	$(quiet) CC-ASN1 $(B)/asn1/$*
+	$(Q)scripts/asn1-objs $(ASN1_GEN) $(B)/asn1/$* $(ASN1_CC_$*)
+	$(Q)touch $@
+
+ASN1_CC_obj	= $(CC) $(CFLAGS)
+ASN1_CC_san	= $(CC) $(CFLAGS) $(SANFLAGS)
+ASN1_CC_fuzz	= $(CLANG) -g -O1 -fsanitize=fuzzer-no-link,address,undefined
+
+RSPRO_CFLAGS	= -isystem $(ASN1_GEN)
+
+$(patsubst %.c,$(B)/obj/%.o,$(RSPRO_SRCS)) $(patsubst %.c,$(B)/san/obj/%.o,$(RSPRO_SRCS)): \
+	ALL_CFLAGS += $(RSPRO_CFLAGS)
+$(patsubst %.c,$(B)/obj/%.o,$(RSPRO_SRCS)) $(patsubst %.c,$(B)/san/obj/%.o,$(RSPRO_SRCS)): \
+	| $(ASN1_GEN)/.stamp
+
+define archive_rspro
+	$(quiet) AR $@
+	$(Q)mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar rcs $@ $(filter %.o,$^) $(wildcard $(dir $(filter %/.done,$^))*.o)
+endef
+
+$(LIBRSPRO): $(patsubst %.c,$(B)/obj/%.o,$(RSPRO_SRCS)) $(B)/asn1/obj/.done
+	$(call archive_rspro)
+
+$(B)/lib/pkgconfig/remsim-rspro.pc: userspace/lib/rspro/remsim-rspro.pc.in Makefile
+	$(Q)mkdir -p $(dir $@)
+	$(Q)sed -e 's|@PREFIX@|$(CURDIR)|; s|@LIBDIR@|$(CURDIR)/$(B)/lib|; s|@INCLUDEDIR@|$(CURDIR)/userspace/include|; s|@VERSION@|$(VERSION)|' $< >$@
+
+$(B)/bin/%: $(B)/obj/userspace/tools/%.o $(LIBRSPRO)
+	$(call link)
 
 $(B)/obj/%.o: %.c
 	$(quiet) CC $<
@@ -116,7 +162,7 @@ define link
 	$(Q)$(CC) $(CFLAGS) $(1) -o $@ $^ $(LDLIBS)
 endef
 
-$(B)/tests/selftests/%: $(B)/obj/tests/selftests/%.o $(TESTLIB) $(LIBREMSIM)
+$(B)/tests/selftests/%: $(B)/obj/tests/selftests/%.o $(TESTLIB) $(LIBREMSIM) $(LIBRSPRO)
 	$(call link)
 
 $(B)/obj/tests/selftests/%_usb_test.o: tests/selftests/%_test.c
@@ -124,7 +170,7 @@ $(B)/obj/tests/selftests/%_usb_test.o: tests/selftests/%_test.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -DREMSIM_SLOT_USB -Itests/lib -c -o $@ $<
 
-$(B)/bench/%: $(B)/obj/bench/%.o $(TESTLIB) $(LIBREMSIM)
+$(B)/bench/%: $(B)/obj/bench/%.o $(TESTLIB) $(LIBREMSIM) $(LIBRSPRO)
 	$(call link)
 
 $(B)/bench/usb_pb: LDLIBS += -lusb-1.0
@@ -148,8 +194,11 @@ $(SAN)/obj/%.o: %.c
 $(SAN)/libremsim.a: $(patsubst %.c,$(SAN)/obj/%.o,$(LIBREMSIM_SRCS) $(SOFTSIM_SRCS)) \
 		    $(patsubst $(B)/obj/%,$(SAN)/obj/%,$(PLAIN_OBJS))
 $(SAN)/libtest.a: $(patsubst %.c,$(SAN)/obj/%.o,$(TESTLIB_SRCS))
+$(SAN)/libremsim-rspro.a: $(patsubst %.c,$(SAN)/obj/%.o,$(RSPRO_SRCS)) $(B)/asn1/san/.done
+	$(call archive_rspro)
 
-$(B)/tests/unit/%: $(SAN)/obj/tests/unit/%.o $(SAN)/libtest.a $(SAN)/libremsim.a
+$(B)/tests/unit/%: $(SAN)/obj/tests/unit/%.o $(SAN)/libtest.a $(SAN)/libremsim.a \
+		   $(SAN)/libremsim-rspro.a
 	$(call link,$(SANFLAGS))
 
 # libFuzzer targets, with clang: one per parser of outside input.

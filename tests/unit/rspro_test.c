@@ -1,0 +1,451 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rspro_test - the RSPRO codec against osmo-remsim's wire: every DER vector
+ * of the reference encodes byte for byte from its values and decodes back,
+ * every PDU type round-trips at its boundaries, the BER variants osmo-remsim
+ * accepts are accepted, and bad input gets a clear error.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "ktap.h"
+#include "remsim/rspro.h"
+
+static size_t unhex(const char *hex, uint8_t *out, size_t size)
+{
+	size_t n = 0;
+	unsigned int b;
+
+	while (hex[0] && hex[1] && n < size) {
+		if (sscanf(hex, "%2x", &b) != 1)
+			break;
+		out[n++] = b;
+		hex += 2;
+	}
+	return n;
+}
+
+static const struct rspro_client_slot c23_0 = { 23, 0 };
+static const struct rspro_bank_slot b1_5 = { 1, 5 };
+
+static void identity(struct rspro_identity *id, enum rspro_component type,
+		     const char *name, const char *sw)
+{
+	rspro_identity_init(id, type, name, sw, "1.1.3");
+}
+
+/* Encodes @pdu, compares with @hex, decodes @hex and compares the values. */
+static void check_vector(const char *what, const struct rspro_pdu *pdu,
+			 const char *hex)
+{
+	uint8_t want[512], got[RSPRO_PDU_MAX];
+	struct rspro_pdu back;
+	struct rspro_error err = { "" };
+	size_t want_len = unhex(hex, want, sizeof(want));
+	int len;
+
+	len = rspro_encode(pdu, got, sizeof(got), &err);
+	if (len < 0)
+		TH_LOG("%s: %s", what, err.msg);
+	ASSERT_EQ((int)want_len, len);
+	if (memcmp(want, got, len)) {
+		TH_LOG("%s: DER differs", what);
+		ASSERT_MEMEQ(want, got, want_len);
+	}
+	ASSERT_EQ(0, rspro_decode(want, want_len, &back, &err));
+	/* compare through the encoder: padding in the union is not data */
+	len = rspro_encode(&back, got, sizeof(got), &err);
+	ASSERT_EQ((int)want_len, len);
+	ASSERT_MEMEQ(want, got, want_len);
+	ASSERT_EQ(pdu->msg, back.msg);
+	ASSERT_EQ(pdu->tag, back.tag);
+	ASSERT_EQ(2, back.version);
+}
+
+TEST(der_vectors_connect)
+{
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+
+	identity(&id, RSPRO_COMP_CLIENT, "host", "remsim-client");
+	rspro_connect_client_req(&pdu, &id, &c23_0);
+	check_vector("connectClientReq", &pdu,
+		     "3033800102810100a22ba229301f0a01001604686f7374800d72656d73696d2d636c69656e748105312e312e333006020117020100");
+
+	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "n", "s", "v");
+	strcpy(id.hw_manufacturer, "M");
+	strcpy(id.hw_model, "D");
+	strcpy(id.hw_serial, "S");
+	strcpy(id.hw_version, "H");
+	strcpy(id.fw_version, "F");
+	rspro_connect_client_req(&pdu, &id, NULL);
+	check_vector("connectClientReq all fields", &pdu,
+		     "3027800102810100a21fa21d301b0a010016016e80017381017682014d830144840153850148860146");
+
+	identity(&id, RSPRO_COMP_SERVER, "srv", "remsim-server");
+	rspro_connect_client_res(&pdu, &id, RSPRO_OK);
+	check_vector("connectClientRes ok", &pdu,
+		     "302e80010281020926a225a323301e0a01011603737276800d72656d73696d2d7365727665728105312e312e330a0100");
+	rspro_connect_client_res(&pdu, &id, RSPRO_IDENTITY_IN_USE);
+	check_vector("connectClientRes identityInUse", &pdu,
+		     "302e80010281020926a225a323301e0a01011603737276800d72656d73696d2d7365727665728105312e312e330a0106");
+
+	rspro_connect_bank_res(&pdu, &id, RSPRO_OK);
+	check_vector("connectBankRes", &pdu,
+		     "302d800102810100a225a123301e0a01011603737276800d72656d73696d2d7365727665728105312e312e330a0100");
+
+	identity(&id, RSPRO_COMP_BANKD, "bank", "remsim-bankd");
+	rspro_connect_bank_req(&pdu, &id, 1, 8);
+	check_vector("connectBankReq", &pdu,
+		     "3030800102810100a228a026301e0a0102160462616e6b800c72656d73696d2d62616e6b648105312e312e33020101020108");
+}
+
+TEST(der_vectors_mapping)
+{
+	struct rspro_ip_port ipp;
+	struct rspro_pdu pdu;
+
+	rspro_create_mapping_req(&pdu, c23_0, b1_5);
+	check_vector("createMappingReq", &pdu,
+		     "301a800102810100a212a41030060201170201003006020101020105");
+	rspro_result_res(&pdu, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+	check_vector("createMappingRes", &pdu, "300d800102810100a205a5030a0100");
+	rspro_remove_mapping_req(&pdu, c23_0, b1_5);
+	check_vector("removeMappingReq", &pdu,
+		     "301a800102810100a212a61030060201170201003006020101020105");
+	rspro_result_res(&pdu, RSPRO_REMOVE_MAPPING_RES, RSPRO_UNKNOWN_SLOTMAP);
+	check_vector("removeMappingRes", &pdu, "300d800102810100a205a7030a0105");
+	rspro_config_client_id_req(&pdu, c23_0);
+	check_vector("configClientIdReq", &pdu,
+		     "3012800102810100a20aa8083006020117020100");
+	rspro_result_res(&pdu, RSPRO_CONFIG_CLIENT_ID_RES, RSPRO_OK);
+	check_vector("configClientIdRes", &pdu, "300d800102810100a205a9030a0100");
+
+	ASSERT_EQ(0, rspro_ip_port_parse(&ipp, "192.168.1.10:9999"));
+	rspro_config_client_bank_req(&pdu, b1_5, &ipp);
+	check_vector("configClientBankReq v4", &pdu,
+		     "301e800102810100a216b1143006020101020105300a8004c0a8010a0202270f");
+	ASSERT_EQ(0, rspro_ip_port_parse(&ipp, "0.0.0.0:0"));
+	rspro_config_client_bank_req(&pdu, b1_5, &ipp);
+	check_vector("configClientBankReq none", &pdu,
+		     "301d800102810100a215b11330060201010201053009800400000000020100");
+	ASSERT_EQ(0, rspro_ip_port_parse(&ipp, "[2001:db8::1]:9999"));
+	rspro_config_client_bank_req(&pdu, (struct rspro_bank_slot){ 1, 0 }, &ipp);
+	check_vector("configClientBankReq v6", &pdu,
+		     "302a800102810100a222b12030060201010201003016811020010db80000000000000000000000010202270f");
+	rspro_result_res(&pdu, RSPRO_CONFIG_CLIENT_BANK_RES, RSPRO_OK);
+	check_vector("configClientBankRes", &pdu, "300d800102810100a205b2030a0100");
+
+	rspro_create_mapping_req(&pdu, (struct rspro_client_slot){ 1023, 128 },
+				 (struct rspro_bank_slot){ 255, 1023 });
+	pdu.tag = 2147483647;
+	check_vector("createMappingReq bounds", &pdu,
+		     "302180010281047fffffffa216a4143008020203ff020200803008020200ff020203ff");
+}
+
+TEST(der_vectors_data)
+{
+	static const uint8_t atr[] = { 0x3b, 0x9f, 0x96, 0x80, 0x1f, 0xc7 };
+	static const uint8_t cmd[] = { 0xa0, 0xa4, 0x00, 0x00, 0x02, 0x3f, 0x00 };
+	static const uint8_t rsp[] = { 0x9f, 0x17 };
+	struct rspro_slot_phys phys = { 1, 1, 1, RSPRO_UNKNOWN };
+	struct rspro_pdu pdu;
+
+	rspro_set_atr_req(&pdu, c23_0, atr, sizeof(atr));
+	check_vector("setAtrReq", &pdu,
+		     "301a800102810100a212aa10300602011702010004063b9f96801fc7");
+	rspro_result_res(&pdu, RSPRO_SET_ATR_RES, RSPRO_OK);
+	check_vector("setAtrRes", &pdu, "300d800102810100a205ab030a0100");
+	rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, c23_0, b1_5, cmd, sizeof(cmd));
+	check_vector("tpduModemToCard", &pdu,
+		     "3031800102810100a229ac2730060201170201003006020101020105300c0101000101000101000101000407a0a40000023f00");
+	rspro_tpdu(&pdu, RSPRO_TPDU_CARD_TO_MODEM, c23_0, b1_5, rsp, sizeof(rsp));
+	check_vector("tpduCardToModem", &pdu,
+		     "302c800102810100a224ad2230060201010201053006020117020100300c01010001010001010001010004029f17");
+	rspro_slot_status_ind(&pdu, RSPRO_CLIENT_SLOT_STATUS_IND, c23_0, b1_5, &phys);
+	check_vector("clientSlotStatusInd", &pdu,
+		     "3025800102810100a21dae1b3006020117020100300602010102010530098001ff8101ff8201ff");
+	phys = (struct rspro_slot_phys){ 0, RSPRO_UNKNOWN, RSPRO_UNKNOWN, 0 };
+	rspro_slot_status_ind(&pdu, RSPRO_BANK_SLOT_STATUS_IND, c23_0, b1_5, &phys);
+	check_vector("bankSlotStatusInd", &pdu,
+		     "3022800102810100a21aaf18300602010102010530060201170201003006800100830100");
+}
+
+TEST(der_vectors_control)
+{
+	struct rspro_pdu pdu;
+
+	rspro_error_ind(&pdu, RSPRO_COMP_BANKD, RSPRO_SEV_MAJOR,
+			RSPRO_ERR_UNKNOWN_CLIENT_CONNECTED, "oops");
+	pdu.error_ind.has_bank_slot = true;
+	pdu.error_ind.bank = b1_5;
+	pdu.error_ind.has_client_slot = true;
+	pdu.error_ind.client = c23_0;
+	check_vector("errorInd", &pdu,
+		     "3029800102810100a221b01f0a01020a01020a0101a006020101020105a10602011702010082046f6f7073");
+	rspro_reset_state_req(&pdu);
+	check_vector("resetStateReq", &pdu, "300a800102810100a202b300");
+	rspro_result_res(&pdu, RSPRO_RESET_STATE_RES, RSPRO_OK);
+	check_vector("resetStateRes", &pdu, "300d800102810100a205b4030a0100");
+}
+
+/* Encode, decode, encode again: same bytes, same values. */
+static void round_trip(const struct rspro_pdu *pdu)
+{
+	static uint8_t a[RSPRO_PDU_MAX], b[RSPRO_PDU_MAX];
+	static struct rspro_pdu back;
+	struct rspro_error err = { "" };
+	int la, lb;
+
+	la = rspro_encode(pdu, a, sizeof(a), &err);
+	if (la < 0)
+		TH_LOG("%s: %s", rspro_msg_name(pdu->msg), err.msg);
+	ASSERT_GT(la, 0);
+	ASSERT_EQ(0, rspro_decode(a, la, &back, &err));
+	lb = rspro_encode(&back, b, sizeof(b), &err);
+	ASSERT_EQ(la, lb);
+	ASSERT_MEMEQ(a, b, la);
+	ASSERT_EQ(pdu->msg, back.msg);
+}
+
+TEST(round_trip_boundaries)
+{
+	static const uint16_t ids[] = { 0, 1, 127, 128, 255, 256, 1023 };
+	struct rspro_slot_phys phys = { 0, 0, 0, 0 };
+	static uint8_t data[RSPRO_DATA_MAX];
+	struct rspro_identity id;
+	struct rspro_ip_port ipp;
+	static struct rspro_pdu pdu;
+	static const size_t sizes[] = { 0, 1, 5, 127, 128, 255, 256, 261, RSPRO_DATA_MAX };
+	char longname[RSPRO_NAME_MAX + 1];
+	unsigned int i, j, msg;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = i * 7;
+	memset(longname, 'x', RSPRO_NAME_MAX);
+	longname[RSPRO_NAME_MAX] = 0;
+	rspro_identity_init(&id, RSPRO_COMP_BANKD, longname, "a", longname);
+	strcpy(id.hw_model, longname);
+
+	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		struct rspro_client_slot c = { ids[i], ids[i] };
+		struct rspro_bank_slot b = { ids[i], 1023 - ids[i] };
+
+		rspro_connect_bank_req(&pdu, &id, ids[i], ids[i]);
+		round_trip(&pdu);
+		rspro_connect_client_req(&pdu, &id, &c);
+		round_trip(&pdu);
+		rspro_create_mapping_req(&pdu, c, b);
+		round_trip(&pdu);
+		rspro_remove_mapping_req(&pdu, c, b);
+		round_trip(&pdu);
+		rspro_config_client_id_req(&pdu, c);
+		round_trip(&pdu);
+		ASSERT_EQ(0, rspro_ip_port_parse(&ipp, "[::ffff:10.0.0.1]:65535"));
+		rspro_config_client_bank_req(&pdu, b, &ipp);
+		round_trip(&pdu);
+		rspro_slot_status_ind(&pdu, RSPRO_CLIENT_SLOT_STATUS_IND, c, b, &phys);
+		round_trip(&pdu);
+		rspro_slot_status_ind(&pdu, RSPRO_BANK_SLOT_STATUS_IND, c, b, &phys);
+		round_trip(&pdu);
+		for (j = 0; j < sizeof(sizes) / sizeof(sizes[0]); j++) {
+			rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, c, b, data, sizes[j]);
+			round_trip(&pdu);
+			rspro_tpdu(&pdu, RSPRO_TPDU_CARD_TO_MODEM, c, b, data, sizes[j]);
+			pdu.tpdu.flags.final_part = true;
+			round_trip(&pdu);
+		}
+		rspro_set_atr_req(&pdu, c, data, 1);
+		round_trip(&pdu);
+		rspro_set_atr_req(&pdu, c, data, RSPRO_ATR_MAX);
+		round_trip(&pdu);
+	}
+	/* every result-only response with a known and an unknown result */
+	for (msg = 0; msg < RSPRO_MSG_COUNT; msg++) {
+		if (msg != RSPRO_CREATE_MAPPING_RES && msg != RSPRO_REMOVE_MAPPING_RES &&
+		    msg != RSPRO_CONFIG_CLIENT_ID_RES && msg != RSPRO_CONFIG_CLIENT_BANK_RES &&
+		    msg != RSPRO_SET_ATR_RES && msg != RSPRO_RESET_STATE_RES)
+			continue;
+		rspro_result_res(&pdu, msg, RSPRO_CARD_TRANSMISSION_ERROR);
+		round_trip(&pdu);
+		rspro_result_res(&pdu, msg, 7);
+		round_trip(&pdu);
+	}
+	rspro_connect_bank_res(&pdu, &id, RSPRO_IDENTITY_IN_USE);
+	round_trip(&pdu);
+	rspro_connect_client_res(&pdu, &id, RSPRO_OK);
+	round_trip(&pdu);
+	rspro_reset_state_req(&pdu);
+	pdu.tag = 0x7fffffff;
+	round_trip(&pdu);
+	memset(longname, 'e', RSPRO_NAME_MAX);
+	rspro_error_ind(&pdu, RSPRO_COMP_SERVER, RSPRO_SEV_FATAL,
+			RSPRO_ERR_UNEXPECTED_PROTOCOL_VERSION, NULL);
+	round_trip(&pdu);
+	memset(pdu.error_ind.text, 'e', RSPRO_ERRSTR_MAX);
+	round_trip(&pdu);
+}
+
+static int decode_hex(const char *hex, struct rspro_pdu *pdu, struct rspro_error *err)
+{
+	uint8_t buf[512];
+	size_t len = unhex(hex, buf, sizeof(buf));
+
+	err->msg[0] = 0;
+	return rspro_decode(buf, len, pdu, err);
+}
+
+TEST(ber_variants_accepted)
+{
+	struct rspro_error err;
+	static struct rspro_pdu pdu;
+
+	/* indefinite outer length, closed by end-of-contents */
+	ASSERT_EQ(0, decode_hex("3080800102810100a205a5030a01000000", &pdu, &err));
+	EXPECT_EQ(RSPRO_CREATE_MAPPING_RES, pdu.msg);
+	/* an unknown extension element inside an extensible SEQUENCE */
+	ASSERT_EQ(0, decode_hex("3010800102810100a208a5060a01008a0101", &pdu, &err));
+	EXPECT_EQ(RSPRO_OK, pdu.result);
+	/* an unknown (extensible) result code */
+	ASSERT_EQ(0, decode_hex("300d800102810100a205a5030a0107", &pdu, &err));
+	EXPECT_EQ(7, pdu.result);
+	/* BOOLEAN TRUE as any non-zero byte */
+	ASSERT_EQ(0, decode_hex("3025800102810100a21dae1b3006020117020100300602010102010530098001018101028201ff",
+				&pdu, &err));
+	EXPECT_EQ(1, pdu.slot_status.phys.reset_active);
+	EXPECT_EQ(1, pdu.slot_status.phys.vcc_present);
+	EXPECT_EQ(RSPRO_UNKNOWN, pdu.slot_status.phys.card_present);
+	/* a non-minimal length form: 81 05 instead of 05 */
+	ASSERT_EQ(0, decode_hex("300e800102810100a28105a5030a0100", &pdu, &err));
+	/* any tag, version 0 */
+	ASSERT_EQ(0, decode_hex("3010800100810401020304a205a5030a0100", &pdu, &err));
+	EXPECT_EQ(0x01020304u, pdu.tag);
+}
+
+static void expect_bad(const char *hex, int ret, const char *needle)
+{
+	struct rspro_error err;
+	static struct rspro_pdu pdu;
+	int got = decode_hex(hex, &pdu, &err);
+
+	if (got != ret || !strstr(err.msg, needle))
+		TH_LOG("%s: got %d \"%s\", want %d \"...%s...\"", hex, got,
+		       err.msg, ret, needle);
+	EXPECT_EQ(ret, got);
+	EXPECT_TRUE(strstr(err.msg, needle) != NULL);
+}
+
+TEST(bad_input_clear_errors)
+{
+	/* truncated */
+	expect_bad("300d800102810100a205a5030a01", -EBADMSG, "truncated");
+	expect_bad("30", -EBADMSG, "truncated");
+	expect_bad("", -EBADMSG, "empty");
+	/* a length longer than what follows */
+	expect_bad("3020800102810100a205a5030a0100", -EBADMSG, "truncated");
+	expect_bad("3084ffffffff800102", -EBADMSG, "");
+	/* unknown choice alternative [21] */
+	expect_bad("300a800102810100a202b500", -ENOMSG, "unknown message");
+	/* constraints: id 1024, empty name, 56-byte ATR, version 33, sender 3 */
+	expect_bad("301b800102810100a213a4113007020204000201003006020101020105", -EBADMSG, "constraint");
+	expect_bad("300d800121810100a205a5030a0100", -EBADMSG, "constraint");
+	expect_bad("301d800102810100a215a013300b0a01021600800173810176020101020108", -EBADMSG,
+		   "constraint");
+	expect_bad("3029800102810100a221b01f0a01030a01020a0101a006020101020105a10602011702010082046f6f7073",
+		   -EBADMSG, "sender");
+	/* garbage after the PDU */
+	expect_bad("300d800102810100a205a5030a0100ff", -EBADMSG, "1 bytes of garbage");
+	/* msg without its A2 wrapper, fields out of order, extra top-level element */
+	expect_bad("300b800102810100a5030a0100", -EBADMSG, "malformed");
+	expect_bad("300d810100800102a205a5030a0100", -EBADMSG, "malformed");
+	expect_bad("3010800102810100a205a5030a0100820100", -EBADMSG, "");
+	/* nested indefinite lengths */
+	expect_bad("3080800102810100a280a580308030803080308000000000000000000000", -EBADMSG, "");
+}
+
+TEST(deep_nesting_is_bounded)
+{
+	/* 20000 nested indefinite-length constructed tags inside the PDU */
+	static uint8_t buf[60000];
+	struct rspro_error err;
+	static struct rspro_pdu pdu;
+	size_t n = 0, i;
+
+	memcpy(buf, "\x30\x80\x80\x01\x02\x81\x01\x00\xa2\x80", 10);
+	n = 10;
+	for (i = 0; i < 20000; i++) {
+		buf[n++] = 0xa5;
+		buf[n++] = 0x80;
+	}
+	EXPECT_EQ(-EBADMSG, rspro_decode(buf, n, &pdu, &err));
+}
+
+TEST(encode_refuses_out_of_range)
+{
+	static struct rspro_pdu pdu;
+	struct rspro_identity id;
+	struct rspro_error err;
+	uint8_t buf[RSPRO_PDU_MAX];
+
+	rspro_create_mapping_req(&pdu, (struct rspro_client_slot){ 1024, 0 }, b1_5);
+	EXPECT_EQ(-EINVAL, rspro_encode(&pdu, buf, sizeof(buf), &err));
+	EXPECT_TRUE(strstr(err.msg, "createMappingReq") != NULL);
+	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "", "s", "v");
+	rspro_connect_client_req(&pdu, &id, NULL);
+	EXPECT_EQ(-EINVAL, rspro_encode(&pdu, buf, sizeof(buf), &err));
+	rspro_identity_init(&id, 7, "n", "s", "v");
+	rspro_connect_client_req(&pdu, &id, NULL);
+	EXPECT_EQ(-EINVAL, rspro_encode(&pdu, buf, sizeof(buf), &err));
+	rspro_set_atr_req(&pdu, c23_0, buf, 0);
+	EXPECT_EQ(-EINVAL, rspro_encode(&pdu, buf, sizeof(buf), &err));
+	rspro_result_res(&pdu, RSPRO_SET_ATR_RES, RSPRO_OK);
+	pdu.version = 33;
+	EXPECT_EQ(-EINVAL, rspro_encode(&pdu, buf, sizeof(buf), &err));
+	rspro_result_res(&pdu, RSPRO_SET_ATR_RES, RSPRO_OK);
+	EXPECT_EQ(-ENOSPC, rspro_encode(&pdu, buf, 10, &err));
+	pdu.msg = RSPRO_MSG_COUNT;
+	EXPECT_EQ(-EINVAL, rspro_encode(&pdu, buf, sizeof(buf), &err));
+}
+
+TEST(ip_port_text)
+{
+	struct rspro_ip_port ipp;
+	char buf[64];
+
+	ASSERT_EQ(0, rspro_ip_port_parse(&ipp, "10.1.2.3:9999"));
+	rspro_ip_port_format(&ipp, buf, sizeof(buf));
+	EXPECT_EQ(0, strcmp(buf, "10.1.2.3:9999"));
+	ASSERT_EQ(0, rspro_ip_port_parse(&ipp, "[::1]:1"));
+	rspro_ip_port_format(&ipp, buf, sizeof(buf));
+	EXPECT_EQ(0, strcmp(buf, "[::1]:1"));
+	EXPECT_EQ(-EINVAL, rspro_ip_port_parse(&ipp, "10.1.2.3"));
+	EXPECT_EQ(-EINVAL, rspro_ip_port_parse(&ipp, "10.1.2.3:65536"));
+	EXPECT_EQ(-EINVAL, rspro_ip_port_parse(&ipp, "host:1"));
+	EXPECT_EQ(-EINVAL, rspro_ip_port_parse(&ipp, "[::1:1"));
+	EXPECT_EQ(-EINVAL, rspro_ip_port_parse(&ipp, ":1"));
+}
+
+TEST(json_has_every_field)
+{
+	static struct rspro_pdu pdu;
+	struct rspro_identity id;
+	char buf[4096];
+	int n;
+
+	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "a\"b", "remsim-client", "1");
+	strcpy(id.fw_version, "fw");
+	rspro_connect_client_req(&pdu, &id, &c23_0);
+	n = rspro_to_json(&pdu, buf, sizeof(buf));
+	EXPECT_EQ((int)strlen(buf), n);
+	EXPECT_EQ(0, strcmp(buf,
+		"{\"version\":2,\"tag\":0,\"msg\":\"connectClientReq\",\"identity\":"
+		"{\"type\":\"remsimClient\",\"name\":\"a\\\"b\",\"software\":\"remsim-client\","
+		"\"swVersion\":\"1\",\"fwVersion\":\"fw\"},\"clientSlot\":{\"clientId\":23,\"slotNr\":0}}"));
+	/* too small a buffer: truncated, but the full length is returned */
+	EXPECT_EQ(n, rspro_to_json(&pdu, buf, 10));
+	EXPECT_EQ(9, (int)strlen(buf));
+}
+
+KTAP_MAIN
