@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One RSPRO connection in the event loop: IPA framing, PDU decoding,
+ * PING/PONG, keep-alive and a bounded send queue, over a transport that
+ * hides whether the bytes travel over plain TCP or (later) TLS.
+ */
+#ifndef REMSIM_RSPRO_CONN_H
+#define REMSIM_RSPRO_CONN_H
+
+#include <sys/types.h>
+
+#include "remsim/evloop.h"
+#include "remsim/ipa.h"
+#include "remsim/rspro.h"
+
+/*
+ * The byte stream. read and write return the count, 0 for end of stream
+ * (read), or -errno; -EAGAIN means "poll the fd for @want and call again"
+ * (TLS may want EPOLLOUT to read, or EPOLLIN to write).
+ */
+struct rspro_transport;
+
+struct rspro_transport_ops {
+	ssize_t (*read)(struct rspro_transport *t, void *buf, size_t len);
+	ssize_t (*write)(struct rspro_transport *t, const void *buf, size_t len);
+	/* closes the fd and frees @t */
+	void (*destroy)(struct rspro_transport *t);
+};
+
+struct rspro_transport {
+	const struct rspro_transport_ops *ops;
+	int fd;
+	uint32_t want;		/* events the last -EAGAIN waits for */
+};
+
+/* Plain TCP on a connected, non-blocking socket; takes ownership of @fd. */
+struct rspro_transport *rspro_transport_tcp(int fd);
+
+struct rspro_conn_cfg {
+	/* PING every ka_interval_ms once the last PONG came; 0: no PINGs */
+	unsigned int ka_interval_ms;
+	/* close when no PONG came within ka_timeout_ms of a PING */
+	unsigned int ka_timeout_ms;
+	size_t max_payload;		/* IPA payload limit */
+	size_t tx_max;			/* bytes queued before the peer counts as stuck */
+	bool server;			/* the accepting side's CCM rules */
+};
+
+/* osmo-remsim's values: 30 s, 10 s; 4096-byte frames; 1 MiB queued. */
+void rspro_conn_cfg_default(struct rspro_conn_cfg *cfg);
+
+struct rspro_conn;
+
+struct rspro_conn_ops {
+	/* a decoded PDU */
+	void (*pdu)(struct rspro_conn *c, const struct rspro_pdu *pdu);
+	/*
+	 * The connection is gone (peer closed, error, keep-alive timeout, a
+	 * protocol violation): @why says which. @c is freed after this
+	 * returns. Not called for rspro_conn_close().
+	 */
+	void (*closed)(struct rspro_conn *c, int err, const char *why);
+};
+
+struct rspro_conn_stats {
+	uint64_t rx_pdus;
+	uint64_t tx_pdus;
+	uint64_t rx_unknown;		/* PDUs of a choice we do not know */
+	uint64_t pings_sent;
+	uint64_t pongs_received;
+};
+
+/* Starts the connection; keep-alive (if configured) sends a PING at once. */
+struct rspro_conn *rspro_conn_new(struct ev_loop *loop,
+				  struct rspro_transport *t,
+				  const struct rspro_conn_cfg *cfg,
+				  const struct rspro_conn_ops *ops, void *data);
+/* Closes now, without the closed callback; safe inside any callback. */
+void rspro_conn_close(struct rspro_conn *c);
+
+/* Encodes and queues @pdu: 0, -EINVAL (with the reason) or -ENOBUFS. */
+int rspro_conn_send(struct rspro_conn *c, const struct rspro_pdu *pdu,
+		    struct rspro_error *err);
+/* Queues raw bytes as they are (tests, CCM). */
+int rspro_conn_send_raw(struct rspro_conn *c, const void *buf, size_t len);
+
+void *rspro_conn_data(const struct rspro_conn *c);
+void rspro_conn_set_data(struct rspro_conn *c, void *data);
+int rspro_conn_fd(const struct rspro_conn *c);
+/* "192.0.2.1:40000", the peer's address */
+const char *rspro_conn_peer(const struct rspro_conn *c);
+const struct rspro_conn_stats *rspro_conn_stats(const struct rspro_conn *c);
+size_t rspro_conn_tx_queued(const struct rspro_conn *c);
+
+/* --- sockets --- */
+
+/* Listening TCP socket (non-blocking, SO_REUSEADDR); host NULL = any. */
+int rspro_listen(const char *host, uint16_t port, int backlog);
+/* The port a socket is bound to (for port 0 in tests). */
+int rspro_local_port(int fd);
+/* Accepts one connection, non-blocking with TCP_NODELAY; -EAGAIN if none. */
+int rspro_accept(int lfd);
+/*
+ * Starts a non-blocking connect to host:port (numeric or a name); returns
+ * the fd, to be watched for EPOLLOUT, or -errno. rspro_connect_result()
+ * then says 0 (connected) or -errno.
+ */
+int rspro_connect_start(const char *host, uint16_t port);
+int rspro_connect_result(int fd);
+
+#endif

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The outgoing RSPRO link of a client (to the server and to a bankd) or of
+ * a bankd (to the server), with osmo-remsim's state machine: connect, send
+ * Connect*Req, wait for an ok Connect*Res, and on any loss reconnect after
+ * the back-off delay.
+ */
+#ifndef REMSIM_RSPRO_LINK_H
+#define REMSIM_RSPRO_LINK_H
+
+#include "remsim/rspro_conn.h"
+
+enum rspro_link_state {
+	RSPRO_LINK_INIT,		/* idle until rspro_link_start() */
+	RSPRO_LINK_ESTABLISHED,		/* TCP up, Connect*Req sent, T1 runs */
+	RSPRO_LINK_CONNECTED,		/* Connect*Res ok */
+	RSPRO_LINK_REESTABLISH_DELAY,	/* waiting out the back-off */
+	RSPRO_LINK_REESTABLISH,		/* TCP connect in progress, T2 runs */
+};
+
+struct rspro_link_cfg {
+	char host[256];
+	uint16_t port;
+	struct rspro_identity identity;	/* ours: its type picks the request */
+	struct rspro_client_slot client_slot;	/* for connectClientReq */
+	uint16_t bank_id;			/* for connectBankReq */
+	uint16_t num_slots;
+	enum rspro_component peer_type;	/* what Connect*Res must come from */
+	unsigned int t1_ms;		/* Connect*Res wait, 10 s */
+	unsigned int t2_ms;		/* TCP connect wait, 10 s */
+	struct rspro_conn_cfg conn;
+};
+
+void rspro_link_cfg_default(struct rspro_link_cfg *cfg);
+
+struct rspro_link;
+
+struct rspro_link_ops {
+	/* the link reached CONNECTED */
+	void (*up)(struct rspro_link *l);
+	/* the link left CONNECTED; it reconnects by itself */
+	void (*down)(struct rspro_link *l, const char *why);
+	/* any PDU other than the Connect*Res, in CONNECTED */
+	void (*pdu)(struct rspro_link *l, const struct rspro_pdu *pdu);
+	/* optional: each state change with the reason, for logs */
+	void (*state)(struct rspro_link *l, enum rspro_link_state from,
+		      enum rspro_link_state to, const char *why);
+};
+
+struct rspro_link *rspro_link_new(struct ev_loop *loop,
+				  const struct rspro_link_cfg *cfg,
+				  const struct rspro_link_ops *ops, void *data);
+void rspro_link_free(struct rspro_link *l);
+
+/* ESTABLISH: reset the back-off and connect (again). */
+void rspro_link_start(struct rspro_link *l);
+/* DISCONNECT: close and stay in INIT. */
+void rspro_link_stop(struct rspro_link *l);
+/* Only in CONNECTED (-ENOTCONN otherwise), as osmo-remsim. */
+int rspro_link_send(struct rspro_link *l, const struct rspro_pdu *pdu,
+		    struct rspro_error *err);
+
+enum rspro_link_state rspro_link_state(const struct rspro_link *l);
+const char *rspro_link_state_name(enum rspro_link_state state);
+void *rspro_link_data(const struct rspro_link *l);
+/* Connection attempts since the last reset of the back-off. */
+unsigned int rspro_link_attempts(const struct rspro_link *l);
+/* The connection while ESTABLISHED or CONNECTED, else NULL. */
+struct rspro_conn *rspro_link_conn(const struct rspro_link *l);
+
+/*
+ * osmo-remsim's reconnect back-off: the delay before attempt @n (counted
+ * from 1 since the last reset): 3 x 0 s, 30 x 1 s, 30 x 2 s, 30 x 4 s,
+ * 30 x 8 s, then 16 s.
+ */
+unsigned int rspro_backoff_ms(unsigned int n);
+/* Past this much time since the last attempt, the back-off starts over. */
+#define RSPRO_BACKOFF_RESET_MS	32000
+
+#endif
