@@ -213,6 +213,16 @@ $(B)/fuzz/%: tests/fuzz/%.c $(PLAIN_SRCS)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) $(FUZZ_FLAGS) -o $@ $^
 
+# The RSPRO fuzzers link the library's sources and asn1c's code, built
+# with the fuzzer's instrumentation.
+RSPRO_FUZZERS	:= $(B)/fuzz/rspro_fuzz $(B)/fuzz/ipa_fuzz
+
+$(RSPRO_FUZZERS): $(B)/fuzz/%: tests/fuzz/%.c $(RSPRO_SRCS) $(B)/asn1/fuzz/.done
+	$(quiet) FUZZER $@
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -isystem $(ASN1_GEN) -o $@ $< $(RSPRO_SRCS) \
+		$(B)/asn1/fuzz/*.o -lpthread
+
 fuzzers: $(FUZZERS)
 
 # Each fuzzer for FUZZ_SECONDS from its corpus in tests/fuzz/corpus/NAME;

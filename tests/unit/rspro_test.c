@@ -361,6 +361,9 @@ TEST(bad_input_clear_errors)
 	expect_bad("300b800102810100a5030a0100", -EBADMSG, "malformed");
 	expect_bad("300d810100800102a205a5030a0100", -EBADMSG, "malformed");
 	expect_bad("3010800102810100a205a5030a0100820100", -EBADMSG, "");
+	/* an indefinite-length msg whose end-of-contents is <00><9b>: asn1c
+	 * 0.9.28 looped forever on this (found by rspro_fuzz) */
+	expect_bad("304a800102810100a280b300009b0000000002008013000b24", -EBADMSG, "malformed");
 	/* nested indefinite lengths */
 	expect_bad("3080800102810100a280a580308030803080308000000000000000000000", -EBADMSG, "");
 }
