@@ -319,6 +319,16 @@ TEST(ber_variants_accepted)
 	EXPECT_EQ(RSPRO_UNKNOWN, pdu.slot_status.phys.card_present);
 	/* a non-minimal length form: 81 05 instead of 05 */
 	ASSERT_EQ(0, decode_hex("300e800102810100a28105a5030a0100", &pdu, &err));
+	/* TPDU data as a constructed OCTET STRING, empty (a null buffer in
+	 * asn1c: found by rspro_fuzz) and in two segments */
+	ASSERT_EQ(0, decode_hex("302a800102810100a222ad2030060201010201053006020117020100300c0101000101000101000101002400",
+				&pdu, &err));
+	EXPECT_EQ(0, pdu.tpdu.len);
+	ASSERT_EQ(0, decode_hex("3030800102810100a228ad2630060201010201053006020117020100300c010100010100010100010100240604019f04011f",
+				&pdu, &err));
+	EXPECT_EQ(2, pdu.tpdu.len);
+	EXPECT_EQ(0x9f, pdu.tpdu.data[0]);
+	EXPECT_EQ(0x1f, pdu.tpdu.data[1]);
 	/* any tag, version 0 */
 	ASSERT_EQ(0, decode_hex("3010800100810401020304a205a5030a0100", &pdu, &err));
 	EXPECT_EQ(0x01020304u, pdu.tag);

@@ -34,7 +34,8 @@ static int get_string(char *dst, size_t dst_size, const OCTET_STRING_t *os,
 				  what, dst_size - 1);
 	if (memchr(os->buf, 0, os->size))
 		return rspro_fail(err, -EBADMSG, "%s contains a NUL byte", what);
-	memcpy(dst, os->buf, os->size);
+	if (os->size)	/* an empty constructed string has no buffer */
+		memcpy(dst, os->buf, os->size);
 	dst[os->size] = 0;
 	return 0;
 }
@@ -114,7 +115,8 @@ static int get_data(struct rspro_tpdu *t, const OCTET_STRING_t *os,
 		return rspro_fail(err, -EBADMSG,
 				  "TPDU data of %zu bytes, more than %d",
 				  (size_t)os->size, RSPRO_DATA_MAX);
-	memcpy(t->data, os->buf, os->size);
+	if (os->size)
+		memcpy(t->data, os->buf, os->size);
 	t->len = os->size;
 	return 0;
 }
