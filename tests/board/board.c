@@ -611,6 +611,12 @@ static void *modem_sock_thread(void *arg)
 			continue;
 		pthread_mutex_lock(&board.lock);
 		s->modem_client = fd;
+		/*
+		 * An empty BYTES record says "from here on you get every
+		 * event": modem_open_socket() waits for it, so an event the
+		 * test causes right after connecting cannot race the accept.
+		 */
+		send(fd, (uint8_t[]){ SIM_MODEM_BYTES, 0, 0 }, SIM_MODEM_HDR, MSG_NOSIGNAL);
 		pthread_mutex_unlock(&board.lock);
 		for (;;) {
 			ssize_t n = recv(fd, rec, sizeof(rec), 0);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -143,12 +144,24 @@ int modem_open_socket(struct modem **m, const char *path)
 	if (fd < 0)
 		return -errno;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	struct timeval tv = { .tv_sec = 10 };
+	uint8_t hello[SIM_MODEM_HDR + 1];
+
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		int ret = -errno;
 
 		close(fd);
 		return ret;
 	}
+	/* The board's empty BYTES record: it accepted us, events flow. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (recv(fd, hello, sizeof(hello), 0) != SIM_MODEM_HDR ||
+	    hello[0] != SIM_MODEM_BYTES || hello[1] || hello[2]) {
+		close(fd);
+		return -EPROTO;
+	}
+	tv.tv_sec = 0;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	return modem_open_fd(m, fd);
 }
 

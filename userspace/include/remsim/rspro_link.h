@@ -50,6 +50,7 @@ struct rspro_link_ops {
 struct rspro_link *rspro_link_new(struct ev_loop *loop,
 				  const struct rspro_link_cfg *cfg,
 				  const struct rspro_link_ops *ops, void *data);
+/* Not from inside the link's own callbacks: stop it there, free it later. */
 void rspro_link_free(struct rspro_link *l);
 
 /* ESTABLISH: reset the back-off and connect (again). */
