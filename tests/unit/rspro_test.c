@@ -102,6 +102,41 @@ TEST(der_vectors_connect)
 		     "3030800102810100a228a026301e0a0102160462616e6b800c72656d73696d2d62616e6b648105312e312e33020101020108");
 }
 
+/*
+ * remsim's extension to ConnectBankReq: the bankd's own listening address,
+ * after the extension marker, where osmo-remsim's decoder skips it.
+ */
+TEST(connect_bank_req_extension)
+{
+	static const char base[] =
+		"a026301e0a0102160462616e6b800c72656d73696d2d62616e6b648105312e312e33020101020108";
+	struct rspro_identity id;
+	static struct rspro_pdu pdu, back;
+	uint8_t der[256];
+	char want[512];
+	int len;
+
+	identity(&id, RSPRO_COMP_BANKD, "bank", "remsim-bankd");
+	rspro_connect_bank_req(&pdu, &id, 1, 8);
+	pdu.connect_bank_req.has_bankd_addr = true;
+	ASSERT_EQ(0, rspro_ip_port_parse(&pdu.connect_bank_req.bankd_addr, "0.0.0.0:9990"));
+	/* the same PDU with "a0 0a 80 04 00000000 02 02 2706" at the end */
+	snprintf(want, sizeof(want), "303c800102810100a234a032%s%s", base + 4,
+		 "a00a80040000000002022706");
+	len = rspro_encode(&pdu, der, sizeof(der), NULL);
+	ASSERT_EQ((int)strlen(want) / 2, len);
+	{
+		uint8_t w[256];
+
+		ASSERT_EQ((size_t)len, unhex(want, w, sizeof(w)));
+		ASSERT_MEMEQ(w, der, len);
+	}
+	ASSERT_EQ(0, rspro_decode(der, len, &back, NULL));
+	EXPECT_TRUE(back.connect_bank_req.has_bankd_addr);
+	EXPECT_EQ(9990, back.connect_bank_req.bankd_addr.port);
+	EXPECT_EQ(8, back.connect_bank_req.num_slots);
+}
+
 TEST(der_vectors_mapping)
 {
 	struct rspro_ip_port ipp;

@@ -148,6 +148,9 @@ struct rspro_pdu {
 			struct rspro_identity identity;
 			uint16_t bank_id;
 			uint16_t num_slots;
+			/* remsim's extension: where clients reach this bankd */
+			bool has_bankd_addr;
+			struct rspro_ip_port bankd_addr;
 		} connect_bank_req;
 		/* ConnectBankRes and ConnectClientRes */
 		struct {

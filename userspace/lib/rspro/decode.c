@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "IpPort.h"
 #include "RsproPDU.h"
 #include "ber_decoder.h"
 #include "constraints.h"
@@ -157,16 +158,33 @@ static int get_result(int32_t *out, long v, struct rspro_error *err)
 	return 0;
 }
 
+/* Sizes were checked by the constraints. */
+static void get_ip_port(struct rspro_ip_port *out, const IpPort_t *in)
+{
+	if (in->ip.present == IpAddress_PR_ipv4) {
+		out->family = AF_INET;
+		memcpy(out->addr, in->ip.choice.ipv4.buf, 4);
+	} else {
+		out->family = AF_INET6;
+		memcpy(out->addr, in->ip.choice.ipv6.buf, 16);
+	}
+	out->port = in->port;
+}
+
 static int get_msg(struct rspro_pdu *pdu, const RsproPDUchoice_t *in,
 		   struct rspro_error *err)
 {
 	const union RsproPDUchoice_u *u = &in->choice;
-	const IpAddress_t *ip;
 
 	switch (pdu->msg) {
 	case RSPRO_CONNECT_BANK_REQ:
 		pdu->connect_bank_req.bank_id = u->connectBankReq.bankId;
 		pdu->connect_bank_req.num_slots = u->connectBankReq.numberOfSlots;
+		if (u->connectBankReq.bankdAddress) {
+			pdu->connect_bank_req.has_bankd_addr = true;
+			get_ip_port(&pdu->connect_bank_req.bankd_addr,
+				    u->connectBankReq.bankdAddress);
+		}
 		return get_identity(&pdu->connect_bank_req.identity,
 				    &u->connectBankReq.identity, err);
 	case RSPRO_CONNECT_BANK_RES:
@@ -214,19 +232,8 @@ static int get_msg(struct rspro_pdu *pdu, const RsproPDUchoice_t *in,
 	case RSPRO_CONFIG_CLIENT_BANK_REQ:
 		get_bank(&pdu->config_client_bank.bank,
 			 &u->configClientBankReq.bankSlot);
-		ip = &u->configClientBankReq.bankd.ip;
-		/* sizes were checked by the constraints */
-		if (ip->present == IpAddress_PR_ipv4) {
-			pdu->config_client_bank.bankd.family = AF_INET;
-			memcpy(pdu->config_client_bank.bankd.addr,
-			       ip->choice.ipv4.buf, 4);
-		} else {
-			pdu->config_client_bank.bankd.family = AF_INET6;
-			memcpy(pdu->config_client_bank.bankd.addr,
-			       ip->choice.ipv6.buf, 16);
-		}
-		pdu->config_client_bank.bankd.port =
-			u->configClientBankReq.bankd.port;
+		get_ip_port(&pdu->config_client_bank.bankd,
+			    &u->configClientBankReq.bankd);
 		return 0;
 	case RSPRO_SET_ATR_REQ:
 		get_client(&pdu->set_atr.slot, &u->setAtrReq.slot);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "IpPort.h"
 #include "RsproPDU.h"
 #include "constraints.h"
 #include "der_encoder.h"
@@ -24,6 +25,7 @@ struct enc_scratch {
 	BankSlot_t err_bank;
 	ClientSlot_t err_client;
 	ErrorString_t err_text;
+	IpPort_t bankd_addr;
 };
 
 static void set_octets(OCTET_STRING_t *os, const void *buf, size_t len)
@@ -165,6 +167,12 @@ static int put_msg(RsproPDUchoice_t *out, const struct rspro_pdu *pdu,
 	case RSPRO_CONNECT_BANK_REQ:
 		u->connectBankReq.bankId = pdu->connect_bank_req.bank_id;
 		u->connectBankReq.numberOfSlots = pdu->connect_bank_req.num_slots;
+		if (pdu->connect_bank_req.has_bankd_addr) {
+			if (put_ip_port(&s->bankd_addr,
+					&pdu->connect_bank_req.bankd_addr, err))
+				return -EINVAL;
+			u->connectBankReq.bankdAddress = &s->bankd_addr;
+		}
 		return put_identity(&u->connectBankReq.identity,
 				    &pdu->connect_bank_req.identity, s, err);
 	case RSPRO_CONNECT_BANK_RES:

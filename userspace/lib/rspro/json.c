@@ -158,6 +158,11 @@ static void put_body(struct out *o, const struct rspro_pdu *pdu)
 		put(o, ",\"bankId\":%u,\"numberOfSlots\":%u",
 		    pdu->connect_bank_req.bank_id,
 		    pdu->connect_bank_req.num_slots);
+		if (pdu->connect_bank_req.has_bankd_addr) {
+			rspro_ip_port_format(&pdu->connect_bank_req.bankd_addr,
+					     ipp, sizeof(ipp));
+			put(o, ",\"bankdAddress\":\"%s\"", ipp);
+		}
 		break;
 	case RSPRO_CONNECT_BANK_RES:
 	case RSPRO_CONNECT_CLIENT_RES:
