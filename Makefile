@@ -92,7 +92,7 @@ UNITTESTS	:= $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*
 BENCHES		:= $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 TOOLS		:= $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
 BOARD		:= $(B)/tests/board/st2board
-PROGRAMS	:= $(B)/bin/remsim-rspro-decode
+PROGRAMS	:= $(B)/bin/remsim-rspro-decode $(B)/bin/remsim-server
 
 userspace: $(PROGRAMS) $(SELFTESTS) $(UNITTESTS) $(FUZZERS) $(BENCHES) $(TOOLS) $(BOARD) \
 	$(B)/lib/pkgconfig/remsim-rspro.pc
@@ -139,6 +139,12 @@ $(B)/lib/pkgconfig/remsim-rspro.pc: userspace/lib/rspro/remsim-rspro.pc.in Makef
 
 $(B)/bin/%: $(B)/obj/userspace/tools/%.o $(LIBRSPRO)
 	$(call link)
+
+SERVER_SRCS	:= $(wildcard userspace/server/*.c)
+
+$(B)/bin/remsim-server: $(patsubst %.c,$(B)/obj/%.o,$(SERVER_SRCS)) $(LIBRSPRO)
+	$(call link)
+$(B)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson
 
 $(B)/obj/%.o: %.c
 	$(quiet) CC $<

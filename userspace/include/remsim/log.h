@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Logging for the daemons: stderr (journald picks it up), one line per
+ * event, a level, a category and the identity the line is about
+ * ("B1", "C23:0", "B1:5"). Levels and category names follow osmo-remsim's,
+ * so its -d masks ("DMAIN,1:DRSPRO,5") keep working.
+ */
+#ifndef REMSIM_LOG_H
+#define REMSIM_LOG_H
+
+#include <stdbool.h>
+
+enum log_level {
+	LOG_DEBUG	= 1,
+	LOG_INFO	= 3,
+	LOG_NOTICE	= 5,
+	LOG_ERROR	= 7,
+	LOG_FATAL	= 8,
+};
+
+enum log_cat {
+	DMAIN,
+	DRSPRO,
+	DREST,
+	DSLOTMAP,
+	DBANKDW,
+	DST2,
+	DGSMTAP,
+	LOG_CAT_COUNT
+};
+
+/* Program name for the lines; all categories at @level. */
+void log_init(const char *prog, enum log_level level);
+void log_set_level(enum log_cat cat, enum log_level level);
+void log_set_all(enum log_level level);
+void log_timestamps(bool on);
+
+/* "debug", "info", "notice", "error", "fatal" or a number; -1 if neither. */
+int log_parse_level(const char *text);
+/* An osmo-remsim mask "DMAIN,1:DRSPRO,5"; -EINVAL naming nothing. */
+int log_parse_mask(const char *mask);
+
+bool log_enabled(enum log_cat cat, enum log_level level);
+void log_line(enum log_cat cat, enum log_level level, const char *who,
+	      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+#define LOGP(cat, level, who, ...) do {					\
+	if (log_enabled(cat, level))					\
+		log_line(cat, level, who, __VA_ARGS__);			\
+} while (0)
+
+#endif

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The daemons' log lines on stderr. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "remsim/log.h"
+
+static const char *prog = "remsim";
+static enum log_level levels[LOG_CAT_COUNT];
+static bool timestamps;
+
+static const char *const cat_names[LOG_CAT_COUNT] = {
+	[DMAIN] = "DMAIN", [DRSPRO] = "DRSPRO", [DREST] = "DREST",
+	[DSLOTMAP] = "DSLOTMAP", [DBANKDW] = "DBANKDW", [DST2] = "DST2",
+	[DGSMTAP] = "DGSMTAP",
+};
+
+static const char *level_name(enum log_level level)
+{
+	switch (level) {
+	case LOG_DEBUG:		return "DEBUG";
+	case LOG_INFO:		return "INFO";
+	case LOG_NOTICE:	return "NOTICE";
+	case LOG_ERROR:		return "ERROR";
+	default:		return "FATAL";
+	}
+}
+
+void log_init(const char *name, enum log_level level)
+{
+	prog = name;
+	log_set_all(level);
+}
+
+void log_set_level(enum log_cat cat, enum log_level level)
+{
+	levels[cat] = level;
+}
+
+void log_set_all(enum log_level level)
+{
+	int i;
+
+	for (i = 0; i < LOG_CAT_COUNT; i++)
+		levels[i] = level;
+}
+
+void log_timestamps(bool on)
+{
+	timestamps = on;
+}
+
+int log_parse_level(const char *text)
+{
+	static const struct {
+		const char *name;
+		enum log_level level;
+	} names[] = {
+		{ "debug", LOG_DEBUG }, { "info", LOG_INFO },
+		{ "notice", LOG_NOTICE }, { "error", LOG_ERROR },
+		{ "fatal", LOG_FATAL },
+	};
+	unsigned int i;
+	char *end;
+	long v;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcasecmp(text, names[i].name))
+			return names[i].level;
+	v = strtol(text, &end, 10);
+	if (*text && !*end && v >= LOG_DEBUG && v <= LOG_FATAL)
+		return v;
+	return -1;
+}
+
+int log_parse_mask(const char *mask)
+{
+	char *copy = strdup(mask), *save = NULL, *item;
+	int ret = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (item = strtok_r(copy, ":", &save); item && !ret;
+	     item = strtok_r(NULL, ":", &save)) {
+		char *comma = strchr(item, ',');
+		int cat, level = LOG_INFO;
+
+		if (comma) {
+			*comma = 0;
+			level = log_parse_level(comma + 1);
+		}
+		for (cat = 0; cat < LOG_CAT_COUNT; cat++)
+			if (!strcmp(item, cat_names[cat]))
+				break;
+		if (cat == LOG_CAT_COUNT || level < 0)
+			ret = -EINVAL;
+		else
+			levels[cat] = level;
+	}
+	free(copy);
+	return ret;
+}
+
+bool log_enabled(enum log_cat cat, enum log_level level)
+{
+	return level >= levels[cat];
+}
+
+void log_line(enum log_cat cat, enum log_level level, const char *who,
+	      const char *fmt, ...)
+{
+	char line[1024];
+	size_t n = 0;
+	va_list ap;
+
+	if (timestamps) {
+		struct timespec ts;
+		struct tm tm;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		n += strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+		n += snprintf(line + n, sizeof(line) - n, ".%03ldZ ",
+			      ts.tv_nsec / 1000000);
+	}
+	n += snprintf(line + n, sizeof(line) - n, "%s %s %s %s: ", prog,
+		      cat_names[cat], level_name(level), who ? who : "-");
+	if (n < sizeof(line)) {
+		va_start(ap, fmt);
+		vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+		va_end(ap);
+	}
+	/* one write per line, so that lines of threads never mix */
+	fprintf(stderr, "%s\n", line);
+}

@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * remsim-server: command line, config file, signals and the loop. It takes
+ * osmo-remsim-server's options too (-h -V -d -L), so a deployment switches
+ * by changing the binary's name.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "remsim/conf.h"
+#include "remsim/log.h"
+#include "server.h"
+
+#define DEFAULT_CONF	"/etc/remsim/server.conf"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: remsim-server [options]\n"
+		"\n"
+		"The remsim control server: bankds and clients register over RSPRO,\n"
+		"operators map client slots to bank slots over REST. Slot maps are\n"
+		"kept in SQLite and pushed again after any restart.\n"
+		"\n"
+		"  -c, --config FILE          config file (default %s if present);\n"
+		"                             \"key = value\" lines, keys as the long options\n"
+		"  -D, --database PATH        SQLite database (default /var/lib/remsim/server.db)\n"
+		"      --rspro-bind ADDR      RSPRO listening address (default 0.0.0.0)\n"
+		"      --rspro-port PORT      RSPRO port (default 9998)\n"
+		"      --rest-bind ADDR       REST listening address (default 0.0.0.0)\n"
+		"      --rest-port PORT       REST port (default 9997)\n"
+		"      --bankd-port PORT      port told to clients for bankds that do not\n"
+		"                             announce theirs (osmo-remsim-bankd; default 9999)\n"
+		"      --keepalive-interval S seconds between PINGs (default 30)\n"
+		"      --keepalive-timeout S  seconds to wait for a PONG (default 10)\n"
+		"      --rest-body-max BYTES  largest REST request body (default 16384)\n"
+		"  -e, --log-level LEVEL      debug, info, notice, error or fatal (default info)\n"
+		"  -d, --debug MASK           osmo-remsim log mask, e.g. DMAIN,1:DRSPRO,5\n"
+		"  -T, --timestamp            timestamps on log lines\n"
+		"  -L, --disable-color        accepted for osmo-remsim; logs are never coloured\n"
+		"  -V, --version              print the version\n"
+		"  -h, --help                 this text\n"
+		"\n"
+		"See Documentation/server.rst.\n", DEFAULT_CONF);
+}
+
+enum {
+	OPT_RSPRO_BIND = 256,
+	OPT_RSPRO_PORT,
+	OPT_REST_BIND,
+	OPT_REST_PORT,
+	OPT_BANKD_PORT,
+	OPT_KA_INTERVAL,
+	OPT_KA_TIMEOUT,
+	OPT_BODY_MAX,
+};
+
+static const struct option options[] = {
+	{ "config",		required_argument,	NULL, 'c' },
+	{ "database",		required_argument,	NULL, 'D' },
+	{ "rspro-bind",		required_argument,	NULL, OPT_RSPRO_BIND },
+	{ "rspro-port",		required_argument,	NULL, OPT_RSPRO_PORT },
+	{ "rest-bind",		required_argument,	NULL, OPT_REST_BIND },
+	{ "rest-port",		required_argument,	NULL, OPT_REST_PORT },
+	{ "bankd-port",		required_argument,	NULL, OPT_BANKD_PORT },
+	{ "keepalive-interval",	required_argument,	NULL, OPT_KA_INTERVAL },
+	{ "keepalive-timeout",	required_argument,	NULL, OPT_KA_TIMEOUT },
+	{ "rest-body-max",	required_argument,	NULL, OPT_BODY_MAX },
+	{ "log-level",		required_argument,	NULL, 'e' },
+	{ "debug",		required_argument,	NULL, 'd' },
+	{ "timestamp",		no_argument,		NULL, 'T' },
+	{ "disable-color",	no_argument,		NULL, 'L' },
+	{ "version",		no_argument,		NULL, 'V' },
+	{ "help",		no_argument,		NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int copy_str(char *dst, size_t size, const char *value, const char *what,
+		    char *why, size_t whylen)
+{
+	if (!*value || strlen(value) >= size) {
+		snprintf(why, whylen, "%s must be 1..%zu characters", what, size - 1);
+		return -EINVAL;
+	}
+	strcpy(dst, value);
+	return 0;
+}
+
+static int set_port(uint16_t *port, const char *value, const char *what,
+		    char *why, size_t whylen)
+{
+	unsigned long v;
+
+	if (conf_uint(value, 0, 65535, &v)) {
+		snprintf(why, whylen, "%s \"%s\" is not a port 0..65535", what, value);
+		return -EINVAL;
+	}
+	*port = v;
+	return 0;
+}
+
+static int set_seconds(unsigned int *ms, const char *value, const char *what,
+		       unsigned long min, char *why, size_t whylen)
+{
+	unsigned long v;
+
+	if (conf_uint(value, min, 3600, &v)) {
+		snprintf(why, whylen, "%s \"%s\" is not %lu..3600 seconds", what, value, min);
+		return -EINVAL;
+	}
+	*ms = v * 1000;
+	return 0;
+}
+
+/* One setting, from the command line (by option) or a file (by name). */
+static int apply(struct server_cfg *cfg, int opt, const char *name,
+		 const char *value, char *why, size_t whylen)
+{
+	unsigned long v;
+	int level;
+
+	switch (opt) {
+	case 'D':
+		return copy_str(cfg->db_path, sizeof(cfg->db_path), value,
+				"database", why, whylen);
+	case OPT_RSPRO_BIND:
+		return copy_str(cfg->rspro_bind, sizeof(cfg->rspro_bind), value,
+				"rspro-bind", why, whylen);
+	case OPT_REST_BIND:
+		return copy_str(cfg->rest_bind, sizeof(cfg->rest_bind), value,
+				"rest-bind", why, whylen);
+	case OPT_RSPRO_PORT:
+		return set_port(&cfg->rspro_port, value, "rspro-port", why, whylen);
+	case OPT_REST_PORT:
+		return set_port(&cfg->rest_port, value, "rest-port", why, whylen);
+	case OPT_BANKD_PORT:
+		return set_port(&cfg->bankd_port, value, "bankd-port", why, whylen);
+	case OPT_KA_INTERVAL:
+		return set_seconds(&cfg->ka_interval_ms, value, "keepalive-interval",
+				   1, why, whylen);
+	case OPT_KA_TIMEOUT:
+		return set_seconds(&cfg->ka_timeout_ms, value, "keepalive-timeout",
+				   1, why, whylen);
+	case OPT_BODY_MAX:
+		if (conf_uint(value, 256, 1 << 20, &v)) {
+			snprintf(why, whylen, "rest-body-max \"%s\" is not 256..1048576", value);
+			return -EINVAL;
+		}
+		cfg->rest_body_max = v;
+		return 0;
+	case 'e':
+		level = log_parse_level(value);
+		if (level < 0) {
+			snprintf(why, whylen, "log-level \"%s\" is not debug, info, notice, error or fatal",
+				 value);
+			return -EINVAL;
+		}
+		log_set_all(level);
+		return 0;
+	case 'd':
+		if (log_parse_mask(value)) {
+			snprintf(why, whylen, "debug mask \"%s\" is not CATEGORY,LEVEL[:...]", value);
+			return -EINVAL;
+		}
+		return 0;
+	case 'T':
+		log_timestamps(true);
+		return 0;
+	case 'L':
+		return 0;
+	default:
+		snprintf(why, whylen, "unknown setting \"%s\"", name);
+		return -EINVAL;
+	}
+}
+
+static int conf_set(const char *key, const char *value, void *arg, char *why,
+		    size_t whylen)
+{
+	const struct option *o;
+
+	for (o = options; o->name; o++)
+		if (!strcmp(o->name, key))
+			break;
+	if (!o->name || o->val == 'c' || o->val == 'h' || o->val == 'V') {
+		snprintf(why, whylen, "unknown setting \"%s\"", key);
+		return -EINVAL;
+	}
+	if (o->has_arg == no_argument && strcmp(value, "yes") && strcmp(value, "true")) {
+		snprintf(why, whylen, "%s takes \"yes\"", key);
+		return -EINVAL;
+	}
+	return apply(arg, o->val, key, value, why, whylen);
+}
+
+static int parse(struct server_cfg *cfg, int argc, char **argv)
+{
+	const char *conf = NULL;
+	char why[300];
+	int opt;
+
+	/* the config file first, so the command line overrides it */
+	while ((opt = getopt_long(argc, argv, "c:D:e:d:TLVh", options, NULL)) != -1) {
+		if (opt == 'h') {
+			usage(stdout);
+			exit(0);
+		}
+		if (opt == 'V') {
+			printf("remsim-server %s\n", REMSIM_VERSION);
+			exit(0);
+		}
+		if (opt == '?') {
+			usage(stderr);
+			return -EINVAL;
+		}
+		if (opt == 'c')
+			conf = optarg;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "remsim-server: unexpected argument \"%s\"\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (!conf && !access(DEFAULT_CONF, R_OK))
+		conf = DEFAULT_CONF;
+	if (conf && conf_load(conf, conf_set, cfg, why, sizeof(why))) {
+		fprintf(stderr, "remsim-server: %s\n", why);
+		return -EINVAL;
+	}
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:D:e:d:TLVh", options, NULL)) != -1) {
+		if (opt == 'c')
+			continue;
+		if (apply(cfg, opt, "?", optarg, why, sizeof(why))) {
+			fprintf(stderr, "remsim-server: %s\n", why);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static void on_signal(struct ev_io *io, uint32_t revents)
+{
+	struct server *srv = io->data;
+	struct signalfd_siginfo si;
+
+	if (read(io->fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	LOGP(DMAIN, LOG_NOTICE, NULL, "signal %u: shutting down", si.ssi_signo);
+	ev_break(srv->loop);
+}
+
+int main(int argc, char **argv)
+{
+	static struct server srv;
+	struct ev_io sig_io;
+	char host[RSPRO_NAME_MAX + 1] = "remsim-server", err[512];
+	sigset_t sigs;
+	int sfd, ret;
+
+	log_init("remsim-server", LOG_INFO);
+	server_cfg_default(&srv.cfg);
+	if (parse(&srv.cfg, argc, argv))
+		return 2;
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+	gethostname(host, sizeof(host) - 1);
+	rspro_identity_init(&srv.identity, RSPRO_COMP_SERVER, host, "remsim-server",
+			    REMSIM_VERSION);
+	srv.loop = ev_loop_new();
+	if (!srv.loop || sfd < 0) {
+		fprintf(stderr, "remsim-server: cannot set up the event loop\n");
+		return 1;
+	}
+	ev_io_start(srv.loop, &sig_io, sfd, EPOLLIN, on_signal, &srv);
+	ret = server_start(&srv, err, sizeof(err));
+	if (ret) {
+		LOGP(DMAIN, LOG_FATAL, NULL, "%s", err);
+		server_stop(&srv);
+		return 1;
+	}
+	ret = ev_run(srv.loop);
+	server_stop(&srv);
+	ev_io_stop(&sig_io);
+	close(sfd);
+	ev_loop_free(srv.loop);
+	return ret ? 1 : 0;
+}

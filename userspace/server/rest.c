@@ -1,0 +1,476 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The REST API under /api/backend/v1, with osmo-remsim's paths, methods,
+ * JSON shapes and success codes, so its apitool and scripts work as they
+ * are. Errors carry a JSON body {"error": "..."}; where osmo-remsim answers
+ * an unknown id with an empty body, we answer 404 (Documentation/server.rst
+ * lists every difference).
+ *
+ * libmicrohttpd runs without threads of its own: its epoll descriptor sits
+ * in our event loop, so REST and RSPRO never touch the state concurrently.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <netdb.h>
+
+#include "remsim/log.h"
+#include "rest.h"
+#include "server.h"
+
+#define PREFIX	"/api/backend/v1"
+
+struct rest {
+	struct server *srv;
+	struct MHD_Daemon *mhd;
+	struct ev_io io;
+	struct ev_timer timer;
+	uint16_t port;
+};
+
+/* One request while its body arrives. */
+struct request {
+	char *body;
+	size_t len;
+	bool too_big;
+};
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
+			     json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	json_decref(body);
+	r = MHD_create_response_from_buffer(text ? strlen(text) : 0, text ?: "",
+					    text ? MHD_RESPMEM_MUST_FREE :
+					    MHD_RESPMEM_PERSISTENT);
+	if (!r) {
+		free(text);
+		return MHD_NO;
+	}
+	if (text)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+					"application/json");
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result error(struct MHD_Connection *c, unsigned int status,
+			     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static enum MHD_Result error(struct MHD_Connection *c, unsigned int status,
+			     const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	LOGP(DREST, LOG_NOTICE, "rest", "%u: %s", status, msg);
+	return reply(c, status, json_pack("{s:s}", "error", msg));
+}
+
+/* --- JSON shapes --- */
+
+static json_t *identity_json(const struct rspro_identity *id)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "type_",
+			      rspro_component_name(id->type), "name", id->name,
+			      "software", id->software, "swVersion", id->sw_version);
+	const char *opt[5] = { id->hw_manufacturer, id->hw_model, id->hw_serial,
+			       id->hw_version, id->fw_version };
+	static const char *const keys[5] = { "hwManufacturer", "hwModel",
+					     "hwSerialNr", "hwVersion", "fwVersion" };
+	int i;
+
+	for (i = 0; o && i < 5; i++)
+		if (opt[i][0])
+			json_object_set_new(o, keys[i], json_string(opt[i]));
+	return o;
+}
+
+static json_t *peer_json(const struct peer *p)
+{
+	json_t *o = json_pack("{s:s,s:s,s:o}", "peer", p->name, "state",
+			      peer_state_name(p->state), "component_id",
+			      identity_json(&p->identity));
+
+	if (o && p->state == PEER_BANKD) {
+		json_object_set_new(o, "bankId", json_integer(p->bank_id));
+		json_object_set_new(o, "numberOfSlots", json_integer(p->num_slots));
+	}
+	return o;
+}
+
+static json_t *map_json(const struct slotmap *m)
+{
+	return json_pack("{s:{s:i,s:i},s:{s:i,s:i},s:s}",
+			 "bank", "bankId", m->bank.bank_id, "slotNr", m->bank.slot_nr,
+			 "client", "clientId", m->client.client_id, "slotNr",
+			 m->client.slot_nr, "state", map_state_name(m->state));
+}
+
+static json_t *peers_json(struct server *srv, enum peer_state state)
+{
+	json_t *a = json_array();
+	struct peer *p;
+
+	/* connection order: the list holds the newest first */
+	for (p = srv->peers; p && a; p = p->next)
+		if (p->state == state)
+			json_array_insert_new(a, 0, peer_json(p));
+	return a;
+}
+
+/* --- parsing --- */
+
+/* A decimal path id: 0..max, nothing else. */
+static int parse_id(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	if (!*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (errno || *end || *out > max)
+		return -EINVAL;
+	return 0;
+}
+
+static int get_id(json_t *obj, const char *outer, const char *key,
+		  uint16_t *out, char *why, size_t whylen)
+{
+	json_t *v = json_object_get(obj, key);
+	json_int_t n;
+
+	if (!v) {
+		snprintf(why, whylen, "\"%s\" has no \"%s\"", outer, key);
+		return -EINVAL;
+	}
+	if (!json_is_integer(v)) {
+		snprintf(why, whylen, "\"%s.%s\" is not an integer", outer, key);
+		return -EINVAL;
+	}
+	n = json_integer_value(v);
+	if (n < 0 || n > RSPRO_ID_MAX) {
+		snprintf(why, whylen, "\"%s.%s\" is %lld, not 0..%d", outer, key,
+			 (long long)n, RSPRO_ID_MAX);
+		return -EINVAL;
+	}
+	*out = n;
+	return 0;
+}
+
+static int parse_slotmap(const struct request *rq, struct rspro_bank_slot *bank,
+			 struct rspro_client_slot *client, char *why, size_t whylen)
+{
+	json_error_t jerr;
+	json_t *root, *b, *c;
+	int ret = -EINVAL;
+
+	if (!rq->len) {
+		snprintf(why, whylen, "no JSON body");
+		return -EINVAL;
+	}
+	root = json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		snprintf(why, whylen, "bad JSON at line %d column %d: %s",
+			 jerr.line, jerr.column, jerr.text);
+		return -EINVAL;
+	}
+	b = json_object_get(root, "bank");
+	c = json_object_get(root, "client");
+	if (!json_is_object(root))
+		snprintf(why, whylen, "the body is not a JSON object");
+	else if (!json_is_object(b))
+		snprintf(why, whylen, "\"bank\" is missing or not an object");
+	else if (!json_is_object(c))
+		snprintf(why, whylen, "\"client\" is missing or not an object");
+	else if (!get_id(b, "bank", "bankId", &bank->bank_id, why, whylen) &&
+		 !get_id(b, "bank", "slotNr", &bank->slot_nr, why, whylen) &&
+		 !get_id(c, "client", "clientId", &client->client_id, why, whylen) &&
+		 !get_id(c, "client", "slotNr", &client->slot_nr, why, whylen))
+		ret = 0;
+	json_decref(root);
+	return ret;
+}
+
+/* --- handlers --- */
+
+static enum MHD_Result get_one_peer(struct MHD_Connection *c, struct server *srv,
+				    const char *what, const char *id_text)
+{
+	unsigned long id;
+	struct peer *p, *found = NULL;
+	bool bank = !strcmp(what, "banks");
+
+	if (parse_id(id_text, RSPRO_ID_MAX, &id))
+		return error(c, MHD_HTTP_BAD_REQUEST, "\"%s\" is not an id 0..%d",
+			     id_text, RSPRO_ID_MAX);
+	/* the oldest connection first, as the lists show them */
+	for (p = srv->peers; p; p = p->next) {
+		if (bank && p->state == PEER_BANKD && p->bank_id == id)
+			found = p;
+		if (!bank && p->state == PEER_CLIENT && p->client.client_id == id)
+			found = p;
+	}
+	if (!found)
+		return error(c, MHD_HTTP_NOT_FOUND, "no %s %lu is connected",
+			     bank ? "bank" : "client", id);
+	return reply(c, MHD_HTTP_OK, peer_json(found));
+}
+
+static enum MHD_Result post_slotmap(struct MHD_Connection *c, struct server *srv,
+				    const struct request *rq)
+{
+	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_TYPE);
+	struct rspro_bank_slot bank;
+	struct rspro_client_slot client;
+	char why[256];
+	int ret;
+
+	if (!ct || !strstr(ct, "application/json"))
+		return error(c, MHD_HTTP_BAD_REQUEST,
+			     "the body must be sent as Content-Type: application/json");
+	if (parse_slotmap(rq, &bank, &client, why, sizeof(why)))
+		return error(c, MHD_HTTP_BAD_REQUEST, "%s", why);
+	ret = server_map_create(srv, bank, client, why, sizeof(why));
+	if (ret == -EEXIST)
+		return error(c, MHD_HTTP_BAD_REQUEST,
+			     "bank slot %u:%u or client slot %u:%u is already mapped",
+			     bank.bank_id, bank.slot_nr, client.client_id, client.slot_nr);
+	if (ret)
+		return error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+			     "the map was not stored: %s", ret == -EIO ? why : strerror(-ret));
+	return reply(c, MHD_HTTP_CREATED, NULL);
+}
+
+static enum MHD_Result delete_slotmap(struct MHD_Connection *c, struct server *srv,
+				      const char *id_text)
+{
+	struct rspro_bank_slot bank;
+	unsigned long id;
+	char why[256];
+	int ret;
+
+	if (parse_id(id_text, 0xffffffffUL, &id) || (id & 0xffff) > RSPRO_ID_MAX ||
+	    (id >> 16) > RSPRO_ID_MAX)
+		return error(c, MHD_HTTP_BAD_REQUEST,
+			     "\"%s\" is not a slot map id (bankId * 65536 + slotNr)", id_text);
+	bank.bank_id = id >> 16;
+	bank.slot_nr = id & 0xffff;
+	ret = server_map_delete(srv, bank, why, sizeof(why));
+	if (ret == -ENOENT)
+		return error(c, MHD_HTTP_NOT_FOUND, "no slot map on bank slot %u:%u",
+			     bank.bank_id, bank.slot_nr);
+	if (ret)
+		return error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+			     "the deletion was not stored: %s", why);
+	return reply(c, MHD_HTTP_OK, NULL);
+}
+
+static enum MHD_Result route(struct MHD_Connection *c, struct server *srv,
+			     const char *method, const char *path,
+			     const struct request *rq)
+{
+	bool get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
+	bool del = !strcmp(method, "DELETE");
+	char why[256];
+
+	if (!strcmp(path, "/restart-counter") && get)
+		return reply(c, MHD_HTTP_OK, json_pack("{s:I}", "restart_counter",
+			     (json_int_t)store_restart_counter(srv->store)));
+	if (!strcmp(path, "/banks") && get)
+		return reply(c, MHD_HTTP_OK, json_pack("{s:o}", "banks",
+			     peers_json(srv, PEER_BANKD)));
+	if (!strcmp(path, "/clients") && get)
+		return reply(c, MHD_HTTP_OK, json_pack("{s:o}", "clients",
+			     peers_json(srv, PEER_CLIENT)));
+	if (!strncmp(path, "/banks/", 7) && get)
+		return get_one_peer(c, srv, "banks", path + 7);
+	if (!strncmp(path, "/clients/", 9) && get)
+		return get_one_peer(c, srv, "clients", path + 9);
+	if (!strcmp(path, "/slotmaps") && get) {
+		json_t *a = json_array();
+		struct slotmap *m;
+
+		for (m = server_map_first(srv); m && a; m = server_map_next(m))
+			json_array_append_new(a, map_json(m));
+		return reply(c, MHD_HTTP_OK, json_pack("{s:o}", "slotmaps", a));
+	}
+	if (!strcmp(path, "/slotmaps") && post)
+		return post_slotmap(c, srv, rq);
+	if (!strncmp(path, "/slotmaps/", 10) && del)
+		return delete_slotmap(c, srv, path + 10);
+	if (!strcmp(path, "/global-reset") && post) {
+		if (server_map_delete_all(srv, why, sizeof(why)))
+			return error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				     "the reset was not stored: %s", why);
+		LOGP(DREST, LOG_NOTICE, "rest", "global reset: every slot map deleted");
+		return reply(c, MHD_HTTP_OK, NULL);
+	}
+	if (!strcmp(path, "/restart-counter") || !strcmp(path, "/banks") ||
+	    !strcmp(path, "/clients") || !strcmp(path, "/slotmaps") ||
+	    !strcmp(path, "/global-reset") || !strncmp(path, "/banks/", 7) ||
+	    !strncmp(path, "/clients/", 9) || !strncmp(path, "/slotmaps/", 10))
+		return error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "%s is not allowed on %s",
+			     method, path);
+	return error(c, MHD_HTTP_NOT_FOUND, "no such resource: %s%s", PREFIX, path);
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
+			       const char *url, const char *method,
+			       const char *version, const char *upload,
+			       size_t *upload_size, void **con_cls)
+{
+	struct rest *rest = cls;
+	struct request *rq = *con_cls;
+
+	if (!rq) {
+		rq = calloc(1, sizeof(*rq));
+		if (!rq)
+			return MHD_NO;
+		*con_cls = rq;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		/* keep reading a body that is too big, answer 413 at its end */
+		if (!rq->too_big && rq->len + *upload_size > rest->srv->cfg.rest_body_max) {
+			rq->too_big = true;
+			free(rq->body);
+			rq->body = NULL;
+			rq->len = 0;
+		}
+		if (!rq->too_big) {
+			char *b = realloc(rq->body, rq->len + *upload_size);
+
+			if (!b)
+				return MHD_NO;
+			memcpy(b + rq->len, upload, *upload_size);
+			rq->body = b;
+			rq->len += *upload_size;
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	LOGP(DREST, LOG_DEBUG, "rest", "%s %s", method, url);
+	if (rq->too_big)
+		return error(c, MHD_HTTP_CONTENT_TOO_LARGE, "the body is over %zu bytes",
+			     rest->srv->cfg.rest_body_max);
+	if (strncmp(url, PREFIX "/", strlen(PREFIX) + 1))
+		return error(c, MHD_HTTP_NOT_FOUND, "no such resource: %s", url);
+	return route(c, rest->srv, method, url + strlen(PREFIX), rq);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+		      enum MHD_RequestTerminationCode toe)
+{
+	struct request *rq = *con_cls;
+
+	if (rq) {
+		free(rq->body);
+		free(rq);
+		*con_cls = NULL;
+	}
+}
+
+/* Runs MHD and re-arms its timer: after every event of its epoll fd. */
+static void rest_run(struct rest *rest)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	MHD_run(rest->mhd);
+	if (MHD_get_timeout(rest->mhd, &ms) == MHD_YES)
+		ev_timer_start(rest->srv->loop, &rest->timer, ms);
+	else
+		ev_timer_stop(&rest->timer);
+}
+
+static void rest_io(struct ev_io *io, uint32_t revents)
+{
+	rest_run(io->data);
+}
+
+static void rest_timer(struct ev_timer *t)
+{
+	rest_run(t->data);
+}
+
+int rest_start(struct server *srv, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
+	const union MHD_DaemonInfo *info;
+	struct addrinfo *ai;
+	struct rest *rest;
+	char port[8];
+	int ret;
+
+	rest = calloc(1, sizeof(*rest));
+	if (!rest)
+		return -ENOMEM;
+	rest->srv = srv;
+	srv->rest = rest;
+	snprintf(port, sizeof(port), "%u", srv->cfg.rest_port);
+	ret = getaddrinfo(srv->cfg.rest_bind, port, &hints, &ai);
+	if (ret) {
+		snprintf(err, errlen, "REST address %s: %s", srv->cfg.rest_bind,
+			 gai_strerror(ret));
+		return -EINVAL;
+	}
+	rest->mhd = MHD_start_daemon(MHD_USE_EPOLL | (ai->ai_family == AF_INET6 ?
+				     MHD_USE_IPv6 : 0), srv->cfg.rest_port, NULL, NULL,
+				     handler, rest,
+				     MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+				     MHD_OPTION_NOTIFY_COMPLETED, completed, rest,
+				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+				     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000,
+				     MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
+				     MHD_OPTION_END);
+	freeaddrinfo(ai);
+	if (!rest->mhd) {
+		snprintf(err, errlen, "REST on %s port %u: cannot listen (in use?)",
+			 srv->cfg.rest_bind, srv->cfg.rest_port);
+		return -EADDRINUSE;
+	}
+	info = MHD_get_daemon_info(rest->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	rest->port = info ? info->port : srv->cfg.rest_port;
+	info = MHD_get_daemon_info(rest->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	ev_timer_init(&rest->timer, rest_timer, rest);
+	if (!info || ev_io_start(srv->loop, &rest->io, info->epoll_fd, EPOLLIN,
+				 rest_io, rest)) {
+		snprintf(err, errlen, "REST: no epoll descriptor from libmicrohttpd");
+		return -EIO;
+	}
+	srv->cfg.rest_port = rest->port;
+	return 0;
+}
+
+void rest_stop(struct server *srv)
+{
+	struct rest *rest = srv->rest;
+
+	if (!rest)
+		return;
+	ev_io_stop(&rest->io);
+	ev_timer_stop(&rest->timer);
+	if (rest->mhd)
+		MHD_stop_daemon(rest->mhd);
+	free(rest);
+	srv->rest = NULL;
+}
+
+int rest_port(struct server *srv)
+{
+	return srv->rest ? srv->rest->port : -1;
+}

@@ -1,0 +1,746 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The RSPRO side of remsim-server: bankds and clients register, slot maps
+ * go to their bankd (CreateMappingReq / RemoveMappingReq) and to their
+ * client (ConfigClientBankReq). osmo-remsim's flows, with its known holes
+ * closed: results are checked, a map deleted while unacknowledged is still
+ * removed, a deleted map whose bankd is away is removed when it returns,
+ * and clients learn the port their bankd really listens on.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "remsim/log.h"
+#include "rest.h"
+#include "server.h"
+
+void server_cfg_default(struct server_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	strcpy(cfg->rspro_bind, "0.0.0.0");
+	cfg->rspro_port = 9998;
+	strcpy(cfg->rest_bind, "0.0.0.0");
+	cfg->rest_port = 9997;
+	strcpy(cfg->db_path, "/var/lib/remsim/server.db");
+	cfg->bankd_port = 9999;
+	cfg->ka_interval_ms = 30000;
+	cfg->ka_timeout_ms = 10000;
+	cfg->connect_timeout_ms = 10000;
+	cfg->rest_body_max = 16384;
+}
+
+static const char *const map_state_names[] = {
+	[MAP_NEW]		= "NEW",
+	[MAP_UNACKNOWLEDGED]	= "UNACKNOWLEDGED",
+	[MAP_ACTIVE]		= "ACTIVE",
+	[MAP_DELETE_REQ]	= "DELETE_REQ",
+	[MAP_DELETING]		= "DELETING",
+};
+
+const char *map_state_name(enum map_state state)
+{
+	return map_state_names[state];
+}
+
+const char *peer_state_name(enum peer_state state)
+{
+	switch (state) {
+	case PEER_ESTABLISHED:	return "ESTABLISHED";
+	case PEER_CLIENT:	return "CONNECTED_CLIENT";
+	case PEER_BANKD:	return "CONNECTED_BANKD";
+	default:		return "REJECTED";
+	}
+}
+
+/* "B1:5 <-> C23:0" for log lines */
+static const char *map_name(const struct slotmap *m)
+{
+	static char buf[48];
+
+	snprintf(buf, sizeof(buf), "B%u:%u<->C%u:%u", m->bank.bank_id,
+		 m->bank.slot_nr, m->client.client_id, m->client.slot_nr);
+	return buf;
+}
+
+/* --- lookups --- */
+
+static struct peer *bank_peer(struct server *srv, uint16_t bank_id)
+{
+	struct peer *p;
+
+	for (p = srv->peers; p; p = p->next)
+		if (p->state == PEER_BANKD && p->bank_id == bank_id)
+			return p;
+	return NULL;
+}
+
+static struct peer *client_peer(struct server *srv, struct rspro_client_slot c)
+{
+	struct peer *p;
+
+	for (p = srv->peers; p; p = p->next)
+		if (p->state == PEER_CLIENT && p->client.client_id == c.client_id &&
+		    p->client.slot_nr == c.slot_nr)
+			return p;
+	return NULL;
+}
+
+static bool same_client(struct rspro_client_slot a, struct rspro_client_slot b)
+{
+	return a.client_id == b.client_id && a.slot_nr == b.slot_nr;
+}
+
+static bool same_bank(struct rspro_bank_slot a, struct rspro_bank_slot b)
+{
+	return a.bank_id == b.bank_id && a.slot_nr == b.slot_nr;
+}
+
+static struct slotmap *live_map_of_client(struct server *srv,
+					  struct rspro_client_slot c)
+{
+	struct slotmap *m;
+
+	for (m = srv->maps; m; m = m->next)
+		if (!m->deleted && same_client(m->client, c))
+			return m;
+	return NULL;
+}
+
+struct slotmap *server_map_next(struct slotmap *m)
+{
+	for (m = m->next; m && m->deleted; m = m->next)
+		;
+	return m;
+}
+
+struct slotmap *server_map_first(struct server *srv)
+{
+	struct slotmap head = { .next = srv->maps };
+
+	return server_map_next(&head);
+}
+
+/* Keeps the list in bank order, as REST lists it. */
+static void map_link(struct server *srv, struct slotmap *m)
+{
+	struct slotmap **pp = &srv->maps;
+
+	while (*pp && ((*pp)->bank.bank_id < m->bank.bank_id ||
+		       ((*pp)->bank.bank_id == m->bank.bank_id &&
+			(*pp)->bank.slot_nr <= m->bank.slot_nr)))
+		pp = &(*pp)->next;
+	m->next = *pp;
+	*pp = m;
+}
+
+static void map_free(struct server *srv, struct slotmap *m)
+{
+	struct slotmap **pp;
+
+	for (pp = &srv->maps; *pp; pp = &(*pp)->next)
+		if (*pp == m) {
+			*pp = m->next;
+			break;
+		}
+	free(m);
+}
+
+/* --- sending --- */
+
+static void peer_send(struct peer *p, const struct rspro_pdu *pdu)
+{
+	struct rspro_error err;
+	int ret = rspro_conn_send(p->conn, pdu, &err);
+
+	if (ret == -EINVAL)
+		LOGP(DRSPRO, LOG_ERROR, p->name, "cannot encode %s: %s",
+		     rspro_msg_name(pdu->msg), err.msg);
+	else if (ret)
+		LOGP(DRSPRO, LOG_ERROR, p->name, "cannot send %s: %s",
+		     rspro_msg_name(pdu->msg), strerror(-ret));
+	else
+		LOGP(DRSPRO, LOG_DEBUG, p->name, "sent %s",
+		     rspro_msg_name(pdu->msg));
+}
+
+/*
+ * Tells a client where its card is: the bankd of its ACTIVE map, or
+ * 0.0.0.0:0 ("no bankd") when it has none, but only when that differs
+ * from what this connection was told last.
+ */
+static void update_client(struct server *srv, struct rspro_client_slot c)
+{
+	struct peer *p = client_peer(srv, c), *bp;
+	struct slotmap *m = live_map_of_client(srv, c);
+	struct rspro_bank_slot bank = { 0, 0 };
+	struct rspro_ip_port addr = { .family = AF_INET };
+	struct rspro_pdu pdu;
+	char text[64];
+
+	if (!p)
+		return;
+	if (m && m->state == MAP_ACTIVE && (bp = bank_peer(srv, m->bank.bank_id))) {
+		bank = m->bank;
+		addr = bp->bankd_addr;
+	} else if (!p->told_addr.port) {
+		return;		/* nothing before, nothing now */
+	}
+	if (same_bank(bank, p->told_bank) && !memcmp(&addr, &p->told_addr, sizeof(addr)))
+		return;
+	rspro_config_client_bank_req(&pdu, bank, &addr);
+	rspro_ip_port_format(&addr, text, sizeof(text));
+	LOGP(DSLOTMAP, LOG_INFO, p->name, "bankd for this client: B%u:%u at %s",
+	     bank.bank_id, bank.slot_nr, text);
+	peer_send(p, &pdu);
+	p->told_bank = bank;
+	p->told_addr = addr;
+}
+
+/* Sends what a bankd is due: new maps and removals, oldest first. */
+static void push(struct server *srv, struct peer *bp)
+{
+	struct slotmap *m;
+	struct rspro_pdu pdu;
+
+	for (m = srv->maps; m; m = m->next) {
+		if (m->bank.bank_id != bp->bank_id)
+			continue;
+		if (m->state == MAP_NEW && !m->deleted) {
+			if (m->bank.slot_nr >= bp->num_slots) {
+				LOGP(DSLOTMAP, LOG_ERROR, bp->name,
+				     "map %s: the bankd has only %u slots, not sent",
+				     map_name(m), bp->num_slots);
+				continue;
+			}
+			rspro_create_mapping_req(&pdu, m->client, m->bank);
+			m->state = MAP_UNACKNOWLEDGED;
+		} else if (m->state == MAP_DELETE_REQ) {
+			rspro_remove_mapping_req(&pdu, m->client, m->bank);
+			m->state = MAP_DELETING;
+		} else {
+			continue;
+		}
+		m->queued_seq = ++srv->seq;
+		LOGP(DSLOTMAP, LOG_INFO, bp->name, "map %s: %s", map_name(m),
+		     map_state_name(m->state));
+		peer_send(bp, &pdu);
+	}
+}
+
+/* The oldest map of @bank_id in @state: responses come in request order. */
+static struct slotmap *oldest(struct server *srv, uint16_t bank_id,
+			      enum map_state state)
+{
+	struct slotmap *m, *best = NULL;
+
+	for (m = srv->maps; m; m = m->next)
+		if (m->bank.bank_id == bank_id && m->state == state &&
+		    (!best || m->queued_seq < best->queued_seq))
+			best = m;
+	return best;
+}
+
+/* --- slot maps from REST --- */
+
+int server_map_create(struct server *srv, struct rspro_bank_slot bank,
+		      struct rspro_client_slot client, char *err, size_t errlen)
+{
+	struct stored_map sm = { .bank = bank, .client = client };
+	struct slotmap *m, *next, *nm;
+	struct peer *bp;
+	int ret;
+
+	for (m = srv->maps; m; m = m->next)
+		if (!m->deleted && (same_bank(m->bank, bank) ||
+				    same_client(m->client, client)))
+			return -EEXIST;
+	nm = calloc(1, sizeof(*nm));
+	if (!nm)
+		return -ENOMEM;
+	ret = store_add(srv->store, &sm, err, errlen);
+	if (ret) {
+		free(nm);
+		return ret;
+	}
+	/*
+	 * A deleted map on this bank slot that its bankd was not yet told
+	 * about needs no removal: CreateMappingReq replaces it there. One
+	 * already asked to be removed stays until its response comes.
+	 */
+	for (m = srv->maps; m; m = next) {
+		next = m->next;
+		if (m->deleted && m->state == MAP_DELETE_REQ && same_bank(m->bank, bank))
+			map_free(srv, m);
+	}
+	nm->bank = bank;
+	nm->client = client;
+	nm->state = MAP_NEW;
+	map_link(srv, nm);
+	LOGP(DSLOTMAP, LOG_INFO, "rest", "map %s created", map_name(nm));
+	bp = bank_peer(srv, bank.bank_id);
+	if (bp)
+		push(srv, bp);
+	return 0;
+}
+
+/* The deletion of one map once it is stored; see the states above. */
+static void map_deleted(struct server *srv, struct slotmap *m)
+{
+	struct peer *bp = bank_peer(srv, m->bank.bank_id);
+
+	m->deleted = true;
+	LOGP(DSLOTMAP, LOG_INFO, "rest", "map %s deleted in state %s",
+	     map_name(m), map_state_name(m->state));
+	switch (m->state) {
+	case MAP_NEW:
+	case MAP_ACTIVE:
+		/* the bankd may hold it (from before a restart, say) */
+		m->state = MAP_DELETE_REQ;
+		if (bp)
+			push(srv, bp);
+		break;
+	case MAP_UNACKNOWLEDGED:
+		/* removed when its CreateMappingRes arrives */
+		break;
+	default:
+		break;
+	}
+	update_client(srv, m->client);
+}
+
+int server_map_delete(struct server *srv, struct rspro_bank_slot bank,
+		      char *err, size_t errlen)
+{
+	struct slotmap *m;
+	int ret;
+
+	for (m = srv->maps; m; m = m->next)
+		if (!m->deleted && same_bank(m->bank, bank))
+			break;
+	if (!m)
+		return -ENOENT;
+	ret = store_mark_deleting(srv->store, bank, err, errlen);
+	if (ret)
+		return ret;
+	map_deleted(srv, m);
+	return 0;
+}
+
+int server_map_delete_all(struct server *srv, char *err, size_t errlen)
+{
+	struct slotmap *m;
+	int ret;
+
+	for (m = server_map_first(srv); m; m = server_map_first(srv)) {
+		ret = server_map_delete(srv, m->bank, err, errlen);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* --- bankd responses --- */
+
+static void create_mapping_res(struct server *srv, struct peer *bp,
+			       int32_t result)
+{
+	struct slotmap *m = oldest(srv, bp->bank_id, MAP_UNACKNOWLEDGED);
+	const char *rname = rspro_result_name(result);
+	char err[160];
+
+	if (!m) {
+		LOGP(DSLOTMAP, LOG_ERROR, bp->name,
+		     "createMappingRes without a request outstanding");
+		return;
+	}
+	if (result != RSPRO_OK) {
+		LOGP(DSLOTMAP, LOG_ERROR, bp->name, "map %s refused by bankd: %s (%d)",
+		     map_name(m), rname ? rname : "unknown", result);
+		if (m->deleted) {
+			if (store_remove(srv->store, m->bank, err, sizeof(err)))
+				LOGP(DSLOTMAP, LOG_ERROR, bp->name, "%s", err);
+			map_free(srv, m);
+		} else {
+			m->state = MAP_NEW;	/* again when the bankd returns */
+		}
+		return;
+	}
+	if (m->deleted) {
+		m->state = MAP_DELETE_REQ;
+		push(srv, bp);
+		return;
+	}
+	m->state = MAP_ACTIVE;
+	LOGP(DSLOTMAP, LOG_INFO, bp->name, "map %s: ACTIVE", map_name(m));
+	update_client(srv, m->client);
+}
+
+static void remove_mapping_res(struct server *srv, struct peer *bp,
+			       int32_t result)
+{
+	struct slotmap *m = oldest(srv, bp->bank_id, MAP_DELETING);
+	char err[160];
+
+	if (!m) {
+		LOGP(DSLOTMAP, LOG_ERROR, bp->name,
+		     "removeMappingRes without a request outstanding");
+		return;
+	}
+	/* unknownSlotmap is fine: the bankd does not hold it either way */
+	LOGP(DSLOTMAP, LOG_INFO, bp->name, "map %s removed (%s)", map_name(m),
+	     rspro_result_name(result) ? rspro_result_name(result) : "?");
+	if (store_remove(srv->store, m->bank, err, sizeof(err)))
+		LOGP(DSLOTMAP, LOG_ERROR, bp->name, "%s", err);
+	map_free(srv, m);
+}
+
+/* --- connections --- */
+
+static void peer_close(struct peer *p);
+
+static void peer_rename(struct peer *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void peer_rename(struct peer *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p->name, sizeof(p->name), fmt, ap);
+	va_end(ap);
+}
+
+static void reject(struct peer *p, const struct rspro_pdu *req)
+{
+	struct rspro_pdu res;
+
+	if (req->msg == RSPRO_CONNECT_CLIENT_REQ)
+		rspro_connect_client_res(&res, &p->srv->identity, RSPRO_IDENTITY_IN_USE);
+	else
+		rspro_connect_bank_res(&res, &p->srv->identity, RSPRO_IDENTITY_IN_USE);
+	LOGP(DRSPRO, LOG_ERROR, p->name,
+	     "identity already connected from elsewhere: identityInUse, the new connection closes");
+	peer_send(p, &res);
+	p->state = PEER_REJECTED;
+	/* a second for the response to leave, as osmo-remsim */
+	ev_timer_start(p->srv->loop, &p->timer, 1000);
+}
+
+static void connect_client_req(struct peer *p, const struct rspro_pdu *pdu)
+{
+	struct server *srv = p->srv;
+	struct rspro_pdu res;
+
+	if (pdu->connect_client_req.identity.type != RSPRO_COMP_CLIENT) {
+		LOGP(DRSPRO, LOG_ERROR, p->name,
+		     "connectClientReq from a %s: closing",
+		     rspro_component_name(pdu->connect_client_req.identity.type));
+		peer_close(p);
+		return;
+	}
+	if (!pdu->connect_client_req.has_slot) {
+		LOGP(DRSPRO, LOG_ERROR, p->name,
+		     "connectClientReq without a client slot: closing (ids are not assigned by the server)");
+		peer_close(p);
+		return;
+	}
+	peer_rename(p, "C%u:%u", pdu->connect_client_req.slot.client_id,
+		    pdu->connect_client_req.slot.slot_nr);
+	if (client_peer(srv, pdu->connect_client_req.slot)) {
+		reject(p, pdu);
+		return;
+	}
+	ev_timer_stop(&p->timer);
+	p->state = PEER_CLIENT;
+	p->client = pdu->connect_client_req.slot;
+	p->identity = pdu->connect_client_req.identity;
+	LOGP(DRSPRO, LOG_INFO, p->name, "client connected from %s (%s %s)",
+	     rspro_conn_peer(p->conn), p->identity.software, p->identity.sw_version);
+	rspro_connect_client_res(&res, &srv->identity, RSPRO_OK);
+	peer_send(p, &res);
+	update_client(srv, p->client);
+}
+
+/* Where clients reach this bankd: what it says, or its address and 9999. */
+static void bankd_address(struct peer *p, const struct rspro_pdu *pdu)
+{
+	struct rspro_ip_port seen = { 0 };
+	static const uint8_t zero[16];
+	const char *text = rspro_conn_peer(p->conn);
+
+	if (rspro_ip_port_parse(&seen, text))
+		seen.family = AF_INET;
+	seen.port = p->srv->cfg.bankd_port;
+	p->bankd_addr = seen;
+	if (pdu->connect_bank_req.has_bankd_addr) {
+		const struct rspro_ip_port *adv = &pdu->connect_bank_req.bankd_addr;
+		size_t alen = adv->family == AF_INET ? 4 : 16;
+
+		if (memcmp(adv->addr, zero, alen))
+			p->bankd_addr = *adv;
+		p->bankd_addr.port = adv->port;
+	}
+	if (seen.family == AF_INET && seen.addr[0] == 127)
+		LOGP(DRSPRO, LOG_NOTICE, p->name,
+		     "bankd connected over loopback: only clients on this host can reach it at that address");
+}
+
+static void connect_bank_req(struct peer *p, const struct rspro_pdu *pdu)
+{
+	struct server *srv = p->srv;
+	struct rspro_pdu res;
+	struct slotmap *m;
+	char addr[64];
+
+	if (pdu->connect_bank_req.identity.type != RSPRO_COMP_BANKD) {
+		LOGP(DRSPRO, LOG_ERROR, p->name, "connectBankReq from a %s: closing",
+		     rspro_component_name(pdu->connect_bank_req.identity.type));
+		peer_close(p);
+		return;
+	}
+	peer_rename(p, "B%u", pdu->connect_bank_req.bank_id);
+	if (bank_peer(srv, pdu->connect_bank_req.bank_id)) {
+		reject(p, pdu);
+		return;
+	}
+	ev_timer_stop(&p->timer);
+	p->state = PEER_BANKD;
+	p->bank_id = pdu->connect_bank_req.bank_id;
+	p->num_slots = pdu->connect_bank_req.num_slots;
+	p->identity = pdu->connect_bank_req.identity;
+	bankd_address(p, pdu);
+	rspro_ip_port_format(&p->bankd_addr, addr, sizeof(addr));
+	LOGP(DRSPRO, LOG_INFO, p->name,
+	     "bankd connected from %s with %u slots, clients reach it at %s",
+	     rspro_conn_peer(p->conn), p->num_slots, addr);
+	rspro_connect_bank_res(&res, &srv->identity, RSPRO_OK);
+	peer_send(p, &res);
+	/* whatever this bank had is new to this connection */
+	for (m = srv->maps; m; m = m->next)
+		if (m->bank.bank_id == p->bank_id && !m->deleted)
+			m->state = MAP_NEW;
+	push(srv, p);
+}
+
+static void peer_pdu(struct rspro_conn *c, const struct rspro_pdu *pdu)
+{
+	struct peer *p = rspro_conn_data(c);
+
+	LOGP(DRSPRO, LOG_DEBUG, p->name, "received %s", rspro_msg_name(pdu->msg));
+	switch (p->state) {
+	case PEER_ESTABLISHED:
+		if (pdu->msg == RSPRO_CONNECT_CLIENT_REQ)
+			connect_client_req(p, pdu);
+		else if (pdu->msg == RSPRO_CONNECT_BANK_REQ)
+			connect_bank_req(p, pdu);
+		else
+			LOGP(DRSPRO, LOG_ERROR, p->name,
+			     "%s before connect*Req: ignored", rspro_msg_name(pdu->msg));
+		return;
+	case PEER_CLIENT:
+		if (pdu->msg == RSPRO_CONFIG_CLIENT_BANK_RES ||
+		    pdu->msg == RSPRO_CONFIG_CLIENT_ID_RES) {
+			if (pdu->result != RSPRO_OK)
+				LOGP(DRSPRO, LOG_ERROR, p->name, "%s: result %d",
+				     rspro_msg_name(pdu->msg), pdu->result);
+			return;
+		}
+		break;
+	case PEER_BANKD:
+		if (pdu->msg == RSPRO_CREATE_MAPPING_RES) {
+			create_mapping_res(p->srv, p, pdu->result);
+			return;
+		}
+		if (pdu->msg == RSPRO_REMOVE_MAPPING_RES) {
+			remove_mapping_res(p->srv, p, pdu->result);
+			return;
+		}
+		if (pdu->msg == RSPRO_RESET_STATE_RES)
+			return;
+		break;
+	default:
+		return;
+	}
+	LOGP(DRSPRO, LOG_NOTICE, p->name, "unexpected %s: ignored",
+	     rspro_msg_name(pdu->msg));
+}
+
+/* After the connection is gone: forget the peer, put its maps back. */
+static void peer_gone(struct peer *p, const char *why)
+{
+	struct server *srv = p->srv;
+	struct peer **pp;
+	struct slotmap *m;
+
+	LOGP(DRSPRO, p->state == PEER_REJECTED ? LOG_INFO : LOG_NOTICE, p->name,
+	     "connection closed: %s", why);
+	ev_timer_stop(&p->timer);
+	for (pp = &srv->peers; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	if (p->state == PEER_BANKD) {
+		/* the bankd keeps its maps; they are pushed again on return */
+		for (m = srv->maps; m; m = m->next) {
+			if (m->bank.bank_id != p->bank_id)
+				continue;
+			if (m->deleted)
+				m->state = MAP_DELETE_REQ;
+			else
+				m->state = MAP_NEW;
+		}
+	}
+	free(p);
+}
+
+static void peer_closed(struct rspro_conn *c, int err, const char *why)
+{
+	peer_gone(rspro_conn_data(c), why);
+}
+
+static void peer_close(struct peer *p)
+{
+	rspro_conn_close(p->conn);
+	peer_gone(p, "closed by the server");
+}
+
+static void peer_timer(struct ev_timer *t)
+{
+	struct peer *p = t->data;
+
+	if (p->state == PEER_ESTABLISHED)
+		LOGP(DRSPRO, LOG_ERROR, p->name,
+		     "no connectClientReq or connectBankReq within %u ms",
+		     p->srv->cfg.connect_timeout_ms);
+	peer_close(p);
+}
+
+static const struct rspro_conn_ops peer_ops = {
+	.pdu = peer_pdu,
+	.closed = peer_closed,
+};
+
+static void rspro_accept_cb(struct ev_io *io, uint32_t revents)
+{
+	struct server *srv = io->data;
+	struct rspro_conn_cfg cfg;
+	int i;
+
+	rspro_conn_cfg_default(&cfg);
+	cfg.server = true;
+	cfg.ka_interval_ms = srv->cfg.ka_interval_ms;
+	cfg.ka_timeout_ms = srv->cfg.ka_timeout_ms;
+	for (i = 0; i < 64; i++) {
+		int fd = rspro_accept(srv->rspro_fd);
+		struct rspro_transport *t;
+		struct peer *p;
+
+		if (fd == -EAGAIN)
+			return;
+		if (fd < 0) {
+			LOGP(DRSPRO, LOG_ERROR, NULL, "accept: %s", strerror(-fd));
+			return;
+		}
+		p = calloc(1, sizeof(*p));
+		t = p ? rspro_transport_tcp(fd) : NULL;
+		if (!t) {
+			free(p);
+			close(fd);
+			LOGP(DRSPRO, LOG_ERROR, NULL, "out of memory for a connection");
+			continue;
+		}
+		p->srv = srv;
+		ev_timer_init(&p->timer, peer_timer, p);
+		p->conn = rspro_conn_new(srv->loop, t, &cfg, &peer_ops, p);
+		if (!p->conn) {
+			free(p);
+			continue;
+		}
+		snprintf(p->name, sizeof(p->name), "%s", rspro_conn_peer(p->conn));
+		p->next = srv->peers;
+		srv->peers = p;
+		ev_timer_start(srv->loop, &p->timer, srv->cfg.connect_timeout_ms);
+		LOGP(DRSPRO, LOG_DEBUG, p->name, "accepted");
+	}
+}
+
+static void load_map(const struct stored_map *sm, void *arg)
+{
+	struct server *srv = arg;
+	struct slotmap *m = calloc(1, sizeof(*m));
+
+	if (!m) {
+		LOGP(DSLOTMAP, LOG_FATAL, NULL, "out of memory loading maps");
+		exit(1);
+	}
+	m->bank = sm->bank;
+	m->client = sm->client;
+	m->deleted = sm->deleting;
+	m->state = sm->deleting ? MAP_DELETE_REQ : MAP_NEW;
+	map_link(srv, m);
+}
+
+int server_start(struct server *srv, char *err, size_t errlen)
+{
+	char why[256];
+	int ret, n = 0;
+	struct slotmap *m;
+
+	ret = store_open(&srv->store, srv->cfg.db_path, why, sizeof(why));
+	if (ret) {
+		snprintf(err, errlen, "database %s: %s", srv->cfg.db_path, why);
+		return ret;
+	}
+	ret = store_load(srv->store, load_map, srv, why, sizeof(why));
+	if (ret) {
+		snprintf(err, errlen, "database %s: %s", srv->cfg.db_path, why);
+		return ret;
+	}
+	for (m = srv->maps; m; m = m->next)
+		n++;
+	LOGP(DMAIN, LOG_INFO, NULL, "database %s: %d slot maps, start number %llu",
+	     srv->cfg.db_path, n, (unsigned long long)store_restart_counter(srv->store));
+	srv->rspro_fd = rspro_listen(srv->cfg.rspro_bind, srv->cfg.rspro_port, 1024);
+	if (srv->rspro_fd < 0) {
+		snprintf(err, errlen, "RSPRO on %s port %u: %s", srv->cfg.rspro_bind,
+			 srv->cfg.rspro_port, strerror(-srv->rspro_fd));
+		return srv->rspro_fd;
+	}
+	ret = ev_io_start(srv->loop, &srv->rspro_io, srv->rspro_fd, EPOLLIN,
+			  rspro_accept_cb, srv);
+	if (ret) {
+		snprintf(err, errlen, "event loop: %s", strerror(-ret));
+		return ret;
+	}
+	ret = rest_start(srv, err, errlen);
+	if (ret)
+		return ret;
+	LOGP(DMAIN, LOG_INFO, NULL, "RSPRO on %s port %u, REST on %s port %u",
+	     srv->cfg.rspro_bind, rspro_local_port(srv->rspro_fd),
+	     srv->cfg.rest_bind, srv->cfg.rest_port);
+	return 0;
+}
+
+void server_stop(struct server *srv)
+{
+	struct slotmap *m;
+
+	rest_stop(srv);
+	while (srv->peers)
+		peer_close(srv->peers);
+	if (srv->rspro_fd > 0) {
+		ev_io_stop(&srv->rspro_io);
+		close(srv->rspro_fd);
+	}
+	while ((m = srv->maps)) {
+		srv->maps = m->next;
+		free(m);
+	}
+	store_close(srv->store);
+}

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * remsim-server: the RSPRO side (bankd and client connections, slot maps
+ * pushed to both) and the REST side share this state, on one event loop.
+ */
+#ifndef REMSIM_SERVER_H
+#define REMSIM_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "remsim/evloop.h"
+#include "remsim/rspro_conn.h"
+#include "store.h"
+
+struct server_cfg {
+	char rspro_bind[64];
+	uint16_t rspro_port;
+	char rest_bind[64];
+	uint16_t rest_port;
+	char db_path[256];
+	uint16_t bankd_port;		/* told to clients of bankds that do not say */
+	unsigned int ka_interval_ms;
+	unsigned int ka_timeout_ms;
+	unsigned int connect_timeout_ms;	/* Connect*Req wait (T1) */
+	size_t rest_body_max;
+};
+
+/* The osmo-remsim names: they appear in REST output. */
+enum map_state {
+	MAP_NEW,
+	MAP_UNACKNOWLEDGED,
+	MAP_ACTIVE,
+	MAP_DELETE_REQ,
+	MAP_DELETING,
+};
+
+struct peer;
+
+struct slotmap {
+	struct slotmap *next;
+	struct rspro_bank_slot bank;
+	struct rspro_client_slot client;
+	enum map_state state;
+	bool deleted;		/* gone from REST, removal at bankd pending */
+	uint64_t queued_seq;	/* FIFO order of requests to the bankd */
+};
+
+enum peer_state {
+	PEER_ESTABLISHED,	/* waiting for Connect*Req */
+	PEER_CLIENT,		/* CONNECTED_CLIENT */
+	PEER_BANKD,		/* CONNECTED_BANKD */
+	PEER_REJECTED,		/* identityInUse sent, closing */
+};
+
+struct peer {
+	struct peer *next;
+	struct server *srv;
+	struct rspro_conn *conn;
+	enum peer_state state;
+	struct ev_timer timer;		/* T1 or the REJECTED linger */
+	char name[24];			/* "C23:0", "B1" or the address */
+	struct rspro_identity identity;
+	struct rspro_client_slot client;	/* PEER_CLIENT */
+	uint16_t bank_id, num_slots;		/* PEER_BANKD */
+	struct rspro_ip_port bankd_addr;	/* where clients reach it */
+	/* what this client was last told (all zero: nothing) */
+	struct rspro_bank_slot told_bank;
+	struct rspro_ip_port told_addr;
+};
+
+struct server {
+	struct server_cfg cfg;
+	struct ev_loop *loop;
+	struct store *store;
+	struct rspro_identity identity;
+	int rspro_fd;
+	struct ev_io rspro_io;
+	struct peer *peers;
+	struct slotmap *maps;
+	uint64_t seq;
+	struct rest *rest;
+};
+
+void server_cfg_default(struct server_cfg *cfg);
+int server_start(struct server *srv, char *err, size_t errlen);
+void server_stop(struct server *srv);
+
+/* --- slot maps, as REST uses them --- */
+
+/* Live maps (not deleted) in bank order; NULL ends. */
+struct slotmap *server_map_first(struct server *srv);
+struct slotmap *server_map_next(struct slotmap *m);
+const char *map_state_name(enum map_state state);
+
+/*
+ * Creates a map: -EEXIST if its bank or client slot is in use, -EIO (with
+ * @err) if it could not be stored. Pushed to its bankd at once.
+ */
+int server_map_create(struct server *srv, struct rspro_bank_slot bank,
+		      struct rspro_client_slot client, char *err, size_t errlen);
+/* Deletes the map on @bank: -ENOENT, or -EIO if it could not be stored. */
+int server_map_delete(struct server *srv, struct rspro_bank_slot bank,
+		      char *err, size_t errlen);
+/* Deletes every map; stops at the first store error. */
+int server_map_delete_all(struct server *srv, char *err, size_t errlen);
+
+const char *peer_state_name(enum peer_state state);
+
+#endif
