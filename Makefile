@@ -93,9 +93,10 @@ BENCHES		:= $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 TOOLS		:= $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
 BOARD		:= $(B)/tests/board/st2board
 PROGRAMS	:= $(B)/bin/remsim-rspro-decode $(B)/bin/remsim-server
+SAN_PROGRAMS	:= $(B)/san/bin/remsim-server
 
-userspace: $(PROGRAMS) $(SELFTESTS) $(UNITTESTS) $(FUZZERS) $(BENCHES) $(TOOLS) $(BOARD) \
-	$(B)/lib/pkgconfig/remsim-rspro.pc
+userspace: $(PROGRAMS) $(SAN_PROGRAMS) $(SELFTESTS) $(UNITTESTS) $(FUZZERS) $(BENCHES) \
+	$(TOOLS) $(BOARD) $(B)/lib/pkgconfig/remsim-rspro.pc
 
 # --- RSPRO: asn1c's C from asn1/RSPRO.asn, generated at build time -----------
 #
@@ -206,6 +207,12 @@ $(SAN)/libremsim-rspro.a: $(patsubst %.c,$(SAN)/obj/%.o,$(RSPRO_SRCS)) $(B)/asn1
 $(B)/tests/unit/%: $(SAN)/obj/tests/unit/%.o $(SAN)/libtest.a $(SAN)/libremsim.a \
 		   $(SAN)/libremsim-rspro.a
 	$(call link,$(SANFLAGS))
+
+# The daemons again under ASan and UBSan (SAN_PROGRAMS): the native tests
+# run these, so a leak or undefined behaviour in a daemon fails its test.
+$(SAN)/bin/remsim-server: $(patsubst %.c,$(SAN)/obj/%.o,$(SERVER_SRCS)) $(SAN)/libremsim-rspro.a
+	$(call link,$(SANFLAGS))
+$(SAN)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson
 
 # libFuzzer targets, with clang: one per parser of outside input.
 FUZZERS		:= $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/*_fuzz.c))

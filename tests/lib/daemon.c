@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Child processes for the daemons under test. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+
+const char *daemon_bin(const char *name)
+{
+	static char path[PATH_MAX + 64];
+	char self[PATH_MAX], *build;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0)
+		return name;
+	self[n] = 0;
+	build = strstr(self, "/build/");
+	if (!build)
+		return name;
+	build[7] = 0;
+	snprintf(path, sizeof(path), "%ssan/bin/%s", self, name);
+	if (!access(path, X_OK))
+		return path;
+	snprintf(path, sizeof(path), "%sbin/%s", self, name);
+	return path;
+}
+
+int daemon_start(struct daemon *d, char *const argv[], const char *log)
+{
+	pid_t pid;
+
+	snprintf(d->log, sizeof(d->log), "%s", log);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	d->pid = pid;
+	return 0;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+int daemon_wait(struct daemon *d, int ms)
+{
+	int status, t;
+
+	for (t = 0; t <= ms; t += 10) {
+		pid_t r = waitpid(d->pid, &status, WNOHANG);
+
+		if (r == d->pid) {
+			d->pid = 0;
+			if (WIFEXITED(status))
+				return WEXITSTATUS(status);
+			return 128 + WTERMSIG(status);
+		}
+		sleep_ms(10);
+	}
+	return -1;
+}
+
+int daemon_stop(struct daemon *d, int sig, int ms)
+{
+	int ret;
+
+	if (!d->pid)
+		return -1;
+	if (sig)
+		kill(d->pid, sig);
+	ret = daemon_wait(d, ms);
+	if (ret < 0) {
+		kill(d->pid, SIGKILL);
+		ret = daemon_wait(d, 5000);
+	}
+	return ret;
+}
+
+int free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (!bind(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
+	    !getsockname(fd, (struct sockaddr *)&sa, &len))
+		port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+bool wait_port(int port, int ms)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int t;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (t = 0; t <= ms; t += 20) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		int ok = !connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+
+		close(fd);
+		if (ok)
+			return true;
+		sleep_ms(20);
+	}
+	return false;
+}
+
+bool log_contains(const char *log, const char *text)
+{
+	FILE *f = fopen(log, "r");
+	char line[2048];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, text) != NULL;
+	fclose(f);
+	return found;
+}

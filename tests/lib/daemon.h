@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Running the daemons under test as child processes. */
+#ifndef TESTS_DAEMON_H
+#define TESTS_DAEMON_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct daemon {
+	pid_t pid;
+	char log[256];
+};
+
+/*
+ * The path of a program of ours: build/san/bin/NAME (built with ASan and
+ * UBSan) if it exists, else build/bin/NAME, found from the test's own path.
+ */
+const char *daemon_bin(const char *name);
+
+/* Starts argv[0] with stdout and stderr appended to @log. */
+int daemon_start(struct daemon *d, char *const argv[], const char *log);
+/*
+ * Sends @sig (0: none) and waits up to @ms for the exit; SIGKILL after
+ * that. Returns the exit status, 128 + signal if killed, or -1.
+ */
+int daemon_stop(struct daemon *d, int sig, int ms);
+/* Waits up to @ms for the child to exit by itself; -1 if it did not. */
+int daemon_wait(struct daemon *d, int ms);
+
+/* A TCP port free right now on 127.0.0.1. */
+int free_port(void);
+/* Waits until 127.0.0.1:@port accepts connections. */
+bool wait_port(int port, int ms);
+/* Whether @log contains @text. */
+bool log_contains(const char *log, const char *text);
+
+#endif

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Test peers that speak RSPRO through the library under test. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rspro_peer.h"
+
+static void tpeer_pdu(struct rspro_conn *c, const struct rspro_pdu *pdu)
+{
+	struct tpeer *t = rspro_conn_data(c);
+	struct rspro_pdu *copy;
+
+	if (t->count == TPEER_INBOX)
+		return;
+	copy = malloc(sizeof(*copy));
+	if (!copy)
+		return;
+	*copy = *pdu;
+	t->inbox[t->count++] = copy;
+}
+
+static void tpeer_closed(struct rspro_conn *c, int err, const char *why)
+{
+	struct tpeer *t = rspro_conn_data(c);
+
+	t->closed = true;
+	t->conn = NULL;
+	snprintf(t->why, sizeof(t->why), "%s", why);
+}
+
+static const struct rspro_conn_ops tpeer_ops = {
+	.pdu = tpeer_pdu,
+	.closed = tpeer_closed,
+};
+
+void tpeer_run(struct ev_loop *loop, int ms)
+{
+	uint64_t end = ev_now_ns() + ms * 1000000ull;
+
+	while (ev_now_ns() < end)
+		ev_run_once(loop, 5);
+}
+
+int tpeer_connect(struct tpeer *t, struct ev_loop *loop, int port)
+{
+	struct rspro_conn_cfg cfg;
+	struct pollfd pfd;
+	int fd, ret;
+
+	memset(t, 0, sizeof(*t));
+	t->loop = loop;
+	fd = rspro_connect_start("127.0.0.1", port);
+	if (fd < 0)
+		return fd;
+	pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
+	if (poll(&pfd, 1, 5000) != 1 || (ret = rspro_connect_result(fd))) {
+		close(fd);
+		return -ECONNREFUSED;
+	}
+	rspro_conn_cfg_default(&cfg);
+	cfg.ka_interval_ms = 0;
+	t->conn = rspro_conn_new(loop, rspro_transport_tcp(fd), &cfg, &tpeer_ops, t);
+	return t->conn ? 0 : -ENOMEM;
+}
+
+void tpeer_close(struct tpeer *t)
+{
+	int i;
+
+	rspro_conn_close(t->conn);
+	t->conn = NULL;
+	for (i = 0; i < t->count; i++)
+		free(t->inbox[i]);
+	t->count = 0;
+}
+
+int tpeer_send(struct tpeer *t, const struct rspro_pdu *pdu)
+{
+	if (!t->conn)
+		return -ENOTCONN;
+	return rspro_conn_send(t->conn, pdu, NULL);
+}
+
+static bool take(struct tpeer *t, enum rspro_msg msg, struct rspro_pdu *out)
+{
+	int i;
+
+	for (i = 0; i < t->count; i++) {
+		if (t->inbox[i]->msg != msg)
+			continue;
+		if (out)
+			*out = *t->inbox[i];
+		free(t->inbox[i]);
+		memmove(t->inbox + i, t->inbox + i + 1,
+			(t->count - i - 1) * sizeof(t->inbox[0]));
+		t->count--;
+		return true;
+	}
+	return false;
+}
+
+bool tpeer_wait(struct tpeer *t, enum rspro_msg msg, struct rspro_pdu *out, int ms)
+{
+	uint64_t end = ev_now_ns() + ms * 1000000ull;
+
+	while (!take(t, msg, out)) {
+		if (ev_now_ns() >= end)
+			return false;
+		ev_run_once(t->loop, 5);
+	}
+	return true;
+}
+
+bool tpeer_wait_closed(struct tpeer *t, int ms)
+{
+	uint64_t end = ev_now_ns() + ms * 1000000ull;
+
+	while (!t->closed && ev_now_ns() < end)
+		ev_run_once(t->loop, 5);
+	return t->closed;
+}
+
+int tpeer_settle(struct tpeer *t, enum rspro_msg msg, int ms)
+{
+	int i, n = 0;
+
+	tpeer_run(t->loop, ms);
+	for (i = 0; i < t->count; i++)
+		n += t->inbox[i]->msg == msg;
+	return n;
+}
+
+bool tpeer_bankd(struct tpeer *t, struct ev_loop *loop, int port, int bank_id,
+		 int slots, int listen_port)
+{
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+
+	if (tpeer_connect(t, loop, port))
+		return false;
+	rspro_identity_init(&id, RSPRO_COMP_BANKD, "testbank", "remsim-bankd", "test");
+	rspro_connect_bank_req(&pdu, &id, bank_id, slots);
+	if (listen_port >= 0) {
+		pdu.connect_bank_req.has_bankd_addr = true;
+		rspro_ip_port_parse(&pdu.connect_bank_req.bankd_addr, "0.0.0.0:0");
+		pdu.connect_bank_req.bankd_addr.port = listen_port;
+	}
+	tpeer_send(t, &pdu);
+	return tpeer_wait(t, RSPRO_CONNECT_BANK_RES, &pdu, 5000) &&
+	       pdu.connect_res.result == RSPRO_OK;
+}
+
+bool tpeer_client(struct tpeer *t, struct ev_loop *loop, int port, int client_id,
+		  int slot)
+{
+	struct rspro_client_slot cs = { client_id, slot };
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+
+	if (tpeer_connect(t, loop, port))
+		return false;
+	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "testclient", "remsim-client", "test");
+	rspro_connect_client_req(&pdu, &id, &cs);
+	tpeer_send(t, &pdu);
+	return tpeer_wait(t, RSPRO_CONNECT_CLIENT_RES, &pdu, 5000) &&
+	       pdu.connect_res.result == RSPRO_OK;
+}

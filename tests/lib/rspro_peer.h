@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Test peers on the RSPRO library: a connection to a daemon under test that
+ * keeps every PDU it receives, so a test can wait for one and look at it.
+ */
+#ifndef TESTS_RSPRO_PEER_H
+#define TESTS_RSPRO_PEER_H
+
+#include <stdbool.h>
+
+#include "remsim/rspro_conn.h"
+
+#define TPEER_INBOX	64
+
+struct tpeer {
+	struct ev_loop *loop;
+	struct rspro_conn *conn;
+	struct rspro_pdu *inbox[TPEER_INBOX];
+	int count;
+	bool closed;
+	char why[200];
+};
+
+/* Connects to 127.0.0.1:@port (answers PINGs, sends none). */
+int tpeer_connect(struct tpeer *t, struct ev_loop *loop, int port);
+void tpeer_close(struct tpeer *t);
+int tpeer_send(struct tpeer *t, const struct rspro_pdu *pdu);
+/*
+ * Runs the loop until a PDU of type @msg arrives (taken out of the inbox
+ * into @out, which may be NULL) or @ms pass: true if it came.
+ */
+bool tpeer_wait(struct tpeer *t, enum rspro_msg msg, struct rspro_pdu *out, int ms);
+/* Runs the loop until the daemon closed the connection or @ms pass. */
+bool tpeer_wait_closed(struct tpeer *t, int ms);
+/* Runs the loop for @ms; returns how many PDUs of @msg are in the inbox. */
+int tpeer_settle(struct tpeer *t, enum rspro_msg msg, int ms);
+
+/* A bankd and a client registering as such; true when the server said ok. */
+bool tpeer_bankd(struct tpeer *t, struct ev_loop *loop, int port, int bank_id,
+		 int slots, int listen_port);
+bool tpeer_client(struct tpeer *t, struct ev_loop *loop, int port, int client_id,
+		  int slot);
+
+/* Runs @loop for @ms. */
+void tpeer_run(struct ev_loop *loop, int ms);
+
+#endif

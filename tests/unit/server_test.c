@@ -1,0 +1,568 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * server_test - remsim-server (its ASan/UBSan build) on loopback, driven by
+ * test bankds and clients on the RSPRO library and by REST requests as an
+ * operator's scripts send them: registration, maps reaching bankd and
+ * client, deletion in every state, global reset, duplicate identities, a
+ * peer vanishing without FIN, restarts with maps in SQLite, a damaged
+ * database, malformed REST and RSPRO. Every server must exit cleanly
+ * (LeakSanitizer included) when stopped.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "http.h"
+#include "ktap.h"
+#include "rspro_peer.h"
+
+static struct ev_loop *loop;
+static char dir[] = "/tmp/remsim-server-test-XXXXXX";
+
+struct srv {
+	struct daemon d;
+	int rspro, rest;
+	char db[300];
+	char log[300];
+};
+
+static struct srv S;
+static char body[65536];
+
+static void srv_start_args(struct srv *s, const char *ka)
+{
+	char rspro[8], rest[8];
+	char *argv[24];
+	int n = 0;
+
+	s->rspro = free_port();
+	s->rest = free_port();
+	snprintf(rspro, sizeof(rspro), "%d", s->rspro);
+	snprintf(rest, sizeof(rest), "%d", s->rest);
+	argv[n++] = (char *)daemon_bin("remsim-server");
+	argv[n++] = "-D";
+	argv[n++] = s->db;
+	argv[n++] = "--rspro-bind";
+	argv[n++] = "127.0.0.1";
+	argv[n++] = "--rspro-port";
+	argv[n++] = rspro;
+	argv[n++] = "--rest-bind";
+	argv[n++] = "127.0.0.1";
+	argv[n++] = "--rest-port";
+	argv[n++] = rest;
+	argv[n++] = "-e";
+	argv[n++] = "debug";
+	if (ka) {
+		argv[n++] = "--keepalive-timeout";
+		argv[n++] = (char *)ka;
+		argv[n++] = "--keepalive-interval";
+		argv[n++] = (char *)ka;
+	}
+	argv[n] = NULL;
+	ASSERT_EQ(0, daemon_start(&s->d, argv, s->log));
+	if (!wait_port(s->rest, 5000) || !wait_port(s->rspro, 5000)) {
+		TH_LOG("the server did not come up; see %s", s->log);
+		ASSERT_TRUE(false);
+	}
+}
+
+/* A fresh server with a fresh database. */
+static void srv_start(const char *ka)
+{
+	static int n;
+
+	snprintf(S.db, sizeof(S.db), "%s/server%d.db", dir, ++n);
+	snprintf(S.log, sizeof(S.log), "%s/server%d.log", dir, n);
+	srv_start_args(&S, ka);
+}
+
+/* Stops the server; it must exit 0 (no leak, no sanitizer report). */
+static void srv_stop(void)
+{
+	int status = daemon_stop(&S.d, SIGTERM, 10000);
+
+	if (status)
+		TH_LOG("server exit status %d; see %s", status, S.log);
+	EXPECT_EQ(0, status);
+}
+
+static void after_each(void)
+{
+	if (S.d.pid)
+		daemon_stop(&S.d, SIGKILL, 1000);
+}
+
+static int post_map(int bank, int bslot, int client, int cslot)
+{
+	char json[200];
+
+	snprintf(json, sizeof(json),
+		 "{\"bank\":{\"bankId\":%d,\"slotNr\":%d},\"client\":{\"clientId\":%d,\"slotNr\":%d}}",
+		 bank, bslot, client, cslot);
+	return http_json(S.rest, "POST", "/api/backend/v1/slotmaps", json, body, sizeof(body));
+}
+
+static int delete_map(int bank, int bslot)
+{
+	char path[100];
+
+	snprintf(path, sizeof(path), "/api/backend/v1/slotmaps/%d", bank * 65536 + bslot);
+	return http_json(S.rest, "DELETE", path, NULL, body, sizeof(body));
+}
+
+static const char *get(const char *what)
+{
+	char path[100];
+
+	snprintf(path, sizeof(path), "/api/backend/v1/%s", what);
+	if (http_json(S.rest, "GET", path, NULL, body, sizeof(body)) != 200)
+		return "";
+	return body;
+}
+
+static void answer(struct tpeer *b, enum rspro_msg msg, int32_t result)
+{
+	struct rspro_pdu pdu;
+
+	rspro_result_res(&pdu, msg, result);
+	ASSERT_EQ(0, tpeer_send(b, &pdu));
+}
+
+static void setup(void)
+{
+	if (!loop) {
+		loop = ev_loop_new();
+		ASSERT_TRUE(mkdtemp(dir) != NULL);
+		ktap_after_each(after_each);
+	}
+}
+
+TEST(registration_and_rest_lists)
+{
+	struct tpeer b, c;
+
+	setup();
+	srv_start(NULL);
+	ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 1, 8, -1));
+	ASSERT_TRUE(tpeer_client(&c, loop, S.rspro, 23, 0));
+	EXPECT_EQ(0, strcmp(get("banks"),
+		"{\"banks\":[{\"peer\":\"B1\",\"state\":\"CONNECTED_BANKD\",\"component_id\":"
+		"{\"type_\":\"remsimBankd\",\"name\":\"testbank\",\"software\":\"remsim-bankd\","
+		"\"swVersion\":\"test\"},\"bankId\":1,\"numberOfSlots\":8}]}"));
+	EXPECT_EQ(0, strcmp(get("clients"),
+		"{\"clients\":[{\"peer\":\"C23:0\",\"state\":\"CONNECTED_CLIENT\",\"component_id\":"
+		"{\"type_\":\"remsimClient\",\"name\":\"testclient\",\"software\":\"remsim-client\","
+		"\"swVersion\":\"test\"}}]}"));
+	EXPECT_TRUE(strstr(get("banks/1"), "\"peer\":\"B1\"") != NULL);
+	EXPECT_TRUE(strstr(get("clients/23"), "\"peer\":\"C23:0\"") != NULL);
+	EXPECT_EQ(404, http_json(S.rest, "GET", "/api/backend/v1/banks/2", NULL, body, sizeof(body)));
+	EXPECT_TRUE(strstr(body, "\"error\"") != NULL);
+	EXPECT_EQ(0, strcmp(get("restart-counter"), "{\"restart_counter\":1}"));
+	tpeer_close(&b);
+	tpeer_close(&c);
+	srv_stop();
+}
+
+TEST(map_reaches_bankd_then_client)
+{
+	struct rspro_pdu pdu;
+	struct tpeer b, c;
+	char addr[64];
+
+	setup();
+	srv_start(NULL);
+	/* this bankd says where it listens; the server must pass that on */
+	ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 1, 8, 9555));
+	ASSERT_TRUE(tpeer_client(&c, loop, S.rspro, 23, 0));
+	ASSERT_EQ(201, post_map(1, 5, 23, 0));
+	EXPECT_EQ(0, strcmp(body, ""));
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, &pdu, 3000));
+	EXPECT_EQ(23, pdu.mapping.client.client_id);
+	EXPECT_EQ(5, pdu.mapping.bank.slot_nr);
+	EXPECT_TRUE(strstr(get("slotmaps"), "\"state\":\"UNACKNOWLEDGED\"") != NULL);
+	/* the client hears nothing before the bankd said ok */
+	EXPECT_EQ(0, tpeer_settle(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, 100));
+	answer(&b, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, &pdu, 3000));
+	rspro_ip_port_format(&pdu.config_client_bank.bankd, addr, sizeof(addr));
+	EXPECT_EQ(0, strcmp(addr, "127.0.0.1:9555"));
+	EXPECT_EQ(5, pdu.config_client_bank.bank.slot_nr);
+	EXPECT_EQ(0, strcmp(get("slotmaps"),
+		"{\"slotmaps\":[{\"bank\":{\"bankId\":1,\"slotNr\":5},\"client\":"
+		"{\"clientId\":23,\"slotNr\":0},\"state\":\"ACTIVE\"}]}"));
+	tpeer_close(&b);
+	tpeer_close(&c);
+	srv_stop();
+}
+
+TEST(osmo_bankd_gets_port_9999_and_refusals_count)
+{
+	struct rspro_pdu pdu;
+	struct tpeer b, c;
+
+	setup();
+	srv_start(NULL);
+	ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 2, 4, -1));
+	ASSERT_TRUE(tpeer_client(&c, loop, S.rspro, 7, 1));
+	ASSERT_EQ(201, post_map(2, 3, 7, 1));
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+	/* a refusal is not ACTIVE and configures nobody (osmo-remsim ignores it) */
+	answer(&b, RSPRO_CREATE_MAPPING_RES, RSPRO_ILLEGAL_SLOT_ID);
+	EXPECT_EQ(0, tpeer_settle(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, 200));
+	EXPECT_TRUE(strstr(get("slotmaps"), "\"state\":\"NEW\"") != NULL);
+	/* the bankd returns and accepts: port 9999 for a bankd that says nothing */
+	tpeer_close(&b);
+	tpeer_run(loop, 100);
+	ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 2, 4, -1));
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+	answer(&b, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, &pdu, 3000));
+	EXPECT_EQ(9999, pdu.config_client_bank.bankd.port);
+	/* a map beyond the bankd's slots is never sent */
+	ASSERT_EQ(201, post_map(2, 4, 7, 2));
+	EXPECT_EQ(0, tpeer_settle(&b, RSPRO_CREATE_MAPPING_REQ, 200));
+	tpeer_close(&b);
+	tpeer_close(&c);
+	srv_stop();
+}
+
+TEST(delete_in_every_state)
+{
+	struct rspro_pdu pdu;
+	struct tpeer b, c;
+	char addr[64];
+
+	setup();
+	srv_start(NULL);
+	ASSERT_TRUE(tpeer_client(&c, loop, S.rspro, 23, 0));
+	/* NEW, bankd away: gone from REST at once, removed when it comes */
+	ASSERT_EQ(201, post_map(1, 0, 30, 0));
+	ASSERT_EQ(200, delete_map(1, 0));
+	EXPECT_EQ(0, strcmp(get("slotmaps"), "{\"slotmaps\":[]}"));
+	ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 1, 8, 9999));
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_REMOVE_MAPPING_REQ, &pdu, 3000));
+	EXPECT_EQ(30, pdu.mapping.client.client_id);
+	EXPECT_EQ(0, tpeer_settle(&b, RSPRO_CREATE_MAPPING_REQ, 100));
+	answer(&b, RSPRO_REMOVE_MAPPING_RES, RSPRO_UNKNOWN_SLOTMAP);
+
+	/* UNACKNOWLEDGED: removed right after the bankd's createMappingRes */
+	ASSERT_EQ(201, post_map(1, 1, 31, 0));
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+	ASSERT_EQ(200, delete_map(1, 1));
+	answer(&b, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_REMOVE_MAPPING_REQ, &pdu, 3000));
+	EXPECT_EQ(31, pdu.mapping.client.client_id);
+	answer(&b, RSPRO_REMOVE_MAPPING_RES, RSPRO_OK);
+
+	/* ACTIVE: RemoveMappingReq, and the client is told "no bankd" */
+	ASSERT_EQ(201, post_map(1, 2, 23, 0));
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+	answer(&b, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, &pdu, 3000));
+	EXPECT_EQ(9999, pdu.config_client_bank.bankd.port);
+	ASSERT_EQ(200, delete_map(1, 2));
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_REMOVE_MAPPING_REQ, NULL, 3000));
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, &pdu, 3000));
+	rspro_ip_port_format(&pdu.config_client_bank.bankd, addr, sizeof(addr));
+	EXPECT_EQ(0, strcmp(addr, "0.0.0.0:0"));
+	/* DELETING: a second DELETE finds nothing */
+	EXPECT_EQ(404, delete_map(1, 2));
+	answer(&b, RSPRO_REMOVE_MAPPING_RES, RSPRO_OK);
+	/* bad ids */
+	EXPECT_EQ(400, http_json(S.rest, "DELETE", "/api/backend/v1/slotmaps/abc", NULL,
+				 body, sizeof(body)));
+	EXPECT_EQ(400, http_json(S.rest, "DELETE", "/api/backend/v1/slotmaps/67109888", NULL,
+				 body, sizeof(body)));
+	EXPECT_EQ(404, delete_map(5, 5));
+	tpeer_run(loop, 100);
+	EXPECT_FALSE(b.closed);
+	tpeer_close(&b);
+	tpeer_close(&c);
+	srv_stop();
+}
+
+TEST(global_reset_removes_every_map)
+{
+	struct tpeer b;
+	int i;
+
+	setup();
+	srv_start(NULL);
+	ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 3, 8, 9999));
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(201, post_map(3, i, 40 + i, 0));
+		ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+		answer(&b, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+	}
+	tpeer_run(loop, 100);
+	ASSERT_EQ(200, http_json(S.rest, "POST", "/api/backend/v1/global-reset", NULL,
+				 body, sizeof(body)));
+	EXPECT_EQ(0, strcmp(get("slotmaps"), "{\"slotmaps\":[]}"));
+	for (i = 0; i < 4; i++)
+		ASSERT_TRUE(tpeer_wait(&b, RSPRO_REMOVE_MAPPING_REQ, NULL, 3000));
+	tpeer_close(&b);
+	srv_stop();
+}
+
+TEST(duplicate_identity_drops_the_newcomer)
+{
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+	struct tpeer b1, b2, c1, c2;
+	struct rspro_client_slot cs = { 23, 0 };
+
+	setup();
+	srv_start(NULL);
+	ASSERT_TRUE(tpeer_bankd(&b1, loop, S.rspro, 1, 8, 9999));
+	ASSERT_TRUE(tpeer_client(&c1, loop, S.rspro, 23, 0));
+	/* a second bankd 1 */
+	ASSERT_EQ(0, tpeer_connect(&b2, loop, S.rspro));
+	rspro_identity_init(&id, RSPRO_COMP_BANKD, "other", "remsim-bankd", "t");
+	rspro_connect_bank_req(&pdu, &id, 1, 8);
+	tpeer_send(&b2, &pdu);
+	ASSERT_TRUE(tpeer_wait(&b2, RSPRO_CONNECT_BANK_RES, &pdu, 3000));
+	EXPECT_EQ(RSPRO_IDENTITY_IN_USE, pdu.connect_res.result);
+	EXPECT_TRUE(tpeer_wait_closed(&b2, 3000));
+	/* a second client 23:0 */
+	ASSERT_EQ(0, tpeer_connect(&c2, loop, S.rspro));
+	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "other", "remsim-client", "t");
+	rspro_connect_client_req(&pdu, &id, &cs);
+	tpeer_send(&c2, &pdu);
+	ASSERT_TRUE(tpeer_wait(&c2, RSPRO_CONNECT_CLIENT_RES, &pdu, 3000));
+	EXPECT_EQ(RSPRO_IDENTITY_IN_USE, pdu.connect_res.result);
+	EXPECT_EQ(RSPRO_TAG_CONNECT_CLIENT_RES, (int)pdu.tag);
+	EXPECT_TRUE(tpeer_wait_closed(&c2, 3000));
+	/* the first ones keep working */
+	ASSERT_EQ(201, post_map(1, 0, 23, 0));
+	ASSERT_TRUE(tpeer_wait(&b1, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+	answer(&b1, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+	ASSERT_TRUE(tpeer_wait(&c1, RSPRO_CONFIG_CLIENT_BANK_REQ, NULL, 3000));
+	EXPECT_TRUE(strstr(get("banks"), "\"name\":\"testbank\"") != NULL);
+	tpeer_close(&b1);
+	tpeer_close(&b2);
+	tpeer_close(&c1);
+	tpeer_close(&c2);
+	srv_stop();
+}
+
+TEST(peer_vanishing_without_fin_times_out)
+{
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+	uint8_t frame[RSPRO_PDU_MAX + 4], junk[256];
+	struct tpeer b;
+	int fd, len;
+	uint64_t t0;
+
+	setup();
+	srv_start("1");
+	/* a raw bankd that registers, then never answers a PING */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	{
+		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(S.rspro) };
+
+		sa.sin_addr.s_addr = htonl(0x7f000001);
+		ASSERT_EQ(0, connect(fd, (struct sockaddr *)&sa, sizeof(sa)));
+	}
+	rspro_identity_init(&id, RSPRO_COMP_BANKD, "mute", "remsim-bankd", "t");
+	rspro_connect_bank_req(&pdu, &id, 9, 1);
+	len = rspro_encode(&pdu, frame + 4, RSPRO_PDU_MAX, NULL);
+	ipa_rspro_header(frame, len);
+	ASSERT_EQ(len + 4, write(fd, frame, len + 4));
+	tpeer_run(loop, 300);
+	EXPECT_TRUE(strstr(get("banks"), "\"B9\"") != NULL);
+	/* gone within ping (1 s) + timeout (1 s), with margin */
+	t0 = ev_now_ns();
+	while (strstr(get("banks"), "\"B9\"") && ev_now_ns() - t0 < 5000000000ull)
+		tpeer_run(loop, 100);
+	EXPECT_TRUE(strstr(get("banks"), "\"B9\"") == NULL);
+	EXPECT_TRUE(log_contains(S.log, "keep-alive"));
+	/* bank 9 may register again at once */
+	ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 9, 1, 9999));
+	while (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+		;
+	close(fd);
+	tpeer_close(&b);
+	srv_stop();
+}
+
+TEST(restart_converges_to_stored_maps)
+{
+	struct rspro_pdu pdu;
+	struct tpeer b, c;
+	int i, seen = 0;
+
+	setup();
+	srv_start(NULL);
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(201, post_map(1, i, 50 + i, 0));
+	ASSERT_EQ(200, delete_map(1, 2));	/* a pending removal too */
+	/* killed hard: nothing may depend on a clean shutdown */
+	ASSERT_EQ(128 + SIGKILL, daemon_stop(&S.d, SIGKILL, 1000));
+	srv_start_args(&S, NULL);
+	EXPECT_EQ(0, strcmp(get("restart-counter"), "{\"restart_counter\":2}"));
+	EXPECT_EQ(0, strcmp(get("slotmaps"),
+		"{\"slotmaps\":[{\"bank\":{\"bankId\":1,\"slotNr\":0},\"client\":{\"clientId\":50,"
+		"\"slotNr\":0},\"state\":\"NEW\"},{\"bank\":{\"bankId\":1,\"slotNr\":1},\"client\":"
+		"{\"clientId\":51,\"slotNr\":0},\"state\":\"NEW\"}]}"));
+	/* the bankd and a client come back: no operator action */
+	ASSERT_TRUE(tpeer_client(&c, loop, S.rspro, 51, 0));
+	ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 1, 8, 9999));
+	for (i = 0; i < 2; i++) {
+		ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, &pdu, 3000));
+		seen |= 1 << pdu.mapping.bank.slot_nr;
+		answer(&b, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+	}
+	EXPECT_EQ(3, seen);
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_REMOVE_MAPPING_REQ, &pdu, 3000));
+	EXPECT_EQ(2, pdu.mapping.bank.slot_nr);
+	answer(&b, RSPRO_REMOVE_MAPPING_RES, RSPRO_OK);
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, &pdu, 3000));
+	EXPECT_EQ(1, pdu.config_client_bank.bank.slot_nr);
+	tpeer_run(loop, 100);
+	tpeer_close(&b);
+	tpeer_close(&c);
+	/* a clean restart: the confirmed removal is gone from the database */
+	srv_stop();
+	srv_start_args(&S, NULL);
+	ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 1, 8, 9999));
+	EXPECT_EQ(2, tpeer_settle(&b, RSPRO_CREATE_MAPPING_REQ, 300));
+	EXPECT_EQ(0, tpeer_settle(&b, RSPRO_REMOVE_MAPPING_REQ, 0));
+	tpeer_close(&b);
+	srv_stop();
+}
+
+TEST(damaged_or_unwritable_database_is_refused)
+{
+	struct srv s = { 0 };
+	char *argv[6];
+	FILE *f;
+
+	setup();
+	snprintf(s.db, sizeof(s.db), "%s/garbage.db", dir);
+	snprintf(s.log, sizeof(s.log), "%s/garbage.log", dir);
+	f = fopen(s.db, "w");
+	ASSERT_TRUE(f != NULL);
+	fputs("SQLite format 3\nthis is not a database at all, but it is 100 bytes long..........................", f);
+	fclose(f);
+	argv[0] = (char *)daemon_bin("remsim-server");
+	argv[1] = "-D";
+	argv[2] = s.db;
+	argv[3] = "--rest-port";
+	argv[4] = "0";
+	argv[5] = NULL;
+	ASSERT_EQ(0, daemon_start(&s.d, argv, s.log));
+	EXPECT_EQ(1, daemon_wait(&s.d, 10000));
+	EXPECT_TRUE(log_contains(s.log, "database"));
+	EXPECT_TRUE(log_contains(s.log, s.db));
+	/* the file is untouched: nothing is lost by refusing */
+	f = fopen(s.db, "r");
+	ASSERT_TRUE(f != NULL);
+	EXPECT_EQ(0, fgetc(f) == EOF);
+	fclose(f);
+	/* a directory that does not exist */
+	snprintf(s.db, sizeof(s.db), "%s/no/such/dir/server.db", dir);
+	ASSERT_EQ(0, daemon_start(&s.d, argv, s.log));
+	EXPECT_EQ(1, daemon_wait(&s.d, 10000));
+	EXPECT_TRUE(log_contains(s.log, "unable to open"));
+}
+
+TEST(malformed_rest_gets_4xx_with_a_message)
+{
+	static char huge[40000];
+	static const char *const bad[] = {
+		"{",
+		"[]",
+		"{\"bank\":{\"bankId\":1,\"slotNr\":0}}",
+		"{\"bank\":{\"bankId\":1},\"client\":{\"clientId\":1,\"slotNr\":0}}",
+		"{\"bank\":{\"bankId\":\"1\",\"slotNr\":0},\"client\":{\"clientId\":1,\"slotNr\":0}}",
+		"{\"bank\":{\"bankId\":1.5,\"slotNr\":0},\"client\":{\"clientId\":1,\"slotNr\":0}}",
+		"{\"bank\":{\"bankId\":1024,\"slotNr\":0},\"client\":{\"clientId\":1,\"slotNr\":0}}",
+		"{\"bank\":{\"bankId\":65536,\"slotNr\":0},\"client\":{\"clientId\":1,\"slotNr\":0}}",
+		"{\"bank\":{\"bankId\":-1,\"slotNr\":0},\"client\":{\"clientId\":1,\"slotNr\":0}}",
+		"{\"bank\":{\"bankId\":1,\"slotNr\":0},\"client\":{\"clientId\":1,\"slotNr\":0},\"bank\":{}}",
+	};
+	unsigned int i;
+
+	setup();
+	srv_start(NULL);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int status = http_json(S.rest, "POST", "/api/backend/v1/slotmaps", bad[i],
+				       body, sizeof(body));
+
+		if (status != 400 || !strstr(body, "\"error\""))
+			TH_LOG("%s -> %d %s", bad[i], status, body);
+		EXPECT_EQ(400, status);
+		EXPECT_TRUE(strstr(body, "\"error\":\"") != NULL);
+	}
+	/* no JSON content type, as osmo-remsim: 400 */
+	EXPECT_EQ(400, http_request(S.rest, "POST", "/api/backend/v1/slotmaps", "text/plain",
+				    "{}", 2, body, sizeof(body)));
+	/* a duplicate bank slot or client slot */
+	ASSERT_EQ(201, post_map(1, 0, 1, 0));
+	EXPECT_EQ(400, post_map(1, 0, 2, 0));
+	EXPECT_EQ(400, post_map(1, 1, 1, 0));
+	EXPECT_TRUE(strstr(body, "already mapped") != NULL);
+	/* a huge body */
+	memset(huge, ' ', sizeof(huge));
+	EXPECT_EQ(413, http_request(S.rest, "POST", "/api/backend/v1/slotmaps",
+				    "application/json", huge, sizeof(huge), body, sizeof(body)));
+	/* unknown resource, wrong method */
+	EXPECT_EQ(404, http_json(S.rest, "GET", "/api/backend/v1/nothing", NULL, body, sizeof(body)));
+	EXPECT_EQ(404, http_json(S.rest, "GET", "/", NULL, body, sizeof(body)));
+	EXPECT_EQ(405, http_json(S.rest, "PUT", "/api/backend/v1/slotmaps", "{}", body, sizeof(body)));
+	EXPECT_EQ(400, http_json(S.rest, "GET", "/api/backend/v1/banks/x", NULL, body, sizeof(body)));
+	/* and it all changed nothing */
+	EXPECT_EQ(0, strcmp(get("slotmaps"),
+		"{\"slotmaps\":[{\"bank\":{\"bankId\":1,\"slotNr\":0},\"client\":{\"clientId\":1,"
+		"\"slotNr\":0},\"state\":\"NEW\"}]}"));
+	srv_stop();
+}
+
+TEST(malformed_rspro_closes_only_that_connection)
+{
+	static const uint8_t garbage[] = { 0x00, 0x05, 0xee, 0x07, 0x30, 0x03, 0x80, 0x05 };
+	static const uint8_t wrong_proto[] = { 0x00, 0x02, 0x12, 0x07, 0x00 };
+	struct tpeer b, bad;
+
+	setup();
+	srv_start(NULL);
+	ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 1, 8, 9999));
+	ASSERT_EQ(0, tpeer_connect(&bad, loop, S.rspro));
+	ASSERT_EQ(0, rspro_conn_send_raw(bad.conn, garbage, sizeof(garbage)));
+	EXPECT_TRUE(tpeer_wait_closed(&bad, 3000));
+	tpeer_close(&bad);
+	ASSERT_EQ(0, tpeer_connect(&bad, loop, S.rspro));
+	ASSERT_EQ(0, rspro_conn_send_raw(bad.conn, wrong_proto, sizeof(wrong_proto)));
+	EXPECT_TRUE(tpeer_wait_closed(&bad, 3000));
+	tpeer_close(&bad);
+	EXPECT_TRUE(log_contains(S.log, "bad RSPRO PDU"));
+	/* the good one still works */
+	ASSERT_EQ(201, post_map(1, 0, 1, 0));
+	EXPECT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+	EXPECT_FALSE(b.closed);
+	tpeer_close(&b);
+	srv_stop();
+}
+
+int main(int argc, char **argv)
+{
+	int ret;
+
+	signal(SIGPIPE, SIG_IGN);
+	ret = ktap_main(argc, argv);
+	ev_loop_free(loop);
+	if (ret == 0) {
+		char cmd[600];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		if (system(cmd))
+			return 1;
+	}
+	return ret;
+}
