@@ -550,6 +550,73 @@ TEST(malformed_rspro_closes_only_that_connection)
 	srv_stop();
 }
 
+TEST(options_and_config_file)
+{
+	struct srv s = { 0 };
+	char conf[300], *argv[6];
+	FILE *f;
+
+	setup();
+	snprintf(s.log, sizeof(s.log), "%s/options.log", dir);
+	/* --help works and names the options */
+	argv[0] = (char *)daemon_bin("remsim-server");
+	argv[1] = "--help";
+	argv[2] = NULL;
+	ASSERT_EQ(0, daemon_start(&s.d, argv, s.log));
+	EXPECT_EQ(0, daemon_wait(&s.d, 5000));
+	EXPECT_TRUE(log_contains(s.log, "--database"));
+	/* a config file with every kind of setting, comments included */
+	snprintf(conf, sizeof(conf), "%s/server.conf", dir);
+	snprintf(S.db, sizeof(S.db), "%s/conf.db", dir);
+	snprintf(S.log, sizeof(S.log), "%s/conf.log", dir);
+	S.rspro = free_port();
+	S.rest = free_port();
+	f = fopen(conf, "w");
+	ASSERT_TRUE(f != NULL);
+	fprintf(f, "# remsim-server\n\ndatabase = %s\nrspro-bind = 127.0.0.1\n"
+		"rspro-port = %d   # RSPRO\nrest-port=%d\nbankd-port = 9444\n"
+		"keepalive-interval = 5\nlog-level = debug\ntimestamp = yes\n",
+		S.db, S.rspro, S.rest);
+	fclose(f);
+	argv[1] = "-c";
+	argv[2] = conf;
+	argv[3] = "-L";		/* osmo-remsim's option, accepted */
+	argv[4] = NULL;
+	ASSERT_EQ(0, daemon_start(&S.d, argv, S.log));
+	ASSERT_TRUE(wait_port(S.rest, 5000));
+	ASSERT_TRUE(wait_port(S.rspro, 5000));
+	{
+		struct rspro_pdu pdu;
+		struct tpeer b, c;
+
+		ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 1, 1, -1));
+		ASSERT_TRUE(tpeer_client(&c, loop, S.rspro, 1, 0));
+		ASSERT_EQ(201, post_map(1, 0, 1, 0));
+		ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+		answer(&b, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+		ASSERT_TRUE(tpeer_wait(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, &pdu, 3000));
+		EXPECT_EQ(9444, pdu.config_client_bank.bankd.port);
+		tpeer_close(&b);
+		tpeer_close(&c);
+	}
+	srv_stop();
+	/* every line names its level and who it is about */
+	EXPECT_TRUE(log_contains(S.log, "DSLOTMAP INFO C1:0: bankd for this client: B1:0"));
+	/* a bad setting names the file and line, and the server does not start */
+	f = fopen(conf, "a");
+	fprintf(f, "rest-port = 70000\n");
+	fclose(f);
+	ASSERT_EQ(0, daemon_start(&s.d, argv, s.log));
+	EXPECT_EQ(2, daemon_wait(&s.d, 5000));
+	EXPECT_TRUE(log_contains(s.log, "server.conf:11: rest-port \"70000\" is not a port"));
+	f = fopen(conf, "w");
+	fprintf(f, "database = %s\ncolour = blue\n", S.db);
+	fclose(f);
+	ASSERT_EQ(0, daemon_start(&s.d, argv, s.log));
+	EXPECT_EQ(2, daemon_wait(&s.d, 5000));
+	EXPECT_TRUE(log_contains(s.log, "server.conf:2: unknown setting \"colour\""));
+}
+
 int main(int argc, char **argv)
 {
 	int ret;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -244,6 +245,17 @@ static int parse(struct server_cfg *cfg, int argc, char **argv)
 	return 0;
 }
 
+/* A rack has thousands of peers: take every descriptor we may. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static void on_signal(struct ev_io *io, uint32_t revents)
 {
 	struct server *srv = io->data;
@@ -268,6 +280,7 @@ int main(int argc, char **argv)
 	if (parse(&srv.cfg, argc, argv))
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
