@@ -16,6 +16,8 @@ struct daemon {
  * UBSan) if it exists, else build/bin/NAME, found from the test's own path.
  */
 const char *daemon_bin(const char *name);
+/* build/bin/NAME always: benchmarks measure the optimised build. */
+const char *daemon_bin_fast(const char *name);
 
 /* Starts argv[0] with stdout and stderr appended to @log. */
 int daemon_start(struct daemon *d, char *const argv[], const char *log);
