@@ -92,8 +92,8 @@ UNITTESTS	:= $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*
 BENCHES		:= $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 TOOLS		:= $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
 BOARD		:= $(B)/tests/board/st2board
-PROGRAMS	:= $(B)/bin/remsim-rspro-decode $(B)/bin/remsim-server
-SAN_PROGRAMS	:= $(B)/san/bin/remsim-server
+PROGRAMS	:= $(B)/bin/remsim-rspro-decode $(B)/bin/remsim-server $(B)/bin/remsim-softsim
+SAN_PROGRAMS	:= $(B)/san/bin/remsim-server $(B)/san/bin/remsim-softsim
 
 userspace: $(PROGRAMS) $(SAN_PROGRAMS) $(SELFTESTS) $(UNITTESTS) $(FUZZERS) $(BENCHES) \
 	$(TOOLS) $(BOARD) $(B)/lib/pkgconfig/remsim-rspro.pc
@@ -146,6 +146,11 @@ SERVER_SRCS	:= $(wildcard userspace/server/*.c)
 $(B)/bin/remsim-server: $(patsubst %.c,$(B)/obj/%.o,$(SERVER_SRCS)) $(LIBRSPRO)
 	$(call link)
 $(B)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson
+
+SOFTSIMD_SRCS	:= $(wildcard userspace/softsimd/*.c)
+
+$(B)/bin/remsim-softsim: $(patsubst %.c,$(B)/obj/%.o,$(SOFTSIMD_SRCS)) $(LIBREMSIM) $(LIBRSPRO)
+	$(call link)
 
 $(B)/obj/%.o: %.c
 	$(quiet) CC $<
@@ -208,11 +213,17 @@ $(B)/tests/unit/%: $(SAN)/obj/tests/unit/%.o $(SAN)/libtest.a $(SAN)/libremsim.a
 		   $(SAN)/libremsim-rspro.a
 	$(call link,$(SANFLAGS))
 
+$(B)/tests/unit/bankd_csv_test: $(SAN)/obj/userspace/bankd/csv.o
+
 # The daemons again under ASan and UBSan (SAN_PROGRAMS): the native tests
 # run these, so a leak or undefined behaviour in a daemon fails its test.
 $(SAN)/bin/remsim-server: $(patsubst %.c,$(SAN)/obj/%.o,$(SERVER_SRCS)) $(SAN)/libremsim-rspro.a
 	$(call link,$(SANFLAGS))
 $(SAN)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson
+
+$(SAN)/bin/remsim-softsim: $(patsubst %.c,$(SAN)/obj/%.o,$(SOFTSIMD_SRCS)) $(SAN)/libremsim.a \
+			   $(SAN)/libremsim-rspro.a
+	$(call link,$(SANFLAGS))
 
 # libFuzzer targets, with clang: one per parser of outside input.
 FUZZERS		:= $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/*_fuzz.c))

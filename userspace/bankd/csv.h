@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * bankd_pcsc_slots.csv, as osmo-remsim-bankd reads it: one row per bank
+ * slot, "bankId","slotNr","reader name regex" (POSIX extended, matched
+ * anywhere in the PC/SC reader name; the first reader that matches wins).
+ * Quotes are optional; "" inside quotes is a quote.
+ */
+#ifndef REMSIM_BANKD_CSV_H
+#define REMSIM_BANKD_CSV_H
+
+#include <regex.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct slot_row {
+	uint16_t bank_id;
+	uint16_t slot_nr;
+	char *pattern;
+	regex_t re;
+};
+
+struct slot_table {
+	struct slot_row *rows;
+	size_t count;
+};
+
+/*
+ * Parses @text (the file's contents; @name for messages). On a bad line
+ * returns -EINVAL with "NAME:LINE: why" in @err and leaves @t empty.
+ */
+int slot_table_parse(struct slot_table *t, const char *text, const char *name,
+		     char *err, size_t errlen);
+int slot_table_load(struct slot_table *t, const char *path, char *err, size_t errlen);
+void slot_table_free(struct slot_table *t);
+const struct slot_row *slot_table_find(const struct slot_table *t, uint16_t bank_id,
+				       uint16_t slot_nr);
+
+#endif

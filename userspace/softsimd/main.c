@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * remsim-softsim: N virtual SIM/USIM cards (userspace/softsim) served to
+ * pcscd through vsmartcard's vpcd driver, so PC/SC programs (remsim-bankd
+ * first) see them as cards in readers. Cards 2K and 2K+1 sit in the two
+ * slots of vpcd reader "remsim softsim K"; card N's slot listens on port
+ * BASE + N. --print-reader-conf and --print-csv write the pcscd and bankd
+ * configuration that matches.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "remsim/log.h"
+#include "softsimd.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: remsim-softsim [options]\n"
+		"\n"
+		"Virtual SIM/USIM cards for pcscd, through the vsmartcard-vpcd reader\n"
+		"driver: card N connects to vpcd's slot on port BASE + N.\n"
+		"\n"
+		"  -p, --profile FILE          card contents (see Documentation/softsim.rst)\n"
+		"  -n, --cards N               number of cards (default: from the profile, or 1)\n"
+		"  -H, --vpcd-host HOST        where pcscd runs (default 127.0.0.1)\n"
+		"  -P, --vpcd-port BASE        port of card 0 (default 35963, vpcd's own)\n"
+		"  -s, --state-dir DIR         keep each card's state (PINs, SQN, files) here\n"
+		"  -l, --command-log FILE      append every command and response\n"
+		"  -C, --control PATH          control socket: remove N, insert N,\n"
+		"                              pull-on-apdu N, status\n"
+		"      --print-reader-conf     print pcscd's reader.conf for the cards, exit\n"
+		"      --print-csv BANK        print bankd_pcsc_slots.csv rows, exit\n"
+		"  -e, --log-level LEVEL       debug, info, notice, error, fatal\n"
+		"  -V, --version               print the version\n"
+		"  -h, --help                  this text\n");
+}
+
+enum { OPT_READER_CONF = 256, OPT_CSV };
+
+static const struct option options[] = {
+	{ "profile",		required_argument,	NULL, 'p' },
+	{ "cards",		required_argument,	NULL, 'n' },
+	{ "vpcd-host",		required_argument,	NULL, 'H' },
+	{ "vpcd-port",		required_argument,	NULL, 'P' },
+	{ "state-dir",		required_argument,	NULL, 's' },
+	{ "command-log",	required_argument,	NULL, 'l' },
+	{ "control",		required_argument,	NULL, 'C' },
+	{ "print-reader-conf",	no_argument,		NULL, OPT_READER_CONF },
+	{ "print-csv",		required_argument,	NULL, OPT_CSV },
+	{ "log-level",		required_argument,	NULL, 'e' },
+	{ "version",		no_argument,		NULL, 'V' },
+	{ "help",		no_argument,		NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void print_reader_conf(const struct softsim *ss)
+{
+	unsigned int k;
+
+	printf("# remsim-softsim: %u cards, card N on port %u + N\n", ss->count,
+	       ss->vpcd_port);
+	for (k = 0; k < (ss->count + 1) / 2; k++)
+		printf("\nFRIENDLYNAME \"remsim softsim %u\"\n"
+		       "DEVICENAME   /dev/null:%u\n"
+		       "LIBPATH      /usr/lib/pcsc/drivers/serial/libifdvpcd.so\n"
+		       "CHANNELID    %u\n", k, ss->vpcd_port + 2 * k, ss->vpcd_port + 2 * k);
+}
+
+static void print_csv(const struct softsim *ss, unsigned int bank)
+{
+	unsigned int n;
+
+	for (n = 0; n < ss->count; n++)
+		printf("\"%u\",\"%u\",\"^remsim softsim %u [0-9A-F]{2} 0%u$\"\n", bank, n,
+		       n / 2, n % 2);
+}
+
+/* --- the control socket --- */
+
+static int control_fd = -1;
+
+static void control_cmd(struct softsim *ss, char *cmd, char *reply, size_t size)
+{
+	unsigned int n, i;
+	size_t len = 0;
+
+	if (!strcmp(cmd, "status")) {
+		for (i = 0; i < ss->count && len < size; i++) {
+			struct vcard *v = &ss->cards[i];
+
+			len += snprintf(reply + len, size - len, "card %u %s apdus=%lu\n", i,
+					v->removed ? "removed" : v->connected ? "inserted" :
+					"connecting", v->apdus);
+		}
+		return;
+	}
+	if (sscanf(cmd, "remove %u", &n) == 1 && n < ss->count) {
+		vcard_remove(&ss->cards[n]);
+	} else if (sscanf(cmd, "insert %u", &n) == 1 && n < ss->count) {
+		vcard_insert(&ss->cards[n]);
+	} else if (sscanf(cmd, "pull-on-apdu %u", &n) == 1 && n < ss->count) {
+		ss->cards[n].pull_on_apdu = true;
+	} else {
+		snprintf(reply, size, "error: unknown command \"%s\"\n", cmd);
+		return;
+	}
+	snprintf(reply, size, "ok\n");
+}
+
+static void control_accept(struct ev_io *io, uint32_t revents)
+{
+	struct softsim *ss = io->data;
+	char cmd[128], reply[8192];
+	int fd = accept4(control_fd, NULL, NULL, SOCK_CLOEXEC);
+	struct timeval tv = { .tv_sec = 1 };
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	n = recv(fd, cmd, sizeof(cmd) - 1, 0);
+	if (n > 0) {
+		cmd[n] = 0;
+		cmd[strcspn(cmd, "\r\n")] = 0;
+		reply[0] = 0;
+		control_cmd(ss, cmd, reply, sizeof(reply));
+		send(fd, reply, strlen(reply), MSG_NOSIGNAL);
+	}
+	close(fd);
+}
+
+static int control_open(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || strlen(path) >= sizeof(sa.sun_path))
+		return -EINVAL;
+	strcpy(sa.sun_path, path);
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 8)) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+static void on_signal(struct ev_io *io, uint32_t revents)
+{
+	struct softsim *ss = io->data;
+	struct signalfd_siginfo si;
+
+	if (read(io->fd, &si, sizeof(si)) == sizeof(si))
+		ev_break(ss->loop);
+}
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "remsim-softsim: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	static struct softsim ss = { .vpcd_host = "127.0.0.1", .vpcd_port = 35963 };
+	static struct profiles profiles;
+	const char *profile = NULL, *log_path = NULL, *control = NULL;
+	int opt, count = -1, print = 0, bank = 0, sfd, level;
+	struct ev_io sig_io, ctl_io;
+	char err[300];
+	sigset_t sigs;
+	unsigned int i;
+	long v;
+
+	log_init("remsim-softsim", LOG_INFO);
+	while ((opt = getopt_long(argc, argv, "p:n:H:P:s:l:C:e:Vh", options, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			profile = optarg;
+			break;
+		case 'n':
+			v = strtol(optarg, NULL, 10);
+			if (v < 1 || v > SOFTSIM_CARDS_MAX)
+				return fail("--cards \"%s\" is not 1..64", optarg);
+			count = v;
+			break;
+		case 'H':
+			snprintf(ss.vpcd_host, sizeof(ss.vpcd_host), "%s", optarg);
+			break;
+		case 'P':
+			v = strtol(optarg, NULL, 10);
+			if (v < 1 || v > 65535 - 2 * SOFTSIM_CARDS_MAX)
+				return fail("--vpcd-port \"%s\" is out of range", optarg);
+			ss.vpcd_port = v;
+			break;
+		case 's':
+			snprintf(ss.state_dir, sizeof(ss.state_dir), "%s", optarg);
+			break;
+		case 'l':
+			log_path = optarg;
+			break;
+		case 'C':
+			control = optarg;
+			break;
+		case OPT_READER_CONF:
+			print = 1;
+			break;
+		case OPT_CSV:
+			print = 2;
+			bank = atoi(optarg);
+			break;
+		case 'e':
+			level = log_parse_level(optarg);
+			if (level < 0)
+				return fail("--log-level \"%s\" is not a level", optarg);
+			log_set_all(level);
+			break;
+		case 'V':
+			printf("remsim-softsim %s\n", REMSIM_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	profiles_default(&profiles, 1);
+	if (profile && profiles_load(&profiles, profile, err, sizeof(err)))
+		return fail("%s", err);
+	if (count > 0)
+		profiles.count = count;
+	ss.count = profiles.count;
+	if (print == 1) {
+		print_reader_conf(&ss);
+		return 0;
+	}
+	if (print == 2) {
+		print_csv(&ss, bank);
+		return 0;
+	}
+	if (log_path) {
+		ss.command_log = fopen(log_path, "a");
+		if (!ss.command_log)
+			return fail("%s: %s", log_path, strerror(errno));
+	}
+	ss.loop = ev_loop_new();
+	ss.cards = calloc(ss.count, sizeof(*ss.cards));
+	if (!ss.loop || !ss.cards)
+		return 1;
+	for (i = 0; i < ss.count; i++) {
+		struct vcard *vc = &ss.cards[i];
+		int ret;
+
+		vc->ss = &ss;
+		vc->idx = i;
+		vc->port = ss.vpcd_port + i;
+		snprintf(vc->name, sizeof(vc->name), "card%u", i);
+		vc->card = card_new(&profiles.card[i]);
+		if (!vc->card)
+			return 1;
+		ret = softsim_load_state(vc);
+		if (ret) {
+			LOGP(DMAIN, LOG_FATAL, vc->name, "state in %s: %s", ss.state_dir,
+			     ret == -EINVAL ? "made for another card (remove it to start afresh)" :
+			     strerror(-ret));
+			return 1;
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+	ev_io_start(ss.loop, &sig_io, sfd, EPOLLIN, on_signal, &ss);
+	if (control) {
+		control_fd = control_open(control);
+		if (control_fd < 0)
+			return fail("--control %s: %s", control, strerror(-control_fd));
+		ev_io_start(ss.loop, &ctl_io, control_fd, EPOLLIN, control_accept, &ss);
+	}
+	LOGP(DMAIN, LOG_INFO, NULL, "%u cards on vpcd %s ports %u..%u", ss.count,
+	     ss.vpcd_host, ss.vpcd_port, ss.vpcd_port + ss.count - 1);
+	for (i = 0; i < ss.count; i++)
+		vcard_start(&ss.cards[i]);
+	ev_run(ss.loop);
+	for (i = 0; i < ss.count; i++) {
+		vcard_stop(&ss.cards[i]);
+		card_free(ss.cards[i].card);
+		free(ss.cards[i].state);
+	}
+	if (control) {
+		ev_io_stop(&ctl_io);
+		close(control_fd);
+		unlink(control);
+	}
+	ev_io_stop(&sig_io);
+	close(sfd);
+	ev_loop_free(ss.loop);
+	free(ss.cards);
+	if (ss.command_log)
+		fclose(ss.command_log);
+	return 0;
+}

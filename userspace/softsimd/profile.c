@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The softsim's profile file, checked field by field with line numbers. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "profile.h"
+
+void profiles_default(struct profiles *p, unsigned int count)
+{
+	unsigned int i;
+
+	memset(p, 0, sizeof(*p));
+	p->count = count;
+	for (i = 0; i < SOFTSIM_CARDS_MAX; i++)
+		card_profile_default(&p->card[i], i);
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = 0;
+	return s;
+}
+
+static int digits(char *dst, size_t size, const char *v, size_t min, size_t max)
+{
+	size_t len = strlen(v), i;
+
+	if (len < min || len > max || len >= size)
+		return -EINVAL;
+	for (i = 0; i < len; i++)
+		if (!isdigit((unsigned char)v[i]))
+			return -EINVAL;
+	strcpy(dst, v);
+	return 0;
+}
+
+static int key16(uint8_t *dst, const char *v)
+{
+	unsigned int i, b;
+
+	if (strlen(v) != 32)
+		return -EINVAL;
+	for (i = 0; i < 16; i++) {
+		if (!isxdigit((unsigned char)v[2 * i]) || !isxdigit((unsigned char)v[2 * i + 1]) ||
+		    sscanf(v + 2 * i, "%2x", &b) != 1)
+			return -EINVAL;
+		dst[i] = b;
+	}
+	return 0;
+}
+
+static int yes_no(bool *dst, const char *v)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
+		*dst = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
+		*dst = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* One "key = value" of a card; a sentence in @why when it is wrong. */
+static int set_field(struct card_profile *c, const char *key, const char *v,
+		     char *why, size_t whylen)
+{
+	unsigned long n;
+	char *end;
+
+	if (!strcmp(key, "iccid")) {
+		if (!digits(c->iccid, sizeof(c->iccid), v, 18, 20))
+			return 0;
+		snprintf(why, whylen, "iccid must be 18..20 digits");
+	} else if (!strcmp(key, "imsi")) {
+		if (!digits(c->imsi, sizeof(c->imsi), v, 6, 15))
+			return 0;
+		snprintf(why, whylen, "imsi must be 6..15 digits");
+	} else if (!strcmp(key, "ki")) {
+		if (!key16(c->ki, v))
+			return 0;
+		snprintf(why, whylen, "ki must be 32 hex digits");
+	} else if (!strcmp(key, "opc")) {
+		if (!key16(c->opc, v))
+			return 0;
+		snprintf(why, whylen, "opc must be 32 hex digits");
+	} else if (!strcmp(key, "msisdn")) {
+		if (!digits(c->msisdn, sizeof(c->msisdn), v, 0, 20))
+			return 0;
+		snprintf(why, whylen, "msisdn must be at most 20 digits");
+	} else if (!strcmp(key, "spn")) {
+		if (strlen(v) < sizeof(c->spn)) {
+			strcpy(c->spn, v);
+			return 0;
+		}
+		snprintf(why, whylen, "spn must be at most %zu characters", sizeof(c->spn) - 1);
+	} else if (!strcmp(key, "mnc-len")) {
+		n = strtoul(v, &end, 10);
+		if (!*end && (n == 2 || n == 3)) {
+			c->mnc_len = n;
+			return 0;
+		}
+		snprintf(why, whylen, "mnc-len must be 2 or 3");
+	} else if (!strcmp(key, "pin1")) {
+		if (!digits(c->pin1, sizeof(c->pin1), v, 4, 8))
+			return 0;
+		snprintf(why, whylen, "pin1 must be 4..8 digits");
+	} else if (!strcmp(key, "puk1")) {
+		if (!digits(c->puk1, sizeof(c->puk1), v, 8, 8))
+			return 0;
+		snprintf(why, whylen, "puk1 must be 8 digits");
+	} else if (!strcmp(key, "adm1")) {
+		if (!digits(c->adm1, sizeof(c->adm1), v, 8, 8))
+			return 0;
+		snprintf(why, whylen, "adm1 must be 8 digits");
+	} else if (!strcmp(key, "pin1-enabled")) {
+		if (!yes_no(&c->pin1_enabled, v))
+			return 0;
+		snprintf(why, whylen, "pin1-enabled must be yes or no");
+	} else {
+		snprintf(why, whylen, "unknown card setting \"%s\"", key);
+	}
+	return -EINVAL;
+}
+
+int profiles_load(struct profiles *p, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL, why[160];
+	struct card_profile *card = NULL;
+	unsigned int lineno = 0, n;
+	size_t cap = 0;
+	int ret = 0;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	while (getline(&line, &cap, f) >= 0) {
+		char *s = strchr(line, '#'), *eq, *key, *value;
+		char extra;
+
+		lineno++;
+		if (s)
+			*s = 0;
+		s = trim(line);
+		if (!*s)
+			continue;
+		if (*s == '[') {
+			if (sscanf(s, "[card %u]%c", &n, &extra) != 1 || s[strlen(s) - 1] != ']' ||
+			    n >= SOFTSIM_CARDS_MAX) {
+				snprintf(err, errlen, "%s:%u: expected [card N] with N 0..%d",
+					 path, lineno, SOFTSIM_CARDS_MAX - 1);
+				ret = -EINVAL;
+				break;
+			}
+			card = &p->card[n];
+			if (n >= p->count)
+				p->count = n + 1;
+			continue;
+		}
+		eq = strchr(s, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s:%u: expected \"key = value\"", path, lineno);
+			ret = -EINVAL;
+			break;
+		}
+		*eq = 0;
+		key = trim(s);
+		value = trim(eq + 1);
+		if (!card && !strcmp(key, "cards")) {
+			char *end;
+
+			n = strtoul(value, &end, 10);
+			if (*end || !*value || n < 1 || n > SOFTSIM_CARDS_MAX) {
+				snprintf(err, errlen, "%s:%u: cards must be 1..%d", path, lineno,
+					 SOFTSIM_CARDS_MAX);
+				ret = -EINVAL;
+				break;
+			}
+			p->count = n;
+			continue;
+		}
+		if (!card) {
+			snprintf(err, errlen, "%s:%u: \"%s\" outside a [card N] section",
+				 path, lineno, key);
+			ret = -EINVAL;
+			break;
+		}
+		if (set_field(card, key, value, why, sizeof(why))) {
+			snprintf(err, errlen, "%s:%u: %s", path, lineno, why);
+			ret = -EINVAL;
+			break;
+		}
+	}
+	free(line);
+	fclose(f);
+	return ret;
+}
