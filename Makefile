@@ -32,6 +32,8 @@ ALL_CFLAGS	:= -std=gnu11 $(WARNINGS) $(CFLAGS) -MMD -MP \
 		   -isystem include/uapi -Ikernel -Iuserspace/include -Iuserspace/softsim \
 		   -DREMSIM_VERSION='"$(VERSION)"'
 
+PCSC_CFLAGS	:= $(shell pkg-config --cflags libpcsclite 2>/dev/null)
+
 ifeq ($(V),1)
 Q		:=
 quiet		= @true
@@ -92,8 +94,9 @@ UNITTESTS	:= $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*
 BENCHES		:= $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 TOOLS		:= $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
 BOARD		:= $(B)/tests/board/st2board
-PROGRAMS	:= $(B)/bin/remsim-rspro-decode $(B)/bin/remsim-server $(B)/bin/remsim-softsim
-SAN_PROGRAMS	:= $(B)/san/bin/remsim-server $(B)/san/bin/remsim-softsim
+PROGRAMS	:= $(B)/bin/remsim-rspro-decode $(B)/bin/remsim-server $(B)/bin/remsim-softsim \
+		   $(B)/bin/remsim-bankd
+SAN_PROGRAMS	:= $(B)/san/bin/remsim-server $(B)/san/bin/remsim-softsim $(B)/san/bin/remsim-bankd
 
 userspace: $(PROGRAMS) $(SAN_PROGRAMS) $(SELFTESTS) $(UNITTESTS) $(FUZZERS) $(BENCHES) \
 	$(TOOLS) $(BOARD) $(B)/lib/pkgconfig/remsim-rspro.pc
@@ -148,6 +151,13 @@ $(B)/bin/remsim-server: $(patsubst %.c,$(B)/obj/%.o,$(SERVER_SRCS)) $(LIBRSPRO)
 $(B)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson
 
 SOFTSIMD_SRCS	:= $(wildcard userspace/softsimd/*.c)
+BANKD_SRCS	:= $(wildcard userspace/bankd/*.c)
+
+$(B)/bin/remsim-bankd: $(patsubst %.c,$(B)/obj/%.o,$(BANKD_SRCS)) $(LIBRSPRO)
+	$(call link)
+$(B)/bin/remsim-bankd: LDLIBS += -lpcsclite
+$(patsubst %.c,$(B)/obj/%.o,$(BANKD_SRCS)) $(patsubst %.c,$(B)/san/obj/%.o,$(BANKD_SRCS)): \
+	ALL_CFLAGS += $(PCSC_CFLAGS)
 
 $(B)/bin/remsim-softsim: $(patsubst %.c,$(B)/obj/%.o,$(SOFTSIMD_SRCS)) $(LIBREMSIM) $(LIBRSPRO)
 	$(call link)
@@ -214,12 +224,19 @@ $(B)/tests/unit/%: $(SAN)/obj/tests/unit/%.o $(SAN)/libtest.a $(SAN)/libremsim.a
 	$(call link,$(SANFLAGS))
 
 $(B)/tests/unit/bankd_csv_test: $(SAN)/obj/userspace/bankd/csv.o
+$(B)/obj/tests/lib/pcsc_env.o $(SAN)/obj/tests/lib/pcsc_env.o: ALL_CFLAGS += $(PCSC_CFLAGS)
+$(B)/tests/unit/bankd_test $(B)/bench/bankd_rtt: LDLIBS += -lpcsclite
+$(SAN)/obj/tests/unit/bankd_test.o $(B)/obj/bench/bankd_rtt.o: ALL_CFLAGS += $(PCSC_CFLAGS)
 
 # The daemons again under ASan and UBSan (SAN_PROGRAMS): the native tests
 # run these, so a leak or undefined behaviour in a daemon fails its test.
 $(SAN)/bin/remsim-server: $(patsubst %.c,$(SAN)/obj/%.o,$(SERVER_SRCS)) $(SAN)/libremsim-rspro.a
 	$(call link,$(SANFLAGS))
 $(SAN)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson
+
+$(SAN)/bin/remsim-bankd: $(patsubst %.c,$(SAN)/obj/%.o,$(BANKD_SRCS)) $(SAN)/libremsim-rspro.a
+	$(call link,$(SANFLAGS))
+$(SAN)/bin/remsim-bankd: LDLIBS += -lpcsclite
 
 $(SAN)/bin/remsim-softsim: $(patsubst %.c,$(SAN)/obj/%.o,$(SOFTSIMD_SRCS)) $(SAN)/libremsim.a \
 			   $(SAN)/libremsim-rspro.a

@@ -4,7 +4,7 @@
  * pcscd through vsmartcard's vpcd driver, so PC/SC programs (remsim-bankd
  * first) see them as cards in readers. Cards 2K and 2K+1 sit in the two
  * slots of vpcd reader "remsim softsim K"; card N's slot listens on port
- * BASE + N. --print-reader-conf and --print-csv write the pcscd and bankd
+ * BASE + N. --write-reader-conf and --print-csv write the pcscd and bankd
  * configuration that matches.
  */
 #define _GNU_SOURCE
@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -39,7 +40,8 @@ static void usage(FILE *f)
 		"  -l, --command-log FILE      append every command and response\n"
 		"  -C, --control PATH          control socket: remove N, insert N,\n"
 		"                              pull-on-apdu N, status\n"
-		"      --print-reader-conf     print pcscd's reader.conf for the cards, exit\n"
+		"      --write-reader-conf DIR write DIR/reader.conf.d for pcscd -c and a\n"
+		"                              copy of vpcd per reader into DIR, exit\n"
 		"      --print-csv BANK        print bankd_pcsc_slots.csv rows, exit\n"
 		"  -e, --log-level LEVEL       debug, info, notice, error, fatal\n"
 		"  -V, --version               print the version\n"
@@ -56,7 +58,7 @@ static const struct option options[] = {
 	{ "state-dir",		required_argument,	NULL, 's' },
 	{ "command-log",	required_argument,	NULL, 'l' },
 	{ "control",		required_argument,	NULL, 'C' },
-	{ "print-reader-conf",	no_argument,		NULL, OPT_READER_CONF },
+	{ "write-reader-conf",	required_argument,	NULL, OPT_READER_CONF },
 	{ "print-csv",		required_argument,	NULL, OPT_CSV },
 	{ "log-level",		required_argument,	NULL, 'e' },
 	{ "version",		no_argument,		NULL, 'V' },
@@ -64,17 +66,66 @@ static const struct option options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static void print_reader_conf(const struct softsim *ss)
-{
-	unsigned int k;
+#define VPCD_DRIVER	"/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
 
-	printf("# remsim-softsim: %u cards, card N on port %u + N\n", ss->count,
-	       ss->vpcd_port);
-	for (k = 0; k < (ss->count + 1) / 2; k++)
-		printf("\nFRIENDLYNAME \"remsim softsim %u\"\n"
-		       "DEVICENAME   /dev/null:%u\n"
-		       "LIBPATH      /usr/lib/pcsc/drivers/serial/libifdvpcd.so\n"
-		       "CHANNELID    %u\n", k, ss->vpcd_port + 2 * k, ss->vpcd_port + 2 * k);
+/*
+ * Debian's vpcd keeps its two slots' connections in globals indexed by the
+ * slot number alone: every reader served by one loaded copy of the driver
+ * shares them (and their sockets). pcscd loads one copy per distinct file,
+ * so each reader gets its own copy of the driver in @dir.
+ */
+static int copy_driver(const char *to)
+{
+	char buf[65536];
+	FILE *in = fopen(VPCD_DRIVER, "rb"), *out = in ? fopen(to, "wb") : NULL;
+	size_t n;
+	int ret = 0;
+
+	if (!in || !out) {
+		ret = -errno;
+		goto out;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			ret = -EIO;
+	if (ferror(in))
+		ret = -EIO;
+out:
+	if (in)
+		fclose(in);
+	if (out && fclose(out))
+		ret = -EIO;
+	return ret;
+}
+
+/* DIR/reader.conf.d/softsim and a vpcd copy per reader: pcscd -c DIR/reader.conf.d */
+static int write_reader_conf(const struct softsim *ss, const char *dir)
+{
+	char path[512], drv[512];
+	unsigned int k;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/reader.conf.d", dir);
+	if (mkdir(path, 0755) && errno != EEXIST)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/reader.conf.d/softsim", dir);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "# remsim-softsim: %u cards, card N on port %u + N\n", ss->count,
+		ss->vpcd_port);
+	for (k = 0; k < (ss->count + 1) / 2; k++) {
+		snprintf(drv, sizeof(drv), "%s/libifdvpcd-%u.so", dir, k);
+		if (copy_driver(drv)) {
+			fclose(f);
+			return -EIO;
+		}
+		fprintf(f, "\nFRIENDLYNAME \"remsim softsim %u\"\n"
+			"DEVICENAME   /dev/null:%u\n"
+			"LIBPATH      %s\n"
+			"CHANNELID    %u\n", k, ss->vpcd_port + 2 * k, drv, ss->vpcd_port + 2 * k);
+	}
+	return fclose(f) ? -EIO : 0;
 }
 
 static void print_csv(const struct softsim *ss, unsigned int bank)
@@ -183,7 +234,7 @@ int main(int argc, char **argv)
 {
 	static struct softsim ss = { .vpcd_host = "127.0.0.1", .vpcd_port = 35963 };
 	static struct profiles profiles;
-	const char *profile = NULL, *log_path = NULL, *control = NULL;
+	const char *profile = NULL, *log_path = NULL, *control = NULL, *conf_dir = NULL;
 	int opt, count = -1, print = 0, bank = 0, sfd, level;
 	struct ev_io sig_io, ctl_io;
 	char err[300];
@@ -223,6 +274,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_READER_CONF:
 			print = 1;
+			conf_dir = optarg;
 			break;
 		case OPT_CSV:
 			print = 2;
@@ -252,7 +304,8 @@ int main(int argc, char **argv)
 		profiles.count = count;
 	ss.count = profiles.count;
 	if (print == 1) {
-		print_reader_conf(&ss);
+		if (write_reader_conf(&ss, conf_dir))
+			return fail("--write-reader-conf %s: %s", conf_dir, strerror(errno));
 		return 0;
 	}
 	if (print == 2) {

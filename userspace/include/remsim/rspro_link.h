@@ -25,6 +25,9 @@ struct rspro_link_cfg {
 	struct rspro_client_slot client_slot;	/* for connectClientReq */
 	uint16_t bank_id;			/* for connectBankReq */
 	uint16_t num_slots;
+	/* a bankd's: where its clients reach it (ConnectBankReq extension) */
+	bool has_bankd_addr;
+	struct rspro_ip_port bankd_addr;
 	enum rspro_component peer_type;	/* what Connect*Res must come from */
 	unsigned int t1_ms;		/* Connect*Res wait, 10 s */
 	unsigned int t2_ms;		/* TCP connect wait, 10 s */

@@ -109,12 +109,15 @@ static void send_connect_req(struct rspro_link *l)
 	struct rspro_pdu pdu;
 	struct rspro_error err;
 
-	if (l->cfg.identity.type == RSPRO_COMP_CLIENT)
+	if (l->cfg.identity.type == RSPRO_COMP_CLIENT) {
 		rspro_connect_client_req(&pdu, &l->cfg.identity,
 					 &l->cfg.client_slot);
-	else
+	} else {
 		rspro_connect_bank_req(&pdu, &l->cfg.identity, l->cfg.bank_id,
 				       l->cfg.num_slots);
+		pdu.connect_bank_req.has_bankd_addr = l->cfg.has_bankd_addr;
+		pdu.connect_bank_req.bankd_addr = l->cfg.bankd_addr;
+	}
 	if (rspro_conn_send(l->conn, &pdu, &err) == -EINVAL)
 		fprintf(stderr, "rspro link: cannot encode %s: %s\n",
 			rspro_msg_name(pdu.msg), err.msg);

@@ -1,0 +1,499 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bankd_test - remsim-bankd (ASan/UBSan build) with its real surroundings:
+ * Debian's pcscd in a private namespace with vpcd readers, remsim-softsim
+ * cards in them, remsim-server handing out the maps; test clients on the
+ * RSPRO library. Every card command round-trips byte for byte as a local
+ * card answers it; resets reach the card; a card pulled out mid-APDU, a
+ * pcscd restart, two clients racing for one slot and malformed TPDUs get
+ * clear errors and no hang; 16 slots work in parallel.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "card.h"
+#include "daemon.h"
+#include "http.h"
+#include "ktap.h"
+#include "pcsc_env.h"
+#include "rspro_peer.h"
+
+#define BANK	1
+
+static struct ev_loop *loop;
+static struct pcsc_env env;
+static struct daemon server, bankd;
+static int rspro_port, rest_port, bankd_port;
+static char logdir[] = "/tmp/remsim-bankd-test-XXXXXX";
+static char body[8192];
+
+static void start_server(void)
+{
+	char db[128], log[128], rs[8], rt[8];
+	char *argv[] = { (char *)daemon_bin("remsim-server"), "-D", db, "--rspro-bind",
+			 "127.0.0.1", "--rspro-port", rs, "--rest-bind", "127.0.0.1",
+			 "--rest-port", rt, NULL };
+
+	rspro_port = free_port();
+	rest_port = free_port();
+	snprintf(rs, sizeof(rs), "%d", rspro_port);
+	snprintf(rt, sizeof(rt), "%d", rest_port);
+	snprintf(db, sizeof(db), "%s/server.db", logdir);
+	snprintf(log, sizeof(log), "%s/server.log", logdir);
+	ASSERT_EQ(0, daemon_start(&server, argv, log));
+	ASSERT_TRUE(wait_port(rest_port, 5000));
+}
+
+static void start_bankd(unsigned int slots)
+{
+	char log[128], rs[8], bp[8], n[8];
+	char *argv[] = { (char *)daemon_bin("remsim-bankd"), "-i", "127.0.0.1", "-p", rs,
+			 "-b", "1", "-n", n, "-I", "127.0.0.1", "-P", bp, "-S", env.csv,
+			 "-e", "debug", NULL };
+
+	bankd_port = free_port();
+	snprintf(rs, sizeof(rs), "%d", rspro_port);
+	snprintf(bp, sizeof(bp), "%d", bankd_port);
+	snprintf(n, sizeof(n), "%u", slots);
+	snprintf(log, sizeof(log), "%s/bankd.log", logdir);
+	ASSERT_EQ(0, daemon_start(&bankd, argv, log));
+	ASSERT_TRUE(wait_port(bankd_port, 5000));
+}
+
+/* Maps card @slot of bank 1 to client @client:0 and waits for ACTIVE. */
+static void map(int slot, int client)
+{
+	char json[200];
+	int t;
+
+	snprintf(json, sizeof(json),
+		 "{\"bank\":{\"bankId\":1,\"slotNr\":%d},\"client\":{\"clientId\":%d,\"slotNr\":0}}",
+		 slot, client);
+	ASSERT_EQ(201, http_json(rest_port, "POST", "/api/backend/v1/slotmaps", json, body,
+				 sizeof(body)));
+	for (t = 0; t < 100; t++) {
+		int i, active = 0;
+		char *p;
+
+		http_json(rest_port, "GET", "/api/backend/v1/slotmaps", NULL, body, sizeof(body));
+		for (p = body, i = 0; (p = strstr(p, "ACTIVE")); p++, i++)
+			active++;
+		if (strstr(body, "NEW") == NULL && strstr(body, "UNACK") == NULL && active)
+			return;
+		tpeer_run(loop, 50);
+	}
+	ASSERT_TRUE(false);
+}
+
+static void setup(unsigned int cards)
+{
+	if (!loop) {
+		loop = ev_loop_new();
+		ASSERT_TRUE(mkdtemp(logdir) != NULL);
+	}
+	ASSERT_EQ(0, pcsc_env_start(&env, cards));
+	start_server();
+	start_bankd(cards);
+}
+
+static void teardown(void)
+{
+	int status = daemon_stop(&bankd, SIGTERM, 10000);
+
+	if (status)
+		TH_LOG("bankd exit status %d, see %s/bankd.log", status, logdir);
+	EXPECT_EQ(0, status);
+	daemon_stop(&server, SIGTERM, 10000);
+	pcsc_env_stop(&env);
+}
+
+static void after_each(void)
+{
+	if (bankd.pid)
+		daemon_stop(&bankd, SIGKILL, 1000);
+	if (server.pid)
+		daemon_stop(&server, SIGKILL, 1000);
+	if (env.dir[0] && (env.pcscd.pid || env.softsim.pid))
+		pcsc_env_stop(&env);
+}
+
+/* A client of bankd for client slot @client:0; true when the card is open. */
+static bool client_connect(struct tpeer *t, int client, struct rspro_pdu *atr)
+{
+	struct rspro_client_slot cs = { client, 0 };
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+
+	if (tpeer_connect(t, loop, bankd_port))
+		return false;
+	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "test", "remsim-client", "t");
+	rspro_connect_client_req(&pdu, &id, &cs);
+	tpeer_send(t, &pdu);
+	if (!tpeer_wait(t, RSPRO_CONNECT_CLIENT_RES, &pdu, 10000))
+		return false;
+	if (pdu.connect_res.result != RSPRO_OK) {
+		TH_LOG("connectClientRes: %d", pdu.connect_res.result);
+		return false;
+	}
+	return tpeer_wait(t, RSPRO_SET_ATR_REQ, atr, 5000);
+}
+
+/* One TPDU through bankd; the response (data + SW) in @resp. */
+static int transceive(struct tpeer *t, int client, int slot, const uint8_t *cmd,
+		      size_t len, uint8_t *resp)
+{
+	struct rspro_pdu pdu;
+
+	rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, (struct rspro_client_slot){ client, 0 },
+		   (struct rspro_bank_slot){ BANK, slot }, cmd, len);
+	if (tpeer_send(t, &pdu))
+		return -EIO;
+	if (!tpeer_wait(t, RSPRO_TPDU_CARD_TO_MODEM, &pdu, 10000))
+		return -ETIMEDOUT;
+	memcpy(resp, pdu.tpdu.data, pdu.tpdu.len);
+	return pdu.tpdu.len;
+}
+
+static size_t unhex(const char *hex, uint8_t *out)
+{
+	size_t n = 0;
+	unsigned int b;
+
+	while (hex[0] && hex[1] && sscanf(hex, "%2x", &b) == 1) {
+		out[n++] = b;
+		hex += 2;
+	}
+	return n;
+}
+
+TEST_TIMEOUT(every_card_command_round_trips, 120)
+{
+	/* every command the softsim card knows, GSM and UICC faces */
+	static const char *const script[] = {
+		"a0a40000023f00",		/* SELECT MF by FID (GSM) */
+		"a0c000001a",			/* GET RESPONSE after 9Fxx (wrong Le first) */
+		"a0f2000016",			/* STATUS */
+		"a0a40000027f20",		/* DF.GSM */
+		"a0a40000026f07",		/* EF.IMSI */
+		"a0b0000009",			/* READ BINARY */
+		"a02000010831323334ffffffff",	/* VERIFY PIN1 */
+		"a088000010000102030405060708090a0b0c0d0e0f",	/* RUN GSM ALGORITHM */
+		"a0c000000c",			/* its GET RESPONSE */
+		"00a40004023f00",		/* SELECT MF (UICC) */
+		"00a40804047f106f3a",		/* SELECT by path: DF.TELECOM/EF.ADN */
+		"00b2010420",			/* READ RECORD 1 */
+		"00dc010420" "4142ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",	/* UPDATE RECORD */
+		"00b2010420",			/* and back */
+		"00a40004022fe2",		/* EF.ICCID */
+		"00b000000a",			/* READ BINARY */
+		"00a40004022f00",		/* EF.DIR */
+		"00b2010400",			/* READ RECORD with Le 0 */
+		"00a4040407a0000000871002",	/* SELECT ADF.USIM by AID */
+		"00a40004026f07",		/* EF.IMSI */
+		"00b0000009",			/* READ BINARY */
+		"00d6000009" "080910101032547698",	/* UPDATE BINARY (needs ADM: refused) */
+		"0024000110313233340000000035353535ffffffff", /* CHANGE PIN (not verified yet) */
+		"002000010831323334ffffffff",	/* VERIFY PIN1 */
+		"0024000110313233340000000035353535ffffffff", /* CHANGE PIN */
+		"002000010831323334ffffffff",	/* the old one is wrong now */
+		"002c000110313233343536373835353535ffffffff", /* UNBLOCK PIN with PUK */
+		"00880081221000112233445566778899aabbccddeeff10" "00000000000000000000000000000000",
+		"00c0000010",
+		"80f2000000",			/* STATUS (UICC) */
+		"00700000",			/* MANAGE CHANNEL, wrong size: 5 bytes minimum */
+	};
+	struct card_profile prof;
+	struct card *local;
+	struct rspro_pdu atr;
+	struct tpeer c;
+	unsigned int i;
+
+	setup(1);
+	map(0, 23);
+	ASSERT_TRUE(client_connect(&c, 23, &atr));
+	{
+		size_t len;
+		const uint8_t *want = card_atr(&len);
+
+		ASSERT_EQ(len, atr.set_atr.len);
+		ASSERT_MEMEQ(want, atr.set_atr.atr, len);
+		EXPECT_EQ(23, atr.set_atr.slot.client_id);
+	}
+	card_profile_default(&prof, 0);
+	local = card_new(&prof);
+	for (i = 0; i < sizeof(script) / sizeof(script[0]); i++) {
+		uint8_t cmd[300], got[300], want[300];
+		size_t len = unhex(script[i], cmd);
+		int n, w;
+
+		if (len < 5)
+			continue;	/* bankd refuses these: see bad_tpdus */
+		w = card_command(local, cmd, len, want);
+		n = transceive(&c, 23, 0, cmd, len, got);
+		if (n != w || memcmp(got, want, w))
+			TH_LOG("%s: got %d bytes, want %d (SW %02x%02x)", script[i], n, w,
+			       want[w - 2], want[w - 1]);
+		ASSERT_EQ(w, n);
+		ASSERT_MEMEQ(want, got, w);
+	}
+	card_free(local);
+	EXPECT_EQ(1, pcsc_env_count_commands(&env, 0, "a0f2000016"));
+	tpeer_close(&c);
+	teardown();
+}
+
+TEST_TIMEOUT(reset_edges_reach_the_card, 120)
+{
+	static const uint8_t select_iccid[] = { 0x00, 0xa4, 0x00, 0x04, 0x02, 0x2f, 0xe2 };
+	static const uint8_t read[] = { 0x00, 0xb0, 0x00, 0x00, 0x0a };
+	struct rspro_slot_phys phys = { 1, 1, 1, RSPRO_UNKNOWN };
+	struct rspro_pdu pdu, atr;
+	uint8_t resp[300];
+	struct tpeer c;
+
+	setup(1);
+	map(0, 5);
+	ASSERT_TRUE(client_connect(&c, 5, &atr));
+	ASSERT_EQ(2, transceive(&c, 5, 0, select_iccid, sizeof(select_iccid), resp));
+	ASSERT_EQ(12, transceive(&c, 5, 0, read, sizeof(read), resp));	/* selected */
+	/* the modem asserts RST: a warm reset, and the card forgets the EF */
+	rspro_slot_status_ind(&pdu, RSPRO_CLIENT_SLOT_STATUS_IND, (struct rspro_client_slot){ 5, 0 },
+			      (struct rspro_bank_slot){ BANK, 0 }, &phys);
+	tpeer_send(&c, &pdu);
+	ASSERT_EQ(2, transceive(&c, 5, 0, read, sizeof(read), resp));
+	EXPECT_EQ(0x69, resp[0]);	/* 6986: no EF selected */
+	EXPECT_EQ(0x86, resp[1]);
+	/* RST held: no second reset; released and asserted again: one more */
+	tpeer_send(&c, &pdu);
+	ASSERT_EQ(2, transceive(&c, 5, 0, select_iccid, sizeof(select_iccid), resp));
+	ASSERT_EQ(12, transceive(&c, 5, 0, read, sizeof(read), resp));
+	phys.reset_active = 0;
+	rspro_slot_status_ind(&pdu, RSPRO_CLIENT_SLOT_STATUS_IND, (struct rspro_client_slot){ 5, 0 },
+			      (struct rspro_bank_slot){ BANK, 0 }, &phys);
+	tpeer_send(&c, &pdu);
+	ASSERT_EQ(12, transceive(&c, 5, 0, read, sizeof(read), resp));
+	/* VCC off: a cold reset */
+	phys.vcc_present = 0;
+	rspro_slot_status_ind(&pdu, RSPRO_CLIENT_SLOT_STATUS_IND, (struct rspro_client_slot){ 5, 0 },
+			      (struct rspro_bank_slot){ BANK, 0 }, &phys);
+	tpeer_send(&c, &pdu);
+	ASSERT_EQ(2, transceive(&c, 5, 0, read, sizeof(read), resp));
+	EXPECT_EQ(0x69, resp[0]);
+	tpeer_close(&c);
+	EXPECT_TRUE(log_contains(bankd.log, "warm reset of the card"));
+	EXPECT_TRUE(log_contains(bankd.log, "cold reset of the card"));
+	teardown();
+}
+
+TEST_TIMEOUT(card_pulled_mid_apdu_is_an_error_not_a_hang, 120)
+{
+	static const uint8_t status[] = { 0xa0, 0xf2, 0x00, 0x00, 0x16 };
+	struct rspro_pdu pdu, atr;
+	char reply[256];
+	struct tpeer c;
+
+	setup(1);
+	map(0, 7);
+	ASSERT_TRUE(client_connect(&c, 7, &atr));
+	ASSERT_EQ(0, softsim_ctl(&env, "pull-on-apdu 0", reply, sizeof(reply)));
+	rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, (struct rspro_client_slot){ 7, 0 },
+		   (struct rspro_bank_slot){ BANK, 0 }, status, sizeof(status));
+	tpeer_send(&c, &pdu);
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_ERROR_IND, &pdu, 15000));
+	EXPECT_TRUE(strstr(pdu.error_ind.text, "card transmission error") != NULL);
+	EXPECT_TRUE(tpeer_wait_closed(&c, 5000));
+	tpeer_close(&c);
+	/* no card: the next client hears cardNotPresent, at once */
+	ASSERT_EQ(0, tpeer_connect(&c, loop, bankd_port));
+	{
+		struct rspro_client_slot cs = { 7, 0 };
+		struct rspro_identity id;
+
+		rspro_identity_init(&id, RSPRO_COMP_CLIENT, "test", "remsim-client", "t");
+		rspro_connect_client_req(&pdu, &id, &cs);
+		tpeer_send(&c, &pdu);
+		ASSERT_TRUE(tpeer_wait(&c, RSPRO_CONNECT_CLIENT_RES, &pdu, 15000));
+		EXPECT_EQ(RSPRO_CARD_NOT_PRESENT, pdu.connect_res.result);
+	}
+	tpeer_close(&c);
+	teardown();
+}
+
+TEST_TIMEOUT(pcscd_restart_recovers, 120)
+{
+	static const uint8_t status[] = { 0xa0, 0xf2, 0x00, 0x00, 0x16 };
+	struct rspro_pdu pdu, atr;
+	uint8_t resp[300];
+	struct tpeer c;
+
+	setup(2);
+	map(1, 9);
+	ASSERT_TRUE(client_connect(&c, 9, &atr));
+	ASSERT_EQ(24, transceive(&c, 9, 1, status, sizeof(status), resp));
+	/* pcscd dies under the client */
+	daemon_stop(&env.pcscd, SIGKILL, 2000);
+	rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, (struct rspro_client_slot){ 9, 0 },
+		   (struct rspro_bank_slot){ BANK, 1 }, status, sizeof(status));
+	tpeer_send(&c, &pdu);
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_ERROR_IND, &pdu, 15000));
+	EXPECT_TRUE(tpeer_wait_closed(&c, 5000));
+	tpeer_close(&c);
+	/* and comes back: the next client is served */
+	ASSERT_EQ(0, pcsc_env_start_pcscd(&env));
+	ASSERT_TRUE(pcsc_env_wait_cards(&env, 15000));
+	ASSERT_TRUE(client_connect(&c, 9, &atr));
+	ASSERT_EQ(24, transceive(&c, 9, 1, status, sizeof(status), resp));
+	tpeer_close(&c);
+	teardown();
+}
+
+TEST_TIMEOUT(two_clients_racing_for_one_slot, 120)
+{
+	static const uint8_t status[] = { 0xa0, 0xf2, 0x00, 0x00, 0x16 };
+	struct rspro_client_slot cs = { 11, 0 };
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+	struct tpeer a, b;
+	uint8_t resp[300];
+	int ok = 0;
+
+	setup(1);
+	map(0, 11);
+	ASSERT_EQ(0, tpeer_connect(&a, loop, bankd_port));
+	ASSERT_EQ(0, tpeer_connect(&b, loop, bankd_port));
+	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "test", "remsim-client", "t");
+	rspro_connect_client_req(&pdu, &id, &cs);
+	tpeer_send(&a, &pdu);
+	tpeer_send(&b, &pdu);
+	tpeer_run(loop, 2000);
+	/* exactly one is served; the other is closed */
+	ok += !a.closed && tpeer_wait(&a, RSPRO_SET_ATR_REQ, NULL, 3000);
+	ok += !b.closed && tpeer_wait(&b, RSPRO_SET_ATR_REQ, NULL, 3000);
+	EXPECT_EQ(1, ok);
+	EXPECT_TRUE(a.closed != b.closed);
+	ASSERT_EQ(24, transceive(a.closed ? &b : &a, 11, 0, status, sizeof(status), resp));
+	tpeer_close(&a);
+	tpeer_close(&b);
+	teardown();
+}
+
+static void expect_refused(const struct rspro_pdu *bad, const char *needle)
+{
+	struct rspro_pdu atr, pdu;
+	struct tpeer c;
+
+	ASSERT_TRUE(client_connect(&c, 13, &atr));
+	tpeer_send(&c, bad);
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_ERROR_IND, &pdu, 5000));
+	if (!strstr(pdu.error_ind.text, needle))
+		TH_LOG("errorInd \"%s\", want \"%s\"", pdu.error_ind.text, needle);
+	EXPECT_TRUE(strstr(pdu.error_ind.text, needle) != NULL);
+	EXPECT_TRUE(tpeer_wait_closed(&c, 5000));
+	tpeer_close(&c);
+}
+
+TEST_TIMEOUT(bad_tpdus_are_refused_with_a_reason, 120)
+{
+	static uint8_t big[262];
+	struct rspro_client_slot me = { 13, 0 };
+	struct rspro_bank_slot b0 = { BANK, 0 };
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+	struct tpeer c;
+
+	setup(2);
+	map(0, 13);
+	rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, me, b0, big, 4);
+	expect_refused(&pdu, "a TPDU of 4 bytes: it must be 5..261");
+	rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, me, b0, big, 262);
+	expect_refused(&pdu, "a TPDU of 262 bytes");
+	rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, me, (struct rspro_bank_slot){ BANK, 1 }, big, 5);
+	expect_refused(&pdu, "for B1:1, this client is mapped to B1:0");
+	rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, (struct rspro_client_slot){ 14, 0 }, b0, big, 5);
+	expect_refused(&pdu, "from C14:0 on the connection of C13:0");
+	rspro_result_res(&pdu, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+	expect_refused(&pdu, "unexpected createMappingRes");
+	/* a client without a map: cardNotPresent */
+	ASSERT_EQ(0, tpeer_connect(&c, loop, bankd_port));
+	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "test", "remsim-client", "t");
+	rspro_connect_client_req(&pdu, &id, &(struct rspro_client_slot){ 99, 0 });
+	tpeer_send(&c, &pdu);
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_CONNECT_CLIENT_RES, &pdu, 5000));
+	EXPECT_EQ(RSPRO_CARD_NOT_PRESENT, pdu.connect_res.result);
+	tpeer_close(&c);
+	/* and the slot still works */
+	{
+		static const uint8_t status[] = { 0xa0, 0xf2, 0x00, 0x00, 0x16 };
+		uint8_t resp[300];
+
+		ASSERT_TRUE(client_connect(&c, 13, &pdu));
+		ASSERT_EQ(24, transceive(&c, 13, 0, status, sizeof(status), resp));
+		tpeer_close(&c);
+	}
+	teardown();
+}
+
+TEST_TIMEOUT(sixteen_slots_in_parallel, 180)
+{
+	static const uint8_t status[] = { 0xa0, 0xf2, 0x00, 0x00, 0x16 };
+	struct rspro_client_slot cs;
+	struct rspro_identity id;
+	static struct tpeer c[16];
+	struct rspro_pdu pdu;
+	int i, round, done = 0;
+
+	setup(16);
+	for (i = 0; i < 16; i++)
+		map(i, 100 + i);
+	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "test", "remsim-client", "t");
+	for (i = 0; i < 16; i++) {
+		ASSERT_EQ(0, tpeer_connect(&c[i], loop, bankd_port));
+		cs = (struct rspro_client_slot){ 100 + i, 0 };
+		rspro_connect_client_req(&pdu, &id, &cs);
+		tpeer_send(&c[i], &pdu);
+	}
+	for (i = 0; i < 16; i++)
+		ASSERT_TRUE(tpeer_wait(&c[i], RSPRO_SET_ATR_REQ, NULL, 20000));
+	/* 20 rounds: every slot has a command in flight at once */
+	for (round = 0; round < 20; round++) {
+		for (i = 0; i < 16; i++) {
+			rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD,
+				   (struct rspro_client_slot){ 100 + i, 0 },
+				   (struct rspro_bank_slot){ BANK, i }, status, sizeof(status));
+			tpeer_send(&c[i], &pdu);
+		}
+		for (i = 0; i < 16; i++) {
+			ASSERT_TRUE(tpeer_wait(&c[i], RSPRO_TPDU_CARD_TO_MODEM, &pdu, 10000));
+			done += pdu.tpdu.len == 24;
+		}
+	}
+	EXPECT_EQ(320, done);
+	for (i = 0; i < 16; i++) {
+		EXPECT_EQ(20, pcsc_env_count_commands(&env, i, "a0f2000016"));
+		tpeer_close(&c[i]);
+	}
+	teardown();
+}
+
+int main(int argc, char **argv)
+{
+	int ret;
+
+	signal(SIGPIPE, SIG_IGN);
+	ktap_after_each(after_each);
+	ret = ktap_main(argc, argv);
+	if (loop)
+		ev_loop_free(loop);
+	if (ret == 0) {
+		char cmd[100];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", logdir);
+		if (system(cmd))
+			return 1;
+	}
+	return ret;
+}

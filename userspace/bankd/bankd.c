@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * remsim-bankd's core: the link to the server (ConnectBankReq with the
+ * address clients reach us at), the slot maps the server sends, the
+ * listening socket for clients and the workers' completions.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "bankd.h"
+#include "remsim/log.h"
+
+void bankd_cfg_default(struct bankd_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->server_port = 9998;
+	cfg->bank_id = 1;
+	cfg->num_slots = 8;
+	strcpy(cfg->bind_ip, "0.0.0.0");
+	cfg->bind_port = 9999;
+	cfg->gsmtap_slot = -1;
+	strcpy(cfg->csv_path, "bankd_pcsc_slots.csv");
+	cfg->ka_interval_ms = 30000;
+	cfg->ka_timeout_ms = 10000;
+}
+
+static void send_result(struct bankd *bd, enum rspro_msg msg, int32_t result)
+{
+	struct rspro_pdu pdu;
+	struct rspro_error err;
+
+	rspro_result_res(&pdu, msg, result);
+	if (rspro_link_send(bd->link, &pdu, &err))
+		LOGP(DRSPRO, LOG_ERROR, "server", "cannot send %s", rspro_msg_name(msg));
+}
+
+static const char *slot_name(struct bankd *bd, unsigned int slot)
+{
+	static char buf[24];
+
+	snprintf(buf, sizeof(buf), "B%u:%u", bd->cfg.bank_id, slot);
+	return buf;
+}
+
+static void unmap(struct bankd *bd, unsigned int slot, const char *why)
+{
+	bd->maps[slot].used = false;
+	clients_unmap(bd, slot, why);
+}
+
+static void create_mapping(struct bankd *bd, const struct rspro_pdu *pdu)
+{
+	struct rspro_bank_slot b = pdu->mapping.bank;
+	struct rspro_client_slot c = pdu->mapping.client;
+	unsigned int i;
+
+	if (b.bank_id != bd->cfg.bank_id) {
+		LOGP(DSLOTMAP, LOG_ERROR, "server", "createMappingReq for bank %u, we are %u",
+		     b.bank_id, bd->cfg.bank_id);
+		send_result(bd, RSPRO_CREATE_MAPPING_RES, RSPRO_ILLEGAL_BANK_ID);
+		return;
+	}
+	if (b.slot_nr >= bd->cfg.num_slots) {
+		LOGP(DSLOTMAP, LOG_ERROR, "server", "createMappingReq for slot %u of %u",
+		     b.slot_nr, bd->cfg.num_slots);
+		send_result(bd, RSPRO_CREATE_MAPPING_RES, RSPRO_ILLEGAL_SLOT_ID);
+		return;
+	}
+	if (bd->maps[b.slot_nr].used && bd->maps[b.slot_nr].client.client_id == c.client_id &&
+	    bd->maps[b.slot_nr].client.slot_nr == c.slot_nr) {
+		send_result(bd, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+		return;
+	}
+	/* a new map replaces one on the same bank slot or for the same client */
+	if (bd->maps[b.slot_nr].used)
+		unmap(bd, b.slot_nr, "its bank slot was mapped to another client");
+	for (i = 0; i < bd->cfg.num_slots; i++)
+		if (bd->maps[i].used && bd->maps[i].client.client_id == c.client_id &&
+		    bd->maps[i].client.slot_nr == c.slot_nr)
+			unmap(bd, i, "the client was mapped to another bank slot");
+	bd->maps[b.slot_nr].used = true;
+	bd->maps[b.slot_nr].client = c;
+	LOGP(DSLOTMAP, LOG_INFO, slot_name(bd, b.slot_nr), "mapped to C%u:%u", c.client_id,
+	     c.slot_nr);
+	send_result(bd, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+}
+
+static void remove_mapping(struct bankd *bd, const struct rspro_pdu *pdu)
+{
+	struct rspro_bank_slot b = pdu->mapping.bank;
+	struct rspro_client_slot c = pdu->mapping.client;
+	int32_t result = RSPRO_OK;
+
+	if (b.bank_id != bd->cfg.bank_id)
+		result = RSPRO_ILLEGAL_BANK_ID;
+	else if (b.slot_nr >= bd->cfg.num_slots)
+		result = RSPRO_ILLEGAL_SLOT_ID;
+	else if (!bd->maps[b.slot_nr].used || bd->maps[b.slot_nr].client.client_id != c.client_id ||
+		 bd->maps[b.slot_nr].client.slot_nr != c.slot_nr)
+		result = RSPRO_UNKNOWN_SLOTMAP;
+	if (result == RSPRO_OK) {
+		LOGP(DSLOTMAP, LOG_INFO, slot_name(bd, b.slot_nr), "map to C%u:%u removed",
+		     c.client_id, c.slot_nr);
+		unmap(bd, b.slot_nr, "its map was removed");
+	} else {
+		LOGP(DSLOTMAP, LOG_NOTICE, "server", "removeMappingReq B%u:%u C%u:%u: %s",
+		     b.bank_id, b.slot_nr, c.client_id, c.slot_nr, rspro_result_name(result));
+	}
+	send_result(bd, RSPRO_REMOVE_MAPPING_RES, result);
+}
+
+static void server_pdu(struct rspro_link *l, const struct rspro_pdu *pdu)
+{
+	struct bankd *bd = rspro_link_data(l);
+	unsigned int i;
+
+	switch (pdu->msg) {
+	case RSPRO_CREATE_MAPPING_REQ:
+		create_mapping(bd, pdu);
+		break;
+	case RSPRO_REMOVE_MAPPING_REQ:
+		remove_mapping(bd, pdu);
+		break;
+	case RSPRO_RESET_STATE_REQ:
+		LOGP(DSLOTMAP, LOG_NOTICE, "server", "reset state: every map removed");
+		for (i = 0; i < bd->cfg.num_slots; i++)
+			if (bd->maps[i].used)
+				unmap(bd, i, "the server reset the state");
+		send_result(bd, RSPRO_RESET_STATE_RES, RSPRO_OK);
+		break;
+	default:
+		LOGP(DRSPRO, LOG_NOTICE, "server", "unexpected %s: ignored",
+		     rspro_msg_name(pdu->msg));
+	}
+}
+
+static void server_up(struct rspro_link *l)
+{
+	LOGP(DRSPRO, LOG_INFO, "server", "registered as bank %u with %u slots",
+	     ((struct bankd *)rspro_link_data(l))->cfg.bank_id,
+	     ((struct bankd *)rspro_link_data(l))->cfg.num_slots);
+}
+
+static void server_down(struct rspro_link *l, const char *why)
+{
+	/* the maps stay: clients keep their cards while the server is away */
+	LOGP(DRSPRO, LOG_NOTICE, "server", "link lost (%s); maps kept", why);
+}
+
+static void server_state(struct rspro_link *l, enum rspro_link_state from,
+			 enum rspro_link_state to, const char *why)
+{
+	LOGP(DRSPRO, to == RSPRO_LINK_REESTABLISH_DELAY ? LOG_NOTICE : LOG_DEBUG, "server",
+	     "%s -> %s: %s", rspro_link_state_name(from), rspro_link_state_name(to), why);
+}
+
+static const struct rspro_link_ops server_ops = {
+	.up = server_up,
+	.down = server_down,
+	.pdu = server_pdu,
+	.state = server_state,
+};
+
+static void done_cb(struct ev_io *io, uint32_t revents)
+{
+	struct bankd *bd = io->data;
+	uint64_t n;
+	unsigned int i;
+	struct job *j;
+
+	if (read(bd->done_fd, &n, sizeof(n)) < 0)
+		return;
+	for (i = 0; i < bd->cfg.num_slots; i++)
+		while ((j = worker_take_done(&bd->workers[i])))
+			clients_job_done(bd, &bd->workers[i], j);
+}
+
+int bankd_start(struct bankd *bd, char *err, size_t errlen)
+{
+	struct rspro_link_cfg lcfg;
+	unsigned int i;
+	int ret;
+
+	ret = slot_table_load(&bd->slots, bd->cfg.csv_path, err, errlen);
+	if (ret)
+		return ret;
+	bd->gsmtap_fd = -1;
+	if (bd->cfg.gsmtap_host[0]) {
+		bd->gsmtap_fd = gsmtap_open(bd->cfg.gsmtap_host);
+		if (bd->gsmtap_fd < 0) {
+			snprintf(err, errlen, "GSMTAP to %s: cannot resolve or connect",
+				 bd->cfg.gsmtap_host);
+			return -EINVAL;
+		}
+	}
+	bd->maps = calloc(bd->cfg.num_slots, sizeof(*bd->maps));
+	bd->workers = calloc(bd->cfg.num_slots, sizeof(*bd->workers));
+	bd->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!bd->maps || !bd->workers || bd->done_fd < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	ev_io_start(bd->loop, &bd->done_io, bd->done_fd, EPOLLIN, done_cb, bd);
+	for (i = 0; i < bd->cfg.num_slots; i++) {
+		ret = worker_start(&bd->workers[i], bd, i);
+		if (ret) {
+			snprintf(err, errlen, "worker thread: %s", strerror(-ret));
+			return ret;
+		}
+	}
+	bd->listen_fd = rspro_listen(bd->cfg.bind_ip, bd->cfg.bind_port, 64);
+	if (bd->listen_fd < 0) {
+		snprintf(err, errlen, "listening on %s port %u: %s", bd->cfg.bind_ip,
+			 bd->cfg.bind_port, strerror(-bd->listen_fd));
+		return bd->listen_fd;
+	}
+	bd->cfg.bind_port = rspro_local_port(bd->listen_fd);
+	ev_io_start(bd->loop, &bd->listen_io, bd->listen_fd, EPOLLIN, clients_accept, bd);
+
+	rspro_link_cfg_default(&lcfg);
+	snprintf(lcfg.host, sizeof(lcfg.host), "%s", bd->cfg.server_host);
+	lcfg.port = bd->cfg.server_port;
+	lcfg.identity = bd->identity;
+	if (bd->cfg.name[0])
+		snprintf(lcfg.identity.name, sizeof(lcfg.identity.name), "%s", bd->cfg.name);
+	lcfg.bank_id = bd->cfg.bank_id;
+	lcfg.num_slots = bd->cfg.num_slots;
+	lcfg.peer_type = RSPRO_COMP_SERVER;
+	/* where clients reach us; 0.0.0.0 means "where you see me" */
+	lcfg.has_bankd_addr = !rspro_ip_port_parse(&lcfg.bankd_addr, "0.0.0.0:0");
+	if (strcmp(bd->cfg.bind_ip, "0.0.0.0") && strcmp(bd->cfg.bind_ip, "::")) {
+		char text[80];
+
+		snprintf(text, sizeof(text), strchr(bd->cfg.bind_ip, ':') ? "[%s]:0" : "%s:0",
+			 bd->cfg.bind_ip);
+		if (rspro_ip_port_parse(&lcfg.bankd_addr, text))
+			rspro_ip_port_parse(&lcfg.bankd_addr, "0.0.0.0:0");
+	}
+	lcfg.bankd_addr.port = bd->cfg.bind_port;
+	lcfg.conn.ka_interval_ms = bd->cfg.ka_interval_ms;
+	lcfg.conn.ka_timeout_ms = bd->cfg.ka_timeout_ms;
+	bd->link = rspro_link_new(bd->loop, &lcfg, &server_ops, bd);
+	if (!bd->link) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	rspro_link_start(bd->link);
+	LOGP(DMAIN, LOG_INFO, NULL, "bank %u: %u slots, clients on %s port %u, server %s:%u",
+	     bd->cfg.bank_id, bd->cfg.num_slots, bd->cfg.bind_ip, bd->cfg.bind_port,
+	     bd->cfg.server_host, bd->cfg.server_port);
+	return 0;
+}
+
+void bankd_stop(struct bankd *bd)
+{
+	unsigned int i;
+
+	clients_close_all(bd);
+	rspro_link_free(bd->link);
+	if (bd->listen_fd > 0) {
+		ev_io_stop(&bd->listen_io);
+		close(bd->listen_fd);
+	}
+	if (bd->workers)
+		for (i = 0; i < bd->cfg.num_slots; i++)
+			worker_stop(&bd->workers[i]);
+	if (bd->done_fd > 0) {
+		ev_io_stop(&bd->done_io);
+		close(bd->done_fd);
+	}
+	if (bd->gsmtap_fd >= 0)
+		close(bd->gsmtap_fd);
+	free(bd->workers);
+	free(bd->maps);
+	slot_table_free(&bd->slots);
+}

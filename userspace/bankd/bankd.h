@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * remsim-bankd: one event loop for the network (the server link, the
+ * clients), one worker thread per bank slot for the blocking PC/SC calls.
+ * Network I/O never waits on a card; one wedged reader stalls only its slot.
+ */
+#ifndef REMSIM_BANKD_H
+#define REMSIM_BANKD_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "csv.h"
+#include "remsim/rspro_conn.h"
+#include "remsim/rspro_link.h"
+
+struct bankd_cfg {
+	char server_host[256];
+	uint16_t server_port;
+	uint16_t bank_id;
+	uint16_t num_slots;
+	char name[RSPRO_NAME_MAX + 1];
+	char bind_ip[64];
+	uint16_t bind_port;
+	bool shared;			/* SCARD_SHARE_SHARED */
+	char gsmtap_host[256];
+	int gsmtap_slot;		/* -1: all */
+	char csv_path[256];
+	unsigned int ka_interval_ms, ka_timeout_ms;
+};
+
+enum job_type { JOB_OPEN, JOB_TRANSMIT, JOB_RESET, JOB_CLOSE };
+
+/* A job for a slot's worker and, filled in, its result. */
+struct job {
+	struct job *next;
+	enum job_type type;
+	uint64_t owner;			/* the client it is for */
+	bool cold;			/* JOB_RESET */
+	uint8_t data[RSPRO_DATA_MAX];
+	size_t len;
+	long rv;			/* PC/SC result */
+	char why[400];
+	uint8_t resp[1024];
+	size_t resp_len;
+	uint8_t atr[64];
+	size_t atr_len;
+};
+
+struct bankd;
+
+struct worker {
+	struct bankd *bd;
+	uint16_t slot;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct job *todo, **todo_tail;	/* to the worker */
+	struct job *done, **done_tail;	/* back to the loop */
+	bool quit;
+	bool busy;			/* the loop has a job out */
+	char name[24];			/* "B1:5" */
+	/* the worker thread's own */
+	long ctx;			/* SCARDCONTEXT, 0 when none */
+	long card;			/* SCARDHANDLE, 0 when none */
+	char reader[256];
+};
+
+struct client {
+	struct client *next;
+	struct bankd *bd;
+	struct rspro_conn *conn;
+	uint64_t id;
+	char name[24];			/* "C23:0" or the address */
+	bool identified;
+	bool card_ready;		/* OPEN succeeded: TPDUs may come */
+	struct rspro_client_slot slot;
+	int bank_slot;			/* -1 until mapped */
+	struct job *queue, **queue_tail;	/* TPDUs waiting for the worker */
+	bool last_vcc, last_rst;
+	unsigned long tpdus, errors;
+};
+
+struct bank_map {
+	bool used;
+	struct rspro_client_slot client;
+};
+
+struct bankd {
+	struct bankd_cfg cfg;
+	struct ev_loop *loop;
+	struct rspro_identity identity;
+	struct rspro_link *link;
+	struct slot_table slots;
+	struct bank_map *maps;		/* by bank slot */
+	struct worker *workers;		/* by bank slot */
+	struct client *clients;
+	uint64_t next_client_id;
+	int listen_fd;
+	struct ev_io listen_io;
+	int done_fd;			/* eventfd: a worker finished a job */
+	struct ev_io done_io;
+	int gsmtap_fd;
+};
+
+void bankd_cfg_default(struct bankd_cfg *cfg);
+int bankd_start(struct bankd *bd, char *err, size_t errlen);
+void bankd_stop(struct bankd *bd);
+
+/* worker.c */
+int worker_start(struct worker *w, struct bankd *bd, uint16_t slot);
+void worker_stop(struct worker *w);
+void worker_submit(struct worker *w, struct job *j);
+/* Takes the next finished job off @w, NULL if none. */
+struct job *worker_take_done(struct worker *w);
+struct job *job_new(enum job_type type, uint64_t owner);
+
+/* clients.c */
+void clients_accept(struct ev_io *io, uint32_t revents);
+void clients_job_done(struct bankd *bd, struct worker *w, struct job *j);
+/* The map of @bank_slot went away or changed: its client goes. */
+void clients_unmap(struct bankd *bd, uint16_t bank_slot, const char *why);
+void clients_close_all(struct bankd *bd);
+
+/* gsmtap.c */
+int gsmtap_open(const char *host);
+void gsmtap_send(struct bankd *bd, uint16_t slot, bool atr, const uint8_t *a,
+		 size_t alen, const uint8_t *b, size_t blen);
+
+#endif

@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * remsim-bankd's clients: a client connects, names its client slot, gets
+ * the card of the bank slot mapped to it (connectClientRes, then setAtrReq
+ * with the card's ATR), and from then on each tpduModemToCard becomes one
+ * SCardTransmit in the slot's worker and one tpduCardToModem back. A TPDU
+ * that does not fit (size, slots, state) is refused with an errorInd that
+ * says why, and the connection closes, as osmo-remsim-bankd closes it.
+ */
+#include <errno.h>
+#include <PCSC/winscard.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bankd.h"
+#include "remsim/log.h"
+
+#define TPDU_MIN	5
+#define TPDU_MAX	261	/* CLA INS P1 P2 Lc, 255 bytes, Le */
+#define QUEUE_MAX	8
+
+static struct client *find_client(struct bankd *bd, uint64_t id)
+{
+	struct client *c;
+
+	for (c = bd->clients; c; c = c->next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+static void client_send(struct client *c, const struct rspro_pdu *pdu)
+{
+	struct rspro_error err;
+	int ret = rspro_conn_send(c->conn, pdu, &err);
+
+	if (ret)
+		LOGP(DBANKDW, LOG_ERROR, c->name, "cannot send %s: %s",
+		     rspro_msg_name(pdu->msg), ret == -EINVAL ? err.msg : strerror(-ret));
+}
+
+/* Forgets the client; its card is powered down behind whatever ran. */
+static void client_gone(struct client *c, const char *why)
+{
+	struct bankd *bd = c->bd;
+	struct client **pp;
+	struct job *j;
+
+	LOGP(DBANKDW, LOG_INFO, c->name, "client gone (%lu TPDUs, %lu errors): %s",
+	     c->tpdus, c->errors, why);
+	for (pp = &bd->clients; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	while ((j = c->queue)) {
+		c->queue = j->next;
+		free(j);
+	}
+	if (c->identified && c->bank_slot >= 0) {
+		j = job_new(JOB_CLOSE, c->id);
+		if (j)
+			worker_submit(&bd->workers[c->bank_slot], j);
+	}
+	free(c);
+}
+
+static void client_close(struct client *c, const char *why)
+{
+	rspro_conn_close(c->conn);
+	client_gone(c, why);
+}
+
+/* Tells the client why, then closes: an errorInd carries the sentence. */
+static void client_refuse(struct client *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void client_refuse(struct client *c, const char *fmt, ...)
+{
+	struct rspro_pdu pdu;
+	char why[RSPRO_ERRSTR_MAX + 1];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	LOGP(DBANKDW, LOG_ERROR, c->name, "refused: %s", why);
+	rspro_error_ind(&pdu, RSPRO_COMP_BANKD, RSPRO_SEV_MAJOR,
+			RSPRO_ERR_UNEXPECTED_DISCONNECT, why);
+	if (c->bank_slot >= 0) {
+		pdu.error_ind.has_bank_slot = true;
+		pdu.error_ind.bank.bank_id = c->bd->cfg.bank_id;
+		pdu.error_ind.bank.slot_nr = c->bank_slot;
+	}
+	if (c->identified) {
+		pdu.error_ind.has_client_slot = true;
+		pdu.error_ind.client = c->slot;
+	}
+	client_send(c, &pdu);
+	client_close(c, why);
+}
+
+static void connect_res(struct client *c, int32_t result)
+{
+	struct rspro_pdu pdu;
+
+	rspro_connect_client_res(&pdu, &c->bd->identity, result);
+	client_send(c, &pdu);
+}
+
+/* Hands the next queued job to the worker when none is out. */
+static void pump(struct client *c)
+{
+	struct job *j = c->queue;
+	struct worker *w;
+
+	if (!j || c->bank_slot < 0)
+		return;
+	w = &c->bd->workers[c->bank_slot];
+	if (w->busy)
+		return;
+	c->queue = j->next;
+	if (!c->queue)
+		c->queue_tail = &c->queue;
+	w->busy = true;
+	worker_submit(w, j);
+}
+
+static void enqueue(struct client *c, struct job *j)
+{
+	size_t n = 0;
+	struct job *q;
+
+	for (q = c->queue; q; q = q->next)
+		n++;
+	if (n >= QUEUE_MAX) {
+		free(j);
+		client_refuse(c, "more than %d commands outstanding: one at a time", QUEUE_MAX);
+		return;
+	}
+	j->next = NULL;
+	*c->queue_tail = j;
+	c->queue_tail = &j->next;
+	pump(c);
+}
+
+static void connect_client_req(struct client *c, const struct rspro_pdu *pdu)
+{
+	struct bankd *bd = c->bd;
+	struct client *other;
+	struct job *j;
+	int slot;
+
+	if (c->identified || !pdu->connect_client_req.has_slot) {
+		LOGP(DBANKDW, LOG_ERROR, c->name, "connectClientReq %s: illegalClientId",
+		     c->identified ? "twice" : "without a client slot");
+		connect_res(c, RSPRO_ILLEGAL_CLIENT_ID);
+		client_close(c, "illegal client id");
+		return;
+	}
+	c->slot = pdu->connect_client_req.slot;
+	snprintf(c->name, sizeof(c->name), "C%u:%u", c->slot.client_id, c->slot.slot_nr);
+	for (slot = 0; slot < bd->cfg.num_slots; slot++)
+		if (bd->maps[slot].used && bd->maps[slot].client.client_id == c->slot.client_id &&
+		    bd->maps[slot].client.slot_nr == c->slot.slot_nr)
+			break;
+	if (slot == bd->cfg.num_slots) {
+		LOGP(DBANKDW, LOG_NOTICE, c->name, "no map for this client: cardNotPresent");
+		connect_res(c, RSPRO_CARD_NOT_PRESENT);
+		client_close(c, "no map");
+		return;
+	}
+	/* the same client again: the old connection is dead or dying */
+	for (other = bd->clients; other; other = other->next)
+		if (other != c && other->bank_slot == slot) {
+			client_close(other, "replaced by a new connection of the same client");
+			break;
+		}
+	c->identified = true;
+	c->bank_slot = slot;
+	LOGP(DBANKDW, LOG_INFO, c->name, "mapped to B%u:%u, opening the card",
+	     bd->cfg.bank_id, slot);
+	j = job_new(JOB_OPEN, c->id);
+	if (!j) {
+		client_close(c, "out of memory");
+		return;
+	}
+	enqueue(c, j);
+}
+
+static void tpdu(struct client *c, const struct rspro_pdu *pdu)
+{
+	const struct rspro_tpdu *t = &pdu->tpdu;
+	struct job *j;
+
+	if (!c->card_ready) {
+		client_refuse(c, "tpduModemToCard before the card is open");
+		return;
+	}
+	if (t->bank.bank_id != c->bd->cfg.bank_id || t->bank.slot_nr != c->bank_slot) {
+		client_refuse(c, "tpduModemToCard for B%u:%u, this client is mapped to B%u:%d",
+			      t->bank.bank_id, t->bank.slot_nr, c->bd->cfg.bank_id, c->bank_slot);
+		return;
+	}
+	if (t->client.client_id != c->slot.client_id || t->client.slot_nr != c->slot.slot_nr) {
+		client_refuse(c, "tpduModemToCard from C%u:%u on the connection of C%u:%u",
+			      t->client.client_id, t->client.slot_nr, c->slot.client_id,
+			      c->slot.slot_nr);
+		return;
+	}
+	if (t->len < TPDU_MIN || t->len > TPDU_MAX) {
+		client_refuse(c, "a TPDU of %u bytes: it must be %d..%d", t->len, TPDU_MIN,
+			      TPDU_MAX);
+		return;
+	}
+	j = job_new(JOB_TRANSMIT, c->id);
+	if (!j) {
+		client_close(c, "out of memory");
+		return;
+	}
+	memcpy(j->data, t->data, t->len);
+	j->len = t->len;
+	enqueue(c, j);
+}
+
+/* Modem line edges: VCC off is a cold reset, RST asserted a warm one. */
+static void slot_status(struct client *c, const struct rspro_pdu *pdu)
+{
+	const struct rspro_slot_phys *p = &pdu->slot_status.phys;
+	struct job *j = NULL;
+
+	if (!c->card_ready)
+		return;
+	if ((p->vcc_present == 0 && c->last_vcc) || (p->reset_active == 1 && !c->last_rst)) {
+		j = job_new(JOB_RESET, c->id);
+		if (j)
+			j->cold = p->vcc_present == 0 && c->last_vcc;
+	}
+	if (p->vcc_present != RSPRO_UNKNOWN)
+		c->last_vcc = p->vcc_present;
+	c->last_rst = p->reset_active;
+	if (j) {
+		LOGP(DBANKDW, LOG_INFO, c->name, "%s reset of the card", j->cold ? "cold" : "warm");
+		enqueue(c, j);
+	}
+}
+
+static void client_pdu(struct rspro_conn *conn, const struct rspro_pdu *pdu)
+{
+	struct client *c = rspro_conn_data(conn);
+
+	if (!c->identified) {
+		if (pdu->msg == RSPRO_CONNECT_CLIENT_REQ)
+			connect_client_req(c, pdu);
+		else
+			client_refuse(c, "%s before connectClientReq", rspro_msg_name(pdu->msg));
+		return;
+	}
+	switch (pdu->msg) {
+	case RSPRO_TPDU_MODEM_TO_CARD:
+		tpdu(c, pdu);
+		return;
+	case RSPRO_CLIENT_SLOT_STATUS_IND:
+		slot_status(c, pdu);
+		return;
+	case RSPRO_SET_ATR_RES:
+		return;
+	case RSPRO_CONNECT_CLIENT_REQ:
+		connect_client_req(c, pdu);
+		return;
+	default:
+		client_refuse(c, "unexpected %s", rspro_msg_name(pdu->msg));
+	}
+}
+
+static void client_closed(struct rspro_conn *conn, int err, const char *why)
+{
+	client_gone(rspro_conn_data(conn), why);
+}
+
+static const struct rspro_conn_ops client_ops = {
+	.pdu = client_pdu,
+	.closed = client_closed,
+};
+
+void clients_accept(struct ev_io *io, uint32_t revents)
+{
+	struct bankd *bd = io->data;
+	struct rspro_conn_cfg cfg;
+	int i;
+
+	rspro_conn_cfg_default(&cfg);
+	cfg.server = true;
+	cfg.ka_interval_ms = bd->cfg.ka_interval_ms;
+	cfg.ka_timeout_ms = bd->cfg.ka_timeout_ms;
+	for (i = 0; i < 16; i++) {
+		int fd = rspro_accept(bd->listen_fd);
+		struct rspro_transport *t;
+		struct client *c;
+
+		if (fd < 0)
+			return;
+		c = calloc(1, sizeof(*c));
+		t = c ? rspro_transport_tcp(fd) : NULL;
+		if (!t) {
+			free(c);
+			close(fd);
+			continue;
+		}
+		c->bd = bd;
+		c->id = ++bd->next_client_id;
+		c->bank_slot = -1;
+		c->queue_tail = &c->queue;
+		c->last_vcc = true;
+		c->conn = rspro_conn_new(bd->loop, t, &cfg, &client_ops, c);
+		if (!c->conn) {
+			free(c);
+			continue;
+		}
+		snprintf(c->name, sizeof(c->name), "%s", rspro_conn_peer(c->conn));
+		c->next = bd->clients;
+		bd->clients = c;
+		LOGP(DBANKDW, LOG_DEBUG, c->name, "connected");
+	}
+}
+
+static void open_done(struct client *c, struct job *j)
+{
+	struct rspro_pdu pdu;
+
+	if (j->rv != SCARD_S_SUCCESS) {
+		LOGP(DBANKDW, LOG_ERROR, c->name, "card not opened: %s: cardNotPresent", j->why);
+		connect_res(c, RSPRO_CARD_NOT_PRESENT);
+		client_close(c, "card not present");
+		return;
+	}
+	c->card_ready = true;
+	LOGP(DBANKDW, LOG_INFO, c->name, "card open, sending its ATR");
+	connect_res(c, RSPRO_OK);
+	rspro_set_atr_req(&pdu, c->slot, j->atr, j->atr_len);
+	if (j->atr_len)
+		client_send(c, &pdu);
+	gsmtap_send(c->bd, c->bank_slot, true, j->atr, j->atr_len, NULL, 0);
+}
+
+static void transmit_done(struct client *c, struct job *j)
+{
+	struct rspro_bank_slot bank = { c->bd->cfg.bank_id, c->bank_slot };
+	struct rspro_pdu pdu;
+
+	if (j->rv != SCARD_S_SUCCESS) {
+		c->errors++;
+		/* whether the card saw it is unknown: the client must not resend */
+		client_refuse(c, "card transmission error (%s)", j->why);
+		return;
+	}
+	c->tpdus++;
+	rspro_tpdu(&pdu, RSPRO_TPDU_CARD_TO_MODEM, c->slot, bank, j->resp, j->resp_len);
+	client_send(c, &pdu);
+	gsmtap_send(c->bd, c->bank_slot, false, j->data, j->len, j->resp, j->resp_len);
+}
+
+void clients_job_done(struct bankd *bd, struct worker *w, struct job *j)
+{
+	struct client *c = find_client(bd, j->owner);
+
+	if (j->type != JOB_CLOSE)
+		w->busy = false;
+	if (!c || c->bank_slot != w->slot) {
+		free(j);	/* its client left meanwhile */
+		for (c = bd->clients; c; c = c->next)
+			if (c->bank_slot == w->slot)
+				pump(c);
+		return;
+	}
+	switch (j->type) {
+	case JOB_OPEN:
+		open_done(c, j);
+		break;
+	case JOB_TRANSMIT:
+		transmit_done(c, j);
+		break;
+	case JOB_RESET:
+		if (j->rv != SCARD_S_SUCCESS)
+			LOGP(DBANKDW, LOG_ERROR, c->name, "%s", j->why);
+		break;
+	case JOB_CLOSE:
+		break;
+	}
+	free(j);
+	/* the client may be gone now (a refused TPDU): look again */
+	for (c = bd->clients; c; c = c->next)
+		if (c->bank_slot == w->slot)
+			pump(c);
+}
+
+void clients_unmap(struct bankd *bd, uint16_t bank_slot, const char *why)
+{
+	struct client *c;
+
+	for (c = bd->clients; c; c = c->next)
+		if (c->bank_slot == bank_slot) {
+			client_close(c, why);
+			return;
+		}
+}
+
+void clients_close_all(struct bankd *bd)
+{
+	while (bd->clients)
+		client_close(bd->clients, "bankd shutting down");
+}

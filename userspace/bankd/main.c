@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * remsim-bankd: options (osmo-remsim-bankd's, so existing units and
+ * /etc/default files work unchanged, plus a config file), signals, loop.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "bankd.h"
+#include "remsim/conf.h"
+#include "remsim/log.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: remsim-bankd -i SERVER [options]\n"
+		"\n"
+		"The SIM bank: cards in PC/SC readers, served to remsim clients.\n"
+		"\n"
+		"  -i, --server-host HOST      remsim-server address (required)\n"
+		"  -p, --server-port PORT      its RSPRO port (default 9998)\n"
+		"  -b, --bank-id N             this bank's id, 0..1023 (default 1)\n"
+		"  -n, --num-slots N           bank slots, 1..1023 (default 8)\n"
+		"  -N, --component-name NAME   our name toward the server (default: host name)\n"
+		"  -I, --bind-ip ADDR          where clients connect (default 0.0.0.0)\n"
+		"  -P, --bind-port PORT        (default 9999); the server tells clients\n"
+		"  -s, --permit-shared-pcsc    open cards shared, not exclusive\n"
+		"  -g, --gsmtap-ip HOST        GSMTAP copies of APDUs and ATRs to HOST:4729\n"
+		"  -G, --gsmtap-slot N         only for bank slot N\n"
+		"  -S, --slots-csv FILE        reader map (default ./bankd_pcsc_slots.csv)\n"
+		"  -c, --config FILE           \"key = value\" lines, keys as the long options\n"
+		"      --keepalive-interval S  seconds between PINGs (default 30)\n"
+		"      --keepalive-timeout S   seconds to wait for a PONG (default 10)\n"
+		"  -e, --log-level LEVEL       debug, info, notice, error, fatal (or 1..8)\n"
+		"  -d, --debug MASK            osmo-remsim log mask, e.g. DMAIN,1:DBANKDW,1\n"
+		"  -T, --timestamp             timestamps on log lines\n"
+		"  -L, --disable-color         accepted for osmo-remsim\n"
+		"  -V, --version, -h, --help\n"
+		"\n"
+		"See Documentation/bankd.rst.\n");
+}
+
+enum { OPT_KA_INTERVAL = 256, OPT_KA_TIMEOUT };
+
+static const struct option options[] = {
+	{ "server-host",	required_argument,	NULL, 'i' },
+	{ "server-port",	required_argument,	NULL, 'p' },
+	{ "bank-id",		required_argument,	NULL, 'b' },
+	{ "num-slots",		required_argument,	NULL, 'n' },
+	{ "component-name",	required_argument,	NULL, 'N' },
+	{ "bind-ip",		required_argument,	NULL, 'I' },
+	{ "bind-port",		required_argument,	NULL, 'P' },
+	{ "permit-shared-pcsc",	no_argument,		NULL, 's' },
+	{ "gsmtap-ip",		required_argument,	NULL, 'g' },
+	{ "gsmtap-slot",	required_argument,	NULL, 'G' },
+	{ "slots-csv",		required_argument,	NULL, 'S' },
+	{ "config",		required_argument,	NULL, 'c' },
+	{ "keepalive-interval",	required_argument,	NULL, OPT_KA_INTERVAL },
+	{ "keepalive-timeout",	required_argument,	NULL, OPT_KA_TIMEOUT },
+	{ "log-level",		required_argument,	NULL, 'e' },
+	{ "debug",		required_argument,	NULL, 'd' },
+	{ "timestamp",		no_argument,		NULL, 'T' },
+	{ "disable-color",	no_argument,		NULL, 'L' },
+	{ "version",		no_argument,		NULL, 'V' },
+	{ "help",		no_argument,		NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+#define OPTSTRING "i:p:b:n:N:I:P:sg:G:S:c:e:d:TLVh"
+
+static int str(char *dst, size_t size, const char *v, const char *what, char *why,
+	       size_t whylen)
+{
+	if (!*v || strlen(v) >= size) {
+		snprintf(why, whylen, "%s must be 1..%zu characters", what, size - 1);
+		return -EINVAL;
+	}
+	strcpy(dst, v);
+	return 0;
+}
+
+static int num(unsigned long *out, const char *v, unsigned long min, unsigned long max,
+	       const char *what, char *why, size_t whylen)
+{
+	if (conf_uint(v, min, max, out)) {
+		snprintf(why, whylen, "%s \"%s\" is not %lu..%lu", what, v, min, max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int apply(struct bankd_cfg *cfg, int opt, const char *v, char *why, size_t whylen)
+{
+	unsigned long n;
+	int level;
+
+	switch (opt) {
+	case 'i':
+		return str(cfg->server_host, sizeof(cfg->server_host), v, "server-host", why, whylen);
+	case 'p':
+		if (num(&n, v, 1, 65535, "server-port", why, whylen))
+			return -EINVAL;
+		cfg->server_port = n;
+		return 0;
+	case 'b':
+		if (num(&n, v, 0, 1023, "bank-id", why, whylen))
+			return -EINVAL;
+		cfg->bank_id = n;
+		return 0;
+	case 'n':
+		if (num(&n, v, 1, 1023, "num-slots", why, whylen))
+			return -EINVAL;
+		cfg->num_slots = n;
+		return 0;
+	case 'N':
+		return str(cfg->name, sizeof(cfg->name), v, "component-name", why, whylen);
+	case 'I':
+		return str(cfg->bind_ip, sizeof(cfg->bind_ip), v, "bind-ip", why, whylen);
+	case 'P':
+		if (num(&n, v, 0, 65535, "bind-port", why, whylen))
+			return -EINVAL;
+		cfg->bind_port = n;
+		return 0;
+	case 's':
+		cfg->shared = true;
+		return 0;
+	case 'g':
+		return str(cfg->gsmtap_host, sizeof(cfg->gsmtap_host), v, "gsmtap-ip", why, whylen);
+	case 'G':
+		if (num(&n, v, 0, 1023, "gsmtap-slot", why, whylen))
+			return -EINVAL;
+		cfg->gsmtap_slot = n;
+		return 0;
+	case 'S':
+		return str(cfg->csv_path, sizeof(cfg->csv_path), v, "slots-csv", why, whylen);
+	case OPT_KA_INTERVAL:
+	case OPT_KA_TIMEOUT:
+		if (num(&n, v, 1, 3600, opt == OPT_KA_INTERVAL ? "keepalive-interval" :
+			"keepalive-timeout", why, whylen))
+			return -EINVAL;
+		*(opt == OPT_KA_INTERVAL ? &cfg->ka_interval_ms : &cfg->ka_timeout_ms) = n * 1000;
+		return 0;
+	case 'e':
+		level = log_parse_level(v);
+		if (level < 0) {
+			snprintf(why, whylen, "log-level \"%s\" is not a level", v);
+			return -EINVAL;
+		}
+		log_set_all(level);
+		return 0;
+	case 'd':
+		if (log_parse_mask(v)) {
+			snprintf(why, whylen, "debug mask \"%s\" is not CATEGORY,LEVEL[:...]", v);
+			return -EINVAL;
+		}
+		return 0;
+	case 'T':
+		log_timestamps(true);
+		return 0;
+	case 'L':
+		return 0;
+	default:
+		snprintf(why, whylen, "unknown setting");
+		return -EINVAL;
+	}
+}
+
+static int conf_set(const char *key, const char *value, void *arg, char *why, size_t whylen)
+{
+	const struct option *o;
+
+	for (o = options; o->name; o++)
+		if (!strcmp(o->name, key))
+			break;
+	if (!o->name || o->val == 'c' || o->val == 'h' || o->val == 'V') {
+		snprintf(why, whylen, "unknown setting \"%s\"", key);
+		return -EINVAL;
+	}
+	if (o->has_arg == no_argument && strcmp(value, "yes") && strcmp(value, "true")) {
+		snprintf(why, whylen, "%s takes \"yes\"", key);
+		return -EINVAL;
+	}
+	return apply(arg, o->val, value, why, whylen);
+}
+
+static int parse(struct bankd_cfg *cfg, int argc, char **argv)
+{
+	const char *conf = NULL;
+	char why[300];
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, OPTSTRING, options, NULL)) != -1) {
+		if (opt == 'h') {
+			usage(stdout);
+			exit(0);
+		}
+		if (opt == 'V') {
+			printf("remsim-bankd %s\n", REMSIM_VERSION);
+			exit(0);
+		}
+		if (opt == '?') {
+			usage(stderr);
+			return -EINVAL;
+		}
+		if (opt == 'c')
+			conf = optarg;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "remsim-bankd: unexpected argument \"%s\"\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (conf && conf_load(conf, conf_set, cfg, why, sizeof(why))) {
+		fprintf(stderr, "remsim-bankd: %s\n", why);
+		return -EINVAL;
+	}
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, OPTSTRING, options, NULL)) != -1) {
+		if (opt != 'c' && apply(cfg, opt, optarg, why, sizeof(why))) {
+			fprintf(stderr, "remsim-bankd: %s\n", why);
+			return -EINVAL;
+		}
+	}
+	if (!cfg->server_host[0]) {
+		fprintf(stderr, "remsim-bankd: the server address is required (-i HOST)\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void on_signal(struct ev_io *io, uint32_t revents)
+{
+	struct bankd *bd = io->data;
+	struct signalfd_siginfo si;
+
+	if (read(io->fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	LOGP(DMAIN, LOG_NOTICE, NULL, "signal %u: shutting down", si.ssi_signo);
+	ev_break(bd->loop);
+}
+
+int main(int argc, char **argv)
+{
+	static struct bankd bd;
+	char host[RSPRO_NAME_MAX + 1] = "remsim-bankd", err[512];
+	struct ev_io sig_io;
+	sigset_t sigs;
+	int sfd, ret;
+
+	log_init("remsim-bankd", LOG_INFO);
+	bankd_cfg_default(&bd.cfg);
+	if (parse(&bd.cfg, argc, argv))
+		return 2;
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+	gethostname(host, sizeof(host) - 1);
+	rspro_identity_init(&bd.identity, RSPRO_COMP_BANKD, host, "remsim-bankd",
+			    REMSIM_VERSION);
+	bd.loop = ev_loop_new();
+	if (!bd.loop || sfd < 0) {
+		fprintf(stderr, "remsim-bankd: cannot set up the event loop\n");
+		return 1;
+	}
+	ev_io_start(bd.loop, &sig_io, sfd, EPOLLIN, on_signal, &bd);
+	ret = bankd_start(&bd, err, sizeof(err));
+	if (ret) {
+		LOGP(DMAIN, LOG_FATAL, NULL, "%s", err);
+		bankd_stop(&bd);
+		return 1;
+	}
+	ret = ev_run(bd.loop);
+	bankd_stop(&bd);
+	ev_io_stop(&sig_io);
+	close(sfd);
+	ev_loop_free(bd.loop);
+	return ret ? 1 : 0;
+}
