@@ -14,6 +14,13 @@
 
 #include "pcsc_env.h"
 
+bool pcsc_env_fast;
+
+static const char *softsim_bin(void)
+{
+	return pcsc_env_fast ? daemon_bin_fast("remsim-softsim") : daemon_bin("remsim-softsim");
+}
+
 static void sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -68,7 +75,7 @@ int pcsc_env_start(struct pcsc_env *e, unsigned int cards)
 		 "mkdir -p /run/pcscd %1$s/run %1$s/state && "
 		 "%2$s -n %3$u -P %4$d --write-reader-conf %1$s && "
 		 "%2$s -n %3$u --print-csv 1 > %1$s/bankd_pcsc_slots.csv",
-		 e->dir, daemon_bin("remsim-softsim"), cards, e->port_base);
+		 e->dir, softsim_bin(), cards, e->port_base);
 	if (run_to_file(cmd))
 		return -EIO;
 	snprintf(e->csv, sizeof(e->csv), "%s/bankd_pcsc_slots.csv", e->dir);
@@ -79,7 +86,7 @@ int pcsc_env_start(struct pcsc_env *e, unsigned int cards)
 	setenv("PCSCLITE_CSOCK_NAME", sock, 1);
 	if (pcsc_env_start_pcscd(e))
 		return -EIO;
-	argv[i++] = (char *)daemon_bin("remsim-softsim");
+	argv[i++] = (char *)softsim_bin();
 	argv[i++] = "-n";
 	argv[i++] = n;
 	argv[i++] = "-P";

@@ -21,6 +21,9 @@ struct pcsc_env {
 	char csv[100], ctl[100], cmdlog[100], state[100];
 };
 
+/* Benchmarks: the optimised softsim instead of its ASan build. */
+extern bool pcsc_env_fast;
+
 /* Starts pcscd and @cards softsim cards; waits until every card is present. */
 int pcsc_env_start(struct pcsc_env *e, unsigned int cards);
 void pcsc_env_stop(struct pcsc_env *e);
