@@ -225,8 +225,9 @@ $(B)/tests/unit/%: $(SAN)/obj/tests/unit/%.o $(SAN)/libtest.a $(SAN)/libremsim.a
 
 $(B)/tests/unit/bankd_csv_test: $(SAN)/obj/userspace/bankd/csv.o
 $(B)/obj/tests/lib/pcsc_env.o $(SAN)/obj/tests/lib/pcsc_env.o: ALL_CFLAGS += $(PCSC_CFLAGS)
-$(B)/tests/unit/bankd_test $(B)/bench/bankd_rtt: LDLIBS += -lpcsclite
-$(SAN)/obj/tests/unit/bankd_test.o $(B)/obj/bench/bankd_rtt.o: ALL_CFLAGS += $(PCSC_CFLAGS)
+$(B)/tests/unit/bankd_test $(B)/tests/unit/softsim_test $(B)/bench/bankd_rtt: LDLIBS += -lpcsclite
+$(SAN)/obj/tests/unit/bankd_test.o $(SAN)/obj/tests/unit/softsim_test.o $(B)/obj/bench/bankd_rtt.o: \
+	ALL_CFLAGS += $(PCSC_CFLAGS)
 
 # The daemons again under ASan and UBSan (SAN_PROGRAMS): the native tests
 # run these, so a leak or undefined behaviour in a daemon fails its test.

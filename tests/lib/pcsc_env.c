@@ -15,6 +15,7 @@
 #include "pcsc_env.h"
 
 bool pcsc_env_fast;
+const char *pcsc_env_profile;
 
 static const char *softsim_bin(void)
 {
@@ -57,9 +58,7 @@ int pcsc_env_start_pcscd(struct pcsc_env *e)
 
 int pcsc_env_start(struct pcsc_env *e, unsigned int cards)
 {
-	char cmd[512], sock[128], log[128], ports[8], n[8];
-	char *argv[16];
-	int i = 0;
+	char cmd[512], sock[128];
 
 	memset(e, 0, sizeof(*e));
 	snprintf(e->dir, sizeof(e->dir), "/tmp/remsim-pcsc-XXXXXX");
@@ -69,8 +68,6 @@ int pcsc_env_start(struct pcsc_env *e, unsigned int cards)
 	/* two ports per vpcd reader; a random base keeps parallel runs apart */
 	srand(getpid() ^ time(NULL));
 	e->port_base = 20000 + 2 * (rand() % 15000);
-	snprintf(ports, sizeof(ports), "%d", e->port_base);
-	snprintf(n, sizeof(n), "%u", cards);
 	snprintf(cmd, sizeof(cmd),
 		 "mkdir -p /run/pcscd %1$s/run %1$s/state && "
 		 "%2$s -n %3$u -P %4$d --write-reader-conf %1$s && "
@@ -86,6 +83,19 @@ int pcsc_env_start(struct pcsc_env *e, unsigned int cards)
 	setenv("PCSCLITE_CSOCK_NAME", sock, 1);
 	if (pcsc_env_start_pcscd(e))
 		return -EIO;
+	if (pcsc_env_start_softsim(e))
+		return -EIO;
+	return pcsc_env_wait_cards(e, 15000) ? 0 : -ETIMEDOUT;
+}
+
+int pcsc_env_start_softsim(struct pcsc_env *e)
+{
+	char log[128], ports[8], n[8];
+	char *argv[20];
+	int i = 0;
+
+	snprintf(ports, sizeof(ports), "%d", e->port_base);
+	snprintf(n, sizeof(n), "%u", e->cards);
 	argv[i++] = (char *)softsim_bin();
 	argv[i++] = "-n";
 	argv[i++] = n;
@@ -97,11 +107,13 @@ int pcsc_env_start(struct pcsc_env *e, unsigned int cards)
 	argv[i++] = e->cmdlog;
 	argv[i++] = "-C";
 	argv[i++] = e->ctl;
+	if (pcsc_env_profile) {
+		argv[i++] = "-p";
+		argv[i++] = (char *)pcsc_env_profile;
+	}
 	argv[i] = NULL;
 	snprintf(log, sizeof(log), "%s/softsim.log", e->dir);
-	if (daemon_start(&e->softsim, argv, log))
-		return -EIO;
-	return pcsc_env_wait_cards(e, 15000) ? 0 : -ETIMEDOUT;
+	return daemon_start(&e->softsim, argv, log) ? -EIO : 0;
 }
 
 void pcsc_env_reader(const struct pcsc_env *e, unsigned int n, char *buf, size_t size)

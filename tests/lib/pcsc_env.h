@@ -23,11 +23,15 @@ struct pcsc_env {
 
 /* Benchmarks: the optimised softsim instead of its ASan build. */
 extern bool pcsc_env_fast;
+/* A profile file for the softsim, or NULL for default cards. */
+extern const char *pcsc_env_profile;
 
 /* Starts pcscd and @cards softsim cards; waits until every card is present. */
 int pcsc_env_start(struct pcsc_env *e, unsigned int cards);
 void pcsc_env_stop(struct pcsc_env *e);
 int pcsc_env_start_pcscd(struct pcsc_env *e);
+/* Starts (again) the softsim, on the same state directory and log. */
+int pcsc_env_start_softsim(struct pcsc_env *e);
 /* Waits until pcscd sees all cards (or only those not removed). */
 bool pcsc_env_wait_cards(struct pcsc_env *e, int ms);
 /* One control command to the softsim; its reply in @reply. */

@@ -8,11 +8,15 @@
  * pcscd restart, two clients racing for one slot and malformed TPDUs get
  * clear errors and no hang; 16 slots work in parallel.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "card.h"
@@ -53,7 +57,7 @@ static void start_bankd(unsigned int slots)
 	char log[128], rs[8], bp[8], n[8];
 	char *argv[] = { (char *)daemon_bin("remsim-bankd"), "-i", "127.0.0.1", "-p", rs,
 			 "-b", "1", "-n", n, "-I", "127.0.0.1", "-P", bp, "-S", env.csv,
-			 "-e", "debug", NULL };
+			 "-g", "127.0.0.1", "-e", "debug", NULL };
 
 	bankd_port = free_port();
 	snprintf(rs, sizeof(rs), "%d", rspro_port);
@@ -206,12 +210,19 @@ TEST_TIMEOUT(every_card_command_round_trips, 120)
 		"80f2000000",			/* STATUS (UICC) */
 		"00700000",			/* MANAGE CHANNEL, wrong size: 5 bytes minimum */
 	};
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(4729) };
 	struct card_profile prof;
 	struct card *local;
 	struct rspro_pdu atr;
 	struct tpeer c;
 	unsigned int i;
+	uint8_t pkt[600];
+	int gsmtap;
 
+	/* GSMTAP copies arrive here (-g 127.0.0.1) */
+	gsmtap = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ASSERT_EQ(0, bind(gsmtap, (struct sockaddr *)&sa, sizeof(sa)));
 	setup(1);
 	map(0, 23);
 	ASSERT_TRUE(client_connect(&c, 23, &atr));
@@ -239,7 +250,21 @@ TEST_TIMEOUT(every_card_command_round_trips, 120)
 			       want[w - 2], want[w - 1]);
 		ASSERT_EQ(w, n);
 		ASSERT_MEMEQ(want, got, w);
+		if (i == 0) {
+			/* the ATR, then this APDU: GSMTAP v2, type SIM, sub-type 1 / 0 */
+			struct timeval tv = { .tv_sec = 2 };
+
+			setsockopt(gsmtap, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+			ASSERT_EQ((ssize_t)(16 + atr.set_atr.len), recv(gsmtap, pkt, sizeof(pkt), 0));
+			EXPECT_MEMEQ("\x02\x04\x04", pkt, 3);
+			EXPECT_EQ(1, pkt[12]);
+			ASSERT_EQ((ssize_t)(16 + len + n), recv(gsmtap, pkt, sizeof(pkt), 0));
+			EXPECT_EQ(0, pkt[12]);
+			EXPECT_MEMEQ(cmd, pkt + 16, len);
+			EXPECT_MEMEQ(got, pkt + 16 + len, n);
+		}
 	}
+	close(gsmtap);
 	card_free(local);
 	EXPECT_EQ(1, pcsc_env_count_commands(&env, 0, "a0f2000016"));
 	tpeer_close(&c);

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * softsim_test - remsim-softsim behind Debian's pcscd and vpcd, used the way
+ * bankd and any PC/SC program use it: cards from a profile file, state that
+ * survives a restart of the daemon, a bad profile refused with its line.
+ */
+#include <PCSC/winscard.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "ktap.h"
+#include "pcsc_env.h"
+
+static struct pcsc_env env;
+static char dir[] = "/tmp/remsim-softsim-test-XXXXXX";
+
+static void after_each(void)
+{
+	if (env.pcscd.pid || env.softsim.pid)
+		pcsc_env_stop(&env);
+}
+
+/* A PC/SC session on card @n: every command's response (data + SW). */
+struct session {
+	SCARDCONTEXT ctx;
+	SCARDHANDLE card;
+};
+
+static void open_card(struct session *s, unsigned int n)
+{
+	char reader[64];
+	DWORD proto;
+
+	pcsc_env_reader(&env, n, reader, sizeof(reader));
+	ASSERT_EQ(SCARD_S_SUCCESS, SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &s->ctx));
+	ASSERT_EQ(SCARD_S_SUCCESS, SCardConnect(s->ctx, reader, SCARD_SHARE_EXCLUSIVE,
+						SCARD_PROTOCOL_T0, &s->card, &proto));
+}
+
+static void close_card(struct session *s)
+{
+	SCardDisconnect(s->card, SCARD_UNPOWER_CARD);
+	SCardReleaseContext(s->ctx);
+}
+
+static size_t unhex(const char *hex, uint8_t *out)
+{
+	size_t n = 0;
+	unsigned int b;
+
+	while (hex[0] && hex[1] && sscanf(hex, "%2x", &b) == 1) {
+		out[n++] = b;
+		hex += 2;
+	}
+	return n;
+}
+
+/* Sends @cmd (hex); returns the response as hex in @out. */
+static const char *tx(struct session *s, const char *cmd, char *out)
+{
+	uint8_t c[300], r[300];
+	DWORD rlen = sizeof(r), i;
+	size_t len = unhex(cmd, c);
+
+	out[0] = 0;
+	if (SCardTransmit(s->card, SCARD_PCI_T0, c, len, NULL, r, &rlen) != SCARD_S_SUCCESS)
+		return "error";
+	for (i = 0; i < rlen; i++)
+		sprintf(out + 2 * i, "%02x", r[i]);
+	return out;
+}
+
+static void expect_tx(struct session *s, const char *cmd, const char *want)
+{
+	char out[700];
+
+	tx(s, cmd, out);
+	if (strcmp(out, want))
+		TH_LOG("%s -> %s, want %s", cmd, out, want);
+	EXPECT_EQ(0, strcmp(out, want));
+}
+
+/* Waits until pcscd has seen card @n go. */
+static bool card_gone(unsigned int n, int ms)
+{
+	SCARD_READERSTATE rs = { 0 };
+	char reader[64];
+	SCARDCONTEXT ctx;
+	bool gone = false;
+
+	pcsc_env_reader(&env, n, reader, sizeof(reader));
+	rs.szReader = reader;
+	rs.dwCurrentState = SCARD_STATE_PRESENT;
+	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx))
+		return false;
+	while (!gone && ms > 0) {
+		if (SCardGetStatusChange(ctx, 200, &rs, 1) == SCARD_S_SUCCESS) {
+			gone = rs.dwEventState & SCARD_STATE_EMPTY;
+			rs.dwCurrentState = rs.dwEventState;
+		}
+		ms -= 200;
+	}
+	SCardReleaseContext(ctx);
+	return gone;
+}
+
+static void setup(void)
+{
+	static bool once;
+
+	if (!once) {
+		once = true;
+		ASSERT_TRUE(mkdtemp(dir) != NULL);
+		ktap_after_each(after_each);
+	}
+}
+
+TEST_TIMEOUT(profile_contents_reach_pc_sc, 60)
+{
+	char profile[128], out[700];
+	struct session s;
+	FILE *f;
+
+	setup();
+	snprintf(profile, sizeof(profile), "%s/cards.conf", dir);
+	f = fopen(profile, "w");
+	ASSERT_TRUE(f != NULL);
+	fprintf(f, "cards = 2\n[card 1]\niccid = 8949000000000000017\nimsi = 262420000000017\n"
+		"spn = Rack Net\n");
+	fclose(f);
+	pcsc_env_profile = profile;
+	ASSERT_EQ(0, pcsc_env_start(&env, 2));
+	open_card(&s, 1);
+	/* EF.ICCID: BCD with nibbles swapped, padded with F */
+	tx(&s, "00a40004022fe2", out);
+	expect_tx(&s, "00b000000a", "989400000000000010f7" "9000");
+	tx(&s, "00a4040407a0000000871002", out);
+	tx(&s, "00a40004026f07", out);
+	/* EF.IMSI: length 8, parity nibble 9, then the digits */
+	expect_tx(&s, "00b0000009", "082926240000000071" "9000");
+	close_card(&s);
+	/* card 0 keeps the defaults */
+	open_card(&s, 0);
+	tx(&s, "00a40004022fe2", out);
+	expect_tx(&s, "00b000000a", "988802000000000000f0" "9000");
+	close_card(&s);
+	pcsc_env_stop(&env);
+	pcsc_env_profile = NULL;
+}
+
+TEST_TIMEOUT(state_survives_a_restart, 60)
+{
+	/* EF.MSISDN's record: 14 bytes */
+	static const char record[] = "52656d73696dffffffffffffffff";
+	char out[700], cmd[200];
+	struct session s;
+
+	char profile[128];
+	FILE *f;
+
+	setup();
+	snprintf(profile, sizeof(profile), "%s/pin.conf", dir);
+	f = fopen(profile, "w");
+	ASSERT_TRUE(f != NULL);
+	fprintf(f, "[card 0]\npin1-enabled = yes\n");
+	fclose(f);
+	pcsc_env_profile = profile;
+	ASSERT_EQ(0, pcsc_env_start(&env, 1));
+	open_card(&s, 0);
+	/* an MSISDN record and a PIN change, written by the phone */
+	expect_tx(&s, "002000010831323334ffffffff", "9000");
+	tx(&s, "00a40004023f00", out);
+	tx(&s, "00a40004027f10", out);
+	tx(&s, "00a40004026f40", out);
+	snprintf(cmd, sizeof(cmd), "00dc01040e%s", record);
+	expect_tx(&s, cmd, "9000");
+	expect_tx(&s, "002400011031323334ffffffff30303030ffffffff", "9000");
+	close_card(&s);
+	/* the daemon goes away (pcscd notices) and comes back */
+	ASSERT_EQ(0, daemon_stop(&env.softsim, SIGTERM, 5000));
+	ASSERT_TRUE(card_gone(0, 10000));
+	ASSERT_EQ(0, pcsc_env_start_softsim(&env));
+	ASSERT_TRUE(pcsc_env_wait_cards(&env, 15000));
+	open_card(&s, 0);
+	expect_tx(&s, "002000010831323334ffffffff", "63c2");	/* the old PIN fails */
+	expect_tx(&s, "002000010830303030ffffffff", "9000");	/* the new one works */
+	tx(&s, "00a40004023f00", out);
+	tx(&s, "00a40004027f10", out);
+	tx(&s, "00a40004026f40", out);
+	snprintf(cmd, sizeof(cmd), "%s9000", record);
+	expect_tx(&s, "00b201040e", cmd);
+	close_card(&s);
+	pcsc_env_stop(&env);
+	pcsc_env_profile = NULL;
+}
+
+TEST(bad_profile_is_refused_with_its_line)
+{
+	char profile[128], log[128];
+	char *argv[6];
+	struct daemon d;
+	FILE *f;
+
+	setup();
+	snprintf(profile, sizeof(profile), "%s/bad.conf", dir);
+	snprintf(log, sizeof(log), "%s/bad.log", dir);
+	f = fopen(profile, "w");
+	ASSERT_TRUE(f != NULL);
+	fprintf(f, "cards = 2\n\n[card 0]\nimsi = 26242x\n");
+	fclose(f);
+	argv[0] = (char *)daemon_bin("remsim-softsim");
+	argv[1] = "-p";
+	argv[2] = profile;
+	argv[3] = NULL;
+	ASSERT_EQ(0, daemon_start(&d, argv, log));
+	EXPECT_EQ(2, daemon_wait(&d, 5000));
+	EXPECT_TRUE(log_contains(log, "bad.conf:4: imsi must be 6..15 digits"));
+}
+
+int main(int argc, char **argv)
+{
+	int ret = ktap_main(argc, argv);
+	char cmd[100];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd))
+		return 1;
+	return ret;
+}
