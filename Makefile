@@ -259,7 +259,8 @@ $(B)/fuzz/%: tests/fuzz/%.c $(PLAIN_SRCS)
 # with the fuzzer's instrumentation.
 RSPRO_FUZZERS	:= $(B)/fuzz/rspro_fuzz $(B)/fuzz/ipa_fuzz
 
-$(RSPRO_FUZZERS): $(B)/fuzz/%: tests/fuzz/%.c $(RSPRO_SRCS) $(B)/asn1/fuzz/.done
+$(RSPRO_FUZZERS): $(B)/fuzz/%: tests/fuzz/%.c $(RSPRO_SRCS) $(B)/asn1/fuzz/.done \
+		  $(wildcard userspace/include/remsim/*.h userspace/lib/rspro/*.h)
 	$(quiet) FUZZER $@
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) $(FUZZ_FLAGS) -isystem $(ASN1_GEN) -o $@ $< $(RSPRO_SRCS) \
@@ -273,7 +274,7 @@ fuzz: $(FUZZERS)
 	$(Q)mkdir -p $(B)/check
 	$(Q)scripts/run-fuzz $(FUZZ_SECONDS) $(B)/check/fuzz.tap $(FUZZERS)
 
--include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/obj $(B)/san/obj -name '*.d' 2>/dev/null)
 
 # --- tests ------------------------------------------------------------------------
 #
