@@ -95,8 +95,9 @@ BENCHES		:= $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 TOOLS		:= $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
 BOARD		:= $(B)/tests/board/st2board
 PROGRAMS	:= $(B)/bin/remsim-rspro-decode $(B)/bin/remsim-server $(B)/bin/remsim-softsim \
-		   $(B)/bin/remsim-bankd
-SAN_PROGRAMS	:= $(B)/san/bin/remsim-server $(B)/san/bin/remsim-softsim $(B)/san/bin/remsim-bankd
+		   $(B)/bin/remsim-bankd $(B)/bin/remsim-client-shell
+SAN_PROGRAMS	:= $(B)/san/bin/remsim-server $(B)/san/bin/remsim-softsim $(B)/san/bin/remsim-bankd \
+		   $(B)/san/bin/remsim-client-shell
 
 userspace: $(PROGRAMS) $(SAN_PROGRAMS) $(SELFTESTS) $(UNITTESTS) $(FUZZERS) $(BENCHES) \
 	$(TOOLS) $(BOARD) $(B)/lib/pkgconfig/remsim-rspro.pc
@@ -151,6 +152,11 @@ $(B)/bin/remsim-server: $(patsubst %.c,$(B)/obj/%.o,$(SERVER_SRCS)) $(LIBRSPRO)
 $(B)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson
 
 SOFTSIMD_SRCS	:= $(wildcard userspace/softsimd/*.c)
+CLIENT_CORE	:= userspace/client/slot.c userspace/client/script.c
+
+$(B)/bin/remsim-client-shell: $(patsubst %.c,$(B)/obj/%.o,userspace/client/shell.c $(CLIENT_CORE)) \
+			      $(LIBRSPRO)
+	$(call link)
 BANKD_SRCS	:= $(wildcard userspace/bankd/*.c)
 
 $(B)/bin/remsim-bankd: $(patsubst %.c,$(B)/obj/%.o,$(BANKD_SRCS)) $(LIBRSPRO)
@@ -225,8 +231,9 @@ $(B)/tests/unit/%: $(SAN)/obj/tests/unit/%.o $(SAN)/libtest.a $(SAN)/libremsim.a
 
 $(B)/tests/unit/bankd_csv_test: $(SAN)/obj/userspace/bankd/csv.o
 $(B)/obj/tests/lib/pcsc_env.o $(SAN)/obj/tests/lib/pcsc_env.o: ALL_CFLAGS += $(PCSC_CFLAGS)
-$(B)/tests/unit/bankd_test $(B)/tests/unit/softsim_test $(B)/bench/bankd_rtt: LDLIBS += -lpcsclite
-$(SAN)/obj/tests/unit/bankd_test.o $(SAN)/obj/tests/unit/softsim_test.o $(B)/obj/bench/bankd_rtt.o: \
+PCSC_TESTS	:= bankd_test softsim_test client_shell_test
+$(addprefix $(B)/tests/unit/,$(PCSC_TESTS)) $(B)/bench/bankd_rtt: LDLIBS += -lpcsclite
+$(patsubst %,$(SAN)/obj/tests/unit/%.o,$(PCSC_TESTS)) $(B)/obj/bench/bankd_rtt.o: \
 	ALL_CFLAGS += $(PCSC_CFLAGS)
 
 # The daemons again under ASan and UBSan (SAN_PROGRAMS): the native tests
@@ -234,6 +241,10 @@ $(SAN)/obj/tests/unit/bankd_test.o $(SAN)/obj/tests/unit/softsim_test.o $(B)/obj
 $(SAN)/bin/remsim-server: $(patsubst %.c,$(SAN)/obj/%.o,$(SERVER_SRCS)) $(SAN)/libremsim-rspro.a
 	$(call link,$(SANFLAGS))
 $(SAN)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson
+
+$(SAN)/bin/remsim-client-shell: $(patsubst %.c,$(SAN)/obj/%.o,userspace/client/shell.c \
+				 $(CLIENT_CORE)) $(SAN)/libremsim-rspro.a
+	$(call link,$(SANFLAGS))
 
 $(SAN)/bin/remsim-bankd: $(patsubst %.c,$(SAN)/obj/%.o,$(BANKD_SRCS)) $(SAN)/libremsim-rspro.a
 	$(call link,$(SANFLAGS))

@@ -284,5 +284,7 @@ void rspro_error_ind(struct rspro_pdu *pdu, enum rspro_component sender,
 int rspro_ip_port_parse(struct rspro_ip_port *ipp, const char *text);
 int rspro_ip_port_format(const struct rspro_ip_port *ipp, char *buf,
 			 size_t size);
+/* Only the address, as getaddrinfo() takes it; -EINVAL on a bad family. */
+int rspro_ip_port_host(const struct rspro_ip_port *ipp, char *buf, size_t size);
 
 #endif

@@ -53,3 +53,10 @@ int rspro_ip_port_format(const struct rspro_ip_port *ipp, char *buf,
 		return snprintf(buf, size, "[%s]:%u", host, ipp->port);
 	return snprintf(buf, size, "%s:%u", host, ipp->port);
 }
+
+int rspro_ip_port_host(const struct rspro_ip_port *ipp, char *buf, size_t size)
+{
+	if (!inet_ntop(ipp->family, ipp->addr, buf, size))
+		return -EINVAL;
+	return 0;
+}

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * client_shell_test - remsim-client-shell (ASan build) against the real
+ * chain: remsim-server, remsim-bankd, Debian's pcscd with vpcd, and
+ * remsim-softsim. A mapped card answers hex TPDUs as a local card does, the
+ * event script runs with osmo-remsim's environment, a command whose bankd
+ * connection breaks is lost and never resent (the softsim's command log
+ * proves it), and the server going away does not take the card away.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "card.h"
+#include "daemon.h"
+#include "http.h"
+#include "ktap.h"
+#include "pcsc_env.h"
+#include "rspro_peer.h"
+
+static struct pcsc_env env;
+static struct daemon server, bankd;
+static int rspro_port, rest_port;
+static char dir[] = "/tmp/remsim-client-test-XXXXXX";
+static char body[8192];
+
+/* The shell under test, with its stdin and stdout as pipes. */
+struct shell {
+	pid_t pid;
+	int in, out;
+	char buf[16384];
+	size_t len;
+};
+
+static void start_server(void)
+{
+	char db[128], log[128], rs[8], rt[8];
+	char *argv[] = { (char *)daemon_bin("remsim-server"), "-D", db, "--rspro-bind",
+			 "127.0.0.1", "--rspro-port", rs, "--rest-bind", "127.0.0.1",
+			 "--rest-port", rt, NULL };
+
+	snprintf(rs, sizeof(rs), "%d", rspro_port);
+	snprintf(rt, sizeof(rt), "%d", rest_port);
+	snprintf(db, sizeof(db), "%s/server.db", dir);
+	snprintf(log, sizeof(log), "%s/server.log", dir);
+	ASSERT_EQ(0, daemon_start(&server, argv, log));
+	ASSERT_TRUE(wait_port(rest_port, 5000));
+}
+
+static void start_bankd(void)
+{
+	char log[128], rs[8], bp[8];
+	char *argv[] = { (char *)daemon_bin("remsim-bankd"), "-i", "127.0.0.1", "-p", rs,
+			 "-b", "1", "-n", "1", "-I", "127.0.0.1", "-P", bp, "-S", env.csv,
+			 "-e", "debug", NULL };
+	int port = free_port();
+
+	snprintf(rs, sizeof(rs), "%d", rspro_port);
+	snprintf(bp, sizeof(bp), "%d", port);
+	snprintf(log, sizeof(log), "%s/bankd.log", dir);
+	ASSERT_EQ(0, daemon_start(&bankd, argv, log));
+	ASSERT_TRUE(wait_port(port, 5000));
+}
+
+static void shell_start(struct shell *sh, const char *script)
+{
+	int in[2], out[2];
+	char port[8], log[128];
+
+	snprintf(port, sizeof(port), "%d", rspro_port);
+	snprintf(log, sizeof(log), "%s/shell.log", dir);
+	ASSERT_EQ(0, pipe2(in, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(out, O_CLOEXEC));
+	memset(sh, 0, sizeof(*sh));
+	sh->pid = fork();
+	ASSERT_GE(sh->pid, 0);
+	if (!sh->pid) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(fd, 2);
+		execl(daemon_bin("remsim-client-shell"), "remsim-client-shell", "-i",
+		      "127.0.0.1", "-p", port, "-c", "23", "-n", "0", "--log-level", "debug",
+		      script ? "-e" : NULL, script, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	sh->in = in[1];
+	sh->out = out[0];
+}
+
+/* The next output line starting with @prefix (others skipped), or NULL. */
+static const char *shell_line(struct shell *sh, const char *prefix, int ms)
+{
+	static char line[4096];
+
+	for (;;) {
+		char *nl = memchr(sh->buf, '\n', sh->len);
+		struct pollfd pfd = { .fd = sh->out, .events = POLLIN };
+		ssize_t n;
+
+		if (nl) {
+			size_t l = nl - sh->buf;
+
+			memcpy(line, sh->buf, l);
+			line[l] = 0;
+			sh->len -= l + 1;
+			memmove(sh->buf, nl + 1, sh->len);
+			if (!strncmp(line, prefix, strlen(prefix)))
+				return line + strlen(prefix);
+			continue;
+		}
+		if (poll(&pfd, 1, ms) != 1)
+			return NULL;
+		n = read(sh->out, sh->buf + sh->len, sizeof(sh->buf) - sh->len - 1);
+		if (n <= 0)
+			return NULL;
+		sh->len += n;
+	}
+}
+
+static void shell_send(struct shell *sh, const char *line)
+{
+	ASSERT_EQ((ssize_t)strlen(line), write(sh->in, line, strlen(line)));
+	ASSERT_EQ(1, write(sh->in, "\n", 1));
+}
+
+static int shell_stop(struct shell *sh)
+{
+	int status = -1, t;
+
+	close(sh->in);
+	for (t = 0; t < 100; t++) {
+		if (waitpid(sh->pid, &status, WNOHANG) == sh->pid)
+			break;
+		usleep(50000);
+	}
+	if (t == 100) {
+		kill(sh->pid, SIGKILL);
+		waitpid(sh->pid, &status, 0);
+	}
+	close(sh->out);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The hex of the response a fresh local card gives to @cmd, osmo_hexdump-style. */
+static void local_answer(const char *cmd_hex, char *out)
+{
+	struct card_profile p;
+	struct card *c;
+	uint8_t cmd[300], resp[300];
+	size_t n = 0, r, i;
+	unsigned int b;
+
+	while (cmd_hex[0] && sscanf(cmd_hex, "%2x", &b) == 1) {
+		cmd[n++] = b;
+		cmd_hex += 2;
+	}
+	card_profile_default(&p, 0);
+	c = card_new(&p);
+	r = card_command(c, cmd, n, resp);
+	for (i = 0; i < r; i++)
+		sprintf(out + 3 * i, "%02x ", resp[i]);
+	card_free(c);
+}
+
+static void setup(void)
+{
+	char json[200];
+	int t;
+
+	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	ASSERT_EQ(0, pcsc_env_start(&env, 1));
+	rspro_port = free_port();
+	rest_port = free_port();
+	start_server();
+	start_bankd();
+	snprintf(json, sizeof(json),
+		 "{\"bank\":{\"bankId\":1,\"slotNr\":0},\"client\":{\"clientId\":23,\"slotNr\":0}}");
+	ASSERT_EQ(201, http_json(rest_port, "POST", "/api/backend/v1/slotmaps", json, body,
+				 sizeof(body)));
+	for (t = 0; t < 100 && !strstr(body, "ACTIVE"); t++) {
+		usleep(50000);
+		http_json(rest_port, "GET", "/api/backend/v1/slotmaps", NULL, body, sizeof(body));
+	}
+	ASSERT_TRUE(strstr(body, "ACTIVE") != NULL);
+}
+
+static void teardown(void)
+{
+	EXPECT_EQ(0, daemon_stop(&bankd, SIGTERM, 10000));
+	EXPECT_EQ(0, daemon_stop(&server, SIGTERM, 10000));
+	pcsc_env_stop(&env);
+}
+
+TEST_TIMEOUT(shell_session_event_script_and_exactly_once, 120)
+{
+	char script[160], events[160], want[1024], cmd[300], reply[200];
+	struct shell sh;
+	const char *line;
+	size_t atr_len, i;
+	const uint8_t *atr = card_atr(&atr_len);
+	FILE *f;
+
+	setup();
+	/* an event script writing its cause and the variables to a file */
+	snprintf(script, sizeof(script), "%s/event.sh", dir);
+	snprintf(events, sizeof(events), "%s/events.txt", dir);
+	f = fopen(script, "w");
+	ASSERT_TRUE(f != NULL);
+	fprintf(f, "#!/bin/sh\necho \"$1 $REMSIM_CAUSE $REMSIM_CLIENT_SLOT $REMSIM_BANKD_SLOT "
+		"$REMSIM_SERVER_STATE $REMSIM_BANKD_ADDR\" >> %s\n", events);
+	fclose(f);
+	chmod(script, 0755);
+
+	shell_start(&sh, script);
+	/* the local ATR first, then the card's */
+	line = shell_line(&sh, "SET_ATR: ", 15000);
+	ASSERT_TRUE(line != NULL);
+	EXPECT_EQ(0, strcmp(line, "3b 00 "));
+	line = shell_line(&sh, "SET_ATR: ", 15000);
+	ASSERT_TRUE(line != NULL);
+	for (i = 0; i < atr_len; i++)
+		sprintf(want + 3 * i, "%02x ", atr[i]);
+	EXPECT_EQ(0, strcmp(line, want));
+	/* a command answered as a local card answers it */
+	shell_send(&sh, "a0a40000023f00");
+	line = shell_line(&sh, "R-APDU: ", 10000);
+	ASSERT_TRUE(line != NULL);
+	local_answer("a0a40000023f00", want);
+	EXPECT_EQ(0, strcmp(line, want));
+	/* the events so far, with osmo-remsim's names and variables */
+	usleep(200000);
+	snprintf(cmd, sizeof(cmd), "%s", events);
+	EXPECT_TRUE(log_contains(cmd, "event-server-connect event-server-connect 23:0"));
+	EXPECT_TRUE(log_contains(cmd, "event-config-bankd event-config-bankd 23:0 1:0 CONNECTED 127.0.0.1:"));
+	EXPECT_TRUE(log_contains(cmd, "event-bankd-connect"));
+	EXPECT_TRUE(log_contains(cmd, "request-card-insert"));
+
+	/* the server goes away: the card stays */
+	ASSERT_EQ(128 + SIGKILL, daemon_stop(&server, SIGKILL, 1000));
+	shell_send(&sh, "a0f2000016");
+	line = shell_line(&sh, "R-APDU: ", 10000);
+	ASSERT_TRUE(line != NULL);
+	EXPECT_EQ(0, strncmp(line + strlen(line) - 6, "90 00 ", 6));
+	start_server();
+
+	/* the card vanishes during a command: lost, never sent twice */
+	ASSERT_EQ(0, softsim_ctl(&env, "pull-on-apdu 0", reply, sizeof(reply)));
+	shell_send(&sh, "a0b0000009");
+	usleep(1500000);
+	{
+		char log[128];
+
+		snprintf(log, sizeof(log), "%s/shell.log", dir);
+		EXPECT_TRUE(log_contains(log, "command lost (not resent)"));
+	}
+	EXPECT_EQ(1, pcsc_env_count_commands(&env, 0, "a0b0000009"));
+	/* back in: served again, and the lost command still went once */
+	ASSERT_EQ(0, softsim_ctl(&env, "insert 0", reply, sizeof(reply)));
+	EXPECT_EQ(0, shell_stop(&sh));
+	EXPECT_EQ(1, pcsc_env_count_commands(&env, 0, "a0b0000009"));
+	teardown();
+}
+
+int main(int argc, char **argv)
+{
+	int ret;
+	char cmd[100];
+
+	signal(SIGPIPE, SIG_IGN);
+	ret = ktap_main(argc, argv);
+	if (!ret) {
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		if (system(cmd))
+			return 1;
+	}
+	return ret;
+}

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * remsim-client-shell: the client core driven from stdin/stdout instead of
+ * a SIM slot, as osmo-remsim-client-shell: one command TPDU in hex per
+ * input line, "SET_ATR: ..." and "R-APDU: ..." lines out, "RESET" for a
+ * reset, EOF to end. Input waits while the card is not there or a command
+ * is out, so no line is dropped.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "remsim/log.h"
+#include "slot.h"
+
+#define LINE_MAX_LEN	1024
+
+struct shell {
+	struct ev_loop *loop;
+	struct rc_slot *slot;
+	struct ev_io in;
+	bool watching, eof;
+	char buf[64 * 1024];
+	size_t len;
+};
+
+static void print_hex(const char *what, const uint8_t *b, size_t len)
+{
+	size_t i;
+
+	printf("%s: ", what);
+	for (i = 0; i < len; i++)
+		printf("%02x ", b[i]);	/* osmo_hexdump's format */
+	printf("\n");
+	fflush(stdout);
+}
+
+static void pump(struct shell *sh);
+
+static void on_atr(struct rc_slot *s, const uint8_t *atr, size_t len)
+{
+	print_hex("SET_ATR", atr, len);
+}
+
+static void on_response(struct rc_slot *s, const uint8_t *data, size_t len)
+{
+	struct shell *sh = rc_slot_data(s);
+
+	print_hex("R-APDU", data, len);
+	pump(sh);
+}
+
+static void on_lost(struct rc_slot *s, const char *why)
+{
+	fprintf(stderr, "remsim-client-shell: command lost (not resent): %s\n", why);
+}
+
+static void on_operational(struct rc_slot *s, bool on)
+{
+	if (on)
+		pump(rc_slot_data(s));
+}
+
+static const struct rc_frontend_ops shell_ops = {
+	.set_atr = on_atr,
+	.card2modem = on_response,
+	.tpdu_lost = on_lost,
+	.operational = on_operational,
+};
+
+static long parse_hex(const char *s, uint8_t *out, size_t size)
+{
+	size_t n = 0;
+	int hi = -1;
+
+	for (; *s; s++) {
+		int v;
+
+		if (isspace((unsigned char)*s) || *s == ':')
+			continue;
+		if (!isxdigit((unsigned char)*s))
+			return -1;
+		v = isdigit((unsigned char)*s) ? *s - '0' : tolower(*s) - 'a' + 10;
+		if (hi < 0) {
+			hi = v;
+		} else {
+			if (n == size)
+				return -1;
+			out[n++] = hi << 4 | v;
+			hi = -1;
+		}
+	}
+	return hi < 0 ? (long)n : -1;
+}
+
+/* Runs input lines while the card can take them. */
+static void pump(struct shell *sh)
+{
+	static const struct rspro_slot_phys reset = { 1, 0, 0, 1 };
+
+	while (rc_slot_state(sh->slot) == RC_OPERATIONAL && !rc_slot_busy(sh->slot)) {
+		char *nl = memchr(sh->buf, '\n', sh->len), *line;
+		uint8_t tpdu[300];
+		long n;
+		int ret;
+
+		if (!nl) {
+			if (sh->eof)
+				ev_break(sh->loop);
+			break;
+		}
+		*nl = 0;
+		line = sh->buf;
+		while (isspace((unsigned char)*line))
+			line++;
+		if (!strncmp(line, "RESET", 5)) {
+			rc_slot_modem_status(sh->slot, &reset);
+		} else if (*line) {
+			n = parse_hex(line, tpdu, sizeof(tpdu));
+			ret = n < 0 ? -EINVAL : rc_slot_tpdu(sh->slot, tpdu, n);
+			if (ret)
+				fprintf(stderr, "remsim-client-shell: \"%s\": %s\n", line,
+					ret == -EINVAL ? "not a TPDU of 5..261 hex bytes" :
+					strerror(-ret));
+		}
+		sh->len -= nl + 1 - sh->buf;
+		memmove(sh->buf, nl + 1, sh->len);
+	}
+	/* input ended and everything sent has its answer: done */
+	if (sh->eof && !memchr(sh->buf, '\n', sh->len) && !rc_slot_busy(sh->slot)) {
+		ev_break(sh->loop);
+		return;
+	}
+	/* read on only when there is room and nothing waits */
+	if (!sh->eof && sh->len < sizeof(sh->buf) - LINE_MAX_LEN && !sh->watching) {
+		if (ev_io_start(sh->loop, &sh->in, STDIN_FILENO, EPOLLIN, sh->in.cb, sh) == -EPERM) {
+			/* a regular file cannot be polled: it is all there, read on */
+			sh->in.fd = STDIN_FILENO;
+			sh->in.data = sh;
+			sh->in.cb(&sh->in, EPOLLIN);
+			return;
+		}
+		sh->watching = true;
+	}
+}
+
+static void on_stdin(struct ev_io *io, uint32_t revents)
+{
+	struct shell *sh = io->data;
+	ssize_t n = read(STDIN_FILENO, sh->buf + sh->len, sizeof(sh->buf) - sh->len - 1);
+
+	if (n <= 0) {
+		if (n < 0 && errno == EAGAIN)
+			return;
+		sh->eof = true;
+		/* a last line without its newline */
+		if (sh->len && sh->buf[sh->len - 1] != '\n')
+			sh->buf[sh->len++] = '\n';
+	} else {
+		sh->len += n;
+	}
+	if (sh->eof || sh->len >= sizeof(sh->buf) - LINE_MAX_LEN) {
+		if (sh->watching)
+			ev_io_stop(&sh->in);
+		sh->watching = false;
+	}
+	pump(sh);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: remsim-client-shell [options]\n"
+		"\n"
+		"A remote card on stdin/stdout: a command TPDU in hex per line in,\n"
+		"\"SET_ATR: ..\" and \"R-APDU: ..\" lines out, \"RESET\" resets the card.\n"
+		"\n"
+		"  -i, --server-ip HOST       remsim-server (default 127.0.0.1)\n"
+		"  -p, --server-port PORT     (default 9998)\n"
+		"  -c, --client-id N          0..1023 (default 0)\n"
+		"  -n, --client-slot N        0..1023 (default 0)\n"
+		"  -a, --atr HEX              the local ATR, 2..55 bytes (default 3b00)\n"
+		"  -r, --atr-ignore-rspro     keep the local ATR\n"
+		"  -e, --event-script CMD     run \"CMD <event>\" on events\n"
+		"  -d, --debug MASK           osmo-remsim log mask\n"
+		"      --log-level LEVEL      debug, info, notice, error, fatal\n"
+		"  -L, --disable-color        accepted for osmo-remsim\n"
+		"  -v, --version, -h, --help\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "server-ip", required_argument, NULL, 'i' },
+		{ "server-port", required_argument, NULL, 'p' },
+		{ "client-id", required_argument, NULL, 'c' },
+		{ "client-slot", required_argument, NULL, 'n' },
+		{ "atr", required_argument, NULL, 'a' },
+		{ "atr-ignore-rspro", no_argument, NULL, 'r' },
+		{ "event-script", required_argument, NULL, 'e' },
+		{ "debug", required_argument, NULL, 'd' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "disable-color", no_argument, NULL, 'L' },
+		{ "version", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct shell sh;
+	char host[RSPRO_NAME_MAX + 1] = "remsim-client";
+	struct rc_cfg cfg;
+	long v;
+	int opt;
+
+	log_init("remsim-client-shell", LOG_NOTICE);
+	rc_cfg_default(&cfg);
+	while ((opt = getopt_long(argc, argv, "hvd:i:p:c:n:a:re:L", options, NULL)) != -1) {
+		switch (opt) {
+		case 'i':
+			snprintf(cfg.server_host, sizeof(cfg.server_host), "%s", optarg);
+			break;
+		case 'p':
+		case 'c':
+		case 'n':
+			v = strtol(optarg, NULL, 10);
+			if (v < 0 || v > (opt == 'p' ? 65535 : 1023)) {
+				fprintf(stderr, "remsim-client-shell: -%c %s is out of range\n", opt,
+					optarg);
+				return 2;
+			}
+			if (opt == 'p')
+				cfg.server_port = v;
+			else if (opt == 'c')
+				cfg.slot.client_id = v;
+			else
+				cfg.slot.slot_nr = v;
+			break;
+		case 'a':
+			v = parse_hex(optarg, cfg.atr, sizeof(cfg.atr));
+			if (v < 2) {
+				fprintf(stderr, "remsim-client-shell: ATR malformed\n");
+				return 2;
+			}
+			cfg.atr_len = v;
+			break;
+		case 'r':
+			cfg.atr_ignore = true;
+			break;
+		case 'e':
+			snprintf(cfg.event_script, sizeof(cfg.event_script), "%s", optarg);
+			break;
+		case 'd':
+			if (log_parse_mask(optarg)) {
+				fprintf(stderr, "remsim-client-shell: bad log mask %s\n", optarg);
+				return 2;
+			}
+			break;
+		case 'l':
+			if (log_parse_level(optarg) < 0) {
+				fprintf(stderr, "remsim-client-shell: bad log level %s\n", optarg);
+				return 2;
+			}
+			log_set_all(log_parse_level(optarg));
+			break;
+		case 'L':
+			break;
+		case 'v':
+			printf("remsim-client-shell %s\n", REMSIM_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
+	gethostname(host, sizeof(host) - 1);
+	rspro_identity_init(&cfg.identity, RSPRO_COMP_CLIENT, host, "remsim-client",
+			    REMSIM_VERSION);
+	sh.loop = ev_loop_new();
+	sh.slot = rc_slot_new(sh.loop, &cfg, &shell_ops, &sh);
+	if (!sh.loop || !sh.slot)
+		return 1;
+	fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
+	sh.in.cb = on_stdin;
+	sh.in.data = &sh;
+	rc_slot_start(sh.slot);
+	pump(&sh);
+	ev_run(sh.loop);
+	rc_slot_free(sh.slot);
+	ev_loop_free(sh.loop);
+	return 0;
+}

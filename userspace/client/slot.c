@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A client slot: the server tells it which bankd holds its card
+ * (ConfigClientBankReq); it connects there (ConnectClientReq), takes the
+ * card's ATR (SetAtrReq) and moves command TPDUs to the card and responses
+ * back, one at a time.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "remsim/log.h"
+#include "script.h"
+#include "slot.h"
+
+struct rc_slot {
+	struct ev_loop *loop;
+	struct rc_cfg cfg;
+	const struct rc_frontend_ops *ops;
+	void *data;
+	char name[16];			/* "C23:0" */
+	enum rc_state state;
+	struct rspro_link *server;
+	struct rspro_link *bankd;
+	struct rspro_bank_slot bank;
+	struct rspro_ip_port bankd_addr;
+	bool outstanding;		/* a command waits for its answer */
+	struct rspro_slot_phys last_phys;
+	struct rc_stats stats;
+};
+
+static const char *const state_names[] = {
+	[RC_INIT] = "INIT", [RC_UNCONFIGURED] = "UNCONFIGURED",
+	[RC_WAIT_BANKD] = "WAIT_BANKD", [RC_OPERATIONAL] = "OPERATIONAL",
+};
+
+const char *rc_state_name(enum rc_state state)
+{
+	return state_names[state];
+}
+
+void rc_cfg_default(struct rc_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	strcpy(cfg->server_host, "127.0.0.1");
+	cfg->server_port = 9998;
+	cfg->atr[0] = 0x3b;	/* osmo-remsim-client's default: 3B 00 */
+	cfg->atr_len = 2;
+	cfg->ka_interval_ms = 30000;
+	cfg->ka_timeout_ms = 10000;
+}
+
+/* The event script's view of this slot (REMSIM_* variables). */
+static void run_script(struct rc_slot *s, const char *cause)
+{
+	struct script_env env;
+	char bankd[80];
+
+	if (!s->cfg.event_script[0])
+		return;
+	memset(&env, 0, sizeof(env));
+	snprintf(env.server_addr, sizeof(env.server_addr), "%s:%u", s->cfg.server_host,
+		 s->cfg.server_port);
+	snprintf(env.server_state, sizeof(env.server_state), "%s",
+		 rspro_link_state_name(rspro_link_state(s->server)));
+	if (s->bankd_addr.port)
+		rspro_ip_port_format(&s->bankd_addr, bankd, sizeof(bankd));
+	else
+		strcpy(bankd, "(null):0");
+	snprintf(env.bankd_addr, sizeof(env.bankd_addr), "%s", bankd);
+	snprintf(env.bankd_state, sizeof(env.bankd_state), "%s",
+		 s->bankd ? rspro_link_state_name(rspro_link_state(s->bankd)) : "INIT");
+	snprintf(env.client_slot, sizeof(env.client_slot), "%u:%u", s->cfg.slot.client_id,
+		 s->cfg.slot.slot_nr);
+	snprintf(env.bankd_slot, sizeof(env.bankd_slot), "%u:%u", s->bank.bank_id,
+		 s->bank.slot_nr);
+	env.vcc = s->last_phys.vcc_present;
+	env.rst = s->last_phys.reset_active;
+	env.clk = s->last_phys.clk_active;
+	script_run(s->cfg.event_script, cause, &env, s->name);
+}
+
+static void set_state(struct rc_slot *s, enum rc_state to)
+{
+	enum rc_state from = s->state;
+
+	if (from == to)
+		return;
+	s->state = to;
+	LOGP(DMAIN, LOG_INFO, s->name, "%s -> %s", rc_state_name(from), rc_state_name(to));
+	if (to == RC_OPERATIONAL) {
+		/* remote SIM, local ATR, card in, modem reset: as osmo-remsim */
+		run_script(s, "request-sim-remote");
+		if (s->ops->set_atr)
+			s->ops->set_atr(s, s->cfg.atr, s->cfg.atr_len);
+		run_script(s, "request-card-insert");
+		run_script(s, "request-modem-reset");
+		if (s->ops->operational)
+			s->ops->operational(s, true);
+	} else if (from == RC_OPERATIONAL) {
+		run_script(s, "request-card-remove");
+		run_script(s, "request-sim-local");
+		run_script(s, "request-modem-reset");
+		if (s->ops->operational)
+			s->ops->operational(s, false);
+	}
+}
+
+/* The command out will not be answered: say so once, never resend it. */
+static void lose_outstanding(struct rc_slot *s, const char *why)
+{
+	if (!s->outstanding)
+		return;
+	s->outstanding = false;
+	s->stats.lost++;
+	LOGP(DMAIN, LOG_ERROR, s->name, "command lost, not resent: %s", why);
+	if (s->ops->tpdu_lost)
+		s->ops->tpdu_lost(s, why);
+}
+
+static void bankd_pdu(struct rspro_link *l, const struct rspro_pdu *pdu)
+{
+	struct rc_slot *s = rspro_link_data(l);
+	struct rspro_pdu res;
+
+	switch (pdu->msg) {
+	case RSPRO_TPDU_CARD_TO_MODEM:
+		if (!s->outstanding) {
+			LOGP(DMAIN, LOG_ERROR, s->name, "a response without a command: dropped");
+			return;
+		}
+		s->outstanding = false;
+		s->stats.responses++;
+		if (s->ops->card2modem)
+			s->ops->card2modem(s, pdu->tpdu.data, pdu->tpdu.len);
+		return;
+	case RSPRO_SET_ATR_REQ:
+		if (!s->cfg.atr_ignore && s->ops->set_atr)
+			s->ops->set_atr(s, pdu->set_atr.atr, pdu->set_atr.len);
+		rspro_result_res(&res, RSPRO_SET_ATR_RES, RSPRO_OK);
+		rspro_link_send(l, &res, NULL);
+		return;
+	case RSPRO_ERROR_IND:
+		LOGP(DMAIN, LOG_ERROR, s->name, "bankd: %s", pdu->error_ind.text);
+		return;
+	case RSPRO_BANK_SLOT_STATUS_IND:
+		LOGP(DMAIN, LOG_DEBUG, s->name, "bankSlotStatusInd ignored");
+		return;
+	default:
+		LOGP(DMAIN, LOG_NOTICE, s->name, "unexpected %s from bankd",
+		     rspro_msg_name(pdu->msg));
+	}
+}
+
+static void bankd_up(struct rspro_link *l)
+{
+	struct rc_slot *s = rspro_link_data(l);
+
+	s->stats.bankd_connects++;
+	run_script(s, "event-bankd-connect");
+	set_state(s, RC_OPERATIONAL);
+}
+
+static void bankd_down(struct rspro_link *l, const char *why)
+{
+	struct rc_slot *s = rspro_link_data(l);
+
+	lose_outstanding(s, why);
+	if (s->state == RC_OPERATIONAL)
+		set_state(s, RC_WAIT_BANKD);
+}
+
+static void link_state(struct rspro_link *l, enum rspro_link_state from,
+		       enum rspro_link_state to, const char *why)
+{
+	struct rc_slot *s = rspro_link_data(l);
+
+	LOGP(DRSPRO, to == RSPRO_LINK_REESTABLISH_DELAY ? LOG_NOTICE : LOG_DEBUG, s->name,
+	     "%s link %s -> %s: %s", l == s->server ? "server" : "bankd",
+	     rspro_link_state_name(from), rspro_link_state_name(to), why);
+}
+
+static const struct rspro_link_ops bankd_ops = {
+	.up = bankd_up,
+	.down = bankd_down,
+	.pdu = bankd_pdu,
+	.state = link_state,
+};
+
+static void drop_bankd(struct rc_slot *s)
+{
+	if (!s->bankd)
+		return;
+	rspro_link_stop(s->bankd);	/* calls bankd_down while it matters */
+	rspro_link_free(s->bankd);
+	s->bankd = NULL;
+}
+
+static void config_bank(struct rc_slot *s, const struct rspro_pdu *pdu)
+{
+	const struct rspro_ip_port *addr = &pdu->config_client_bank.bankd;
+	struct rspro_link_cfg lcfg;
+	struct rspro_pdu res;
+	char text[80];
+	bool same = s->bankd && !memcmp(addr, &s->bankd_addr, sizeof(*addr)) &&
+		    s->bank.bank_id == pdu->config_client_bank.bank.bank_id &&
+		    s->bank.slot_nr == pdu->config_client_bank.bank.slot_nr;
+
+	rspro_ip_port_format(addr, text, sizeof(text));
+	LOGP(DMAIN, LOG_INFO, s->name, "server: card is B%u:%u at %s",
+	     pdu->config_client_bank.bank.bank_id, pdu->config_client_bank.bank.slot_nr, text);
+	s->bank = pdu->config_client_bank.bank;
+	s->bankd_addr = *addr;
+	if (!addr->port) {
+		drop_bankd(s);
+		set_state(s, RC_UNCONFIGURED);
+	} else if (!same) {
+		/*
+		 * A new bankd or bank slot. The same one again (the server
+		 * came back) keeps a working link: osmo-remsim reconnects and
+		 * resets the modem there, for nothing.
+		 */
+		drop_bankd(s);
+		rspro_link_cfg_default(&lcfg);
+		if (rspro_ip_port_host(addr, lcfg.host, sizeof(lcfg.host)))
+			snprintf(lcfg.host, sizeof(lcfg.host), "0.0.0.0");
+		lcfg.port = addr->port;
+		lcfg.identity = s->cfg.identity;
+		lcfg.client_slot = s->cfg.slot;
+		lcfg.peer_type = RSPRO_COMP_BANKD;
+		lcfg.conn.ka_interval_ms = s->cfg.ka_interval_ms;
+		lcfg.conn.ka_timeout_ms = s->cfg.ka_timeout_ms;
+		s->bankd = rspro_link_new(s->loop, &lcfg, &bankd_ops, s);
+		if (s->bankd)
+			rspro_link_start(s->bankd);
+		set_state(s, RC_WAIT_BANKD);
+	}
+	rspro_result_res(&res, RSPRO_CONFIG_CLIENT_BANK_RES, RSPRO_OK);
+	rspro_link_send(s->server, &res, NULL);
+	run_script(s, "event-config-bankd");
+}
+
+static void server_pdu(struct rspro_link *l, const struct rspro_pdu *pdu)
+{
+	struct rc_slot *s = rspro_link_data(l);
+	struct rspro_pdu res;
+
+	switch (pdu->msg) {
+	case RSPRO_CONFIG_CLIENT_BANK_REQ:
+		config_bank(s, pdu);
+		return;
+	case RSPRO_CONFIG_CLIENT_ID_REQ:
+		LOGP(DMAIN, LOG_NOTICE, s->name, "server assigns client slot C%u:%u",
+		     pdu->config_client_id.client_id, pdu->config_client_id.slot_nr);
+		s->cfg.slot = pdu->config_client_id;
+		rspro_result_res(&res, RSPRO_CONFIG_CLIENT_ID_RES, RSPRO_OK);
+		rspro_link_send(l, &res, NULL);
+		return;
+	default:
+		LOGP(DMAIN, LOG_NOTICE, s->name, "unexpected %s from the server",
+		     rspro_msg_name(pdu->msg));
+	}
+}
+
+static void server_up(struct rspro_link *l)
+{
+	struct rc_slot *s = rspro_link_data(l);
+
+	if (s->state == RC_INIT) {
+		set_state(s, RC_UNCONFIGURED);
+		run_script(s, "event-server-connect");
+	}
+}
+
+static void server_down(struct rspro_link *l, const char *why)
+{
+	/* the bankd link carries on: the card stays with the modem */
+}
+
+static const struct rspro_link_ops server_ops = {
+	.up = server_up,
+	.down = server_down,
+	.pdu = server_pdu,
+	.state = link_state,
+};
+
+struct rc_slot *rc_slot_new(struct ev_loop *loop, const struct rc_cfg *cfg,
+			    const struct rc_frontend_ops *ops, void *data)
+{
+	struct rc_slot *s = calloc(1, sizeof(*s));
+	struct rspro_link_cfg lcfg;
+
+	if (!s)
+		return NULL;
+	s->loop = loop;
+	s->cfg = *cfg;
+	s->ops = ops;
+	s->data = data;
+	s->last_phys = (struct rspro_slot_phys){ 0, RSPRO_UNKNOWN, RSPRO_UNKNOWN, RSPRO_UNKNOWN };
+	snprintf(s->name, sizeof(s->name), "C%u:%u", cfg->slot.client_id, cfg->slot.slot_nr);
+	rspro_link_cfg_default(&lcfg);
+	snprintf(lcfg.host, sizeof(lcfg.host), "%s", cfg->server_host);
+	lcfg.port = cfg->server_port;
+	lcfg.identity = cfg->identity;
+	lcfg.client_slot = cfg->slot;
+	lcfg.peer_type = RSPRO_COMP_SERVER;
+	lcfg.conn.ka_interval_ms = cfg->ka_interval_ms;
+	lcfg.conn.ka_timeout_ms = cfg->ka_timeout_ms;
+	s->server = rspro_link_new(loop, &lcfg, &server_ops, s);
+	if (!s->server) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void rc_slot_start(struct rc_slot *s)
+{
+	rspro_link_start(s->server);
+}
+
+void rc_slot_free(struct rc_slot *s)
+{
+	if (!s)
+		return;
+	drop_bankd(s);
+	rspro_link_free(s->server);
+	free(s);
+}
+
+int rc_slot_tpdu(struct rc_slot *s, const uint8_t *data, size_t len)
+{
+	struct rspro_pdu pdu;
+	int ret;
+
+	if (len < 5 || len > 261) {
+		s->stats.refused++;
+		return -EINVAL;
+	}
+	if (s->state != RC_OPERATIONAL)
+		return -ENOTCONN;
+	if (s->outstanding)
+		return -EBUSY;
+	rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, s->cfg.slot, s->bank, data, len);
+	ret = rspro_link_send(s->bankd, &pdu, NULL);
+	if (ret)
+		return ret;
+	s->outstanding = true;
+	s->stats.tpdus++;
+	return 0;
+}
+
+void rc_slot_modem_status(struct rc_slot *s, const struct rspro_slot_phys *phys)
+{
+	struct rspro_pdu pdu;
+
+	s->last_phys = *phys;
+	if (s->state != RC_OPERATIONAL)
+		return;
+	rspro_slot_status_ind(&pdu, RSPRO_CLIENT_SLOT_STATUS_IND, s->cfg.slot, s->bank, phys);
+	rspro_link_send(s->bankd, &pdu, NULL);
+	run_script(s, "event-modem-status");
+}
+
+enum rc_state rc_slot_state(const struct rc_slot *s)
+{
+	return s->state;
+}
+
+bool rc_slot_busy(const struct rc_slot *s)
+{
+	return s->outstanding;
+}
+
+const struct rc_stats *rc_slot_stats(const struct rc_slot *s)
+{
+	return &s->stats;
+}
+
+void *rc_slot_data(const struct rc_slot *s)
+{
+	return s->data;
+}
+
+const char *rc_slot_name(const struct rc_slot *s)
+{
+	return s->name;
+}

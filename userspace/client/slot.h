@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One client slot of remsim-client: its link to the server, the bankd the
+ * server names, and the APDUs between a frontend (a /dev/remsimN slot, the
+ * shell's stdin) and the card. osmo-remsim's CLIENT_MAIN machine:
+ * UNCONFIGURED -> WAIT_BANKD -> OPERATIONAL.
+ *
+ * Exactly once: at most one command is out at a time; if the bankd link
+ * breaks before its answer, the command is reported lost to the frontend
+ * (which gives the modem a status word to retry) and never sent again.
+ */
+#ifndef REMSIM_CLIENT_SLOT_H
+#define REMSIM_CLIENT_SLOT_H
+
+#include <stdbool.h>
+
+#include "remsim/rspro_link.h"
+
+enum rc_state {
+	RC_INIT,		/* the server link not yet connected once */
+	RC_UNCONFIGURED,	/* no bankd assigned */
+	RC_WAIT_BANKD,		/* assigned, connecting to it */
+	RC_OPERATIONAL,		/* the card is there */
+};
+
+struct rc_cfg {
+	char server_host[256];
+	uint16_t server_port;
+	struct rspro_identity identity;
+	struct rspro_client_slot slot;
+	uint8_t atr[RSPRO_ATR_MAX];	/* the local ATR until the card's comes */
+	size_t atr_len;
+	bool atr_ignore;		/* -r: keep the local ATR */
+	char event_script[256];
+	unsigned int ka_interval_ms, ka_timeout_ms;
+};
+
+struct rc_slot;
+
+struct rc_frontend_ops {
+	void (*set_atr)(struct rc_slot *s, const uint8_t *atr, size_t len);
+	void (*card2modem)(struct rc_slot *s, const uint8_t *data, size_t len);
+	/* the command out will never be answered (the bankd link broke) */
+	void (*tpdu_lost)(struct rc_slot *s, const char *why);
+	/* entering (true) or leaving OPERATIONAL */
+	void (*operational)(struct rc_slot *s, bool on);
+};
+
+struct rc_stats {
+	unsigned long tpdus, responses, lost, refused, bankd_connects;
+};
+
+void rc_cfg_default(struct rc_cfg *cfg);
+struct rc_slot *rc_slot_new(struct ev_loop *loop, const struct rc_cfg *cfg,
+			    const struct rc_frontend_ops *ops, void *data);
+void rc_slot_start(struct rc_slot *s);
+void rc_slot_free(struct rc_slot *s);
+
+/*
+ * Sends a command TPDU (5..261 bytes) to the card: 0, -ENOTCONN when not
+ * OPERATIONAL, -EBUSY while a command is out, -EINVAL for a bad size.
+ */
+int rc_slot_tpdu(struct rc_slot *s, const uint8_t *data, size_t len);
+/* The modem's lines changed: clientSlotStatusInd to the bankd. */
+void rc_slot_modem_status(struct rc_slot *s, const struct rspro_slot_phys *phys);
+
+enum rc_state rc_slot_state(const struct rc_slot *s);
+const char *rc_state_name(enum rc_state state);
+bool rc_slot_busy(const struct rc_slot *s);
+const struct rc_stats *rc_slot_stats(const struct rc_slot *s);
+void *rc_slot_data(const struct rc_slot *s);
+const char *rc_slot_name(const struct rc_slot *s);
+
+#endif
