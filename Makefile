@@ -95,7 +95,7 @@ BENCHES		:= $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 TOOLS		:= $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
 BOARD		:= $(B)/tests/board/st2board
 PROGRAMS	:= $(B)/bin/remsim-rspro-decode $(B)/bin/remsim-server $(B)/bin/remsim-softsim \
-		   $(B)/bin/remsim-bankd $(B)/bin/remsim-client-shell
+		   $(B)/bin/remsim-bankd $(B)/bin/remsim-client-shell $(B)/bin/remsim-client
 SAN_PROGRAMS	:= $(B)/san/bin/remsim-server $(B)/san/bin/remsim-softsim $(B)/san/bin/remsim-bankd \
 		   $(B)/san/bin/remsim-client-shell
 
@@ -153,6 +153,10 @@ $(B)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson
 
 SOFTSIMD_SRCS	:= $(wildcard userspace/softsimd/*.c)
 CLIENT_CORE	:= userspace/client/slot.c userspace/client/script.c
+
+$(B)/bin/remsim-client: $(patsubst %.c,$(B)/obj/%.o,userspace/client/main.c userspace/client/kslot.c \
+			$(CLIENT_CORE)) $(LIBREMSIM) $(LIBRSPRO)
+	$(call link)
 
 $(B)/bin/remsim-client-shell: $(patsubst %.c,$(B)/obj/%.o,userspace/client/shell.c $(CLIENT_CORE)) \
 			      $(LIBRSPRO)
@@ -232,6 +236,8 @@ $(B)/tests/unit/%: $(SAN)/obj/tests/unit/%.o $(SAN)/libtest.a $(SAN)/libremsim.a
 $(B)/tests/unit/bankd_csv_test: $(SAN)/obj/userspace/bankd/csv.o
 $(B)/obj/tests/lib/pcsc_env.o $(SAN)/obj/tests/lib/pcsc_env.o: ALL_CFLAGS += $(PCSC_CFLAGS)
 PCSC_TESTS	:= bankd_test softsim_test client_shell_test
+$(B)/tests/selftests/client_test: LDLIBS += -lpcsclite
+$(B)/obj/tests/selftests/client_test.o: ALL_CFLAGS += $(PCSC_CFLAGS)
 $(addprefix $(B)/tests/unit/,$(PCSC_TESTS)) $(B)/bench/bankd_rtt: LDLIBS += -lpcsclite
 $(patsubst %,$(SAN)/obj/tests/unit/%.o,$(PCSC_TESTS)) $(B)/obj/bench/bankd_rtt.o: \
 	ALL_CFLAGS += $(PCSC_CFLAGS)

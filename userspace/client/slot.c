@@ -197,45 +197,52 @@ static void drop_bankd(struct rc_slot *s)
 	s->bankd = NULL;
 }
 
-static void config_bank(struct rc_slot *s, const struct rspro_pdu *pdu)
+/* A bankd (port 0: none) for this slot, from the server or the kernel's map. */
+static void apply_bank(struct rc_slot *s, struct rspro_bank_slot bank,
+		       const struct rspro_ip_port *addr)
 {
-	const struct rspro_ip_port *addr = &pdu->config_client_bank.bankd;
 	struct rspro_link_cfg lcfg;
-	struct rspro_pdu res;
 	char text[80];
 	bool same = s->bankd && !memcmp(addr, &s->bankd_addr, sizeof(*addr)) &&
-		    s->bank.bank_id == pdu->config_client_bank.bank.bank_id &&
-		    s->bank.slot_nr == pdu->config_client_bank.bank.slot_nr;
+		    s->bank.bank_id == bank.bank_id && s->bank.slot_nr == bank.slot_nr;
 
 	rspro_ip_port_format(addr, text, sizeof(text));
-	LOGP(DMAIN, LOG_INFO, s->name, "server: card is B%u:%u at %s",
-	     pdu->config_client_bank.bank.bank_id, pdu->config_client_bank.bank.slot_nr, text);
-	s->bank = pdu->config_client_bank.bank;
+	LOGP(DMAIN, LOG_INFO, s->name, "card is B%u:%u at %s", bank.bank_id, bank.slot_nr, text);
+	s->bank = bank;
 	s->bankd_addr = *addr;
 	if (!addr->port) {
 		drop_bankd(s);
 		set_state(s, RC_UNCONFIGURED);
-	} else if (!same) {
-		/*
-		 * A new bankd or bank slot. The same one again (the server
-		 * came back) keeps a working link: osmo-remsim reconnects and
-		 * resets the modem there, for nothing.
-		 */
-		drop_bankd(s);
-		rspro_link_cfg_default(&lcfg);
-		if (rspro_ip_port_host(addr, lcfg.host, sizeof(lcfg.host)))
-			snprintf(lcfg.host, sizeof(lcfg.host), "0.0.0.0");
-		lcfg.port = addr->port;
-		lcfg.identity = s->cfg.identity;
-		lcfg.client_slot = s->cfg.slot;
-		lcfg.peer_type = RSPRO_COMP_BANKD;
-		lcfg.conn.ka_interval_ms = s->cfg.ka_interval_ms;
-		lcfg.conn.ka_timeout_ms = s->cfg.ka_timeout_ms;
-		s->bankd = rspro_link_new(s->loop, &lcfg, &bankd_ops, s);
-		if (s->bankd)
-			rspro_link_start(s->bankd);
-		set_state(s, RC_WAIT_BANKD);
+		return;
 	}
+	if (same)
+		return;
+	/*
+	 * A new bankd or bank slot. The same one again (the server came
+	 * back) keeps a working link: osmo-remsim reconnects and resets the
+	 * modem there, for nothing.
+	 */
+	drop_bankd(s);
+	rspro_link_cfg_default(&lcfg);
+	if (rspro_ip_port_host(addr, lcfg.host, sizeof(lcfg.host)))
+		snprintf(lcfg.host, sizeof(lcfg.host), "0.0.0.0");
+	lcfg.port = addr->port;
+	lcfg.identity = s->cfg.identity;
+	lcfg.client_slot = s->cfg.slot;
+	lcfg.peer_type = RSPRO_COMP_BANKD;
+	lcfg.conn.ka_interval_ms = s->cfg.ka_interval_ms;
+	lcfg.conn.ka_timeout_ms = s->cfg.ka_timeout_ms;
+	s->bankd = rspro_link_new(s->loop, &lcfg, &bankd_ops, s);
+	if (s->bankd)
+		rspro_link_start(s->bankd);
+	set_state(s, RC_WAIT_BANKD);
+}
+
+static void config_bank(struct rc_slot *s, const struct rspro_pdu *pdu)
+{
+	struct rspro_pdu res;
+
+	apply_bank(s, pdu->config_client_bank.bank, &pdu->config_client_bank.bankd);
 	rspro_result_res(&res, RSPRO_CONFIG_CLIENT_BANK_RES, RSPRO_OK);
 	rspro_link_send(s->server, &res, NULL);
 	run_script(s, "event-config-bankd");
@@ -318,6 +325,13 @@ struct rc_slot *rc_slot_new(struct ev_loop *loop, const struct rc_cfg *cfg,
 void rc_slot_start(struct rc_slot *s)
 {
 	rspro_link_start(s->server);
+}
+
+void rc_slot_static_bank(struct rc_slot *s, struct rspro_bank_slot bank,
+			 const struct rspro_ip_port *bankd)
+{
+	s->state = RC_UNCONFIGURED;
+	apply_bank(s, bank, bankd);
 }
 
 void rc_slot_free(struct rc_slot *s)

@@ -54,6 +54,12 @@ void rc_cfg_default(struct rc_cfg *cfg);
 struct rc_slot *rc_slot_new(struct ev_loop *loop, const struct rc_cfg *cfg,
 			    const struct rc_frontend_ops *ops, void *data);
 void rc_slot_start(struct rc_slot *s);
+/*
+ * Instead of rc_slot_start(): the bankd is known (remsimctl map ... bank),
+ * so no server is asked; the slot connects to it at once.
+ */
+void rc_slot_static_bank(struct rc_slot *s, struct rspro_bank_slot bank,
+			 const struct rspro_ip_port *bankd);
 void rc_slot_free(struct rc_slot *s);
 
 /*

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * client_test - the full chain in the VM: a phone on a simulated slot,
+ * remsim.ko, remsim-client owning /dev/remsimN, remsim-server, remsim-bankd,
+ * Debian's pcscd with vpcd, and a remsim-softsim card. The scripted phone
+ * session (ATR, SELECT, ICCID, IMSI, USIM and GSM authentication, STATUS)
+ * passes; a slot mapped after the client started is served without a
+ * restart, and one that goes away is let go.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "card.h"
+#include "daemon.h"
+#include "http.h"
+#include "ktap.h"
+#include "modem.h"
+#include "pcsc_env.h"
+#include "remsim/nl.h"
+#include "session.h"
+#include "slotdev.h"
+
+static struct pcsc_env env;
+static struct daemon server, bankd, client;
+static int rspro_port, rest_port;
+static char dir[] = "/tmp/remsim-chain-XXXXXX";
+static char body[8192];
+
+static void start_chain(unsigned int cards)
+{
+	char db[96], log[96], rs[8], rt[8], bp[8], n[8];
+	int bport = free_port();
+
+	ASSERT_EQ(0, slot_modules_load());
+	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	pcsc_env_fast = true;
+	ASSERT_EQ(0, pcsc_env_start(&env, cards));
+	rspro_port = free_port();
+	rest_port = free_port();
+	snprintf(rs, sizeof(rs), "%d", rspro_port);
+	snprintf(rt, sizeof(rt), "%d", rest_port);
+	snprintf(bp, sizeof(bp), "%d", bport);
+	snprintf(n, sizeof(n), "%u", cards);
+	snprintf(db, sizeof(db), "%s/server.db", dir);
+	snprintf(log, sizeof(log), "%s/server.log", dir);
+	{
+		char *argv[] = { strdup(daemon_bin_fast("remsim-server")), "-D", db,
+				 "--rspro-port", rs, "--rest-port", rt, NULL };
+
+		ASSERT_EQ(0, daemon_start(&server, argv, log));
+		ASSERT_TRUE(wait_port(rest_port, 10000));
+	}
+	snprintf(log, sizeof(log), "%s/bankd.log", dir);
+	{
+		char *argv[] = { strdup(daemon_bin_fast("remsim-bankd")), "-i", "127.0.0.1", "-p",
+				 rs, "-n", n, "-P", bp, "-S", env.csv, NULL };
+
+		ASSERT_EQ(0, daemon_start(&bankd, argv, log));
+		ASSERT_TRUE(wait_port(bport, 10000));
+	}
+	snprintf(log, sizeof(log), "%s/client.log", dir);
+	{
+		char *argv[] = { strdup(daemon_bin_fast("remsim-client")), "-i", "127.0.0.1", "-p",
+				 rs, "--log-level", "debug", NULL };
+
+		ASSERT_EQ(0, daemon_start(&client, argv, log));
+	}
+}
+
+static void stop_chain(void)
+{
+	EXPECT_EQ(0, daemon_stop(&client, SIGTERM, 10000));
+	EXPECT_EQ(0, daemon_stop(&bankd, SIGTERM, 10000));
+	EXPECT_EQ(0, daemon_stop(&server, SIGTERM, 10000));
+	pcsc_env_stop(&env);
+}
+
+static void after_each(void)
+{
+	if (client.pid)
+		daemon_stop(&client, SIGKILL, 1000);
+	if (bankd.pid)
+		daemon_stop(&bankd, SIGKILL, 1000);
+	if (server.pid)
+		daemon_stop(&server, SIGKILL, 1000);
+	if (env.pcscd.pid || env.softsim.pid)
+		pcsc_env_stop(&env);
+}
+
+static void map_card(int bank_slot, int client_id)
+{
+	char json[200];
+
+	snprintf(json, sizeof(json),
+		 "{\"bank\":{\"bankId\":1,\"slotNr\":%d},\"client\":{\"clientId\":%d,\"slotNr\":0}}",
+		 bank_slot, client_id);
+	ASSERT_EQ(201, http_json(rest_port, "POST", "/api/backend/v1/slotmaps", json, body,
+				 sizeof(body)));
+}
+
+/* The kernel side: slot @index belongs to client @client_id:0. */
+static void map_slot(struct rsnl *nl, unsigned int index, int client_id)
+{
+	struct rsnl_map m = { .mapped = true, .client_id = client_id, .client_slot = 0 };
+
+	ASSERT_EQ(0, rsnl_slot_set(nl, index, &m));
+}
+
+static void run_session(struct modem *m, unsigned int index, unsigned int card)
+{
+	struct card_profile prof;
+	struct session_opts o = { .have_keys = true, .sqn = 1 << 5, .status_polls = 2 };
+	static struct session_result r;
+	int tries;
+
+	card_profile_default(&prof, card);
+	memcpy(o.ki, prof.ki, 16);
+	memcpy(o.opc, prof.opc, 16);
+	/* the client inserts the card once the bankd has it: try a while */
+	for (tries = 0; tries < 60; tries++) {
+		memset(&r, 0, sizeof(r));
+		if (!session_run(m, &o, &r))
+			break;
+		usleep(500000);
+	}
+	if (tries == 60)
+		TH_LOG("session: %s", r.error);
+	ASSERT_LT(tries, 60);
+	EXPECT_EQ(0, strcmp(r.imsi, prof.imsi));
+	EXPECT_EQ(0, strcmp(r.iccid, prof.iccid));
+	TH_LOG("slot %u: card %u, %u commands, p50 %llu us", index, card, r.commands,
+	       (unsigned long long)session_percentile(&r, 50) / 1000);
+}
+
+TEST_TIMEOUT(phone_session_through_the_whole_chain, 600)
+{
+	struct slot_fixture fx, fx2;
+
+	start_chain(2);
+	ASSERT_EQ(0, slot_fixture(&fx, -1));
+	map_slot(fx.nl, fx.index, 23);
+	map_card(0, 23);
+	run_session(fx.modem, fx.index, 0);
+
+	/* a slot that appears and is mapped now: served without a restart */
+	ASSERT_EQ(0, slot_fixture(&fx2, -1));
+	map_slot(fx2.nl, fx2.index, 24);
+	map_card(1, 24);
+	run_session(fx2.modem, fx2.index, 1);
+
+	/* and let go when it goes */
+	ASSERT_EQ(0, slot_fixture_remove(&fx2));
+	usleep(500000);
+	EXPECT_TRUE(log_contains(client.log, "released"));
+	slot_fixture_done(&fx2);
+	slot_fixture_done(&fx);
+	stop_chain();
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	ktap_after_each(after_each);
+	return ktap_main(argc, argv);
+}
