@@ -7,7 +7,11 @@
  * passes; a slot mapped after the client started is served without a
  * restart, and one that goes away is let go.
  */
+#include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -156,6 +160,133 @@ TEST_TIMEOUT(phone_session_through_the_whole_chain, 600)
 	EXPECT_TRUE(log_contains(client.log, "released"));
 	slot_fixture_done(&fx2);
 	slot_fixture_done(&fx);
+	stop_chain();
+}
+
+struct session_job {
+	pthread_t th;
+	struct modem *m;
+	unsigned int index, card;
+	int ok;
+};
+
+static void *session_thread(void *arg)
+{
+	struct session_job *j = arg;
+	struct card_profile prof;
+	struct session_opts o = { .have_keys = true, .status_polls = 1 };
+	struct session_result *r = calloc(1, sizeof(*r));
+	int tries;
+
+	card_profile_default(&prof, j->card);
+	memcpy(o.ki, prof.ki, 16);
+	memcpy(o.opc, prof.opc, 16);
+	/* the network's SQN moves on each session; the card resyncs if behind */
+	o.sqn = (uint64_t)(time(NULL) & 0xffff) << 5;
+	for (tries = 0; tries < 120 && !j->ok; tries++) {
+		memset(r, 0, sizeof(*r));
+		j->ok = !session_run(j->m, &o, r) && !strcmp(r->imsi, prof.imsi);
+		if (!j->ok)
+			usleep(500000);
+	}
+	free(r);
+	return NULL;
+}
+
+/* A session on every slot at once; true when all passed. */
+static bool sessions(struct slot_fixture *fx, unsigned int n)
+{
+	struct session_job jobs[8];
+	unsigned int i;
+	bool all = true;
+
+	for (i = 0; i < n; i++) {
+		jobs[i] = (struct session_job){ .m = fx[i].modem, .index = fx[i].index, .card = i };
+		pthread_create(&jobs[i].th, NULL, session_thread, &jobs[i]);
+	}
+	for (i = 0; i < n; i++) {
+		pthread_join(jobs[i].th, NULL);
+		if (!jobs[i].ok)
+			TH_LOG("slot %u: no session passed", fx[i].index);
+		all &= jobs[i].ok;
+	}
+	return all;
+}
+
+/*
+ * Authentications in the softsim's command log: all of them (@dup false) or
+ * those that reached the same card twice (@dup true). Each carries a fresh
+ * RAND, so any repeat is a replay.
+ */
+static int authentications(bool dup)
+{
+	char cmd[300];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd),
+		 "awk '$4 ~ /^00880081/ || $4 ~ /^a088/ {print $3, $4}' %s | sort | %s | wc -l",
+		 env.cmdlog, dup ? "uniq -d" : "cat");
+	p = popen(cmd, "r");
+	if (p && fscanf(p, "%d", &n) != 1)
+		n = -1;
+	if (p)
+		pclose(p);
+	return n;
+}
+
+static void restart(struct daemon *d, const char *what)
+{
+	char *argv[16];
+	FILE *f;
+	char path[300], line[512];
+	int i = 0;
+
+	/* the same command line again, from /proc before it dies */
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", d->pid);
+	f = fopen(path, "r");
+	ASSERT_TRUE(f != NULL);
+	{
+		size_t n = fread(line, 1, sizeof(line) - 1, f);
+		char *p = line;
+
+		fclose(f);
+		line[n] = 0;
+		while (p < line + n && i < 15) {
+			argv[i++] = strdup(p);
+			p += strlen(p) + 1;
+		}
+		argv[i] = NULL;
+	}
+	ASSERT_EQ(128 + SIGKILL, daemon_stop(d, SIGKILL, 2000));
+	TH_LOG("%s killed -9 and restarted", what);
+	snprintf(path, sizeof(path), "%s", d->log);
+	ASSERT_EQ(0, daemon_start(d, argv, path));
+}
+
+TEST_TIMEOUT(eight_slots_survive_kill_9_of_each_daemon, 1200)
+{
+	static struct slot_fixture fx[8];
+	unsigned int i;
+
+	start_chain(8);
+	for (i = 0; i < 8; i++) {
+		ASSERT_EQ(0, slot_fixture(&fx[i], -1));
+		map_slot(fx[i].nl, fx[i].index, 30 + i);
+		map_card(i, 30 + i);
+	}
+	ASSERT_TRUE(sessions(fx, 8));
+	restart(&server, "remsim-server");
+	ASSERT_TRUE(sessions(fx, 8));
+	restart(&bankd, "remsim-bankd");
+	ASSERT_TRUE(sessions(fx, 8));
+	restart(&client, "remsim-client");
+	ASSERT_TRUE(sessions(fx, 8));
+	/* 8 slots, 4 rounds, a 3G and a 2G authentication each, at least */
+	EXPECT_GE(authentications(false), 64);
+	EXPECT_EQ(0, authentications(true));
+	for (i = 0; i < 8; i++)
+		slot_fixture_done(&fx[i]);
 	stop_chain();
 }
 
