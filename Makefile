@@ -88,7 +88,8 @@ TESTLIB		:= $(B)/tests/libtest.a
 LDLIBS		:= -lmnl -lpthread
 SELFTESTS	:= $(patsubst tests/selftests/%.c,$(B)/tests/selftests/%,$(wildcard tests/selftests/*_test.c))
 # The slot core's tests again on a slot of the software USB board.
-USB_VARIANTS	:= $(B)/tests/selftests/slot_usb_test $(B)/tests/selftests/apdu_usb_test
+USB_VARIANTS	:= $(B)/tests/selftests/slot_usb_test $(B)/tests/selftests/apdu_usb_test \
+		   $(B)/tests/selftests/client_usb_test
 SELFTESTS	+= $(USB_VARIANTS)
 UNITTESTS	:= $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*_test.c))
 BENCHES		:= $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
@@ -236,8 +237,9 @@ $(B)/tests/unit/%: $(SAN)/obj/tests/unit/%.o $(SAN)/libtest.a $(SAN)/libremsim.a
 $(B)/tests/unit/bankd_csv_test: $(SAN)/obj/userspace/bankd/csv.o
 $(B)/obj/tests/lib/pcsc_env.o $(SAN)/obj/tests/lib/pcsc_env.o: ALL_CFLAGS += $(PCSC_CFLAGS)
 PCSC_TESTS	:= bankd_test softsim_test client_shell_test
-$(B)/tests/selftests/client_test: LDLIBS += -lpcsclite
-$(B)/obj/tests/selftests/client_test.o: ALL_CFLAGS += $(PCSC_CFLAGS)
+$(B)/tests/selftests/client_test $(B)/tests/selftests/client_usb_test: LDLIBS += -lpcsclite
+$(B)/obj/tests/selftests/client_test.o $(B)/obj/tests/selftests/client_usb_test.o: \
+	ALL_CFLAGS += $(PCSC_CFLAGS)
 $(addprefix $(B)/tests/unit/,$(PCSC_TESTS)) $(B)/bench/bankd_rtt: LDLIBS += -lpcsclite
 $(patsubst %,$(SAN)/obj/tests/unit/%.o,$(PCSC_TESTS)) $(B)/obj/bench/bankd_rtt.o: \
 	ALL_CFLAGS += $(PCSC_CFLAGS)
