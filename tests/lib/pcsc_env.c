@@ -44,7 +44,8 @@ int pcsc_env_start_pcscd(struct pcsc_env *e)
 	snprintf(sock, sizeof(sock), "%s/run/pcscd.comm", e->dir);
 	unlink(sock);
 	snprintf(script, sizeof(script),
-		 "mount --bind %s/run /run/pcscd && exec pcscd -f -c %s/reader.conf.d", e->dir, e->dir);
+		 "mount --bind %s/run /run/pcscd && exec pcscd -f %s -c %s/reader.conf.d", e->dir,
+		 getenv("PCSC_ENV_DEBUG") ? "-d" : "", e->dir);
 	snprintf(log, sizeof(log), "%s/pcscd.log", e->dir);
 	if (daemon_start(&e->pcscd, argv, log))
 		return -EIO;
@@ -159,6 +160,28 @@ bool pcsc_env_wait_cards(struct pcsc_env *e, int ms)
 	return false;
 }
 
+bool pcsc_env_wait_absent(struct pcsc_env *e, unsigned int n, int ms)
+{
+	SCARD_READERSTATE rs = { 0 };
+	char reader[64];
+	SCARDCONTEXT ctx;
+	bool gone = false;
+
+	pcsc_env_reader(e, n, reader, sizeof(reader));
+	rs.szReader = reader;
+	rs.dwCurrentState = SCARD_STATE_UNAWARE;
+	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx))
+		return false;
+	for (; !gone && ms > 0; ms -= 200) {
+		if (SCardGetStatusChange(ctx, 200, &rs, 1) == SCARD_S_SUCCESS) {
+			gone = rs.dwEventState & SCARD_STATE_EMPTY;
+			rs.dwCurrentState = rs.dwEventState & ~SCARD_STATE_CHANGED;
+		}
+	}
+	SCardReleaseContext(ctx);
+	return gone;
+}
+
 int softsim_ctl(struct pcsc_env *e, const char *cmd, char *reply, size_t size)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -203,6 +226,8 @@ void pcsc_env_stop(struct pcsc_env *e)
 
 	daemon_stop(&e->softsim, SIGTERM, 5000);
 	daemon_stop(&e->pcscd, SIGTERM, 5000);
+	if (getenv("PCSC_ENV_DEBUG"))
+		return;	/* keep the logs */
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", e->dir);
 	if (e->dir[0] && system(cmd))
 		return;

@@ -34,6 +34,12 @@ int pcsc_env_start_pcscd(struct pcsc_env *e);
 int pcsc_env_start_softsim(struct pcsc_env *e);
 /* Waits until pcscd sees all cards (or only those not removed). */
 bool pcsc_env_wait_cards(struct pcsc_env *e, int ms);
+/*
+ * Waits until pcscd has seen card @n go. A card put back before pcscd
+ * polled its removal is never seen again (pcscd keeps "removed" from the
+ * failed command but its poll saw no change), so tests wait for this.
+ */
+bool pcsc_env_wait_absent(struct pcsc_env *e, unsigned int n, int ms);
 /* One control command to the softsim; its reply in @reply. */
 int softsim_ctl(struct pcsc_env *e, const char *cmd, char *reply, size_t size);
 /* The reader name of card @n. */

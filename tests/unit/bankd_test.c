@@ -139,10 +139,8 @@ static bool client_connect(struct tpeer *t, int client, struct rspro_pdu *atr)
 	tpeer_send(t, &pdu);
 	if (!tpeer_wait(t, RSPRO_CONNECT_CLIENT_RES, &pdu, 10000))
 		return false;
-	if (pdu.connect_res.result != RSPRO_OK) {
-		TH_LOG("connectClientRes: %d", pdu.connect_res.result);
+	if (pdu.connect_res.result != RSPRO_OK)
 		return false;
-	}
 	return tpeer_wait(t, RSPRO_SET_ATR_REQ, atr, 5000);
 }
 

@@ -84,30 +84,6 @@ static void expect_tx(struct session *s, const char *cmd, const char *want)
 	EXPECT_EQ(0, strcmp(out, want));
 }
 
-/* Waits until pcscd has seen card @n go. */
-static bool card_gone(unsigned int n, int ms)
-{
-	SCARD_READERSTATE rs = { 0 };
-	char reader[64];
-	SCARDCONTEXT ctx;
-	bool gone = false;
-
-	pcsc_env_reader(&env, n, reader, sizeof(reader));
-	rs.szReader = reader;
-	rs.dwCurrentState = SCARD_STATE_PRESENT;
-	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx))
-		return false;
-	while (!gone && ms > 0) {
-		if (SCardGetStatusChange(ctx, 200, &rs, 1) == SCARD_S_SUCCESS) {
-			gone = rs.dwEventState & SCARD_STATE_EMPTY;
-			rs.dwCurrentState = rs.dwEventState;
-		}
-		ms -= 200;
-	}
-	SCardReleaseContext(ctx);
-	return gone;
-}
-
 static void setup(void)
 {
 	static bool once;
@@ -182,7 +158,7 @@ TEST_TIMEOUT(state_survives_a_restart, 60)
 	close_card(&s);
 	/* the daemon goes away (pcscd notices) and comes back */
 	ASSERT_EQ(0, daemon_stop(&env.softsim, SIGTERM, 5000));
-	ASSERT_TRUE(card_gone(0, 10000));
+	ASSERT_TRUE(pcsc_env_wait_absent(&env, 0, 10000));
 	ASSERT_EQ(0, pcsc_env_start_softsim(&env));
 	ASSERT_TRUE(pcsc_env_wait_cards(&env, 15000));
 	open_card(&s, 0);
