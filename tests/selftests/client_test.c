@@ -300,6 +300,40 @@ TEST_TIMEOUT(eight_slots_survive_kill_9_of_each_daemon, 1200)
 	stop_chain();
 }
 
+TEST_TIMEOUT(config_file_maps_an_unmapped_slot, 600)
+{
+	char conf[128], log[128], rs[8];
+	struct slot_fixture fx;
+	FILE *f;
+
+	if (slot_backend_usb())
+		SKIP("covered on simulated slots");
+	start_chain(1);
+	ASSERT_EQ(0, slot_fixture(&fx, -1));
+	/* no kernel map for this slot: the client's config file names it */
+	for (int t = 0; t < 100 && !log_contains(client.log, "running:"); t++)
+		usleep(50000);
+	EXPECT_EQ(0, daemon_stop(&client, SIGTERM, 10000));
+	snprintf(conf, sizeof(conf), "%s/client.conf", dir);
+	f = fopen(conf, "w");
+	ASSERT_TRUE(f != NULL);
+	fprintf(f, "# remsim-client\nserver-ip = 127.0.0.1\nserver-port = %d\n"
+		"slot.%u.client = 50:0\nslot.%u.atr = 3b00\n", rspro_port, fx.index, fx.index);
+	fclose(f);
+	snprintf(log, sizeof(log), "%s/client.log", dir);
+	snprintf(rs, sizeof(rs), "%d", rspro_port);
+	{
+		char *argv[] = { strdup(daemon_bin_fast("remsim-client")), "--config", conf,
+				 "--log-level", "debug", NULL };
+
+		ASSERT_EQ(0, daemon_start(&client, argv, log));
+	}
+	map_card(0, 50);
+	run_session(fx.modem, fx.index, 0);
+	slot_fixture_done(&fx);
+	stop_chain();
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
