@@ -86,7 +86,8 @@ int pcsc_env_start(struct pcsc_env *e, unsigned int cards)
 		return -EIO;
 	if (pcsc_env_start_softsim(e))
 		return -EIO;
-	return pcsc_env_wait_cards(e, 15000) ? 0 : -ETIMEDOUT;
+	/* pcscd polls each reader in turn: generous for 16 under load */
+	return pcsc_env_wait_cards(e, 30000) ? 0 : -ETIMEDOUT;
 }
 
 int pcsc_env_start_softsim(struct pcsc_env *e)

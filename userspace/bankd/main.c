@@ -249,19 +249,13 @@ int main(int argc, char **argv)
 	static struct bankd bd;
 	char host[RSPRO_NAME_MAX + 1] = "remsim-bankd", err[512];
 	struct ev_io sig_io;
-	sigset_t sigs;
 	int sfd, ret;
 
 	log_init("remsim-bankd", LOG_INFO);
 	bankd_cfg_default(&bd.cfg);
 	if (parse(&bd.cfg, argc, argv))
 		return 2;
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+	sfd = ev_signalfd(false);
 	gethostname(host, sizeof(host) - 1);
 	rspro_identity_init(&bd.identity, RSPRO_COMP_BANKD, host, "remsim-bankd",
 			    REMSIM_VERSION);

@@ -200,18 +200,6 @@ static void on_signal(struct ev_io *io, uint32_t revents)
 	}
 }
 
-static long parse_hex(const char *s, uint8_t *out, size_t size)
-{
-	size_t n = 0;
-	unsigned int b;
-
-	while (s[0] && s[1] && n < size && sscanf(s, "%2x", &b) == 1) {
-		out[n++] = b;
-		s += 2;
-	}
-	return *s ? -1 : (long)n;
-}
-
 /* One "key = value" of the config file; the same keys as the long options. */
 static int conf_set(const char *key, const char *value, void *arg, char *why, size_t whylen)
 {
@@ -253,7 +241,7 @@ static int conf_set(const char *key, const char *value, void *arg, char *why, si
 			return 0;
 		}
 		if (!strcmp(dot + 1, "atr")) {
-			n = parse_hex(value, o->atr, sizeof(o->atr));
+			n = conf_hex(value, o->atr, sizeof(o->atr));
 			if (n < 2) {
 				snprintf(why, whylen, "%s: ATR malformed", key);
 				return -EINVAL;
@@ -279,7 +267,7 @@ static int conf_set(const char *key, const char *value, void *arg, char *why, si
 	} else if (!strcmp(key, "event-script")) {
 		snprintf(cl->cfg.event_script, sizeof(cl->cfg.event_script), "%s", value);
 	} else if (!strcmp(key, "atr")) {
-		n = parse_hex(value, cl->cfg.atr, sizeof(cl->cfg.atr));
+		n = conf_hex(value, cl->cfg.atr, sizeof(cl->cfg.atr));
 		if (n < 2) {
 			snprintf(why, whylen, "atr: ATR malformed");
 			return -EINVAL;
@@ -340,7 +328,6 @@ int main(int argc, char **argv)
 	};
 	static struct client cl;
 	char host[RSPRO_NAME_MAX + 1] = "remsim-client";
-	sigset_t sigs;
 	int opt, sfd, i;
 	long v;
 
@@ -360,7 +347,7 @@ int main(int argc, char **argv)
 			cl.cfg.server_port = v;
 			break;
 		case 'a':
-			v = parse_hex(optarg, cl.cfg.atr, sizeof(cl.cfg.atr));
+			v = conf_hex(optarg, cl.cfg.atr, sizeof(cl.cfg.atr));
 			if (v < 2) {
 				fprintf(stderr, "remsim-client: ATR malformed\n");
 				return 2;
@@ -408,7 +395,6 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	signal(SIGPIPE, SIG_IGN);
 	gethostname(host, sizeof(host) - 1);
 	rspro_identity_init(&cl.cfg.identity, RSPRO_COMP_CLIENT, host, "remsim-client",
 			    REMSIM_VERSION);
@@ -417,12 +403,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	cl.loop = ev_loop_new();
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+	sfd = ev_signalfd(true);
 	if (!cl.loop || sfd < 0 || rsnl_subscribe(cl.ev))
 		return 1;
 	ev_io_start(cl.loop, &cl.sig_io, sfd, EPOLLIN, on_signal, &cl);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "remsim/conf.h"
 #include "remsim/log.h"
 #include "slot.h"
 
@@ -74,31 +75,6 @@ static const struct rc_frontend_ops shell_ops = {
 	.operational = on_operational,
 };
 
-static long parse_hex(const char *s, uint8_t *out, size_t size)
-{
-	size_t n = 0;
-	int hi = -1;
-
-	for (; *s; s++) {
-		int v;
-
-		if (isspace((unsigned char)*s) || *s == ':')
-			continue;
-		if (!isxdigit((unsigned char)*s))
-			return -1;
-		v = isdigit((unsigned char)*s) ? *s - '0' : tolower(*s) - 'a' + 10;
-		if (hi < 0) {
-			hi = v;
-		} else {
-			if (n == size)
-				return -1;
-			out[n++] = hi << 4 | v;
-			hi = -1;
-		}
-	}
-	return hi < 0 ? (long)n : -1;
-}
-
 /* Runs input lines while the card can take them. */
 static void pump(struct shell *sh)
 {
@@ -122,7 +98,7 @@ static void pump(struct shell *sh)
 		if (!strncmp(line, "RESET", 5)) {
 			rc_slot_modem_status(sh->slot, &reset);
 		} else if (*line) {
-			n = parse_hex(line, tpdu, sizeof(tpdu));
+			n = conf_hex(line, tpdu, sizeof(tpdu));
 			ret = n < 0 ? -EINVAL : rc_slot_tpdu(sh->slot, tpdu, n);
 			if (ret)
 				fprintf(stderr, "remsim-client-shell: \"%s\": %s\n", line,
@@ -241,7 +217,7 @@ int main(int argc, char **argv)
 				cfg.slot.slot_nr = v;
 			break;
 		case 'a':
-			v = parse_hex(optarg, cfg.atr, sizeof(cfg.atr));
+			v = conf_hex(optarg, cfg.atr, sizeof(cfg.atr));
 			if (v < 2) {
 				fprintf(stderr, "remsim-client-shell: ATR malformed\n");
 				return 2;

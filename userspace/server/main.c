@@ -272,20 +272,14 @@ int main(int argc, char **argv)
 	static struct server srv;
 	struct ev_io sig_io;
 	char host[RSPRO_NAME_MAX + 1] = "remsim-server", err[512];
-	sigset_t sigs;
 	int sfd, ret;
 
 	log_init("remsim-server", LOG_INFO);
 	server_cfg_default(&srv.cfg);
 	if (parse(&srv.cfg, argc, argv))
 		return 2;
-	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+	sfd = ev_signalfd(false);
 	gethostname(host, sizeof(host) - 1);
 	rspro_identity_init(&srv.identity, RSPRO_COMP_SERVER, host, "remsim-server",
 			    REMSIM_VERSION);

@@ -238,7 +238,6 @@ int main(int argc, char **argv)
 	int opt, count = -1, print = 0, bank = 0, sfd, level;
 	struct ev_io sig_io, ctl_io;
 	char err[300];
-	sigset_t sigs;
 	unsigned int i;
 	long v;
 
@@ -340,12 +339,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+	sfd = ev_signalfd(false);
 	ev_io_start(ss.loop, &sig_io, sfd, EPOLLIN, on_signal, &ss);
 	if (control) {
 		control_fd = control_open(control);

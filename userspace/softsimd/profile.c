@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "profile.h"
+#include "remsim/conf.h"
 
 void profiles_default(struct profiles *p, unsigned int count)
 {
@@ -16,18 +17,6 @@ void profiles_default(struct profiles *p, unsigned int count)
 	p->count = count;
 	for (i = 0; i < SOFTSIM_CARDS_MAX; i++)
 		card_profile_default(&p->card[i], i);
-}
-
-static char *trim(char *s)
-{
-	char *end;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	end = s + strlen(s);
-	while (end > s && isspace((unsigned char)end[-1]))
-		*--end = 0;
-	return s;
 }
 
 static int digits(char *dst, size_t size, const char *v, size_t min, size_t max)
@@ -151,7 +140,7 @@ int profiles_load(struct profiles *p, const char *path, char *err, size_t errlen
 		lineno++;
 		if (s)
 			*s = 0;
-		s = trim(line);
+		s = conf_trim(line);
 		if (!*s)
 			continue;
 		if (*s == '[') {
@@ -174,8 +163,8 @@ int profiles_load(struct profiles *p, const char *path, char *err, size_t errlen
 			break;
 		}
 		*eq = 0;
-		key = trim(s);
-		value = trim(eq + 1);
+		key = conf_trim(s);
+		value = conf_trim(eq + 1);
 		if (!card && !strcmp(key, "cards")) {
 			char *end;
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "remsim/conf.h"
 #include "remsim/ipa.h"
 #include "remsim/rspro.h"
 
@@ -29,39 +30,18 @@ static void usage(FILE *f)
 		"{\"ccm\":\"PING\"}. Exits 1 if any line was not a valid PDU.\n");
 }
 
-/* Returns the byte count, or -1 with *why set. */
-static long parse_hex(const char *s, uint8_t *out, size_t size,
-		      const char **why)
+/* The byte count, or -1 with *why set. */
+static long parse_hex(const char *s, uint8_t *out, size_t size, const char **why)
 {
-	size_t n = 0;
-	int hi = -1;
+	long n = conf_hex(s, out, size);
 
-	for (; *s; s++) {
-		int v;
-
-		if (isspace((unsigned char)*s) || *s == ':')
-			continue;
-		if (!isxdigit((unsigned char)*s)) {
-			*why = "not a hex digit";
-			return -1;
-		}
-		v = isdigit((unsigned char)*s) ? *s - '0' : (tolower(*s) - 'a' + 10);
-		if (hi < 0) {
-			hi = v;
-			continue;
-		}
-		if (n == size) {
-			*why = "too long";
-			return -1;
-		}
-		out[n++] = hi << 4 | v;
-		hi = -1;
-	}
-	if (hi >= 0) {
+	if (n == -EINVAL)
+		*why = "not a hex digit";
+	else if (n == -EILSEQ)
 		*why = "odd number of hex digits";
-		return -1;
-	}
-	return n;
+	else if (n == -E2BIG)
+		*why = "too long";
+	return n < 0 ? -1 : n;
 }
 
 static const char *ccm_name(uint8_t type)

@@ -54,6 +54,13 @@ static inline bool ev_timer_pending(const struct ev_timer *t)
 uint64_t ev_now_ns(void);
 
 /*
+ * For daemons: blocks SIGTERM and SIGINT (and SIGUSR1 with @usr1), ignores
+ * SIGPIPE, and returns a non-blocking signalfd for them to watch in the
+ * loop, or -errno.
+ */
+int ev_signalfd(bool usr1);
+
+/*
  * Waits for and dispatches events for at most @timeout_ms (-1: until one
  * arrives). Returns the number of callbacks run, or -errno.
  */

@@ -8,7 +8,7 @@
 
 #include "remsim/conf.h"
 
-static char *trim(char *s)
+char *conf_trim(char *s)
 {
 	char *end;
 
@@ -43,7 +43,7 @@ int conf_load(const char *path,
 		s = strchr(line, '#');
 		if (s)
 			*s = 0;
-		s = trim(line);
+		s = conf_trim(line);
 		if (!*s)
 			continue;
 		eq = strchr(s, '=');
@@ -53,8 +53,8 @@ int conf_load(const char *path,
 			break;
 		}
 		*eq = 0;
-		key = trim(s);
-		value = trim(eq + 1);
+		key = conf_trim(s);
+		value = conf_trim(eq + 1);
 		why[0] = 0;
 		if (set(key, value, arg, why, sizeof(why))) {
 			snprintf(err, errlen, "%s:%u: %s", path, n,
@@ -80,4 +80,29 @@ int conf_uint(const char *value, unsigned long min, unsigned long max,
 	if (errno || *end || *out < min || *out > max)
 		return -EINVAL;
 	return 0;
+}
+
+long conf_hex(const char *s, uint8_t *out, size_t size)
+{
+	size_t n = 0;
+	int hi = -1;
+
+	for (; *s; s++) {
+		int v;
+
+		if (isspace((unsigned char)*s) || *s == ':')
+			continue;
+		if (!isxdigit((unsigned char)*s))
+			return -EINVAL;
+		v = isdigit((unsigned char)*s) ? *s - '0' : tolower((unsigned char)*s) - 'a' + 10;
+		if (hi < 0) {
+			hi = v;
+			continue;
+		}
+		if (n == size)
+			return -E2BIG;
+		out[n++] = hi << 4 | v;
+		hi = -1;
+	}
+	return hi < 0 ? (long)n : -EILSEQ;
 }

@@ -2,7 +2,9 @@
 /* epoll and a timer heap: the one event loop of every remsim daemon. */
 #include <errno.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -255,4 +257,20 @@ int ev_run(struct ev_loop *loop)
 void ev_break(struct ev_loop *loop)
 {
 	loop->stop = true;
+}
+
+int ev_signalfd(bool usr1)
+{
+	sigset_t sigs;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	if (usr1)
+		sigaddset(&sigs, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	fd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }
