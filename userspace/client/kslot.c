@@ -242,11 +242,6 @@ void kslot_close(struct kslot *k)
 	free(k);
 }
 
-uint32_t kslot_index(const struct kslot *k)
-{
-	return k->index;
-}
-
 struct rc_slot *kslot_rc(const struct kslot *k)
 {
 	return k->rc;

@@ -15,7 +15,6 @@ void kslot_start(struct kslot *k);
 void kslot_static_bank(struct kslot *k, struct rspro_bank_slot bank,
 		       const struct rspro_ip_port *bankd);
 void kslot_close(struct kslot *k);
-uint32_t kslot_index(const struct kslot *k);
 struct rc_slot *kslot_rc(const struct kslot *k);
 
 #endif

@@ -469,8 +469,3 @@ void rest_stop(struct server *srv)
 	free(rest);
 	srv->rest = NULL;
 }
-
-int rest_port(struct server *srv)
-{
-	return srv->rest ? srv->rest->port : -1;
-}

@@ -9,7 +9,5 @@ struct server;
 
 int rest_start(struct server *srv, char *err, size_t errlen);
 void rest_stop(struct server *srv);
-/* The port REST listens on (for port 0 in tests). */
-int rest_port(struct server *srv);
 
 #endif

@@ -85,12 +85,9 @@ int rspro_conn_send(struct rspro_conn *c, const struct rspro_pdu *pdu,
 int rspro_conn_send_raw(struct rspro_conn *c, const void *buf, size_t len);
 
 void *rspro_conn_data(const struct rspro_conn *c);
-void rspro_conn_set_data(struct rspro_conn *c, void *data);
-int rspro_conn_fd(const struct rspro_conn *c);
 /* "192.0.2.1:40000", the peer's address */
 const char *rspro_conn_peer(const struct rspro_conn *c);
 const struct rspro_conn_stats *rspro_conn_stats(const struct rspro_conn *c);
-size_t rspro_conn_tx_queued(const struct rspro_conn *c);
 
 /* --- sockets --- */
 

@@ -69,8 +69,6 @@ const char *rspro_link_state_name(enum rspro_link_state state);
 void *rspro_link_data(const struct rspro_link *l);
 /* Connection attempts since the last reset of the back-off. */
 unsigned int rspro_link_attempts(const struct rspro_link *l);
-/* The connection while ESTABLISHED or CONNECTED, else NULL. */
-struct rspro_conn *rspro_link_conn(const struct rspro_link *l);
 
 /*
  * osmo-remsim's reconnect back-off: the delay before attempt @n (counted

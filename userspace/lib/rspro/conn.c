@@ -440,16 +440,6 @@ void *rspro_conn_data(const struct rspro_conn *c)
 	return c->data;
 }
 
-void rspro_conn_set_data(struct rspro_conn *c, void *data)
-{
-	c->data = data;
-}
-
-int rspro_conn_fd(const struct rspro_conn *c)
-{
-	return c->t->fd;
-}
-
 const char *rspro_conn_peer(const struct rspro_conn *c)
 {
 	return c->peer;
@@ -458,9 +448,4 @@ const char *rspro_conn_peer(const struct rspro_conn *c)
 const struct rspro_conn_stats *rspro_conn_stats(const struct rspro_conn *c)
 {
 	return &c->stats;
-}
-
-size_t rspro_conn_tx_queued(const struct rspro_conn *c)
-{
-	return c->tx_len - c->tx_off;
 }

@@ -319,8 +319,3 @@ unsigned int rspro_link_attempts(const struct rspro_link *l)
 {
 	return l->attempts;
 }
-
-struct rspro_conn *rspro_link_conn(const struct rspro_link *l)
-{
-	return l->conn;
-}
