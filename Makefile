@@ -240,8 +240,10 @@ PCSC_TESTS	:= bankd_test softsim_test client_shell_test
 $(B)/tests/selftests/client_test $(B)/tests/selftests/client_usb_test: LDLIBS += -lpcsclite
 $(B)/obj/tests/selftests/client_test.o $(B)/obj/tests/selftests/client_usb_test.o: \
 	ALL_CFLAGS += $(PCSC_CFLAGS)
-$(addprefix $(B)/tests/unit/,$(PCSC_TESTS)) $(B)/bench/bankd_rtt: LDLIBS += -lpcsclite
-$(patsubst %,$(SAN)/obj/tests/unit/%.o,$(PCSC_TESTS)) $(B)/obj/bench/bankd_rtt.o: \
+$(addprefix $(B)/tests/unit/,$(PCSC_TESTS)) $(B)/bench/bankd_rtt $(B)/bench/chain_rtt: \
+	LDLIBS += -lpcsclite
+$(patsubst %,$(SAN)/obj/tests/unit/%.o,$(PCSC_TESTS)) $(B)/obj/bench/bankd_rtt.o \
+	$(B)/obj/bench/chain_rtt.o: \
 	ALL_CFLAGS += $(PCSC_CFLAGS)
 
 # The daemons again under ASan and UBSan (SAN_PROGRAMS): the native tests
