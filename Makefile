@@ -330,7 +330,7 @@ check selftests demo bench:
 
 run-selftests: all vm-prep
 	$(Q)rm -f $(B)/vm/selftests.tap
-	$(Q)scripts/vm -q -n selftests -t 1800 -- scripts/run-tap $(CURDIR)/$(B)/vm/selftests/selftests.tap \
+	$(Q)scripts/vm -q -n selftests -t 1800 -- scripts/run-tap -t 900 $(CURDIR)/$(B)/vm/selftests/selftests.tap \
 		$(SELFTEST_RUN); scripts/vm-verdict $(B)/vm/selftests >$(B)/vm/verdict.tap
 	$(Q)cp $(B)/vm/selftests/selftests.tap $(B)/vm/selftests.tap 2>/dev/null || true
 	$(Q)scripts/tap-summary $(B)/vm/selftests.tap $(B)/vm/verdict.tap

@@ -432,47 +432,47 @@ static void misbehave(const char *kind, bool counted)
 	board_stop(&b);
 }
 
-TEST_TIMEOUT(misbehaving_board_msg_len_over_the_transfer, 60)
+TEST_TIMEOUT(misbehaving_board_msg_len_over_the_transfer, 180)
 {
 	misbehave("badlen", true);
 }
 
-TEST_TIMEOUT(misbehaving_board_msg_len_0, 60)
+TEST_TIMEOUT(misbehaving_board_msg_len_0, 180)
 {
 	misbehave("msglen0", true);
 }
 
-TEST_TIMEOUT(misbehaving_board_short_transfer, 60)
+TEST_TIMEOUT(misbehaving_board_short_transfer, 180)
 {
 	misbehave("short", true);
 }
 
-TEST_TIMEOUT(misbehaving_board_unknown_message, 60)
+TEST_TIMEOUT(misbehaving_board_unknown_message, 180)
 {
 	misbehave("unknown", true);
 }
 
-TEST_TIMEOUT(misbehaving_board_data_len_lies, 60)
+TEST_TIMEOUT(misbehaving_board_data_len_lies, 180)
 {
 	misbehave("datalen", true);
 }
 
-TEST_TIMEOUT(misbehaving_board_garbage_stream, 60)
+TEST_TIMEOUT(misbehaving_board_garbage_stream, 180)
 {
 	misbehave("garbage", true);
 }
 
-TEST_TIMEOUT(misbehaving_board_stalls, 60)
+TEST_TIMEOUT(misbehaving_board_stalls, 180)
 {
 	misbehave("stall", true);
 }
 
-TEST_TIMEOUT(misbehaving_board_status_flood, 60)
+TEST_TIMEOUT(misbehaving_board_status_flood, 180)
 {
 	misbehave("flood", false);
 }
 
-TEST_TIMEOUT(misbehaving_board_stops_reading, 60)
+TEST_TIMEOUT(misbehaving_board_stops_reading, 180)
 {
 	misbehave("pause", false);
 }
