@@ -66,9 +66,13 @@ int pcsc_env_start(struct pcsc_env *e, unsigned int cards)
 	if (!mkdtemp(e->dir))
 		return -errno;
 	e->cards = cards;
-	/* two ports per vpcd reader; a random base keeps parallel runs apart */
+	/*
+	 * Two ports per vpcd reader; a random base keeps parallel runs apart.
+	 * Below the ephemeral range (32768..), where the tests' own
+	 * connections would otherwise take a reader's port now and then.
+	 */
 	srand(getpid() ^ time(NULL));
-	e->port_base = 20000 + 2 * (rand() % 15000);
+	e->port_base = 20000 + 2 * (rand() % 5000);
 	snprintf(cmd, sizeof(cmd),
 		 "mkdir -p /run/pcscd %1$s/run %1$s/state && "
 		 "%2$s -n %3$u -P %4$d --write-reader-conf %1$s && "
