@@ -183,22 +183,26 @@ void rspro_connect_client_res(struct rspro_pdu *pdu,
 	pdu->connect_res.result = result;
 }
 
+static void mapping(struct rspro_pdu *pdu, enum rspro_msg msg,
+		    struct rspro_client_slot client, struct rspro_bank_slot bank)
+{
+	pdu_init(pdu, msg);
+	pdu->mapping.client = client;
+	pdu->mapping.bank = bank;
+}
+
 void rspro_create_mapping_req(struct rspro_pdu *pdu,
 			      struct rspro_client_slot client,
 			      struct rspro_bank_slot bank)
 {
-	pdu_init(pdu, RSPRO_CREATE_MAPPING_REQ);
-	pdu->mapping.client = client;
-	pdu->mapping.bank = bank;
+	mapping(pdu, RSPRO_CREATE_MAPPING_REQ, client, bank);
 }
 
 void rspro_remove_mapping_req(struct rspro_pdu *pdu,
 			      struct rspro_client_slot client,
 			      struct rspro_bank_slot bank)
 {
-	pdu_init(pdu, RSPRO_REMOVE_MAPPING_REQ);
-	pdu->mapping.client = client;
-	pdu->mapping.bank = bank;
+	mapping(pdu, RSPRO_REMOVE_MAPPING_REQ, client, bank);
 }
 
 void rspro_config_client_id_req(struct rspro_pdu *pdu,
