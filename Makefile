@@ -155,9 +155,12 @@ $(B)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson
 SOFTSIMD_SRCS	:= $(wildcard userspace/softsimd/*.c)
 CLIENT_CORE	:= userspace/client/slot.c userspace/client/script.c
 
-$(B)/bin/remsim-client: $(patsubst %.c,$(B)/obj/%.o,userspace/client/main.c userspace/client/kslot.c \
-			$(CLIENT_CORE)) $(LIBREMSIM) $(LIBRSPRO)
+CLIENT_SRCS	:= $(addprefix userspace/client/,main.c config.c kwatch.c kslot.c usbwatch.c \
+		   usbslot.c usbhost.c usbscan.c) $(CLIENT_CORE)
+
+$(B)/bin/remsim-client: $(patsubst %.c,$(B)/obj/%.o,$(CLIENT_SRCS)) $(LIBREMSIM) $(LIBRSPRO)
 	$(call link)
+$(B)/bin/remsim-client: LDLIBS += -lusb-1.0
 
 $(B)/bin/remsim-client-shell: $(patsubst %.c,$(B)/obj/%.o,userspace/client/shell.c $(CLIENT_CORE)) \
 			      $(LIBRSPRO)
@@ -235,6 +238,10 @@ $(B)/tests/unit/%: $(SAN)/obj/tests/unit/%.o $(SAN)/libtest.a $(SAN)/libremsim.a
 	$(call link,$(SANFLAGS))
 
 $(B)/tests/unit/bankd_csv_test: $(SAN)/obj/userspace/bankd/csv.o
+$(B)/tests/unit/client_config_test: $(patsubst %.c,$(SAN)/obj/userspace/client/%.o,config.c \
+				    usbscan.c usbslot.c usbhost.c slot.c script.c)
+# (the objects come after the libraries on the command line: those again)
+$(B)/tests/unit/client_config_test: LDLIBS := $(SAN)/libremsim.a $(SAN)/libremsim-rspro.a -lusb-1.0 $(LDLIBS)
 $(B)/obj/tests/lib/pcsc_env.o $(SAN)/obj/tests/lib/pcsc_env.o: ALL_CFLAGS += $(PCSC_CFLAGS)
 PCSC_TESTS	:= bankd_test softsim_test client_shell_test
 $(B)/tests/selftests/client_test $(B)/tests/selftests/client_usb_test: LDLIBS += -lpcsclite

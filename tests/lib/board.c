@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,15 +26,11 @@
 
 #define WAIT_MS	15000
 
-int board_env(unsigned int udcs)
+static int gadget_env(unsigned int udcs)
 {
 	char cmd[128];
 	struct stat st;
-	int ret;
 
-	ret = slot_modules_load();
-	if (ret)
-		return ret;
 	snprintf(cmd, sizeof(cmd), "modprobe -q dummy_hcd num=%u && modprobe -q usb_f_fs", udcs);
 	if (system(cmd))
 		return -ENOENT;
@@ -41,6 +38,13 @@ int board_env(unsigned int udcs)
 	    system("mount -t configfs none /sys/kernel/config"))
 		return -ENOENT;
 	return 0;
+}
+
+int board_env(unsigned int udcs)
+{
+	int ret = slot_modules_load();
+
+	return ret ? ret : gadget_env(udcs);
 }
 
 struct usb_slots {
@@ -134,22 +138,12 @@ static int connect_ctl(struct test_board *b)
 	return -ETIMEDOUT;
 }
 
-int board_start(struct test_board *b, const char *product, unsigned int udc)
+/* Starts the board program; the caller waits for what it needs. */
+static int start_process(struct test_board *b, const char *product, unsigned int udc)
 {
 	char exe[512], board[600], name[32], udc_name[32];
-	struct usb_slots before;
 	ssize_t n;
-	int ret;
 
-	memset(b, 0, sizeof(*b));
-	b->ctl_fd = -1;
-	b->slots = !strcmp(product, "qmod") || !strcmp(product, "owhw") ? 2 : 1;
-	ret = board_env(udc + 1);
-	if (ret)
-		return ret;
-	ret = usb_slots(&before);
-	if (ret)
-		return ret;
 	/* The board program: build/tests/board/, from the tests or the benchmarks. */
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n < 0)
@@ -172,9 +166,83 @@ int board_start(struct test_board *b, const char *product, unsigned int udc)
 		      "--ctl", b->ctl, (char *)NULL);
 		_exit(127);
 	}
-	ret = connect_ctl(b);
+	return connect_ctl(b);
+}
+
+static void board_init(struct test_board *b, const char *product)
+{
+	memset(b, 0, sizeof(*b));
+	b->ctl_fd = -1;
+	b->slots = !strcmp(product, "qmod") || !strcmp(product, "owhw") ? 2 : 1;
+}
+
+int board_start(struct test_board *b, const char *product, unsigned int udc)
+{
+	struct usb_slots before;
+	int ret;
+
+	board_init(b, product);
+	ret = board_env(udc + 1);
+	if (ret)
+		return ret;
+	ret = usb_slots(&before);
+	if (ret)
+		return ret;
+	ret = start_process(b, product, udc);
 	if (!ret)
 		ret = wait_new_slots(b, &before);
+	if (ret)
+		board_stop(b);
+	return ret;
+}
+
+/* The port path ("1-1") of the SIMtrace2-family device plugged in, or "". */
+static void find_device(char *path, size_t size)
+{
+	glob_t g;
+
+	path[0] = 0;
+	if (glob("/sys/bus/usb/devices/*/idVendor", 0, NULL, &g))
+		return;
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		char id[16] = "";
+		FILE *f = fopen(g.gl_pathv[i], "r");
+
+		if (!f)
+			continue;
+		if (fgets(id, sizeof(id), f) && !strncmp(id, "1d50", 4)) {
+			char *dir = dirname(g.gl_pathv[i]);
+
+			snprintf(path, size, "%s", strrchr(dir, '/') + 1);
+		}
+		fclose(f);
+	}
+	globfree(&g);
+}
+
+static int wait_device(bool present, char *path, size_t size)
+{
+	for (int waited = 0; waited < WAIT_MS; waited += 20) {
+		find_device(path, size);
+		if (!!path[0] == present)
+			return 0;
+		usleep(20000);
+	}
+	return -ETIMEDOUT;
+}
+
+int board_start_bare(struct test_board *b, const char *product, unsigned int udc, char *path,
+		     size_t size)
+{
+	int ret;
+
+	board_init(b, product);
+	b->bare = true;
+	ret = gadget_env(udc + 1);
+	if (!ret)
+		ret = start_process(b, product, udc);
+	if (!ret)
+		ret = wait_device(true, path, size);
 	if (ret)
 		board_stop(b);
 	return ret;
@@ -223,6 +291,11 @@ int board_unplug(struct test_board *b)
 
 	if (ret)
 		return ret;
+	if (b->bare) {
+		char path[32];
+
+		return wait_device(false, path, sizeof(path));
+	}
 	for (int waited = 0; waited < WAIT_MS; waited += 10) {
 		struct usb_slots now;
 		bool gone = true;
@@ -241,9 +314,14 @@ int board_unplug(struct test_board *b)
 int board_plug(struct test_board *b)
 {
 	struct usb_slots before;
-	char reply[64];
-	int ret = usb_slots(&before);
+	char reply[64], path[32];
+	int ret;
 
+	if (b->bare) {
+		ret = board_cmd(b, "plug", reply, sizeof(reply));
+		return ret ? ret : wait_device(true, path, sizeof(path));
+	}
+	ret = usb_slots(&before);
 	if (!ret)
 		ret = board_cmd(b, "plug", reply, sizeof(reply));
 	return ret ? ret : wait_new_slots(b, &before);

@@ -17,6 +17,7 @@ struct test_board {
 	int		ctl_fd;
 	unsigned int	slots;
 	unsigned int	index[2];	/* its slots' /dev/remsimN */
+	bool		bare;		/* no remsim.ko: plugged, nobody drives it */
 };
 
 /* Loads dummy_hcd (udcs of them), libcomposite, usb_f_fs; mounts configfs. */
@@ -26,6 +27,13 @@ int board_env(unsigned int udcs);
  * and waits until remsim has its slots; 0 or -errno.
  */
 int board_start(struct test_board *b, const char *product, unsigned int udc);
+/*
+ * The same without remsim.ko, for user-space hosts (libusb): returns once
+ * the device is enumerated, with its port path ("1-1") in @path. One such
+ * board at a time.
+ */
+int board_start_bare(struct test_board *b, const char *product, unsigned int udc, char *path,
+		     size_t size);
 void board_stop(struct test_board *b);
 /* One command on the control socket; 0 when the reply starts with "ok". */
 int board_cmd(struct test_board *b, const char *cmd, char *reply, size_t size);

@@ -16,11 +16,14 @@
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "board.h"
 #include "card.h"
 #include "daemon.h"
 #include "http.h"
+#include "kmod.h"
 #include "ktap.h"
 #include "modem.h"
 #include "pcsc_env.h"
@@ -34,7 +37,10 @@ static int rspro_port, rest_port;
 static char dir[] = "/tmp/remsim-chain-XXXXXX";
 static char body[8192];
 
-static void start_chain(unsigned int cards)
+static void start_client(char **args);
+
+/* Server, bankd, pcscd with @cards softsim cards, and the client unless !with_client. */
+static void start_chain_opt(unsigned int cards, bool with_client)
 {
 	char db[96], log[96], rs[8], rt[8], bp[8], n[8];
 	int bport = free_port();
@@ -66,13 +72,31 @@ static void start_chain(unsigned int cards)
 		ASSERT_EQ(0, daemon_start(&bankd, argv, log));
 		ASSERT_TRUE(wait_port(bport, 10000));
 	}
-	snprintf(log, sizeof(log), "%s/client.log", dir);
-	{
-		char *argv[] = { strdup(daemon_bin_fast("remsim-client")), "-i", "127.0.0.1", "-p",
-				 rs, "--log-level", "debug", NULL };
+	if (with_client)
+		start_client(NULL);
+}
 
-		ASSERT_EQ(0, daemon_start(&client, argv, log));
-	}
+/* remsim-client for the chain's server, with @args (NULL-terminated) too. */
+static void start_client(char **args)
+{
+	char *argv[32] = { strdup(daemon_bin_fast("remsim-client")), "-i", "127.0.0.1", "-p" };
+	char log[96], rs[8];
+	int n = 4;
+
+	snprintf(rs, sizeof(rs), "%d", rspro_port);
+	argv[n++] = rs;
+	argv[n++] = "--log-level";
+	argv[n++] = "debug";
+	while (args && *args && n < 31)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	snprintf(log, sizeof(log), "%s/client.log", dir);
+	ASSERT_EQ(0, daemon_start(&client, argv, log));
+}
+
+static void start_chain(unsigned int cards)
+{
+	start_chain_opt(cards, true);
 }
 
 static void stop_chain(void)
@@ -83,8 +107,12 @@ static void stop_chain(void)
 	pcsc_env_stop(&env);
 }
 
+static struct test_board bare_board;
+
 static void after_each(void)
 {
+	if (bare_board.pid)
+		board_stop(&bare_board);
 	if (client.pid)
 		daemon_stop(&client, SIGKILL, 1000);
 	if (bankd.pid)
@@ -331,6 +359,87 @@ TEST_TIMEOUT(config_file_maps_an_unmapped_slot, 600)
 	map_card(0, 50);
 	run_session(fx.modem, fx.index, 0);
 	slot_fixture_done(&fx);
+	stop_chain();
+}
+
+static bool file_has(const char *path, const char *text)
+{
+	char cmd[400];
+
+	snprintf(cmd, sizeof(cmd), "grep -qF -- '%s' %s", text, path);
+	return system(cmd) == 0;
+}
+
+/*
+ * A host where remsim.ko cannot be loaded: remsim-client drives both
+ * interfaces of a software sysmoQMOD over libusb (the first named the way
+ * osmo-remsim-client-st2 is run, the second by the config file), the
+ * phone sessions pass on both, the board unplugged and plugged again is
+ * served again without a restart, and no authentication reaches a card
+ * twice.
+ */
+TEST_TIMEOUT(libusb_backend_without_the_module, 900)
+{
+	char path[32], conf[128], script[128], events[128], text[160];
+	char *args[] = { "-V", "1d50", "-P", "4004", "-C", "1", "-H", path, "-c", "23", "-n", "0",
+			 "--config", conf, "-e", script, NULL };
+	struct slot_fixture fx[2];
+	FILE *f;
+	int round;
+
+	if (!slot_backend_usb())
+		SKIP("the libusb backend drives the software USB board");
+	start_chain_opt(2, false);
+	ASSERT_EQ(0, kmod_unload_all());
+	ASSERT_EQ(0, board_start_bare(&bare_board, "qmod", 0, path, sizeof(path)));
+	TH_LOG("board at USB %s, remsim.ko not loaded", path);
+
+	snprintf(conf, sizeof(conf), "%s/client.conf", dir);
+	snprintf(script, sizeof(script), "%s/event.sh", dir);
+	snprintf(events, sizeof(events), "%s/events", dir);
+	f = fopen(conf, "w");
+	ASSERT_TRUE(f != NULL);
+	fprintf(f, "slot.%s:1.1.client = 24:0\n", path);
+	fclose(f);
+	f = fopen(script, "w");
+	ASSERT_TRUE(f != NULL);
+	fprintf(f, "#!/bin/sh\necho \"$1 $REMSIM_CLIENT_SLOT $REMSIM_USB_PATH "
+		"$REMSIM_USB_INTERFACE\" >> %s\n", events);
+	fclose(f);
+	ASSERT_EQ(0, chmod(script, 0755));
+	start_client(args);
+	map_card(0, 23);
+	map_card(1, 24);
+
+	for (round = 0; round < 2; round++) {
+		memset(fx, 0, sizeof(fx));
+		for (unsigned int i = 0; i < 2; i++) {
+			fx[i].index = i;
+			ASSERT_EQ(0, board_modem(&bare_board, i, &fx[i].modem));
+		}
+		ASSERT_TRUE(sessions(fx, 2));
+		if (round)
+			run_session(fx[0].modem, 0, 0);	/* for its figures */
+		for (unsigned int i = 0; i < 2; i++)
+			modem_close(fx[i].modem);
+		if (round)
+			break;
+		/* unplugged: let go; plugged again: served, no restart */
+		ASSERT_EQ(0, board_unplug(&bare_board));
+		for (int t = 0; t < 100 && !log_contains(client.log, "released"); t++)
+			usleep(50000);
+		EXPECT_TRUE(log_contains(client.log, "released"));
+		ASSERT_EQ(0, board_plug(&bare_board));
+	}
+	EXPECT_TRUE(log_contains(client.log, "over libusb"));
+	EXPECT_GE(authentications(false), 8);
+	EXPECT_EQ(0, authentications(true));
+	/* osmo's event script environment, with the st2 client's USB variables */
+	snprintf(text, sizeof(text), "request-card-insert 23:0 %s 0", path);
+	EXPECT_TRUE(file_has(events, text));
+	snprintf(text, sizeof(text), "request-card-insert 24:0 %s 1", path);
+	EXPECT_TRUE(file_has(events, text));
+	board_stop(&bare_board);
 	stop_chain();
 }
 

@@ -70,6 +70,10 @@ void script_run(const char *script, const char *cause, const struct script_env *
 		setu("REMSIM_SIM_RST", env->rst);
 		setu("REMSIM_SIM_CLK", env->clk);
 		setenv("REMSIM_CAUSE", cause, 1);
+		if (env->usb_interface >= 0) {
+			setenv("REMSIM_USB_PATH", env->usb_path, 1);
+			setu("REMSIM_USB_INTERFACE", env->usb_interface);
+		}
 		for (fd = 3; fd < 1024; fd++)
 			close(fd);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);

@@ -14,6 +14,8 @@ struct script_env {
 	char bankd_addr[80], bankd_state[24];
 	char client_slot[16], bankd_slot[16];
 	int vcc, rst, clk;	/* -1: unknown */
+	char usb_path[32];	/* REMSIM_USB_PATH, with ... */
+	int usb_interface;	/* ... REMSIM_USB_INTERFACE unless -1 */
 };
 
 /* Starts the script; children are never waited for (SIGCHLD ignored). */

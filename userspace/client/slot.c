@@ -47,6 +47,7 @@ void rc_cfg_default(struct rc_cfg *cfg)
 	cfg->server_port = 9998;
 	cfg->atr[0] = 0x3b;	/* osmo-remsim-client's default: 3B 00 */
 	cfg->atr_len = 2;
+	cfg->usb_interface = -1;
 	cfg->ka_interval_ms = 30000;
 	cfg->ka_timeout_ms = 10000;
 }
@@ -78,6 +79,8 @@ static void run_script(struct rc_slot *s, const char *cause)
 	env.vcc = s->last_phys.vcc_present;
 	env.rst = s->last_phys.reset_active;
 	env.clk = s->last_phys.clk_active;
+	snprintf(env.usb_path, sizeof(env.usb_path), "%s", s->cfg.usb_path);
+	env.usb_interface = s->cfg.usb_interface;
 	script_run(s->cfg.event_script, cause, &env, s->name);
 }
 

@@ -32,6 +32,9 @@ struct rc_cfg {
 	size_t atr_len;
 	bool atr_ignore;		/* -r: keep the local ATR */
 	char event_script[256];
+	/* a slot on a USB board: REMSIM_USB_PATH and _INTERFACE for scripts */
+	char usb_path[32];
+	int usb_interface;		/* -1: not a USB slot */
 	unsigned int ka_interval_ms, ka_timeout_ms;
 };
 
