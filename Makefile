@@ -95,7 +95,7 @@ UNITTESTS	:= $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*
 BENCHES		:= $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 TOOLS		:= $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
 BOARD		:= $(B)/tests/board/st2board
-PROGRAMS	:= $(B)/bin/remsim-rspro-decode $(B)/bin/remsim-server $(B)/bin/remsim-softsim \
+PROGRAMS	:= $(B)/bin/remsimctl $(B)/bin/remsim-rspro-decode $(B)/bin/remsim-server $(B)/bin/remsim-softsim \
 		   $(B)/bin/remsim-bankd $(B)/bin/remsim-client-shell $(B)/bin/remsim-client
 SAN_PROGRAMS	:= $(B)/san/bin/remsim-server $(B)/san/bin/remsim-softsim $(B)/san/bin/remsim-bankd \
 		   $(B)/san/bin/remsim-client-shell
@@ -166,6 +166,11 @@ $(B)/bin/remsim-client-shell: $(patsubst %.c,$(B)/obj/%.o,userspace/client/shell
 			      $(LIBRSPRO)
 	$(call link)
 BANKD_SRCS	:= $(wildcard userspace/bankd/*.c)
+REMSIMCTL_SRCS	:= $(wildcard userspace/remsimctl/*.c)
+
+$(B)/bin/remsimctl: $(patsubst %.c,$(B)/obj/%.o,$(REMSIMCTL_SRCS)) $(LIBREMSIM)
+	$(call link)
+$(B)/bin/remsimctl: LDLIBS += -ljansson
 
 $(B)/bin/remsim-bankd: $(patsubst %.c,$(B)/obj/%.o,$(BANKD_SRCS)) $(LIBRSPRO)
 	$(call link)

@@ -17,6 +17,7 @@
 #include <linux/kdev_t.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/version.h>
 #include <linux/xarray.h>
 
 #include "remsim.h"
@@ -74,9 +75,34 @@ static struct attribute *slot_attrs[] = {
 };
 ATTRIBUTE_GROUPS(slot);
 
+/*
+ * The same in the uevent, split the way stable names need it: udev rules
+ * build /dev/remsim/by-path/$env{REMSIM_USB_PATH}-if$env{REMSIM_USB_INTERFACE}
+ * without a helper program.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+static int slot_uevent(const struct device *dev, struct kobj_uevent_env *env)
+#else
+static int slot_uevent(struct device *dev, struct kobj_uevent_env *env)
+#endif
+{
+	const struct remsim_slot *slot = container_of(dev, struct remsim_slot, dev);
+	size_t dev_len = strcspn(slot->bus_path, ":");
+	int ret;
+
+	ret = add_uevent_var(env, "REMSIM_BACKEND=%s", backend_names[slot->backend]);
+	if (ret || slot->backend != REMSIM_BACKEND_USB || !slot->bus_path[dev_len])
+		return ret;
+	ret = add_uevent_var(env, "REMSIM_USB_PATH=%.*s", (int)dev_len, slot->bus_path);
+	if (!ret)
+		ret = add_uevent_var(env, "REMSIM_USB_INTERFACE=%u", slot->interface);
+	return ret;
+}
+
 static struct class remsim_class = {
 	.name		= "remsim",
 	.dev_groups	= slot_groups,
+	.dev_uevent	= slot_uevent,
 };
 
 static void slot_release(struct device *dev)

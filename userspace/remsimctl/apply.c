@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * remsimctl apply: the rack's mapping file, /etc/remsim/slots.conf. One
+ * slot per line, named the way that survives a replug, then the map:
+ *
+ *	# SLOT                 map
+ *	by-path/1-1.2-if0      client 23 slot 0
+ *	by-id/0123abcd-if1     client 24 slot 0 bank 1 slot 5 via 10.0.0.7:9999
+ *
+ * The whole file is checked before anything is applied; slots not plugged
+ * in are skipped. udev runs "remsimctl apply --slot remsimN" for each slot
+ * that appears, so a board comes up mapped.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "remsimctl.h"
+
+#define DEFAULT_FILE	"/etc/remsim/slots.conf"
+#define LINES_MAX	1024
+#define WORDS_MAX	12
+
+struct line {
+	unsigned int no;
+	char name[128];
+	struct rsnl_map map;
+};
+
+static int parse(const char *path, FILE *f, struct line *lines, unsigned int *n)
+{
+	char buf[512], why[160];
+	unsigned int no = 0, i;
+
+	*n = 0;
+	while (fgets(buf, sizeof(buf), f)) {
+		char *words[WORDS_MAX + 1], *save, *w;
+		int count = 0;
+
+		no++;
+		if (!strchr(buf, '\n') && !feof(f))
+			return fail(EXIT_USAGE, "apply", "%s:%u: line too long", path, no);
+		*strchrnul(buf, '#') = 0;
+		for (w = strtok_r(buf, " \t\r\n", &save); w && count <= WORDS_MAX;
+		     w = strtok_r(NULL, " \t\r\n", &save))
+			words[count++] = w;
+		if (!count)
+			continue;
+		if (*n == LINES_MAX)
+			return fail(EXIT_USAGE, "apply", "%s:%u: more than %d slots", path, no,
+				    LINES_MAX);
+		if (strlen(words[0]) >= sizeof(lines[0].name))
+			return fail(EXIT_USAGE, "apply", "%s:%u: slot name too long", path, no);
+		if (count > WORDS_MAX ||
+		    map_parse(count - 1, words + 1, &lines[*n].map, why, sizeof(why)))
+			return fail(EXIT_USAGE, "apply", "%s:%u: %s: %s", path, no, words[0],
+				    count > WORDS_MAX ? "too many words" : why);
+		for (i = 0; i < *n; i++)
+			if (!strcmp(lines[i].name, words[0]))
+				return fail(EXIT_USAGE, "apply", "%s:%u: %s is on line %u already",
+					    path, no, words[0], lines[i].no);
+		lines[*n].no = no;
+		strcpy(lines[*n].name, words[0]);
+		(*n)++;
+	}
+	return 0;
+}
+
+static bool same_map(const struct rsnl_map *a, const struct rsnl_map *b)
+{
+	return a->mapped == b->mapped && a->client_id == b->client_id &&
+	       a->client_slot == b->client_slot && a->has_bank == b->has_bank &&
+	       (!a->has_bank || (a->bank_id == b->bank_id && a->bank_slot == b->bank_slot &&
+				 a->bankd_port == b->bankd_port &&
+				 !strcmp(a->bankd_host, b->bankd_host)));
+}
+
+static int apply_line(struct ctl *c, const struct line *l, int only, json_t *out,
+		      const char *path)
+{
+	struct rsnl_slot s;
+	int index = slot_resolve(c, l->name), ret;
+	bool done = false;
+
+	if (index == -ENOENT || (only >= 0 && index != only))
+		return 0;	/* not plugged in (or not the one asked for) */
+	if (index < 0)
+		return fail(EXIT_USAGE, "apply", "%s:%u: %s: not a slot name", path, l->no,
+			    l->name);
+	ret = rsnl_slot_get(c->nl, index, &s);
+	if (ret == -ENODEV || ret == -ENOENT)
+		return 0;	/* gone meanwhile */
+	if (ret)
+		return refused(c, "apply", ret);
+	if (!same_map(&s.map, &l->map)) {
+		ret = rsnl_slot_set(c->nl, index, &l->map);
+		if (ret) {
+			fprintf(stderr, "remsimctl apply: %s:%u: %s: ", path, l->no, l->name);
+			return refused(c, "apply", ret);
+		}
+		done = true;
+	}
+	if (out) {
+		json_t *j = json_object();
+
+		json_object_set_new(j, "slot", json_string(s.name));
+		json_object_set_new(j, "name", json_string(l->name));
+		json_object_set_new(j, "changed", json_boolean(done));
+		json_array_append_new(out, j);
+	} else {
+		printf("%s %s: client %u slot %u%s\n", s.name, l->name, l->map.client_id,
+		       l->map.client_slot, done ? "" : " (unchanged)");
+	}
+	return 0;
+}
+
+static int run_apply(struct ctl *c, int argc, char **argv)
+{
+	static struct line lines[LINES_MAX];
+	const char *path = DEFAULT_FILE, *slot = NULL;
+	bool check = false, given = false;
+	unsigned int n, i;
+	int only = -1, ret, status = 0;
+	json_t *out;
+	FILE *f;
+
+	for (i = 1; i < (unsigned int)argc; i++) {
+		if (!strcmp(argv[i], "--check")) {
+			check = true;
+		} else if (!strcmp(argv[i], "--slot") && i + 1 < (unsigned int)argc) {
+			slot = argv[++i];
+		} else if (argv[i][0] != '-' && !given) {
+			path = argv[i];
+			given = true;
+		} else {
+			return usage_of(&cmd_apply);
+		}
+	}
+	f = fopen(path, "re");
+	if (!f) {
+		/* udev runs us for every slot: no file is nothing to do */
+		if (errno == ENOENT && !given)
+			return 0;
+		return fail(EXIT_USAGE, "apply", "%s: %s", path, strerror(errno));
+	}
+	ret = parse(path, f, lines, &n);
+	fclose(f);
+	if (ret || check)
+		return ret;
+	ret = rsnl_open(&c->nl);
+	if (ret)
+		return fail(EXIT_REFUSED, "apply", "%s", ret == -ENOENT ?
+			    "the remsim module is not loaded (modprobe remsim)" : strerror(-ret));
+	if (slot) {
+		only = slot_resolve(c, slot);
+		if (only == -ENOENT)
+			return 0;
+		if (only < 0)
+			return fail(EXIT_USAGE, "apply", "%s: not a slot name", slot);
+	}
+	out = c->json ? json_array() : NULL;
+	for (i = 0; i < n; i++) {
+		ret = apply_line(c, &lines[i], only, out, path);
+		if (ret && !status)
+			status = ret;
+	}
+	if (out)
+		json_out(out);
+	return status;
+}
+
+const struct cmd cmd_apply = {
+	.name = "apply",
+	.run = run_apply,
+	.usage = "[FILE] [--slot SLOT] [--check]",
+	.help = "Maps the slots FILE (default " DEFAULT_FILE ") names: one slot per\n"
+		"line, SLOT then the map as for \"map\" (client ID slot N [bank ID slot N\n"
+		"via HOST:PORT]); '#' starts a comment. The whole file is checked first\n"
+		"(errors name FILE:LINE; nothing is applied); slots not present are\n"
+		"skipped, maps already in place left alone. --slot: only that slot (what\n"
+		"udev runs on hotplug). --check: only check the file.\n",
+	.no_netlink = true,
+};

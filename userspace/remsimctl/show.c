@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0
+/* remsimctl show and stats: what the kernel says about its slots. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "remsimctl.h"
+
+static const char *const t0_names[] = { "idle", "rx-data", "wait-owner", "raw" };
+
+static const struct {
+	const char *name;
+	size_t off;
+} counters[] = {
+#define C(f) { #f, offsetof(struct remsim_stats, f) }
+	C(apdus), C(responses), C(bytes_up), C(bytes_down), C(resets), C(power_cycles),
+	C(pps), C(errors), C(protocol_errors), C(response_errors), C(aborted), C(abandoned),
+	C(timeouts), C(stale_responses), C(board_errors), C(up_peak), C(down_peak),
+	C(up_backpressure), C(down_backpressure),
+#undef C
+};
+
+static uint64_t counter(const struct rsnl_slot *s, unsigned int i)
+{
+	return *(const uint64_t *)((const char *)&s->stats + counters[i].off);
+}
+
+static const char *backend_name(uint32_t b)
+{
+	return b == REMSIM_BACKEND_USB ? "usb" : b == REMSIM_BACKEND_SIM ? "sim" : "unknown";
+}
+
+static void signals_text(uint32_t sig, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s%s", sig & REMSIM_SIG_VCC ? "vcc," : "",
+		 sig & REMSIM_SIG_RST ? "rst," : "", sig & REMSIM_SIG_CLK ? "clk," : "",
+		 sig & REMSIM_SIG_CARD ? "card," : "");
+	if (buf[0])
+		buf[strlen(buf) - 1] = 0;
+	else
+		snprintf(buf, size, "none");
+}
+
+static void hex(const uint8_t *p, unsigned int n, char *buf)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		sprintf(buf + 2 * i, "%02x", p[i]);
+	buf[2 * n] = 0;
+}
+
+json_t *slot_json(const struct rsnl_slot *s, bool stats)
+{
+	json_t *j = json_object(), *sig = json_array();
+	char stable[96], atr[2 * REMSIM_ATR_MAX + 1];
+	unsigned int i;
+
+	slot_stable_name(s, stable, sizeof(stable));
+	hex(s->atr, s->atr_len, atr);
+	json_object_set_new(j, "index", json_integer(s->index));
+	json_object_set_new(j, "name", json_string(s->name));
+	json_object_set_new(j, "backend", json_string(backend_name(s->backend)));
+	json_object_set_new(j, "board", json_string(s->board));
+	json_object_set_new(j, "bus_path", json_string(s->bus_path));
+	json_object_set_new(j, "interface", json_integer(s->interface));
+	json_object_set_new(j, "stable_name", stable[0] ? json_string(stable) : json_null());
+	json_object_set_new(j, "owner_pid", s->owned ? json_integer(s->owner_pid) : json_null());
+	json_object_set_new(j, "t0_state", json_string(s->t0_state < 4 ? t0_names[s->t0_state]
+								       : "unknown"));
+	if (s->signals & REMSIM_SIG_VCC)
+		json_array_append_new(sig, json_string("vcc"));
+	if (s->signals & REMSIM_SIG_RST)
+		json_array_append_new(sig, json_string("rst"));
+	if (s->signals & REMSIM_SIG_CLK)
+		json_array_append_new(sig, json_string("clk"));
+	if (s->signals & REMSIM_SIG_CARD)
+		json_array_append_new(sig, json_string("card"));
+	json_object_set_new(j, "signals", sig);
+	json_object_set_new(j, "atr", json_string(atr));
+	if (s->map.mapped) {
+		json_t *m = json_object();
+
+		json_object_set_new(m, "client_id", json_integer(s->map.client_id));
+		json_object_set_new(m, "client_slot", json_integer(s->map.client_slot));
+		if (s->map.has_bank) {
+			json_object_set_new(m, "bank_id", json_integer(s->map.bank_id));
+			json_object_set_new(m, "bank_slot", json_integer(s->map.bank_slot));
+			json_object_set_new(m, "bankd_host", json_string(s->map.bankd_host));
+			json_object_set_new(m, "bankd_port", json_integer(s->map.bankd_port));
+		}
+		json_object_set_new(j, "map", m);
+	} else {
+		json_object_set_new(j, "map", json_null());
+	}
+	if (stats) {
+		json_t *st = json_object();
+
+		for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+			json_object_set_new(st, counters[i].name, json_integer(counter(s, i)));
+		json_object_set_new(j, "stats", st);
+	}
+	return j;
+}
+
+void slot_print(const struct rsnl_slot *s)
+{
+	char stable[96], sig[32], atr[2 * REMSIM_ATR_MAX + 1];
+
+	slot_stable_name(s, stable, sizeof(stable));
+	signals_text(s->signals, sig, sizeof(sig));
+	hex(s->atr, s->atr_len, atr);
+	printf("%s %s %s", s->name, backend_name(s->backend), s->board);
+	if (stable[0])
+		printf(" path %s", stable);
+	if (s->owned)
+		printf(" owner %u", s->owner_pid);
+	printf(" t0 %s signals %s\n", s->t0_state < 4 ? t0_names[s->t0_state] : "unknown", sig);
+	if (s->map.mapped) {
+		printf("\tmap client %u slot %u", s->map.client_id, s->map.client_slot);
+		if (s->map.has_bank)
+			printf(strchr(s->map.bankd_host, ':') ? " bank %u slot %u via [%s]:%u"
+							       : " bank %u slot %u via %s:%u",
+			       s->map.bank_id, s->map.bank_slot, s->map.bankd_host,
+			       s->map.bankd_port);
+		printf("\n");
+	}
+	printf("\tatr %s\n", atr);
+}
+
+void stats_print(const struct rsnl_slot *s)
+{
+	unsigned int i;
+
+	printf("%s", s->name);
+	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+		printf(" %s %llu", counters[i].name, (unsigned long long)counter(s, i));
+	printf("\n");
+}
+
+void json_out(json_t *j)
+{
+	char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	if (text)
+		printf("%s\n", text);
+	free(text);
+	json_decref(j);
+}
+
+struct listing {
+	struct ctl *c;
+	bool stats;
+	json_t *all;
+};
+
+static int list_one(const struct rsnl_slot *s, void *arg)
+{
+	struct listing *l = arg;
+
+	if (l->c->json)
+		json_array_append_new(l->all, slot_json(s, l->stats));
+	else if (l->stats)
+		stats_print(s);
+	else
+		slot_print(s);
+	return 0;
+}
+
+static int show_or_stats(struct ctl *c, int argc, char **argv, bool stats)
+{
+	struct listing l = { c, stats, c->json ? json_array() : NULL };
+	const struct cmd *cmd = stats ? &cmd_stats : &cmd_show;
+	struct rsnl_slot s;
+	int index, ret;
+
+	if (argc > 2)
+		return usage_of(cmd);
+	if (argc == 1) {
+		ret = rsnl_slot_dump(c->nl, list_one, &l, NULL);
+		if (ret)
+			return refused(c, cmd->name, ret);
+		if (c->json)
+			json_out(l.all);
+		return 0;
+	}
+	index = slot_resolve(c, argv[1]);
+	if (index < 0)
+		return fail(index == -EINVAL ? EXIT_USAGE : EXIT_REFUSED, cmd->name,
+			    "%s: %s", argv[1], index == -EINVAL ? "not a slot name" : "no such slot");
+	ret = rsnl_slot_get(c->nl, index, &s);
+	if (ret)
+		return refused(c, cmd->name, ret);
+	l.all = NULL;
+	if (c->json)
+		json_out(slot_json(&s, stats));
+	else
+		list_one(&s, &l);
+	return 0;
+}
+
+static int run_show(struct ctl *c, int argc, char **argv)
+{
+	return show_or_stats(c, argc, argv, false);
+}
+
+static int run_stats(struct ctl *c, int argc, char **argv)
+{
+	return show_or_stats(c, argc, argv, true);
+}
+
+const struct cmd cmd_show = {
+	.name = "show",
+	.run = run_show,
+	.usage = "[SLOT]",
+	.help = "Every slot (or SLOT): backend, board, stable name, owner, T=0 state,\n"
+		"modem signals, map and ATR.\n\n"
+		"SLOT: an index, remsimN, /dev/remsimN, a link to one, or a stable name\n"
+		"(1-1.2-if0, by-path/1-1.2-if0, by-id/SERIAL-if0).\n",
+};
+
+const struct cmd cmd_stats = {
+	.name = "stats",
+	.run = run_stats,
+	.usage = "[SLOT]",
+	.help = "Every slot's counters (or SLOT's): APDUs, responses, bytes, resets,\n"
+		"errors by kind, time-outs, queue peaks and back-pressure.\n",
+};
