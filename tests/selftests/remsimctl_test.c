@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * remsimctl_test - remsimctl against remsim.ko: every command, its JSON
+ * (parsed), and its errors: bad arguments (exit 2, the argument named),
+ * slots that do not exist and refusals of the kernel (exit 1, its
+ * message), an unprivileged caller, the module not loaded; slots of the
+ * software USB board named by their USB path.
+ */
+#define _GNU_SOURCE
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "board.h"
+#include "daemon.h"
+#include "kmod.h"
+#include "ktap.h"
+#include "slotdev.h"
+
+static char out[16384];
+
+/* Runs "remsimctl ARGS" (stderr too) into out; its exit status. */
+static int ctl(const char *fmt, ...)
+{
+	char args[512], cmd[1024];
+	va_list ap;
+	size_t n;
+	FILE *p;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", daemon_bin_fast("remsimctl"), args);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = 0;
+	st = pclose(p);
+	TH_LOG("remsimctl %s -> %d: %.200s", args, WEXITSTATUS(st), out);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static bool has(const char *text)
+{
+	return strstr(out, text) != NULL;
+}
+
+/* A new simulated slot through "sim add": its index. */
+static int sim_add(void)
+{
+	int index = -1;
+
+	if (ctl("sim add") == 0)
+		sscanf(out, "remsim%d", &index);
+	return index;
+}
+
+TEST(show_and_json_describe_slots)
+{
+	json_t *j, *slot;
+	json_error_t err;
+	int a, b;
+
+	ASSERT_EQ(0, slot_modules_load());
+	a = sim_add();
+	b = sim_add();
+	ASSERT_GE(a, 0);
+	ASSERT_GE(b, 0);
+	ASSERT_EQ(0, ctl("show"));
+	EXPECT_TRUE(has("sim remsim_sim"));
+	ASSERT_EQ(0, ctl("show remsim%d", b));
+	EXPECT_TRUE(strncmp(out, "remsim", 6) == 0);
+	EXPECT_TRUE(has("atr 3b"));
+	EXPECT_FALSE(has("\tmap"));
+	/* every form of SLOT */
+	ASSERT_EQ(0, ctl("show %d", b));
+	ASSERT_EQ(0, ctl("show /dev/remsim%d", b));
+
+	ASSERT_EQ(0, ctl("-j show"));
+	j = json_loads(out, 0, &err);
+	ASSERT_TRUE(j != NULL);
+	ASSERT_TRUE(json_is_array(j));
+	EXPECT_GE(json_array_size(j), 2u);
+	json_decref(j);
+	ASSERT_EQ(0, ctl("-j show remsim%d", a));
+	j = json_loads(out, 0, &err);
+	ASSERT_TRUE(j != NULL);
+	EXPECT_EQ(a, json_integer_value(json_object_get(j, "index")));
+	EXPECT_EQ(0, strcmp("sim", json_string_value(json_object_get(j, "backend"))));
+	EXPECT_TRUE(json_is_null(json_object_get(j, "map")));
+	EXPECT_TRUE(json_is_null(json_object_get(j, "owner_pid")));
+	EXPECT_EQ(0, strcmp("idle", json_string_value(json_object_get(j, "t0_state"))));
+	json_decref(j);
+
+	ASSERT_EQ(0, ctl("-j stats %d", a));
+	j = json_loads(out, 0, &err);
+	ASSERT_TRUE(j != NULL);
+	slot = json_object_get(j, "stats");
+	EXPECT_TRUE(json_is_integer(json_object_get(slot, "apdus")));
+	EXPECT_TRUE(json_is_integer(json_object_get(slot, "down_backpressure")));
+	json_decref(j);
+	ASSERT_EQ(0, ctl("stats %d", a));
+	EXPECT_TRUE(has(" apdus 0 responses 0 "));
+
+	EXPECT_EQ(0, ctl("sim del %d", a));
+	EXPECT_EQ(0, ctl("sim del remsim%d", b));
+	EXPECT_EQ(1, ctl("show %d", a));
+	EXPECT_TRUE(has("no such slot"));
+}
+
+TEST(map_and_unmap)
+{
+	json_t *j, *m;
+	json_error_t err;
+	int a = -1;
+
+	ASSERT_EQ(0, slot_modules_load());
+	a = sim_add();
+	ASSERT_GE(a, 0);
+	ASSERT_EQ(0, ctl("map remsim%d client 23 slot 1", a));
+	ASSERT_EQ(0, ctl("show %d", a));
+	EXPECT_TRUE(has("\tmap client 23 slot 1\n"));
+	ASSERT_EQ(0, ctl("-j map %d client 24 slot 0 bank 3 slot 7 via [2001:db8::7]:9999", a));
+	j = json_loads(out, 0, &err);
+	ASSERT_TRUE(j != NULL);
+	m = json_object_get(j, "map");
+	EXPECT_EQ(24, json_integer_value(json_object_get(m, "client_id")));
+	EXPECT_EQ(7, json_integer_value(json_object_get(m, "bank_slot")));
+	EXPECT_EQ(0, strcmp("2001:db8::7", json_string_value(json_object_get(m, "bankd_host"))));
+	EXPECT_EQ(9999, json_integer_value(json_object_get(m, "bankd_port")));
+	json_decref(j);
+	ASSERT_EQ(0, ctl("show %d", a));
+	EXPECT_TRUE(has("bank 3 slot 7 via [2001:db8::7]:9999"));
+	ASSERT_EQ(0, ctl("map %d client 24 slot 0 bank 3 slot 7 via bank.example:10000", a));
+	ASSERT_EQ(0, ctl("unmap %d", a));
+	ASSERT_EQ(0, ctl("show %d", a));
+	EXPECT_FALSE(has("\tmap"));
+	ctl("sim del %d", a);
+}
+
+TEST(bad_arguments_are_named)
+{
+	int a;
+
+	ASSERT_EQ(0, slot_modules_load());
+	a = sim_add();
+	ASSERT_GE(a, 0);
+	EXPECT_EQ(2, ctl("map %d client 1024 slot 0", a));
+	EXPECT_TRUE(has("client \"1024\" is not a number in 0..1023"));
+	EXPECT_EQ(2, ctl("map %d client -1 slot 0", a));
+	EXPECT_EQ(2, ctl("map %d client 1 slot", a));
+	EXPECT_TRUE(has("expected: client ID slot N"));
+	EXPECT_EQ(2, ctl("map %d client 1 slot 0 bank 1 slot 2 via 10.0.0.1", a));
+	EXPECT_TRUE(has("\"10.0.0.1\" is not HOST:PORT"));
+	EXPECT_EQ(2, ctl("map %d client 1 slot 0 bank 1 slot 2 via 2001:db8::1:9999", a));
+	EXPECT_EQ(2, ctl("map %d client 1 slot 0 bank 1 slot 2 via host:0", a));
+	EXPECT_EQ(2, ctl("map nonsense client 1 slot 0"));
+	EXPECT_TRUE(has("nonsense: not a slot name"));
+	/* the kernel's own words, the argument named */
+	EXPECT_EQ(1, ctl("map 4000 client 1 slot 0"));
+	EXPECT_TRUE(has("remsimctl map: integer out of range (SLOT)"));
+	EXPECT_EQ(1, ctl("map 1000 client 1 slot 0"));
+	EXPECT_TRUE(has("remsimctl map: no such slot (SLOT)"));
+	EXPECT_EQ(1, ctl("unmap remsim1001"));
+	EXPECT_EQ(1, ctl("sim del 1002"));
+	EXPECT_EQ(2, ctl("sim"));
+	EXPECT_TRUE(has("usage: remsimctl [-j] sim add | del SLOT"));
+	EXPECT_EQ(2, ctl("frobnicate"));
+	EXPECT_TRUE(has("unknown command \"frobnicate\""));
+	EXPECT_EQ(2, ctl("show 1 2"));
+	EXPECT_EQ(2, ctl("--bogus show"));
+	/* help never needs the kernel, and says what a command does */
+	EXPECT_EQ(0, ctl("help map"));
+	EXPECT_TRUE(has("usage: remsimctl [-j] map SLOT client ID slot N"));
+	EXPECT_EQ(0, ctl("map --help"));
+	EXPECT_TRUE(has("RSPRO client identity"));
+	EXPECT_EQ(0, ctl("--help"));
+	EXPECT_TRUE(has("monitor"));
+	/* the refused changes changed nothing */
+	ASSERT_EQ(0, ctl("show %d", a));
+	EXPECT_FALSE(has("\tmap"));
+	ctl("sim del %d", a);
+}
+
+TEST(unprivileged_callers_may_look_not_change)
+{
+	char as_nobody[64] = "--reuid=65534 --regid=65534 --clear-groups";
+	char cmd[512];
+	int a, st;
+
+	ASSERT_EQ(0, slot_modules_load());
+	a = sim_add();
+	ASSERT_GE(a, 0);
+	snprintf(cmd, sizeof(cmd), "setpriv %s %s show %d >/dev/null 2>&1", as_nobody,
+		 daemon_bin_fast("remsimctl"), a);
+	st = system(cmd);
+	EXPECT_EQ(0, WEXITSTATUS(st));
+	snprintf(cmd, sizeof(cmd), "setpriv %s %s map %d client 1 slot 1 2>&1 | grep -q 'not permitted'",
+		 as_nobody, daemon_bin_fast("remsimctl"), a);
+	EXPECT_EQ(0, system(cmd));
+	ctl("sim del %d", a);
+}
+
+TEST(monitor_prints_one_line_per_event)
+{
+	char path[] = "/tmp/remsimctl-monitor-XXXXXX", jpath[] = "/tmp/remsimctl-jmon-XXXXXX";
+	char line[2048];
+	int fd = mkstemp(path), jfd = mkstemp(jpath), a, lines = 0;
+	pid_t pid, jpid;
+	FILE *f;
+
+	ASSERT_EQ(0, slot_modules_load());
+	ASSERT_GE(fd, 0);
+	ASSERT_GE(jfd, 0);
+	pid = fork();
+	if (!pid) {
+		dup2(fd, 1);
+		execl(daemon_bin_fast("remsimctl"), "remsimctl", "monitor", (char *)NULL);
+		_exit(127);
+	}
+	jpid = fork();
+	if (!jpid) {
+		dup2(jfd, 1);
+		execl(daemon_bin_fast("remsimctl"), "remsimctl", "-j", "monitor", (char *)NULL);
+		_exit(127);
+	}
+	usleep(300000);
+	a = sim_add();
+	ASSERT_GE(a, 0);
+	ASSERT_EQ(0, ctl("map %d client 5 slot 6", a));
+	ASSERT_EQ(0, ctl("unmap %d", a));
+	ASSERT_EQ(0, ctl("sim del %d", a));
+	usleep(300000);
+	kill(pid, SIGTERM);
+	kill(jpid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	waitpid(jpid, NULL, 0);
+	f = fopen(path, "r");
+	ASSERT_TRUE(f != NULL);
+	while (fgets(line, sizeof(line), f)) {
+		char want[64];
+
+		TH_LOG("monitor: %s", line);
+		snprintf(want, sizeof(want), " remsim%d ", a);
+		if (!strstr(line, want))
+			continue;
+		/* "2026-11-26T04:50:01.123 remsimN EVENT ..." */
+		EXPECT_EQ('T', line[10]);
+		EXPECT_EQ('.', line[19]);
+		if (lines == 0)
+			EXPECT_TRUE(strstr(line, " add remsim_sim unmapped") != NULL);
+		if (lines == 1)
+			EXPECT_TRUE(strstr(line, " change remsim_sim map client 5 slot 6") != NULL);
+		if (lines == 2)
+			EXPECT_TRUE(strstr(line, " change remsim_sim unmapped") != NULL);
+		if (lines == 3)
+			EXPECT_TRUE(strstr(line, " del") != NULL);
+		lines++;
+	}
+	fclose(f);
+	EXPECT_EQ(4, lines);
+	f = fopen(jpath, "r");
+	ASSERT_TRUE(f != NULL);
+	lines = 0;
+	while (fgets(line, sizeof(line), f)) {
+		json_error_t err;
+		json_t *j = json_loads(line, 0, &err);
+
+		EXPECT_TRUE(j != NULL);
+		if (j && json_integer_value(json_object_get(json_object_get(j, "slot"), "index")) == a)
+			lines++;
+		json_decref(j);
+	}
+	fclose(f);
+	EXPECT_EQ(4, lines);
+	unlink(path);
+	unlink(jpath);
+}
+
+TEST(apply_maps_what_the_file_names)
+{
+	char conf[] = "/tmp/slots-XXXXXX";
+	int fd = mkstemp(conf), a, b;
+	FILE *f;
+
+	ASSERT_EQ(0, slot_modules_load());
+	ASSERT_GE(fd, 0);
+	a = sim_add();
+	b = sim_add();
+	ASSERT_GE(b, 0);
+	f = fdopen(fd, "w");
+	fprintf(f, "# rack 1\nremsim%d  client 40 slot 0\n\n"
+		"9-9.9-if0 client 41 slot 0   # not plugged in: skipped\n"
+		"remsim%d client 42 slot 3 bank 1 slot 2 via 10.0.0.7:9999\n", a, b);
+	fclose(f);
+	EXPECT_EQ(0, ctl("apply %s --check", conf));
+	EXPECT_EQ(0, ctl("apply %s", conf));
+	ASSERT_EQ(0, ctl("show %d", a));
+	EXPECT_TRUE(has("map client 40 slot 0"));
+	ASSERT_EQ(0, ctl("show %d", b));
+	EXPECT_TRUE(has("map client 42 slot 3 bank 1 slot 2 via 10.0.0.7:9999"));
+	/* again: nothing to change; --slot: that slot only */
+	EXPECT_EQ(0, ctl("apply %s", conf));
+	EXPECT_TRUE(has("(unchanged)"));
+	ASSERT_EQ(0, ctl("unmap %d", a));
+	ASSERT_EQ(0, ctl("unmap %d", b));
+	EXPECT_EQ(0, ctl("-j apply %s --slot remsim%d", conf, b));
+	EXPECT_TRUE(has("\"changed\":true"));
+	ASSERT_EQ(0, ctl("show %d", a));
+	EXPECT_FALSE(has("\tmap"));
+	ASSERT_EQ(0, ctl("show %d", b));
+	EXPECT_TRUE(has("map client 42"));
+
+	/* a bad line anywhere: nothing applied, FILE:LINE named */
+	ASSERT_EQ(0, ctl("unmap %d", b));
+	f = fopen(conf, "w");
+	fprintf(f, "remsim%d client 40 slot 0\nremsim%d client 41 slott 0\n", a, b);
+	fclose(f);
+	EXPECT_EQ(2, ctl("apply %s", conf));
+	EXPECT_TRUE(has(":2: remsim"));
+	ASSERT_EQ(0, ctl("show %d", a));
+	EXPECT_FALSE(has("\tmap"));
+	f = fopen(conf, "w");
+	fprintf(f, "remsim%d client 40 slot 0\nremsim%d client 41 slot 0\n", a, a);
+	fclose(f);
+	EXPECT_EQ(2, ctl("apply %s", conf));
+	EXPECT_TRUE(has("is on line 1 already"));
+	EXPECT_EQ(2, ctl("apply /nonexistent/slots.conf"));
+	ctl("sim del %d", a);
+	ctl("sim del %d", b);
+	unlink(conf);
+}
+
+TEST(usb_slots_by_their_path)
+{
+	struct test_board b;
+	char name[64];
+
+	ASSERT_EQ(0, board_start(&b, "qmod", 0));
+	ASSERT_EQ(0, ctl("-j show %u", b.index[1]));
+	ASSERT_TRUE(has("\"stable_name\":\"1-1-if1\""));
+	snprintf(name, sizeof(name), "remsim%u ", b.index[1]);
+	EXPECT_EQ(0, ctl("show 1-1-if1"));
+	EXPECT_TRUE(strncmp(out, name, strlen(name)) == 0);
+	EXPECT_TRUE(has(" path 1-1-if1 "));
+	EXPECT_EQ(0, ctl("map by-path/1-1-if0 client 7 slot 0"));
+	EXPECT_EQ(0, ctl("show %u", b.index[0]));
+	EXPECT_TRUE(has("map client 7 slot 0"));
+	EXPECT_EQ(1, ctl("show 1-1-if5"));
+	EXPECT_TRUE(has("no such slot"));
+	board_stop(&b);
+}
+
+/* Last: without the module, every command says so. */
+TEST(without_the_module)
+{
+	ASSERT_EQ(0, kmod_unload_all());
+	EXPECT_EQ(1, ctl("show"));
+	EXPECT_TRUE(has("the remsim module is not loaded"));
+	EXPECT_EQ(0, ctl("help show"));
+	EXPECT_EQ(0, slot_modules_load());
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	return ktap_main(argc, argv);
+}
