@@ -101,7 +101,12 @@ SAN_PROGRAMS	:= $(B)/san/bin/remsim-server $(B)/san/bin/remsim-softsim $(B)/san/
 		   $(B)/san/bin/remsim-client-shell
 
 userspace: $(PROGRAMS) $(SAN_PROGRAMS) $(SELFTESTS) $(UNITTESTS) $(FUZZERS) $(BENCHES) \
-	$(TOOLS) $(BOARD) $(B)/lib/pkgconfig/remsim-rspro.pc
+	$(TOOLS) $(BOARD) $(B)/lib/pkgconfig/remsim-rspro.pc $(B)/udev/60-remsim.rules
+
+# The udev rules as the VM tests use them: remsimctl from build/bin.
+$(B)/udev/60-remsim.rules: udev/60-remsim.rules.in
+	$(Q)mkdir -p $(dir $@)
+	$(Q)sed 's|@SBINDIR@|$(CURDIR)/$(B)/bin|g' $< >$@
 
 # --- RSPRO: asn1c's C from asn1/RSPRO.asn, generated at build time -----------
 #

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * udev_test - udev/60-remsim.rules under Debian's real systemd-udevd,
+ * driven by the uevents of the software USB board being plugged and
+ * unplugged: /dev/remsimN for the remsim group (0660), stable names under
+ * /dev/remsim/by-path and by-id that point at the new node after every
+ * replug and go away on unplug, and the maps of /etc/remsim/slots.conf
+ * applied by "remsimctl apply --slot" as the slots appear.
+ */
+#define _GNU_SOURCE
+#include <grp.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "board.h"
+#include "ktap.h"
+#include "remsim/nl.h"
+#include "slotdev.h"
+
+#define UDEVD	"/lib/systemd/systemd-udevd"
+
+static char rules[PATH_MAX];
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* udevd with our rules; the group the rules name. */
+static void start_udevd(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (access(UDEVD, X_OK))
+		SKIP("no systemd-udevd (apt-get install udev)");
+	ASSERT_GT(n, 0);
+	exe[n] = 0;
+	/* build/tests/selftests/udev_test -> build/udev/60-remsim.rules */
+	snprintf(rules, sizeof(rules), "%s/../../udev/60-remsim.rules", dirname(exe));
+	ASSERT_EQ(0, access(rules, R_OK));
+	ASSERT_EQ(0, slot_modules_load());
+	/* the VM's root is a chroot: udevadm would ignore requests */
+	setenv("SYSTEMD_IGNORE_CHROOT", "1", 1);
+	if (!getgrnam("remsim"))
+		ASSERT_EQ(0, sh("echo 'remsim:x:990:' >> /etc/group"));
+	ASSERT_EQ(0, sh("mkdir -p /run/udev/rules.d /etc/remsim && cp %s /run/udev/rules.d/",
+			rules));
+	if (sh("pidof systemd-udevd >/dev/null"))
+		ASSERT_EQ(0, sh(UDEVD " --daemon >/dev/null 2>&1"));
+	ASSERT_EQ(0, sh("udevadm control --reload && udevadm settle -t 30"));
+}
+
+static bool mapped_to(unsigned int index, unsigned int client, unsigned int slot)
+{
+	struct rsnl_slot s;
+	struct rsnl *nl;
+	bool ok;
+
+	if (rsnl_open(&nl))
+		return false;
+	ok = !rsnl_slot_get(nl, index, &s) && s.map.mapped && s.map.client_id == client &&
+	     s.map.client_slot == slot;
+	rsnl_close(nl);
+	return ok;
+}
+
+/* Where the link points: the index of /dev/remsimN, or -1. */
+static int link_index(const char *link)
+{
+	char real[PATH_MAX];
+	int index = -1;
+
+	if (!realpath(link, real) || sscanf(real, "/dev/remsim%d", &index) != 1)
+		return -1;
+	return index;
+}
+
+static void expect_node(unsigned int index)
+{
+	char node[32];
+	struct group *g = getgrnam("remsim");
+	struct stat st;
+
+	snprintf(node, sizeof(node), "/dev/remsim%u", index);
+	ASSERT_EQ(0, stat(node, &st));
+	EXPECT_EQ(0660, st.st_mode & 0777);
+	ASSERT_TRUE(g != NULL);
+	EXPECT_EQ(g->gr_gid, st.st_gid);
+}
+
+TEST_TIMEOUT(board_comes_up_named_and_mapped, 300)
+{
+	char serial[64] = "", link[160];
+	struct test_board b;
+	FILE *f;
+
+	start_udevd();
+	/* slot 0 of the board at 1-1 is client 60:0 */
+	f = fopen("/etc/remsim/slots.conf", "w");
+	ASSERT_TRUE(f != NULL);
+	fprintf(f, "# the test rack\nby-path/1-1-if0  client 60 slot 0\n");
+	fclose(f);
+
+	ASSERT_EQ(0, board_start(&b, "qmod", 0));
+	ASSERT_EQ(0, sh("udevadm settle -t 30"));
+	expect_node(b.index[0]);
+	expect_node(b.index[1]);
+	EXPECT_EQ((int)b.index[0], link_index("/dev/remsim/by-path/1-1-if0"));
+	EXPECT_EQ((int)b.index[1], link_index("/dev/remsim/by-path/1-1-if1"));
+	f = fopen("/sys/bus/usb/devices/1-1/serial", "r");
+	ASSERT_TRUE(f != NULL);
+	ASSERT_TRUE(fscanf(f, "%63s", serial) == 1);
+	fclose(f);
+	snprintf(link, sizeof(link), "/dev/remsim/by-id/%s-if1", serial);
+	EXPECT_EQ((int)b.index[1], link_index(link));
+	EXPECT_TRUE(mapped_to(b.index[0], 60, 0));
+	EXPECT_FALSE(mapped_to(b.index[1], 61, 0));
+
+	/* the other slot by serial from now on */
+	f = fopen("/etc/remsim/slots.conf", "a");
+	ASSERT_TRUE(f != NULL);
+	fprintf(f, "by-id/%s-if1  client 61 slot 0 bank 2 slot 5 via 10.0.0.9:9999\n", serial);
+	fclose(f);
+
+	/* unplugged: the names go; plugged again: new nodes, the same names, mapped */
+	ASSERT_EQ(0, board_unplug(&b));
+	ASSERT_EQ(0, sh("udevadm settle -t 30"));
+	EXPECT_NE(0, access("/dev/remsim/by-path/1-1-if0", F_OK));
+	EXPECT_NE(0, access(link, F_OK));
+	ASSERT_EQ(0, board_plug(&b));
+	ASSERT_EQ(0, sh("udevadm settle -t 30"));
+	EXPECT_EQ((int)b.index[0], link_index("/dev/remsim/by-path/1-1-if0"));
+	EXPECT_EQ((int)b.index[1], link_index(link));
+	EXPECT_TRUE(mapped_to(b.index[0], 60, 0));
+	EXPECT_TRUE(mapped_to(b.index[1], 61, 0));
+	board_stop(&b);
+	ASSERT_EQ(0, sh("udevadm settle -t 30"));
+	sh("udevadm control --exit");
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	return ktap_main(argc, argv);
+}
