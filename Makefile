@@ -7,6 +7,7 @@
 #   make check        every test: unit tests here, selftests in the VM
 #   make selftests    only the VM selftests; TAP in build/vm/selftests.tap
 #   make demo         the main job, see README.md
+#   make install      see install.mk (also modules_install, dkms-install)
 #   make V=1          show the commands
 #
 # KDIR selects the kernel headers (default: those of the installed
@@ -48,7 +49,7 @@ endif
 all: module userspace
 
 help:
-	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	scripts/deps
@@ -92,6 +93,8 @@ USB_VARIANTS	:= $(B)/tests/selftests/slot_usb_test $(B)/tests/selftests/apdu_usb
 		   $(B)/tests/selftests/client_usb_test
 SELFTESTS	+= $(USB_VARIANTS)
 UNITTESTS	:= $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*_test.c))
+# make install, dkms and the units, checked on this machine (a script)
+UNITTESTS	+= tests/install/install_test
 BENCHES		:= $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 TOOLS		:= $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
 BOARD		:= $(B)/tests/board/st2board
@@ -146,7 +149,7 @@ $(LIBRSPRO): $(patsubst %.c,$(B)/obj/%.o,$(RSPRO_SRCS)) $(B)/asn1/obj/.done
 
 $(B)/lib/pkgconfig/remsim-rspro.pc: userspace/lib/rspro/remsim-rspro.pc.in Makefile
 	$(Q)mkdir -p $(dir $@)
-	$(Q)sed -e 's|@PREFIX@|$(CURDIR)|; s|@LIBDIR@|$(CURDIR)/$(B)/lib|; s|@INCLUDEDIR@|$(CURDIR)/userspace/include|; s|@VERSION@|$(VERSION)|' $< >$@
+	$(Q)sed -e 's|@PREFIX@|$(CURDIR)|; s|@LIBDIR@|$(CURDIR)/$(B)/lib|; s|@INCLUDEDIR@|$(CURDIR)/userspace/include|; s|@UAPIDIR@|$(CURDIR)/include/uapi|; s|@VERSION@|$(VERSION)|' $< >$@
 
 $(B)/bin/%: $(B)/obj/userspace/tools/%.o $(LIBRSPRO)
 	$(call link)
@@ -371,6 +374,8 @@ run-demo: all vm-prep
 # build/bench/results.json collect them.
 run-bench: all vm-prep
 	$(Q)scripts/bench
+
+include install.mk
 
 clean:
 	rm -rf $(B)/module $(B)/obj $(B)/san $(B)/fuzz $(B)/tests $(B)/lib $(B)/bin $(B)/vm \

@@ -1,0 +1,84 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Installation, included by the Makefile:
+#
+#   make install DESTDIR=... PREFIX=...   programs, library, headers, udev rules,
+#                                         systemd units, sysusers, man pages,
+#                                         bash completion, example configs
+#   make modules_install [DESTDIR=...]    the modules for KVER, then depmod
+#   make dkms-install [DESTDIR=...]       the module's sources for dkms
+#
+# The integration directories come from pkg-config where the system says;
+# UDEVDIR, SYSTEMDUNITDIR, SYSUSERSDIR and BASHCOMPDIR override them.
+
+PREFIX		?= /usr/local
+BINDIR		?= $(PREFIX)/bin
+SBINDIR		?= $(PREFIX)/sbin
+LIBDIR		?= $(PREFIX)/lib
+INCLUDEDIR	?= $(PREFIX)/include
+DATADIR		?= $(PREFIX)/share
+MANDIR		?= $(DATADIR)/man
+DOCDIR		?= $(DATADIR)/doc/remsim
+PKGCONFIGDIR	?= $(LIBDIR)/pkgconfig
+pkgvar		= $(or $(shell pkg-config --variable=$(2) $(1) 2>/dev/null),$(3))
+UDEVDIR		?= $(call pkgvar,udev,udevdir,/lib/udev)
+SYSTEMDUNITDIR	?= $(call pkgvar,systemd,systemdsystemunitdir,/lib/systemd/system)
+SYSUSERSDIR	?= $(call pkgvar,systemd,sysusersdir,/usr/lib/sysusers.d)
+BASHCOMPDIR	?= $(call pkgvar,bash-completion,completionsdir,$(DATADIR)/bash-completion/completions)
+DKMSDIR		?= /usr/src/remsim-$(VERSION)
+INSTALL_MOD_DIR	?= updates
+
+INSTALL		:= install
+SUBST		= sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' \
+		      -e 's|@VERSION@|$(VERSION)|g' -e 's|@PREFIX@|$(PREFIX)|g' \
+		      -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+		      -e 's|@UAPIDIR@|$${includedir}/remsim/uapi|g'
+
+DAEMONS		:= remsim-server remsim-bankd remsim-client remsim-client-shell remsim-softsim \
+		   remsim-rspro-decode
+UNITS		:= $(patsubst systemd/%.in,%,$(wildcard systemd/*.service.in))
+MAN8		:= $(wildcard man/*.8)
+MAN5		:= $(wildcard man/*.5)
+RSPRO_HEADERS	:= $(addprefix userspace/include/remsim/,rspro.h ipa.h evloop.h rspro_conn.h \
+		   rspro_link.h log.h conf.h)
+UAPI_HEADERS	:= include/uapi/linux/remsim.h include/uapi/linux/remsim_dev.h
+EXAMPLES	:= $(wildcard contrib/examples/*)
+DKMS_FILES	:= Kbuild $(wildcard kernel/*.c kernel/*.h) $(UAPI_HEADERS)
+
+.PHONY: install modules_install dkms-install
+
+install: $(addprefix $(B)/bin/,$(DAEMONS) remsimctl) $(LIBRSPRO)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(INCLUDEDIR)/remsim/uapi/linux $(DESTDIR)$(UDEVDIR)/rules.d \
+		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR)/examples
+	$(INSTALL) -m 0755 $(addprefix $(B)/bin/,$(DAEMONS)) $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0755 $(B)/bin/remsimctl $(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 0644 $(LIBRSPRO) $(DESTDIR)$(LIBDIR)/
+	$(SUBST) userspace/lib/rspro/remsim-rspro.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/remsim-rspro.pc
+	$(INSTALL) -m 0644 $(RSPRO_HEADERS) $(DESTDIR)$(INCLUDEDIR)/remsim/
+	$(INSTALL) -m 0644 $(UAPI_HEADERS) $(DESTDIR)$(INCLUDEDIR)/remsim/uapi/linux/
+	$(SUBST) udev/60-remsim.rules.in >$(DESTDIR)$(UDEVDIR)/rules.d/60-remsim.rules
+	for u in $(UNITS); do \
+		$(SUBST) systemd/$$u.in >$(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; done
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/remsim-rspro.pc $(DESTDIR)$(UDEVDIR)/rules.d/60-remsim.rules \
+		$(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(UNITS))
+	$(INSTALL) -m 0644 systemd/remsim.sysusers $(DESTDIR)$(SYSUSERSDIR)/remsim.conf
+	$(INSTALL) -m 0644 contrib/bash-completion/remsimctl $(DESTDIR)$(BASHCOMPDIR)/remsimctl
+	$(INSTALL) -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 0644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+
+# Kbuild's INSTALL_MOD_PATH is DESTDIR; depmod over that tree.
+modules_install: $(MODULES)
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(MODSTAGE) INSTALL_MOD_PATH=$(DESTDIR) \
+		INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) modules_install
+	depmod -b $(or $(DESTDIR),/) $(KVER)
+
+# The sources as Kbuild wants them, dkms.conf beside; then
+# "dkms install remsim/$(VERSION)".
+dkms-install:
+	$(INSTALL) -d $(DESTDIR)$(DKMSDIR)
+	for f in $(DKMS_FILES); do $(INSTALL) -D -m 0644 $$f $(DESTDIR)$(DKMSDIR)/$$f || exit 1; done
+	$(SUBST) dkms.conf.in >$(DESTDIR)$(DKMSDIR)/dkms.conf
+	chmod 0644 $(DESTDIR)$(DKMSDIR)/dkms.conf
