@@ -110,7 +110,12 @@ TEST(show_and_json_describe_slots)
 	EXPECT_TRUE(has(" apdus 0 responses 0 "));
 
 	EXPECT_EQ(0, ctl("sim del %d", a));
-	EXPECT_EQ(0, ctl("sim del remsim%d", b));
+	EXPECT_EQ(0, ctl("-j sim del remsim%d", b));
+	j = json_loads(out, 0, &err);
+	ASSERT_TRUE(j != NULL);
+	EXPECT_EQ(b, json_integer_value(json_object_get(j, "index")));
+	EXPECT_TRUE(json_is_true(json_object_get(j, "deleted")));
+	json_decref(j);
 	EXPECT_EQ(1, ctl("show %d", a));
 	EXPECT_TRUE(has("no such slot"));
 }

@@ -150,7 +150,16 @@ static int run_sim(struct ctl *c, int argc, char **argv)
 		if (index < 0)
 			return -index;
 		ret = rsnl_sim_del(c->nl, index);
-		return ret ? refused(c, "sim del", ret) : 0;
+		if (ret)
+			return refused(c, "sim del", ret);
+		if (c->json) {
+			json_t *j = json_object();
+
+			json_object_set_new(j, "index", json_integer(index));
+			json_object_set_new(j, "deleted", json_true());
+			json_out(j);
+		}
+		return 0;
 	}
 	return usage_of(&cmd_sim);
 }
