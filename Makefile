@@ -226,6 +226,7 @@ $(B)/bench/usb_pb: LDLIBS += -lusb-1.0
 
 $(B)/tests/tools/%: $(B)/obj/tests/tools/%.o $(TESTLIB) $(LIBREMSIM)
 	$(call link)
+$(B)/tests/tools/chain_demo: LDLIBS += -lpcsclite
 
 $(BOARD): $(patsubst %.c,$(B)/obj/%.o,$(wildcard tests/board/*.c)) $(TESTLIB) $(LIBREMSIM)
 	$(call link)

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * chain_demo - remsim doing its real job, for make demo: simulated slots
+ * in remsim.ko, remsim-client serving them, remsim-server (SQLite) holding
+ * the maps, remsim-bankd with a PC/SC reader per card, pcscd with vpcd and
+ * remsim-softsim's virtual cards. Each slot is mapped to a card over REST,
+ * a phone in each slot runs the scripted session, then one phone gets
+ * another card live and reads its IMSI. A table at the end; the exit
+ * status says whether everything worked.
+ *
+ *	chain_demo [SLOTS [CARDS]]	(as root, in the VM)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "card.h"
+#include "chain.h"
+#include "daemon.h"
+#include "modem.h"
+#include "session.h"
+#include "slotdev.h"
+
+#define SLOTS_MAX	8
+
+struct phone {
+	pthread_t th;
+	struct slot_fixture fx;
+	unsigned int card;
+	struct card_profile prof;
+	struct session_result r;
+	int ret;
+	bool remapped;
+};
+
+static struct chain chain;
+static struct timespec t0;
+
+static double elapsed(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+static void step(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void step(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("[%5.1f s] ", elapsed());
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+/*
+ * The phone's session until the card it should see answers: the client
+ * needs a moment to connect (or reconnect) to the bankd and insert it.
+ */
+static void *run_phone(void *arg)
+{
+	struct phone *p = arg;
+	struct session_opts o = { .have_keys = true, .status_polls = 2 };
+	int tries;
+
+	card_profile_default(&p->prof, p->card);
+	memcpy(o.ki, p->prof.ki, 16);
+	memcpy(o.opc, p->prof.opc, 16);
+	o.sqn = (uint64_t)(time(NULL) & 0xffff) << 5;
+	for (tries = 0; tries < 120; tries++) {
+		memset(&p->r, 0, sizeof(p->r));
+		p->ret = session_run(p->fx.modem, &o, &p->r);
+		if (!p->ret && !strcmp(p->r.imsi, p->prof.imsi))
+			break;
+		if (!p->ret)
+			snprintf(p->r.error, sizeof(p->r.error), "IMSI %s, not card %u's", p->r.imsi,
+				 p->card);
+		p->ret = -1;
+		usleep(250000);
+	}
+	return NULL;
+}
+
+static void row(const struct phone *p)
+{
+	printf("  remsim%-3u %-6s 1:%-3u %-20s %-16s %5u %7.2f ms  %s\n", p->fx.index,
+	       p->remapped ? "(new)" : "", p->card, p->r.iccid, p->r.imsi, p->r.commands,
+	       session_percentile(&p->r, 50) / 1e6, p->ret ? p->r.error : "ok");
+}
+
+static int remsimctl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int remsimctl(const char *fmt, ...)
+{
+	char args[200], cmd[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	printf("          $ remsimctl %s\n", args);
+	snprintf(cmd, sizeof(cmd), "%s %s", daemon_bin_fast("remsimctl"), args);
+	return system(cmd) ? -1 : 0;
+}
+
+static int fail(const char *what, int ret)
+{
+	printf("FAILED: %s (%s)\n", what, strerror(ret < 0 ? -ret : ret));
+	chain_stop(&chain);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int n = argc > 1 ? atoi(argv[1]) : 4;
+	unsigned int cards = argc > 2 ? atoi(argv[2]) : 8;
+	static struct phone phones[SLOTS_MAX];
+	struct phone *p;
+	int failed = 0, ret;
+	unsigned int i;
+
+	if (!n || n > SLOTS_MAX || cards <= n || cards > 16)
+		return 2;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = slot_modules_load();
+	if (ret)
+		return fail("loading remsim.ko and remsim_sim.ko", ret);
+
+	step("pcscd + vsmartcard-vpcd + remsim-softsim with %u cards; remsim-server (SQLite), "
+	     "remsim-bankd (%u slots), remsim-client", cards, cards);
+	ret = chain_start(&chain, cards, true);
+	if (ret)
+		return fail("starting the chain", ret);
+	printf("          server %d (REST %d), bankd %d, state in %s\n", chain.rspro_port,
+	       chain.rest_port, chain.bankd_port, chain.dir);
+
+	step("%u simulated slots, a phone in each; their client identities from remsimctl", n);
+	for (i = 0; i < n; i++) {
+		p = &phones[i];
+		ret = slot_fixture(&p->fx, -1);
+		if (ret)
+			return fail("creating a simulated slot", ret);
+		p->card = i;
+		if (remsimctl("map remsim%u client %u slot 0", p->fx.index, i + 1))
+			return fail("remsimctl map", 0);
+	}
+	remsimctl("show");
+
+	step("REST: bank 1 slot i -> client i+1 (POST /api/backend/v1/slotmaps)");
+	for (i = 0; i < n; i++) {
+		ret = chain_map(&chain, i, i + 1, 0);
+		if (ret != 201)
+			return fail("POST slotmaps", ret < 0 ? ret : EPROTO);
+	}
+
+	step("phone sessions on all %u slots at once: ATR, PPS, SELECT, ICCID, IMSI, "
+	     "USIM and GSM authentication, STATUS", n);
+	for (i = 0; i < n; i++)
+		pthread_create(&phones[i].th, NULL, run_phone, &phones[i]);
+	for (i = 0; i < n; i++)
+		pthread_join(phones[i].th, NULL);
+	printf("\n  %-9s %-6s %-5s %-20s %-16s %5s %10s  %s\n", "slot", "", "card", "ICCID", "IMSI",
+	       "APDUs", "p50", "result");
+	for (i = 0; i < n; i++) {
+		row(&phones[i]);
+		failed |= phones[i].ret;
+	}
+	printf("\n");
+
+	p = &phones[0];
+	step("live remap over REST: client 1 (remsim%u) from card 0 to card %u", p->fx.index,
+	     cards - 1);
+	ret = chain_unmap(&chain, 0);
+	if (ret != 200)
+		return fail("DELETE slotmaps", ret < 0 ? ret : EPROTO);
+	ret = chain_map(&chain, cards - 1, 1, 0);
+	if (ret != 201)
+		return fail("POST slotmaps", ret < 0 ? ret : EPROTO);
+	p->card = cards - 1;
+	p->remapped = true;
+	run_phone(p);
+	row(p);
+	failed |= p->ret;
+
+	ret = chain_authentications(&chain, true);
+	step("authentications that reached a card twice (softsim's command log): %d", ret);
+	failed |= ret != 0;
+	for (i = 0; i < n; i++)
+		slot_fixture_done(&phones[i].fx);
+	if (chain_stop(&chain)) {
+		printf("a daemon did not exit cleanly\n");
+		failed = 1;
+	}
+	step("%s", failed ? "FAILED" : "every phone served by its remote card");
+	return failed ? 1 : 0;
+}
