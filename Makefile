@@ -7,6 +7,7 @@
 #   make check        every test: unit tests here, selftests in the VM
 #   make selftests    only the VM selftests; TAP in build/vm/selftests.tap
 #   make demo         the main job, see README.md
+#   make bench        benchmarks; make faults: the fault suite (REPS=100)
 #   make install      see install.mk (also modules_install, dkms-install)
 #   make V=1          show the commands
 #
@@ -43,13 +44,13 @@ Q		:= @
 quiet		= @printf '  %-8s %s\n'
 endif
 
-.PHONY: all module userspace deps check unit selftests vm-prep demo bench clean fuzz fuzzers \
-	help run-check run-selftests run-demo run-bench
+.PHONY: all module userspace deps check unit selftests vm-prep demo bench faults clean fuzz \
+	fuzzers help run-check run-selftests run-demo run-bench run-faults
 
 all: module userspace
 
 help:
-	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,15p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	scripts/deps
@@ -258,7 +259,8 @@ $(B)/tests/unit/client_config_test: $(patsubst %.c,$(SAN)/obj/userspace/client/%
 $(B)/tests/unit/client_config_test: LDLIBS := $(SAN)/libremsim.a $(SAN)/libremsim-rspro.a -lusb-1.0 $(LDLIBS)
 $(B)/obj/tests/lib/pcsc_env.o $(SAN)/obj/tests/lib/pcsc_env.o: ALL_CFLAGS += $(PCSC_CFLAGS)
 PCSC_TESTS	:= bankd_test softsim_test client_shell_test
-$(B)/tests/selftests/client_test $(B)/tests/selftests/client_usb_test: LDLIBS += -lpcsclite
+$(B)/tests/selftests/client_test $(B)/tests/selftests/client_usb_test \
+$(B)/tests/selftests/faults_test: LDLIBS += -lpcsclite
 $(B)/tests/selftests/remsimctl_test: LDLIBS += -ljansson
 $(B)/obj/tests/selftests/client_test.o $(B)/obj/tests/selftests/client_usb_test.o: \
 	ALL_CFLAGS += $(PCSC_CFLAGS)
@@ -346,7 +348,7 @@ unit: userspace
 
 # The entry points a fresh machine starts from install what is missing first;
 # KVER and KDIR are only known after that, hence the second make.
-check selftests demo bench:
+check selftests demo bench faults:
 	$(Q)scripts/deps
 	$(Q)$(MAKE) --no-print-directory run-$@
 
@@ -370,6 +372,10 @@ run-check: all vm-prep
 
 run-demo: all vm-prep
 	scripts/demo
+
+# REPS=N repetitions of each fault (default 100); make check runs 2.
+run-faults: all vm-prep
+	$(Q)scripts/faults $(REPS)
 
 # Benchmarks print "name: value unit (ratio vs base)"; the table and
 # build/bench/results.json collect them.

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "chain.h"
 #include "http.h"
@@ -17,7 +18,7 @@ int chain_start_server(struct chain *c)
 			 "--rest-port", rt, NULL };
 	int ret;
 
-	snprintf(db, sizeof(db), "%s/server.db", c->dir);
+	snprintf(db, sizeof(db), "%s/server.db", c->o.db_dir ? c->o.db_dir : c->dir);
 	snprintf(log, sizeof(log), "%s/server.log", c->dir);
 	snprintf(rs, sizeof(rs), "%d", c->rspro_port);
 	snprintf(rt, sizeof(rt), "%d", c->rest_port);
@@ -33,11 +34,11 @@ int chain_start_bankd(struct chain *c)
 	char *argv[24];
 	int i = 0, ret;
 
-	for (int k = 0; k < 4 && c->bankd_prefix[k]; k++)
-		argv[i++] = c->bankd_prefix[k];
+	for (int k = 0; k < 4 && c->o.bankd_prefix[k]; k++)
+		argv[i++] = c->o.bankd_prefix[k];
 	argv[i++] = (char *)daemon_bin_fast("remsim-bankd");
 	argv[i++] = "-i";
-	argv[i++] = "127.0.0.1";
+	argv[i++] = (char *)(c->o.server_host ? c->o.server_host : "127.0.0.1");
 	argv[i++] = "-p";
 	argv[i++] = rs;
 	argv[i++] = "-n";
@@ -52,8 +53,8 @@ int chain_start_bankd(struct chain *c)
 	snprintf(bp, sizeof(bp), "%d", c->bankd_port);
 	snprintf(n, sizeof(n), "%u", c->cards);
 	ret = daemon_start(&c->bankd, argv, log);
-	if (!ret && !c->bankd_prefix[0] && !wait_port(c->bankd_port, 10000))
-		ret = -ETIMEDOUT;
+	if (!ret)
+		ret = chain_wait_bankd(c, 10000);
 	return ret;
 }
 
@@ -81,11 +82,34 @@ int chain_start_client(struct chain *c, char *const *args)
 	return daemon_start(&c->client, argv, log);
 }
 
+int chain_wait_bankd(struct chain *c, int ms)
+{
+	char body[2048];
+
+	for (int waited = 0; waited < ms; waited += 50) {
+		if (http_json(c->rest_port, "GET", "/api/backend/v1/banks", NULL, body,
+			      sizeof(body)) == 200 && strstr(body, "\"bankId\""))
+			return 0;
+		usleep(50000);
+	}
+	return -ETIMEDOUT;
+}
+
 int chain_start(struct chain *c, unsigned int cards, bool client)
 {
+	struct chain_opts o = { .cards = cards, .no_client = !client };
+
+	return chain_start_opts(c, &o);
+}
+
+int chain_start_opts(struct chain *c, const struct chain_opts *o)
+{
+	unsigned int cards = o->cards;
+	bool client = !o->no_client;
 	int ret;
 
 	memset(c, 0, sizeof(*c));
+	c->o = *o;
 	snprintf(c->dir, sizeof(c->dir), "/tmp/remsim-chain-XXXXXX");
 	if (!mkdtemp(c->dir))
 		return -errno;

@@ -15,18 +15,31 @@
 #include "daemon.h"
 #include "pcsc_env.h"
 
+/* What chain_start_opts() sets up beyond the defaults. */
+struct chain_opts {
+	unsigned int cards;
+	bool no_client;
+	/* bankd run behind a prefix ("ip netns exec bank"), reaching the server here */
+	char *bankd_prefix[4];
+	const char *server_host;	/* as bankd sees the server (127.0.0.1) */
+	const char *db_dir;		/* the server's database directory (the chain's) */
+};
+
 struct chain {
+	struct chain_opts o;
 	struct pcsc_env env;
 	struct daemon server, bankd, client;
 	int rspro_port, rest_port, bankd_port;
 	unsigned int cards;
 	char dir[64];
 	char *client_args[16];	/* what the client was started with, for restarts */
-	char *bankd_prefix[4];	/* e.g. "ip netns exec bank": run bankd there */
 };
 
 /* pcscd with @cards cards, the server and bankd; the client unless !client. */
 int chain_start(struct chain *c, unsigned int cards, bool client);
+int chain_start_opts(struct chain *c, const struct chain_opts *o);
+/* Waits until the bankd registered with the server (REST lists it). */
+int chain_wait_bankd(struct chain *c, int ms);
 /* remsim-client for the chain's server, with @args (NULL-terminated) too. */
 int chain_start_client(struct chain *c, char *const *args);
 /* The daemons again, as they were started (after a kill -9, say). */

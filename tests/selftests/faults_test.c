@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * faults_test - the fault suite (make faults; make check runs it with a few
+ * repetitions). Under a steady APDU load on every slot of the whole chain
+ * (the bankd in a network namespace of its own, behind a veth pair), one
+ * fault at a time, REMSIM_FAULT_REPS times (default 2): kill -9 and restart
+ * of the server, the bankd and the client; a pcscd restart; the network
+ * between client and bankd cut and healed; the software USB board unplugged
+ * and plugged mid-APDU; the disk under the server's database full.
+ *
+ * For each: the time until every slot serves again (limit per fault), the
+ * APDUs lost (answered 6F00 or not at all: the phone retries), the APDUs
+ * delivered to a card twice (the softsim's command log: must be none), and
+ * the memory of the daemons the fault does not restart, before and after
+ * the repetitions, and the kernel's live messages. One table row per
+ * fault ("| fault | ..."); make faults collects them.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "board.h"
+#include "chain.h"
+#include "http.h"
+#include "ktap.h"
+#include "modem.h"
+#include "remsim/nl.h"
+#include "slotdev.h"
+
+#define SIM_SLOTS	4
+#define NETNS		"remsim-bank"
+#define HOST_IP		"10.99.0.1"
+
+struct load {
+	pthread_t th;
+	struct modem *m;
+	uint8_t tag;			/* in every command: whose it is */
+	atomic_bool stop;
+	atomic_ullong last_ok_ns;
+	atomic_ulong ok, lost;
+};
+
+static struct chain chain;
+static struct slot_fixture fx[SIM_SLOTS];
+static struct load loads[SIM_SLOTS + 1];
+static unsigned int nloads;
+static struct test_board board;
+static bool have_board;
+static unsigned int reps;
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000ull + t.tv_nsec;
+}
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/*
+ * A phone that never stops: SELECT by path with 16 bytes no card has, each
+ * command unique (tag, counter), so a command reaching a card twice shows
+ * in the card's log. Any status word but 6F00 is an answer from the card.
+ */
+static void *load_run(void *arg)
+{
+	struct load *l = arg;
+	uint8_t apdu[21] = { 0x00, 0xa4, 0x08, 0x04, 16 }, resp[300], atr[33];
+	uint32_t counter = 0;
+	bool powered = false;
+
+	/*
+	 * A modem gives up on a silent SIM after about its work waiting time
+	 * (1 s at the default WI): a board that vanished mid-APDU is silent;
+	 * one waiting for the bank sends NULL procedure bytes.
+	 */
+	modem_set_timeout(l->m, 1500);
+	modem_set_tpdu_timeout(l->m, 20000);
+	while (!atomic_load(&l->stop)) {
+		size_t len, atr_len;
+		uint16_t sw = 0;
+
+		if (!powered) {
+			if (modem_power_on(l->m, atr, &atr_len)) {
+				usleep(100000);
+				continue;
+			}
+			powered = true;
+		}
+		counter++;
+		apdu[5] = 0x7f;
+		apdu[6] = l->tag;
+		memcpy(apdu + 7, &counter, 4);
+		memset(apdu + 11, 0x3f, 10);
+		if (modem_apdu(l->m, apdu, sizeof(apdu), resp, &len, &sw) || sw == 0x6f00) {
+			atomic_fetch_add(&l->lost, 1);
+			/* the phone's reaction: reset the card, try again */
+			powered = false;
+			continue;
+		}
+		atomic_fetch_add(&l->ok, 1);
+		atomic_store(&l->last_ok_ns, now_ns());
+	}
+	return NULL;
+}
+
+static void load_start(struct load *l, struct modem *m, uint8_t tag)
+{
+	memset(l, 0, sizeof(*l));
+	l->m = m;
+	l->tag = tag;
+	pthread_create(&l->th, NULL, load_run, l);
+}
+
+/* ns until every phone answered after @since; 0 if not within @limit_ms. */
+static uint64_t recovery(uint64_t since, int limit_ms)
+{
+	for (;;) {
+		bool all = true;
+
+		for (unsigned int i = 0; i < nloads; i++)
+			all &= atomic_load(&loads[i].last_ok_ns) > since;
+		if (all)
+			return now_ns() - since;
+		if (now_ns() - since > (uint64_t)limit_ms * 1000000)
+			return 0;
+		usleep(20000);
+	}
+}
+
+static unsigned long total(bool lost)
+{
+	unsigned long n = 0;
+
+	for (unsigned int i = 0; i < nloads; i++)
+		n += lost ? atomic_load(&loads[i].lost) : atomic_load(&loads[i].ok);
+	return n;
+}
+
+/* Load commands that reached a card twice. */
+static int duplicates(void)
+{
+	char cmd[300];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd),
+		 "awk '$4 ~ /^00a40804107f/ {print $3, $4}' %s | sort | uniq -d | wc -l",
+		 chain.env.cmdlog);
+	p = popen(cmd, "r");
+	if (p && fscanf(p, "%d", &n) != 1)
+		n = -1;
+	if (p)
+		pclose(p);
+	return n;
+}
+
+/* The daemons a fault does not restart: their memory must not grow. */
+static const struct daemon *restarted;
+
+static long rss_survivors(void)
+{
+	const struct daemon *all[] = { &chain.server, &chain.bankd, &chain.client };
+	long kib = 0;
+
+	for (unsigned int i = 0; i < 3; i++)
+		if (all[i] != restarted)
+			kib += chain_rss_kib(all[i]);
+	return kib;
+}
+
+static void net_setup(void)
+{
+	ASSERT_EQ(0, sh("modprobe -q veth"));
+	sh("ip netns del " NETNS " 2>/dev/null; ip link del rsv0 2>/dev/null");
+	ASSERT_EQ(0, sh("ip netns add " NETNS " && ip link add rsv0 type veth peer name rsv1 && "
+			"ip link set rsv1 netns " NETNS " && ip addr add " HOST_IP "/24 dev rsv0 && "
+			"ip link set rsv0 up && ip -n " NETNS " addr add 10.99.0.2/24 dev rsv1 && "
+			"ip -n " NETNS " link set rsv1 up && ip -n " NETNS " link set lo up"));
+}
+
+/* The chain, the bankd behind the veth pair, SIM_SLOTS phones under load. */
+static void setup(bool usb, const char *db_dir)
+{
+	struct chain_opts o = {
+		.cards = SIM_SLOTS + 1,
+		.bankd_prefix = { "/usr/sbin/ip", "netns", "exec", NETNS },
+		.server_host = HOST_IP,
+		.db_dir = db_dir,
+	};
+	const char *r = getenv("REMSIM_FAULT_REPS");
+	struct rsnl *nl;
+
+	reps = r ? atoi(r) : 2;
+	ASSERT_GT(reps, 0);
+	ASSERT_EQ(0, slot_modules_load());
+	net_setup();
+	ASSERT_EQ(0, chain_start_opts(&chain, &o));
+	ASSERT_EQ(0, rsnl_open(&nl));
+	for (unsigned int i = 0; i < SIM_SLOTS; i++) {
+		struct rsnl_map map = { .mapped = true, .client_id = 1 + i };
+
+		ASSERT_EQ(0, slot_fixture(&fx[i], -1));
+		ASSERT_EQ(0, rsnl_slot_set(nl, fx[i].index, &map));
+		ASSERT_EQ(201, chain_map(&chain, i, 1 + i, 0));
+		load_start(&loads[nloads++], fx[i].modem, i);
+	}
+	if (usb) {
+		struct rsnl_map map = { .mapped = true, .client_id = 9 };
+		struct modem *m;
+
+		ASSERT_EQ(0, board_start(&board, "simtrace2", 0));
+		have_board = true;
+		ASSERT_EQ(0, rsnl_slot_set(nl, board.index[0], &map));
+		ASSERT_EQ(201, chain_map(&chain, SIM_SLOTS, 9, 0));
+		ASSERT_EQ(0, board_modem(&board, 0, &m));
+		load_start(&loads[nloads++], m, 9);
+	}
+	rsnl_close(nl);
+	ASSERT_NE(0u, recovery(0, 30000));
+}
+
+static void teardown(void)
+{
+	for (unsigned int i = 0; i < nloads; i++)
+		atomic_store(&loads[i].stop, true);
+	for (unsigned int i = 0; i < nloads; i++) {
+		pthread_join(loads[i].th, NULL);
+		if (have_board && i == nloads - 1)
+			modem_close(loads[i].m);
+	}
+	nloads = 0;
+	for (unsigned int i = 0; i < SIM_SLOTS; i++)
+		slot_fixture_done(&fx[i]);
+	if (have_board)
+		board_stop(&board);
+	chain_stop(&chain);
+	sh("ip netns del " NETNS " 2>/dev/null");
+}
+
+/*
+ * One fault, reps times: @inject does it and returns when the component is
+ * back (or -errno); then every phone must answer within @limit_ms.
+ */
+static void run_fault(const char *name, int (*inject)(void), int limit_ms)
+{
+	uint64_t worst = 0, sum = 0;
+	unsigned long lost0 = total(true), ok0 = total(false);
+	long rss0, rss1, msgs0 = slot_msgs_live(), msgs1;
+	int dups;
+
+	/* one round first, so that the memory compared is the warm one */
+	ASSERT_EQ(0, inject());
+	ASSERT_NE(0u, recovery(now_ns(), limit_ms));
+	rss0 = rss_survivors();
+	for (unsigned int r = 0; r < reps; r++) {
+		uint64_t t;
+
+		ASSERT_EQ(0, inject());
+		t = recovery(now_ns(), limit_ms);
+		if (!t)
+			TH_LOG("%s: round %u: a slot did not serve again within %d ms", name, r,
+			       limit_ms);
+		ASSERT_NE(0u, t);
+		sum += t;
+		if (t > worst)
+			worst = t;
+	}
+	usleep(500000);
+	rss1 = rss_survivors();
+	msgs1 = slot_msgs_live();
+	dups = duplicates();
+	TH_LOG("| %-22s | %4u | %8.0f | %8.0f | %6lu | %8lu | %4d | %7ld | %7ld | %5ld |", name,
+	       reps, sum / 1e6 / reps, worst / 1e6, total(true) - lost0, total(false) - ok0, dups,
+	       rss0, rss1, msgs1 - msgs0);
+	EXPECT_EQ(0, dups);
+	/* a leak of a KiB per round shows after 100; allow the allocator its slack */
+	EXPECT_LT(rss1 - rss0, 2048 + 10 * (long)reps);
+	EXPECT_TRUE(chain.server.pid && !kill(chain.server.pid, 0));
+	EXPECT_TRUE(chain.bankd.pid && !kill(chain.bankd.pid, 0));
+	EXPECT_TRUE(chain.client.pid && !kill(chain.client.pid, 0));
+}
+
+static int kill_restart(struct daemon *d, int (*start)(struct chain *c))
+{
+	daemon_stop(d, SIGKILL, 2000);
+	return start(&chain);
+}
+
+static int start_client(struct chain *c)
+{
+	return chain_start_client(c, NULL);
+}
+
+static int fault_server(void)
+{
+	restarted = &chain.server;
+	return kill_restart(&chain.server, chain_start_server);
+}
+
+static int fault_bankd(void)
+{
+	restarted = &chain.bankd;
+	return kill_restart(&chain.bankd, chain_start_bankd);
+}
+
+static int fault_client(void)
+{
+	restarted = &chain.client;
+	return kill_restart(&chain.client, start_client);
+}
+
+static int fault_pcscd(void)
+{
+	daemon_stop(&chain.env.pcscd, SIGTERM, 5000);
+	if (pcsc_env_start_pcscd(&chain.env))
+		return -EIO;
+	return pcsc_env_wait_cards(&chain.env, 20000) ? 0 : -ETIMEDOUT;
+}
+
+static int fault_network(void)
+{
+	if (sh("ip link set rsv0 down"))
+		return -EIO;
+	usleep(2000000);
+	return sh("ip link set rsv0 up") ? -EIO : 0;
+}
+
+static int fault_unplug(void)
+{
+	struct rsnl_map map = { .mapped = true, .client_id = 9 };
+	struct rsnl *nl;
+	int ret;
+
+	/* mid-APDU: the phones send back to back */
+	ret = board_unplug(&board);
+	if (!ret)
+		ret = board_plug(&board);
+	/* what udev's "remsimctl apply" does on a rack */
+	if (!ret && !(ret = rsnl_open(&nl))) {
+		ret = rsnl_slot_set(nl, board.index[0], &map);
+		rsnl_close(nl);
+	}
+	return ret;
+}
+
+static char db_dir[80], filler[100];
+
+/*
+ * The database's disk fills: a new map is refused with an error (not a
+ * crash, not a lost map), the slots keep serving; space back, maps work.
+ */
+static int fault_disk(void)
+{
+	char body[512];
+	int st;
+
+	if (sh("dd if=/dev/zero of=%s bs=64k 2>/dev/null; true", filler))
+		return -EIO;
+	st = chain_map(&chain, SIM_SLOTS + 1, 20, 0);
+	if (st / 100 != 5) {
+		TH_LOG("POST with the disk full: %d", st);
+		return -EPROTO;
+	}
+	if (http_json(chain.rest_port, "GET", "/api/backend/v1/slotmaps", NULL, body,
+		      sizeof(body)) != 200)
+		return -EIO;
+	unlink(filler);
+	if (chain_map(&chain, SIM_SLOTS + 1, 20, 0) != 201 ||
+	    chain_unmap(&chain, SIM_SLOTS + 1) != 200)
+		return -EPROTO;
+	return 0;
+}
+
+TEST_TIMEOUT(kill_9_server, 3000)
+{
+	setup(false, NULL);
+	run_fault("kill -9 remsim-server", fault_server, 10000);
+	teardown();
+}
+
+TEST_TIMEOUT(kill_9_bankd, 3000)
+{
+	setup(false, NULL);
+	run_fault("kill -9 remsim-bankd", fault_bankd, 20000);
+	teardown();
+}
+
+TEST_TIMEOUT(kill_9_client, 3000)
+{
+	setup(false, NULL);
+	run_fault("kill -9 remsim-client", fault_client, 20000);
+	teardown();
+}
+
+TEST_TIMEOUT(restart_pcscd, 3000)
+{
+	setup(false, NULL);
+	run_fault("restart pcscd", fault_pcscd, 30000);
+	teardown();
+}
+
+TEST_TIMEOUT(network_cut_and_healed, 3000)
+{
+	setup(false, NULL);
+	run_fault("network cut 2 s", fault_network, 30000);
+	teardown();
+}
+
+TEST_TIMEOUT(board_unplugged_mid_apdu, 3000)
+{
+	setup(true, NULL);
+	run_fault("USB unplug+replug", fault_unplug, 20000);
+	teardown();
+}
+
+TEST_TIMEOUT(disk_full_under_the_database, 3000)
+{
+	snprintf(db_dir, sizeof(db_dir), "/tmp/remsim-faults-db");
+	mkdir(db_dir, 0755);
+	ASSERT_EQ(0, mount("tmpfs", db_dir, "tmpfs", 0, "size=4m"));
+	snprintf(filler, sizeof(filler), "%s/filler", db_dir);
+	setup(false, db_dir);
+	run_fault("disk full (database)", fault_disk, 5000);
+	teardown();
+	umount(db_dir);
+}
+
+/* After a failed test: what its process group's death leaves behind. */
+static void after_each(void)
+{
+	board_cleanup_all();
+	umount2("/tmp/remsim-faults-db", MNT_DETACH);
+	sh("ip netns del " NETNS " 2>/dev/null; ip link del rsv0 2>/dev/null");
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	ktap_after_each(after_each);
+	return ktap_main(argc, argv);
+}
