@@ -264,7 +264,8 @@ $(B)/tests/selftests/faults_test: LDLIBS += -lpcsclite
 $(B)/tests/selftests/remsimctl_test: LDLIBS += -ljansson
 $(B)/obj/tests/selftests/client_test.o $(B)/obj/tests/selftests/client_usb_test.o: \
 	ALL_CFLAGS += $(PCSC_CFLAGS)
-$(addprefix $(B)/tests/unit/,$(PCSC_TESTS)) $(B)/bench/bankd_rtt $(B)/bench/chain_rtt: \
+$(addprefix $(B)/tests/unit/,$(PCSC_TESTS)) $(B)/bench/bankd_rtt $(B)/bench/chain_rtt \
+	$(B)/bench/chain_scale: \
 	LDLIBS += -lpcsclite
 $(patsubst %,$(SAN)/obj/tests/unit/%.o,$(PCSC_TESTS)) $(B)/obj/bench/bankd_rtt.o \
 	$(B)/obj/bench/chain_rtt.o: \

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "chain.h"
@@ -28,33 +29,57 @@ int chain_start_server(struct chain *c)
 	return ret;
 }
 
-int chain_start_bankd(struct chain *c)
+int chain_wait_bankd(struct chain *c, unsigned int bank, int ms)
 {
-	char log[96], rs[8], bp[8], n[8];
+	char body[4096], want[32];
+
+	snprintf(want, sizeof(want), "\"bankId\":%u", bank + 1);
+	for (int waited = 0; waited < ms; waited += 50) {
+		if (http_json(c->rest_port, "GET", "/api/backend/v1/banks", NULL, body,
+			      sizeof(body)) == 200 && strstr(body, want))
+			return 0;
+		usleep(50000);
+	}
+	return -ETIMEDOUT;
+}
+
+int chain_start_bankd(struct chain *c, unsigned int bank)
+{
+	struct chain_bank *b = &c->bank[bank];
+	char log[96], rs[8], bp[8], n[8], id[8];
 	char *argv[24];
 	int i = 0, ret;
 
-	for (int k = 0; k < 4 && c->o.bankd_prefix[k]; k++)
-		argv[i++] = c->o.bankd_prefix[k];
+	if (c->o.netns) {
+		argv[i++] = "/usr/sbin/ip";
+		argv[i++] = "netns";
+		argv[i++] = "exec";
+		argv[i++] = CHAIN_NETNS;
+	}
 	argv[i++] = (char *)daemon_bin_fast("remsim-bankd");
 	argv[i++] = "-i";
-	argv[i++] = (char *)(c->o.server_host ? c->o.server_host : "127.0.0.1");
+	argv[i++] = c->o.netns ? CHAIN_HOST_IP : "127.0.0.1";
 	argv[i++] = "-p";
 	argv[i++] = rs;
+	argv[i++] = "-b";
+	argv[i++] = id;
 	argv[i++] = "-n";
 	argv[i++] = n;
 	argv[i++] = "-P";
 	argv[i++] = bp;
 	argv[i++] = "-S";
-	argv[i++] = c->env.csv;
+	argv[i++] = b->env.csv;
 	argv[i] = NULL;
-	snprintf(log, sizeof(log), "%s/bankd.log", c->dir);
+	snprintf(log, sizeof(log), "%s/bankd%u.log", c->dir, bank + 1);
 	snprintf(rs, sizeof(rs), "%d", c->rspro_port);
-	snprintf(bp, sizeof(bp), "%d", c->bankd_port);
+	snprintf(id, sizeof(id), "%u", bank + 1);
+	snprintf(bp, sizeof(bp), "%d", b->port);
 	snprintf(n, sizeof(n), "%u", c->cards);
-	ret = daemon_start(&c->bankd, argv, log);
+	/* the bankd finds its pcscd through this */
+	setenv("PCSCLITE_CSOCK_NAME", b->env.sock, 1);
+	ret = daemon_start(&b->bankd, argv, log);
 	if (!ret)
-		ret = chain_wait_bankd(c, 10000);
+		ret = chain_wait_bankd(c, bank, 10000);
 	return ret;
 }
 
@@ -82,19 +107,6 @@ int chain_start_client(struct chain *c, char *const *args)
 	return daemon_start(&c->client, argv, log);
 }
 
-int chain_wait_bankd(struct chain *c, int ms)
-{
-	char body[2048];
-
-	for (int waited = 0; waited < ms; waited += 50) {
-		if (http_json(c->rest_port, "GET", "/api/backend/v1/banks", NULL, body,
-			      sizeof(body)) == 200 && strstr(body, "\"bankId\""))
-			return 0;
-		usleep(50000);
-	}
-	return -ETIMEDOUT;
-}
-
 int chain_start(struct chain *c, unsigned int cards, bool client)
 {
 	struct chain_opts o = { .cards = cards, .no_client = !client };
@@ -104,27 +116,32 @@ int chain_start(struct chain *c, unsigned int cards, bool client)
 
 int chain_start_opts(struct chain *c, const struct chain_opts *o)
 {
-	unsigned int cards = o->cards;
-	bool client = !o->no_client;
+	unsigned int b;
 	int ret;
 
 	memset(c, 0, sizeof(*c));
 	c->o = *o;
+	if (!c->o.banks)
+		c->o.banks = 1;
+	if (c->o.banks > CHAIN_BANKS_MAX || !o->cards || o->cards > 16)
+		return -EINVAL;
 	snprintf(c->dir, sizeof(c->dir), "/tmp/remsim-chain-XXXXXX");
 	if (!mkdtemp(c->dir))
 		return -errno;
-	c->cards = cards;
+	c->cards = o->cards;
 	pcsc_env_fast = true;
-	ret = pcsc_env_start(&c->env, cards);
-	if (ret)
-		return ret;
+	for (b = 0; b < c->o.banks; b++) {
+		ret = pcsc_env_start(&c->bank[b].env, c->cards);
+		if (ret)
+			return ret;
+		c->bank[b].port = free_port();
+	}
 	c->rspro_port = free_port();
 	c->rest_port = free_port();
-	c->bankd_port = free_port();
 	ret = chain_start_server(c);
-	if (!ret)
-		ret = chain_start_bankd(c);
-	if (!ret && client)
+	for (b = 0; !ret && b < c->o.banks; b++)
+		ret = chain_start_bankd(c, b);
+	if (!ret && !o->no_client)
 		ret = chain_start_client(c, NULL);
 	return ret;
 }
@@ -135,12 +152,14 @@ int chain_stop(struct chain *c)
 
 	if (c->client.pid && daemon_stop(&c->client, SIGTERM, 10000))
 		ret = -EIO;
-	if (c->bankd.pid && daemon_stop(&c->bankd, SIGTERM, 10000))
-		ret = -EIO;
+	for (unsigned int b = 0; b < c->o.banks; b++)
+		if (c->bank[b].bankd.pid && daemon_stop(&c->bank[b].bankd, SIGTERM, 10000))
+			ret = -EIO;
 	if (c->server.pid && daemon_stop(&c->server, SIGTERM, 10000))
 		ret = -EIO;
-	if (c->env.pcscd.pid || c->env.softsim.pid)
-		pcsc_env_stop(&c->env);
+	for (unsigned int b = 0; b < c->o.banks; b++)
+		if (c->bank[b].env.pcscd.pid || c->bank[b].env.softsim.pid)
+			pcsc_env_stop(&c->bank[b].env);
 	for (int i = 0; c->client_args[i]; i++) {
 		free(c->client_args[i]);
 		c->client_args[i] = NULL;
@@ -148,42 +167,63 @@ int chain_stop(struct chain *c)
 	return ret;
 }
 
-int chain_map(struct chain *c, int bank_slot, int client_id, int client_slot)
+int chain_map(struct chain *c, int card, int client_id, int client_slot)
 {
 	char json[200], body[512];
 
 	snprintf(json, sizeof(json),
-		 "{\"bank\":{\"bankId\":1,\"slotNr\":%d},\"client\":{\"clientId\":%d,\"slotNr\":%d}}",
-		 bank_slot, client_id, client_slot);
+		 "{\"bank\":{\"bankId\":%u,\"slotNr\":%u},\"client\":{\"clientId\":%d,\"slotNr\":%d}}",
+		 card / c->cards + 1, card % c->cards, client_id, client_slot);
 	return http_json(c->rest_port, "POST", "/api/backend/v1/slotmaps", json, body,
 			 sizeof(body));
 }
 
-int chain_unmap(struct chain *c, int bank_slot)
+int chain_unmap(struct chain *c, int card)
 {
 	char path[80], body[512];
 
 	/* osmo-remsim's id of a map: (bankId << 16) | bank slot */
-	snprintf(path, sizeof(path), "/api/backend/v1/slotmaps/%d", (1 << 16) | bank_slot);
+	snprintf(path, sizeof(path), "/api/backend/v1/slotmaps/%u",
+		 (card / c->cards + 1) << 16 | card % c->cards);
 	return http_json(c->rest_port, "DELETE", path, NULL, body, sizeof(body));
 }
 
-int chain_authentications(struct chain *c, bool dup)
+/*
+ * Commands of every bank's log matching the awk condition, or those seen
+ * twice by the same card (the file names the bank: card 0 of bank 1 and
+ * card 0 of bank 2 are different cards).
+ */
+static int count_commands(struct chain *c, const char *cond, bool dup)
 {
-	char cmd[300];
+	char cmd[900], logs[600] = "";
 	FILE *p;
 	int n = -1;
 
-	/* each carries a fresh RAND: a repeat is a replay */
-	snprintf(cmd, sizeof(cmd),
-		 "awk '$4 ~ /^00880081/ || $4 ~ /^a088/ {print $3, $4}' %s | sort | %s | wc -l",
-		 c->env.cmdlog, dup ? "uniq -d" : "cat");
+	for (unsigned int b = 0; b < c->o.banks; b++)
+		snprintf(logs + strlen(logs), sizeof(logs) - strlen(logs), " %s",
+			 c->bank[b].env.cmdlog);
+	snprintf(cmd, sizeof(cmd), "awk '%s {print FILENAME, $3, $4}'%s | sort | %s | wc -l", cond,
+		 logs, dup ? "uniq -d" : "cat");
 	p = popen(cmd, "r");
 	if (p && fscanf(p, "%d", &n) != 1)
 		n = -1;
 	if (p)
 		pclose(p);
 	return n;
+}
+
+int chain_authentications(struct chain *c, bool dup)
+{
+	/* each carries a fresh RAND: a repeat is a replay */
+	return count_commands(c, "$4 ~ /^00880081/ || $4 ~ /^a088/", dup);
+}
+
+int chain_duplicates(struct chain *c, const char *hex_prefix)
+{
+	char cond[80];
+
+	snprintf(cond, sizeof(cond), "$4 ~ /^%s/", hex_prefix);
+	return count_commands(c, cond, true);
 }
 
 long chain_rss_kib(const struct daemon *d)
@@ -201,4 +241,29 @@ long chain_rss_kib(const struct daemon *d)
 			break;
 	fclose(f);
 	return kib;
+}
+
+static int sh(const char *cmd)
+{
+	int st = system(cmd);
+
+	return WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : -EIO;
+}
+
+int chain_netns_create(void)
+{
+	chain_netns_delete();
+	return sh("modprobe -q veth && ip netns add " CHAIN_NETNS " && "
+		  "ip link add " CHAIN_HOST_DEV " type veth peer name " CHAIN_BANK_DEV " && "
+		  "ip link set " CHAIN_BANK_DEV " netns " CHAIN_NETNS " && "
+		  "ip addr add " CHAIN_HOST_IP "/24 dev " CHAIN_HOST_DEV " && "
+		  "ip link set " CHAIN_HOST_DEV " up && "
+		  "ip -n " CHAIN_NETNS " addr add 10.99.0.2/24 dev " CHAIN_BANK_DEV " && "
+		  "ip -n " CHAIN_NETNS " link set " CHAIN_BANK_DEV " up && "
+		  "ip -n " CHAIN_NETNS " link set lo up");
+}
+
+void chain_netns_delete(void)
+{
+	sh("ip netns del " CHAIN_NETNS " 2>/dev/null; ip link del " CHAIN_HOST_DEV " 2>/dev/null; true");
 }

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The whole remote-SIM chain for tests, the demo, benchmarks and the fault
- * suite: a private pcscd with remsim-softsim cards (pcsc_env.h),
- * remsim-server on a fresh SQLite database, remsim-bankd with a slot per
- * card, and remsim-client for the kernel's slots. Every call returns 0 or
- * -errno (an HTTP status for the REST helpers), so callers decide what a
- * failure means.
+ * suite: for each bank a private pcscd with remsim-softsim cards
+ * (pcsc_env.h) and a remsim-bankd with a slot per card, one remsim-server
+ * on a fresh SQLite database, and remsim-client for the kernel's slots.
+ * pcscd serves at most 16 readers, so more cards take more banks.
+ *
+ * Cards are numbered across the banks: card n is bank n / cards + 1, slot
+ * n % cards. Every call returns 0 or -errno (an HTTP status for the REST
+ * helpers), so callers decide what a failure means.
  */
 #ifndef TESTS_CHAIN_H
 #define TESTS_CHAIN_H
@@ -15,47 +18,65 @@
 #include "daemon.h"
 #include "pcsc_env.h"
 
-/* What chain_start_opts() sets up beyond the defaults. */
+#define CHAIN_BANKS_MAX	4
+
+/* The bankd behind a veth pair, in a network namespace of its own. */
+#define CHAIN_NETNS	"remsim-bank"
+#define CHAIN_HOST_DEV	"rsv0"		/* the host's end */
+#define CHAIN_HOST_IP	"10.99.0.1"
+#define CHAIN_BANK_DEV	"rsv1"
+
 struct chain_opts {
-	unsigned int cards;
+	unsigned int cards;		/* per bank, at most 16 */
+	unsigned int banks;		/* 0 means 1 */
 	bool no_client;
-	/* bankd run behind a prefix ("ip netns exec bank"), reaching the server here */
-	char *bankd_prefix[4];
-	const char *server_host;	/* as bankd sees the server (127.0.0.1) */
+	bool netns;			/* bankds in CHAIN_NETNS (chain_netns_create) */
 	const char *db_dir;		/* the server's database directory (the chain's) */
+};
+
+struct chain_bank {
+	struct pcsc_env env;
+	struct daemon bankd;
+	int port;
 };
 
 struct chain {
 	struct chain_opts o;
-	struct pcsc_env env;
-	struct daemon server, bankd, client;
-	int rspro_port, rest_port, bankd_port;
-	unsigned int cards;
+	struct chain_bank bank[CHAIN_BANKS_MAX];
+	struct daemon server, client;
+	int rspro_port, rest_port;
+	unsigned int cards;		/* per bank */
 	char dir[64];
-	char *client_args[16];	/* what the client was started with, for restarts */
+	char *client_args[16];		/* what the client was started with, for restarts */
 };
 
-/* pcscd with @cards cards, the server and bankd; the client unless !client. */
+/* One bank with @cards cards, the server; the client unless !client. */
 int chain_start(struct chain *c, unsigned int cards, bool client);
 int chain_start_opts(struct chain *c, const struct chain_opts *o);
-/* Waits until the bankd registered with the server (REST lists it). */
-int chain_wait_bankd(struct chain *c, int ms);
 /* remsim-client for the chain's server, with @args (NULL-terminated) too. */
 int chain_start_client(struct chain *c, char *const *args);
-/* The daemons again, as they were started (after a kill -9, say). */
+/* A daemon again, as it was started (after a kill -9, say). */
 int chain_start_server(struct chain *c);
-int chain_start_bankd(struct chain *c);
+int chain_start_bankd(struct chain *c, unsigned int bank);
+/* Waits until bank @bank (0-based) registered with the server. */
+int chain_wait_bankd(struct chain *c, unsigned int bank, int ms);
 /* SIGTERM to everything, pcscd last; 0 if every daemon exited cleanly. */
 int chain_stop(struct chain *c);
 
-/* REST: map bank slot @bank_slot of bank 1 to client @client_id:@client_slot. */
-int chain_map(struct chain *c, int bank_slot, int client_id, int client_slot);
-/* REST: remove the map of bank 1's slot @bank_slot. */
-int chain_unmap(struct chain *c, int bank_slot);
+/* REST: map card @card to client @client_id:@client_slot. */
+int chain_map(struct chain *c, int card, int client_id, int client_slot);
+/* REST: remove card @card's map. */
+int chain_unmap(struct chain *c, int card);
 
 /* Authentications (3G and 2G) the cards saw: all, or those seen twice. */
 int chain_authentications(struct chain *c, bool dup);
+/* Commands starting with @hex_prefix that reached a card twice. */
+int chain_duplicates(struct chain *c, const char *hex_prefix);
 /* The resident set of a daemon, in KiB, or -1. */
 long chain_rss_kib(const struct daemon *d);
+
+/* CHAIN_NETNS and its veth pair (loads veth); 0 or -errno. */
+int chain_netns_create(void);
+void chain_netns_delete(void);
 
 #endif

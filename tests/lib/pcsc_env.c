@@ -59,7 +59,8 @@ int pcsc_env_start_pcscd(struct pcsc_env *e)
 
 int pcsc_env_start(struct pcsc_env *e, unsigned int cards)
 {
-	char cmd[512], sock[128];
+	static bool seeded;
+	char cmd[512];
 
 	memset(e, 0, sizeof(*e));
 	snprintf(e->dir, sizeof(e->dir), "/tmp/remsim-pcsc-XXXXXX");
@@ -71,7 +72,9 @@ int pcsc_env_start(struct pcsc_env *e, unsigned int cards)
 	 * Below the ephemeral range (32768..), where the tests' own
 	 * connections would otherwise take a reader's port now and then.
 	 */
-	srand(getpid() ^ time(NULL));
+	if (!seeded)
+		srand(getpid() ^ time(NULL));
+	seeded = true;
 	e->port_base = 20000 + 2 * (rand() % 5000);
 	snprintf(cmd, sizeof(cmd),
 		 "mkdir -p /run/pcscd %1$s/run %1$s/state && "
@@ -84,8 +87,8 @@ int pcsc_env_start(struct pcsc_env *e, unsigned int cards)
 	snprintf(e->ctl, sizeof(e->ctl), "%s/softsim.ctl", e->dir);
 	snprintf(e->cmdlog, sizeof(e->cmdlog), "%s/commands.log", e->dir);
 	snprintf(e->state, sizeof(e->state), "%s/state", e->dir);
-	snprintf(sock, sizeof(sock), "%s/run/pcscd.comm", e->dir);
-	setenv("PCSCLITE_CSOCK_NAME", sock, 1);
+	snprintf(e->sock, sizeof(e->sock), "%s/run/pcscd.comm", e->dir);
+	setenv("PCSCLITE_CSOCK_NAME", e->sock, 1);
 	if (pcsc_env_start_pcscd(e))
 		return -EIO;
 	if (pcsc_env_start_softsim(e))

@@ -19,6 +19,7 @@ struct pcsc_env {
 	unsigned int cards;
 	struct daemon pcscd, softsim;
 	char csv[100], ctl[100], cmdlog[100], state[100];
+	char sock[100];		/* pcscd's socket: PCSCLITE_CSOCK_NAME for its clients */
 };
 
 /* Benchmarks: the optimised softsim instead of its ASan build. */

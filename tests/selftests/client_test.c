@@ -21,6 +21,7 @@
 
 #include "board.h"
 #include "card.h"
+#include "chain.h"
 #include "daemon.h"
 #include "http.h"
 #include "kmod.h"
@@ -31,67 +32,28 @@
 #include "session.h"
 #include "slotdev.h"
 
-static struct pcsc_env env;
-static struct daemon server, bankd, client;
-static int rspro_port, rest_port;
-static char dir[] = "/tmp/remsim-chain-XXXXXX";
-static char body[8192];
+static struct chain chain;
+static struct test_board bare_board;
 
-static void start_client(char **args);
+/* remsim-client for the chain's server, logging everything, with @args too. */
+static void start_client(char **args)
+{
+	char *argv[32] = { "--log-level", "debug" };
+	int n = 2;
+
+	while (args && *args && n < 31)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	ASSERT_EQ(0, chain_start_client(&chain, argv));
+}
 
 /* Server, bankd, pcscd with @cards softsim cards, and the client unless !with_client. */
 static void start_chain_opt(unsigned int cards, bool with_client)
 {
-	char db[96], log[96], rs[8], rt[8], bp[8], n[8];
-	int bport = free_port();
-
 	ASSERT_EQ(0, slot_modules_load());
-	ASSERT_TRUE(mkdtemp(dir) != NULL);
-	pcsc_env_fast = true;
-	ASSERT_EQ(0, pcsc_env_start(&env, cards));
-	rspro_port = free_port();
-	rest_port = free_port();
-	snprintf(rs, sizeof(rs), "%d", rspro_port);
-	snprintf(rt, sizeof(rt), "%d", rest_port);
-	snprintf(bp, sizeof(bp), "%d", bport);
-	snprintf(n, sizeof(n), "%u", cards);
-	snprintf(db, sizeof(db), "%s/server.db", dir);
-	snprintf(log, sizeof(log), "%s/server.log", dir);
-	{
-		char *argv[] = { strdup(daemon_bin_fast("remsim-server")), "-D", db,
-				 "--rspro-port", rs, "--rest-port", rt, NULL };
-
-		ASSERT_EQ(0, daemon_start(&server, argv, log));
-		ASSERT_TRUE(wait_port(rest_port, 10000));
-	}
-	snprintf(log, sizeof(log), "%s/bankd.log", dir);
-	{
-		char *argv[] = { strdup(daemon_bin_fast("remsim-bankd")), "-i", "127.0.0.1", "-p",
-				 rs, "-n", n, "-P", bp, "-S", env.csv, NULL };
-
-		ASSERT_EQ(0, daemon_start(&bankd, argv, log));
-		ASSERT_TRUE(wait_port(bport, 10000));
-	}
+	ASSERT_EQ(0, chain_start(&chain, cards, false));
 	if (with_client)
 		start_client(NULL);
-}
-
-/* remsim-client for the chain's server, with @args (NULL-terminated) too. */
-static void start_client(char **args)
-{
-	char *argv[32] = { strdup(daemon_bin_fast("remsim-client")), "-i", "127.0.0.1", "-p" };
-	char log[96], rs[8];
-	int n = 4;
-
-	snprintf(rs, sizeof(rs), "%d", rspro_port);
-	argv[n++] = rs;
-	argv[n++] = "--log-level";
-	argv[n++] = "debug";
-	while (args && *args && n < 31)
-		argv[n++] = *args++;
-	argv[n] = NULL;
-	snprintf(log, sizeof(log), "%s/client.log", dir);
-	ASSERT_EQ(0, daemon_start(&client, argv, log));
 }
 
 static void start_chain(unsigned int cards)
@@ -101,37 +63,18 @@ static void start_chain(unsigned int cards)
 
 static void stop_chain(void)
 {
-	EXPECT_EQ(0, daemon_stop(&client, SIGTERM, 10000));
-	EXPECT_EQ(0, daemon_stop(&bankd, SIGTERM, 10000));
-	EXPECT_EQ(0, daemon_stop(&server, SIGTERM, 10000));
-	pcsc_env_stop(&env);
+	EXPECT_EQ(0, chain_stop(&chain));
 }
 
-static struct test_board bare_board;
-
+/* The daemons die with the test's process group; the board's gadget stays. */
 static void after_each(void)
 {
-	if (bare_board.pid)
-		board_stop(&bare_board);
-	if (client.pid)
-		daemon_stop(&client, SIGKILL, 1000);
-	if (bankd.pid)
-		daemon_stop(&bankd, SIGKILL, 1000);
-	if (server.pid)
-		daemon_stop(&server, SIGKILL, 1000);
-	if (env.pcscd.pid || env.softsim.pid)
-		pcsc_env_stop(&env);
+	board_cleanup_all();
 }
 
 static void map_card(int bank_slot, int client_id)
 {
-	char json[200];
-
-	snprintf(json, sizeof(json),
-		 "{\"bank\":{\"bankId\":1,\"slotNr\":%d},\"client\":{\"clientId\":%d,\"slotNr\":0}}",
-		 bank_slot, client_id);
-	ASSERT_EQ(201, http_json(rest_port, "POST", "/api/backend/v1/slotmaps", json, body,
-				 sizeof(body)));
+	ASSERT_EQ(201, chain_map(&chain, bank_slot, client_id, 0));
 }
 
 /* The kernel side: slot @index belongs to client @client_id:0. */
@@ -193,7 +136,7 @@ TEST_TIMEOUT(phone_session_through_the_whole_chain, 600)
 	/* and let go when it goes */
 	ASSERT_EQ(0, slot_fixture_remove(&fx2));
 	usleep(500000);
-	EXPECT_TRUE(log_contains(client.log, "released"));
+	EXPECT_TRUE(log_contains(chain.client.log, "released"));
 	slot_fixture_done(&fx2);
 	slot_fixture_done(&fx);
 	stop_chain();
@@ -249,26 +192,10 @@ static bool sessions(struct slot_fixture *fx, unsigned int n)
 	return all;
 }
 
-/*
- * Authentications in the softsim's command log: all of them (@dup false) or
- * those that reached the same card twice (@dup true). Each carries a fresh
- * RAND, so any repeat is a replay.
- */
+/* Authentications the cards saw: all (@dup false) or those seen twice. */
 static int authentications(bool dup)
 {
-	char cmd[300];
-	FILE *p;
-	int n = -1;
-
-	snprintf(cmd, sizeof(cmd),
-		 "awk '$4 ~ /^00880081/ || $4 ~ /^a088/ {print $3, $4}' %s | sort | %s | wc -l",
-		 env.cmdlog, dup ? "uniq -d" : "cat");
-	p = popen(cmd, "r");
-	if (p && fscanf(p, "%d", &n) != 1)
-		n = -1;
-	if (p)
-		pclose(p);
-	return n;
+	return chain_authentications(&chain, dup);
 }
 
 static void restart(struct daemon *d, const char *what)
@@ -314,11 +241,11 @@ TEST_TIMEOUT(eight_slots_survive_kill_9_of_each_daemon, 1200)
 		map_card(i, 30 + i);
 	}
 	ASSERT_TRUE(sessions(fx, 8));
-	restart(&server, "remsim-server");
+	restart(&chain.server, "remsim-server");
 	ASSERT_TRUE(sessions(fx, 8));
-	restart(&bankd, "remsim-bankd");
+	restart(&chain.bank[0].bankd, "remsim-bankd");
 	ASSERT_TRUE(sessions(fx, 8));
-	restart(&client, "remsim-client");
+	restart(&chain.client, "remsim-client");
 	ASSERT_TRUE(sessions(fx, 8));
 	/* 8 slots, 4 rounds, a 3G and a 2G authentication each, at least */
 	EXPECT_GE(authentications(false), 64);
@@ -330,7 +257,7 @@ TEST_TIMEOUT(eight_slots_survive_kill_9_of_each_daemon, 1200)
 
 TEST_TIMEOUT(config_file_maps_an_unmapped_slot, 600)
 {
-	char conf[128], log[128], rs[8];
+	char conf[128], log[128];
 	struct slot_fixture fx;
 	FILE *f;
 
@@ -339,22 +266,21 @@ TEST_TIMEOUT(config_file_maps_an_unmapped_slot, 600)
 	start_chain(1);
 	ASSERT_EQ(0, slot_fixture(&fx, -1));
 	/* no kernel map for this slot: the client's config file names it */
-	for (int t = 0; t < 100 && !log_contains(client.log, "running:"); t++)
+	for (int t = 0; t < 100 && !log_contains(chain.client.log, "running:"); t++)
 		usleep(50000);
-	EXPECT_EQ(0, daemon_stop(&client, SIGTERM, 10000));
-	snprintf(conf, sizeof(conf), "%s/client.conf", dir);
+	EXPECT_EQ(0, daemon_stop(&chain.client, SIGTERM, 10000));
+	snprintf(conf, sizeof(conf), "%s/client.conf", chain.dir);
 	f = fopen(conf, "w");
 	ASSERT_TRUE(f != NULL);
 	fprintf(f, "# remsim-client\nserver-ip = 127.0.0.1\nserver-port = %d\n"
-		"slot.%u.client = 50:0\nslot.%u.atr = 3b00\n", rspro_port, fx.index, fx.index);
+		"slot.%u.client = 50:0\nslot.%u.atr = 3b00\n", chain.rspro_port, fx.index, fx.index);
 	fclose(f);
-	snprintf(log, sizeof(log), "%s/client.log", dir);
-	snprintf(rs, sizeof(rs), "%d", rspro_port);
+	snprintf(log, sizeof(log), "%s/client.log", chain.dir);
 	{
 		char *argv[] = { strdup(daemon_bin_fast("remsim-client")), "--config", conf,
 				 "--log-level", "debug", NULL };
 
-		ASSERT_EQ(0, daemon_start(&client, argv, log));
+		ASSERT_EQ(0, daemon_start(&chain.client, argv, log));
 	}
 	map_card(0, 50);
 	run_session(fx.modem, fx.index, 0);
@@ -394,9 +320,9 @@ TEST_TIMEOUT(libusb_backend_without_the_module, 900)
 	ASSERT_EQ(0, board_start_bare(&bare_board, "qmod", 0, path, sizeof(path)));
 	TH_LOG("board at USB %s, remsim.ko not loaded", path);
 
-	snprintf(conf, sizeof(conf), "%s/client.conf", dir);
-	snprintf(script, sizeof(script), "%s/event.sh", dir);
-	snprintf(events, sizeof(events), "%s/events", dir);
+	snprintf(conf, sizeof(conf), "%s/client.conf", chain.dir);
+	snprintf(script, sizeof(script), "%s/event.sh", chain.dir);
+	snprintf(events, sizeof(events), "%s/events", chain.dir);
 	f = fopen(conf, "w");
 	ASSERT_TRUE(f != NULL);
 	fprintf(f, "slot.%s:1.1.client = 24:0\n", path);
@@ -426,12 +352,12 @@ TEST_TIMEOUT(libusb_backend_without_the_module, 900)
 			break;
 		/* unplugged: let go; plugged again: served, no restart */
 		ASSERT_EQ(0, board_unplug(&bare_board));
-		for (int t = 0; t < 100 && !log_contains(client.log, "released"); t++)
+		for (int t = 0; t < 100 && !log_contains(chain.client.log, "released"); t++)
 			usleep(50000);
-		EXPECT_TRUE(log_contains(client.log, "released"));
+		EXPECT_TRUE(log_contains(chain.client.log, "released"));
 		ASSERT_EQ(0, board_plug(&bare_board));
 	}
-	EXPECT_TRUE(log_contains(client.log, "over libusb"));
+	EXPECT_TRUE(log_contains(chain.client.log, "over libusb"));
 	EXPECT_GE(authentications(false), 8);
 	EXPECT_EQ(0, authentications(true));
 	/* osmo's event script environment, with the st2 client's USB variables */

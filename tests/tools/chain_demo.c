@@ -141,7 +141,7 @@ int main(int argc, char **argv)
 	if (ret)
 		return fail("starting the chain", ret);
 	printf("          server %d (REST %d), bankd %d, state in %s\n", chain.rspro_port,
-	       chain.rest_port, chain.bankd_port, chain.dir);
+	       chain.rest_port, chain.bank[0].port, chain.dir);
 
 	step("%u simulated slots, a phone in each; their client identities from remsimctl", n);
 	for (i = 0; i < n; i++) {

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * chain_scale - the whole chain's APDU round trip, as the phone sees it
+ * (header out to status word in, procedure byte and 16 data bytes on the
+ * way), against how many slots are busy and against network delay:
+ *
+ *  - 1, 8 and 64 slots sending at once, out of 64 mapped (four banks of
+ *    16 cards, pcscd serving at most 16 readers); the base is 1 slot;
+ *  - 0, 10 and 50 ms added by netem on the link from the client to the
+ *    bankd (in a network namespace behind a veth pair), one slot busy;
+ *    the base is 0 ms.
+ *
+ *	chain_scale [APDUS_PER_SLOT]	(in the VM, make bench)
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "chain.h"
+#include "measure.h"
+#include "modem.h"
+#include "remsim/nl.h"
+#include "slotdev.h"
+
+#define SLOTS_MAX	64
+
+struct phone {
+	pthread_t th;
+	struct slot_fixture fx;
+	unsigned int n;
+	uint64_t *lat;
+	int ret;
+};
+
+static unsigned int apdus = 100;
+
+/* Until the slot answers: the client may still be connecting it. */
+static int ready(struct modem *m)
+{
+	uint8_t atr[33], resp[300], apdu[] = { 0x00, 0xa4, 0x00, 0x04, 0x02, 0x3f, 0x00 };
+	size_t atr_len, len;
+	uint16_t sw;
+
+	for (int tries = 0; tries < 600; tries++) {
+		if (!modem_power_on(m, atr, &atr_len) &&
+		    !modem_apdu(m, apdu, sizeof(apdu), resp, &len, &sw) && sw != 0x6f00)
+			return 0;
+		usleep(100000);
+	}
+	return -1;
+}
+
+static void *run(void *arg)
+{
+	struct phone *p = arg;
+	uint8_t apdu[21] = { 0x00, 0xa4, 0x08, 0x04, 16 }, resp[300];
+
+	memset(apdu + 5, 0x7e, 16);
+	for (p->n = 0; p->n < apdus; p->n++) {
+		uint64_t t = now_ns();
+		size_t len;
+		uint16_t sw;
+
+		if (modem_apdu(p->fx.modem, apdu, sizeof(apdu), resp, &len, &sw) || sw == 0x6f00) {
+			p->ret = -1;
+			break;
+		}
+		p->lat[p->n] = now_ns() - t;
+	}
+	return NULL;
+}
+
+/* @n phones at once; their latencies pooled into @all (p50 and p99 back). */
+static int burst(struct phone *phones, unsigned int n, uint64_t *all, uint64_t *p50,
+		 uint64_t *p99, double *per_s)
+{
+	uint64_t t0 = now_ns();
+	size_t count = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		pthread_create(&phones[i].th, NULL, run, &phones[i]);
+	for (unsigned int i = 0; i < n; i++) {
+		pthread_join(phones[i].th, NULL);
+		if (phones[i].ret)
+			return -1;
+		memcpy(all + count, phones[i].lat, phones[i].n * sizeof(*all));
+		count += phones[i].n;
+	}
+	*per_s = count / ((now_ns() - t0) / 1e9);
+	*p50 = percentile(all, count, 50);
+	*p99 = percentile(all, count, 99);
+	return 0;
+}
+
+static void report(const char *name, uint64_t p50, uint64_t p99, uint64_t base50,
+		   uint64_t base99, const char *base)
+{
+	if (base50) {
+		printf("%s_p50: %.2f ms (%.2fx vs %s)\n", name, p50 / 1e6, (double)p50 / base50,
+		       base);
+		printf("%s_p99: %.2f ms (%.2fx vs %s)\n", name, p99 / 1e6, (double)p99 / base99,
+		       base);
+	} else {
+		printf("%s_p50: %.2f ms\n", name, p50 / 1e6);
+		printf("%s_p99: %.2f ms\n", name, p99 / 1e6);
+	}
+}
+
+/* @n slots, each mapped in the kernel and over REST to its own card. */
+static int phones_setup(struct chain *c, struct phone *phones, unsigned int n)
+{
+	struct rsnl *nl;
+
+	if (rsnl_open(&nl))
+		return -1;
+	for (unsigned int i = 0; i < n; i++) {
+		struct rsnl_map map = { .mapped = true, .client_id = 100 + i };
+
+		phones[i].lat = calloc(apdus, sizeof(uint64_t));
+		if (!phones[i].lat || slot_fixture(&phones[i].fx, -1) ||
+		    rsnl_slot_set(nl, phones[i].fx.index, &map) ||
+		    chain_map(c, i, 100 + i, 0) != 201) {
+			rsnl_close(nl);
+			return -1;
+		}
+	}
+	rsnl_close(nl);
+	for (unsigned int i = 0; i < n; i++)
+		if (ready(phones[i].fx.modem))
+			return -1;
+	return 0;
+}
+
+static void phones_done(struct phone *phones, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		slot_fixture_done(&phones[i].fx);
+		free(phones[i].lat);
+	}
+}
+
+static int by_slots(uint64_t *all)
+{
+	static const unsigned int counts[] = { 1, 8, 64 };
+	struct chain_opts o = { .cards = 16, .banks = 4 };
+	static struct phone phones[SLOTS_MAX];
+	uint64_t base50 = 0, base99 = 0;
+	struct chain c;
+
+	fprintf(stderr, "chain_scale: 64 slots, 4 banks of 16 cards\n");
+	if (chain_start_opts(&c, &o) || phones_setup(&c, phones, SLOTS_MAX)) {
+		fprintf(stderr, "chain_scale: cannot set up 64 slots\n");
+		chain_stop(&c);
+		return -1;
+	}
+	for (unsigned int k = 0; k < 3; k++) {
+		uint64_t p50, p99;
+		double per_s;
+		char name[32];
+
+		if (burst(phones, counts[k], all, &p50, &p99, &per_s)) {
+			fprintf(stderr, "chain_scale: an APDU failed with %u slots\n", counts[k]);
+			break;
+		}
+		snprintf(name, sizeof(name), "chain_slots%u", counts[k]);
+		report(name, p50, p99, base50, base99, "slots1");
+		printf("%s_throughput: %.0f APDUs/s\n", name, per_s);
+		if (!k) {
+			base50 = p50;
+			base99 = p99;
+		}
+	}
+	phones_done(phones, SLOTS_MAX);
+	chain_stop(&c);
+	return 0;
+}
+
+static int sh(const char *cmd)
+{
+	int st = system(cmd);
+
+	return WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : -1;
+}
+
+static int by_delay(uint64_t *all)
+{
+	static const unsigned int delays[] = { 0, 10, 50 };
+	struct chain_opts o = { .cards = 2, .netns = true };
+	static struct phone phone;
+	uint64_t base50 = 0, base99 = 0;
+	struct chain c;
+	int ret = -1;
+
+	if (chain_netns_create() || sh("modprobe -q sch_netem")) {
+		fprintf(stderr, "chain_scale: no network namespace or netem\n");
+		return -1;
+	}
+	if (chain_start_opts(&c, &o) || phones_setup(&c, &phone, 1))
+		goto out;
+	for (unsigned int k = 0; k < 3; k++) {
+		char cmd[160], name[32];
+		uint64_t p50, p99;
+		double per_s;
+
+		snprintf(cmd, sizeof(cmd), "tc qdisc replace dev %s root netem delay %ums",
+			 CHAIN_HOST_DEV, delays[k]);
+		if (sh(cmd) || burst(&phone, 1, all, &p50, &p99, &per_s))
+			goto out;
+		snprintf(name, sizeof(name), "chain_delay%ums", delays[k]);
+		report(name, p50, p99, base50, base99, "delay0ms");
+		if (!k) {
+			base50 = p50;
+			base99 = p99;
+		}
+	}
+	ret = 0;
+out:
+	if (ret)
+		fprintf(stderr, "chain_scale: the delay runs failed\n");
+	phones_done(&phone, 1);
+	chain_stop(&c);
+	chain_netns_delete();
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t *all;
+	int ret;
+
+	if (argc > 1)
+		apdus = atoi(argv[1]);
+	if (!apdus)
+		return 2;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	all = calloc((size_t)apdus * SLOTS_MAX, sizeof(uint64_t));
+	if (!all || slot_modules_load())
+		return 1;
+	printf("# the phone's APDU round trip through the whole chain, %u APDUs per slot\n",
+	       apdus);
+	ret = by_slots(all);
+	ret |= by_delay(all);
+	return ret ? 1 : 0;
+}
