@@ -85,13 +85,16 @@ int chain_start_bankd(struct chain *c, unsigned int bank)
 
 int chain_start_client(struct chain *c, char *const *args)
 {
-	char *argv[32];
+	char *argv[40];
 	char log[96], rs[8];
 	int n = 0, i;
 
 	if (args) {
-		for (i = 0; args[i] && i < 15; i++)
+		for (i = 0; args[i]; i++) {
+			if (i == 31)
+				return -E2BIG;
 			c->client_args[i] = strdup(args[i]);
+		}
 		c->client_args[i] = NULL;
 	}
 	snprintf(rs, sizeof(rs), "%d", c->rspro_port);
@@ -100,7 +103,7 @@ int chain_start_client(struct chain *c, char *const *args)
 	argv[n++] = "127.0.0.1";
 	argv[n++] = "-p";
 	argv[n++] = rs;
-	for (i = 0; c->client_args[i] && n < 31; i++)
+	for (i = 0; c->client_args[i]; i++)
 		argv[n++] = c->client_args[i];
 	argv[n] = NULL;
 	snprintf(log, sizeof(log), "%s/client.log", c->dir);

@@ -47,7 +47,7 @@ struct chain {
 	int rspro_port, rest_port;
 	unsigned int cards;		/* per bank */
 	char dir[64];
-	char *client_args[16];		/* what the client was started with, for restarts */
+	char *client_args[32];		/* what the client was started with, for restarts */
 };
 
 /* One bank with @cards cards, the server; the client unless !client. */
