@@ -10,9 +10,10 @@
  *    bankd (in a network namespace behind a veth pair), one slot busy;
  *    the base is 0 ms.
  *
- *	chain_scale [APDUS_PER_SLOT]	(in the VM, make bench)
+ *	chain_scale [APDUS_PER_SLOT [slots|delay]]	(in the VM, make bench)
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,19 +120,27 @@ static int phones_setup(struct chain *c, struct phone *phones, unsigned int n)
 		return -1;
 	for (unsigned int i = 0; i < n; i++) {
 		struct rsnl_map map = { .mapped = true, .client_id = 100 + i };
+		int ret;
 
 		phones[i].lat = calloc(apdus, sizeof(uint64_t));
-		if (!phones[i].lat || slot_fixture(&phones[i].fx, -1) ||
-		    rsnl_slot_set(nl, phones[i].fx.index, &map) ||
-		    chain_map(c, i, 100 + i, 0) != 201) {
+		ret = slot_fixture(&phones[i].fx, -1);
+		if (!ret)
+			ret = rsnl_slot_set(nl, phones[i].fx.index, &map);
+		if (!ret && chain_map(c, i, 100 + i, 0) != 201)
+			ret = -EPROTO;
+		if (ret || !phones[i].lat) {
+			fprintf(stderr, "chain_scale: slot %u: %s\n", i, strerror(-ret));
 			rsnl_close(nl);
 			return -1;
 		}
 	}
 	rsnl_close(nl);
-	for (unsigned int i = 0; i < n; i++)
-		if (ready(phones[i].fx.modem))
+	for (unsigned int i = 0; i < n; i++) {
+		if (ready(phones[i].fx.modem)) {
+			fprintf(stderr, "chain_scale: slot %u never answered\n", i);
 			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -151,8 +160,13 @@ static int by_slots(uint64_t *all)
 	uint64_t base50 = 0, base99 = 0;
 	struct chain c;
 
+	int ret;
+
 	fprintf(stderr, "chain_scale: 64 slots, 4 banks of 16 cards\n");
-	if (chain_start_opts(&c, &o) || phones_setup(&c, phones, SLOTS_MAX)) {
+	ret = chain_start_opts(&c, &o);
+	if (ret)
+		fprintf(stderr, "chain_scale: the chain: %s\n", strerror(-ret));
+	if (ret || phones_setup(&c, phones, SLOTS_MAX)) {
 		fprintf(stderr, "chain_scale: cannot set up 64 slots\n");
 		chain_stop(&c);
 		return -1;
@@ -195,12 +209,24 @@ static int by_delay(uint64_t *all)
 	struct chain c;
 	int ret = -1;
 
+	fprintf(stderr, "chain_scale: one slot, the bankd behind a veth pair with netem\n");
 	if (chain_netns_create() || sh("modprobe -q sch_netem")) {
 		fprintf(stderr, "chain_scale: no network namespace or netem\n");
 		return -1;
 	}
-	if (chain_start_opts(&c, &o) || phones_setup(&c, &phone, 1))
+	ret = chain_start_opts(&c, &o);
+	if (ret) {
+		char cmd[300];
+
+		fprintf(stderr, "chain_scale: the chain: %s\n", strerror(-ret));
+		snprintf(cmd, sizeof(cmd), "tail -n 5 %s/*.log >&2", c.dir);
+		sh(cmd);
+	}
+	if (ret || phones_setup(&c, &phone, 1)) {
+		ret = -1;
 		goto out;
+	}
+	ret = -1;
 	for (unsigned int k = 0; k < 3; k++) {
 		char cmd[160], name[32];
 		uint64_t p50, p99;
@@ -242,7 +268,7 @@ int main(int argc, char **argv)
 		return 1;
 	printf("# the phone's APDU round trip through the whole chain, %u APDUs per slot\n",
 	       apdus);
-	ret = by_slots(all);
-	ret |= by_delay(all);
+	ret = argc > 2 && strcmp(argv[2], "slots") ? 0 : by_slots(all);
+	ret |= argc > 2 && strcmp(argv[2], "delay") ? 0 : by_delay(all);
 	return ret ? 1 : 0;
 }

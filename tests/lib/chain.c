@@ -43,13 +43,29 @@ int chain_wait_bankd(struct chain *c, unsigned int bank, int ms)
 	return -ETIMEDOUT;
 }
 
+/* The bank's reader map: the softsim's, with this bank's id. */
+static int write_csv(struct chain *c, unsigned int bank, char *csv, size_t size)
+{
+	char cmd[400];
+	int st;
+
+	snprintf(csv, size, "%s/bank%u.csv", c->dir, bank + 1);
+	snprintf(cmd, sizeof(cmd), "sed 's/^\"1\",/\"%u\",/' %s >%s", bank + 1,
+		 c->bank[bank].env.csv, csv);
+	st = system(cmd);
+	return WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : -EIO;
+}
+
 int chain_start_bankd(struct chain *c, unsigned int bank)
 {
 	struct chain_bank *b = &c->bank[bank];
-	char log[96], rs[8], bp[8], n[8], id[8];
+	char log[96], rs[8], bp[8], n[8], id[8], csv[96];
 	char *argv[24];
 	int i = 0, ret;
 
+	ret = write_csv(c, bank, csv, sizeof(csv));
+	if (ret)
+		return ret;
 	if (c->o.netns) {
 		argv[i++] = "/usr/sbin/ip";
 		argv[i++] = "netns";
@@ -68,7 +84,7 @@ int chain_start_bankd(struct chain *c, unsigned int bank)
 	argv[i++] = "-P";
 	argv[i++] = bp;
 	argv[i++] = "-S";
-	argv[i++] = b->env.csv;
+	argv[i++] = csv;
 	argv[i] = NULL;
 	snprintf(log, sizeof(log), "%s/bankd%u.log", c->dir, bank + 1);
 	snprintf(rs, sizeof(rs), "%d", c->rspro_port);

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -130,7 +131,7 @@ void pcsc_env_reader(const struct pcsc_env *e, unsigned int n, char *buf, size_t
 	snprintf(buf, size, "remsim softsim %u 00 0%u", n / 2, n % 2);
 }
 
-bool pcsc_env_wait_cards(struct pcsc_env *e, int ms)
+static bool wait_cards_here(struct pcsc_env *e, int ms)
 {
 	SCARD_READERSTATE rs[64];
 	char names[64][64], reply[4096];
@@ -166,6 +167,26 @@ bool pcsc_env_wait_cards(struct pcsc_env *e, int ms)
 		SCardReleaseContext(ctx);
 	}
 	return false;
+}
+
+/*
+ * In a child: libpcsclite reads PCSCLITE_CSOCK_NAME once per process, so a
+ * process with several pcscds (several banks) asks each from a fresh one.
+ */
+bool pcsc_env_wait_cards(struct pcsc_env *e, int ms)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return false;
+	if (!pid) {
+		setenv("PCSCLITE_CSOCK_NAME", e->sock, 1);
+		_exit(wait_cards_here(e, ms) ? 0 : 1);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return false;
+	return WIFEXITED(status) && !WEXITSTATUS(status);
 }
 
 bool pcsc_env_wait_absent(struct pcsc_env *e, unsigned int n, int ms)
