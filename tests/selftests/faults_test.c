@@ -178,6 +178,18 @@ static long rss_survivors(void)
 	return kib;
 }
 
+/* What the chain looks like when a slot does not come back. */
+static void explain(void)
+{
+	for (unsigned int i = 0; i < nloads; i++)
+		TH_LOG("phone %u: %lu answered, %lu lost", i, atomic_load(&loads[i].ok),
+		       atomic_load(&loads[i].lost));
+	sh("ps -eo pid,stat,wchan:20,pcpu,comm | grep -E 'remsim|pcscd' | grep -v grep; "
+	   "tail -n 12 %s %s %s/pcscd.log; %s show; %s stats | cut -c1-160",
+	   chain.client.log, chain.bank[0].bankd.log, chain.bank[0].env.dir,
+	   daemon_bin_fast("remsimctl"), daemon_bin_fast("remsimctl"));
+}
+
 /* The chain, the bankd behind the veth pair, SIM_SLOTS phones under load. */
 static void setup(bool usb, const char *db_dir)
 {
@@ -213,15 +225,7 @@ static void setup(bool usb, const char *db_dir)
 	}
 	rsnl_close(nl);
 	if (!recovery(start, 60000)) {
-		/* say what the chain looks like before giving up */
-		for (unsigned int i = 0; i < nloads; i++)
-			TH_LOG("phone %u: %lu answered, %lu lost", i, atomic_load(&loads[i].ok),
-			       atomic_load(&loads[i].lost));
-		sh("ps -eLo pid,tid,stat,wchan:20,pcpu,comm | grep -E 'remsim|pcscd|faults' | "
-		   "grep -v grep; tail -n 8 %s %s; %s show; %s stats | cut -c1-200; "
-		   "timeout 2 strace -f -tt -p %d 2>&1 | head -40", chain.client.log,
-		   chain.bank[0].bankd.log, daemon_bin_fast("remsimctl"),
-		   daemon_bin_fast("remsimctl"), chain.client.pid);
+		explain();
 		ASSERT_TRUE(false);
 	}
 }
@@ -264,9 +268,11 @@ static void run_fault(const char *name, int (*inject)(void), int limit_ms)
 
 		ASSERT_EQ(0, inject());
 		t = recovery(now_ns(), limit_ms);
-		if (!t)
+		if (!t) {
 			TH_LOG("%s: round %u: a slot did not serve again within %d ms", name, r,
 			       limit_ms);
+			explain();
+		}
 		ASSERT_NE(0u, t);
 		sum += t;
 		if (t > worst)

@@ -27,11 +27,14 @@ struct job *job_new(enum job_type type, uint64_t owner)
 	return j;
 }
 
-/* pcscd went away or restarted: the context is worthless. */
+/*
+ * pcscd went away or restarted: the context is worthless. A call under way
+ * when pcscd died says "RPC transport error" (SCARD_F_COMM_ERROR).
+ */
 static bool service_lost(LONG rv)
 {
 	return rv == SCARD_E_NO_SERVICE || rv == SCARD_E_SERVICE_STOPPED ||
-	       rv == SCARD_E_INVALID_HANDLE;
+	       rv == SCARD_E_INVALID_HANDLE || rv == SCARD_F_COMM_ERROR;
 }
 
 static void drop_card(struct worker *w, DWORD disposition)
@@ -82,19 +85,27 @@ static void do_open(struct worker *w, struct job *j)
 			 w->bd->cfg.bank_id, w->slot, w->bd->cfg.csv_path);
 		return;
 	}
-	if (!w->ctx) {
-		SCARDCONTEXT ctx;
+	/*
+	 * A context made before pcscd restarted fails at once: then a new one,
+	 * so that the client is not refused (and backs off) for nothing.
+	 */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (!w->ctx) {
+			SCARDCONTEXT ctx;
 
-		rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx);
-		if (rv != SCARD_S_SUCCESS) {
-			fail(j, rv, "PC/SC context");
-			return;
+			rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx);
+			if (rv != SCARD_S_SUCCESS) {
+				fail(j, rv, "PC/SC context");
+				return;
+			}
+			w->ctx = ctx;
 		}
-		w->ctx = ctx;
-	}
-	rv = SCardListReaders(w->ctx, NULL, (LPSTR)&readers, &len);
-	if (service_lost(rv))
+		len = SCARD_AUTOALLOCATE;
+		rv = SCardListReaders(w->ctx, NULL, (LPSTR)&readers, &len);
+		if (!service_lost(rv))
+			break;
 		drop_context(w);
+	}
 	if (rv != SCARD_S_SUCCESS) {
 		fail(j, rv, "listing readers");
 		return;
