@@ -442,6 +442,22 @@ static void reboot_slots(void)
 	}
 }
 
+/* Waits up to 5 s until the ep0 thread saw the function disabled. */
+static int wait_disabled(void)
+{
+	struct timespec until;
+	int ret = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	pthread_mutex_lock(&board.lock);
+	while (board.enabled && ret != ETIMEDOUT)
+		ret = pthread_cond_timedwait(&board.cond, &board.lock, &until);
+	ret = board.enabled ? -ETIMEDOUT : 0;
+	pthread_mutex_unlock(&board.lock);
+	return ret;
+}
+
 static void *ep0_thread(void *arg)
 {
 	while (!board.quit) {
@@ -728,8 +744,16 @@ static int command(char *cmd, char *reply, size_t size)
 
 	if (!strcmp(cmd, "plug"))
 		return snprintf(reply, size, gadget_plug(&board.g) ? "error plug" : "ok");
-	if (!strcmp(cmd, "unplug"))
-		return snprintf(reply, size, gadget_unplug(&board.g) ? "error unplug" : "ok");
+	if (!strcmp(cmd, "unplug")) {
+		if (gadget_unplug(&board.g))
+			return snprintf(reply, size, "error unplug");
+		/*
+		 * Not done until the slots rebooted (FUNCTIONFS_DISABLE handled):
+		 * otherwise a quick replug's CONFIG could come first and be
+		 * wiped by the reboot, and the host would get no status.
+		 */
+		return snprintf(reply, size, wait_disabled() ? "error still enabled" : "ok");
+	}
 	if (!strcmp(cmd, "quit")) {
 		board.quit = true;
 		return snprintf(reply, size, "ok");
