@@ -100,6 +100,7 @@ struct board {
 	const struct gadget_product *product;
 	pthread_mutex_t		lock;
 	pthread_cond_t		cond;		/* enabled, queues, phone bytes */
+	unsigned int		reboots, suspends;	/* for the fault suite's record */
 	bool			enabled;	/* FunctionFS ENABLE seen */
 	bool			quit;
 	struct slot		slots[GADGET_SLOTS_MAX];
@@ -427,6 +428,7 @@ static void *irq_thread(void *arg)
  */
 static void reboot_slots(void)
 {
+	board.reboots++;
 	for (unsigned int i = 0; i < board.g.slots; i++) {
 		struct slot *s = &board.slots[i];
 
@@ -479,6 +481,7 @@ static void *ep0_thread(void *arg)
 			case FUNCTIONFS_DISABLE:
 			case FUNCTIONFS_UNBIND:
 			case FUNCTIONFS_SUSPEND:
+				board.suspends += ev[i].type == FUNCTIONFS_SUSPEND;
 				if (board.enabled)
 					reboot_slots();
 				board.enabled = false;
@@ -767,8 +770,10 @@ static int command(char *cmd, char *reply, size_t size)
 		for (unsigned int i = 0; i < board.g.slots; i++)
 			ready &= board.slots[i].status_irq && board.slots[i].ce.enabled;
 		pthread_mutex_unlock(&board.lock);
-		return snprintf(reply, size, "ok ready=%d dropped=%u bad=%u tx_dropped=%u", ready,
-				s->in.dropped + s->irq.dropped, s->host_msgs_bad, s->ce.tx_dropped);
+		return snprintf(reply, size,
+				"ok ready=%d dropped=%u bad=%u tx_dropped=%u reboots=%u suspends=%u",
+				ready, s->in.dropped + s->irq.dropped, s->host_msgs_bad,
+				s->ce.tx_dropped, board.reboots, board.suspends);
 	}
 	if (sscanf(cmd, "session %u %u", &slot, &card) == 2 && slot < board.g.slots)
 		return run_session(&board.slots[slot], card, reply, size);
