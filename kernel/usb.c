@@ -469,6 +469,18 @@ static void st2_in_complete(struct urb *urb)
 	else if (!resubmit)
 		set_bit(i, &st2->parked);
 	spin_unlock_irqrestore(&st2->lock, flags);
+	/*
+	 * The owner may have made room between the check and the parking:
+	 * its one wake-up (st2_unpark) then found nothing parked, and none
+	 * comes again until the queue fills, which it cannot with every URB
+	 * parked - the board would be deaf for good. Look once more; the
+	 * parked bit says which of the two resubmits.
+	 */
+	if (!resubmit && !st2->dead && remsim_slot_up_room(st2->slot)) {
+		spin_lock_irqsave(&st2->lock, flags);
+		resubmit = !st2->dead && test_and_clear_bit(i, &st2->parked);
+		spin_unlock_irqrestore(&st2->lock, flags);
+	}
 	if (resubmit)
 		st2_in_resubmit(st2, i, GFP_ATOMIC);
 }
