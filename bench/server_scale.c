@@ -21,23 +21,6 @@
 #include "measure.h"
 #include "rspro_peer.h"
 
-static long rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -107,7 +90,7 @@ int main(int argc, char **argv)
 			return 1;
 		base[i] = now_ns() - t0;
 	}
-	rss0 = rss_kib(d.pid);
+	rss0 = pid_rss_kib(d.pid);
 	for (i = 0; i < n; i++) {
 		if (!tpeer_bankd(&banks[i], loop, rspro, i, 1, 9999) ||
 		    !tpeer_client(&clients[i], loop, rspro, i, 0)) {
@@ -116,7 +99,7 @@ int main(int argc, char **argv)
 		}
 	}
 	tpeer_run(loop, 200);
-	rss1 = rss_kib(d.pid);
+	rss1 = pid_rss_kib(d.pid);
 
 	t_all = now_ns();
 	for (i = 0; i < n; i++) {

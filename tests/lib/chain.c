@@ -245,23 +245,6 @@ int chain_duplicates(struct chain *c, const char *hex_prefix)
 	return count_commands(c, cond, true);
 }
 
-long chain_rss_kib(const struct daemon *d)
-{
-	char path[64], line[128];
-	long kib = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", d->pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
-
 static int sh(const char *cmd)
 {
 	int st = system(cmd);

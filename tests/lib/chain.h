@@ -72,8 +72,6 @@ int chain_unmap(struct chain *c, int card);
 int chain_authentications(struct chain *c, bool dup);
 /* Commands starting with @hex_prefix that reached a card twice. */
 int chain_duplicates(struct chain *c, const char *hex_prefix);
-/* The resident set of a daemon, in KiB, or -1. */
-long chain_rss_kib(const struct daemon *d);
 
 /* CHAIN_NETNS and its veth pair (loads veth); 0 or -errno. */
 int chain_netns_create(void);

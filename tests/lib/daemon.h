@@ -35,5 +35,9 @@ int free_port(void);
 bool wait_port(int port, int ms);
 /* Whether @log contains @text. */
 bool log_contains(const char *log, const char *text);
+/* Runs a formatted command through /bin/sh: its exit status, or -1. */
+int shell(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The resident set of process @pid, in KiB, or -1. */
+long pid_rss_kib(pid_t pid);
 
 #endif

@@ -18,7 +18,6 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,20 +61,6 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return t.tv_sec * 1000000000ull + t.tv_nsec;
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 /*
@@ -174,7 +159,7 @@ static long rss_survivors(void)
 
 	for (unsigned int i = 0; i < 3; i++)
 		if (all[i] != restarted)
-			kib += chain_rss_kib(all[i]);
+			kib += pid_rss_kib(all[i]->pid);
 	return kib;
 }
 
@@ -188,7 +173,7 @@ static void explain(void)
 	for (unsigned int i = 0; i < nloads; i++)
 		TH_LOG("phone %u: %lu answered, %lu lost", i, atomic_load(&loads[i].ok),
 		       atomic_load(&loads[i].lost));
-	sh("ps -eo pid,stat,wchan:20,pcpu,comm | grep -E 'remsim|pcscd' | grep -v grep; "
+	shell("ps -eo pid,stat,wchan:20,pcpu,comm | grep -E 'remsim|pcscd' | grep -v grep; "
 	   "tail -n 12 %s %s %s/pcscd.log; %s show; %s stats | cut -c1-160",
 	   chain.client.log, chain.bank[0].bankd.log, chain.bank[0].env.dir,
 	   daemon_bin_fast("remsimctl"), daemon_bin_fast("remsimctl"));
@@ -291,7 +276,7 @@ static void run_fault(const char *name, int (*inject)(void), int limit_ms)
 	       rss0, rss1, msgs1 - msgs0);
 	EXPECT_EQ(0, dups);
 	/* the detector itself: a load command logged twice must count */
-	sh("grep ' 00a40804107f' %s | tail -n 1 >>%s", chain.bank[0].env.cmdlog,
+	shell("grep ' 00a40804107f' %s | tail -n 1 >>%s", chain.bank[0].env.cmdlog,
 	   chain.bank[0].env.cmdlog);
 	EXPECT_EQ(dups + 1, duplicates());
 	/* a leak of a KiB per round shows after 100; allow the allocator its slack */
@@ -347,10 +332,10 @@ static int fault_pcscd(void)
 
 static int fault_network(void)
 {
-	if (sh("ip link set " CHAIN_HOST_DEV " down"))
+	if (shell("ip link set " CHAIN_HOST_DEV " down"))
 		return -EIO;
 	usleep(2000000);
-	return sh("ip link set " CHAIN_HOST_DEV " up") ? -EIO : 0;
+	return shell("ip link set " CHAIN_HOST_DEV " up") ? -EIO : 0;
 }
 
 static int fault_unplug(void)
@@ -382,7 +367,7 @@ static int fault_disk(void)
 	char body[512];
 	int st;
 
-	if (sh("dd if=/dev/zero of=%s bs=64k 2>/dev/null; true", filler))
+	if (shell("dd if=/dev/zero of=%s bs=64k 2>/dev/null; true", filler))
 		return -EIO;
 	st = chain_map(&chain, SIM_SLOTS + 1, 20, 0);
 	if (st / 100 != 5) {

@@ -12,7 +12,6 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include <unistd.h>
 
 #include "board.h"
+#include "daemon.h"
 #include "ktap.h"
 #include "remsim/nl.h"
 #include "slotdev.h"
@@ -28,20 +28,6 @@
 #define UDEVD	"/lib/systemd/systemd-udevd"
 
 static char rules[PATH_MAX];
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 /* udevd with our rules; the group the rules name. */
 static void start_udevd(void)
@@ -60,12 +46,12 @@ static void start_udevd(void)
 	/* the VM's root is a chroot: udevadm would ignore requests */
 	setenv("SYSTEMD_IGNORE_CHROOT", "1", 1);
 	if (!getgrnam("remsim"))
-		ASSERT_EQ(0, sh("echo 'remsim:x:990:' >> /etc/group"));
-	ASSERT_EQ(0, sh("mkdir -p /run/udev/rules.d /etc/remsim && cp %s /run/udev/rules.d/",
+		ASSERT_EQ(0, shell("echo 'remsim:x:990:' >> /etc/group"));
+	ASSERT_EQ(0, shell("mkdir -p /run/udev/rules.d /etc/remsim && cp %s /run/udev/rules.d/",
 			rules));
-	if (sh("pidof systemd-udevd >/dev/null"))
-		ASSERT_EQ(0, sh(UDEVD " --daemon >/dev/null 2>&1"));
-	ASSERT_EQ(0, sh("udevadm control --reload && udevadm settle -t 30"));
+	if (shell("pidof systemd-udevd >/dev/null"))
+		ASSERT_EQ(0, shell(UDEVD " --daemon >/dev/null 2>&1"));
+	ASSERT_EQ(0, shell("udevadm control --reload && udevadm settle -t 30"));
 }
 
 static bool mapped_to(unsigned int index, unsigned int client, unsigned int slot)
@@ -120,7 +106,7 @@ TEST_TIMEOUT(board_comes_up_named_and_mapped, 300)
 	fclose(f);
 
 	ASSERT_EQ(0, board_start(&b, "qmod", 0));
-	ASSERT_EQ(0, sh("udevadm settle -t 30"));
+	ASSERT_EQ(0, shell("udevadm settle -t 30"));
 	expect_node(b.index[0]);
 	expect_node(b.index[1]);
 	EXPECT_EQ((int)b.index[0], link_index("/dev/remsim/by-path/1-1-if0"));
@@ -142,18 +128,18 @@ TEST_TIMEOUT(board_comes_up_named_and_mapped, 300)
 
 	/* unplugged: the names go; plugged again: new nodes, the same names, mapped */
 	ASSERT_EQ(0, board_unplug(&b));
-	ASSERT_EQ(0, sh("udevadm settle -t 30"));
+	ASSERT_EQ(0, shell("udevadm settle -t 30"));
 	EXPECT_NE(0, access("/dev/remsim/by-path/1-1-if0", F_OK));
 	EXPECT_NE(0, access(link, F_OK));
 	ASSERT_EQ(0, board_plug(&b));
-	ASSERT_EQ(0, sh("udevadm settle -t 30"));
+	ASSERT_EQ(0, shell("udevadm settle -t 30"));
 	EXPECT_EQ((int)b.index[0], link_index("/dev/remsim/by-path/1-1-if0"));
 	EXPECT_EQ((int)b.index[1], link_index(link));
 	EXPECT_TRUE(mapped_to(b.index[0], 60, 0));
 	EXPECT_TRUE(mapped_to(b.index[1], 61, 0));
 	board_stop(&b);
-	ASSERT_EQ(0, sh("udevadm settle -t 30"));
-	sh("udevadm control --exit");
+	ASSERT_EQ(0, shell("udevadm settle -t 30"));
+	shell("udevadm control --exit");
 }
 
 int main(int argc, char **argv)
