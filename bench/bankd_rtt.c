@@ -18,7 +18,7 @@
 #include "daemon.h"
 #include "http.h"
 #include "measure.h"
-#include "pcsc_env.h"
+#include "chain.h"
 #include "rspro_peer.h"
 
 #define SLOTS	16
@@ -26,20 +26,7 @@
 static const uint8_t status[] = { 0xa0, 0xf2, 0x00, 0x00, 0x16 };
 static unsigned int rounds;
 static uint64_t *direct_lat[SLOTS];
-static struct pcsc_env env;
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static uint64_t pct(uint64_t *v, size_t n, unsigned int p)
-{
-	qsort(v, n, sizeof(*v), cmp_u64);
-	return v[(n - 1) * p / 100];
-}
+static struct chain ch;
 
 /* Direct PC/SC on card @n: its own context, as a bankd worker has. */
 static void *direct(void *arg)
@@ -51,7 +38,7 @@ static void *direct(void *arg)
 	uint8_t resp[300];
 	char reader[64];
 
-	pcsc_env_reader(&env, n, reader, sizeof(reader));
+	pcsc_env_reader(&ch.bank[0].env, n, reader, sizeof(reader));
 	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) ||
 	    SCardConnect(ctx, reader, SCARD_SHARE_EXCLUSIVE, SCARD_PROTOCOL_T0, &card, &proto))
 		return (void *)1;
@@ -128,57 +115,29 @@ static int run_bankd(struct ev_loop *loop, int port, unsigned int slots, uint64_
 
 int main(int argc, char **argv)
 {
-	char dir[] = "/tmp/remsim-bankd-bench-XXXXXX", db[96], slog[96], blog[96];
-	char rs[8], rt[8], bp[8], json[200], body[4096];
+	char body[4096];
 	struct ev_loop *loop = ev_loop_new();
-	struct daemon server, bankd;
-	int rspro, rest, bport, t;
 	uint64_t *lat, d1[2], d16[2], b1[2], b16[2];
 	unsigned int i, slots;
+	int t;
 
 	rounds = argc > 1 ? strtoul(argv[1], NULL, 0) : 1000;
 	signal(SIGPIPE, SIG_IGN);
-	pcsc_env_fast = true;
 	lat = calloc(rounds * SLOTS, sizeof(*lat));
 	for (i = 0; i < SLOTS; i++)
 		direct_lat[i] = calloc(rounds, sizeof(uint64_t));
-	if (!mkdtemp(dir) || pcsc_env_start(&env, SLOTS)) {
-		fprintf(stderr, "bankd_rtt: no PC/SC environment (pcscd, vpcd, softsim)\n");
+	if (chain_start(&ch, SLOTS, false)) {
+		fprintf(stderr, "bankd_rtt: no PC/SC environment, server or bankd (%s)\n", ch.dir);
 		return 1;
 	}
-	rspro = free_port();
-	rest = free_port();
-	bport = free_port();
-	snprintf(rs, sizeof(rs), "%d", rspro);
-	snprintf(rt, sizeof(rt), "%d", rest);
-	snprintf(bp, sizeof(bp), "%d", bport);
-	snprintf(db, sizeof(db), "%s/server.db", dir);
-	snprintf(slog, sizeof(slog), "%s/server.log", dir);
-	snprintf(blog, sizeof(blog), "%s/bankd.log", dir);
-	{
-		char *sargv[] = { strdup(daemon_bin_fast("remsim-server")), "-D", db, "--rspro-port",
-				  rs, "--rest-port", rt, "-e", "error", NULL };
-		char *bargv[] = { strdup(daemon_bin_fast("remsim-bankd")), "-i", "127.0.0.1", "-p",
-				  rs, "-n", "16", "-I", "127.0.0.1", "-P", bp, "-S", env.csv, "-e",
-				  "error", NULL };
-
-		if (daemon_start(&server, sargv, slog) || !wait_port(rest, 5000) ||
-		    daemon_start(&bankd, bargv, blog) || !wait_port(bport, 5000)) {
-			fprintf(stderr, "bankd_rtt: server or bankd did not start (%s)\n", dir);
-			return 1;
-		}
-	}
 	for (i = 0; i < SLOTS; i++) {
-		snprintf(json, sizeof(json),
-			 "{\"bank\":{\"bankId\":1,\"slotNr\":%u},\"client\":{\"clientId\":%u,\"slotNr\":0}}",
-			 i, 100 + i);
-		if (http_json(rest, "POST", "/api/backend/v1/slotmaps", json, body, sizeof(body)) != 201) {
-			fprintf(stderr, "bankd_rtt: map %u: %s\n", i, body);
+		if (chain_map(&ch, i, 100 + i, 0) != 201) {
+			fprintf(stderr, "bankd_rtt: map %u refused\n", i);
 			return 1;
 		}
 	}
 	for (t = 0; t < 100; t++) {
-		http_json(rest, "GET", "/api/backend/v1/slotmaps", NULL, body, sizeof(body));
+		http_json(ch.rest_port, "GET", "/api/backend/v1/slotmaps", NULL, body, sizeof(body));
 		if (!strstr(body, "NEW") && !strstr(body, "UNACK"))
 			break;
 		tpeer_run(loop, 50);
@@ -194,15 +153,15 @@ int main(int argc, char **argv)
 		}
 		for (i = 0; i < slots; i++)
 			memcpy(all + (size_t)i * rounds, direct_lat[i], rounds * sizeof(uint64_t));
-		(slots == 1 ? d1 : d16)[0] = pct(all, n, 50);
-		(slots == 1 ? d1 : d16)[1] = pct(all, n, 99);
+		(slots == 1 ? d1 : d16)[0] = percentile(all, n, 50);
+		(slots == 1 ? d1 : d16)[1] = percentile(all, n, 99);
 		free(all);
-		if (run_bankd(loop, bport, slots, lat)) {
-			fprintf(stderr, "bankd_rtt: through bankd failed (see %s)\n", blog);
+		if (run_bankd(loop, ch.bank[0].port, slots, lat)) {
+			fprintf(stderr, "bankd_rtt: through bankd failed (see %s)\n", ch.dir);
 			return 1;
 		}
-		(slots == 1 ? b1 : b16)[0] = pct(lat, n, 50);
-		(slots == 1 ? b1 : b16)[1] = pct(lat, n, 99);
+		(slots == 1 ? b1 : b16)[0] = percentile(lat, n, 50);
+		(slots == 1 ? b1 : b16)[1] = percentile(lat, n, 99);
 	}
 	printf("# %u STATUS APDUs per slot; direct = SCardTransmit on the same softsim card\n",
 	       rounds);
@@ -215,9 +174,5 @@ int main(int argc, char **argv)
 	printf("bankd_rtt_16slots_p99: %.1f us (%.2fx vs pcsc_direct_16slots)\n", b16[1] / 1e3,
 	       (double)b16[1] / d16[1]);
 
-	daemon_stop(&bankd, SIGTERM, 5000);
-	daemon_stop(&server, SIGTERM, 5000);
-	pcsc_env_stop(&env);
-	snprintf(body, sizeof(body), "rm -rf %s", dir);
-	return system(body) ? 1 : 0;
+	return chain_stop(&ch) ? 1 : 0;
 }

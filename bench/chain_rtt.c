@@ -17,80 +17,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon.h"
-#include "http.h"
+#include "chain.h"
 #include "measure.h"
 #include "owner.h"
-#include "pcsc_env.h"
 #include "remsim/nl.h"
 #include "rspro_peer.h"
 
 #define ROUNDS	200
 
 static const uint8_t status[] = { 0xa0, 0xf2, 0x00, 0x00, 0x16 };
-static struct pcsc_env env;
-static struct daemon server, bankd, client;
-static int rspro, rest, bport;
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static uint64_t p50(uint64_t *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), cmp_u64);
-	return v[n / 2];
-}
-
-static int start(const char *dir)
-{
-	char db[96], log[96], rs[8], rt[8], bp[8];
-
-	rspro = free_port();
-	rest = free_port();
-	bport = free_port();
-	snprintf(rs, sizeof(rs), "%d", rspro);
-	snprintf(rt, sizeof(rt), "%d", rest);
-	snprintf(bp, sizeof(bp), "%d", bport);
-	snprintf(db, sizeof(db), "%s/server.db", dir);
-	snprintf(log, sizeof(log), "%s/server.log", dir);
-	{
-		char *argv[] = { strdup(daemon_bin_fast("remsim-server")), "-D", db, "--rspro-port",
-				 rs, "--rest-port", rt, "-e", "error", NULL };
-
-		if (daemon_start(&server, argv, log) || !wait_port(rest, 10000))
-			return -1;
-	}
-	snprintf(log, sizeof(log), "%s/bankd.log", dir);
-	{
-		char *argv[] = { strdup(daemon_bin_fast("remsim-bankd")), "-i", "127.0.0.1", "-p", rs,
-				 "-n", "3", "-P", bp, "-S", env.csv, "-e", "error", NULL };
-
-		if (daemon_start(&bankd, argv, log) || !wait_port(bport, 10000))
-			return -1;
-	}
-	snprintf(log, sizeof(log), "%s/client.log", dir);
-	{
-		char *argv[] = { strdup(daemon_bin_fast("remsim-client")), "-i", "127.0.0.1", "-p",
-				 rs, "--log-level", "error", NULL };
-
-		return daemon_start(&client, argv, log);
-	}
-}
-
-static int map(int bank_slot, int client_id)
-{
-	char json[200], body[1024];
-
-	snprintf(json, sizeof(json),
-		 "{\"bank\":{\"bankId\":1,\"slotNr\":%d},\"client\":{\"clientId\":%d,\"slotNr\":0}}",
-		 bank_slot, client_id);
-	return http_json(rest, "POST", "/api/backend/v1/slotmaps", json, body, sizeof(body)) == 201 ?
-	       0 : -1;
-}
+static struct chain ch;
 
 /* The session on a simulated slot served by the chain, as client 70:0. */
 static int chain_session(struct session_result *r)
@@ -101,7 +37,8 @@ static int chain_session(struct session_result *r)
 	struct slot_fixture fx;
 	int tries, ret = -1;
 
-	if (slot_fixture(&fx, -1) || rsnl_slot_set(fx.nl, fx.index, &m) || map(0, 70))
+	if (slot_fixture(&fx, -1) || rsnl_slot_set(fx.nl, fx.index, &m) ||
+	    chain_map(&ch, 0, 70, 0) != 201)
 		return -1;
 	card_profile_default(&prof, 0);
 	memcpy(o.ki, prof.ki, 16);
@@ -131,11 +68,11 @@ static int bankd_status(uint64_t *lat, struct ev_loop *loop)
 	struct tpeer t;
 	int i, tries;
 
-	if (map(1, 71))
+	if (chain_map(&ch, 1, 71, 0) != 201)
 		return -1;
 	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "bench", "remsim-client", "b");
 	for (tries = 0; tries < 40; tries++) {
-		if (!tpeer_connect(&t, loop, bport)) {
+		if (!tpeer_connect(&t, loop, ch.bank[0].port)) {
 			rspro_connect_client_req(&pdu, &id, &cs);
 			tpeer_send(&t, &pdu);
 			if (tpeer_wait(&t, RSPRO_SET_ATR_REQ, NULL, 2000))
@@ -170,7 +107,7 @@ static int direct_status(uint64_t *lat)
 	char reader[64];
 	int i;
 
-	pcsc_env_reader(&env, 2, reader, sizeof(reader));
+	pcsc_env_reader(&ch.bank[0].env, 2, reader, sizeof(reader));
 	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) ||
 	    SCardConnect(ctx, reader, SCARD_SHARE_EXCLUSIVE, SCARD_PROTOCOL_T0, &card, &proto))
 		return -1;
@@ -190,16 +127,14 @@ static int direct_status(uint64_t *lat)
 int main(void)
 {
 	static struct served_phone local;
-	static struct session_result chain;
+	static struct session_result remote;
 	static uint64_t bankd_lat[ROUNDS], direct_lat[ROUNDS];
-	char dir[] = "/tmp/remsim-chain-bench-XXXXXX", cmd[100];
 	struct ev_loop *loop = ev_loop_new();
 	uint64_t c50, k50, b50, d50;
 
 	signal(SIGPIPE, SIG_IGN);
-	pcsc_env_fast = true;
-	if (slot_modules_load() || !mkdtemp(dir) || pcsc_env_start(&env, 3) || start(dir)) {
-		fprintf(stderr, "chain_rtt: the chain did not start (%s)\n", dir);
+	if (slot_modules_load() || chain_start(&ch, 3, true)) {
+		fprintf(stderr, "chain_rtt: the chain did not start (%s)\n", ch.dir);
 		return 1;
 	}
 	/* the kernel's share: the same session, answered from a local card */
@@ -212,20 +147,20 @@ int main(void)
 		fprintf(stderr, "chain_rtt: local session failed: %s\n", local.r.error);
 		return 1;
 	}
-	if (chain_session(&chain)) {
-		fprintf(stderr, "chain_rtt: the session through the chain failed: %s\n", chain.error);
+	if (chain_session(&remote)) {
+		fprintf(stderr, "chain_rtt: the session through the chain failed: %s\n", remote.error);
 		return 1;
 	}
 	if (bankd_status(bankd_lat, loop) || direct_status(direct_lat)) {
 		fprintf(stderr, "chain_rtt: bankd or direct STATUS failed\n");
 		return 1;
 	}
-	c50 = session_percentile(&chain, 50);
+	c50 = session_percentile(&remote, 50);
 	k50 = session_percentile(&local.r, 50);
-	b50 = p50(bankd_lat, ROUNDS);
-	d50 = p50(direct_lat, ROUNDS);
+	b50 = percentile(bankd_lat, ROUNDS, 50);
+	d50 = percentile(direct_lat, ROUNDS, 50);
 	printf("# phone session (%u commands) per command, p50; STATUS x%d for the parts\n",
-	       chain.commands, ROUNDS);
+	       remote.commands, ROUNDS);
 	printf("chain_cmd_p50: %.1f us (%.2fx vs kernel_local_card)\n", c50 / 1e3, (double)c50 / k50);
 	printf("kernel_local_card_p50: %.1f us\n", k50 / 1e3);
 	printf("bankd_rspro_status_p50: %.1f us\n", b50 / 1e3);
@@ -233,10 +168,5 @@ int main(void)
 	printf("network_bankd_share_p50: %.1f us\n", (b50 > d50 ? b50 - d50 : 0) / 1e3);
 	printf("client_share_p50: %.1f us\n",
 	       (c50 > k50 + b50 ? c50 - k50 - b50 : 0) / 1e3);
-	daemon_stop(&client, SIGTERM, 5000);
-	daemon_stop(&bankd, SIGTERM, 5000);
-	daemon_stop(&server, SIGTERM, 5000);
-	pcsc_env_stop(&env);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) ? 1 : 0;
+	return chain_stop(&ch) ? 1 : 0;
 }
