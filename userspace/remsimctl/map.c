@@ -80,17 +80,6 @@ syntax:
 	return -EINVAL;
 }
 
-static int slot_arg(struct ctl *c, const char *cmd, const char *arg)
-{
-	int index = slot_resolve(c, arg);
-
-	if (index == -EINVAL)
-		return fail(-EXIT_USAGE, cmd, "%s: not a slot name", arg);
-	if (index < 0)
-		return fail(-EXIT_REFUSED, cmd, "%s: no such slot", arg);
-	return index;
-}
-
 static int changed(struct ctl *c, uint32_t index)
 {
 	struct rsnl_slot s;

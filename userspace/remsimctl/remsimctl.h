@@ -49,6 +49,8 @@ bool wants_help(int argc, char **argv);
  * (no such slot now), -EINVAL (not a slot name).
  */
 int slot_resolve(struct ctl *c, const char *arg);
+/* slot_resolve() for a command's SLOT argument: the index, or minus the exit status. */
+int slot_arg(struct ctl *c, const char *cmd, const char *arg);
 /* A USB slot's stable name "1-1.2-if0" from its bus path "1-1.2:1.0", or "". */
 void slot_stable_name(const struct rsnl_slot *s, char *buf, size_t size);
 

@@ -186,10 +186,9 @@ static int show_or_stats(struct ctl *c, int argc, char **argv, bool stats)
 			json_out(l.all);
 		return 0;
 	}
-	index = slot_resolve(c, argv[1]);
+	index = slot_arg(c, cmd->name, argv[1]);
 	if (index < 0)
-		return fail(index == -EINVAL ? EXIT_USAGE : EXIT_REFUSED, cmd->name,
-			    "%s: %s", argv[1], index == -EINVAL ? "not a slot name" : "no such slot");
+		return -index;
 	ret = rsnl_slot_get(c->nl, index, &s);
 	if (ret)
 		return refused(c, cmd->name, ret);

@@ -15,6 +15,17 @@
 
 #include "remsimctl.h"
 
+int slot_arg(struct ctl *c, const char *cmd, const char *arg)
+{
+	int index = slot_resolve(c, arg);
+
+	if (index == -EINVAL)
+		return fail(-EXIT_USAGE, cmd, "%s: not a slot name", arg);
+	if (index < 0)
+		return fail(-EXIT_REFUSED, cmd, "%s: no such slot", arg);
+	return index;
+}
+
 void slot_stable_name(const struct rsnl_slot *s, char *buf, size_t size)
 {
 	size_t dev = strcspn(s->bus_path, ":");
