@@ -116,6 +116,33 @@ static void up_error(struct remsim_slot *slot, struct xchg_after *a, u32 code,
 	a->nl_error = code;
 }
 
+/*
+ * Line changes are never held back: the backend reports them at once (the
+ * USB driver never parks its interrupt URB), because the engine must see a
+ * reset before the command the modem sends after it. So that an owner who
+ * does not read cannot make them cost memory, a change that finds the queue
+ * full and the newest unread message a SIGNALS one is merged into it: the
+ * state becomes the new one and @changed collects every line that moved. A
+ * line in @changed whose state is back where it was pulsed.
+ */
+static void up_queue_signals(struct remsim_slot *slot, const struct remsim_signals *sig)
+{
+	struct remsim_msg *tail = list_empty(&slot->up) ? NULL :
+				  list_last_entry(&slot->up, struct remsim_msg, node);
+
+	if (slot->up_len >= remsim_queue_depth && tail &&
+	    tail->hdr.type == REMSIM_MSG_SIGNALS) {
+		struct remsim_signals *old = (struct remsim_signals *)tail->payload;
+		u32 changed = old->changed | sig->changed;
+
+		*old = *sig;
+		old->changed = changed;
+		slot->stats.signals_merged++;
+		return;
+	}
+	up_queue_copy(slot, REMSIM_MSG_SIGNALS, sig, sizeof(*sig), true);
+}
+
 /* --- the queue to the modem -------------------------------------------------- */
 
 static void down_queue(struct remsim_slot *slot, const struct t0_tx *tx)
@@ -368,7 +395,7 @@ void remsim_slot_signals(struct remsim_slot *slot, const struct remsim_signals *
 		down_flush(slot);
 		slot->raw_busy = false;
 	}
-	up_queue_copy(slot, REMSIM_MSG_SIGNALS, cur, sizeof(*cur), true);
+	up_queue_signals(slot, cur);
 	a.nl_signal = true;
 	a.sig_state = state;
 	a.sig_changed = changed;

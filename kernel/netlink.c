@@ -144,6 +144,7 @@ static int put_stats(struct sk_buff *skb, const struct remsim_stats *s)
 		{ REMSIM_STATS_A_DOWN_PEAK, s->down_peak },
 		{ REMSIM_STATS_A_UP_BACKPRESSURE, s->up_backpressure },
 		{ REMSIM_STATS_A_DOWN_BACKPRESSURE, s->down_backpressure },
+		{ REMSIM_STATS_A_SIGNALS_MERGED, s->signals_merged },
 	};
 	struct nlattr *nest;
 	unsigned int i;

@@ -49,7 +49,18 @@ void t0_reset(struct t0 *t, struct t0_result *res)
 	res_clear(res);
 	if (t->state == T0_WAIT_OWNER)
 		res->actions |= T0_DO_ABORT;
-	t->state = T0_IDLE;
+	/*
+	 * Command data still to come stay expected. A board reports line
+	 * changes on another endpoint than TPDU data, with no order between
+	 * the two, so the reset may be reported after the header the modem
+	 * sent once it was over; forgetting that header would leave the board
+	 * waiting for our answer to its data forever. If the reset did come
+	 * last, the modem's next word is a header, which starts over.
+	 */
+	if (t->state == T0_RX_DATA)
+		t->reset_in_data = true;
+	else
+		t->state = T0_IDLE;
 	t->prev_valid = false;
 }
 
@@ -76,13 +87,16 @@ void t0_header(struct t0 *t, const u8 hdr[T0_HDR_LEN], struct t0_result *res)
 	if (t->state != T0_IDLE) {
 		/*
 		 * The modem starts over: it missed our answer, or we missed
-		 * its reset. What was going on is dead.
+		 * its reset. What was going on is dead. After a reset in the
+		 * data phase that is what we expect.
 		 */
 		if (t->state == T0_WAIT_OWNER)
 			res->actions |= T0_DO_ABORT;
-		res->error = REMSIM_ERR_PROTOCOL;
+		if (!(t->state == T0_RX_DATA && t->reset_in_data))
+			res->error = REMSIM_ERR_PROTOCOL;
 		t->state = T0_IDLE;
 	}
+	t->reset_in_data = false;
 
 	memcpy(a->tpdu, hdr, T0_HDR_LEN);
 	a->apdu_case = case_of(t, hdr);

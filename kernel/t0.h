@@ -57,6 +57,8 @@ struct t0 {
 	enum t0_state state;
 	struct t0_apdu cur;
 	u16 rx_len;		/* command data received so far */
+	/* A reset came in the data phase; see t0_reset(). */
+	bool reset_in_data;
 	/*
 	 * The last command that got an answer, for the 6Cxx rule: a command
 	 * the card answered with 6Cxx comes again with a new P3 and keeps its

@@ -11,8 +11,9 @@
  *
  * The firmware keeps at most three messages per IN endpoint and drops the
  * oldest, so several bulk IN URBs and the interrupt URB stay submitted; when
- * the slot's owner lets its queue fill, the driver parks them instead
- * (back-pressure) and resubmits when the owner reads. The board reboots when
+ * the slot's owner lets its queue fill, the driver parks the bulk ones
+ * (back-pressure) and resubmits when the owner reads. Line changes always
+ * come in at once (see st2_in_complete). The board reboots when
  * its USB state drops below CONFIGURED: the driver never resets it, never
  * changes its configuration or alternate setting, and forbids autosuspend.
  *
@@ -461,14 +462,22 @@ static void st2_in_complete(struct urb *urb)
 			return;		/* a board this broken gets no more of our time */
 	}
 
-	/* Back-pressure: with the owner's queue full, this URB waits. */
-	resubmit = remsim_slot_up_room(st2->slot);
+	/*
+	 * Back-pressure: with the owner's queue full, a bulk URB waits. The
+	 * interrupt URB never does: a line change that waited behind it
+	 * would reach the engine after the command the modem sent once the
+	 * reset was over, and abort that one; the slot core merges changes
+	 * the owner has not read, so they cost nothing.
+	 */
+	resubmit = i == ST2_INT_URB || remsim_slot_up_room(st2->slot);
 	spin_lock_irqsave(&st2->lock, flags);
 	if (st2->dead)
 		resubmit = false;
 	else if (!resubmit)
 		set_bit(i, &st2->parked);
 	spin_unlock_irqrestore(&st2->lock, flags);
+	if (!resubmit)
+		dev_dbg(&st2->intf->dev, "IN %u parked: the owner's queue is full\n", i);
 	/*
 	 * The owner may have made room between the check and the parking:
 	 * its one wake-up (st2_unpark) then found nothing parked, and none

@@ -44,7 +44,8 @@ struct load {
 	uint8_t tag;			/* in every command: whose it is */
 	atomic_bool stop;
 	atomic_ullong last_ok_ns;
-	atomic_ulong ok, lost;
+	atomic_ulong ok, lost, power_fails;
+	atomic_int last_err;		/* of the last failed command or power-on */
 };
 
 static struct chain chain;
@@ -85,9 +86,13 @@ static void *load_run(void *arg)
 	while (!atomic_load(&l->stop)) {
 		size_t len, atr_len;
 		uint16_t sw = 0;
+		int ret;
 
 		if (!powered) {
-			if (modem_power_on(l->m, atr, &atr_len)) {
+			ret = modem_power_on(l->m, atr, &atr_len);
+			if (ret) {
+				atomic_fetch_add(&l->power_fails, 1);
+				atomic_store(&l->last_err, ret);
 				usleep(100000);
 				continue;
 			}
@@ -98,8 +103,10 @@ static void *load_run(void *arg)
 		apdu[6] = l->tag;
 		memcpy(apdu + 7, &counter, 4);
 		memset(apdu + 11, 0x3f, 10);
-		if (modem_apdu(l->m, apdu, sizeof(apdu), resp, &len, &sw) || sw == 0x6f00) {
+		ret = modem_apdu(l->m, apdu, sizeof(apdu), resp, &len, &sw);
+		if (ret || sw == 0x6f00) {
 			atomic_fetch_add(&l->lost, 1);
+			atomic_store(&l->last_err, ret ? ret : 0x6f00);
 			/* the phone's reaction: reset the card, try again */
 			powered = false;
 			continue;
@@ -163,6 +170,14 @@ static long rss_survivors(void)
 	return kib;
 }
 
+static void phones_log(void)
+{
+	for (unsigned int i = 0; i < nloads; i++)
+		TH_LOG("phone %u: %lu answered, %lu lost, %lu failed power-ons, last error %d",
+		       i, atomic_load(&loads[i].ok), atomic_load(&loads[i].lost),
+		       atomic_load(&loads[i].power_fails), atomic_load(&loads[i].last_err));
+}
+
 /* What the chain looks like when a slot does not come back. */
 static void explain(void)
 {
@@ -170,13 +185,14 @@ static void explain(void)
 
 	if (have_board && !board_cmd(&board, "status", reply, sizeof(reply)))
 		TH_LOG("board: %s", reply);
-	for (unsigned int i = 0; i < nloads; i++)
-		TH_LOG("phone %u: %lu answered, %lu lost", i, atomic_load(&loads[i].ok),
-		       atomic_load(&loads[i].lost));
+	phones_log();
 	shell("ps -eo pid,stat,wchan:20,pcpu,comm | grep -E 'remsim|pcscd' | grep -v grep; "
 	   "tail -n 12 %s %s %s/pcscd.log; %s show; %s stats | cut -c1-160",
 	   chain.client.log, chain.bank[0].bankd.log, chain.bank[0].env.dir,
 	   daemon_bin_fast("remsimctl"), daemon_bin_fast("remsimctl"));
+	if (have_board && getenv("REMSIM_FAULT_TRACE"))
+		shell("echo 'module remsim -p' > /sys/kernel/debug/dynamic_debug/control; "
+		      "dmesg | grep -v 'remsim_sim\\|virtual' | head -n 4000");
 }
 
 /* The chain, the bankd behind the veth pair, SIM_SLOTS phones under load. */
@@ -344,6 +360,9 @@ static int fault_unplug(void)
 	struct rsnl *nl;
 	int ret;
 
+	/* Every transfer of this round (boot the VM with a large log_buf_len). */
+	if (getenv("REMSIM_FAULT_TRACE"))
+		shell("dmesg -C; echo 'module remsim +p' > /sys/kernel/debug/dynamic_debug/control");
 	/* mid-APDU: the phones send back to back */
 	ret = board_unplug(&board);
 	if (!ret)

@@ -361,8 +361,15 @@ TEST_TIMEOUT(plug_and_unplug_200_times_under_traffic, 600)
 }
 
 /* An owner that does not read: the driver parks its URBs, then goes on. */
-TEST_TIMEOUT(full_queue_parks_the_urbs, 120)
+/*
+ * An owner that does not read: line changes keep coming (the interrupt URB
+ * is never parked) but cost one message, merged; what a pulse was stays
+ * visible in the merged message.
+ */
+TEST_TIMEOUT(full_queue_merges_line_changes, 120)
 {
+	const struct remsim_signals *sig;
+	struct slot_msg msg, last = {};
 	struct remsim_stats st;
 	struct usb_phone p;
 	struct modem *m;
@@ -373,18 +380,24 @@ TEST_TIMEOUT(full_queue_parks_the_urbs, 120)
 	fd = slot_open(b.index[0], O_RDWR);
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, board_modem(&b, 0, &m));
-	/* Slow enough for the host to see each change: the queue fills. */
-	for (int i = 0; i < 40; i++) {
-		ASSERT_EQ(0, modem_lines(m, i % 2 ? 0x03 : 0x07));
+	/* Slow enough for the host to see each change; ends running. */
+	for (int i = 0; i < 41; i++) {
+		ASSERT_EQ(0, modem_lines(m, i % 2 ? 0x07 : 0x03));
 		usleep(20000);
 	}
 	ASSERT_EQ(0, ioctl(fd, REMSIM_IOC_GET_STATS, &st));
-	EXPECT_GE(st.up_backpressure, 1);
-	EXPECT_LE(st.up_peak, 5);
-	/* Reading lets the parked URBs go; the slot serves a phone again. */
-	while (!slot_read(fd, &(struct slot_msg){}, 300))
+	EXPECT_EQ(4, st.up_peak);
+	EXPECT_GE(st.signals_merged, 30);
+	EXPECT_EQ(0, st.up_backpressure);
+	while (!slot_read(fd, &msg, 300)) {
 		n++;
-	EXPECT_GE(n, 4);
+		if (msg.hdr.type == REMSIM_MSG_SIGNALS)
+			last = msg;
+	}
+	EXPECT_EQ(4, n);
+	sig = (const void *)last.payload;
+	EXPECT_EQ(REMSIM_SIG_VCC | REMSIM_SIG_CLK, sig->state);
+	EXPECT_TRUE(sig->changed & REMSIM_SIG_RST);
 	slot_set_param("remsim", "queue_depth", "16");
 	modem_close(m);
 	close(fd);
@@ -392,6 +405,114 @@ TEST_TIMEOUT(full_queue_parks_the_urbs, 120)
 	usb_phone_run(&p);
 	EXPECT_EQ(0, p.ret);
 	usb_phone_done(&p);
+	board_stop(&b);
+}
+
+/* PPS messages come on bulk IN: with the queue full those URBs wait. */
+TEST_TIMEOUT(full_queue_parks_the_bulk_urbs, 120)
+{
+	struct remsim_stats st;
+	struct usb_phone p;
+	struct modem *m;
+	uint8_t atr[33];
+	size_t atr_len;
+	int fd, n = 0;
+
+	start("simtrace2");
+	ASSERT_EQ(0, slot_set_param("remsim", "queue_depth", "4"));
+	fd = slot_open(b.index[0], O_RDWR);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, board_modem(&b, 0, &m));
+	for (int i = 0; i < 8; i++) {
+		ASSERT_EQ(0, modem_power_on(m, atr, &atr_len));
+		ASSERT_EQ(0, modem_pps(m, 1, 1));
+		usleep(20000);
+	}
+	ASSERT_EQ(0, ioctl(fd, REMSIM_IOC_GET_STATS, &st));
+	EXPECT_GE(st.up_backpressure, 1);
+	/* The depth, then per bulk URB a PPS and the line change after it. */
+	EXPECT_LE(st.up_peak, 4 + 2 * 4);
+	/* Reading lets the parked URBs go; the board kept the last three. */
+	while (!slot_read(fd, &(struct slot_msg){}, 300))
+		n++;
+	EXPECT_GE(n, 8);
+	ASSERT_EQ(0, ioctl(fd, REMSIM_IOC_GET_STATS, &st));
+	EXPECT_EQ(8, st.pps);
+	slot_set_param("remsim", "queue_depth", "16");
+	modem_close(m);
+	close(fd);
+	usb_phone_setup(&p, &b, 0, 8);
+	usb_phone_run(&p);
+	EXPECT_EQ(0, p.ret);
+	usb_phone_done(&p);
+	board_stop(&b);
+}
+
+struct tpdu_call {
+	pthread_t th;
+	struct modem *m;
+	uint8_t resp[8];
+	size_t resp_len;
+	int ret;
+};
+
+static void *tpdu_call_run(void *arg)
+{
+	static const uint8_t status_hdr[5] = { 0x80, 0xf2, 0x00, 0x0c, 0x00 };
+	struct tpdu_call *c = arg;
+
+	c->ret = modem_tpdu(c->m, status_hdr, NULL, false, c->resp, &c->resp_len);
+	return NULL;
+}
+
+/*
+ * The replug fault the fault suite found: the owner's queue full, the phone
+ * resets and sends a command. The reset must reach the engine before that
+ * command, or it aborts it once the owner reads and the phone waits for an
+ * answer forever (before, the interrupt URB was parked with the bulk ones).
+ */
+TEST_TIMEOUT(reset_with_a_full_queue_does_not_abort_the_next_command, 120)
+{
+	struct remsim_stats st;
+	struct tpdu_call c = {};
+	struct slot_msg msg;
+	struct modem *m;
+	uint8_t atr[33];
+	size_t atr_len;
+	int fd;
+
+	start("simtrace2");
+	ASSERT_EQ(0, slot_set_param("remsim", "queue_depth", "4"));
+	fd = slot_open(b.index[0], O_RDWR);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, board_modem(&b, 0, &m));
+	modem_set_tpdu_timeout(m, 10000);
+	/* Resets that fill the queue; the fourth change leaves it running. */
+	for (int i = 0; i < 8; i++) {
+		ASSERT_EQ(0, modem_lines(m, i % 2 ? 0x03 : 0x07));
+		usleep(20000);
+	}
+	/* The ATRs they got, unread. */
+	modem_set_timeout(m, 300);
+	while (!modem_read_bytes(m, atr, 1))
+		;
+	modem_set_timeout(m, 2000);
+	ASSERT_EQ(0, modem_power_on(m, atr, &atr_len));
+	c.m = m;
+	ASSERT_EQ(0, pthread_create(&c.th, NULL, tpdu_call_run, &c));
+	/* The command is in the queue behind the line changes. */
+	usleep(300000);
+	ASSERT_EQ(0, slot_read_type(fd, REMSIM_MSG_APDU, &msg, 2000));
+	ASSERT_EQ(0, slot_respond(fd, msg.hdr.seq, (const uint8_t[]){ 0x90, 0x00 }, 2));
+	pthread_join(c.th, NULL);
+	EXPECT_EQ(0, c.ret);
+	EXPECT_EQ(2, c.resp_len);
+	EXPECT_MEMEQ(((uint8_t[]){ 0x90, 0x00 }), c.resp, 2);
+	ASSERT_EQ(0, ioctl(fd, REMSIM_IOC_GET_STATS, &st));
+	EXPECT_EQ(0, st.aborted);
+	EXPECT_EQ(1, st.responses);
+	modem_close(m);
+	close(fd);
 	board_stop(&b);
 }
 

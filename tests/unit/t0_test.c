@@ -251,6 +251,30 @@ TEST(reset_aborts_only_a_waiting_apdu)
 	EXPECT_EQ(-ESTALE, t0_response(&t, (uint8_t[]){ 0x90, 0 }, 2, &res));
 }
 
+/* The reset reported after the header the modem sent once it was over. */
+TEST(reset_in_the_data_phase_keeps_the_data_expected)
+{
+	t0_init(&t);
+	header(0xa0, 0xd6, 2);
+	t0_reset(&t, &res);
+	EXPECT_EQ(0, res.actions);
+	t0_data(&t, (uint8_t[]){ 1, 2 }, 2, &res);
+	EXPECT_EQ(T0_DO_DELIVER, res.actions);
+	EXPECT_EQ(0, res.error);
+	/* It really came last: the next header starts over, no error. */
+	EXPECT_EQ(0, t0_response(&t, (uint8_t[]){ 0x90, 0 }, 2, &res));
+	header(0xa0, 0xd6, 2);
+	t0_reset(&t, &res);
+	header(0xa0, 0xb0, 2);
+	EXPECT_EQ(T0_DO_DELIVER, res.actions);
+	EXPECT_EQ(0, res.error);
+	/* Without a reset in between, a header in the data phase is an error. */
+	t0_response(&t, (uint8_t[]){ 0x90, 0 }, 2, &res);
+	header(0xa0, 0xd6, 2);
+	header(0xa0, 0xd6, 2);
+	EXPECT_EQ(REMSIM_ERR_PROTOCOL, res.error);
+}
+
 TEST(response_checks)
 {
 	t0_init(&t);

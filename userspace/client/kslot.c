@@ -32,6 +32,8 @@ struct kslot {
 	uint64_t pending_seq;		/* the APDU whose answer is out */
 	bool pending;
 	unsigned long answered_retry;
+	uint32_t state;			/* REMSIM_SIG_* last reported */
+	bool have_state;
 	uint8_t msg[REMSIM_MSG_MAX];
 };
 
@@ -143,16 +145,32 @@ static void on_apdu(struct kslot *k, const struct remsim_msg_hdr *h)
 	k->pending_seq = h->seq;
 }
 
-static void on_signals(struct kslot *k, const struct remsim_signals *sig)
+static void report_lines(struct kslot *k, uint32_t state)
 {
 	struct rspro_slot_phys phys = {
-		.reset_active = !!(sig->state & REMSIM_SIG_RST),
-		.vcc_present = !!(sig->state & REMSIM_SIG_VCC),
-		.clk_active = !!(sig->state & REMSIM_SIG_CLK),
+		.reset_active = !!(state & REMSIM_SIG_RST),
+		.vcc_present = !!(state & REMSIM_SIG_VCC),
+		.clk_active = !!(state & REMSIM_SIG_CLK),
 		.card_present = RSPRO_UNKNOWN,
 	};
 
 	rc_slot_modem_status(k->rc, &phys);
+}
+
+static void on_signals(struct kslot *k, const struct remsim_signals *sig)
+{
+	/*
+	 * Changes we did not read in time come merged: a line marked changed
+	 * but back where it was pulsed. The bankd resets its card on the
+	 * edges it sees, so it gets the pulse first.
+	 */
+	uint32_t pulsed = k->have_state ? sig->changed & ~(sig->state ^ k->state) : 0;
+
+	if (pulsed)
+		report_lines(k, sig->state ^ pulsed);
+	report_lines(k, sig->state);
+	k->state = sig->state;
+	k->have_state = true;
 }
 
 static void on_readable(struct ev_io *io, uint32_t revents)

@@ -227,6 +227,7 @@ static void parse_stats(const struct nlattr *nest, struct remsim_stats *s)
 		[REMSIM_STATS_A_DOWN_PEAK] = &s->down_peak,
 		[REMSIM_STATS_A_UP_BACKPRESSURE] = &s->up_backpressure,
 		[REMSIM_STATS_A_DOWN_BACKPRESSURE] = &s->down_backpressure,
+		[REMSIM_STATS_A_SIGNALS_MERGED] = &s->signals_merged,
 	};
 
 	memset(s, 0, sizeof(*s));

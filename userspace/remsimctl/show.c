@@ -18,7 +18,7 @@ static const struct {
 	C(apdus), C(responses), C(bytes_up), C(bytes_down), C(resets), C(power_cycles),
 	C(pps), C(errors), C(protocol_errors), C(response_errors), C(aborted), C(abandoned),
 	C(timeouts), C(stale_responses), C(board_errors), C(up_peak), C(down_peak),
-	C(up_backpressure), C(down_backpressure),
+	C(up_backpressure), C(down_backpressure), C(signals_merged),
 #undef C
 };
 

@@ -146,7 +146,10 @@ struct remsim_apdu {
 /**
  * struct remsim_signals - payload of REMSIM_MSG_SIGNALS
  * @state: REMSIM_SIG_* after the change
- * @changed: REMSIM_SIG_* that changed
+ * @changed: REMSIM_SIG_* that changed since the previous message; changes
+ *	that find the owner's queue full are merged into the newest unread
+ *	message, so a line in @changed whose @state is what it was before
+ *	pulsed (at least once)
  * @voltage_mv: SIM supply voltage on boards that measure it, else zero
  * @fi: F index (ISO 7816-3 table 7) in use
  * @di: D index (table 8) in use
@@ -364,6 +367,8 @@ struct remsim_status {
  * @up_backpressure: times the queue to the owner was full and its
  *	producer (the modem side) had to wait
  * @down_backpressure: times a write had to wait for room
+ * @signals_merged: line changes merged into an unread REMSIM_MSG_SIGNALS
+ *	because the queue to the owner was full
  * @reserved: zero
  */
 struct remsim_stats {
@@ -386,7 +391,8 @@ struct remsim_stats {
 	__u64 down_peak;
 	__u64 up_backpressure;
 	__u64 down_backpressure;
-	__u64 reserved[5];
+	__u64 signals_merged;
+	__u64 reserved[4];
 };
 
 /**
