@@ -17,6 +17,7 @@
 #include <linux/remsim_dev.h>
 
 #include "kslot.h"
+#include "lines.h"
 #include "remsim/log.h"
 
 /* What the modem hears when its command cannot reach the card: retry. */
@@ -164,7 +165,7 @@ static void on_signals(struct kslot *k, const struct remsim_signals *sig)
 	 * but back where it was pulsed. The bankd resets its card on the
 	 * edges it sees, so it gets the pulse first.
 	 */
-	uint32_t pulsed = k->have_state ? sig->changed & ~(sig->state ^ k->state) : 0;
+	uint32_t pulsed = lines_pulsed(k->state, k->have_state, sig->state, sig->changed);
 
 	if (pulsed)
 		report_lines(k, sig->state ^ pulsed);
