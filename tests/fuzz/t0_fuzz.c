@@ -61,7 +61,9 @@ static void status(void *ctx, uint32_t s)
 
 	if (s & CARDEM_STATUS_RST || !(s & CARDEM_STATUS_VCC)) {
 		t0_reset(&t, &res);
-		assert(t.state == T0_IDLE);
+		/* Idle, or still expecting the data of a header (t0_reset()). */
+		assert(t.state == T0_IDLE || (t.state == T0_RX_DATA && t.reset_in_data));
+		assert(!(res.actions & T0_DO_TX));
 	}
 }
 
