@@ -361,6 +361,21 @@ TEST_TIMEOUT(plug_and_unplug_200_times_under_traffic, 600)
 }
 
 /* An owner that does not read: the driver parks its URBs, then goes on. */
+/* The queue back to its depth, the test's phone gone: a whole session works. */
+static void slot_serves_again(struct modem *m, int fd)
+{
+	struct usb_phone p;
+
+	slot_set_param("remsim", "queue_depth", "16");
+	modem_close(m);
+	close(fd);
+	usb_phone_setup(&p, &b, 0, 8);
+	usb_phone_run(&p);
+	EXPECT_EQ(0, p.ret);
+	usb_phone_done(&p);
+	board_stop(&b);
+}
+
 /*
  * An owner that does not read: line changes keep coming (the interrupt URB
  * is never parked) but cost one message, merged; what a pulse was stays
@@ -371,7 +386,6 @@ TEST_TIMEOUT(full_queue_merges_line_changes, 120)
 	const struct remsim_signals *sig;
 	struct slot_msg msg, last = {};
 	struct remsim_stats st;
-	struct usb_phone p;
 	struct modem *m;
 	int fd, n = 0;
 
@@ -398,21 +412,13 @@ TEST_TIMEOUT(full_queue_merges_line_changes, 120)
 	sig = (const void *)last.payload;
 	EXPECT_EQ(REMSIM_SIG_VCC | REMSIM_SIG_CLK, sig->state);
 	EXPECT_TRUE(sig->changed & REMSIM_SIG_RST);
-	slot_set_param("remsim", "queue_depth", "16");
-	modem_close(m);
-	close(fd);
-	usb_phone_setup(&p, &b, 0, 8);
-	usb_phone_run(&p);
-	EXPECT_EQ(0, p.ret);
-	usb_phone_done(&p);
-	board_stop(&b);
+	slot_serves_again(m, fd);
 }
 
 /* PPS messages come on bulk IN: with the queue full those URBs wait. */
 TEST_TIMEOUT(full_queue_parks_the_bulk_urbs, 120)
 {
 	struct remsim_stats st;
-	struct usb_phone p;
 	struct modem *m;
 	uint8_t atr[33];
 	size_t atr_len;
@@ -438,14 +444,7 @@ TEST_TIMEOUT(full_queue_parks_the_bulk_urbs, 120)
 	EXPECT_GE(n, 8);
 	ASSERT_EQ(0, ioctl(fd, REMSIM_IOC_GET_STATS, &st));
 	EXPECT_EQ(8, st.pps);
-	slot_set_param("remsim", "queue_depth", "16");
-	modem_close(m);
-	close(fd);
-	usb_phone_setup(&p, &b, 0, 8);
-	usb_phone_run(&p);
-	EXPECT_EQ(0, p.ret);
-	usb_phone_done(&p);
-	board_stop(&b);
+	slot_serves_again(m, fd);
 }
 
 struct tpdu_call {
