@@ -361,6 +361,25 @@ TEST_TIMEOUT(plug_and_unplug_200_times_under_traffic, 600)
 }
 
 /* An owner that does not read: the driver parks its URBs, then goes on. */
+/*
+ * A board whose slot's owner (the test) reads nothing yet, with a queue of
+ * four, and the test's phone on the board: the slot's fd, or -1.
+ */
+static int full_queue_setup(struct modem **m)
+{
+	int fd;
+
+	start("simtrace2");
+	if (slot_set_param("remsim", "queue_depth", "4"))
+		return -1;
+	fd = slot_open(b.index[0], O_RDWR);
+	if (fd >= 0 && board_modem(&b, 0, m)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* The queue back to its depth, the test's phone gone: a whole session works. */
 static void slot_serves_again(struct modem *m, int fd)
 {
@@ -389,11 +408,8 @@ TEST_TIMEOUT(full_queue_merges_line_changes, 120)
 	struct modem *m;
 	int fd, n = 0;
 
-	start("simtrace2");
-	ASSERT_EQ(0, slot_set_param("remsim", "queue_depth", "4"));
-	fd = slot_open(b.index[0], O_RDWR);
+	fd = full_queue_setup(&m);
 	ASSERT_GE(fd, 0);
-	ASSERT_EQ(0, board_modem(&b, 0, &m));
 	/* Slow enough for the host to see each change; ends running. */
 	for (int i = 0; i < 41; i++) {
 		ASSERT_EQ(0, modem_lines(m, i % 2 ? 0x07 : 0x03));
@@ -424,11 +440,8 @@ TEST_TIMEOUT(full_queue_parks_the_bulk_urbs, 120)
 	size_t atr_len;
 	int fd, n = 0;
 
-	start("simtrace2");
-	ASSERT_EQ(0, slot_set_param("remsim", "queue_depth", "4"));
-	fd = slot_open(b.index[0], O_RDWR);
+	fd = full_queue_setup(&m);
 	ASSERT_GE(fd, 0);
-	ASSERT_EQ(0, board_modem(&b, 0, &m));
 	for (int i = 0; i < 8; i++) {
 		ASSERT_EQ(0, modem_power_on(m, atr, &atr_len));
 		ASSERT_EQ(0, modem_pps(m, 1, 1));
@@ -480,11 +493,8 @@ TEST_TIMEOUT(reset_with_a_full_queue_does_not_abort_the_next_command, 120)
 	size_t atr_len;
 	int fd;
 
-	start("simtrace2");
-	ASSERT_EQ(0, slot_set_param("remsim", "queue_depth", "4"));
-	fd = slot_open(b.index[0], O_RDWR);
+	fd = full_queue_setup(&m);
 	ASSERT_GE(fd, 0);
-	ASSERT_EQ(0, board_modem(&b, 0, &m));
 	modem_set_tpdu_timeout(m, 10000);
 	/* Resets that fill the queue; the fourth change leaves it running. */
 	for (int i = 0; i < 8; i++) {
