@@ -156,7 +156,8 @@ static int apply(struct bankd_cfg *cfg, int opt, const char *v, char *why, size_
 		return 0;
 	case 'd':
 		if (log_parse_mask(v)) {
-			snprintf(why, whylen, "debug mask \"%s\" is not CATEGORY,LEVEL[:...]", v);
+			snprintf(why, whylen,
+				 "debug mask \"%s\": a level must be 0..8 or a level name", v);
 			return -EINVAL;
 		}
 		return 0;

@@ -129,7 +129,8 @@ static int parse_options(struct client *cl, int argc, char **argv)
 		switch (opt) {
 		case 'd':
 			if (log_parse_mask(optarg)) {
-				fprintf(stderr, "remsim-client: bad log mask %s\n", optarg);
+				fprintf(stderr, "remsim-client: debug mask %s: a level must be 0..8 or a level name\n",
+					optarg);
 				return 2;
 			}
 			break;

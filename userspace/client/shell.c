@@ -232,7 +232,8 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			if (log_parse_mask(optarg)) {
-				fprintf(stderr, "remsim-client-shell: bad log mask %s\n", optarg);
+				fprintf(stderr, "remsim-client-shell: debug mask %s: a level must be 0..8 or a level name\n",
+					optarg);
 				return 2;
 			}
 			break;

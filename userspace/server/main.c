@@ -166,7 +166,8 @@ static int apply(struct server_cfg *cfg, int opt, const char *name,
 		return 0;
 	case 'd':
 		if (log_parse_mask(value)) {
-			snprintf(why, whylen, "debug mask \"%s\" is not CATEGORY,LEVEL[:...]", value);
+			snprintf(why, whylen,
+				 "debug mask \"%s\": a level must be 0..8 or a level name", value);
 			return -EINVAL;
 		}
 		return 0;

@@ -37,7 +37,12 @@ void log_timestamps(bool on);
 
 /* "debug", "info", "notice", "error", "fatal" or a number; -1 if neither. */
 int log_parse_level(const char *text);
-/* An osmo-remsim mask "DMAIN,1:DRSPRO,5"; -EINVAL naming nothing. */
+/*
+ * An osmo-remsim mask "DMAIN,1:DRSPRO,5" (names in any case, a level of 0
+ * to 8 or a level name). Categories remsim does not have - libosmocore's
+ * DL* ones, or any other - are ignored with one warning line, as osmo
+ * programs accept them; -EINVAL only for a level that is no level.
+ */
 int log_parse_mask(const char *mask);
 
 bool log_enabled(enum log_cat cat, enum log_level level);

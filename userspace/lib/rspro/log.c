@@ -72,14 +72,42 @@ int log_parse_level(const char *text)
 		if (!strcasecmp(text, names[i].name))
 			return names[i].level;
 	v = strtol(text, &end, 10);
+	/* libosmocore takes 0 as well: everything, as debug does */
+	if (*text && !*end && v == 0)
+		return LOG_DEBUG;
 	if (*text && !*end && v >= LOG_DEBUG && v <= LOG_FATAL)
 		return v;
 	return -1;
 }
 
+/*
+ * libosmocore's own categories (DLGLOBAL, DLINP, DLMI, ...: all start with
+ * "DL"), which every osmo program's -d accepts. remsim has no such
+ * layers; a mask naming them still works, with one warning.
+ */
+static bool osmo_library_category(const char *name)
+{
+	return !strncasecmp(name, "DL", 2) && name[2];
+}
+
+static void warn_ignored(const char *what, const char *names)
+{
+	log_line(DMAIN, LOG_NOTICE, "log",
+		 "debug mask: %s %s: ignored", what, names);
+}
+
+/* Appends @name to the comma-separated list @list of @size bytes. */
+static void list_add(char *list, size_t size, const char *name)
+{
+	size_t n = strlen(list);
+
+	snprintf(list + n, size - n, "%s%s", n ? ", " : "", name);
+}
+
 int log_parse_mask(const char *mask)
 {
 	char *copy = strdup(mask), *save = NULL, *item;
+	char library[256] = "", unknown[256] = "";
 	int ret = 0;
 
 	if (!copy)
@@ -93,16 +121,29 @@ int log_parse_mask(const char *mask)
 			*comma = 0;
 			level = log_parse_level(comma + 1);
 		}
-		for (cat = 0; cat < LOG_CAT_COUNT; cat++)
-			if (!strcmp(item, cat_names[cat]))
-				break;
-		if (cat == LOG_CAT_COUNT || level < 0)
+		if (level < 0) {
 			ret = -EINVAL;
-		else
+			break;
+		}
+		for (cat = 0; cat < LOG_CAT_COUNT; cat++)
+			if (!strcasecmp(item, cat_names[cat]))
+				break;
+		if (cat < LOG_CAT_COUNT)
 			levels[cat] = level;
+		else if (osmo_library_category(item))
+			list_add(library, sizeof(library), item);
+		else
+			list_add(unknown, sizeof(unknown), item);
 	}
 	free(copy);
-	return ret;
+	if (ret)
+		return ret;
+	/* osmo programs ignore what they do not know; so do we, but say so */
+	if (library[0])
+		warn_ignored("libosmocore categories remsim does not have", library);
+	if (unknown[0])
+		warn_ignored("unknown categories", unknown);
+	return 0;
 }
 
 bool log_enabled(enum log_cat cat, enum log_level level)
