@@ -9,6 +9,9 @@
  * clear errors and no hang; 16 slots work in parallel.
  */
 #include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -499,6 +502,68 @@ TEST_TIMEOUT(sixteen_slots_in_parallel, 180)
 		EXPECT_EQ(20, pcsc_env_count_commands(&env, i, "a0f2000016"));
 		tpeer_close(&c[i]);
 	}
+	teardown();
+}
+
+/*
+ * GSMTAP copies with nobody listening on udp/4729 (the usual case: a
+ * capture on the wire, no receiver): every packet must go out. Packets are
+ * counted on the loopback interface by a packet socket, never by binding
+ * 4729; this test's commands carry an offset no other test uses.
+ */
+static int count_gsmtap(int ps, const uint8_t *cmd, size_t len)
+{
+	uint8_t pkt[2048];
+	int n = 0;
+
+	for (;;) {
+		struct sockaddr_ll from;
+		socklen_t fl = sizeof(from);
+		ssize_t got = recvfrom(ps, pkt, sizeof(pkt), MSG_DONTWAIT,
+				       (struct sockaddr *)&from, &fl);
+		size_t ihl;
+
+		if (got < 0)
+			return n;
+		if (from.sll_pkttype == PACKET_OUTGOING || got < 20 || pkt[9] != IPPROTO_UDP)
+			continue;
+		ihl = (pkt[0] & 0xf) * 4;
+		if ((size_t)got < ihl + 8 + 16 + len ||
+		    ((pkt[ihl + 2] << 8) | pkt[ihl + 3]) != 4729)
+			continue;
+		n += !memcmp(pkt + ihl + 8 + 16, cmd, len);
+	}
+}
+
+TEST_TIMEOUT(gsmtap_every_packet_with_nobody_listening, 120)
+{
+	static const uint8_t cmd[] = { 0xa0, 0xb0, 0x5a, 0xa5, 0x07 };
+	struct sockaddr_ll lo = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP) };
+	struct rspro_pdu atr;
+	uint8_t resp[300];
+	struct tpeer c;
+	int ps, i, got;
+
+	lo.sll_ifindex = if_nametoindex("lo");
+	ps = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_IP));
+	if (ps < 0)
+		SKIP("no packet socket (%s): not root?", strerror(errno));
+	ASSERT_EQ(0, bind(ps, (struct sockaddr *)&lo, sizeof(lo)));
+	setup(1);
+	map(0, 27);
+	ASSERT_TRUE(client_connect(&c, 27, &atr));
+	for (i = 0; i < 7; i++) {
+		ASSERT_GE(transceive(&c, 27, 0, cmd, sizeof(cmd), resp), 2);
+		/* let the ICMP answer of the last one arrive first */
+		tpeer_run(loop, 20);
+	}
+	tpeer_run(loop, 100);
+	got = count_gsmtap(ps, cmd, sizeof(cmd));
+	if (got != 7)
+		TH_LOG("%d of 7 GSMTAP packets on the wire", got);
+	EXPECT_EQ(7, got);
+	close(ps);
+	tpeer_close(&c);
 	teardown();
 }
 

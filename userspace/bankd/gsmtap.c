@@ -4,6 +4,7 @@
  * UDP packet to port 4729, which Wireshark decodes as GSM SIM. The header
  * is GSMTAP version 2, 16 bytes: type 4 (SIM), sub-type 0 (APDU) or 1 (ATR).
  */
+#include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,6 +52,14 @@ void gsmtap_send(struct bankd *bd, uint16_t slot, bool atr, const uint8_t *a,
 	memcpy(pkt + 16, a, alen);
 	if (blen)
 		memcpy(pkt + 16 + alen, b, blen);
-	/* a lost trace packet is no error of the card's */
-	send(bd->gsmtap_fd, pkt, 16 + alen + blen, MSG_DONTWAIT);
+	/*
+	 * With nobody listening, each packet draws an ICMP port unreachable
+	 * that the connected socket reports on the next send, which then
+	 * sends nothing: every other packet would be lost. The failed send
+	 * consumed that error, so once more. Otherwise a lost trace packet
+	 * is no error of the card's.
+	 */
+	if (send(bd->gsmtap_fd, pkt, 16 + alen + blen, MSG_DONTWAIT) < 0 &&
+	    errno == ECONNREFUSED)
+		send(bd->gsmtap_fd, pkt, 16 + alen + blen, MSG_DONTWAIT);
 }
