@@ -253,6 +253,7 @@ $(B)/tests/unit/%: $(SAN)/obj/tests/unit/%.o $(SAN)/libtest.a $(SAN)/libremsim.a
 	$(call link,$(SANFLAGS))
 
 $(B)/tests/unit/bankd_csv_test: $(SAN)/obj/userspace/bankd/csv.o
+$(B)/tests/unit/bankd_csv_test: LDLIBS := $(SAN)/libremsim-rspro.a $(LDLIBS)
 $(B)/tests/unit/client_config_test: $(patsubst %.c,$(SAN)/obj/userspace/client/%.o,config.c \
 				    usbscan.c usbslot.c usbhost.c slot.c script.c)
 # (the objects come after the libraries on the command line: those again)

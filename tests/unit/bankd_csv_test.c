@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * bankd_csv_test - bankd_pcsc_slots.csv as operators write it (osmo-remsim's
- * examples), and bad lines refused with their line number.
+ * examples), and bad lines refused with their line number; hostile files
+ * (/dev/zero, a NUL byte, a directory, too many rows) and a file with no
+ * row for the bank refused.
  */
 #include <errno.h>
 #include <regex.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../../userspace/bankd/csv.h"
+#include "daemon.h"
 #include "ktap.h"
 
 static bool matches(const struct slot_row *r, const char *reader)
@@ -67,8 +72,84 @@ TEST(bad_lines_are_refused_with_their_number)
 	expect_bad("1,0,\"open\n", "slots.csv:1: a quoted field is not closed");
 	expect_bad("1,0,\"a\"b\n", "slots.csv:1: text after a closing quote");
 	expect_bad("1,0,a,b\n", "slots.csv:1: more than 3 fields");
-	expect_bad("1,0,a\n1,0,b\n", "slots.csv:2: this bank slot already has a row");
+	expect_bad("1,0,a\n#\n1,0,b\n", "slots.csv:3: bank 1 slot 0 is on line 1 already");
 	expect_bad("1,0,\n", "slots.csv:1: the reader regex is empty");
 }
 
-KTAP_MAIN
+static char dir[] = "/tmp/remsim-csv-test-XXXXXX";
+
+/* slot_table_load() of @len bytes of @text refuses with @ret and @want. */
+static void expect_bad_file(const char *text, size_t len, int ret, const char *want)
+{
+	struct slot_table t;
+	char path[64], err[300] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/slots.csv", dir);
+	f = fopen(path, "w");
+	ASSERT_TRUE(f != NULL);
+	ASSERT_EQ(len, fwrite(text, 1, len, f));
+	ASSERT_EQ(0, fclose(f));
+	EXPECT_EQ(ret, slot_table_load(&t, path, err, sizeof(err)));
+	if (!strstr(err, want))
+		TH_LOG("got \"%s\", want \"%s\"", err, want);
+	EXPECT_TRUE(strstr(err, want) != NULL);
+	EXPECT_EQ(0u, t.count);
+}
+
+TEST_TIMEOUT(hostile_files_are_refused_quickly, 20)
+{
+	static const char nul[] = "1,0,a\n1,1,b\0c\n";
+	struct slot_table t;
+	char err[300] = "";
+	time_t t0 = time(NULL);
+
+	/* 4097 bytes read, not gigabytes */
+	EXPECT_EQ(-E2BIG, slot_table_load(&t, "/dev/zero", err, sizeof(err)));
+	EXPECT_EQ(0, strcmp(err, "/dev/zero:1: line longer than 4096 bytes"));
+	EXPECT_LE(time(NULL) - t0, 2);
+	EXPECT_EQ(0u, t.count);
+	EXPECT_EQ(-EISDIR, slot_table_load(&t, "/tmp", err, sizeof(err)));
+	EXPECT_EQ(0, strcmp(err, "/tmp: is a directory"));
+	/* the NUL would have hidden the rest of the line */
+	expect_bad_file(nul, sizeof(nul) - 1, -EINVAL, "slots.csv:2: NUL byte in line");
+}
+
+TEST(at_most_4096_rows)
+{
+	static char text[(SLOT_ROWS_MAX + 1) * 16];
+	size_t n = 0;
+	unsigned int i;
+
+	for (i = 0; i <= SLOT_ROWS_MAX; i++)
+		n += snprintf(text + n, sizeof(text) - n, "%u,%u,r\n", i / 1024, i % 1024);
+	expect_bad_file(text, n, -EINVAL, "slots.csv:4097: more than 4096 rows");
+}
+
+TEST(a_bank_without_rows_is_refused)
+{
+	static const char text[] = "# bank 2 only\n2,0,a\n2,1,b\n";
+	struct slot_table t;
+	char err[200] = "";
+
+	ASSERT_EQ(0, slot_table_parse(&t, "", "slots.csv", err, sizeof(err)));
+	EXPECT_EQ(-ENOENT, slot_table_check_bank(&t, 1, "slots.csv", err, sizeof(err)));
+	EXPECT_EQ(0, strcmp(err, "slots.csv: no reader for bank 1"));
+	ASSERT_EQ(0, slot_table_parse(&t, text, "slots.csv", err, sizeof(err)));
+	EXPECT_EQ(-ENOENT, slot_table_check_bank(&t, 1, "slots.csv", err, sizeof(err)));
+	EXPECT_EQ(0, slot_table_check_bank(&t, 2, "slots.csv", err, sizeof(err)));
+	slot_table_free(&t);
+}
+
+int main(int argc, char **argv)
+{
+	int ret;
+
+	/* here, not in a test: each test runs in a child of its own */
+	if (!mkdtemp(dir))
+		return 1;
+	ret = ktap_main(argc, argv);
+	if (shell("rm -rf %s", dir))
+		return 1;
+	return ret;
+}

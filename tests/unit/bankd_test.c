@@ -6,7 +6,8 @@
  * RSPRO library. Every card command round-trips byte for byte as a local
  * card answers it; resets reach the card; a card pulled out mid-APDU, a
  * pcscd restart, two clients racing for one slot and malformed TPDUs get
- * clear errors and no hang; 16 slots work in parallel.
+ * clear errors and no hang; 16 slots work in parallel. A reader map that
+ * is bad or serves nothing stops it at start-up.
  */
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
@@ -565,6 +566,43 @@ TEST_TIMEOUT(gsmtap_every_packet_with_nobody_listening, 120)
 	close(ps);
 	tpeer_close(&c);
 	teardown();
+}
+
+/* bankd on reader map @csv stops at once with status 2 and @want. */
+static void expect_refused_csv(const char *csv, const char *want)
+{
+	char log[128];
+	char *argv[] = { (char *)daemon_bin("remsim-bankd"), "-i", "127.0.0.1", "-b", "1",
+			 "-S", (char *)csv, NULL };
+
+	snprintf(log, sizeof(log), "%s/refused.log", logdir);
+	unlink(log);
+	ASSERT_EQ(0, daemon_start(&bankd, argv, log));
+	EXPECT_EQ(2, daemon_wait(&bankd, 5000));
+	if (bankd.pid)
+		daemon_stop(&bankd, SIGKILL, 1000);
+	if (!log_contains(log, want))
+		TH_LOG("%s: want \"%s\"", log, want);
+	EXPECT_TRUE(log_contains(log, want));
+}
+
+TEST_TIMEOUT(a_reader_map_serving_nothing_stops_it_at_start_up, 60)
+{
+	char csv[128], want[200];
+
+	ASSERT_TRUE(mkdtemp(logdir) != NULL);
+	snprintf(csv, sizeof(csv), "%s/empty.csv", logdir);
+	ASSERT_EQ(0, shell("echo '# no rows' >%s", csv));
+	snprintf(want, sizeof(want), "%s: no reader for bank 1", csv);
+	expect_refused_csv(csv, want);
+	/* rows, but for another bank than ours */
+	ASSERT_EQ(0, shell("echo '\"2\",\"0\",\"remsim softsim 0 00 00\"' >%s", csv));
+	expect_refused_csv(csv, want);
+	/* a bad file is a start-up error like a bad option */
+	expect_refused_csv("/dev/zero", "/dev/zero:1: line longer than 4096 bytes");
+	snprintf(want, sizeof(want), "%s: is a directory", logdir);
+	expect_refused_csv(logdir, want);
+	shell("rm -rf %s", logdir);
 }
 
 int main(int argc, char **argv)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "csv.h"
+#include "remsim/conf.h"
 
 #define FIELDS	3
 
@@ -92,10 +93,83 @@ void slot_table_free(struct slot_table *t)
 	t->count = 0;
 }
 
+/* Adds the row of a checked line: 0, or -errno with @err set. */
+static int add_row(struct slot_table *t, unsigned long bank, unsigned long slot, char **regex,
+		   const char *name, unsigned int lineno, char *err, size_t errlen)
+{
+	const struct slot_row *old = slot_table_find(t, bank, slot);
+	struct slot_row *rows, *row;
+	char rerr[100];
+	int rc;
+
+	if (old) {
+		snprintf(err, errlen, "%s:%u: bank %lu slot %lu is on line %u already", name,
+			 lineno, bank, slot, old->line);
+		return -EINVAL;
+	}
+	if (t->count == SLOT_ROWS_MAX) {
+		snprintf(err, errlen, "%s:%u: more than %d rows", name, lineno, SLOT_ROWS_MAX);
+		return -EINVAL;
+	}
+	rows = realloc(t->rows, (t->count + 1) * sizeof(*rows));
+	if (!rows)
+		return -ENOMEM;
+	t->rows = rows;
+	row = &rows[t->count];
+	rc = regcomp(&row->re, *regex, REG_EXTENDED | REG_NOSUB);
+	if (rc) {
+		regerror(rc, &row->re, rerr, sizeof(rerr));
+		snprintf(err, errlen, "%s:%u: bad regex \"%s\": %s", name, lineno, *regex,
+			 rerr);
+		return -EINVAL;
+	}
+	row->bank_id = bank;
+	row->slot_nr = slot;
+	row->line = lineno;
+	row->pattern = *regex;
+	*regex = NULL;
+	t->count++;
+	return 0;
+}
+
+/* One line of the file (changed in place): 0, or -errno with @err set. */
+static int parse_line(struct slot_table *t, char *line, const char *name, unsigned int lineno,
+		      char *err, size_t errlen)
+{
+	unsigned long bank = 0, slot = 0;
+	const char *why = NULL;
+	char *fields[FIELDS];
+	int n = 0, i, ret;
+
+	line[strcspn(line, "\r")] = 0;
+	if (!line[strspn(line, " \t")] || line[strspn(line, " \t")] == '#')
+		return 0;
+	ret = split(line, fields, &n, &why);
+	if (!ret && n != FIELDS)
+		why = "expected 3 fields: bankId, slotNr, reader regex";
+	else if (!ret && number(fields[0], &bank))
+		why = "bankId is not a number 0..1023";
+	else if (!ret && number(fields[1], &slot))
+		why = "slotNr is not a number 0..1023";
+	else if (!ret && !fields[2][0])
+		why = "the reader regex is empty";
+	if (!ret && !why)
+		ret = add_row(t, bank, slot, &fields[2], name, lineno, err, errlen);
+	if (why) {
+		snprintf(err, errlen, "%s:%u: %s", name, lineno, why);
+		ret = -EINVAL;
+	} else if (ret == -ENOMEM) {
+		snprintf(err, errlen, "%s:%u: out of memory", name, lineno);
+	}
+	for (i = 0; i < n; i++)
+		free(fields[i]);
+	return ret;
+}
+
 int slot_table_parse(struct slot_table *t, const char *text, const char *name,
 		     char *err, size_t errlen)
 {
-	char *copy = strdup(text), *line, *save = NULL, *fields[FIELDS];
+	char *copy = strdup(text), *line, *save = NULL;
 	unsigned int lineno = 0;
 	int ret = 0;
 
@@ -103,59 +177,10 @@ int slot_table_parse(struct slot_table *t, const char *text, const char *name,
 	if (!copy)
 		return -ENOMEM;
 	for (line = copy; line && !ret; line = save) {
-		const char *why = NULL;
-		unsigned long bank, slot;
-		struct slot_row *rows, *row;
-		int n = 0, i, rc;
-		char rerr[100];
-
 		save = strchr(line, '\n');
 		if (save)
 			*save++ = 0;
-		lineno++;
-		line[strcspn(line, "\r")] = 0;
-		if (!line[strspn(line, " \t")] || line[strspn(line, " \t")] == '#')
-			continue;
-		ret = split(line, fields, &n, &why);
-		if (!ret && n != FIELDS)
-			why = "expected 3 fields: bankId, slotNr, reader regex";
-		else if (!ret && number(fields[0], &bank))
-			why = "bankId is not a number 0..1023";
-		else if (!ret && number(fields[1], &slot))
-			why = "slotNr is not a number 0..1023";
-		else if (!ret && !fields[2][0])
-			why = "the reader regex is empty";
-		if (!ret && !why) {
-			rows = realloc(t->rows, (t->count + 1) * sizeof(*rows));
-			if (!rows) {
-				ret = -ENOMEM;
-			} else {
-				t->rows = rows;
-				row = &rows[t->count];
-				rc = regcomp(&row->re, fields[2], REG_EXTENDED | REG_NOSUB);
-				if (rc) {
-					regerror(rc, &row->re, rerr, sizeof(rerr));
-					snprintf(err, errlen, "%s:%u: bad regex \"%s\": %s", name,
-						 lineno, fields[2], rerr);
-					ret = -EINVAL;
-				} else if (slot_table_find(t, bank, slot)) {
-					regfree(&row->re);
-					why = "this bank slot already has a row";
-				} else {
-					row->bank_id = bank;
-					row->slot_nr = slot;
-					row->pattern = fields[2];
-					fields[2] = NULL;
-					t->count++;
-				}
-			}
-		}
-		if (why) {
-			snprintf(err, errlen, "%s:%u: %s", name, lineno, why);
-			ret = -EINVAL;
-		}
-		for (i = 0; i < n; i++)
-			free(fields[i]);
+		ret = parse_line(t, line, name, ++lineno, err, errlen);
 	}
 	free(copy);
 	if (ret)
@@ -165,29 +190,35 @@ int slot_table_parse(struct slot_table *t, const char *text, const char *name,
 
 int slot_table_load(struct slot_table *t, const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
-	char *text;
-	long len;
+	struct conf_file cf;
+	char *line;
 	int ret;
 
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
+	memset(t, 0, sizeof(*t));
+	ret = conf_open(&cf, path, err, errlen);
+	if (ret)
+		return ret;
+	while ((ret = conf_line(&cf, &line, err, errlen)) > 0) {
+		ret = parse_line(t, line, path, cf.lineno, err, errlen);
+		if (ret)
+			break;
 	}
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	text = calloc(1, len + 1);
-	if (!text || fread(text, 1, len, f) != (size_t)len) {
-		fclose(f);
-		free(text);
-		snprintf(err, errlen, "%s: cannot read it", path);
-		return -EIO;
-	}
-	fclose(f);
-	ret = slot_table_parse(t, text, path, err, errlen);
-	free(text);
+	conf_close(&cf);
+	if (ret)
+		slot_table_free(t);
 	return ret;
+}
+
+int slot_table_check_bank(const struct slot_table *t, uint16_t bank_id, const char *name,
+			  char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < t->count; i++)
+		if (t->rows[i].bank_id == bank_id)
+			return 0;
+	snprintf(err, errlen, "%s: no reader for bank %u", name, bank_id);
+	return -ENOENT;
 }
 
 const struct slot_row *slot_table_find(const struct slot_table *t, uint16_t bank_id,

@@ -12,9 +12,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Rows of one file. A bank has at most 1023 slots; a file shared by a few
+ * banks fits. Each row holds a compiled regex, so a file of a million tiny
+ * rows must not be taken.
+ */
+#define SLOT_ROWS_MAX	4096
+
 struct slot_row {
 	uint16_t bank_id;
 	uint16_t slot_nr;
+	unsigned int line;	/* in the file, for messages */
 	char *pattern;
 	regex_t re;
 };
@@ -30,7 +38,17 @@ struct slot_table {
  */
 int slot_table_parse(struct slot_table *t, const char *text, const char *name,
 		     char *err, size_t errlen);
+/*
+ * Reads @path with conf_line() (its limits on lines and size apply), then
+ * as slot_table_parse().
+ */
 int slot_table_load(struct slot_table *t, const char *path, char *err, size_t errlen);
+/*
+ * -ENOENT with "NAME: no reader for bank N" in @err when no row is for
+ * @bank_id: a bankd with such a file would serve nothing.
+ */
+int slot_table_check_bank(const struct slot_table *t, uint16_t bank_id, const char *name,
+			  char *err, size_t errlen);
 void slot_table_free(struct slot_table *t);
 const struct slot_row *slot_table_find(const struct slot_table *t, uint16_t bank_id,
 				       uint16_t slot_nr);

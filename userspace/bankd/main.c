@@ -234,6 +234,28 @@ static int parse(struct bankd_cfg *cfg, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * The reader map, checked before anything starts, so that a bad one is a
+ * start-up error like a bad option (exit 2). A map with no row for our bank
+ * (empty, or another bank's) is refused too: that bankd would run serving
+ * nothing, every client answered cardNotPresent. bankd_start() reads the
+ * file again for the slots it serves.
+ */
+static int check_csv(const struct bankd_cfg *cfg)
+{
+	struct slot_table t;
+	char err[300];
+	int ret;
+
+	ret = slot_table_load(&t, cfg->csv_path, err, sizeof(err));
+	if (!ret)
+		ret = slot_table_check_bank(&t, cfg->bank_id, cfg->csv_path, err, sizeof(err));
+	slot_table_free(&t);
+	if (ret)
+		fprintf(stderr, "remsim-bankd: %s\n", err);
+	return ret;
+}
+
 static void on_signal(struct ev_io *io, uint32_t revents)
 {
 	struct bankd *bd = io->data;
@@ -254,7 +276,7 @@ int main(int argc, char **argv)
 
 	log_init("remsim-bankd", LOG_INFO);
 	bankd_cfg_default(&bd.cfg);
-	if (parse(&bd.cfg, argc, argv))
+	if (parse(&bd.cfg, argc, argv) || check_csv(&bd.cfg))
 		return 2;
 	sfd = ev_signalfd(false);
 	gethostname(host, sizeof(host) - 1);
