@@ -2,7 +2,8 @@
 /*
  * softsim_test - remsim-softsim behind Debian's pcscd and vpcd, used the way
  * bankd and any PC/SC program use it: cards from a profile file, state that
- * survives a restart of the daemon, a bad profile refused with its line.
+ * survives a restart of the daemon, a bad profile refused with its line;
+ * hostile profiles (/dev/zero, a NUL byte, a key twice) refused.
  */
 #include <PCSC/winscard.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon.h"
 #include "ktap.h"
@@ -195,6 +197,59 @@ TEST(bad_profile_is_refused_with_its_line)
 	ASSERT_EQ(0, daemon_start(&d, argv, log));
 	EXPECT_EQ(2, daemon_wait(&d, 5000));
 	EXPECT_TRUE(log_contains(log, "bad.conf:4: imsi must be 6..15 digits"));
+}
+
+/* remsim-softsim with @a1 @a2 [@a3 @a4] stops with status 2 and @want. */
+static void expect_refused(const char *a1, const char *a2, const char *a3, const char *a4,
+			   const char *want)
+{
+	char *argv[] = { (char *)daemon_bin("remsim-softsim"), (char *)a1, (char *)a2,
+			 (char *)a3, (char *)a4, NULL };
+	char log[128];
+	struct daemon d;
+
+	snprintf(log, sizeof(log), "%s/refused.log", dir);
+	unlink(log);
+	ASSERT_EQ(0, daemon_start(&d, argv, log));
+	EXPECT_EQ(2, daemon_wait(&d, 5000));
+	if (d.pid)
+		daemon_stop(&d, SIGKILL, 1000);
+	if (!log_contains(log, want))
+		TH_LOG("%s: want \"%s\"", log, want);
+	EXPECT_TRUE(log_contains(log, want));
+}
+
+/* A profile of @len bytes of @text; its path in @path. */
+static void profile_of(char *path, size_t size, const char *text, size_t len)
+{
+	FILE *f;
+
+	snprintf(path, size, "%s/p.conf", dir);
+	f = fopen(path, "w");
+	ASSERT_TRUE(f != NULL);
+	ASSERT_EQ(len, fwrite(text, 1, len, f));
+	ASSERT_EQ(0, fclose(f));
+}
+
+TEST(hostile_profiles_are_refused)
+{
+	static const char nul[] = "[card 0]\nimsi = 262420000000031\0 9\n";
+	static const char twice[] = "cards = 2\n[card 1]\nimsi = 262420000000031\n"
+				    "[card 0]\nimsi = 262420000000030\n[card 1]\n"
+				    "imsi = 262420000000032\n";
+	char path[128];
+
+	setup();
+	/* ends after 4097 bytes with the line-length error, not gigabytes later */
+	expect_refused("-p", "/dev/zero", NULL, NULL, "/dev/zero:1: line longer than 4096 bytes");
+	expect_refused("-p", "/tmp", NULL, NULL, "/tmp: is a directory");
+	profile_of(path, sizeof(path), nul, sizeof(nul) - 1);
+	expect_refused("-p", path, NULL, NULL, "p.conf:2: NUL byte in line");
+	/* the same key of the same card twice, even in two sections */
+	profile_of(path, sizeof(path), twice, sizeof(twice) - 1);
+	expect_refused("-p", path, NULL, NULL, "p.conf:7: \"imsi\" is set on line 3 already");
+	profile_of(path, sizeof(path), "cards = 2\ncards = 3\n", 20);
+	expect_refused("-p", path, NULL, NULL, "p.conf:2: \"cards\" is set on line 1 already");
 }
 
 int main(int argc, char **argv)

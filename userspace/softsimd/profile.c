@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The softsim's profile file, checked field by field with line numbers. */
+#define _GNU_SOURCE		/* strchrnul */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -120,77 +121,108 @@ static int set_field(struct card_profile *c, const char *key, const char *v,
 	return -EINVAL;
 }
 
+/* "[card N]": the section's card, or NULL. */
+static struct card_profile *section(struct profiles *p, const char *s, unsigned int *idx)
+{
+	unsigned int n;
+	char extra;
+
+	if (sscanf(s, "[card %u]%c", &n, &extra) != 1 || s[strlen(s) - 1] != ']' ||
+	    n >= SOFTSIM_CARDS_MAX)
+		return NULL;
+	if (n >= p->count)
+		p->count = n + 1;
+	*idx = n;
+	return &p->card[n];
+}
+
+struct profile_parse {
+	struct profiles *p;
+	struct conf_file cf;
+	struct card_profile *card;	/* the section we are in */
+	unsigned int idx;		/* its number */
+	struct conf_keys keys;		/* "N/key" of each setting so far */
+};
+
+/* "cards = N", before any section. */
+static int set_count(struct profile_parse *pp, const char *value, char *why, size_t whylen)
+{
+	unsigned long n;
+
+	if (conf_uint(value, 1, SOFTSIM_CARDS_MAX, &n)) {
+		snprintf(why, whylen, "cards must be 1..%d", SOFTSIM_CARDS_MAX);
+		return -EINVAL;
+	}
+	pp->p->count = n;
+	return 0;
+}
+
+/* One line; a sentence in @why when it is wrong. */
+static int profile_line(struct profile_parse *pp, char *s, char *why, size_t whylen)
+{
+	char *eq, *key, *value, id[CONF_LINE_MAX + 16];
+	unsigned int first;
+
+	*strchrnul(s, '#') = 0;
+	s = conf_trim(s);
+	if (!*s)
+		return 0;
+	if (*s == '[') {
+		pp->card = section(pp->p, s, &pp->idx);
+		if (pp->card)
+			return 0;
+		snprintf(why, whylen, "expected [card N] with N 0..%d", SOFTSIM_CARDS_MAX - 1);
+		return -EINVAL;
+	}
+	eq = strchr(s, '=');
+	if (!eq) {
+		snprintf(why, whylen, "expected \"key = value\"");
+		return -EINVAL;
+	}
+	*eq = 0;
+	key = conf_trim(s);
+	value = conf_trim(eq + 1);
+	if (pp->card)
+		snprintf(id, sizeof(id), "%u/%s", pp->idx, key);
+	else
+		snprintf(id, sizeof(id), "%s", key);
+	if (!pp->card && strcmp(key, "cards")) {
+		snprintf(why, whylen, "\"%s\" outside a [card N] section", key);
+		return -EINVAL;
+	}
+	if (pp->card ? set_field(pp->card, key, value, why, whylen) :
+	    set_count(pp, value, why, whylen))
+		return -EINVAL;
+	/* as conf_load(): a bad value first, then a key set twice */
+	first = conf_keys_line(&pp->keys, id);
+	if (first) {
+		snprintf(why, whylen, "\"%s\" is set on line %u already", key, first);
+		return -EINVAL;
+	}
+	if (conf_keys_add(&pp->keys, id, pp->cf.lineno)) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int profiles_load(struct profiles *p, const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
-	char *line = NULL, why[160];
-	struct card_profile *card = NULL;
-	unsigned int lineno = 0, n;
-	size_t cap = 0;
-	int ret = 0;
+	struct profile_parse pp = { .p = p };
+	char *line, why[160];
+	int ret;
 
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
-	}
-	while (getline(&line, &cap, f) >= 0) {
-		char *s = strchr(line, '#'), *eq, *key, *value;
-		char extra;
-
-		lineno++;
-		if (s)
-			*s = 0;
-		s = conf_trim(line);
-		if (!*s)
-			continue;
-		if (*s == '[') {
-			if (sscanf(s, "[card %u]%c", &n, &extra) != 1 || s[strlen(s) - 1] != ']' ||
-			    n >= SOFTSIM_CARDS_MAX) {
-				snprintf(err, errlen, "%s:%u: expected [card N] with N 0..%d",
-					 path, lineno, SOFTSIM_CARDS_MAX - 1);
-				ret = -EINVAL;
-				break;
-			}
-			card = &p->card[n];
-			if (n >= p->count)
-				p->count = n + 1;
-			continue;
-		}
-		eq = strchr(s, '=');
-		if (!eq) {
-			snprintf(err, errlen, "%s:%u: expected \"key = value\"", path, lineno);
-			ret = -EINVAL;
-			break;
-		}
-		*eq = 0;
-		key = conf_trim(s);
-		value = conf_trim(eq + 1);
-		if (!card && !strcmp(key, "cards")) {
-			char *end;
-
-			n = strtoul(value, &end, 10);
-			if (*end || !*value || n < 1 || n > SOFTSIM_CARDS_MAX) {
-				snprintf(err, errlen, "%s:%u: cards must be 1..%d", path, lineno,
-					 SOFTSIM_CARDS_MAX);
-				ret = -EINVAL;
-				break;
-			}
-			p->count = n;
-			continue;
-		}
-		if (!card) {
-			snprintf(err, errlen, "%s:%u: \"%s\" outside a [card N] section",
-				 path, lineno, key);
-			ret = -EINVAL;
-			break;
-		}
-		if (set_field(card, key, value, why, sizeof(why))) {
-			snprintf(err, errlen, "%s:%u: %s", path, lineno, why);
-			ret = -EINVAL;
+	ret = conf_open(&pp.cf, path, err, errlen);
+	if (ret)
+		return ret;
+	while ((ret = conf_line(&pp.cf, &line, err, errlen)) > 0) {
+		ret = profile_line(&pp, line, why, sizeof(why));
+		if (ret) {
+			snprintf(err, errlen, "%s:%u: %s", path, pp.cf.lineno, why);
 			break;
 		}
 	}
-	free(line);
-	fclose(f);
+	conf_keys_free(&pp.keys);
+	conf_close(&pp.cf);
 	return ret;
 }
