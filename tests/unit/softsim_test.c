@@ -3,7 +3,8 @@
  * softsim_test - remsim-softsim behind Debian's pcscd and vpcd, used the way
  * bankd and any PC/SC program use it: cards from a profile file, state that
  * survives a restart of the daemon, a bad profile refused with its line;
- * hostile profiles (/dev/zero, a NUL byte, a key twice) refused.
+ * hostile profiles (/dev/zero, a NUL byte, a key twice) and a state
+ * directory that is not one refused at start.
  */
 #include <PCSC/winscard.h>
 #include <signal.h>
@@ -250,6 +251,17 @@ TEST(hostile_profiles_are_refused)
 	expect_refused("-p", path, NULL, NULL, "p.conf:7: \"imsi\" is set on line 3 already");
 	profile_of(path, sizeof(path), "cards = 2\ncards = 3\n", 20);
 	expect_refused("-p", path, NULL, NULL, "p.conf:2: \"cards\" is set on line 1 already");
+}
+
+TEST(a_state_dir_that_is_not_one_is_refused)
+{
+	char path[128];
+
+	setup();
+	expect_refused("-s", "/nonexistent/x", NULL, NULL,
+		       "--state-dir /nonexistent/x: No such file or directory");
+	profile_of(path, sizeof(path), "cards = 1\n", 10);
+	expect_refused("-p", path, "-s", path, "p.conf: Not a directory");
 }
 
 int main(int argc, char **argv)

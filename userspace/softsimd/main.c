@@ -230,6 +230,24 @@ static int fail(const char *fmt, ...)
 	return 2;
 }
 
+/*
+ * The state directory must exist and take files now: found missing only at
+ * the first save, every card would run on with its state lost, one error
+ * logged per command.
+ */
+static int check_state_dir(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st))
+		return fail("--state-dir %s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return fail("--state-dir %s: %s", dir, strerror(ENOTDIR));
+	if (access(dir, W_OK | X_OK))
+		return fail("--state-dir %s: %s", dir, strerror(errno));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct softsim ss = { .vpcd_host = "127.0.0.1", .vpcd_port = 35963 };
@@ -263,6 +281,8 @@ int main(int argc, char **argv)
 			ss.vpcd_port = v;
 			break;
 		case 's':
+			if (strlen(optarg) >= sizeof(ss.state_dir))
+				return fail("--state-dir %s: %s", optarg, strerror(ENAMETOOLONG));
 			snprintf(ss.state_dir, sizeof(ss.state_dir), "%s", optarg);
 			break;
 		case 'l':
@@ -311,6 +331,8 @@ int main(int argc, char **argv)
 		print_csv(&ss, bank);
 		return 0;
 	}
+	if (ss.state_dir[0] && check_state_dir(ss.state_dir))
+		return 2;
 	if (log_path) {
 		ss.command_log = fopen(log_path, "a");
 		if (!ss.command_log)
