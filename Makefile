@@ -177,7 +177,7 @@ $(B)/bin/remsim-client-shell: $(patsubst %.c,$(B)/obj/%.o,userspace/client/shell
 BANKD_SRCS	:= $(wildcard userspace/bankd/*.c)
 REMSIMCTL_SRCS	:= $(wildcard userspace/remsimctl/*.c)
 
-$(B)/bin/remsimctl: $(patsubst %.c,$(B)/obj/%.o,$(REMSIMCTL_SRCS)) $(LIBREMSIM)
+$(B)/bin/remsimctl: $(patsubst %.c,$(B)/obj/%.o,$(REMSIMCTL_SRCS)) $(LIBREMSIM) $(LIBRSPRO)
 	$(call link)
 $(B)/bin/remsimctl: LDLIBS += -ljansson
 

@@ -7,9 +7,10 @@
  *	by-path/1-1.2-if0      client 23 slot 0
  *	by-id/0123abcd-if1     client 24 slot 0 bank 1 slot 5 via 10.0.0.7:9999
  *
- * The whole file is checked before anything is applied; slots not plugged
- * in are skipped. udev runs "remsimctl apply --slot remsimN" for each slot
- * that appears, so a board comes up mapped.
+ * The file is read with conf_line(), under its limits (4096 bytes a line,
+ * 1 MiB, no NUL byte). The whole file is checked before anything is
+ * applied; slots not plugged in are skipped. udev runs "remsimctl apply
+ * --slot remsimN" for each slot that appears, so a board comes up mapped.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "remsim/conf.h"
 #include "remsimctl.h"
 
 #define DEFAULT_FILE	"/etc/remsim/slots.conf"
@@ -29,22 +31,22 @@ struct line {
 	struct rsnl_map map;
 };
 
-static int parse(const char *path, FILE *f, struct line *lines, unsigned int *n)
+static int parse(struct conf_file *cf, struct line *lines, unsigned int *n)
 {
-	char buf[512], why[160];
-	unsigned int no = 0, i;
+	const char *path = cf->path;
+	unsigned int no, i;
+	char why[160], err[300], *buf;
+	int ret;
 
 	*n = 0;
-	while (fgets(buf, sizeof(buf), f)) {
+	while ((ret = conf_line(cf, &buf, err, sizeof(err))) > 0) {
 		char *words[WORDS_MAX + 1], *save, *w;
 		int count = 0;
 
-		no++;
-		if (!strchr(buf, '\n') && !feof(f))
-			return fail(EXIT_USAGE, "apply", "%s:%u: line too long", path, no);
+		no = cf->lineno;
 		*strchrnul(buf, '#') = 0;
-		for (w = strtok_r(buf, " \t\r\n", &save); w && count <= WORDS_MAX;
-		     w = strtok_r(NULL, " \t\r\n", &save))
+		for (w = strtok_r(buf, " \t\r", &save); w && count <= WORDS_MAX;
+		     w = strtok_r(NULL, " \t\r", &save))
 			words[count++] = w;
 		if (!count)
 			continue;
@@ -65,7 +67,7 @@ static int parse(const char *path, FILE *f, struct line *lines, unsigned int *n)
 		strcpy(lines[*n].name, words[0]);
 		(*n)++;
 	}
-	return 0;
+	return ret ? fail(EXIT_USAGE, "apply", "%s", err) : 0;
 }
 
 static bool same_map(const struct rsnl_map *a, const struct rsnl_map *b)
@@ -123,8 +125,9 @@ static int run_apply(struct ctl *c, int argc, char **argv)
 	bool check = false, given = false;
 	unsigned int n, i;
 	int only = -1, ret, status = 0;
+	struct conf_file cf;
+	char err[300];
 	json_t *out;
-	FILE *f;
 
 	for (i = 1; i < (unsigned int)argc; i++) {
 		if (!strcmp(argv[i], "--check")) {
@@ -138,15 +141,15 @@ static int run_apply(struct ctl *c, int argc, char **argv)
 			return usage_of(&cmd_apply);
 		}
 	}
-	f = fopen(path, "re");
-	if (!f) {
+	ret = conf_open(&cf, path, err, sizeof(err));
+	if (ret) {
 		/* udev runs us for every slot: no file is nothing to do */
-		if (errno == ENOENT && !given)
+		if (ret == -ENOENT && !given)
 			return 0;
-		return fail(EXIT_USAGE, "apply", "%s: %s", path, strerror(errno));
+		return fail(EXIT_USAGE, "apply", "%s", err);
 	}
-	ret = parse(path, f, lines, &n);
-	fclose(f);
+	ret = parse(&cf, lines, &n);
+	conf_close(&cf);
 	if (ret || check)
 		return ret;
 	ret = rsnl_open(&c->nl);

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * slots_conf_test - "remsimctl apply --check" on hostile slots.conf files:
+ * /dev/zero, a directory, a NUL byte, a line too long. --check reads the
+ * file only, so this runs natively, without remsim.ko.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "ktap.h"
+
+static char dir[] = "/tmp/remsim-slots-conf-test-XXXXXX";
+
+/* "remsimctl apply --check @file" exits with @status and says @want. */
+static void expect_check(const char *file, int status, const char *want)
+{
+	char *argv[] = { (char *)daemon_bin("remsimctl"), "apply", "--check", (char *)file,
+			 NULL };
+	char log[128];
+	struct daemon d;
+
+	snprintf(log, sizeof(log), "%s/check.log", dir);
+	unlink(log);
+	ASSERT_EQ(0, daemon_start(&d, argv, log));
+	EXPECT_EQ(status, daemon_wait(&d, 5000));
+	if (d.pid)
+		daemon_stop(&d, SIGKILL, 1000);
+	if (want && !log_contains(log, want))
+		TH_LOG("%s: want \"%s\"", log, want);
+	EXPECT_TRUE(!want || log_contains(log, want));
+}
+
+/* A slots.conf of @len bytes of @text; its path in @path. */
+static void file_of(char *path, size_t size, const char *text, size_t len)
+{
+	FILE *f;
+
+	snprintf(path, size, "%s/slots.conf", dir);
+	f = fopen(path, "w");
+	ASSERT_TRUE(f != NULL);
+	ASSERT_EQ(len, fwrite(text, 1, len, f));
+	ASSERT_EQ(0, fclose(f));
+}
+
+TEST(hostile_files_are_refused)
+{
+	static const char nul[] = "by-path/1-1.2-if0 client 23 slot 0\n"
+				  "by-path/1-1.2-if1 client 23 slot 1\0 bank 1 slot 5\n";
+	static char longer[4200];
+	char path[128];
+
+	expect_check("/dev/zero", 2, "/dev/zero:1: line longer than 4096 bytes");
+	/* read as an empty file before: nothing applied, and no word said */
+	expect_check(dir, 2, ": is a directory");
+	file_of(path, sizeof(path), nul, sizeof(nul) - 1);
+	expect_check(path, 2, "slots.conf:2: NUL byte in line");
+	/* a long comment is fine up to 4096 bytes */
+	memset(longer, ' ', sizeof(longer));
+	longer[0] = '#';
+	longer[4096] = '\n';
+	file_of(path, sizeof(path), longer, 4097);
+	expect_check(path, 0, NULL);
+	longer[4096] = ' ';
+	longer[sizeof(longer) - 1] = '\n';
+	file_of(path, sizeof(path), longer, sizeof(longer));
+	expect_check(path, 2, "slots.conf:1: line longer than 4096 bytes");
+}
+
+int main(int argc, char **argv)
+{
+	int ret;
+
+	/* here, not in a test: each test runs in a child of its own */
+	if (!mkdtemp(dir))
+		return 1;
+	ret = ktap_main(argc, argv);
+	if (shell("rm -rf %s", dir))
+		return 1;
+	return ret;
+}
