@@ -4,7 +4,7 @@
  * touches a board: the card-emulation interfaces in sysfs (a tree built
  * here the way the kernel lays it out) and which of them osmo's -V -P -I
  * -A -H select; and the client's settings, per slot by USB interface name,
- * with bad values refused saying what is wrong.
+ * with bad values refused saying what is wrong, as is a key set twice.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../../userspace/client/client.h"
+#include "remsim/conf.h"
 #include "ktap.h"
 
 static char root[] = "/tmp/usbscan-XXXXXX";
@@ -224,6 +225,41 @@ TEST(settings_per_usb_interface_and_osmo_options)
 	/* the values refused changed nothing */
 	EXPECT_EQ(0x1d50, cl.usb_filter.vid);
 	EXPECT_EQ(1, cl.usb_opts.pres_pol);
+}
+
+/* conf_load() of @text with the client's setter: @ret, and @want in the error. */
+static void expect_file(const char *text, int ret, const char *want)
+{
+	char path[] = "/tmp/client-conf-XXXXXX", err[300] = "";
+	int fd = mkstemp(path);
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ((ssize_t)strlen(text), write(fd, text, strlen(text)));
+	close(fd);
+	memset(&cl, 0, sizeof(cl));
+	rc_cfg_default(&cl.cfg);
+	EXPECT_EQ(ret, conf_load(path, client_conf_set, &cl, err, sizeof(err)));
+	unlink(path);
+	if (!strstr(err, want))
+		TH_LOG("got \"%s\", want \"%s\"", err, want);
+	EXPECT_TRUE(strstr(err, want) != NULL);
+}
+
+TEST(a_config_file_setting_a_key_twice_is_refused)
+{
+	char err[300] = "";
+
+	/* the second ATR would silently have replaced the first */
+	expect_file("server-ip = 10.0.0.1\nslot.remsim3.atr = 3b9f96\n"
+		    "slot.remsim3.client = 40:0\nslot.remsim3.atr = 3b00\n", -EINVAL,
+		    ":4: \"slot.remsim3.atr\" is set on line 2 already");
+	expect_file("server-port = 9998\n\nserver-port=9999\n", -EINVAL,
+		    ":3: \"server-port\" is set on line 1 already");
+	/* the same setting of two slots is two keys */
+	expect_file("slot.remsim3.atr = 3b9f96\nslot.remsim4.atr = 3b9f96\n", 0, "");
+	/* and /dev/zero ends at once */
+	EXPECT_EQ(-E2BIG, conf_load("/dev/zero", client_conf_set, &cl, err, sizeof(err)));
+	EXPECT_EQ(0, strcmp(err, "/dev/zero:1: line longer than 4096 bytes"));
 }
 
 int main(int argc, char **argv)
