@@ -264,6 +264,39 @@ TEST(a_state_dir_that_is_not_one_is_refused)
 	expect_refused("-p", path, "-s", path, "p.conf: Not a directory");
 }
 
+/* remsim-softsim on state directory @state stops with status 1 and @want. */
+static void expect_state_refused(const char *state, const char *want)
+{
+	char *argv[] = { (char *)daemon_bin("remsim-softsim"), "-s", (char *)state, NULL };
+	char log[128];
+	struct daemon d;
+
+	snprintf(log, sizeof(log), "%s/state.log", dir);
+	unlink(log);
+	ASSERT_EQ(0, daemon_start(&d, argv, log));
+	EXPECT_EQ(1, daemon_wait(&d, 5000));
+	if (d.pid)
+		daemon_stop(&d, SIGKILL, 1000);
+	if (!log_contains(log, want))
+		TH_LOG("%s: want \"%s\"", log, want);
+	EXPECT_TRUE(log_contains(log, want));
+}
+
+TEST(a_state_file_of_the_wrong_kind_or_size_is_refused_unread)
+{
+	char state[128];
+
+	setup();
+	snprintf(state, sizeof(state), "%s/badstate", dir);
+	/* a directory in the state file's place */
+	ASSERT_EQ(0, shell("mkdir -p %s/card0.state", state));
+	expect_state_refused(state, "badstate: Is a directory");
+	/* 1 TB, sparse: refused by its size, not read into memory */
+	ASSERT_EQ(0, shell("rmdir %1$s/card0.state && truncate -s 1T %1$s/card0.state", state));
+	expect_state_refused(state, "made for another card");
+	ASSERT_EQ(0, shell("rm -rf %s", state));
+}
+
 int main(int argc, char **argv)
 {
 	int ret = ktap_main(argc, argv);

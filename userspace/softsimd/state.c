@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "remsim/log.h"
@@ -54,31 +55,47 @@ void softsim_save_state(struct vcard *v)
 	v->state_len = len;
 }
 
-/* Loads the saved state if there is one; -EINVAL for a foreign file. */
+static int state_file_check(int fd, size_t len)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	/* a FIFO or a device is no state of ours, nor a file of another size */
+	if (!S_ISREG(st.st_mode) || (size_t)st.st_size != len)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Loads the saved state if there is one; -EINVAL for a foreign file. The
+ * card knows its state's size: a file of any other size is foreign, and
+ * is refused before anything is read or allocated.
+ */
 int softsim_load_state(struct vcard *v)
 {
+	size_t len = card_state_size(v->card);
 	char path[300];
 	uint8_t *blob;
-	long len;
-	FILE *f;
-	int ret;
+	int fd, ret;
 
 	if (!v->ss->state_dir[0])
 		return 0;
 	state_path(v, path, sizeof(path), "");
-	f = fopen(path, "rb");
-	if (!f)
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	blob = len > 0 ? malloc(len) : NULL;
-	if (!blob || fread(blob, 1, len, f) != (size_t)len) {
-		fclose(f);
+	ret = state_file_check(fd, len);
+	blob = ret ? NULL : malloc(len);
+	if (!ret && (!blob || read(fd, blob, len) != (ssize_t)len))
+		ret = -EIO;
+	close(fd);
+	if (ret) {
 		free(blob);
-		return -EIO;
+		return ret;
 	}
-	fclose(f);
 	ret = card_state_load(v->card, blob, len);
 	if (ret) {
 		free(blob);
