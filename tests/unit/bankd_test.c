@@ -52,18 +52,51 @@ static void start_server(void)
 	ASSERT_TRUE(wait_port(rest_port, 5000));
 }
 
-static void start_bankd(unsigned int slots)
+/*
+ * Starts bankd; @nofile ("SOFT:HARD") runs it under that RLIMIT_NOFILE,
+ * @identify passes --identify-timeout (seconds); NULL for the defaults.
+ */
+static void start_bankd_with(unsigned int slots, const char *nofile, const char *identify)
 {
-	char log[128], rs[8], bp[8], n[8];
-	char *argv[] = { (char *)daemon_bin("remsim-bankd"), "-i", "127.0.0.1", "-p", rs,
-			 "-b", "1", "-n", n, "-I", "127.0.0.1", "-P", bp, "-S", env.csv,
-			 "-g", "127.0.0.1", "-e", "debug", NULL };
+	char log[128], rs[8], bp[8], n[8], lim[40];
+	char *argv[32];
+	int i = 0;
 
 	bankd_port = free_port();
 	snprintf(rs, sizeof(rs), "%d", rspro_port);
 	snprintf(bp, sizeof(bp), "%d", bankd_port);
 	snprintf(n, sizeof(n), "%u", slots);
 	snprintf(log, sizeof(log), "%s/bankd.log", logdir);
+	if (nofile) {
+		/* prlimit sets the limit and execs bankd in the same process */
+		snprintf(lim, sizeof(lim), "--nofile=%s", nofile);
+		argv[i++] = "/usr/bin/prlimit";
+		argv[i++] = lim;
+	}
+	argv[i++] = (char *)daemon_bin("remsim-bankd");
+	argv[i++] = "-i";
+	argv[i++] = "127.0.0.1";
+	argv[i++] = "-p";
+	argv[i++] = rs;
+	argv[i++] = "-b";
+	argv[i++] = "1";
+	argv[i++] = "-n";
+	argv[i++] = n;
+	argv[i++] = "-I";
+	argv[i++] = "127.0.0.1";
+	argv[i++] = "-P";
+	argv[i++] = bp;
+	argv[i++] = "-S";
+	argv[i++] = env.csv;
+	argv[i++] = "-g";
+	argv[i++] = "127.0.0.1";
+	argv[i++] = "-e";
+	argv[i++] = "debug";
+	if (identify) {
+		argv[i++] = "--identify-timeout";
+		argv[i++] = (char *)identify;
+	}
+	argv[i] = NULL;
 	ASSERT_EQ(0, daemon_start(&bankd, argv, log));
 	ASSERT_TRUE(wait_port(bankd_port, 5000));
 }
@@ -93,7 +126,7 @@ static void map(int slot, int client)
 	ASSERT_TRUE(false);
 }
 
-static void setup(unsigned int cards)
+static void setup_with(unsigned int cards, const char *nofile, const char *identify)
 {
 	if (!loop) {
 		loop = ev_loop_new();
@@ -101,7 +134,12 @@ static void setup(unsigned int cards)
 	}
 	ASSERT_EQ(0, pcsc_env_start(&env, cards));
 	start_server();
-	start_bankd(cards);
+	start_bankd_with(cards, nofile, identify);
+}
+
+static void setup(unsigned int cards)
+{
+	setup_with(cards, NULL, NULL);
 }
 
 static void teardown(void)
@@ -499,6 +537,106 @@ TEST_TIMEOUT(sixteen_slots_in_parallel, 180)
 		EXPECT_EQ(20, pcsc_env_count_commands(&env, i, "a0f2000016"));
 		tpeer_close(&c[i]);
 	}
+	teardown();
+}
+
+TEST_TIMEOUT(silent_peer_is_closed_after_the_identify_timeout, 120)
+{
+	static const uint8_t status[] = { 0xa0, 0xf2, 0x00, 0x00, 0x16 };
+	struct rspro_pdu atr;
+	uint8_t resp[300];
+	struct tpeer silent, c;
+	uint64_t start, ms;
+
+	setup_with(1, NULL, "1");
+	map(0, 35);
+	/* it answers PINGs, but never says who it is */
+	ASSERT_EQ(0, tpeer_connect(&silent, loop, bankd_port));
+	start = ev_now_ns();
+	ASSERT_TRUE(client_connect(&c, 35, &atr));
+	ASSERT_TRUE(tpeer_wait_closed(&silent, 5000));
+	ms = (ev_now_ns() - start) / 1000000;
+	EXPECT_GE(ms, 900);
+	EXPECT_LT(ms, 3000);
+	EXPECT_TRUE(log_contains(bankd.log, "no connectClientReq within 1000 ms: closing"));
+	/* a client that did identify stays */
+	tpeer_run(loop, 1500);
+	EXPECT_FALSE(c.closed);
+	ASSERT_EQ(24, transceive(&c, 35, 0, status, sizeof(status), resp));
+	tpeer_close(&silent);
+	tpeer_close(&c);
+	teardown();
+}
+
+/* "Max open files  SOFT  HARD  files" of @pid: the soft limit, or -1. */
+static long nofile_soft(pid_t pid)
+{
+	char path[64], line[256];
+	long soft = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/limits", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Max open files %ld", &soft) == 1)
+			break;
+	fclose(f);
+	return soft;
+}
+
+/*
+ * More connections than bankd has descriptors: it pauses accepting instead
+ * of spinning on EMFILE, logs the limit once a second at most, keeps
+ * serving its client, and accepts again once the flood is gone.
+ */
+TEST_TIMEOUT(connection_flood_at_the_descriptor_limit_does_not_spin, 120)
+{
+	static const uint8_t status[] = { 0xa0, 0xf2, 0x00, 0x00, 0x16 };
+	static int fds[200];
+	struct rspro_pdu atr;
+	uint8_t resp[300];
+	long cpu0, cpu1, lines;
+	struct tpeer a, b;
+	uint64_t end;
+	int i, n;
+
+	if (access("/usr/bin/prlimit", X_OK))
+		SKIP("no /usr/bin/prlimit");
+	/* bankd raises its soft limit to the hard one itself */
+	setup_with(1, "32:64", NULL);
+	EXPECT_EQ(64, nofile_soft(bankd.pid));
+	map(0, 37);
+	ASSERT_TRUE(client_connect(&a, 37, &atr));
+	n = tcp_flood(bankd_port, fds, 200);
+	ASSERT_GT(n, 100);
+	for (end = ev_now_ns() + 3000000000ull; ev_now_ns() < end;) {
+		if (log_contains(bankd.log, "connection limit reached"))
+			break;
+		tpeer_run(loop, 50);
+	}
+	EXPECT_TRUE(log_contains(bankd.log, "connection limit reached"));
+	cpu0 = pid_cpu_ms(bankd.pid);
+	/* two seconds at the limit: the client is served all along */
+	for (i = 0; i < 20; i++) {
+		ASSERT_EQ(24, transceive(&a, 37, 0, status, sizeof(status), resp));
+		tpeer_run(loop, 100);
+	}
+	cpu1 = pid_cpu_ms(bankd.pid);
+	TH_LOG("bankd used %ld ms of CPU in 2 s at the descriptor limit", cpu1 - cpu0);
+	EXPECT_LT(cpu1 - cpu0, 400);
+	lines = log_count(bankd.log, "connection limit reached");
+	TH_LOG("%ld limit lines", lines);
+	EXPECT_GE(lines, 1);
+	EXPECT_LE(lines, 5);
+	/* the flood ends: a new client is served */
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	tpeer_close(&a);
+	ASSERT_TRUE(client_connect(&b, 37, &atr));
+	ASSERT_EQ(24, transceive(&b, 37, 0, status, sizeof(status), resp));
+	tpeer_close(&b);
 	teardown();
 }
 

@@ -28,6 +28,8 @@ struct bankd_cfg {
 	int gsmtap_slot;		/* -1: all */
 	char csv_path[256];
 	unsigned int ka_interval_ms, ka_timeout_ms;
+	/* a new connection has this long to send its connectClientReq */
+	unsigned int identify_timeout_ms;
 };
 
 enum job_type { JOB_OPEN, JOB_TRANSMIT, JOB_RESET, JOB_CLOSE };
@@ -74,6 +76,7 @@ struct client {
 	uint64_t id;
 	char name[24];			/* "C23:0" or the address */
 	bool identified;
+	struct ev_timer timer;		/* identify timeout */
 	bool card_ready;		/* OPEN succeeded: TPDUs may come */
 	struct rspro_client_slot slot;
 	int bank_slot;			/* -1 until mapped */
@@ -98,7 +101,7 @@ struct bankd {
 	struct client *clients;
 	uint64_t next_client_id;
 	int listen_fd;
-	struct ev_io listen_io;
+	struct rspro_listener listener;
 	int done_fd;			/* eventfd: a worker finished a job */
 	struct ev_io done_io;
 	int gsmtap_fd;
@@ -117,7 +120,7 @@ struct job *worker_take_done(struct worker *w);
 struct job *job_new(enum job_type type, uint64_t owner);
 
 /* clients.c */
-void clients_accept(struct ev_io *io, uint32_t revents);
+void clients_accept(struct rspro_listener *l, int fd);
 void clients_job_done(struct bankd *bd, struct worker *w, struct job *j);
 /* The map of @bank_slot went away or changed: its client goes. */
 void clients_unmap(struct bankd *bd, uint16_t bank_slot, const char *why);

@@ -51,6 +51,7 @@ static void client_gone(struct client *c, const char *why)
 
 	LOGP(DBANKDW, LOG_INFO, c->name, "client gone (%lu TPDUs, %lu errors): %s",
 	     c->tpdus, c->errors, why);
+	ev_timer_stop(&c->timer);
 	for (pp = &bd->clients; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
@@ -161,6 +162,7 @@ static void connect_client_req(struct client *c, const struct rspro_pdu *pdu)
 		client_close(c, "illegal client id");
 		return;
 	}
+	ev_timer_stop(&c->timer);
 	c->slot = pdu->connect_client_req.slot;
 	snprintf(c->name, sizeof(c->name), "C%u:%u", c->slot.client_id, c->slot.slot_nr);
 	for (slot = 0; slot < bd->cfg.num_slots; slot++)
@@ -286,45 +288,49 @@ static const struct rspro_conn_ops client_ops = {
 	.closed = client_closed,
 };
 
-void clients_accept(struct ev_io *io, uint32_t revents)
+static void client_timer(struct ev_timer *t)
 {
-	struct bankd *bd = io->data;
+	struct client *c = t->data;
+
+	LOGP(DBANKDW, LOG_NOTICE, c->name, "no connectClientReq within %u ms: closing",
+	     c->bd->cfg.identify_timeout_ms);
+	client_close(c, "identify timeout");
+}
+
+void clients_accept(struct rspro_listener *l, int fd)
+{
+	struct bankd *bd = l->data;
 	struct rspro_conn_cfg cfg;
-	int i;
+	struct rspro_transport *t;
+	struct client *c;
 
 	rspro_conn_cfg_default(&cfg);
 	cfg.server = true;
 	cfg.ka_interval_ms = bd->cfg.ka_interval_ms;
 	cfg.ka_timeout_ms = bd->cfg.ka_timeout_ms;
-	for (i = 0; i < 16; i++) {
-		int fd = rspro_accept(bd->listen_fd);
-		struct rspro_transport *t;
-		struct client *c;
-
-		if (fd < 0)
-			return;
-		c = calloc(1, sizeof(*c));
-		t = c ? rspro_transport_tcp(fd) : NULL;
-		if (!t) {
-			free(c);
-			close(fd);
-			continue;
-		}
-		c->bd = bd;
-		c->id = ++bd->next_client_id;
-		c->bank_slot = -1;
-		c->queue_tail = &c->queue;
-		c->last_vcc = true;
-		c->conn = rspro_conn_new(bd->loop, t, &cfg, &client_ops, c);
-		if (!c->conn) {
-			free(c);
-			continue;
-		}
-		snprintf(c->name, sizeof(c->name), "%s", rspro_conn_peer(c->conn));
-		c->next = bd->clients;
-		bd->clients = c;
-		LOGP(DBANKDW, LOG_DEBUG, c->name, "connected");
+	c = calloc(1, sizeof(*c));
+	t = c ? rspro_transport_tcp(fd) : NULL;
+	if (!t) {
+		free(c);
+		close(fd);
+		return;
 	}
+	c->bd = bd;
+	c->id = ++bd->next_client_id;
+	c->bank_slot = -1;
+	c->queue_tail = &c->queue;
+	c->last_vcc = true;
+	ev_timer_init(&c->timer, client_timer, c);
+	c->conn = rspro_conn_new(bd->loop, t, &cfg, &client_ops, c);
+	if (!c->conn) {
+		free(c);
+		return;
+	}
+	snprintf(c->name, sizeof(c->name), "%s", rspro_conn_peer(c->conn));
+	c->next = bd->clients;
+	bd->clients = c;
+	ev_timer_start(bd->loop, &c->timer, bd->cfg.identify_timeout_ms);
+	LOGP(DBANKDW, LOG_DEBUG, c->name, "connected");
 }
 
 static void open_done(struct client *c, struct job *j)
