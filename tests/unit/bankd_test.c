@@ -6,7 +6,9 @@
  * RSPRO library. Every card command round-trips byte for byte as a local
  * card answers it; resets reach the card; a card pulled out mid-APDU, a
  * pcscd restart, two clients racing for one slot and malformed TPDUs get
- * clear errors and no hang; 16 slots work in parallel.
+ * clear errors and no hang; 16 slots work in parallel. A second connection
+ * cannot take a working client's card; a dead one is replaced. Silent
+ * peers and connection floods at the descriptor limit are survived.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -163,14 +165,18 @@ static void after_each(void)
 		pcsc_env_stop(&env);
 }
 
-/* A client of bankd for client slot @client:0; true when the card is open. */
-static bool client_connect(struct tpeer *t, int client, struct rspro_pdu *atr)
+/*
+ * A client of bankd for client slot @client:0 on event loop @l; true when
+ * the card is open.
+ */
+static bool client_connect_on(struct tpeer *t, struct ev_loop *l, int client,
+			      struct rspro_pdu *atr)
 {
 	struct rspro_client_slot cs = { client, 0 };
 	struct rspro_identity id;
 	struct rspro_pdu pdu;
 
-	if (tpeer_connect(t, loop, bankd_port))
+	if (tpeer_connect(t, l, bankd_port))
 		return false;
 	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "test", "remsim-client", "t");
 	rspro_connect_client_req(&pdu, &id, &cs);
@@ -180,6 +186,11 @@ static bool client_connect(struct tpeer *t, int client, struct rspro_pdu *atr)
 	if (pdu.connect_res.result != RSPRO_OK)
 		return false;
 	return tpeer_wait(t, RSPRO_SET_ATR_REQ, atr, 5000);
+}
+
+static bool client_connect(struct tpeer *t, int client, struct rspro_pdu *atr)
+{
+	return client_connect_on(t, loop, client, atr);
 }
 
 /* One TPDU through bankd; the response (data + SW) in @resp. */
@@ -537,6 +548,117 @@ TEST_TIMEOUT(sixteen_slots_in_parallel, 180)
 		EXPECT_EQ(20, pcsc_env_count_commands(&env, i, "a0f2000016"));
 		tpeer_close(&c[i]);
 	}
+	teardown();
+}
+
+static void connect_req(struct tpeer *t, int client)
+{
+	struct rspro_client_slot cs = { client, 0 };
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+
+	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "test", "remsim-client", "t");
+	rspro_connect_client_req(&pdu, &id, &cs);
+	ASSERT_EQ(0, tpeer_send(t, &pdu));
+}
+
+/*
+ * The attacker's side: A works with its card, B names A's client slot.
+ * B is refused with identityInUse and A never notices.
+ */
+TEST_TIMEOUT(second_connection_of_a_live_client_is_refused, 120)
+{
+	static const uint8_t status[] = { 0xa0, 0xf2, 0x00, 0x00, 0x16 };
+	struct rspro_pdu pdu, atr;
+	uint8_t resp[300];
+	struct tpeer a, b;
+	int i;
+
+	setup(1);
+	map(0, 31);
+	ASSERT_TRUE(client_connect(&a, 31, &atr));
+	ASSERT_EQ(24, transceive(&a, 31, 0, status, sizeof(status), resp));
+	ASSERT_EQ(0, tpeer_connect(&b, loop, bankd_port));
+	connect_req(&b, 31);
+	/* A goes on exchanging APDUs while bankd decides */
+	for (i = 0; i < 5; i++)
+		ASSERT_EQ(24, transceive(&a, 31, 0, status, sizeof(status), resp));
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CONNECT_CLIENT_RES, &pdu, 5000));
+	EXPECT_EQ(RSPRO_IDENTITY_IN_USE, pdu.connect_res.result);
+	EXPECT_TRUE(tpeer_wait_closed(&b, 5000));
+	EXPECT_EQ(0, tpeer_settle(&b, RSPRO_SET_ATR_REQ, 0));
+	/* a second attempt fares no better */
+	tpeer_close(&b);
+	ASSERT_EQ(0, tpeer_connect(&b, loop, bankd_port));
+	connect_req(&b, 31);
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CONNECT_CLIENT_RES, &pdu, 5000));
+	EXPECT_EQ(RSPRO_IDENTITY_IN_USE, pdu.connect_res.result);
+	EXPECT_TRUE(tpeer_wait_closed(&b, 5000));
+	/* A kept its card, its connection and heard of nothing */
+	EXPECT_FALSE(a.closed);
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(24, transceive(&a, 31, 0, status, sizeof(status), resp));
+	EXPECT_EQ(0, tpeer_settle(&a, RSPRO_ERROR_IND, 100));
+	EXPECT_EQ(9, pcsc_env_count_commands(&env, 0, "a0f2000016"));
+	EXPECT_TRUE(log_contains(bankd.log, "identityInUse"));
+	tpeer_close(&a);
+	tpeer_close(&b);
+	teardown();
+}
+
+/*
+ * A's client restarted: its old connection is half-dead (it neither reads
+ * nor answers PINGs: its loop no longer runs). The new connection B of the
+ * same client slot gets the card within the probe time, and A's last
+ * command, in flight at the takeover, reached the card once.
+ */
+TEST_TIMEOUT(dead_connection_of_a_restarted_client_is_replaced, 120)
+{
+	static const uint8_t status[] = { 0xa0, 0xf2, 0x00, 0x00, 0x16 };
+	static const uint8_t select_mf[] = { 0xa0, 0xa4, 0x00, 0x00, 0x02, 0x3f, 0x00 };
+	struct ev_loop *frozen = ev_loop_new();
+	struct rspro_pdu pdu, atr;
+	uint64_t start, ms;
+	uint8_t resp[300];
+	struct tpeer a, b, c;
+
+	ASSERT_TRUE(frozen != NULL);
+	setup(1);
+	map(0, 33);
+	ASSERT_TRUE(client_connect_on(&a, frozen, 33, &atr));
+	ASSERT_EQ(24, transceive(&a, 33, 0, status, sizeof(status), resp));
+	/* one more command, and A stops: nothing runs its loop from here */
+	rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, (struct rspro_client_slot){ 33, 0 },
+		   (struct rspro_bank_slot){ BANK, 0 }, status, sizeof(status));
+	ASSERT_EQ(0, tpeer_send(&a, &pdu));
+	start = ev_now_ns();
+	ASSERT_EQ(0, tpeer_connect(&b, loop, bankd_port));
+	connect_req(&b, 33);
+	/* while B waits for A's answer, a third one is refused at once */
+	ASSERT_EQ(0, tpeer_connect(&c, loop, bankd_port));
+	connect_req(&c, 33);
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_CONNECT_CLIENT_RES, &pdu, 1000));
+	EXPECT_EQ(RSPRO_IDENTITY_IN_USE, pdu.connect_res.result);
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CONNECT_CLIENT_RES, &pdu, 10000));
+	ASSERT_EQ(RSPRO_OK, pdu.connect_res.result);
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_SET_ATR_REQ, &atr, 5000));
+	ms = (ev_now_ns() - start) / 1000000;
+	TH_LOG("B had the card after %llu ms", (unsigned long long)ms);
+	EXPECT_LT(ms, 5000);
+	EXPECT_TRUE(log_contains(bankd.log, "no answer to a PING"));
+	/* B's answers are B's own */
+	ASSERT_EQ(2, transceive(&b, 33, 0, select_mf, sizeof(select_mf), resp));
+	EXPECT_EQ(0x9f, resp[0]);
+	ASSERT_EQ(24, transceive(&b, 33, 0, status, sizeof(status), resp));
+	EXPECT_EQ(0, tpeer_settle(&b, RSPRO_TPDU_CARD_TO_MODEM, 200));
+	/* A's two, B's one: A's command in flight was neither lost nor repeated */
+	EXPECT_EQ(3, pcsc_env_count_commands(&env, 0, "a0f2000016"));
+	/* A, thawed, finds its connection closed */
+	EXPECT_TRUE(tpeer_wait_closed(&a, 5000));
+	tpeer_close(&a);
+	tpeer_close(&b);
+	tpeer_close(&c);
+	ev_loop_free(frozen);
 	teardown();
 }
 

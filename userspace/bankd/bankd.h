@@ -32,6 +32,14 @@ struct bankd_cfg {
 	unsigned int identify_timeout_ms;
 };
 
+/*
+ * How long an incumbent connection of a client slot has to answer a PING
+ * when a new connection asks for the same slot: answered, the newcomer is
+ * refused (identityInUse); silent, the incumbent counts as dead (a client
+ * restarted behind a half-open TCP connection) and the newcomer takes over.
+ */
+#define TAKEOVER_PROBE_MS	2000
+
 enum job_type { JOB_OPEN, JOB_TRANSMIT, JOB_RESET, JOB_CLOSE };
 
 /* A job for a slot's worker and, filled in, its result. */
@@ -76,7 +84,10 @@ struct client {
 	uint64_t id;
 	char name[24];			/* "C23:0" or the address */
 	bool identified;
-	struct ev_timer timer;		/* identify timeout */
+	/* identify timeout; on a newcomer, the probe of the incumbent */
+	struct ev_timer timer;
+	struct client *contender;	/* the newcomer probing us */
+	struct client *incumbent;	/* the connection we probe */
 	bool card_ready;		/* OPEN succeeded: TPDUs may come */
 	struct rspro_client_slot slot;
 	int bank_slot;			/* -1 until mapped */
@@ -102,6 +113,7 @@ struct bankd {
 	uint64_t next_client_id;
 	int listen_fd;
 	struct rspro_listener listener;
+	bool stopping;			/* closing every client, taking none */
 	int done_fd;			/* eventfd: a worker finished a job */
 	struct ev_io done_io;
 	int gsmtap_fd;

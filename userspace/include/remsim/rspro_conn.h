@@ -60,6 +60,8 @@ struct rspro_conn_ops {
 	 * returns. Not called for rspro_conn_close().
 	 */
 	void (*closed)(struct rspro_conn *c, int err, const char *why);
+	/* optional: a PONG came, the peer reads what we send */
+	void (*pong)(struct rspro_conn *c);
 };
 
 struct rspro_conn_stats {
@@ -83,7 +85,8 @@ int rspro_conn_send(struct rspro_conn *c, const struct rspro_pdu *pdu,
 		    struct rspro_error *err);
 /*
  * Sends a PING now, outside the keep-alive's rhythm, to learn whether the
- * peer still reads: its PONG counts in rspro_conn_stats().
+ * peer still reads: its PONG counts in rspro_conn_stats() and calls
+ * ops->pong.
  */
 int rspro_conn_ping(struct rspro_conn *c);
 /* Queues raw bytes as they are (tests, CCM). */

@@ -281,6 +281,8 @@ static void handle_ccm(struct rspro_conn *c, const struct ipa_frame *f)
 			ev_timer_start(c->loop, &c->ka_timer,
 				       c->cfg.ka_interval_ms);
 		}
+		if (c->ops->pong)
+			c->ops->pong(c);
 		return;
 	case IPA_CCM_ID_GET:
 		if (!c->cfg.server) {
