@@ -185,3 +185,61 @@ long pid_rss_kib(pid_t pid)
 	fclose(f);
 	return kib;
 }
+
+long pid_cpu_ms(pid_t pid)
+{
+	unsigned long utime, stime;
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	/* the name in parentheses may hold spaces: fields count from its end */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+			 &utime, &stime) != 2)
+		return -1;
+	return (long)((utime + stime) * 1000 / sysconf(_SC_CLK_TCK));
+}
+
+long log_count(const char *log, const char *text)
+{
+	FILE *f = fopen(log, "r");
+	char line[2048];
+	long n = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, text) != NULL;
+	fclose(f);
+	return n;
+}
+
+int tcp_flood(int port, int *fds, int max)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int n = 0;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	while (n < max) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			break;
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) && errno != EINPROGRESS) {
+			close(fd);
+			break;
+		}
+		fds[n++] = fd;
+	}
+	return n;
+}

@@ -39,5 +39,15 @@ bool log_contains(const char *log, const char *text);
 int shell(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The resident set of process @pid, in KiB, or -1. */
 long pid_rss_kib(pid_t pid);
+/* The CPU time (user + system) process @pid used so far, in ms, or -1. */
+long pid_cpu_ms(pid_t pid);
+/* How many lines of @log contain @text. */
+long log_count(const char *log, const char *text);
+/*
+ * Opens up to @max connections to 127.0.0.1:@port without waiting for the
+ * other side to accept them (a connection flood); their fds in @fds.
+ * Returns how many were opened.
+ */
+int tcp_flood(int port, int *fds, int max);
 
 #endif

@@ -6,8 +6,10 @@
  * RSPRO library. Every card command round-trips byte for byte as a local
  * card answers it; resets reach the card; a card pulled out mid-APDU, a
  * pcscd restart, two clients racing for one slot and malformed TPDUs get
- * clear errors and no hang; 16 slots work in parallel. A reader map that
- * is bad or serves nothing stops it at start-up.
+ * clear errors and no hang; 16 slots work in parallel. A second connection
+ * cannot take a working client's card; a dead one is replaced. Silent
+ * peers and connection floods at the descriptor limit are survived. A
+ * reader map that is bad or serves nothing stops it at start-up.
  */
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
@@ -56,18 +58,51 @@ static void start_server(void)
 	ASSERT_TRUE(wait_port(rest_port, 5000));
 }
 
-static void start_bankd(unsigned int slots)
+/*
+ * Starts bankd; @nofile ("SOFT:HARD") runs it under that RLIMIT_NOFILE,
+ * @identify passes --identify-timeout (seconds); NULL for the defaults.
+ */
+static void start_bankd_with(unsigned int slots, const char *nofile, const char *identify)
 {
-	char log[128], rs[8], bp[8], n[8];
-	char *argv[] = { (char *)daemon_bin("remsim-bankd"), "-i", "127.0.0.1", "-p", rs,
-			 "-b", "1", "-n", n, "-I", "127.0.0.1", "-P", bp, "-S", env.csv,
-			 "-g", "127.0.0.1", "-e", "debug", NULL };
+	char log[128], rs[8], bp[8], n[8], lim[40];
+	char *argv[32];
+	int i = 0;
 
 	bankd_port = free_port();
 	snprintf(rs, sizeof(rs), "%d", rspro_port);
 	snprintf(bp, sizeof(bp), "%d", bankd_port);
 	snprintf(n, sizeof(n), "%u", slots);
 	snprintf(log, sizeof(log), "%s/bankd.log", logdir);
+	if (nofile) {
+		/* prlimit sets the limit and execs bankd in the same process */
+		snprintf(lim, sizeof(lim), "--nofile=%s", nofile);
+		argv[i++] = "/usr/bin/prlimit";
+		argv[i++] = lim;
+	}
+	argv[i++] = (char *)daemon_bin("remsim-bankd");
+	argv[i++] = "-i";
+	argv[i++] = "127.0.0.1";
+	argv[i++] = "-p";
+	argv[i++] = rs;
+	argv[i++] = "-b";
+	argv[i++] = "1";
+	argv[i++] = "-n";
+	argv[i++] = n;
+	argv[i++] = "-I";
+	argv[i++] = "127.0.0.1";
+	argv[i++] = "-P";
+	argv[i++] = bp;
+	argv[i++] = "-S";
+	argv[i++] = env.csv;
+	argv[i++] = "-g";
+	argv[i++] = "127.0.0.1";
+	argv[i++] = "-e";
+	argv[i++] = "debug";
+	if (identify) {
+		argv[i++] = "--identify-timeout";
+		argv[i++] = (char *)identify;
+	}
+	argv[i] = NULL;
 	ASSERT_EQ(0, daemon_start(&bankd, argv, log));
 	ASSERT_TRUE(wait_port(bankd_port, 5000));
 }
@@ -97,7 +132,7 @@ static void map(int slot, int client)
 	ASSERT_TRUE(false);
 }
 
-static void setup(unsigned int cards)
+static void setup_with(unsigned int cards, const char *nofile, const char *identify)
 {
 	if (!loop) {
 		loop = ev_loop_new();
@@ -105,7 +140,12 @@ static void setup(unsigned int cards)
 	}
 	ASSERT_EQ(0, pcsc_env_start(&env, cards));
 	start_server();
-	start_bankd(cards);
+	start_bankd_with(cards, nofile, identify);
+}
+
+static void setup(unsigned int cards)
+{
+	setup_with(cards, NULL, NULL);
 }
 
 static void teardown(void)
@@ -129,14 +169,18 @@ static void after_each(void)
 		pcsc_env_stop(&env);
 }
 
-/* A client of bankd for client slot @client:0; true when the card is open. */
-static bool client_connect(struct tpeer *t, int client, struct rspro_pdu *atr)
+/*
+ * A client of bankd for client slot @client:0 on event loop @l; true when
+ * the card is open.
+ */
+static bool client_connect_on(struct tpeer *t, struct ev_loop *l, int client,
+			      struct rspro_pdu *atr)
 {
 	struct rspro_client_slot cs = { client, 0 };
 	struct rspro_identity id;
 	struct rspro_pdu pdu;
 
-	if (tpeer_connect(t, loop, bankd_port))
+	if (tpeer_connect(t, l, bankd_port))
 		return false;
 	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "test", "remsim-client", "t");
 	rspro_connect_client_req(&pdu, &id, &cs);
@@ -146,6 +190,11 @@ static bool client_connect(struct tpeer *t, int client, struct rspro_pdu *atr)
 	if (pdu.connect_res.result != RSPRO_OK)
 		return false;
 	return tpeer_wait(t, RSPRO_SET_ATR_REQ, atr, 5000);
+}
+
+static bool client_connect(struct tpeer *t, int client, struct rspro_pdu *atr)
+{
+	return client_connect_on(t, loop, client, atr);
 }
 
 /* One TPDU through bankd; the response (data + SW) in @resp. */
@@ -505,6 +554,218 @@ TEST_TIMEOUT(sixteen_slots_in_parallel, 180)
 	}
 	teardown();
 }
+
+static void connect_req(struct tpeer *t, int client)
+{
+	struct rspro_client_slot cs = { client, 0 };
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+
+	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "test", "remsim-client", "t");
+	rspro_connect_client_req(&pdu, &id, &cs);
+	ASSERT_EQ(0, tpeer_send(t, &pdu));
+}
+
+/*
+ * The attacker's side: A works with its card, B names A's client slot.
+ * B is refused with identityInUse and A never notices.
+ */
+TEST_TIMEOUT(second_connection_of_a_live_client_is_refused, 120)
+{
+	static const uint8_t status[] = { 0xa0, 0xf2, 0x00, 0x00, 0x16 };
+	struct rspro_pdu pdu, atr;
+	uint8_t resp[300];
+	struct tpeer a, b;
+	int i;
+
+	setup(1);
+	map(0, 31);
+	ASSERT_TRUE(client_connect(&a, 31, &atr));
+	ASSERT_EQ(24, transceive(&a, 31, 0, status, sizeof(status), resp));
+	ASSERT_EQ(0, tpeer_connect(&b, loop, bankd_port));
+	connect_req(&b, 31);
+	/* A goes on exchanging APDUs while bankd decides */
+	for (i = 0; i < 5; i++)
+		ASSERT_EQ(24, transceive(&a, 31, 0, status, sizeof(status), resp));
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CONNECT_CLIENT_RES, &pdu, 5000));
+	EXPECT_EQ(RSPRO_IDENTITY_IN_USE, pdu.connect_res.result);
+	EXPECT_TRUE(tpeer_wait_closed(&b, 5000));
+	EXPECT_EQ(0, tpeer_settle(&b, RSPRO_SET_ATR_REQ, 0));
+	/* a second attempt fares no better */
+	tpeer_close(&b);
+	ASSERT_EQ(0, tpeer_connect(&b, loop, bankd_port));
+	connect_req(&b, 31);
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CONNECT_CLIENT_RES, &pdu, 5000));
+	EXPECT_EQ(RSPRO_IDENTITY_IN_USE, pdu.connect_res.result);
+	EXPECT_TRUE(tpeer_wait_closed(&b, 5000));
+	/* A kept its card, its connection and heard of nothing */
+	EXPECT_FALSE(a.closed);
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(24, transceive(&a, 31, 0, status, sizeof(status), resp));
+	EXPECT_EQ(0, tpeer_settle(&a, RSPRO_ERROR_IND, 100));
+	EXPECT_EQ(9, pcsc_env_count_commands(&env, 0, "a0f2000016"));
+	EXPECT_TRUE(log_contains(bankd.log, "identityInUse"));
+	tpeer_close(&a);
+	tpeer_close(&b);
+	teardown();
+}
+
+/*
+ * A's client restarted: its old connection is half-dead (it neither reads
+ * nor answers PINGs: its loop no longer runs). The new connection B of the
+ * same client slot gets the card within the probe time, and A's last
+ * command, in flight at the takeover, reached the card once.
+ */
+TEST_TIMEOUT(dead_connection_of_a_restarted_client_is_replaced, 120)
+{
+	static const uint8_t status[] = { 0xa0, 0xf2, 0x00, 0x00, 0x16 };
+	static const uint8_t select_mf[] = { 0xa0, 0xa4, 0x00, 0x00, 0x02, 0x3f, 0x00 };
+	struct ev_loop *frozen = ev_loop_new();
+	struct rspro_pdu pdu, atr;
+	uint64_t start, ms;
+	uint8_t resp[300];
+	struct tpeer a, b, c;
+
+	ASSERT_TRUE(frozen != NULL);
+	setup(1);
+	map(0, 33);
+	ASSERT_TRUE(client_connect_on(&a, frozen, 33, &atr));
+	ASSERT_EQ(24, transceive(&a, 33, 0, status, sizeof(status), resp));
+	/* one more command, and A stops: nothing runs its loop from here */
+	rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, (struct rspro_client_slot){ 33, 0 },
+		   (struct rspro_bank_slot){ BANK, 0 }, status, sizeof(status));
+	ASSERT_EQ(0, tpeer_send(&a, &pdu));
+	start = ev_now_ns();
+	ASSERT_EQ(0, tpeer_connect(&b, loop, bankd_port));
+	connect_req(&b, 33);
+	/* while B waits for A's answer, a third one is refused at once */
+	ASSERT_EQ(0, tpeer_connect(&c, loop, bankd_port));
+	connect_req(&c, 33);
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_CONNECT_CLIENT_RES, &pdu, 1000));
+	EXPECT_EQ(RSPRO_IDENTITY_IN_USE, pdu.connect_res.result);
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CONNECT_CLIENT_RES, &pdu, 10000));
+	ASSERT_EQ(RSPRO_OK, pdu.connect_res.result);
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_SET_ATR_REQ, &atr, 5000));
+	ms = (ev_now_ns() - start) / 1000000;
+	TH_LOG("B had the card after %llu ms", (unsigned long long)ms);
+	EXPECT_LT(ms, 5000);
+	EXPECT_TRUE(log_contains(bankd.log, "no answer to a PING"));
+	/* B's answers are B's own */
+	ASSERT_EQ(2, transceive(&b, 33, 0, select_mf, sizeof(select_mf), resp));
+	EXPECT_EQ(0x9f, resp[0]);
+	ASSERT_EQ(24, transceive(&b, 33, 0, status, sizeof(status), resp));
+	EXPECT_EQ(0, tpeer_settle(&b, RSPRO_TPDU_CARD_TO_MODEM, 200));
+	/* A's two, B's one: A's command in flight was neither lost nor repeated */
+	EXPECT_EQ(3, pcsc_env_count_commands(&env, 0, "a0f2000016"));
+	/* A, thawed, finds its connection closed */
+	EXPECT_TRUE(tpeer_wait_closed(&a, 5000));
+	tpeer_close(&a);
+	tpeer_close(&b);
+	tpeer_close(&c);
+	ev_loop_free(frozen);
+	teardown();
+}
+
+TEST_TIMEOUT(silent_peer_is_closed_after_the_identify_timeout, 120)
+{
+	static const uint8_t status[] = { 0xa0, 0xf2, 0x00, 0x00, 0x16 };
+	struct rspro_pdu atr;
+	uint8_t resp[300];
+	struct tpeer silent, c;
+	uint64_t start, ms;
+
+	setup_with(1, NULL, "1");
+	map(0, 35);
+	/* it answers PINGs, but never says who it is */
+	ASSERT_EQ(0, tpeer_connect(&silent, loop, bankd_port));
+	start = ev_now_ns();
+	ASSERT_TRUE(client_connect(&c, 35, &atr));
+	ASSERT_TRUE(tpeer_wait_closed(&silent, 5000));
+	ms = (ev_now_ns() - start) / 1000000;
+	EXPECT_GE(ms, 900);
+	EXPECT_LT(ms, 3000);
+	EXPECT_TRUE(log_contains(bankd.log, "no connectClientReq within 1000 ms: closing"));
+	/* a client that did identify stays */
+	tpeer_run(loop, 1500);
+	EXPECT_FALSE(c.closed);
+	ASSERT_EQ(24, transceive(&c, 35, 0, status, sizeof(status), resp));
+	tpeer_close(&silent);
+	tpeer_close(&c);
+	teardown();
+}
+
+/* "Max open files  SOFT  HARD  files" of @pid: the soft limit, or -1. */
+static long nofile_soft(pid_t pid)
+{
+	char path[64], line[256];
+	long soft = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/limits", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Max open files %ld", &soft) == 1)
+			break;
+	fclose(f);
+	return soft;
+}
+
+/*
+ * More connections than bankd has descriptors: it pauses accepting instead
+ * of spinning on EMFILE, logs the limit once a second at most, keeps
+ * serving its client, and accepts again once the flood is gone.
+ */
+TEST_TIMEOUT(connection_flood_at_the_descriptor_limit_does_not_spin, 120)
+{
+	static const uint8_t status[] = { 0xa0, 0xf2, 0x00, 0x00, 0x16 };
+	static int fds[200];
+	struct rspro_pdu atr;
+	uint8_t resp[300];
+	long cpu0, cpu1, lines;
+	struct tpeer a, b;
+	uint64_t end;
+	int i, n;
+
+	if (access("/usr/bin/prlimit", X_OK))
+		SKIP("no /usr/bin/prlimit");
+	/* bankd raises its soft limit to the hard one itself */
+	setup_with(1, "32:64", NULL);
+	EXPECT_EQ(64, nofile_soft(bankd.pid));
+	map(0, 37);
+	ASSERT_TRUE(client_connect(&a, 37, &atr));
+	n = tcp_flood(bankd_port, fds, 200);
+	ASSERT_GT(n, 100);
+	for (end = ev_now_ns() + 3000000000ull; ev_now_ns() < end;) {
+		if (log_contains(bankd.log, "connection limit reached"))
+			break;
+		tpeer_run(loop, 50);
+	}
+	EXPECT_TRUE(log_contains(bankd.log, "connection limit reached"));
+	cpu0 = pid_cpu_ms(bankd.pid);
+	/* two seconds at the limit: the client is served all along */
+	for (i = 0; i < 20; i++) {
+		ASSERT_EQ(24, transceive(&a, 37, 0, status, sizeof(status), resp));
+		tpeer_run(loop, 100);
+	}
+	cpu1 = pid_cpu_ms(bankd.pid);
+	TH_LOG("bankd used %ld ms of CPU in 2 s at the descriptor limit", cpu1 - cpu0);
+	EXPECT_LT(cpu1 - cpu0, 400);
+	lines = log_count(bankd.log, "connection limit reached");
+	TH_LOG("%ld limit lines", lines);
+	EXPECT_GE(lines, 1);
+	EXPECT_LE(lines, 5);
+	/* the flood ends: a new client is served */
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	tpeer_close(&a);
+	ASSERT_TRUE(client_connect(&b, 37, &atr));
+	ASSERT_EQ(24, transceive(&b, 37, 0, status, sizeof(status), resp));
+	tpeer_close(&b);
+	teardown();
+}
+
 
 /*
  * GSMTAP copies with nobody listening on udp/4729 (the usual case: a

@@ -617,6 +617,84 @@ TEST(options_and_config_file)
 	EXPECT_TRUE(log_contains(s.log, "server.conf:2: unknown setting \"colour\""));
 }
 
+/* A PING from @t's side; true when its PONG came within @ms. */
+static bool pong_within(struct tpeer *t, int ms)
+{
+	uint64_t before = rspro_conn_stats(t->conn)->pongs_received;
+	uint64_t end = ev_now_ns() + ms * 1000000ull;
+
+	if (rspro_conn_ping(t->conn))
+		return false;
+	while (ev_now_ns() < end && t->conn) {
+		if (rspro_conn_stats(t->conn)->pongs_received > before)
+			return true;
+		ev_run_once(loop, 5);
+	}
+	return false;
+}
+
+/*
+ * More RSPRO connections than the server has descriptors: it pauses
+ * accepting instead of spinning (and logging) on EMFILE, keeps answering
+ * its peers, and accepts again once the flood is gone.
+ */
+TEST_TIMEOUT(connection_flood_at_the_descriptor_limit_does_not_spin, 60)
+{
+	static int fds[200];
+	char rspro[8], rest[8];
+	long cpu0, cpu1, lines;
+	struct tpeer c, b;
+	uint64_t end;
+	int i, n;
+	char *argv[] = { "/usr/bin/prlimit", "--nofile=64:64",
+			 (char *)daemon_bin("remsim-server"), "-D", S.db, "--rspro-bind",
+			 "127.0.0.1", "--rspro-port", rspro, "--rest-bind", "127.0.0.1",
+			 "--rest-port", rest, "-e", "debug", NULL };
+
+	if (access(argv[0], X_OK))
+		SKIP("no /usr/bin/prlimit");
+	setup();
+	snprintf(S.db, sizeof(S.db), "%s/flood.db", dir);
+	snprintf(S.log, sizeof(S.log), "%s/flood.log", dir);
+	S.rspro = free_port();
+	S.rest = free_port();
+	snprintf(rspro, sizeof(rspro), "%d", S.rspro);
+	snprintf(rest, sizeof(rest), "%d", S.rest);
+	ASSERT_EQ(0, daemon_start(&S.d, argv, S.log));
+	ASSERT_TRUE(wait_port(S.rest, 5000));
+	ASSERT_TRUE(wait_port(S.rspro, 5000));
+	ASSERT_TRUE(tpeer_client(&c, loop, S.rspro, 23, 0));
+	n = tcp_flood(S.rspro, fds, 200);
+	ASSERT_GT(n, 100);
+	for (end = ev_now_ns() + 3000000000ull; ev_now_ns() < end;) {
+		if (log_contains(S.log, "connection limit reached"))
+			break;
+		tpeer_run(loop, 50);
+	}
+	EXPECT_TRUE(log_contains(S.log, "connection limit reached"));
+	cpu0 = pid_cpu_ms(S.d.pid);
+	/* two seconds at the limit: the client's PINGs are answered all along */
+	for (i = 0; i < 10; i++) {
+		ASSERT_TRUE(pong_within(&c, 1000));
+		tpeer_run(loop, 200);
+	}
+	cpu1 = pid_cpu_ms(S.d.pid);
+	TH_LOG("the server used %ld ms of CPU in 2 s at the descriptor limit", cpu1 - cpu0);
+	EXPECT_LT(cpu1 - cpu0, 400);
+	lines = log_count(S.log, "connection limit reached");
+	TH_LOG("%ld limit lines", lines);
+	EXPECT_GE(lines, 1);
+	EXPECT_LE(lines, 5);
+	/* the flood ends: a new peer registers as usual */
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 1, 8, -1));
+	ASSERT_TRUE(pong_within(&c, 1000));
+	tpeer_close(&b);
+	tpeer_close(&c);
+	srv_stop();
+}
+
 int main(int argc, char **argv)
 {
 	int ret;

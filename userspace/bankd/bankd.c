@@ -27,6 +27,7 @@ void bankd_cfg_default(struct bankd_cfg *cfg)
 	strcpy(cfg->csv_path, "bankd_pcsc_slots.csv");
 	cfg->ka_interval_ms = 30000;
 	cfg->ka_timeout_ms = 10000;
+	cfg->identify_timeout_ms = 10000;
 }
 
 static void send_result(struct bankd *bd, enum rspro_msg msg, int32_t result)
@@ -220,7 +221,12 @@ int bankd_start(struct bankd *bd, char *err, size_t errlen)
 		return bd->listen_fd;
 	}
 	bd->cfg.bind_port = rspro_local_port(bd->listen_fd);
-	ev_io_start(bd->loop, &bd->listen_io, bd->listen_fd, EPOLLIN, clients_accept, bd);
+	/* 16 accepts per wakeup; out of descriptors, the listener rests */
+	ret = rspro_listener_start(&bd->listener, bd->loop, bd->listen_fd, 16, clients_accept, bd);
+	if (ret) {
+		snprintf(err, errlen, "event loop: %s", strerror(-ret));
+		return ret;
+	}
 
 	rspro_link_cfg_default(&lcfg);
 	snprintf(lcfg.host, sizeof(lcfg.host), "%s", bd->cfg.server_host);
@@ -263,7 +269,7 @@ void bankd_stop(struct bankd *bd)
 	clients_close_all(bd);
 	rspro_link_free(bd->link);
 	if (bd->listen_fd > 0) {
-		ev_io_stop(&bd->listen_io);
+		rspro_listener_stop(&bd->listener);
 		close(bd->listen_fd);
 	}
 	if (bd->workers)

@@ -28,7 +28,17 @@ struct bankd_cfg {
 	int gsmtap_slot;		/* -1: all */
 	char csv_path[256];
 	unsigned int ka_interval_ms, ka_timeout_ms;
+	/* a new connection has this long to send its connectClientReq */
+	unsigned int identify_timeout_ms;
 };
+
+/*
+ * How long an incumbent connection of a client slot has to answer a PING
+ * when a new connection asks for the same slot: answered, the newcomer is
+ * refused (identityInUse); silent, the incumbent counts as dead (a client
+ * restarted behind a half-open TCP connection) and the newcomer takes over.
+ */
+#define TAKEOVER_PROBE_MS	2000
 
 enum job_type { JOB_OPEN, JOB_TRANSMIT, JOB_RESET, JOB_CLOSE };
 
@@ -74,6 +84,10 @@ struct client {
 	uint64_t id;
 	char name[24];			/* "C23:0" or the address */
 	bool identified;
+	/* identify timeout; on a newcomer, the probe of the incumbent */
+	struct ev_timer timer;
+	struct client *contender;	/* the newcomer probing us */
+	struct client *incumbent;	/* the connection we probe */
 	bool card_ready;		/* OPEN succeeded: TPDUs may come */
 	struct rspro_client_slot slot;
 	int bank_slot;			/* -1 until mapped */
@@ -98,7 +112,8 @@ struct bankd {
 	struct client *clients;
 	uint64_t next_client_id;
 	int listen_fd;
-	struct ev_io listen_io;
+	struct rspro_listener listener;
+	bool stopping;			/* closing every client, taking none */
 	int done_fd;			/* eventfd: a worker finished a job */
 	struct ev_io done_io;
 	int gsmtap_fd;
@@ -117,7 +132,7 @@ struct job *worker_take_done(struct worker *w);
 struct job *job_new(enum job_type type, uint64_t owner);
 
 /* clients.c */
-void clients_accept(struct ev_io *io, uint32_t revents);
+void clients_accept(struct rspro_listener *l, int fd);
 void clients_job_done(struct bankd *bd, struct worker *w, struct job *j);
 /* The map of @bank_slot went away or changed: its client goes. */
 void clients_unmap(struct bankd *bd, uint16_t bank_slot, const char *why);

@@ -6,6 +6,13 @@
  * SCardTransmit in the slot's worker and one tpduCardToModem back. A TPDU
  * that does not fit (size, slots, state) is refused with an errorInd that
  * says why, and the connection closes, as osmo-remsim-bankd closes it.
+ *
+ * A client slot has one connection at a time. A second one for the same
+ * slot does not take the card from a working first one: the first gets a
+ * PING, and if it answers within TAKEOVER_PROBE_MS the newcomer is refused
+ * with identityInUse, as remsim-server refuses duplicate peers. Only a first
+ * connection that stays silent (its client restarted behind a half-open TCP
+ * connection) is closed and replaced.
  */
 #include <errno.h>
 #include <PCSC/winscard.h>
@@ -32,6 +39,9 @@ static struct client *find_client(struct bankd *bd, uint64_t id)
 	return NULL;
 }
 
+static void claim(struct client *c);
+static void client_close(struct client *c, const char *why);
+
 static void client_send(struct client *c, const struct rspro_pdu *pdu)
 {
 	struct rspro_error err;
@@ -46,16 +56,24 @@ static void client_send(struct client *c, const struct rspro_pdu *pdu)
 static void client_gone(struct client *c, const char *why)
 {
 	struct bankd *bd = c->bd;
+	struct client *newcomer = c->contender;
 	struct client **pp;
 	struct job *j;
 
 	LOGP(DBANKDW, LOG_INFO, c->name, "client gone (%lu TPDUs, %lu errors): %s",
 	     c->tpdus, c->errors, why);
+	ev_timer_stop(&c->timer);
 	for (pp = &bd->clients; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
 			break;
 		}
+	if (c->incumbent)
+		c->incumbent->contender = NULL;
+	if (newcomer) {
+		newcomer->incumbent = NULL;
+		ev_timer_stop(&newcomer->timer);
+	}
 	while ((j = c->queue)) {
 		c->queue = j->next;
 		free(j);
@@ -66,6 +84,13 @@ static void client_gone(struct client *c, const char *why)
 			worker_submit(&bd->workers[c->bank_slot], j);
 	}
 	free(c);
+	/* behind our JOB_CLOSE: whatever we had in flight ends before its OPEN */
+	if (newcomer) {
+		if (bd->stopping)
+			client_close(newcomer, "bankd shutting down");
+		else
+			claim(newcomer);
+	}
 }
 
 static void client_close(struct client *c, const char *why)
@@ -147,38 +172,70 @@ static void enqueue(struct client *c, struct job *j)
 	pump(c);
 }
 
-static void connect_client_req(struct client *c, const struct rspro_pdu *pdu)
+/* The bank slot mapped to client slot @cs, or -1. */
+static int map_of(struct bankd *bd, struct rspro_client_slot cs)
 {
-	struct bankd *bd = c->bd;
-	struct client *other;
-	struct job *j;
 	int slot;
 
-	if (c->identified || !pdu->connect_client_req.has_slot) {
-		LOGP(DBANKDW, LOG_ERROR, c->name, "connectClientReq %s: illegalClientId",
-		     c->identified ? "twice" : "without a client slot");
-		connect_res(c, RSPRO_ILLEGAL_CLIENT_ID);
-		client_close(c, "illegal client id");
-		return;
-	}
-	c->slot = pdu->connect_client_req.slot;
-	snprintf(c->name, sizeof(c->name), "C%u:%u", c->slot.client_id, c->slot.slot_nr);
 	for (slot = 0; slot < bd->cfg.num_slots; slot++)
-		if (bd->maps[slot].used && bd->maps[slot].client.client_id == c->slot.client_id &&
-		    bd->maps[slot].client.slot_nr == c->slot.slot_nr)
-			break;
-	if (slot == bd->cfg.num_slots) {
-		LOGP(DBANKDW, LOG_NOTICE, c->name, "no map for this client: cardNotPresent");
-		connect_res(c, RSPRO_CARD_NOT_PRESENT);
-		client_close(c, "no map");
+		if (bd->maps[slot].used && bd->maps[slot].client.client_id == cs.client_id &&
+		    bd->maps[slot].client.slot_nr == cs.slot_nr)
+			return slot;
+	return -1;
+}
+
+/* The connection holding @bank_slot, if any. */
+static struct client *holder(struct bankd *bd, int bank_slot)
+{
+	struct client *c;
+
+	for (c = bd->clients; c; c = c->next)
+		if (c->bank_slot == bank_slot)
+			return c;
+	return NULL;
+}
+
+/* The newcomer @c loses: its client slot has a live connection. */
+static void refuse_in_use(struct client *c, const char *why)
+{
+	if (c->incumbent) {
+		c->incumbent->contender = NULL;
+		c->incumbent = NULL;
+	}
+	LOGP(DBANKDW, LOG_ERROR, c->name,
+	     "client slot already connected (%s): identityInUse, the new connection closes", why);
+	connect_res(c, RSPRO_IDENTITY_IN_USE);
+	client_close(c, "identityInUse");
+}
+
+/* The incumbent @old answered: whoever waits for its slot is refused. */
+static void proven_alive(struct client *old)
+{
+	if (old->contender)
+		refuse_in_use(old->contender, "it answered a PING");
+}
+
+/* Asks @old whether it is alive for @c; the answer or the probe timer decides. */
+static void probe(struct client *old, struct client *c)
+{
+	old->contender = c;
+	c->incumbent = old;
+	LOGP(DBANKDW, LOG_NOTICE, c->name,
+	     "a second connection for this client slot: PING to the first, %d ms to answer",
+	     TAKEOVER_PROBE_MS);
+	if (rspro_conn_ping(old->conn)) {
+		/* it cannot even take a PING: as good as silent */
+		ev_timer_start(c->bd->loop, &c->timer, 0);
 		return;
 	}
-	/* the same client again: the old connection is dead or dying */
-	for (other = bd->clients; other; other = other->next)
-		if (other != c && other->bank_slot == slot) {
-			client_close(other, "replaced by a new connection of the same client");
-			break;
-		}
+	ev_timer_start(c->bd->loop, &c->timer, TAKEOVER_PROBE_MS);
+}
+
+static void take(struct client *c, int slot)
+{
+	struct bankd *bd = c->bd;
+	struct job *j;
+
 	c->identified = true;
 	c->bank_slot = slot;
 	LOGP(DBANKDW, LOG_INFO, c->name, "mapped to B%u:%u, opening the card",
@@ -189,6 +246,48 @@ static void connect_client_req(struct client *c, const struct rspro_pdu *pdu)
 		return;
 	}
 	enqueue(c, j);
+}
+
+/*
+ * @c named its client slot: it gets the card, waits for the probe of the
+ * slot's current connection, or is refused.
+ */
+static void claim(struct client *c)
+{
+	struct client *old;
+	int slot = map_of(c->bd, c->slot);
+
+	if (slot < 0) {
+		LOGP(DBANKDW, LOG_NOTICE, c->name, "no map for this client: cardNotPresent");
+		connect_res(c, RSPRO_CARD_NOT_PRESENT);
+		client_close(c, "no map");
+		return;
+	}
+	old = holder(c->bd, slot);
+	if (!old) {
+		take(c, slot);
+		return;
+	}
+	if (old->contender) {
+		refuse_in_use(c, "another new connection is already asking for it");
+		return;
+	}
+	probe(old, c);
+}
+
+static void connect_client_req(struct client *c, const struct rspro_pdu *pdu)
+{
+	if (c->identified || c->incumbent || !pdu->connect_client_req.has_slot) {
+		LOGP(DBANKDW, LOG_ERROR, c->name, "connectClientReq %s: illegalClientId",
+		     pdu->connect_client_req.has_slot ? "twice" : "without a client slot");
+		connect_res(c, RSPRO_ILLEGAL_CLIENT_ID);
+		client_close(c, "illegal client id");
+		return;
+	}
+	ev_timer_stop(&c->timer);
+	c->slot = pdu->connect_client_req.slot;
+	snprintf(c->name, sizeof(c->name), "C%u:%u", c->slot.client_id, c->slot.slot_nr);
+	claim(c);
 }
 
 static void tpdu(struct client *c, const struct rspro_pdu *pdu)
@@ -256,7 +355,8 @@ static void client_pdu(struct rspro_conn *conn, const struct rspro_pdu *pdu)
 		if (pdu->msg == RSPRO_CONNECT_CLIENT_REQ)
 			connect_client_req(c, pdu);
 		else
-			client_refuse(c, "%s before connectClientReq", rspro_msg_name(pdu->msg));
+			client_refuse(c, "%s before connectClient%s", rspro_msg_name(pdu->msg),
+				      c->incumbent ? "Res" : "Req");
 		return;
 	}
 	switch (pdu->msg) {
@@ -281,50 +381,69 @@ static void client_closed(struct rspro_conn *conn, int err, const char *why)
 	client_gone(rspro_conn_data(conn), why);
 }
 
+static void client_pong(struct rspro_conn *conn)
+{
+	proven_alive(rspro_conn_data(conn));
+}
+
 static const struct rspro_conn_ops client_ops = {
 	.pdu = client_pdu,
 	.closed = client_closed,
+	.pong = client_pong,
 };
 
-void clients_accept(struct ev_io *io, uint32_t revents)
+static void client_timer(struct ev_timer *t)
 {
-	struct bankd *bd = io->data;
+	struct client *c = t->data;
+	char why[120];
+
+	if (c->incumbent) {
+		snprintf(why, sizeof(why),
+			 "no answer to a PING within %d ms: replaced by a new connection of %s",
+			 TAKEOVER_PROBE_MS, c->name);
+		/* closing it hands its slot to us (client_gone) */
+		client_close(c->incumbent, why);
+		return;
+	}
+	LOGP(DBANKDW, LOG_NOTICE, c->name, "no connectClientReq within %u ms: closing",
+	     c->bd->cfg.identify_timeout_ms);
+	client_close(c, "identify timeout");
+}
+
+void clients_accept(struct rspro_listener *l, int fd)
+{
+	struct bankd *bd = l->data;
 	struct rspro_conn_cfg cfg;
-	int i;
+	struct rspro_transport *t;
+	struct client *c;
 
 	rspro_conn_cfg_default(&cfg);
 	cfg.server = true;
 	cfg.ka_interval_ms = bd->cfg.ka_interval_ms;
 	cfg.ka_timeout_ms = bd->cfg.ka_timeout_ms;
-	for (i = 0; i < 16; i++) {
-		int fd = rspro_accept(bd->listen_fd);
-		struct rspro_transport *t;
-		struct client *c;
-
-		if (fd < 0)
-			return;
-		c = calloc(1, sizeof(*c));
-		t = c ? rspro_transport_tcp(fd) : NULL;
-		if (!t) {
-			free(c);
-			close(fd);
-			continue;
-		}
-		c->bd = bd;
-		c->id = ++bd->next_client_id;
-		c->bank_slot = -1;
-		c->queue_tail = &c->queue;
-		c->last_vcc = true;
-		c->conn = rspro_conn_new(bd->loop, t, &cfg, &client_ops, c);
-		if (!c->conn) {
-			free(c);
-			continue;
-		}
-		snprintf(c->name, sizeof(c->name), "%s", rspro_conn_peer(c->conn));
-		c->next = bd->clients;
-		bd->clients = c;
-		LOGP(DBANKDW, LOG_DEBUG, c->name, "connected");
+	c = calloc(1, sizeof(*c));
+	t = c ? rspro_transport_tcp(fd) : NULL;
+	if (!t) {
+		free(c);
+		close(fd);
+		return;
 	}
+	c->bd = bd;
+	c->id = ++bd->next_client_id;
+	c->bank_slot = -1;
+	c->queue_tail = &c->queue;
+	c->last_vcc = true;
+	ev_timer_init(&c->timer, client_timer, c);
+	c->conn = rspro_conn_new(bd->loop, t, &cfg, &client_ops, c);
+	if (!c->conn) {
+		free(c);
+		return;
+	}
+	snprintf(c->name, sizeof(c->name), "%s", rspro_conn_peer(c->conn));
+	c->next = bd->clients;
+	bd->clients = c;
+	ev_timer_start(bd->loop, &c->timer, bd->cfg.identify_timeout_ms);
+	LOGP(DBANKDW, LOG_DEBUG, c->name, "connected");
 }
 
 static void open_done(struct client *c, struct job *j)
@@ -410,6 +529,7 @@ void clients_unmap(struct bankd *bd, uint16_t bank_slot, const char *why)
 
 void clients_close_all(struct bankd *bd)
 {
+	bd->stopping = true;
 	while (bd->clients)
 		client_close(bd->clients, "bankd shutting down");
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -37,6 +38,8 @@ static void usage(FILE *f)
 		"  -c, --config FILE           \"key = value\" lines, keys as the long options\n"
 		"      --keepalive-interval S  seconds between PINGs (default 30)\n"
 		"      --keepalive-timeout S   seconds to wait for a PONG (default 10)\n"
+		"      --identify-timeout S    seconds a new client has to send its\n"
+		"                              connectClientReq (default 10)\n"
 		"  -e, --log-level LEVEL       debug, info, notice, error, fatal (or 1..8)\n"
 		"  -d, --debug MASK            osmo-remsim log mask, e.g. DMAIN,1:DBANKDW,1\n"
 		"  -T, --timestamp             timestamps on log lines\n"
@@ -46,7 +49,7 @@ static void usage(FILE *f)
 		"See Documentation/bankd.rst.\n");
 }
 
-enum { OPT_KA_INTERVAL = 256, OPT_KA_TIMEOUT };
+enum { OPT_KA_INTERVAL = 256, OPT_KA_TIMEOUT, OPT_IDENTIFY_TIMEOUT };
 
 static const struct option options[] = {
 	{ "server-host",	required_argument,	NULL, 'i' },
@@ -63,6 +66,7 @@ static const struct option options[] = {
 	{ "config",		required_argument,	NULL, 'c' },
 	{ "keepalive-interval",	required_argument,	NULL, OPT_KA_INTERVAL },
 	{ "keepalive-timeout",	required_argument,	NULL, OPT_KA_TIMEOUT },
+	{ "identify-timeout",	required_argument,	NULL, OPT_IDENTIFY_TIMEOUT },
 	{ "log-level",		required_argument,	NULL, 'e' },
 	{ "debug",		required_argument,	NULL, 'd' },
 	{ "timestamp",		no_argument,		NULL, 'T' },
@@ -145,6 +149,11 @@ static int apply(struct bankd_cfg *cfg, int opt, const char *v, char *why, size_
 			"keepalive-timeout", why, whylen))
 			return -EINVAL;
 		*(opt == OPT_KA_INTERVAL ? &cfg->ka_interval_ms : &cfg->ka_timeout_ms) = n * 1000;
+		return 0;
+	case OPT_IDENTIFY_TIMEOUT:
+		if (num(&n, v, 1, 3600, "identify-timeout", why, whylen))
+			return -EINVAL;
+		cfg->identify_timeout_ms = n * 1000;
 		return 0;
 	case 'e':
 		level = log_parse_level(v);
@@ -256,6 +265,17 @@ static int check_csv(const struct bankd_cfg *cfg)
 	return ret;
 }
 
+/* Every client holds a socket and every slot a PC/SC context: take all we may. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static void on_signal(struct ev_io *io, uint32_t revents)
 {
 	struct bankd *bd = io->data;
@@ -278,6 +298,7 @@ int main(int argc, char **argv)
 	bankd_cfg_default(&bd.cfg);
 	if (parse(&bd.cfg, argc, argv) || check_csv(&bd.cfg))
 		return 2;
+	raise_fd_limit();
 	sfd = ev_signalfd(false);
 	gethostname(host, sizeof(host) - 1);
 	rspro_identity_init(&bd.identity, RSPRO_COMP_BANKD, host, "remsim-bankd",

@@ -626,48 +626,37 @@ static const struct rspro_conn_ops peer_ops = {
 	.closed = peer_closed,
 };
 
-static void rspro_accept_cb(struct ev_io *io, uint32_t revents)
+static void rspro_accepted(struct rspro_listener *l, int fd)
 {
-	struct server *srv = io->data;
+	struct server *srv = l->data;
 	struct rspro_conn_cfg cfg;
-	int i;
+	struct rspro_transport *t;
+	struct peer *p;
 
 	rspro_conn_cfg_default(&cfg);
 	cfg.server = true;
 	cfg.ka_interval_ms = srv->cfg.ka_interval_ms;
 	cfg.ka_timeout_ms = srv->cfg.ka_timeout_ms;
-	for (i = 0; i < 64; i++) {
-		int fd = rspro_accept(srv->rspro_fd);
-		struct rspro_transport *t;
-		struct peer *p;
-
-		if (fd == -EAGAIN)
-			return;
-		if (fd < 0) {
-			LOGP(DRSPRO, LOG_ERROR, NULL, "accept: %s", strerror(-fd));
-			return;
-		}
-		p = calloc(1, sizeof(*p));
-		t = p ? rspro_transport_tcp(fd) : NULL;
-		if (!t) {
-			free(p);
-			close(fd);
-			LOGP(DRSPRO, LOG_ERROR, NULL, "out of memory for a connection");
-			continue;
-		}
-		p->srv = srv;
-		ev_timer_init(&p->timer, peer_timer, p);
-		p->conn = rspro_conn_new(srv->loop, t, &cfg, &peer_ops, p);
-		if (!p->conn) {
-			free(p);
-			continue;
-		}
-		snprintf(p->name, sizeof(p->name), "%s", rspro_conn_peer(p->conn));
-		p->next = srv->peers;
-		srv->peers = p;
-		ev_timer_start(srv->loop, &p->timer, srv->cfg.connect_timeout_ms);
-		LOGP(DRSPRO, LOG_DEBUG, p->name, "accepted");
+	p = calloc(1, sizeof(*p));
+	t = p ? rspro_transport_tcp(fd) : NULL;
+	if (!t) {
+		free(p);
+		close(fd);
+		LOGP(DRSPRO, LOG_ERROR, NULL, "out of memory for a connection");
+		return;
 	}
+	p->srv = srv;
+	ev_timer_init(&p->timer, peer_timer, p);
+	p->conn = rspro_conn_new(srv->loop, t, &cfg, &peer_ops, p);
+	if (!p->conn) {
+		free(p);
+		return;
+	}
+	snprintf(p->name, sizeof(p->name), "%s", rspro_conn_peer(p->conn));
+	p->next = srv->peers;
+	srv->peers = p;
+	ev_timer_start(srv->loop, &p->timer, srv->cfg.connect_timeout_ms);
+	LOGP(DRSPRO, LOG_DEBUG, p->name, "accepted");
 }
 
 static void load_map(const struct stored_map *sm, void *arg)
@@ -712,8 +701,9 @@ int server_start(struct server *srv, char *err, size_t errlen)
 			 srv->cfg.rspro_port, strerror(-srv->rspro_fd));
 		return srv->rspro_fd;
 	}
-	ret = ev_io_start(srv->loop, &srv->rspro_io, srv->rspro_fd, EPOLLIN,
-			  rspro_accept_cb, srv);
+	/* 64 accepts per wakeup; out of descriptors, the listener rests */
+	ret = rspro_listener_start(&srv->rspro_listener, srv->loop, srv->rspro_fd, 64,
+				   rspro_accepted, srv);
 	if (ret) {
 		snprintf(err, errlen, "event loop: %s", strerror(-ret));
 		return ret;
@@ -735,7 +725,7 @@ void server_stop(struct server *srv)
 	while (srv->peers)
 		peer_close(srv->peers);
 	if (srv->rspro_fd > 0) {
-		ev_io_stop(&srv->rspro_io);
+		rspro_listener_stop(&srv->rspro_listener);
 		close(srv->rspro_fd);
 	}
 	while ((m = srv->maps)) {

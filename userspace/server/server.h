@@ -75,7 +75,7 @@ struct server {
 	struct store *store;
 	struct rspro_identity identity;
 	int rspro_fd;
-	struct ev_io rspro_io;
+	struct rspro_listener rspro_listener;
 	struct peer *peers;
 	struct slotmap *maps;
 	uint64_t seq;

@@ -60,6 +60,8 @@ struct rspro_conn_ops {
 	 * returns. Not called for rspro_conn_close().
 	 */
 	void (*closed)(struct rspro_conn *c, int err, const char *why);
+	/* optional: a PONG came, the peer reads what we send */
+	void (*pong)(struct rspro_conn *c);
 };
 
 struct rspro_conn_stats {
@@ -81,6 +83,12 @@ void rspro_conn_close(struct rspro_conn *c);
 /* Encodes and queues @pdu: 0, -EINVAL (with the reason) or -ENOBUFS. */
 int rspro_conn_send(struct rspro_conn *c, const struct rspro_pdu *pdu,
 		    struct rspro_error *err);
+/*
+ * Sends a PING now, outside the keep-alive's rhythm, to learn whether the
+ * peer still reads: its PONG counts in rspro_conn_stats() and calls
+ * ops->pong.
+ */
+int rspro_conn_ping(struct rspro_conn *c);
 /* Queues raw bytes as they are (tests, CCM). */
 int rspro_conn_send_raw(struct rspro_conn *c, const void *buf, size_t len);
 
@@ -97,6 +105,37 @@ int rspro_listen(const char *host, uint16_t port, int backlog);
 int rspro_local_port(int fd);
 /* Accepts one connection, non-blocking with TCP_NODELAY; -EAGAIN if none. */
 int rspro_accept(int lfd);
+
+/*
+ * A listening socket in the loop that rides out the descriptor limit. When
+ * accept() fails for want of descriptors or memory (EMFILE, ENFILE,
+ * ENOBUFS, ENOMEM), the connection stays queued and the socket readable:
+ * a level-triggered loop would call accept() again at once, for ever. The
+ * listener instead stops watching the socket for RSPRO_ACCEPT_REST_MS, logs
+ * "connection limit reached" at most once a second, and the connections
+ * already open carry on meanwhile.
+ */
+#define RSPRO_ACCEPT_REST_MS	250
+
+struct rspro_listener {
+	struct ev_loop *loop;
+	int fd;				/* the caller's: not closed here */
+	unsigned int batch;		/* accepts per wakeup, for fairness */
+	void (*accepted)(struct rspro_listener *l, int fd);
+	void *data;
+	struct ev_io io;
+	struct ev_timer rest;		/* the pause after hitting the limit */
+	uint64_t logged_ns;		/* when the limit was last logged */
+	unsigned long unlogged;		/* limit hits since that line */
+	unsigned long limit_hits;	/* all of them */
+};
+
+/* Watches @fd (from rspro_listen()); @accepted owns each new fd. */
+int rspro_listener_start(struct rspro_listener *l, struct ev_loop *loop, int fd,
+			 unsigned int batch,
+			 void (*accepted)(struct rspro_listener *l, int fd), void *data);
+/* Stops watching (and resting); safe on a zeroed, never started one. */
+void rspro_listener_stop(struct rspro_listener *l);
 /*
  * Starts a non-blocking connect to host:port (numeric or a name); returns
  * the fd, to be watched for EPOLLOUT, or -errno. rspro_connect_result()

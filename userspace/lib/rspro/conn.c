@@ -218,6 +218,18 @@ static void send_ccm(struct rspro_conn *c, enum ipa_ccm type)
 	rspro_conn_send_raw(c, frame, sizeof(frame));
 }
 
+int rspro_conn_ping(struct rspro_conn *c)
+{
+	uint8_t frame[4];
+	int ret;
+
+	ipa_ccm_frame(frame, IPA_CCM_PING);
+	ret = rspro_conn_send_raw(c, frame, sizeof(frame));
+	if (!ret)
+		c->stats.pings_sent++;
+	return ret;
+}
+
 static void ka_timer_cb(struct ev_timer *t)
 {
 	struct rspro_conn *c = t->data;
@@ -269,6 +281,8 @@ static void handle_ccm(struct rspro_conn *c, const struct ipa_frame *f)
 			ev_timer_start(c->loop, &c->ka_timer,
 				       c->cfg.ka_interval_ms);
 		}
+		if (c->ops->pong)
+			c->ops->pong(c);
 		return;
 	case IPA_CCM_ID_GET:
 		if (!c->cfg.server) {

@@ -12,7 +12,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "remsim/log.h"
 #include "remsim/rspro_conn.h"
+
+/* At most one "connection limit reached" line in this many ns. */
+#define LIMIT_LOG_NS	1000000000ull
 
 static ssize_t tcp_read(struct rspro_transport *t, void *buf, size_t len)
 {
@@ -131,6 +135,91 @@ int rspro_accept(int lfd)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	set_nodelay(fd);
 	return fd;
+}
+
+static void listener_cb(struct ev_io *io, uint32_t revents);
+
+static void listener_resume(struct ev_timer *t)
+{
+	struct rspro_listener *l = t->data;
+
+	if (ev_io_start(l->loop, &l->io, l->fd, EPOLLIN, listener_cb, l))
+		ev_timer_start(l->loop, &l->rest, RSPRO_ACCEPT_REST_MS);
+}
+
+/*
+ * Out of descriptors or memory: accept() would fail again at once, so the
+ * socket rests a while; the failure is logged once a second at most.
+ */
+static void listener_limit(struct rspro_listener *l, int err)
+{
+	uint64_t now = ev_now_ns();
+
+	l->limit_hits++;
+	l->unlogged++;
+	if (!l->logged_ns || now - l->logged_ns >= LIMIT_LOG_NS) {
+		LOGP(DRSPRO, LOG_ERROR, NULL,
+		     "connection limit reached: accept on port %d: %s; pausing new connections for %u ms (%lu times since the last line)",
+		     rspro_local_port(l->fd), strerror(-err), RSPRO_ACCEPT_REST_MS, l->unlogged);
+		l->logged_ns = now;
+		l->unlogged = 0;
+	}
+	ev_io_stop(&l->io);
+	ev_timer_start(l->loop, &l->rest, RSPRO_ACCEPT_REST_MS);
+}
+
+static void listener_cb(struct ev_io *io, uint32_t revents)
+{
+	struct rspro_listener *l = io->data;
+	unsigned int i;
+
+	for (i = 0; i < l->batch; i++) {
+		int fd = rspro_accept(l->fd);
+
+		switch (fd) {
+		case -EAGAIN:
+			return;
+		case -EINTR:
+		case -ECONNABORTED:
+		case -EPROTO:
+		case -EPERM:
+		case -ENETDOWN:
+		case -ENOPROTOOPT:
+		case -EHOSTDOWN:
+		case -ENONET:
+		case -EHOSTUNREACH:
+		case -EOPNOTSUPP:
+		case -ENETUNREACH:
+			/* that one connection failed (accept(2)): the next may not */
+			continue;
+		default:
+			if (fd < 0) {
+				listener_limit(l, fd);
+				return;
+			}
+			l->accepted(l, fd);
+		}
+	}
+}
+
+int rspro_listener_start(struct rspro_listener *l, struct ev_loop *loop, int fd,
+			 unsigned int batch,
+			 void (*accepted)(struct rspro_listener *l, int fd), void *data)
+{
+	memset(l, 0, sizeof(*l));
+	l->loop = loop;
+	l->fd = fd;
+	l->batch = batch ? batch : 1;
+	l->accepted = accepted;
+	l->data = data;
+	ev_timer_init(&l->rest, listener_resume, l);
+	return ev_io_start(loop, &l->io, fd, EPOLLIN, listener_cb, l);
+}
+
+void rspro_listener_stop(struct rspro_listener *l)
+{
+	ev_io_stop(&l->io);
+	ev_timer_stop(&l->rest);
 }
 
 int rspro_connect_start(const char *host, uint16_t port)
