@@ -8,6 +8,7 @@
  * removed; every call then fails with ENODEV.
  */
 #include <linux/fs.h>
+#include <linux/pid.h>
 #include <linux/poll.h>
 #include <linux/sched.h>
 #include <linux/uaccess.h>
@@ -43,7 +44,7 @@ static int remsim_open(struct inode *inode, struct file *file)
 		ret = -EBUSY;
 	else {
 		slot->owned = true;
-		slot->owner_pid = task_tgid_nr(current);
+		slot->owner = get_pid(task_tgid(current));
 		file->private_data = slot;
 	}
 	mutex_unlock(&slot->mutex);
@@ -59,7 +60,8 @@ static int remsim_release(struct inode *inode, struct file *file)
 	remsim_xchg_release(slot);
 	mutex_lock(&slot->mutex);
 	slot->owned = false;
-	slot->owner_pid = 0;
+	put_pid(slot->owner);
+	slot->owner = NULL;
 	mutex_unlock(&slot->mutex);
 	return 0;
 }

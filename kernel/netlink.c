@@ -8,14 +8,28 @@
  * is refused like an unknown one; ranges and lengths are in the policies,
  * what they cannot say is checked in the handlers with an extended ACK that
  * names the attribute.
+ *
+ * Permissions (Documentation/rack.rst, "Permissions"): commands that change
+ * anything need CAP_NET_ADMIN over the initial user namespace, because
+ * slots are machine-wide. Anybody may list the slots, but a caller sees a
+ * slot's ATR, map and counters only as an admin or when it may open the
+ * slot's node for reading and writing (the remsim group, for
+ * remsim-client); everybody else gets the public view, marked
+ * REMSIM_A_SLOT_LIMITED. The "events" group carries the full view and is
+ * for admins; the "slots" group carries the public view of additions,
+ * removals and changes to anybody, who then asks with slot-get.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kmod.h>
 #include <linux/module.h>
+#include <linux/mount.h>
 #include <linux/mutex.h>
+#include <linux/namei.h>
 #include <linux/netlink.h>
+#include <linux/pid.h>
 #include <linux/rcupdate.h>
+#include <linux/user_namespace.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
 
@@ -25,12 +39,20 @@
 
 static struct genl_family remsim_family;
 
+/* Binding needs the flag's check, which 6.1 got in its stable updates. */
+#ifndef GENL_MCAST_CAP_NET_ADMIN
+#error "remsim needs GENL_MCAST_CAP_NET_ADMIN (Linux 6.7, or a 6.1/6.6 stable update with it)"
+#endif
+
 enum remsim_mcgrp {
 	REMSIM_MCGRP_EVENTS,
+	REMSIM_MCGRP_SLOTS,
 };
 
 static const struct genl_multicast_group remsim_mcgrps[] = {
-	[REMSIM_MCGRP_EVENTS] = { .name = REMSIM_GENL_MCGRP_EVENTS },
+	[REMSIM_MCGRP_EVENTS] = { .name = REMSIM_GENL_MCGRP_EVENTS,
+				  .flags = GENL_MCAST_CAP_NET_ADMIN },
+	[REMSIM_MCGRP_SLOTS] = { .name = REMSIM_GENL_MCGRP_SLOTS },
 };
 
 /* --- policies ------------------------------------------------------------ */
@@ -65,9 +87,65 @@ static const struct nla_policy sim_del_policy[REMSIM_A_MAX + 1] = {
 	[REMSIM_A_SLOT_INDEX]	= NLA_POLICY_MAX(NLA_U32, SLOT_INDEX_MAX),
 };
 
+/* --- who sees what ---------------------------------------------------------- */
+
+/*
+ * Who a message is for: the caller of a request (in whose PID namespace
+ * an owner is reported), or the members of a multicast group, whom no
+ * single PID namespace fits (owner PIDs read 0 there).
+ */
+struct reader {
+	bool	caller;
+	bool	admin;	/* CAP_NET_ADMIN over the initial user namespace */
+};
+
+/*
+ * Whether the caller could open /dev/remsimN for reading and writing, as
+ * udev set its owner, group, mode and ACL, under its device cgroup. Only
+ * this slot's own node counts, and only on a mount that honours device
+ * nodes: a node faked on a mount of a user namespace (FUSE, tmpfs) grants
+ * nothing. Sleeps.
+ */
+static bool may_use_node(struct remsim_slot *slot)
+{
+	struct inode *inode;
+	struct path path;
+	char name[32];
+	bool ok;
+
+	snprintf(name, sizeof(name), "/dev/%s", dev_name(&slot->dev));
+	if (kern_path(name, LOOKUP_FOLLOW, &path))
+		return false;
+	inode = d_backing_inode(path.dentry);
+	ok = S_ISCHR(inode->i_mode) && inode->i_rdev == slot->dev.devt &&
+	     !(path.mnt->mnt_flags & MNT_NODEV) &&
+	     !(path.mnt->mnt_sb->s_iflags & SB_I_NODEV) &&
+	     !path_permission(&path, MAY_READ | MAY_WRITE);
+	path_put(&path);
+	return ok;
+}
+
+static bool full_view(struct remsim_slot *slot, const struct reader *r)
+{
+	return r->admin || (r->caller && may_use_node(slot));
+}
+
+/*
+ * The owner's PID as the reader may see it: in the caller's PID namespace,
+ * 0 outside it, in the public view and in notifications; slot->mutex held.
+ */
+static pid_t owner_pid(struct remsim_slot *slot, const struct reader *r, bool full)
+{
+	lockdep_assert_held(&slot->mutex);
+	if (!slot->owner || !r->caller || !full)
+		return 0;
+	return pid_vnr(slot->owner);
+}
+
 /* --- filling a slot's attributes ------------------------------------------- */
 
 struct slot_view {
+	bool			full;	/* else the public view */
 	bool			owned;
 	pid_t			owner_pid;
 	u8			atr[REMSIM_ATR_MAX];
@@ -79,11 +157,11 @@ struct slot_view {
 };
 
 /* What a slot looks like now; slot->mutex held. */
-static void slot_view(struct remsim_slot *slot, struct slot_view *v)
+static void slot_view(struct remsim_slot *slot, struct slot_view *v, const struct reader *r)
 {
 	lockdep_assert_held(&slot->mutex);
 	v->owned = slot->owned;
-	v->owner_pid = slot->owner_pid;
+	v->owner_pid = owner_pid(slot, r, v->full);
 	memcpy(v->atr, slot->atr, slot->atr_len);
 	v->atr_len = slot->atr_len;
 	v->map = slot->map;
@@ -179,16 +257,19 @@ static int fill_slot(struct sk_buff *skb, struct remsim_slot *slot, const struct
 	    nla_put_u32(skb, REMSIM_A_SLOT_INTERFACE, slot->interface) ||
 	    (v->owned && nla_put_u32(skb, REMSIM_A_SLOT_OWNER_PID, v->owner_pid)) ||
 	    nla_put_u32(skb, REMSIM_A_SLOT_T0_STATE, v->t0_state) ||
-	    nla_put_u32(skb, REMSIM_A_SLOT_SIGNALS, v->signals) ||
-	    nla_put(skb, REMSIM_A_SLOT_ATR, v->atr_len, v->atr) ||
+	    nla_put_u32(skb, REMSIM_A_SLOT_SIGNALS, v->signals))
+		return -EMSGSIZE;
+	if (!v->full)
+		return nla_put_flag(skb, REMSIM_A_SLOT_LIMITED) ? -EMSGSIZE : 0;
+	if (nla_put(skb, REMSIM_A_SLOT_ATR, v->atr_len, v->atr) ||
 	    put_map(skb, &v->map) || put_stats(skb, &v->stats))
 		return -EMSGSIZE;
 	return 0;
 }
 
-/* A whole slot message; slot->mutex not held. */
+/* A whole slot message as @r may see it; slot->mutex not held. */
 static int slot_msg(struct sk_buff *skb, struct remsim_slot *slot, u32 portid, u32 seq,
-		    int flags, u8 cmd, struct netlink_callback *cb)
+		    int flags, u8 cmd, struct netlink_callback *cb, const struct reader *r)
 {
 	struct slot_view *v;
 	void *hdr;
@@ -197,8 +278,9 @@ static int slot_msg(struct sk_buff *skb, struct remsim_slot *slot, u32 portid, u
 	v = kmalloc(sizeof(*v), GFP_KERNEL);
 	if (!v)
 		return -ENOMEM;
+	v->full = full_view(slot, r);
 	mutex_lock(&slot->mutex);
-	slot_view(slot, v);
+	slot_view(slot, v, r);
 	mutex_unlock(&slot->mutex);
 
 	ret = -EMSGSIZE;
@@ -220,26 +302,70 @@ out:
 
 /* --- events ----------------------------------------------------------------- */
 
-/* Allocates with GFP_ATOMIC, so any context will do. */
-static void multicast(struct sk_buff *skb)
+/*
+ * The full view, to the "events" group. Joining it takes CAP_NET_ADMIN
+ * over the namespace's owner, which a container's root has; so the events
+ * go only to namespaces that the initial user namespace owns, whose admins
+ * are the ones that may change slots. Allocates with GFP_ATOMIC, so any
+ * context will do.
+ */
+static void multicast_events(struct sk_buff *skb)
+{
+	struct net *net, *prev = NULL;
+	struct sk_buff *copy;
+
+	rcu_read_lock();
+	for_each_net_rcu(net) {
+		if (net->user_ns != &init_user_ns)
+			continue;
+		if (prev) {
+			copy = skb_clone(skb, GFP_ATOMIC);
+			if (copy)
+				genlmsg_multicast_netns(&remsim_family, prev, copy, 0,
+							REMSIM_MCGRP_EVENTS, GFP_ATOMIC);
+		}
+		prev = net;
+	}
+	if (prev)
+		genlmsg_multicast_netns(&remsim_family, prev, skb, 0, REMSIM_MCGRP_EVENTS,
+					GFP_ATOMIC);
+	else
+		nlmsg_free(skb);
+	rcu_read_unlock();
+}
+
+/* The public view, to the "slots" group of every namespace. */
+static void multicast_slots(struct sk_buff *skb)
 {
 	/* It walks the namespaces under RCU but leaves the lock to us (6.1). */
 	rcu_read_lock();
-	genlmsg_multicast_allns(&remsim_family, skb, 0, REMSIM_MCGRP_EVENTS);
+	genlmsg_multicast_allns(&remsim_family, skb, 0, REMSIM_MCGRP_SLOTS);
 	rcu_read_unlock();
+}
+
+static struct sk_buff *slot_event_msg(struct remsim_slot *slot, u8 cmd, gfp_t gfp,
+				      const struct reader *r)
+{
+	struct sk_buff *skb = genlmsg_new(NLMSG_GOODSIZE, gfp);
+
+	if (skb && slot_msg(skb, slot, 0, 0, 0, cmd, NULL, r)) {
+		nlmsg_free(skb);
+		return NULL;
+	}
+	return skb;
 }
 
 void remsim_nl_slot_event(struct remsim_slot *slot, u8 cmd, gfp_t gfp)
 {
-	struct sk_buff *skb = genlmsg_new(NLMSG_GOODSIZE, gfp);
+	static const struct reader events = { .admin = true }, slots = {};
+	struct sk_buff *skb;
 
-	if (!skb)
-		return;
-	if (slot_msg(skb, slot, 0, 0, 0, cmd, NULL)) {
-		nlmsg_free(skb);
-		return;
-	}
-	multicast(skb);
+	skb = slot_event_msg(slot, cmd, gfp, &events);
+	if (skb)
+		multicast_events(skb);
+	skb = slot_event_msg(slot, cmd, gfp, &slots);
+	if (skb)
+		multicast_slots(skb);
 }
 
 /* Signal and error events come from any context: identity and news only. */
@@ -258,7 +384,7 @@ static void small_event(struct remsim_slot *slot, u8 cmd, int attr1, u32 val1,
 		return;
 	}
 	genlmsg_end(skb, hdr);
-	multicast(skb);
+	multicast_events(skb);
 }
 
 void remsim_nl_signal_event(struct remsim_slot *slot, u32 state, u32 changed)
@@ -290,15 +416,17 @@ static struct remsim_slot *slot_from_info(struct genl_info *info)
 	return slot;
 }
 
-static int reply_slot(struct remsim_slot *slot, struct genl_info *info)
+static int reply_slot(struct remsim_slot *slot, struct sk_buff *req, struct genl_info *info)
 {
 	struct sk_buff *skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	struct reader r = { .caller = true,
+			    .admin = netlink_capable(req, CAP_NET_ADMIN) };
 	int ret;
 
 	if (!skb)
 		return -ENOMEM;
 	ret = slot_msg(skb, slot, info->snd_portid, info->snd_seq, 0,
-		       REMSIM_CMD_SLOT_GET, NULL);
+		       REMSIM_CMD_SLOT_GET, NULL, &r);
 	if (ret) {
 		nlmsg_free(skb);
 		return ret;
@@ -313,7 +441,7 @@ static int remsim_nl_slot_get_doit(struct sk_buff *skb, struct genl_info *info)
 
 	if (IS_ERR(slot))
 		return PTR_ERR(slot);
-	ret = reply_slot(slot, info);
+	ret = reply_slot(slot, skb, info);
 	put_device(&slot->dev);
 	return ret;
 }
@@ -321,6 +449,7 @@ static int remsim_nl_slot_get_doit(struct sk_buff *skb, struct genl_info *info)
 struct dump_arg {
 	struct sk_buff		*skb;
 	struct netlink_callback	*cb;
+	struct reader		reader;
 	u32			next;	/* the first index not dumped yet */
 	unsigned long		generation;
 };
@@ -333,7 +462,7 @@ static int dump_one(struct remsim_slot *slot, void *arg)
 	/* A change since the dump began shows as NLM_F_DUMP_INTR. */
 	d->cb->seq = d->generation;
 	ret = slot_msg(d->skb, slot, NETLINK_CB(d->cb->skb).portid, d->cb->nlh->nlmsg_seq,
-		       NLM_F_MULTI, REMSIM_CMD_SLOT_GET, d->cb);
+		       NLM_F_MULTI, REMSIM_CMD_SLOT_GET, d->cb, &d->reader);
 	if (ret)
 		return ret;
 	d->next = slot->index + 1;
@@ -343,7 +472,10 @@ static int dump_one(struct remsim_slot *slot, void *arg)
 static int remsim_nl_slot_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	const struct genl_dumpit_info *info = genl_dumpit_info(cb);
-	struct dump_arg d = { .skb = skb, .cb = cb, .next = cb->args[0] };
+	struct dump_arg d = {
+		.skb = skb, .cb = cb, .next = cb->args[0],
+		.reader = { .caller = true, .admin = netlink_capable(cb->skb, CAP_NET_ADMIN) },
+	};
 	int ret;
 
 	if (info->attrs[REMSIM_A_SLOT_INDEX]) {
@@ -537,7 +669,7 @@ static int remsim_nl_sim_new_doit(struct sk_buff *skb, struct genl_info *info)
 			GENL_SET_ERR_MSG(info, "cannot create the simulated slot");
 		goto out;
 	}
-	ret = reply_slot(slot, info);
+	ret = reply_slot(slot, skb, info);
 	put_device(&slot->dev);
 out:
 	module_put(ops->owner);

@@ -75,7 +75,11 @@ struct remsim_slot {
 	struct mutex		mutex;
 	struct mutex		read_mutex;	/* one reader at a time */
 	bool			owned;
-	pid_t			owner_pid;
+	/*
+	 * The opener's thread group, pinned rather than numbered: netlink
+	 * reports it in each reader's own PID namespace.
+	 */
+	struct pid		*owner;
 	u8			atr[REMSIM_ATR_MAX];
 	unsigned int		atr_len;
 	u32			mode;		/* REMSIM_MODE_* */

@@ -3,13 +3,18 @@
  * netlink_test - the generic netlink family "remsim": every command with
  * missing, out-of-range and unexpected attributes (refused, with an
  * extended ACK naming the attribute), dumps of many slots, mapping,
- * unprivileged callers, and the events of every change.
+ * unprivileged callers (the public view, the groups they may join, the
+ * full view through the node's group), owner PIDs in PID namespaces, and
+ * the events of every change.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <poll.h>
+#include <grp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <libmnl/libmnl.h>
@@ -247,20 +252,29 @@ TEST(sim_commands_attribute_errors)
 		       REMSIM_A_SIM_DESTROY_ON_CLOSE);
 }
 
-/* Run as nobody: no CAP_NET_ADMIN. */
-static int as_nobody(void (*fn)(void))
+#define NOBODY		65534
+#define NODE_GROUP	4242	/* stands for the remsim group of udev's rule */
+
+/* Run as nobody (no CAP_NET_ADMIN), in @group too unless 0. */
+static int as_nobody_in(void (*fn)(void), gid_t group)
 {
 	int status;
 	pid_t pid = fork();
 
 	if (!pid) {
-		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+		if (setgroups(group ? 1 : 0, &group) ||
+		    setresgid(NOBODY, NOBODY, NOBODY) || setresuid(NOBODY, NOBODY, NOBODY))
 			_exit(99);
 		fn();
 		_exit(ktap_expect_failed);
 	}
 	waitpid(pid, &status, 0);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 98;
+}
+
+static int as_nobody(void (*fn)(void))
+{
+	return as_nobody_in(fn, 0);
 }
 
 static void unprivileged_calls(void)
@@ -286,6 +300,212 @@ TEST(unprivileged_callers_may_only_look)
 	EXPECT_EQ(0, as_nobody(unprivileged_calls));
 	ASSERT_EQ(0, rsnl_slot_get(fx.nl, fx.index, &s));
 	EXPECT_FALSE(s.map.mapped);
+}
+
+/* The slot mapped with a static bank target, owned by the harness. */
+static void map_and_own(void)
+{
+	struct rsnl_map map = { .client_id = 7, .client_slot = 3, .has_bank = true,
+				.bank_id = 1, .bank_slot = 2, .bankd_port = 9999 };
+
+	strcpy(map.bankd_host, "bank.example.net");
+	ASSERT_EQ(0, rsnl_slot_set(fx.nl, fx.index, &map));
+	fx.fd = slot_open(fx.index, O_RDWR);
+	ASSERT_GE(fx.fd, 0);
+}
+
+/* What nobody may see of the fixture's slot: its identity and state only. */
+static void expect_public(const struct rsnl_slot *s)
+{
+	EXPECT_EQ(fx.index, s->index);
+	EXPECT_EQ(REMSIM_BACKEND_SIM, s->backend);
+	EXPECT_EQ(0, strcmp("sim", s->bus_path));
+	EXPECT_TRUE(s->limited);
+	EXPECT_TRUE(s->owned);
+	EXPECT_EQ(0, s->owner_pid);
+	EXPECT_FALSE(s->map.mapped);
+	EXPECT_EQ(0, s->atr_len);
+	EXPECT_EQ(0, s->stats.power_cycles + s->stats.bytes_up);
+}
+
+static int public_one(const struct rsnl_slot *slot, void *arg)
+{
+	if (slot->index == fx.index) {
+		expect_public(slot);
+		++*(int *)arg;
+	}
+	return 0;
+}
+
+static void public_reads(void)
+{
+	struct rsnl_slot s;
+	struct rsnl *nl;
+	int seen = 0;
+
+	ASSERT_EQ(0, rsnl_open(&nl));
+	ASSERT_EQ(0, rsnl_slot_get(nl, fx.index, &s));
+	expect_public(&s);
+	ASSERT_EQ(0, rsnl_slot_dump(nl, public_one, &seen, NULL));
+	EXPECT_EQ(1, seen);
+	rsnl_close(nl);
+}
+
+TEST(unprivileged_callers_see_the_public_view)
+{
+	struct rsnl_slot s;
+
+	setup();
+	map_and_own();
+	ASSERT_EQ(0, modem_lines(fx.modem, SIM_MODEM_VCC));
+	EXPECT_EQ(0, as_nobody(public_reads));
+	/* the admin still sees everything */
+	ASSERT_EQ(0, rsnl_slot_get(fx.nl, fx.index, &s));
+	EXPECT_FALSE(s.limited);
+	EXPECT_EQ(getpid(), s.owner_pid);
+	EXPECT_EQ(0, strcmp("bank.example.net", s.map.bankd_host));
+	EXPECT_GT(s.atr_len, 0);
+}
+
+static int sync_pipe[2];
+
+/* nobody: "events" refused, "slots" tells of a change without its content. */
+static void join_groups(void)
+{
+	struct pollfd pfd;
+	struct rsnl_event e;
+	struct rsnl *ev;
+
+	ASSERT_EQ(0, rsnl_open(&ev));
+	EXPECT_EQ(-EPERM, rsnl_subscribe(ev));
+	ASSERT_EQ(0, rsnl_subscribe_slots(ev));
+	ASSERT_EQ(1, write(sync_pipe[1], "j", 1));
+	pfd = (struct pollfd){ .fd = rsnl_fd(ev), .events = POLLIN };
+	for (;;) {
+		ASSERT_EQ(1, poll(&pfd, 1, 3000));
+		ASSERT_EQ(0, rsnl_event_recv(ev, &e));
+		if (e.slot.index == fx.index && e.cmd == REMSIM_CMD_SLOT_CHANGE_NTF)
+			break;
+	}
+	EXPECT_TRUE(e.slot.limited);
+	EXPECT_FALSE(e.slot.map.mapped);
+	rsnl_close(ev);
+}
+
+TEST(unprivileged_callers_join_only_the_slots_group)
+{
+	struct rsnl_map map = { .client_id = 5, .client_slot = 6 };
+	int status;
+	char c;
+	pid_t pid;
+
+	setup();
+	ASSERT_EQ(0, pipe(sync_pipe));
+	pid = fork();
+	if (!pid)
+		_exit(as_nobody(join_groups));
+	close(sync_pipe[1]);	/* a child that fails before joining: EOF */
+	ASSERT_EQ(1, read(sync_pipe[0], &c, 1));
+	ASSERT_EQ(0, rsnl_slot_set(fx.nl, fx.index, &map));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+static unsigned int other_index;
+
+/* A member of the node's group: the full view of that slot, not of others. */
+static void group_reads(void)
+{
+	struct rsnl_slot s;
+	struct rsnl *nl;
+
+	ASSERT_EQ(0, rsnl_open(&nl));
+	ASSERT_EQ(0, rsnl_slot_get(nl, fx.index, &s));
+	EXPECT_FALSE(s.limited);
+	EXPECT_TRUE(s.map.mapped);
+	EXPECT_EQ(7, s.map.client_id);
+	EXPECT_EQ(0, strcmp("bank.example.net", s.map.bankd_host));
+	EXPECT_EQ(getppid(), s.owner_pid);
+	ASSERT_EQ(0, rsnl_slot_get(nl, other_index, &s));
+	EXPECT_TRUE(s.limited);
+	rsnl_close(nl);
+}
+
+TEST(the_nodes_group_sees_its_slots_in_full)
+{
+	struct rsnl_slot other;
+	char node[32];
+
+	setup();
+	map_and_own();
+	ASSERT_EQ(0, rsnl_sim_new(fx.nl, true, &other));
+	other_index = other.index;
+	snprintf(node, sizeof(node), "/dev/remsim%u", fx.index);
+	/* what 60-remsim.rules does: GROUP="remsim", MODE="0660" */
+	ASSERT_EQ(0, chown(node, 0, NODE_GROUP));
+	ASSERT_EQ(0, chmod(node, 0660));
+	EXPECT_EQ(0, as_nobody_in(group_reads, NODE_GROUP));
+	/* read-only access is not enough: the owner reads and writes */
+	ASSERT_EQ(0, chmod(node, 0640));
+	EXPECT_EQ(0, as_nobody_in(public_reads, NODE_GROUP));
+}
+
+/* Runs fn as PID 1 of a new PID namespace; its exit status. */
+static int in_new_pidns(void (*fn)(void))
+{
+	int status;
+	pid_t pid = fork();
+
+	if (!pid) {
+		pid_t inner;
+
+		if (unshare(CLONE_NEWPID))
+			_exit(97);
+		inner = fork();
+		if (!inner) {
+			fn();
+			_exit(ktap_expect_failed);
+		}
+		waitpid(inner, &status, 0);
+		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 98);
+	}
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 98;
+}
+
+/* The harness owns the slot: not visible from inside. */
+static void pidns_outside_owner(void)
+{
+	struct rsnl_slot s;
+
+	ASSERT_EQ(0, rsnl_slot_get(fx.nl, fx.index, &s));
+	EXPECT_TRUE(s.owned);
+	EXPECT_EQ(0, s.owner_pid);
+}
+
+/* We own it: our PID here, 1. */
+static void pidns_own(void)
+{
+	struct rsnl_slot s;
+	int fd = slot_open(fx.index, O_RDWR);
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(1, getpid());
+	ASSERT_EQ(0, rsnl_slot_get(fx.nl, fx.index, &s));
+	EXPECT_TRUE(s.owned);
+	EXPECT_EQ(1, s.owner_pid);
+	close(fd);
+}
+
+TEST(owner_pids_are_in_the_readers_pid_namespace)
+{
+	setup();
+	fx.fd = slot_open(fx.index, O_RDWR);
+	ASSERT_GE(fx.fd, 0);
+	EXPECT_EQ(0, in_new_pidns(pidns_outside_owner));
+	close(fx.fd);
+	fx.fd = -1;
+	EXPECT_EQ(0, in_new_pidns(pidns_own));
 }
 
 static int collect(const struct rsnl_slot *slot, void *arg)

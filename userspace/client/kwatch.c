@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The kernel's slots: a netlink dump, then the "events" group, so that a
+ * The kernel's slots: a netlink dump, then the "slots" group, so that a
  * board plugged in later is served without a restart. Each mapped slot
  * (remsimctl map, or a client identity from the config file) gets a
  * client slot on its /dev/remsimN.
+ *
+ * The client has no capabilities: the kernel shows it a slot's map because
+ * it may open the slot's node (the remsim group), and the "slots" group
+ * only says which slot changed, so each change is read back with slot-get.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +25,7 @@
 struct kwatch {
 	struct client *cl;
 	struct rsnl *nl;	/* requests */
-	struct rsnl *ev;	/* the "events" group */
+	struct rsnl *ev;	/* the "slots" group */
 	struct ev_io io;
 	struct kslot *slots[SLOTS_MAX];
 	struct rsnl_map maps[SLOTS_MAX];	/* what each slot runs with */
@@ -78,6 +82,14 @@ static void slot_update(struct kwatch *w, const struct rsnl_slot *slot)
 
 	if (slot->index >= SLOTS_MAX)
 		return;
+	if (slot->limited) {
+		/* we could not open it either */
+		LOGP(DMAIN, LOG_NOTICE, NULL,
+		     "slot %u (%s): no read-write access to /dev/%s, not served",
+		     slot->index, slot->name, slot->name);
+		slot_close(w, slot->index);
+		return;
+	}
 	snprintf(index, sizeof(index), "%u", slot->index);
 	o = client_override(w->cl, names, 3);
 	/* the kernel's map wins; the config file speaks for unmapped slots */
@@ -123,6 +135,21 @@ static int dump_one(const struct rsnl_slot *slot, void *arg)
 	return 0;
 }
 
+/* A notification of the "slots" group names the slot; what we may see of it. */
+static void slot_reread(struct kwatch *w, uint32_t index)
+{
+	struct rsnl_slot slot;
+	int ret = rsnl_slot_get(w->nl, index, &slot);
+
+	if (!ret)
+		slot_update(w, &slot);
+	else if (ret == -ENODEV)
+		slot_close(w, index);	/* gone already: its del follows */
+	else
+		LOGP(DMAIN, LOG_ERROR, NULL, "slot %u: netlink slot-get: %s", index,
+		     strerror(-ret));
+}
+
 static void on_netlink(struct ev_io *io, uint32_t revents)
 {
 	struct kwatch *w = io->data;
@@ -145,7 +172,7 @@ static void on_netlink(struct ev_io *io, uint32_t revents)
 		switch (ev.cmd) {
 		case REMSIM_CMD_SLOT_ADD_NTF:
 		case REMSIM_CMD_SLOT_CHANGE_NTF:
-			slot_update(w, &ev.slot);
+			slot_reread(w, ev.slot.index);
 			break;
 		case REMSIM_CMD_SLOT_DEL_NTF:
 			slot_close(w, ev.slot.index);
@@ -169,8 +196,8 @@ struct kwatch *kwatch_new(struct client *cl, char *err, size_t errlen)
 		snprintf(err, errlen, "the remsim kernel module is not loaded");
 		goto fail;
 	}
-	if (rsnl_subscribe(w->ev)) {
-		snprintf(err, errlen, "cannot join remsim's netlink events");
+	if (rsnl_subscribe_slots(w->ev)) {
+		snprintf(err, errlen, "cannot join remsim's netlink \"slots\" group");
 		goto fail;
 	}
 	/* subscribed first, then the dump: no slot falls between the two */

@@ -20,6 +20,7 @@ struct rsnl {
 	uint32_t		seq;
 	uint16_t		family;
 	uint32_t		events_group;
+	uint32_t		slots_group;
 	char			errmsg[256];
 	uint16_t		err_attr;
 	const struct nlmsghdr	*request;	/* for the extack offset */
@@ -250,6 +251,7 @@ static void parse_attrs(const struct nlattr **a, struct rsnl_slot *slot)
 	slot->interface = get_u32(a[REMSIM_A_SLOT_INTERFACE]);
 	slot->owned = a[REMSIM_A_SLOT_OWNER_PID];
 	slot->owner_pid = get_u32(a[REMSIM_A_SLOT_OWNER_PID]);
+	slot->limited = a[REMSIM_A_SLOT_LIMITED];
 	slot->t0_state = get_u32(a[REMSIM_A_SLOT_T0_STATE]);
 	slot->signals = get_u32(a[REMSIM_A_SLOT_SIGNALS]);
 	if (a[REMSIM_A_SLOT_ATR]) {
@@ -373,15 +375,23 @@ int rsnl_sim_del(struct rsnl *nl, uint32_t index)
 
 /* --- events ------------------------------------------------------------------ */
 
-int rsnl_subscribe(struct rsnl *nl)
+static int join(struct rsnl *nl, int group)
 {
-	int group = nl->events_group;
-
 	if (!group)
 		return -ENOENT;
 	if (mnl_socket_setsockopt(nl->sock, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)))
 		return -errno;
 	return 0;
+}
+
+int rsnl_subscribe(struct rsnl *nl)
+{
+	return join(nl, nl->events_group);
+}
+
+int rsnl_subscribe_slots(struct rsnl *nl)
+{
+	return join(nl, nl->slots_group);
 }
 
 int rsnl_event_recv(struct rsnl *nl, struct rsnl_event *ev)
@@ -428,12 +438,18 @@ static int family_cb(const struct nlmsghdr *nlh, void *arg)
 	mnl_attr_for_each_nested(grp, a[CTRL_ATTR_MCAST_GROUPS]) {
 		const struct nlattr *g[CTRL_ATTR_MCAST_GRP_MAX + 1] = {};
 		struct tb gtb = { g, CTRL_ATTR_MCAST_GRP_MAX };
+		const char *name;
+		uint32_t id;
 
 		mnl_attr_parse_nested(grp, attr_cb, &gtb);
-		if (g[CTRL_ATTR_MCAST_GRP_NAME] && g[CTRL_ATTR_MCAST_GRP_ID] &&
-		    !strcmp(mnl_attr_get_str(g[CTRL_ATTR_MCAST_GRP_NAME]),
-			    REMSIM_GENL_MCGRP_EVENTS))
-			nl->events_group = mnl_attr_get_u32(g[CTRL_ATTR_MCAST_GRP_ID]);
+		if (!g[CTRL_ATTR_MCAST_GRP_NAME] || !g[CTRL_ATTR_MCAST_GRP_ID])
+			continue;
+		name = mnl_attr_get_str(g[CTRL_ATTR_MCAST_GRP_NAME]);
+		id = mnl_attr_get_u32(g[CTRL_ATTR_MCAST_GRP_ID]);
+		if (!strcmp(name, REMSIM_GENL_MCGRP_EVENTS))
+			nl->events_group = id;
+		else if (!strcmp(name, REMSIM_GENL_MCGRP_SLOTS))
+			nl->slots_group = id;
 	}
 	return 0;
 }

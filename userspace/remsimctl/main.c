@@ -52,7 +52,7 @@ int refused(const struct ctl *c, const char *cmd, int err)
 	const char *arg = blamed(rsnl_err_attr(c->nl));
 
 	if (err == -EPERM)
-		return fail(EXIT_REFUSED, cmd, "not permitted (CAP_NET_ADMIN is needed)");
+		return fail(EXIT_REFUSED, cmd, "permission denied: needs CAP_NET_ADMIN");
 	if (msg && *msg)
 		return fail(EXIT_REFUSED, cmd, "%s%s%s%s", msg, arg ? " (" : "", arg ? arg : "",
 			    arg ? ")" : "");

@@ -141,5 +141,5 @@ const struct cmd cmd_monitor = {
 	.usage = "",
 	.help = "The kernel's events, one line each with a local timestamp: a slot\n"
 		"added, removed or (un)mapped, modem signal changes, exchange errors.\n"
-		"With -j one JSON object per line.\n",
+		"With -j one JSON object per line. Needs CAP_NET_ADMIN.\n",
 };

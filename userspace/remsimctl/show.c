@@ -8,6 +8,9 @@
 
 #include "remsimctl.h"
 
+#define LIMITED_TEXT \
+	"map, ATR and counters not shown: needs CAP_NET_ADMIN or read-write access to the node"
+
 static const char *const t0_names[] = { "idle", "rx-data", "wait-owner", "raw" };
 
 static const struct {
@@ -79,7 +82,9 @@ json_t *slot_json(const struct rsnl_slot *s, bool stats)
 	if (s->signals & REMSIM_SIG_CARD)
 		json_array_append_new(sig, json_string("card"));
 	json_object_set_new(j, "signals", sig);
-	json_object_set_new(j, "atr", json_string(atr));
+	/* limited: the kernel left ATR, map and counters out for us */
+	json_object_set_new(j, "limited", json_boolean(s->limited));
+	json_object_set_new(j, "atr", s->limited ? json_null() : json_string(atr));
 	if (s->map.mapped) {
 		json_t *m = json_object();
 
@@ -95,7 +100,9 @@ json_t *slot_json(const struct rsnl_slot *s, bool stats)
 	} else {
 		json_object_set_new(j, "map", json_null());
 	}
-	if (stats) {
+	if (stats && s->limited) {
+		json_object_set_new(j, "stats", json_null());
+	} else if (stats) {
 		json_t *st = json_object();
 
 		for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
@@ -118,6 +125,10 @@ void slot_print(const struct rsnl_slot *s)
 	if (s->owned)
 		printf(" owner %u", s->owner_pid);
 	printf(" t0 %s signals %s\n", s->t0_state < 4 ? t0_names[s->t0_state] : "unknown", sig);
+	if (s->limited) {
+		printf("\t%s\n", LIMITED_TEXT);
+		return;
+	}
 	if (s->map.mapped) {
 		printf("\tmap client %u slot %u", s->map.client_id, s->map.client_slot);
 		if (s->map.has_bank)
@@ -135,6 +146,10 @@ void stats_print(const struct rsnl_slot *s)
 	unsigned int i;
 
 	printf("%s", s->name);
+	if (s->limited) {
+		printf(" %s\n", LIMITED_TEXT);
+		return;
+	}
 	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
 		printf(" %s %llu", counters[i].name, (unsigned long long)counter(s, i));
 	printf("\n");
@@ -215,7 +230,8 @@ const struct cmd cmd_show = {
 	.run = run_show,
 	.usage = "[SLOT]",
 	.help = "Every slot (or SLOT): backend, board, stable name, owner, T=0 state,\n"
-		"modem signals, map and ATR.\n\n"
+		"modem signals, map and ATR. Without CAP_NET_ADMIN, map and ATR only of\n"
+		"the slots whose /dev/remsimN the caller may open, and owners only there.\n\n"
 		"SLOT: an index, remsimN, /dev/remsimN, a link to one, or a stable name\n"
 		"(1-1.2-if0, by-path/1-1.2-if0, by-id/SERIAL-if0).\n",
 };

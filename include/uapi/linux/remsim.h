@@ -6,9 +6,25 @@
  * it. Commands and attributes are numbered from 1. Every command validates
  * its attributes strictly: unknown or unexpected attributes, wrong types
  * and out-of-range values are refused with an extended ACK naming the
- * attribute. Commands that change anything need CAP_NET_ADMIN in the
- * initial user namespace (slots are a machine-wide resource); the family
- * is usable from every network namespace.
+ * attribute. The family is usable from every network namespace.
+ *
+ * Permissions. Slots are a machine-wide resource, so "admin" below means
+ * CAP_NET_ADMIN in the initial user namespace:
+ *
+ * - commands that change anything are for admins (EPERM otherwise);
+ * - REMSIM_CMD_SLOT_GET is for anybody, but only an admin, or a caller that
+ *   may open /dev/remsimN for reading and writing (the remsim group), gets
+ *   the ATR, map and counters of that slot; everybody else gets the public
+ *   view: the slot's identity and state, with REMSIM_A_SLOT_LIMITED set;
+ * - REMSIM_A_SLOT_OWNER_PID is the owner's PID in the caller's PID namespace;
+ *   0 when the owner is outside it, in the public view and in notifications
+ *   (which have no single reader);
+ * - joining the "events" group (REMSIM_GENL_MCGRP_EVENTS: the full view,
+ *   signal and error notifications) needs CAP_NET_ADMIN, and its messages
+ *   reach only network namespaces of the initial user namespace; the
+ *   "slots" group (REMSIM_GENL_MCGRP_SLOTS) is for anybody and carries the
+ *   public view of SLOT_ADD_NTF, SLOT_DEL_NTF and SLOT_CHANGE_NTF, after
+ *   which a listener asks for what it may see with REMSIM_CMD_SLOT_GET.
  *
  * A slot as REMSIM_CMD_SLOT_GET reports it (dumps and notifications reuse
  * this layout)::
@@ -19,7 +35,8 @@
  *   REMSIM_A_SLOT_BOARD         string   board name
  *   REMSIM_A_SLOT_BUS_PATH      string   USB bus path, or "sim"
  *   REMSIM_A_SLOT_INTERFACE     u32      USB interface, or simulated slot number
- *   REMSIM_A_SLOT_OWNER_PID     u32      process that has the slot open (absent: none)
+ *   REMSIM_A_SLOT_OWNER_PID     u32      process that has the slot open (absent: none;
+ *                                        0: not visible to the reader)
  *   REMSIM_A_SLOT_T0_STATE      u32      REMSIM_T0_* (remsim_dev.h)
  *   REMSIM_A_SLOT_SIGNALS       u32      REMSIM_SIG_* (remsim_dev.h)
  *   REMSIM_A_SLOT_ATR           binary   the ATR the modem gets
@@ -31,6 +48,7 @@
  *     REMSIM_MAP_A_BANKD_HOST   string   host      } setups without a
  *     REMSIM_MAP_A_BANKD_PORT   u16      1..65535  } remsim-server
  *   REMSIM_A_SLOT_STATS         nest     counters, REMSIM_STATS_A_* (u64)
+ *   REMSIM_A_SLOT_LIMITED       flag     the public view: no ATR, map or counters
  *
  * Dumps are consistent: a dump interrupted by a slot appearing, leaving or
  * being remapped carries NLM_F_DUMP_INTR, and the caller should dump again.
@@ -40,7 +58,8 @@
 
 #define REMSIM_GENL_NAME		"remsim"
 #define REMSIM_GENL_VERSION		1
-#define REMSIM_GENL_MCGRP_EVENTS	"events"
+#define REMSIM_GENL_MCGRP_EVENTS	"events"	/* admins: the full view */
+#define REMSIM_GENL_MCGRP_SLOTS		"slots"		/* anybody: the public view */
 
 /* Limits of a mapping: the identity ranges of RSPRO. */
 #define REMSIM_MAP_ID_MAX		1023
@@ -49,7 +68,7 @@
 /**
  * enum remsim_cmd - commands of the remsim family
  * @REMSIM_CMD_SLOT_GET: do: the slot REMSIM_A_SLOT_INDEX names; dump: every
- *	slot, ordered by index
+ *	slot, ordered by index; what the caller may see (see Permissions)
  * @REMSIM_CMD_SLOT_SET: map slot REMSIM_A_SLOT_INDEX to the identity in
  *	REMSIM_A_SLOT_MAP (client id and slot, optionally the static bank
  *	target); replaces an existing mapping. Admin.
@@ -58,10 +77,10 @@
  *	needed); with REMSIM_A_SIM_DESTROY_ON_CLOSE it disappears when the
  *	requesting socket closes. Replies with the new slot. Admin.
  * @REMSIM_CMD_SIM_DEL: delete simulated slot REMSIM_A_SLOT_INDEX. Admin.
- * @REMSIM_CMD_SLOT_ADD_NTF: (events) a slot appeared
- * @REMSIM_CMD_SLOT_DEL_NTF: (events) a slot is gone: index, name, backend
- * @REMSIM_CMD_SLOT_CHANGE_NTF: (events) a slot was mapped or unmapped, or
- *	its ATR changed
+ * @REMSIM_CMD_SLOT_ADD_NTF: (events, slots) a slot appeared
+ * @REMSIM_CMD_SLOT_DEL_NTF: (events, slots) a slot is gone
+ * @REMSIM_CMD_SLOT_CHANGE_NTF: (events, slots) a slot was mapped or
+ *	unmapped, or its ATR changed
  * @REMSIM_CMD_SLOT_SIGNAL_NTF: (events) the modem changed VCC, RST or CLK:
  *	index, REMSIM_A_SLOT_SIGNALS and REMSIM_A_SLOT_SIGNALS_CHANGED
  * @REMSIM_CMD_SLOT_ERROR_NTF: (events) an exchange error: index and
@@ -90,6 +109,9 @@ enum remsim_cmd {
  * @REMSIM_A_SIM_DESTROY_ON_CLOSE: flag for REMSIM_CMD_SIM_NEW
  * @REMSIM_A_SLOT_SIGNALS_CHANGED: u32 REMSIM_SIG_* in REMSIM_CMD_SLOT_SIGNAL_NTF
  * @REMSIM_A_SLOT_ERROR: u32 enum remsim_error_code in REMSIM_CMD_SLOT_ERROR_NTF
+ * @REMSIM_A_SLOT_LIMITED: flag: the message is the public view of the slot
+ *	(the reader may not see its ATR, map and counters, which are left out;
+ *	an absent REMSIM_A_SLOT_MAP then does not mean "unmapped")
  */
 enum remsim_attr {
 	REMSIM_A_UNSPEC,
@@ -109,6 +131,7 @@ enum remsim_attr {
 	REMSIM_A_SIM_DESTROY_ON_CLOSE,
 	REMSIM_A_SLOT_SIGNALS_CHANGED,
 	REMSIM_A_SLOT_ERROR,
+	REMSIM_A_SLOT_LIMITED,
 
 	__REMSIM_A_MAX
 };

@@ -40,7 +40,8 @@ struct rsnl_slot {
 	char			bus_path[64];
 	uint32_t		interface;
 	bool			owned;
-	uint32_t		owner_pid;
+	uint32_t		owner_pid;	/* 0: not visible to us */
+	bool			limited;	/* the public view: no ATR, map, stats */
 	uint32_t		t0_state;
 	uint32_t		signals;
 	uint8_t			atr[REMSIM_ATR_MAX];
@@ -49,7 +50,7 @@ struct rsnl_slot {
 	struct remsim_stats	stats;
 };
 
-/* A notification of the "events" group. */
+/* A notification of the "events" or the "slots" group. */
 struct rsnl_event {
 	uint8_t			cmd;		/* REMSIM_CMD_*_NTF */
 	struct rsnl_slot	slot;		/* what the notification carries */
@@ -78,8 +79,17 @@ int rsnl_slot_unset(struct rsnl *nl, uint32_t index);
 int rsnl_sim_new(struct rsnl *nl, bool destroy_on_close, struct rsnl_slot *slot);
 int rsnl_sim_del(struct rsnl *nl, uint32_t index);
 
-/* Joins the "events" group; rsnl_event_recv() then reads one notification. */
+/*
+ * Joins the "events" group (-EPERM without CAP_NET_ADMIN); rsnl_event_recv()
+ * then reads one notification.
+ */
 int rsnl_subscribe(struct rsnl *nl);
+/*
+ * Joins the "slots" group, open to anybody: slots added, removed and
+ * changed, in the public view (ev->slot.limited); ask rsnl_slot_get() for
+ * the rest.
+ */
+int rsnl_subscribe_slots(struct rsnl *nl);
 /* Blocks unless the socket is non-blocking (-EAGAIN). */
 int rsnl_event_recv(struct rsnl *nl, struct rsnl_event *ev);
 
