@@ -10,6 +10,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -470,6 +471,180 @@ TEST(damaged_or_unwritable_database_is_refused)
 	ASSERT_EQ(0, daemon_start(&s.d, argv, s.log));
 	EXPECT_EQ(1, daemon_wait(&s.d, 10000));
 	EXPECT_TRUE(log_contains(s.log, "unable to open"));
+}
+
+/* The round trip of an IPA PING on a fresh RSPRO connection, in ms (-1: none). */
+static int rspro_ping_ms(int port)
+{
+	static const uint8_t ping[] = { 0x00, 0x01, 0xfe, 0x00 };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct timeval tv = { .tv_sec = 5 };
+	uint8_t frame[4];
+	uint64_t t0;
+	int fd, i, ms = -1;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	t0 = ev_now_ns();
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    write(fd, ping, sizeof(ping)) != sizeof(ping))
+		goto out;
+	/* the server PINGs a new connection too: skip that */
+	for (i = 0; i < 2; i++) {
+		if (recv(fd, frame, sizeof(frame), MSG_WAITALL) != sizeof(frame))
+			break;
+		if (frame[2] == 0xfe && frame[3] == 0x01) {
+			ms = (ev_now_ns() - t0) / 1000000;
+			break;
+		}
+	}
+out:
+	close(fd);
+	return ms;
+}
+
+struct poster {
+	pthread_t thread;
+	int port, n, status[64], worst_ms;
+	char body[1024];
+};
+
+/* POSTs maps 1:(10+i) -> 70+i:0 one after the other for about 2 s. */
+static void *poster_run(void *arg)
+{
+	struct poster *p = arg;
+	uint64_t end = ev_now_ns() + 2000000000ull;
+	char json[200], body_i[1024];
+
+	while (p->n < 64 && ev_now_ns() < end) {
+		uint64_t t0 = ev_now_ns();
+		int ms;
+
+		snprintf(json, sizeof(json),
+			 "{\"bank\":{\"bankId\":1,\"slotNr\":%d},\"client\":{\"clientId\":%d,\"slotNr\":0}}",
+			 10 + p->n, 70 + p->n);
+		p->status[p->n] = http_json(p->port, "POST", "/api/backend/v1/slotmaps", json,
+					    body_i, sizeof(body_i));
+		ms = (ev_now_ns() - t0) / 1000000;
+		if (ms > p->worst_ms)
+			p->worst_ms = ms;
+		if (p->status[p->n++] == 503)
+			snprintf(p->body, sizeof(p->body), "%s", body_i);
+	}
+	return NULL;
+}
+
+TEST_TIMEOUT(locked_database_gets_503_and_the_loop_keeps_serving, 60)
+{
+	struct poster po = { 0 };
+	struct tpeer b;
+	char cmd[400];
+	FILE *lock;
+	uint64_t end;
+	int i, worst_get = 0, worst_ping = 0;
+
+	setup();
+	srv_start(NULL);
+	ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 1, 64, 9999));
+	ASSERT_EQ(201, post_map(1, 0, 10, 0));
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+	answer(&b, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+	tpeer_run(loop, 100);
+	/* another process takes the write lock and keeps it */
+	snprintf(cmd, sizeof(cmd), "sqlite3 %s", S.db);
+	lock = popen(cmd, "w");
+	ASSERT_TRUE(lock != NULL);
+	fprintf(lock, "BEGIN IMMEDIATE;\nUPDATE meta SET value = value;\n");
+	fflush(lock);
+	usleep(500000);
+	/* writes fail fast; reads and keep-alives do not wait behind them */
+	po.port = S.rest;
+	ASSERT_EQ(0, pthread_create(&po.thread, NULL, poster_run, &po));
+	end = ev_now_ns() + 2000000000ull;
+	while (ev_now_ns() < end) {
+		uint64_t t0 = ev_now_ns();
+		int ms;
+
+		EXPECT_TRUE(strstr(get("slotmaps"), "\"clientId\":10") != NULL);
+		ms = (ev_now_ns() - t0) / 1000000;
+		if (ms > worst_get)
+			worst_get = ms;
+		ms = rspro_ping_ms(S.rspro);
+		EXPECT_GE(ms, 0);
+		if (ms > worst_ping)
+			worst_ping = ms;
+		tpeer_run(loop, 20);
+	}
+	pthread_join(po.thread, NULL);
+	TH_LOG("%d POSTs, worst %d ms; worst GET %d ms, worst PING %d ms", po.n,
+	       po.worst_ms, worst_get, worst_ping);
+	EXPECT_LT(worst_get, 500);
+	EXPECT_LT(worst_ping, 500);
+	EXPECT_LT(po.worst_ms, 1000);
+	EXPECT_GE(po.n, 2);
+	for (i = 0; i < po.n; i++)
+		EXPECT_EQ(503, po.status[i]);
+	EXPECT_TRUE(strstr(po.body, "\"error\":\"the map was not stored, retry: database is locked") != NULL);
+	EXPECT_TRUE(strstr(po.body, S.db) != NULL);
+	/* Retry-After says when */
+	EXPECT_EQ(503, http_raw(S.rest, "DELETE /api/backend/v1/slotmaps/65536 HTTP/1.1\r\n"
+				"Host: x\r\nConnection: close\r\n\r\n", body, sizeof(body)));
+	EXPECT_TRUE(strstr(body, "Retry-After: 1\r\n") != NULL);
+	EXPECT_FALSE(b.closed);
+	/* the lock goes: writes work, and what was acknowledged is kept */
+	fprintf(lock, "ROLLBACK;\n");
+	EXPECT_EQ(0, pclose(lock));
+	ASSERT_EQ(201, post_map(1, 1, 11, 0));
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+	tpeer_close(&b);
+	srv_stop();
+	srv_start_args(&S, NULL);
+	EXPECT_EQ(0, strcmp(get("slotmaps"),
+		"{\"slotmaps\":[{\"bank\":{\"bankId\":1,\"slotNr\":0},\"client\":{\"clientId\":10,"
+		"\"slotNr\":0},\"state\":\"NEW\"},{\"bank\":{\"bankId\":1,\"slotNr\":1},\"client\":"
+		"{\"clientId\":11,\"slotNr\":0},\"state\":\"NEW\"}]}"));
+	srv_stop();
+}
+
+/*
+ * A database on a read-only file system: the server says so, with the
+ * path, instead of SQLite's "unable to open database file". The mount is
+ * made in a user and mount namespace of the server's own.
+ */
+TEST(readonly_database_says_why)
+{
+	struct srv s = { 0 };
+	char ro[200], script[1200];
+	char *argv[] = { "/usr/bin/unshare", "-rm", "sh", "-c", script, "sh", S.db, NULL };
+
+	setup();
+	if (shell("unshare -rm true >/dev/null 2>&1"))
+		SKIP("no user namespaces here");
+	snprintf(ro, sizeof(ro), "%s/ro", dir);
+	ASSERT_EQ(0, shell("mkdir -p %s", ro));
+	/* an existing database, made by the server itself */
+	snprintf(S.db, sizeof(S.db), "%s/server.db", ro);
+	snprintf(S.log, sizeof(S.log), "%s/ro-make.log", dir);
+	srv_start_args(&S, NULL);
+	srv_stop();
+	snprintf(s.log, sizeof(s.log), "%s/ro.log", dir);
+	snprintf(script, sizeof(script),
+		 "mount --bind %s %s && mount -o remount,bind,ro %s && "
+		 "exec %s -D \"$1\" --rest-port 0 --rspro-port 0", ro, ro, ro,
+		 daemon_bin("remsim-server"));
+	ASSERT_EQ(0, daemon_start(&s.d, argv, s.log));
+	EXPECT_EQ(1, daemon_wait(&s.d, 10000));
+	EXPECT_TRUE(log_contains(s.log, "attempt to write a readonly database"));
+	EXPECT_TRUE(log_contains(s.log, S.db));
+	/* a new file there: the system's reason */
+	snprintf(S.db, sizeof(S.db), "%s/new.db", ro);
+	ASSERT_EQ(0, daemon_start(&s.d, argv, s.log));
+	EXPECT_EQ(1, daemon_wait(&s.d, 10000));
+	EXPECT_TRUE(log_contains(s.log, "Read-only file system"));
+	EXPECT_TRUE(log_contains(s.log, S.db));
 }
 
 TEST(malformed_rest_gets_4xx_with_a_message)

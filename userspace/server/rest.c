@@ -40,6 +40,9 @@ struct request {
 	bool too_big;
 };
 
+/* Seconds a client is told to wait when the database is locked. */
+#define RETRY_AFTER	"1"
+
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
 			     json_t *body)
 {
@@ -58,6 +61,8 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
 	if (text)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 					"application/json");
+	if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER);
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -69,7 +74,7 @@ static enum MHD_Result error(struct MHD_Connection *c, unsigned int status,
 static enum MHD_Result error(struct MHD_Connection *c, unsigned int status,
 			     const char *fmt, ...)
 {
-	char msg[256];
+	char msg[768];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -77,6 +82,20 @@ static enum MHD_Result error(struct MHD_Connection *c, unsigned int status,
 	va_end(ap);
 	LOGP(DREST, LOG_NOTICE, "rest", "%u: %s", status, msg);
 	return reply(c, status, json_pack("{s:s}", "error", msg));
+}
+
+/*
+ * A change the database did not take: 503 with Retry-After while another
+ * process holds its lock (nothing changed, the same request will work),
+ * 500 with SQLite's reason otherwise.
+ */
+static enum MHD_Result store_error(struct MHD_Connection *c, int ret,
+				   const char *what, const char *why)
+{
+	if (ret == -EBUSY)
+		return error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "%s, retry: %s", what, why);
+	return error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s: %s", what,
+		     ret == -EIO ? why : strerror(-ret));
 }
 
 /* --- JSON shapes --- */
@@ -237,7 +256,7 @@ static enum MHD_Result post_slotmap(struct MHD_Connection *c, struct server *srv
 						     MHD_HTTP_HEADER_CONTENT_TYPE);
 	struct rspro_bank_slot bank;
 	struct rspro_client_slot client;
-	char why[256];
+	char why[512];
 	int ret;
 
 	if (!ct || !strstr(ct, "application/json"))
@@ -251,8 +270,7 @@ static enum MHD_Result post_slotmap(struct MHD_Connection *c, struct server *srv
 			     "bank slot %u:%u or client slot %u:%u is already mapped",
 			     bank.bank_id, bank.slot_nr, client.client_id, client.slot_nr);
 	if (ret)
-		return error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
-			     "the map was not stored: %s", ret == -EIO ? why : strerror(-ret));
+		return store_error(c, ret, "the map was not stored", why);
 	return reply(c, MHD_HTTP_CREATED, NULL);
 }
 
@@ -261,7 +279,7 @@ static enum MHD_Result delete_slotmap(struct MHD_Connection *c, struct server *s
 {
 	struct rspro_bank_slot bank;
 	unsigned long id;
-	char why[256];
+	char why[512];
 	int ret;
 
 	if (parse_id(id_text, 0xffffffffUL, &id) || (id & 0xffff) > RSPRO_ID_MAX ||
@@ -275,8 +293,7 @@ static enum MHD_Result delete_slotmap(struct MHD_Connection *c, struct server *s
 		return error(c, MHD_HTTP_NOT_FOUND, "no slot map on bank slot %u:%u",
 			     bank.bank_id, bank.slot_nr);
 	if (ret)
-		return error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
-			     "the deletion was not stored: %s", why);
+		return store_error(c, ret, "the deletion was not stored", why);
 	return reply(c, MHD_HTTP_OK, NULL);
 }
 
@@ -286,7 +303,7 @@ static enum MHD_Result route(struct MHD_Connection *c, struct server *srv,
 {
 	bool get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
 	bool del = !strcmp(method, "DELETE");
-	char why[256];
+	char why[512];
 
 	if (!strcmp(path, "/restart-counter") && get)
 		return reply(c, MHD_HTTP_OK, json_pack("{s:I}", "restart_counter",
@@ -314,9 +331,10 @@ static enum MHD_Result route(struct MHD_Connection *c, struct server *srv,
 	if (!strncmp(path, "/slotmaps/", 10) && del)
 		return delete_slotmap(c, srv, path + 10);
 	if (!strcmp(path, "/global-reset") && post) {
-		if (server_map_delete_all(srv, why, sizeof(why)))
-			return error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
-				     "the reset was not stored: %s", why);
+		int ret = server_map_delete_all(srv, why, sizeof(why));
+
+		if (ret)
+			return store_error(c, ret, "the reset was not stored", why);
 		LOGP(DREST, LOG_NOTICE, "rest", "global reset: every slot map deleted");
 		return reply(c, MHD_HTTP_OK, NULL);
 	}
