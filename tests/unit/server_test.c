@@ -287,6 +287,82 @@ TEST(delete_in_every_state)
 	srv_stop();
 }
 
+/*
+ * A bankd as the server sees it: what each bank slot holds after the
+ * requests it received, in their order (the bankd acts on the bank slot).
+ */
+struct fake_bank {
+	int client[8];		/* -1: nothing mapped */
+	char order[64];		/* "C10 R10 C11" */
+};
+
+/* Takes the next mapping request from @b, applies it, answers OK. */
+static bool fake_bank_step(struct tpeer *b, struct fake_bank *fb, int ms)
+{
+	uint64_t end = ev_now_ns() + ms * 1000000ull;
+	char step[16];
+	int i;
+
+	while (ev_now_ns() < end) {
+		for (i = 0; i < b->count; i++) {
+			struct rspro_pdu *pdu = b->inbox[i];
+			bool create = pdu->msg == RSPRO_CREATE_MAPPING_REQ;
+
+			if (!create && pdu->msg != RSPRO_REMOVE_MAPPING_REQ)
+				continue;
+			fb->client[pdu->mapping.bank.slot_nr & 7] =
+				create ? pdu->mapping.client.client_id : -1;
+			snprintf(step, sizeof(step), "%s%c%u", fb->order[0] ? " " : "",
+				 create ? 'C' : 'R', pdu->mapping.client.client_id);
+			strncat(fb->order, step, sizeof(fb->order) - strlen(fb->order) - 1);
+			free(pdu);
+			memmove(b->inbox + i, b->inbox + i + 1,
+				(b->count - i - 1) * sizeof(b->inbox[0]));
+			b->count--;
+			answer(b, create ? RSPRO_CREATE_MAPPING_RES : RSPRO_REMOVE_MAPPING_RES,
+			       RSPRO_OK);
+			return true;
+		}
+		ev_run_once(b->loop, 5);
+	}
+	return false;
+}
+
+TEST(one_request_per_bank_slot_at_a_time)
+{
+	struct fake_bank fb = { .client = { -1, -1, -1, -1, -1, -1, -1, -1 } };
+	struct tpeer b;
+
+	setup();
+	srv_start(NULL);
+	ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 1, 8, 9999));
+	/* a map, deleted and created again while the bankd has not answered */
+	ASSERT_EQ(201, post_map(1, 0, 10, 0));
+	ASSERT_EQ(1, tpeer_settle(&b, RSPRO_CREATE_MAPPING_REQ, 200));
+	ASSERT_EQ(200, delete_map(1, 0));
+	ASSERT_EQ(201, post_map(1, 0, 11, 0));
+	/* nothing more reaches the bankd before its answer */
+	EXPECT_EQ(1, tpeer_settle(&b, RSPRO_CREATE_MAPPING_REQ, 300));
+	EXPECT_EQ(0, tpeer_settle(&b, RSPRO_REMOVE_MAPPING_REQ, 0));
+	while (fake_bank_step(&b, &fb, 500))
+		;
+	EXPECT_EQ(0, strcmp(fb.order, "C10 R10 C11"));
+	if (strcmp(fb.order, "C10 R10 C11"))
+		TH_LOG("the bankd received %s", fb.order);
+	/* the bankd holds what the server shows */
+	EXPECT_EQ(11, fb.client[0]);
+	EXPECT_EQ(0, strcmp(get("slotmaps"),
+		"{\"slotmaps\":[{\"bank\":{\"bankId\":1,\"slotNr\":0},\"client\":{\"clientId\":11,"
+		"\"slotNr\":0},\"state\":\"ACTIVE\"}]}"));
+	/* other bank slots are not held up by a slow one */
+	ASSERT_EQ(201, post_map(1, 1, 20, 0));
+	ASSERT_EQ(200, delete_map(1, 1));
+	ASSERT_EQ(201, post_map(1, 2, 21, 0));
+	EXPECT_EQ(2, tpeer_settle(&b, RSPRO_CREATE_MAPPING_REQ, 300));
+	tpeer_close(&b);
+	srv_stop();
+}
+
 TEST(global_reset_removes_every_map)
 {
 	struct tpeer b;

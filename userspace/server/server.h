@@ -43,6 +43,7 @@ struct slotmap {
 	struct rspro_client_slot client;
 	enum map_state state;
 	bool deleted;		/* gone from REST, removal at bankd pending */
+	bool refused;		/* the bankd said no: again when it reconnects */
 	uint64_t queued_seq;	/* FIFO order of requests to the bankd */
 };
 
