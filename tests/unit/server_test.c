@@ -751,8 +751,10 @@ TEST(malformed_rest_gets_4xx_with_a_message)
 		EXPECT_EQ(400, status);
 		EXPECT_TRUE(strstr(body, "\"error\":\"") != NULL);
 	}
-	/* no JSON content type, as osmo-remsim: 400 */
-	EXPECT_EQ(400, http_request(S.rest, "POST", "/api/backend/v1/slotmaps", "text/plain",
+	/* no content type, as osmo-remsim: 400; another one: 415 */
+	EXPECT_EQ(400, http_request(S.rest, "POST", "/api/backend/v1/slotmaps", NULL,
+				    "{}", 2, body, sizeof(body)));
+	EXPECT_EQ(415, http_request(S.rest, "POST", "/api/backend/v1/slotmaps", "text/plain",
 				    "{}", 2, body, sizeof(body)));
 	/* a duplicate bank slot or client slot */
 	ASSERT_EQ(201, post_map(1, 0, 1, 0));
@@ -772,6 +774,42 @@ TEST(malformed_rest_gets_4xx_with_a_message)
 	EXPECT_EQ(0, strcmp(get("slotmaps"),
 		"{\"slotmaps\":[{\"bank\":{\"bankId\":1,\"slotNr\":0},\"client\":{\"clientId\":1,"
 		"\"slotNr\":0},\"state\":\"NEW\"}]}"));
+	srv_stop();
+}
+
+TEST(content_type_and_non_utf8_paths_get_clear_errors)
+{
+	static const char map[] =
+		"{\"bank\":{\"bankId\":1,\"slotNr\":0},\"client\":{\"clientId\":1,\"slotNr\":0}}";
+
+	setup();
+	srv_start(NULL);
+	/* application/json only as a parameter is not JSON */
+	EXPECT_EQ(415, http_request(S.rest, "POST", "/api/backend/v1/slotmaps",
+				    "text/plain; x=application/json", map, strlen(map),
+				    body, sizeof(body)));
+	EXPECT_TRUE(strstr(body, "\"error\":\"Content-Type \\\"text/plain; x=application/json\\\""
+			   " is not application/json\"") != NULL);
+	EXPECT_EQ(415, http_request(S.rest, "POST", "/api/backend/v1/slotmaps",
+				    "application/jsonx", map, strlen(map), body, sizeof(body)));
+	EXPECT_EQ(0, strcmp(get("slotmaps"), "{\"slotmaps\":[]}"));
+	/* parameters and case are fine */
+	EXPECT_EQ(201, http_request(S.rest, "POST", "/api/backend/v1/slotmaps",
+				    "Application/JSON ; charset=utf-8", map, strlen(map),
+				    body, sizeof(body)));
+	/* paths that are not UTF-8, raw or %-encoded: the error still has a body */
+	EXPECT_EQ(404, http_raw(S.rest, "GET /api/backend/v1/\xff\xfe HTTP/1.1\r\n"
+				"Host: x\r\nConnection: close\r\n\r\n", body, sizeof(body)));
+	EXPECT_TRUE(strstr(body, "{\"error\":\"no such resource: /api/backend/v1/\\\\xff\\\\xfe\"}")
+		    != NULL);
+	EXPECT_EQ(404, http_json(S.rest, "GET", "/api/%C3%A9t%e9", NULL, body, sizeof(body)));
+	EXPECT_EQ(0, strcmp(body, "{\"error\":\"no such resource: /api/\xc3\xa9t\\\\xe9\"}"));
+	EXPECT_EQ(400, http_json(S.rest, "DELETE", "/api/backend/v1/slotmaps/1%80", NULL,
+				 body, sizeof(body)));
+	EXPECT_TRUE(strstr(body, "\"error\":\"\\\"1\\\\x80\\\" is not a slot map id") != NULL);
+	EXPECT_EQ(400, http_json(S.rest, "GET", "/api/backend/v1/banks/%ed%a0%80", NULL,
+				 body, sizeof(body)));
+	EXPECT_TRUE(strstr(body, "\\\\xed\\\\xa0\\\\x80") != NULL);
 	srv_stop();
 }
 

@@ -68,18 +68,77 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
 	return ret;
 }
 
+/* The length of the valid UTF-8 sequence at @s, or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n, i;
+
+	if (*s < 0x80)
+		return 1;
+	if (*s >= 0xc2 && *s <= 0xdf)
+		n = 2;
+	else if (*s >= 0xe0 && *s <= 0xef)
+		n = 3;
+	else if (*s >= 0xf0 && *s <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	/* no overlong forms, no surrogates, nothing above U+10FFFF */
+	if (*s == 0xe0)
+		lo = 0xa0;
+	else if (*s == 0xed)
+		hi = 0x9f;
+	else if (*s == 0xf0)
+		lo = 0x90;
+	else if (*s == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/*
+ * jansson takes only UTF-8, and a request's path or header can be any
+ * bytes: the others are written as \xNN, so the error body still appears
+ * and shows what was sent.
+ */
+static void utf8_clean(const char *in, char *out, size_t size)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t o = 0, n;
+
+	while (*s && o + 5 < size) {
+		n = utf8_len(s);
+		if (n) {
+			if (o + n >= size)
+				break;
+			memcpy(out + o, s, n);
+			o += n;
+			s += n;
+		} else {
+			o += snprintf(out + o, size - o, "\\x%02x", *s++);
+		}
+	}
+	out[o] = 0;
+}
+
 static enum MHD_Result error(struct MHD_Connection *c, unsigned int status,
 			     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static enum MHD_Result error(struct MHD_Connection *c, unsigned int status,
 			     const char *fmt, ...)
 {
-	char msg[768];
+	char raw[768], msg[sizeof(raw) * 4];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	utf8_clean(raw, msg, sizeof(msg));
 	LOGP(DREST, LOG_NOTICE, "rest", "%u: %s", status, msg);
 	return reply(c, status, json_pack("{s:s}", "error", msg));
 }
@@ -224,6 +283,24 @@ static int parse_slotmap(const struct request *rq, struct rspro_bank_slot *bank,
 	return ret;
 }
 
+/*
+ * Whether a Content-Type's media type is application/json; parameters
+ * (charset) may follow, but "text/plain; x=application/json" is not JSON.
+ */
+static bool is_json_type(const char *ct)
+{
+	static const char json[] = "application/json";
+	size_t n;
+
+	ct += strspn(ct, " \t");
+	n = strcspn(ct, "; \t");
+	if (n != strlen(json) || strncasecmp(ct, json, n))
+		return false;
+	ct += n;
+	ct += strspn(ct, " \t");
+	return !*ct || *ct == ';';
+}
+
 /* --- handlers --- */
 
 static enum MHD_Result get_one_peer(struct MHD_Connection *c, struct server *srv,
@@ -259,9 +336,12 @@ static enum MHD_Result post_slotmap(struct MHD_Connection *c, struct server *srv
 	char why[512];
 	int ret;
 
-	if (!ct || !strstr(ct, "application/json"))
+	if (!ct)
 		return error(c, MHD_HTTP_BAD_REQUEST,
 			     "the body must be sent as Content-Type: application/json");
+	if (!is_json_type(ct))
+		return error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+			     "Content-Type \"%s\" is not application/json", ct);
 	if (parse_slotmap(rq, &bank, &client, why, sizeof(why)))
 		return error(c, MHD_HTTP_BAD_REQUEST, "%s", why);
 	ret = server_map_create(srv, bank, client, why, sizeof(why));
