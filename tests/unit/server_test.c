@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -811,6 +812,221 @@ TEST(content_type_and_non_utf8_paths_get_clear_errors)
 				 body, sizeof(body)));
 	EXPECT_TRUE(strstr(body, "\\\\xed\\\\xa0\\\\x80") != NULL);
 	srv_stop();
+}
+
+/*
+ * Slowloris from many addresses: 100 addresses (127.0.0.2..) open 12
+ * connections each - 1200, more than libmicrohttpd's 1000 slots - and
+ * trickle a header line each second, reconnecting whatever is closed. The
+ * per-address cap (8) admits 800 of them, the deadline (10 s) closes each
+ * after 10 s whatever it trickles, and meanwhile a normal client on
+ * 127.0.0.1 must get every GET answered within a second. Defaults only.
+ */
+#define SLOW_ADDRS	100
+#define SLOW_PER_ADDR	12
+#define SLOW_N		(SLOW_ADDRS * SLOW_PER_ADDR)
+
+struct slow {
+	int fd;
+	uint64_t t0;
+	unsigned int lines;
+};
+
+static int slow_open(struct slow *sl, int i, int port)
+{
+	struct sockaddr_in src = { .sin_family = AF_INET };
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(port) };
+
+	src.sin_addr.s_addr = htonl(0x7f000002 + i / SLOW_PER_ADDR);
+	dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sl->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (sl->fd < 0)
+		return -errno;
+	sl->t0 = ev_now_ns();
+	sl->lines = 0;
+	if (bind(sl->fd, (struct sockaddr *)&src, sizeof(src)) ||
+	    (connect(sl->fd, (struct sockaddr *)&dst, sizeof(dst)) && errno != EINPROGRESS)) {
+		close(sl->fd);
+		sl->fd = -1;
+		return -errno;
+	}
+	return 0;
+}
+
+/* One round: a line more on every open connection; the closed ones again. */
+static void slow_round(struct slow *sl, int port, uint64_t *oldest_cut, int *cuts)
+{
+	char line[64];
+	int i;
+
+	for (i = 0; i < SLOW_N; i++) {
+		char c;
+		ssize_t n = sl[i].fd < 0 ? 0 : recv(sl[i].fd, &c, 1, MSG_DONTWAIT);
+
+		if (sl[i].fd >= 0 && n < 0 && errno == EAGAIN) {
+			if (sl[i].lines++)
+				snprintf(line, sizeof(line), "X-Slow-%u: x\r\n", sl[i].lines);
+			else
+				snprintf(line, sizeof(line), "GET /api/backend/v1/banks HTTP/1.1\r\n");
+			send(sl[i].fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
+			continue;
+		}
+		if (sl[i].fd >= 0) {
+			uint64_t age = ev_now_ns() - sl[i].t0;
+
+			/* admitted and closed later: by the deadline */
+			if (age > 2000000000ull) {
+				(*cuts)++;
+				if (age > *oldest_cut)
+					*oldest_cut = age;
+			}
+			close(sl[i].fd);
+		}
+		slow_open(&sl[i], i, port);
+	}
+}
+
+/* How many lines of @log contain @text. */
+static int log_count(const char *log, const char *text)
+{
+	char line[1024];
+	int n = 0;
+	FILE *f = fopen(log, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, text) != NULL;
+	fclose(f);
+	return n;
+}
+
+TEST_TIMEOUT(slowloris_does_not_take_rest_down, 90)
+{
+	static struct slow sl[SLOW_N];
+	struct rlimit rl;
+	uint64_t end, next_round = 0, oldest_cut = 0;
+	int i, gets = 0, cuts = 0, worst = 0, open_too_long = 0;
+
+	setup();
+	getrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_max < SLOW_N + 200)
+		SKIP("only %lu descriptors", (unsigned long)rl.rlim_max);
+	rl.rlim_cur = rl.rlim_max;
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	srv_start(NULL);
+	for (i = 0; i < SLOW_N; i++)
+		ASSERT_EQ(0, slow_open(&sl[i], i, S.rest));
+	/* 13 s: past the deadline, so the first connections are cut and come back */
+	end = ev_now_ns() + 13000000000ull;
+	while (ev_now_ns() < end) {
+		uint64_t t0 = ev_now_ns();
+		int ms, status;
+
+		if (t0 >= next_round) {
+			slow_round(sl, S.rest, &oldest_cut, &cuts);
+			next_round = t0 + 1000000000ull;
+			t0 = ev_now_ns();
+		}
+		status = http_json(S.rest, "GET", "/api/backend/v1/restart-counter", NULL,
+				   body, sizeof(body));
+		ms = (ev_now_ns() - t0) / 1000000;
+		EXPECT_EQ(200, status);
+		if (ms > worst)
+			worst = ms;
+		gets++;
+		usleep(200000);
+	}
+	for (i = 0; i < SLOW_N; i++) {
+		if (sl[i].fd >= 0 && ev_now_ns() - sl[i].t0 > 12500000000ull)
+			open_too_long++;
+		if (sl[i].fd >= 0)
+			close(sl[i].fd);
+	}
+	TH_LOG("%d GETs, the slowest %d ms; %d slow connections cut, the oldest at %llu ms",
+	       gets, worst, cuts, (unsigned long long)(oldest_cut / 1000000));
+	EXPECT_LT(worst, 1000);
+	EXPECT_GE(gets, 40);
+	/* every admitted connection of the first round was cut at its deadline */
+	EXPECT_GE(cuts, SLOW_ADDRS * 8);
+	EXPECT_LT(oldest_cut, 12000000000ull);
+	EXPECT_EQ(0, open_too_long);
+	/* each exhausted limit logged once, not per connection */
+	EXPECT_EQ(1, log_count(S.log, "(--rest-connections-per-address)"));
+	EXPECT_EQ(1, log_count(S.log, "(--rest-request-timeout)"));
+	srv_stop();
+}
+
+/* Connects from 127.0.0.1 and sends a request line, no end of headers. */
+static int half_request(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	static const char line[] = "GET /api/backend/v1/banks HTTP/1.1\r\n";
+	struct timeval tv = { .tv_sec = 5 };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    send(fd, line, sizeof(line) - 1, MSG_NOSIGNAL) != sizeof(line) - 1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+TEST(rest_limit_options_take_effect)
+{
+	char rspro[8], rest[8], junk[64];
+	char *argv[] = { (char *)daemon_bin("remsim-server"), "-D", S.db, "--rspro-bind",
+			 "127.0.0.1", "--rspro-port", rspro, "--rest-bind", "127.0.0.1",
+			 "--rest-port", rest, "--rest-request-timeout", "1",
+			 "--rest-connections-per-address", "2", "--rest-connections", "50",
+			 NULL };
+	struct srv s = { 0 };
+	uint64_t t0;
+	int a, b, c, ms;
+
+	setup();
+	snprintf(S.db, sizeof(S.db), "%s/limits.db", dir);
+	snprintf(S.log, sizeof(S.log), "%s/limits.log", dir);
+	S.rspro = free_port();
+	S.rest = free_port();
+	snprintf(rspro, sizeof(rspro), "%d", S.rspro);
+	snprintf(rest, sizeof(rest), "%d", S.rest);
+	ASSERT_EQ(0, daemon_start(&S.d, argv, S.log));
+	ASSERT_TRUE(wait_port(S.rest, 5000));
+	/* wait_port's own connection may still count: let it go */
+	usleep(200000);
+	a = half_request(S.rest);
+	b = half_request(S.rest);
+	ASSERT_GE(a, 0);
+	ASSERT_GE(b, 0);
+	/* a third one from the same address is closed at once */
+	c = half_request(S.rest);
+	if (c >= 0) {
+		EXPECT_LE(recv(c, junk, sizeof(junk), 0), 0);
+		close(c);
+	}
+	/* the two are cut after a second, however they trickle */
+	t0 = ev_now_ns();
+	send(a, "X-A: a\r\n", 8, MSG_NOSIGNAL);
+	EXPECT_LE(recv(a, junk, sizeof(junk), 0), 0);
+	EXPECT_LE(recv(b, junk, sizeof(junk), 0), 0);
+	ms = (ev_now_ns() - t0) / 1000000;
+	EXPECT_LT(ms, 2500);
+	close(a);
+	close(b);
+	/* then a request is answered again (once the server saw them go) */
+	usleep(100000);
+	EXPECT_EQ(200, http_json(S.rest, "GET", "/api/backend/v1/banks", NULL, body, sizeof(body)));
+	srv_stop();
+	/* out of range: refused with the option's name */
+	snprintf(s.log, sizeof(s.log), "%s/limits-bad.log", dir);
+	argv[16] = "0";
+	ASSERT_EQ(0, daemon_start(&s.d, argv, s.log));
+	EXPECT_EQ(2, daemon_wait(&s.d, 5000));
+	EXPECT_TRUE(log_contains(s.log, "rest-connections \"0\" is not 1..65536"));
 }
 
 TEST(malformed_rspro_closes_only_that_connection)

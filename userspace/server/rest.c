@@ -8,6 +8,12 @@
  *
  * libmicrohttpd runs without threads of its own: its epoll descriptor sits
  * in our event loop, so REST and RSPRO never touch the state concurrently.
+ *
+ * Slow clients: libmicrohttpd's own timeout starts again with every byte,
+ * so a client trickling a header line now and then would hold its
+ * connection for ever. Each connection therefore has a deadline for its
+ * whole request (from its start, or from its last answer), kept here and
+ * enforced from our timer; connections per address and in all are capped.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -18,6 +24,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <netdb.h>
+#include <unistd.h>
 
 #include "remsim/log.h"
 #include "rest.h"
@@ -25,12 +32,33 @@
 
 #define PREFIX	"/api/backend/v1"
 
+/* One line per minute at most for each kind of exhausted limit. */
+#define LIMIT_LOG_NS	(60 * 1000000000ull)
+
+struct limit_log {
+	uint64_t last_ns;
+	unsigned long more;	/* since the last line */
+};
+
+/* A connection while it is open, on the deadline list until it is cut. */
+struct rconn {
+	struct rconn *prev, *next;
+	struct MHD_Connection *c;
+	uint64_t start_ns;
+	bool cut;
+};
+
 struct rest {
 	struct server *srv;
 	struct MHD_Daemon *mhd;
 	struct ev_io io;
 	struct ev_timer timer;
 	uint16_t port;
+	/* open connections, oldest deadline first */
+	struct rconn *head, *tail;
+	struct ev_timer deadline;
+	unsigned int conns;
+	struct limit_log log_cut, log_refused, log_full;
 };
 
 /* One request while its body arrives. */
@@ -427,6 +455,159 @@ static enum MHD_Result route(struct MHD_Connection *c, struct server *srv,
 	return error(c, MHD_HTTP_NOT_FOUND, "no such resource: %s%s", PREFIX, path);
 }
 
+/* --- limits: deadline, connections per address and in all --- */
+
+/* Whether a limit's line is due; counts the ones that are not. */
+static bool limit_due(struct limit_log *l, unsigned long *more)
+{
+	uint64_t now = ev_now_ns();
+
+	if (l->last_ns && now - l->last_ns < LIMIT_LOG_NS) {
+		l->more++;
+		return false;
+	}
+	*more = l->more;
+	l->more = 0;
+	l->last_ns = now;
+	return true;
+}
+
+static void rconn_unlink(struct rest *rest, struct rconn *rc)
+{
+	if (rc->prev)
+		rc->prev->next = rc->next;
+	else
+		rest->head = rc->next;
+	if (rc->next)
+		rc->next->prev = rc->prev;
+	else
+		rest->tail = rc->prev;
+	rc->prev = rc->next = NULL;
+}
+
+/* (Re)starts @rc's deadline now: it goes to the end of the list. */
+static void rconn_start(struct rest *rest, struct rconn *rc)
+{
+	rc->start_ns = ev_now_ns();
+	rc->prev = rest->tail;
+	rc->next = NULL;
+	if (rest->tail)
+		rest->tail->next = rc;
+	else
+		rest->head = rc;
+	rest->tail = rc;
+	if (!ev_timer_pending(&rest->deadline))
+		ev_timer_start(rest->srv->loop, &rest->deadline,
+			       rest->srv->cfg.rest_deadline_ms);
+}
+
+static void rest_run(struct rest *rest);
+
+/*
+ * Closes every connection past its deadline. shutdown() rather than
+ * close(): libmicrohttpd owns the descriptor, sees the end of the stream
+ * and closes the connection itself, with its usual clean-up.
+ */
+static void deadline_timer(struct ev_timer *t)
+{
+	struct rest *rest = t->data;
+	uint64_t limit = rest->srv->cfg.rest_deadline_ms * 1000000ull;
+	uint64_t now = ev_now_ns();
+	unsigned long more, n = 0;
+	struct rconn *rc;
+
+	while ((rc = rest->head) && now - rc->start_ns >= limit) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(rc->c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		rconn_unlink(rest, rc);
+		rc->cut = true;
+		if (ci)
+			shutdown(ci->connect_fd, SHUT_RDWR);
+		n++;
+	}
+	if (n && limit_due(&rest->log_cut, &more))
+		LOGP(DREST, LOG_NOTICE, "rest",
+		     "closed %lu connection(s) with no complete request within %u s (--rest-request-timeout); %lu more since the last report",
+		     n, rest->srv->cfg.rest_deadline_ms / 1000, more);
+	if (rest->head)
+		ev_timer_start(rest->srv->loop, &rest->deadline,
+			       (rest->head->start_ns + limit - now) / 1000000 + 1);
+	if (n)
+		rest_run(rest);
+}
+
+static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+			enum MHD_ConnectionNotificationCode toe)
+{
+	struct rest *rest = cls;
+	struct rconn *rc = *socket_context;
+	unsigned long more;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		rest->conns--;
+		if (rc && !rc->cut)
+			rconn_unlink(rest, rc);
+		free(rc);
+		*socket_context = NULL;
+		return;
+	}
+	rest->conns++;
+	if (rest->conns >= rest->srv->cfg.rest_conn_max &&
+	    limit_due(&rest->log_full, &more))
+		LOGP(DREST, LOG_NOTICE, "rest",
+		     "%u connections, the limit (--rest-connections): new ones wait until one closes; %lu more times since the last report",
+		     rest->conns, more);
+	rc = calloc(1, sizeof(*rc));
+	if (!rc) {
+		/* no deadline without its record: not served at all */
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		if (ci)
+			shutdown(ci->connect_fd, SHUT_RDWR);
+		return;
+	}
+	rc->c = c;
+	*socket_context = rc;
+	rconn_start(rest, rc);
+}
+
+/*
+ * libmicrohttpd's messages. A refused connection is only visible here: it
+ * rejects connections over its limits before anything of ours runs.
+ */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	static const char refused[] = "Server reached connection limit";
+	struct rest *rest = cls;
+	const struct server_cfg *cfg = &rest->srv->cfg;
+	unsigned long more;
+	char msg[256];
+	size_t len;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	len = strlen(msg);
+	if (len && msg[len - 1] == '\n')
+		msg[len - 1] = 0;
+	if (strncmp(msg, refused, strlen(refused))) {
+		LOGP(DREST, LOG_DEBUG, "rest", "libmicrohttpd: %s", msg);
+		return;
+	}
+	if (!limit_due(&rest->log_refused, &more))
+		return;
+	if (rest->conns >= cfg->rest_conn_max)
+		LOGP(DREST, LOG_NOTICE, "rest",
+		     "connection refused: %u connections, the limit (--rest-connections); %lu more since the last report",
+		     rest->conns, more);
+	else
+		LOGP(DREST, LOG_NOTICE, "rest",
+		     "connection refused: its address has %u connections, the limit (--rest-connections-per-address); %lu more since the last report",
+		     cfg->rest_conn_per_addr, more);
+}
+
+/* --- the request cycle --- */
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 			       const char *url, const char *method,
 			       const char *version, const char *upload,
@@ -474,7 +655,17 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		      enum MHD_RequestTerminationCode toe)
 {
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct rconn *rc = ci ? ci->socket_context : NULL;
 	struct request *rq = *con_cls;
+	struct rest *rest = cls;
+
+	/* answered: the next request on this connection has its own deadline */
+	if (rc && !rc->cut && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+		rconn_unlink(rest, rc);
+		rconn_start(rest, rc);
+	}
 
 	if (rq) {
 		free(rq->body);
@@ -526,13 +717,19 @@ int rest_start(struct server *srv, char *err, size_t errlen)
 			 gai_strerror(ret));
 		return -EINVAL;
 	}
-	rest->mhd = MHD_start_daemon(MHD_USE_EPOLL | (ai->ai_family == AF_INET6 ?
-				     MHD_USE_IPv6 : 0), srv->cfg.rest_port, NULL, NULL,
-				     handler, rest,
+	ev_timer_init(&rest->deadline, deadline_timer, rest);
+	rest->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+				     (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+				     srv->cfg.rest_port, NULL, NULL, handler, rest,
 				     MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+				     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, rest,
 				     MHD_OPTION_NOTIFY_COMPLETED, completed, rest,
+				     MHD_OPTION_NOTIFY_CONNECTION, conn_notify, rest,
+				     /* idle keep-alive connections */
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-				     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000,
+				     MHD_OPTION_CONNECTION_LIMIT, srv->cfg.rest_conn_max,
+				     MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				     srv->cfg.rest_conn_per_addr,
 				     MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
 				     MHD_OPTION_END);
 	freeaddrinfo(ai);
@@ -562,8 +759,10 @@ void rest_stop(struct server *srv)
 		return;
 	ev_io_stop(&rest->io);
 	ev_timer_stop(&rest->timer);
+	/* closes the connections: their records go through conn_notify() */
 	if (rest->mhd)
 		MHD_stop_daemon(rest->mhd);
+	ev_timer_stop(&rest->deadline);
 	free(rest);
 	srv->rest = NULL;
 }

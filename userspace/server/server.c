@@ -32,6 +32,9 @@ void server_cfg_default(struct server_cfg *cfg)
 	cfg->ka_timeout_ms = 10000;
 	cfg->connect_timeout_ms = 10000;
 	cfg->rest_body_max = 16384;
+	cfg->rest_deadline_ms = 10000;
+	cfg->rest_conn_max = 1000;
+	cfg->rest_conn_per_addr = 8;
 }
 
 static const char *const map_state_names[] = {
