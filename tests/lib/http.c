@@ -25,13 +25,13 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-int http_request(int port, const char *method, const char *path,
-		 const char *content_type, const char *body, size_t body_len,
-		 char *resp, size_t size)
+/* Sends @head and @body, reads until the server closes; the raw answer. */
+static int exchange(int port, const char *head, const char *body, size_t body_len,
+		    char *resp, size_t size, char **raw_out)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
 	struct timeval tv = { .tv_sec = 10 };
-	char head[512], *raw = NULL, *p;
+	char *raw = NULL, *p;
 	size_t len = 0, cap = 0;
 	int fd, status = -EPROTO;
 
@@ -44,11 +44,6 @@ int http_request(int port, const char *method, const char *path,
 		status = -errno;
 		goto out;
 	}
-	snprintf(head, sizeof(head),
-		 "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-		 "%s%s%sContent-Length: %zu\r\n\r\n", method, path,
-		 content_type ? "Content-Type: " : "", content_type ? content_type : "",
-		 content_type ? "\r\n" : "", body ? body_len : 0);
 	/* the server may answer (413) before reading all: read regardless */
 	if (!write_all(fd, head, strlen(head)) && body)
 		write_all(fd, body, body_len);
@@ -74,9 +69,39 @@ int http_request(int port, const char *method, const char *path,
 		status = -EPROTO;
 	p = strstr(raw, "\r\n\r\n");
 	snprintf(resp, size, "%s", p ? p + 4 : "");
+	if (raw_out) {
+		*raw_out = raw;
+		raw = NULL;
+	}
 out:
 	free(raw);
 	close(fd);
+	return status;
+}
+
+int http_request(int port, const char *method, const char *path,
+		 const char *content_type, const char *body, size_t body_len,
+		 char *resp, size_t size)
+{
+	char head[512];
+
+	snprintf(head, sizeof(head),
+		 "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+		 "%s%s%sContent-Length: %zu\r\n\r\n", method, path,
+		 content_type ? "Content-Type: " : "", content_type ? content_type : "",
+		 content_type ? "\r\n" : "", body ? body_len : 0);
+	return exchange(port, head, body, body_len, resp, size, NULL);
+}
+
+int http_raw(int port, const char *request, char *resp, size_t size)
+{
+	char *raw = NULL;
+	int status;
+
+	status = exchange(port, request, NULL, 0, resp, size, &raw);
+	if (raw)
+		snprintf(resp, size, "%s", raw);
+	free(raw);
 	return status;
 }
 

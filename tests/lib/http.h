@@ -18,4 +18,10 @@ int http_request(int port, const char *method, const char *path,
 int http_json(int port, const char *method, const char *path, const char *json,
 	      char *resp, size_t size);
 
+/*
+ * Sends @request as it is (request line, headers, body) and returns the
+ * status; @resp gets the whole answer, status line and headers included.
+ */
+int http_raw(int port, const char *request, char *resp, size_t size);
+
 #endif

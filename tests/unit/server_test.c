@@ -10,9 +10,11 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -286,6 +288,82 @@ TEST(delete_in_every_state)
 	srv_stop();
 }
 
+/*
+ * A bankd as the server sees it: what each bank slot holds after the
+ * requests it received, in their order (the bankd acts on the bank slot).
+ */
+struct fake_bank {
+	int client[8];		/* -1: nothing mapped */
+	char order[64];		/* "C10 R10 C11" */
+};
+
+/* Takes the next mapping request from @b, applies it, answers OK. */
+static bool fake_bank_step(struct tpeer *b, struct fake_bank *fb, int ms)
+{
+	uint64_t end = ev_now_ns() + ms * 1000000ull;
+	char step[16];
+	int i;
+
+	while (ev_now_ns() < end) {
+		for (i = 0; i < b->count; i++) {
+			struct rspro_pdu *pdu = b->inbox[i];
+			bool create = pdu->msg == RSPRO_CREATE_MAPPING_REQ;
+
+			if (!create && pdu->msg != RSPRO_REMOVE_MAPPING_REQ)
+				continue;
+			fb->client[pdu->mapping.bank.slot_nr & 7] =
+				create ? pdu->mapping.client.client_id : -1;
+			snprintf(step, sizeof(step), "%s%c%u", fb->order[0] ? " " : "",
+				 create ? 'C' : 'R', pdu->mapping.client.client_id);
+			strncat(fb->order, step, sizeof(fb->order) - strlen(fb->order) - 1);
+			free(pdu);
+			memmove(b->inbox + i, b->inbox + i + 1,
+				(b->count - i - 1) * sizeof(b->inbox[0]));
+			b->count--;
+			answer(b, create ? RSPRO_CREATE_MAPPING_RES : RSPRO_REMOVE_MAPPING_RES,
+			       RSPRO_OK);
+			return true;
+		}
+		ev_run_once(b->loop, 5);
+	}
+	return false;
+}
+
+TEST(one_request_per_bank_slot_at_a_time)
+{
+	struct fake_bank fb = { .client = { -1, -1, -1, -1, -1, -1, -1, -1 } };
+	struct tpeer b;
+
+	setup();
+	srv_start(NULL);
+	ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 1, 8, 9999));
+	/* a map, deleted and created again while the bankd has not answered */
+	ASSERT_EQ(201, post_map(1, 0, 10, 0));
+	ASSERT_EQ(1, tpeer_settle(&b, RSPRO_CREATE_MAPPING_REQ, 200));
+	ASSERT_EQ(200, delete_map(1, 0));
+	ASSERT_EQ(201, post_map(1, 0, 11, 0));
+	/* nothing more reaches the bankd before its answer */
+	EXPECT_EQ(1, tpeer_settle(&b, RSPRO_CREATE_MAPPING_REQ, 300));
+	EXPECT_EQ(0, tpeer_settle(&b, RSPRO_REMOVE_MAPPING_REQ, 0));
+	while (fake_bank_step(&b, &fb, 500))
+		;
+	EXPECT_EQ(0, strcmp(fb.order, "C10 R10 C11"));
+	if (strcmp(fb.order, "C10 R10 C11"))
+		TH_LOG("the bankd received %s", fb.order);
+	/* the bankd holds what the server shows */
+	EXPECT_EQ(11, fb.client[0]);
+	EXPECT_EQ(0, strcmp(get("slotmaps"),
+		"{\"slotmaps\":[{\"bank\":{\"bankId\":1,\"slotNr\":0},\"client\":{\"clientId\":11,"
+		"\"slotNr\":0},\"state\":\"ACTIVE\"}]}"));
+	/* other bank slots are not held up by a slow one */
+	ASSERT_EQ(201, post_map(1, 1, 20, 0));
+	ASSERT_EQ(200, delete_map(1, 1));
+	ASSERT_EQ(201, post_map(1, 2, 21, 0));
+	EXPECT_EQ(2, tpeer_settle(&b, RSPRO_CREATE_MAPPING_REQ, 300));
+	tpeer_close(&b);
+	srv_stop();
+}
+
 TEST(global_reset_removes_every_map)
 {
 	struct tpeer b;
@@ -472,6 +550,180 @@ TEST(damaged_or_unwritable_database_is_refused)
 	EXPECT_TRUE(log_contains(s.log, "unable to open"));
 }
 
+/* The round trip of an IPA PING on a fresh RSPRO connection, in ms (-1: none). */
+static int rspro_ping_ms(int port)
+{
+	static const uint8_t ping[] = { 0x00, 0x01, 0xfe, 0x00 };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct timeval tv = { .tv_sec = 5 };
+	uint8_t frame[4];
+	uint64_t t0;
+	int fd, i, ms = -1;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	t0 = ev_now_ns();
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    write(fd, ping, sizeof(ping)) != sizeof(ping))
+		goto out;
+	/* the server PINGs a new connection too: skip that */
+	for (i = 0; i < 2; i++) {
+		if (recv(fd, frame, sizeof(frame), MSG_WAITALL) != sizeof(frame))
+			break;
+		if (frame[2] == 0xfe && frame[3] == 0x01) {
+			ms = (ev_now_ns() - t0) / 1000000;
+			break;
+		}
+	}
+out:
+	close(fd);
+	return ms;
+}
+
+struct poster {
+	pthread_t thread;
+	int port, n, status[64], worst_ms;
+	char body[1024];
+};
+
+/* POSTs maps 1:(10+i) -> 70+i:0 one after the other for about 2 s. */
+static void *poster_run(void *arg)
+{
+	struct poster *p = arg;
+	uint64_t end = ev_now_ns() + 2000000000ull;
+	char json[200], body_i[1024];
+
+	while (p->n < 64 && ev_now_ns() < end) {
+		uint64_t t0 = ev_now_ns();
+		int ms;
+
+		snprintf(json, sizeof(json),
+			 "{\"bank\":{\"bankId\":1,\"slotNr\":%d},\"client\":{\"clientId\":%d,\"slotNr\":0}}",
+			 10 + p->n, 70 + p->n);
+		p->status[p->n] = http_json(p->port, "POST", "/api/backend/v1/slotmaps", json,
+					    body_i, sizeof(body_i));
+		ms = (ev_now_ns() - t0) / 1000000;
+		if (ms > p->worst_ms)
+			p->worst_ms = ms;
+		if (p->status[p->n++] == 503)
+			snprintf(p->body, sizeof(p->body), "%s", body_i);
+	}
+	return NULL;
+}
+
+TEST_TIMEOUT(locked_database_gets_503_and_the_loop_keeps_serving, 60)
+{
+	struct poster po = { 0 };
+	struct tpeer b;
+	char cmd[400];
+	FILE *lock;
+	uint64_t end;
+	int i, worst_get = 0, worst_ping = 0;
+
+	setup();
+	srv_start(NULL);
+	ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 1, 64, 9999));
+	ASSERT_EQ(201, post_map(1, 0, 10, 0));
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+	answer(&b, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+	tpeer_run(loop, 100);
+	/* another process takes the write lock and keeps it */
+	snprintf(cmd, sizeof(cmd), "sqlite3 %s", S.db);
+	lock = popen(cmd, "w");
+	ASSERT_TRUE(lock != NULL);
+	fprintf(lock, "BEGIN IMMEDIATE;\nUPDATE meta SET value = value;\n");
+	fflush(lock);
+	usleep(500000);
+	/* writes fail fast; reads and keep-alives do not wait behind them */
+	po.port = S.rest;
+	ASSERT_EQ(0, pthread_create(&po.thread, NULL, poster_run, &po));
+	end = ev_now_ns() + 2000000000ull;
+	while (ev_now_ns() < end) {
+		uint64_t t0 = ev_now_ns();
+		int ms;
+
+		EXPECT_TRUE(strstr(get("slotmaps"), "\"clientId\":10") != NULL);
+		ms = (ev_now_ns() - t0) / 1000000;
+		if (ms > worst_get)
+			worst_get = ms;
+		ms = rspro_ping_ms(S.rspro);
+		EXPECT_GE(ms, 0);
+		if (ms > worst_ping)
+			worst_ping = ms;
+		tpeer_run(loop, 20);
+	}
+	pthread_join(po.thread, NULL);
+	TH_LOG("%d POSTs, worst %d ms; worst GET %d ms, worst PING %d ms", po.n,
+	       po.worst_ms, worst_get, worst_ping);
+	EXPECT_LT(worst_get, 500);
+	EXPECT_LT(worst_ping, 500);
+	EXPECT_LT(po.worst_ms, 1000);
+	EXPECT_GE(po.n, 2);
+	for (i = 0; i < po.n; i++)
+		EXPECT_EQ(503, po.status[i]);
+	EXPECT_TRUE(strstr(po.body, "\"error\":\"the map was not stored, retry: database is locked") != NULL);
+	EXPECT_TRUE(strstr(po.body, S.db) != NULL);
+	/* Retry-After says when */
+	EXPECT_EQ(503, http_raw(S.rest, "DELETE /api/backend/v1/slotmaps/65536 HTTP/1.1\r\n"
+				"Host: x\r\nConnection: close\r\n\r\n", body, sizeof(body)));
+	EXPECT_TRUE(strstr(body, "Retry-After: 1\r\n") != NULL);
+	EXPECT_FALSE(b.closed);
+	/* the lock goes: writes work, and what was acknowledged is kept */
+	fprintf(lock, "ROLLBACK;\n");
+	EXPECT_EQ(0, pclose(lock));
+	ASSERT_EQ(201, post_map(1, 1, 11, 0));
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+	tpeer_close(&b);
+	srv_stop();
+	srv_start_args(&S, NULL);
+	EXPECT_EQ(0, strcmp(get("slotmaps"),
+		"{\"slotmaps\":[{\"bank\":{\"bankId\":1,\"slotNr\":0},\"client\":{\"clientId\":10,"
+		"\"slotNr\":0},\"state\":\"NEW\"},{\"bank\":{\"bankId\":1,\"slotNr\":1},\"client\":"
+		"{\"clientId\":11,\"slotNr\":0},\"state\":\"NEW\"}]}"));
+	srv_stop();
+}
+
+/*
+ * A database on a read-only file system: the server says so, with the
+ * path, instead of SQLite's "unable to open database file". The mount is
+ * made in a user and mount namespace of the server's own.
+ */
+TEST(readonly_database_says_why)
+{
+	struct srv s = { 0 };
+	char ro[200], script[1200];
+	char *argv[] = { "/usr/bin/unshare", "-rm", "sh", "-c", script, "sh", S.db, NULL };
+
+	setup();
+	if (shell("unshare -rm true >/dev/null 2>&1"))
+		SKIP("no user namespaces here");
+	snprintf(ro, sizeof(ro), "%s/ro", dir);
+	ASSERT_EQ(0, shell("mkdir -p %s", ro));
+	/* an existing database, made by the server itself */
+	snprintf(S.db, sizeof(S.db), "%s/server.db", ro);
+	snprintf(S.log, sizeof(S.log), "%s/ro-make.log", dir);
+	srv_start_args(&S, NULL);
+	srv_stop();
+	snprintf(s.log, sizeof(s.log), "%s/ro.log", dir);
+	snprintf(script, sizeof(script),
+		 "mount --bind %s %s && mount -o remount,bind,ro %s && "
+		 "exec %s -D \"$1\" --rest-port 0 --rspro-port 0", ro, ro, ro,
+		 daemon_bin("remsim-server"));
+	ASSERT_EQ(0, daemon_start(&s.d, argv, s.log));
+	EXPECT_EQ(1, daemon_wait(&s.d, 10000));
+	EXPECT_TRUE(log_contains(s.log, "attempt to write a readonly database"));
+	EXPECT_TRUE(log_contains(s.log, S.db));
+	/* a new file there: the system's reason */
+	snprintf(S.db, sizeof(S.db), "%s/new.db", ro);
+	ASSERT_EQ(0, daemon_start(&s.d, argv, s.log));
+	EXPECT_EQ(1, daemon_wait(&s.d, 10000));
+	EXPECT_TRUE(log_contains(s.log, "Read-only file system"));
+	EXPECT_TRUE(log_contains(s.log, S.db));
+}
+
 TEST(malformed_rest_gets_4xx_with_a_message)
 {
 	static char huge[40000];
@@ -500,8 +752,10 @@ TEST(malformed_rest_gets_4xx_with_a_message)
 		EXPECT_EQ(400, status);
 		EXPECT_TRUE(strstr(body, "\"error\":\"") != NULL);
 	}
-	/* no JSON content type, as osmo-remsim: 400 */
-	EXPECT_EQ(400, http_request(S.rest, "POST", "/api/backend/v1/slotmaps", "text/plain",
+	/* no content type, as osmo-remsim: 400; another one: 415 */
+	EXPECT_EQ(400, http_request(S.rest, "POST", "/api/backend/v1/slotmaps", NULL,
+				    "{}", 2, body, sizeof(body)));
+	EXPECT_EQ(415, http_request(S.rest, "POST", "/api/backend/v1/slotmaps", "text/plain",
 				    "{}", 2, body, sizeof(body)));
 	/* a duplicate bank slot or client slot */
 	ASSERT_EQ(201, post_map(1, 0, 1, 0));
@@ -522,6 +776,257 @@ TEST(malformed_rest_gets_4xx_with_a_message)
 		"{\"slotmaps\":[{\"bank\":{\"bankId\":1,\"slotNr\":0},\"client\":{\"clientId\":1,"
 		"\"slotNr\":0},\"state\":\"NEW\"}]}"));
 	srv_stop();
+}
+
+TEST(content_type_and_non_utf8_paths_get_clear_errors)
+{
+	static const char map[] =
+		"{\"bank\":{\"bankId\":1,\"slotNr\":0},\"client\":{\"clientId\":1,\"slotNr\":0}}";
+
+	setup();
+	srv_start(NULL);
+	/* application/json only as a parameter is not JSON */
+	EXPECT_EQ(415, http_request(S.rest, "POST", "/api/backend/v1/slotmaps",
+				    "text/plain; x=application/json", map, strlen(map),
+				    body, sizeof(body)));
+	EXPECT_TRUE(strstr(body, "\"error\":\"Content-Type \\\"text/plain; x=application/json\\\""
+			   " is not application/json\"") != NULL);
+	EXPECT_EQ(415, http_request(S.rest, "POST", "/api/backend/v1/slotmaps",
+				    "application/jsonx", map, strlen(map), body, sizeof(body)));
+	EXPECT_EQ(0, strcmp(get("slotmaps"), "{\"slotmaps\":[]}"));
+	/* parameters and case are fine */
+	EXPECT_EQ(201, http_request(S.rest, "POST", "/api/backend/v1/slotmaps",
+				    "Application/JSON ; charset=utf-8", map, strlen(map),
+				    body, sizeof(body)));
+	/* paths that are not UTF-8, raw or %-encoded: the error still has a body */
+	EXPECT_EQ(404, http_raw(S.rest, "GET /api/backend/v1/\xff\xfe HTTP/1.1\r\n"
+				"Host: x\r\nConnection: close\r\n\r\n", body, sizeof(body)));
+	EXPECT_TRUE(strstr(body, "{\"error\":\"no such resource: /api/backend/v1/\\\\xff\\\\xfe\"}")
+		    != NULL);
+	EXPECT_EQ(404, http_json(S.rest, "GET", "/api/%C3%A9t%e9", NULL, body, sizeof(body)));
+	EXPECT_EQ(0, strcmp(body, "{\"error\":\"no such resource: /api/\xc3\xa9t\\\\xe9\"}"));
+	EXPECT_EQ(400, http_json(S.rest, "DELETE", "/api/backend/v1/slotmaps/1%80", NULL,
+				 body, sizeof(body)));
+	EXPECT_TRUE(strstr(body, "\"error\":\"\\\"1\\\\x80\\\" is not a slot map id") != NULL);
+	EXPECT_EQ(400, http_json(S.rest, "GET", "/api/backend/v1/banks/%ed%a0%80", NULL,
+				 body, sizeof(body)));
+	EXPECT_TRUE(strstr(body, "\\\\xed\\\\xa0\\\\x80") != NULL);
+	srv_stop();
+}
+
+/*
+ * Slowloris from many addresses: 100 addresses (127.0.0.2..) open 12
+ * connections each - 1200, more than libmicrohttpd's 1000 slots - and
+ * trickle a header line each second, reconnecting whatever is closed. The
+ * per-address cap (8) admits 800 of them, the deadline (10 s) closes each
+ * after 10 s whatever it trickles, and meanwhile a normal client on
+ * 127.0.0.1 must get every GET answered within a second. Defaults only.
+ */
+#define SLOW_ADDRS	100
+#define SLOW_PER_ADDR	12
+#define SLOW_N		(SLOW_ADDRS * SLOW_PER_ADDR)
+
+struct slow {
+	int fd;
+	uint64_t t0;
+	unsigned int lines;
+};
+
+static int slow_open(struct slow *sl, int i, int port)
+{
+	struct sockaddr_in src = { .sin_family = AF_INET };
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(port) };
+
+	src.sin_addr.s_addr = htonl(0x7f000002 + i / SLOW_PER_ADDR);
+	dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sl->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (sl->fd < 0)
+		return -errno;
+	sl->t0 = ev_now_ns();
+	sl->lines = 0;
+	if (bind(sl->fd, (struct sockaddr *)&src, sizeof(src)) ||
+	    (connect(sl->fd, (struct sockaddr *)&dst, sizeof(dst)) && errno != EINPROGRESS)) {
+		close(sl->fd);
+		sl->fd = -1;
+		return -errno;
+	}
+	return 0;
+}
+
+/* One round: a line more on every open connection; the closed ones again. */
+static void slow_round(struct slow *sl, int port, uint64_t *oldest_cut, int *cuts)
+{
+	char line[64];
+	int i;
+
+	for (i = 0; i < SLOW_N; i++) {
+		char c;
+		ssize_t n = sl[i].fd < 0 ? 0 : recv(sl[i].fd, &c, 1, MSG_DONTWAIT);
+
+		if (sl[i].fd >= 0 && n < 0 && errno == EAGAIN) {
+			if (sl[i].lines++)
+				snprintf(line, sizeof(line), "X-Slow-%u: x\r\n", sl[i].lines);
+			else
+				snprintf(line, sizeof(line), "GET /api/backend/v1/banks HTTP/1.1\r\n");
+			send(sl[i].fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
+			continue;
+		}
+		if (sl[i].fd >= 0) {
+			uint64_t age = ev_now_ns() - sl[i].t0;
+
+			/* admitted and closed later: by the deadline */
+			if (age > 2000000000ull) {
+				(*cuts)++;
+				if (age > *oldest_cut)
+					*oldest_cut = age;
+			}
+			close(sl[i].fd);
+		}
+		slow_open(&sl[i], i, port);
+	}
+}
+
+/* How many lines of @log contain @text. */
+static int log_count(const char *log, const char *text)
+{
+	char line[1024];
+	int n = 0;
+	FILE *f = fopen(log, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, text) != NULL;
+	fclose(f);
+	return n;
+}
+
+TEST_TIMEOUT(slowloris_does_not_take_rest_down, 90)
+{
+	static struct slow sl[SLOW_N];
+	struct rlimit rl;
+	uint64_t end, next_round = 0, oldest_cut = 0;
+	int i, gets = 0, cuts = 0, worst = 0, open_too_long = 0;
+
+	setup();
+	getrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_max < SLOW_N + 200)
+		SKIP("only %lu descriptors", (unsigned long)rl.rlim_max);
+	rl.rlim_cur = rl.rlim_max;
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	srv_start(NULL);
+	for (i = 0; i < SLOW_N; i++)
+		ASSERT_EQ(0, slow_open(&sl[i], i, S.rest));
+	/* 13 s: past the deadline, so the first connections are cut and come back */
+	end = ev_now_ns() + 13000000000ull;
+	while (ev_now_ns() < end) {
+		uint64_t t0 = ev_now_ns();
+		int ms, status;
+
+		if (t0 >= next_round) {
+			slow_round(sl, S.rest, &oldest_cut, &cuts);
+			next_round = t0 + 1000000000ull;
+			t0 = ev_now_ns();
+		}
+		status = http_json(S.rest, "GET", "/api/backend/v1/restart-counter", NULL,
+				   body, sizeof(body));
+		ms = (ev_now_ns() - t0) / 1000000;
+		EXPECT_EQ(200, status);
+		if (ms > worst)
+			worst = ms;
+		gets++;
+		usleep(200000);
+	}
+	for (i = 0; i < SLOW_N; i++) {
+		if (sl[i].fd >= 0 && ev_now_ns() - sl[i].t0 > 12500000000ull)
+			open_too_long++;
+		if (sl[i].fd >= 0)
+			close(sl[i].fd);
+	}
+	TH_LOG("%d GETs, the slowest %d ms; %d slow connections cut, the oldest at %llu ms",
+	       gets, worst, cuts, (unsigned long long)(oldest_cut / 1000000));
+	EXPECT_LT(worst, 1000);
+	EXPECT_GE(gets, 40);
+	/* every admitted connection of the first round was cut at its deadline */
+	EXPECT_GE(cuts, SLOW_ADDRS * 8);
+	EXPECT_LT(oldest_cut, 12000000000ull);
+	EXPECT_EQ(0, open_too_long);
+	/* each exhausted limit logged once, not per connection */
+	EXPECT_EQ(1, log_count(S.log, "(--rest-connections-per-address)"));
+	EXPECT_EQ(1, log_count(S.log, "(--rest-request-timeout)"));
+	srv_stop();
+}
+
+/* Connects from 127.0.0.1 and sends a request line, no end of headers. */
+static int half_request(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	static const char line[] = "GET /api/backend/v1/banks HTTP/1.1\r\n";
+	struct timeval tv = { .tv_sec = 5 };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    send(fd, line, sizeof(line) - 1, MSG_NOSIGNAL) != sizeof(line) - 1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+TEST(rest_limit_options_take_effect)
+{
+	char rspro[8], rest[8], junk[64];
+	char *argv[] = { (char *)daemon_bin("remsim-server"), "-D", S.db, "--rspro-bind",
+			 "127.0.0.1", "--rspro-port", rspro, "--rest-bind", "127.0.0.1",
+			 "--rest-port", rest, "--rest-request-timeout", "1",
+			 "--rest-connections-per-address", "2", "--rest-connections", "50",
+			 NULL };
+	struct srv s = { 0 };
+	uint64_t t0;
+	int a, b, c, ms;
+
+	setup();
+	snprintf(S.db, sizeof(S.db), "%s/limits.db", dir);
+	snprintf(S.log, sizeof(S.log), "%s/limits.log", dir);
+	S.rspro = free_port();
+	S.rest = free_port();
+	snprintf(rspro, sizeof(rspro), "%d", S.rspro);
+	snprintf(rest, sizeof(rest), "%d", S.rest);
+	ASSERT_EQ(0, daemon_start(&S.d, argv, S.log));
+	ASSERT_TRUE(wait_port(S.rest, 5000));
+	/* wait_port's own connection may still count: let it go */
+	usleep(200000);
+	a = half_request(S.rest);
+	b = half_request(S.rest);
+	ASSERT_GE(a, 0);
+	ASSERT_GE(b, 0);
+	/* a third one from the same address is closed at once */
+	c = half_request(S.rest);
+	if (c >= 0) {
+		EXPECT_LE(recv(c, junk, sizeof(junk), 0), 0);
+		close(c);
+	}
+	/* the two are cut after a second, however they trickle */
+	t0 = ev_now_ns();
+	send(a, "X-A: a\r\n", 8, MSG_NOSIGNAL);
+	EXPECT_LE(recv(a, junk, sizeof(junk), 0), 0);
+	EXPECT_LE(recv(b, junk, sizeof(junk), 0), 0);
+	ms = (ev_now_ns() - t0) / 1000000;
+	EXPECT_LT(ms, 2500);
+	close(a);
+	close(b);
+	/* then a request is answered again (once the server saw them go) */
+	usleep(100000);
+	EXPECT_EQ(200, http_json(S.rest, "GET", "/api/backend/v1/banks", NULL, body, sizeof(body)));
+	srv_stop();
+	/* out of range: refused with the option's name */
+	snprintf(s.log, sizeof(s.log), "%s/limits-bad.log", dir);
+	argv[16] = "0";
+	ASSERT_EQ(0, daemon_start(&s.d, argv, s.log));
+	EXPECT_EQ(2, daemon_wait(&s.d, 5000));
+	EXPECT_TRUE(log_contains(s.log, "rest-connections \"0\" is not 1..65536"));
 }
 
 TEST(malformed_rspro_closes_only_that_connection)

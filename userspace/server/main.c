@@ -16,6 +16,7 @@
 
 #include "remsim/conf.h"
 #include "remsim/log.h"
+#include "rest.h"
 #include "server.h"
 
 #define DEFAULT_CONF	"/etc/remsim/server.conf"
@@ -41,6 +42,11 @@ static void usage(FILE *f)
 		"      --keepalive-interval S seconds between PINGs (default 30)\n"
 		"      --keepalive-timeout S  seconds to wait for a PONG (default 10)\n"
 		"      --rest-body-max BYTES  largest REST request body (default 16384)\n"
+		"      --rest-request-timeout S  seconds a REST connection has for a whole\n"
+		"                             request, from its start or its last answer (10)\n"
+		"      --rest-connections N   REST connections at once (default 1000)\n"
+		"      --rest-connections-per-address N\n"
+		"                             REST connections at once from one address (8)\n"
 		"  -e, --log-level LEVEL      debug, info, notice, error or fatal (default info)\n"
 		"  -d, --debug MASK           osmo-remsim log mask, e.g. DMAIN,1:DRSPRO,5\n"
 		"  -T, --timestamp            timestamps on log lines\n"
@@ -60,6 +66,9 @@ enum {
 	OPT_KA_INTERVAL,
 	OPT_KA_TIMEOUT,
 	OPT_BODY_MAX,
+	OPT_REST_TIMEOUT,
+	OPT_REST_CONNS,
+	OPT_REST_CONNS_ADDR,
 };
 
 static const struct option options[] = {
@@ -73,6 +82,9 @@ static const struct option options[] = {
 	{ "keepalive-interval",	required_argument,	NULL, OPT_KA_INTERVAL },
 	{ "keepalive-timeout",	required_argument,	NULL, OPT_KA_TIMEOUT },
 	{ "rest-body-max",	required_argument,	NULL, OPT_BODY_MAX },
+	{ "rest-request-timeout", required_argument,	NULL, OPT_REST_TIMEOUT },
+	{ "rest-connections",	required_argument,	NULL, OPT_REST_CONNS },
+	{ "rest-connections-per-address", required_argument, NULL, OPT_REST_CONNS_ADDR },
 	{ "log-level",		required_argument,	NULL, 'e' },
 	{ "debug",		required_argument,	NULL, 'd' },
 	{ "timestamp",		no_argument,		NULL, 'T' },
@@ -103,6 +115,19 @@ static int set_port(uint16_t *port, const char *value, const char *what,
 		return -EINVAL;
 	}
 	*port = v;
+	return 0;
+}
+
+static int set_count(unsigned int *n, const char *value, const char *what,
+		     unsigned long max, char *why, size_t whylen)
+{
+	unsigned long v;
+
+	if (conf_uint(value, 1, max, &v)) {
+		snprintf(why, whylen, "%s \"%s\" is not 1..%lu", what, value, max);
+		return -EINVAL;
+	}
+	*n = v;
 	return 0;
 }
 
@@ -148,6 +173,15 @@ static int apply(struct server_cfg *cfg, int opt, const char *name,
 	case OPT_KA_TIMEOUT:
 		return set_seconds(&cfg->ka_timeout_ms, value, "keepalive-timeout",
 				   1, why, whylen);
+	case OPT_REST_TIMEOUT:
+		return set_seconds(&cfg->rest_deadline_ms, value, "rest-request-timeout",
+				   1, why, whylen);
+	case OPT_REST_CONNS:
+		return set_count(&cfg->rest_conn_max, value, "rest-connections",
+				 REST_CONN_MAX, why, whylen);
+	case OPT_REST_CONNS_ADDR:
+		return set_count(&cfg->rest_conn_per_addr, value,
+				 "rest-connections-per-address", REST_CONN_MAX, why, whylen);
 	case OPT_BODY_MAX:
 		if (conf_uint(value, 256, 1 << 20, &v)) {
 			snprintf(why, whylen, "rest-body-max \"%s\" is not 256..1048576", value);

@@ -8,6 +8,12 @@
  *
  * libmicrohttpd runs without threads of its own: its epoll descriptor sits
  * in our event loop, so REST and RSPRO never touch the state concurrently.
+ *
+ * Slow clients: libmicrohttpd's own timeout starts again with every byte,
+ * so a client trickling a header line now and then would hold its
+ * connection for ever. Each connection therefore has a deadline for its
+ * whole request (from its start, or from its last answer), kept here and
+ * enforced from our timer; connections per address and in all are capped.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -18,6 +24,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <netdb.h>
+#include <unistd.h>
 
 #include "remsim/log.h"
 #include "rest.h"
@@ -25,12 +32,33 @@
 
 #define PREFIX	"/api/backend/v1"
 
+/* One line per minute at most for each kind of exhausted limit. */
+#define LIMIT_LOG_NS	(60 * 1000000000ull)
+
+struct limit_log {
+	uint64_t last_ns;
+	unsigned long more;	/* since the last line */
+};
+
+/* A connection while it is open, on the deadline list until it is cut. */
+struct rconn {
+	struct rconn *prev, *next;
+	struct MHD_Connection *c;
+	uint64_t start_ns;
+	bool cut;
+};
+
 struct rest {
 	struct server *srv;
 	struct MHD_Daemon *mhd;
 	struct ev_io io;
 	struct ev_timer timer;
 	uint16_t port;
+	/* open connections, oldest deadline first */
+	struct rconn *head, *tail;
+	struct ev_timer deadline;
+	unsigned int conns;
+	struct limit_log log_cut, log_refused, log_full;
 };
 
 /* One request while its body arrives. */
@@ -39,6 +67,9 @@ struct request {
 	size_t len;
 	bool too_big;
 };
+
+/* Seconds a client is told to wait when the database is locked. */
+#define RETRY_AFTER	"1"
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
 			     json_t *body)
@@ -58,9 +89,69 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
 	if (text)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 					"application/json");
+	if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER);
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+/* The length of the valid UTF-8 sequence at @s, or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n, i;
+
+	if (*s < 0x80)
+		return 1;
+	if (*s >= 0xc2 && *s <= 0xdf)
+		n = 2;
+	else if (*s >= 0xe0 && *s <= 0xef)
+		n = 3;
+	else if (*s >= 0xf0 && *s <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	/* no overlong forms, no surrogates, nothing above U+10FFFF */
+	if (*s == 0xe0)
+		lo = 0xa0;
+	else if (*s == 0xed)
+		hi = 0x9f;
+	else if (*s == 0xf0)
+		lo = 0x90;
+	else if (*s == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/*
+ * jansson takes only UTF-8, and a request's path or header can be any
+ * bytes: the others are written as \xNN, so the error body still appears
+ * and shows what was sent.
+ */
+static void utf8_clean(const char *in, char *out, size_t size)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t o = 0, n;
+
+	while (*s && o + 5 < size) {
+		n = utf8_len(s);
+		if (n) {
+			if (o + n >= size)
+				break;
+			memcpy(out + o, s, n);
+			o += n;
+			s += n;
+		} else {
+			o += snprintf(out + o, size - o, "\\x%02x", *s++);
+		}
+	}
+	out[o] = 0;
 }
 
 static enum MHD_Result error(struct MHD_Connection *c, unsigned int status,
@@ -69,14 +160,29 @@ static enum MHD_Result error(struct MHD_Connection *c, unsigned int status,
 static enum MHD_Result error(struct MHD_Connection *c, unsigned int status,
 			     const char *fmt, ...)
 {
-	char msg[256];
+	char raw[768], msg[sizeof(raw) * 4];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	utf8_clean(raw, msg, sizeof(msg));
 	LOGP(DREST, LOG_NOTICE, "rest", "%u: %s", status, msg);
 	return reply(c, status, json_pack("{s:s}", "error", msg));
+}
+
+/*
+ * A change the database did not take: 503 with Retry-After while another
+ * process holds its lock (nothing changed, the same request will work),
+ * 500 with SQLite's reason otherwise.
+ */
+static enum MHD_Result store_error(struct MHD_Connection *c, int ret,
+				   const char *what, const char *why)
+{
+	if (ret == -EBUSY)
+		return error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "%s, retry: %s", what, why);
+	return error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s: %s", what,
+		     ret == -EIO ? why : strerror(-ret));
 }
 
 /* --- JSON shapes --- */
@@ -205,6 +311,24 @@ static int parse_slotmap(const struct request *rq, struct rspro_bank_slot *bank,
 	return ret;
 }
 
+/*
+ * Whether a Content-Type's media type is application/json; parameters
+ * (charset) may follow, but "text/plain; x=application/json" is not JSON.
+ */
+static bool is_json_type(const char *ct)
+{
+	static const char json[] = "application/json";
+	size_t n;
+
+	ct += strspn(ct, " \t");
+	n = strcspn(ct, "; \t");
+	if (n != strlen(json) || strncasecmp(ct, json, n))
+		return false;
+	ct += n;
+	ct += strspn(ct, " \t");
+	return !*ct || *ct == ';';
+}
+
 /* --- handlers --- */
 
 static enum MHD_Result get_one_peer(struct MHD_Connection *c, struct server *srv,
@@ -237,12 +361,15 @@ static enum MHD_Result post_slotmap(struct MHD_Connection *c, struct server *srv
 						     MHD_HTTP_HEADER_CONTENT_TYPE);
 	struct rspro_bank_slot bank;
 	struct rspro_client_slot client;
-	char why[256];
+	char why[512];
 	int ret;
 
-	if (!ct || !strstr(ct, "application/json"))
+	if (!ct)
 		return error(c, MHD_HTTP_BAD_REQUEST,
 			     "the body must be sent as Content-Type: application/json");
+	if (!is_json_type(ct))
+		return error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+			     "Content-Type \"%s\" is not application/json", ct);
 	if (parse_slotmap(rq, &bank, &client, why, sizeof(why)))
 		return error(c, MHD_HTTP_BAD_REQUEST, "%s", why);
 	ret = server_map_create(srv, bank, client, why, sizeof(why));
@@ -251,8 +378,7 @@ static enum MHD_Result post_slotmap(struct MHD_Connection *c, struct server *srv
 			     "bank slot %u:%u or client slot %u:%u is already mapped",
 			     bank.bank_id, bank.slot_nr, client.client_id, client.slot_nr);
 	if (ret)
-		return error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
-			     "the map was not stored: %s", ret == -EIO ? why : strerror(-ret));
+		return store_error(c, ret, "the map was not stored", why);
 	return reply(c, MHD_HTTP_CREATED, NULL);
 }
 
@@ -261,7 +387,7 @@ static enum MHD_Result delete_slotmap(struct MHD_Connection *c, struct server *s
 {
 	struct rspro_bank_slot bank;
 	unsigned long id;
-	char why[256];
+	char why[512];
 	int ret;
 
 	if (parse_id(id_text, 0xffffffffUL, &id) || (id & 0xffff) > RSPRO_ID_MAX ||
@@ -275,8 +401,7 @@ static enum MHD_Result delete_slotmap(struct MHD_Connection *c, struct server *s
 		return error(c, MHD_HTTP_NOT_FOUND, "no slot map on bank slot %u:%u",
 			     bank.bank_id, bank.slot_nr);
 	if (ret)
-		return error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
-			     "the deletion was not stored: %s", why);
+		return store_error(c, ret, "the deletion was not stored", why);
 	return reply(c, MHD_HTTP_OK, NULL);
 }
 
@@ -286,7 +411,7 @@ static enum MHD_Result route(struct MHD_Connection *c, struct server *srv,
 {
 	bool get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
 	bool del = !strcmp(method, "DELETE");
-	char why[256];
+	char why[512];
 
 	if (!strcmp(path, "/restart-counter") && get)
 		return reply(c, MHD_HTTP_OK, json_pack("{s:I}", "restart_counter",
@@ -314,9 +439,10 @@ static enum MHD_Result route(struct MHD_Connection *c, struct server *srv,
 	if (!strncmp(path, "/slotmaps/", 10) && del)
 		return delete_slotmap(c, srv, path + 10);
 	if (!strcmp(path, "/global-reset") && post) {
-		if (server_map_delete_all(srv, why, sizeof(why)))
-			return error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
-				     "the reset was not stored: %s", why);
+		int ret = server_map_delete_all(srv, why, sizeof(why));
+
+		if (ret)
+			return store_error(c, ret, "the reset was not stored", why);
 		LOGP(DREST, LOG_NOTICE, "rest", "global reset: every slot map deleted");
 		return reply(c, MHD_HTTP_OK, NULL);
 	}
@@ -328,6 +454,159 @@ static enum MHD_Result route(struct MHD_Connection *c, struct server *srv,
 			     method, path);
 	return error(c, MHD_HTTP_NOT_FOUND, "no such resource: %s%s", PREFIX, path);
 }
+
+/* --- limits: deadline, connections per address and in all --- */
+
+/* Whether a limit's line is due; counts the ones that are not. */
+static bool limit_due(struct limit_log *l, unsigned long *more)
+{
+	uint64_t now = ev_now_ns();
+
+	if (l->last_ns && now - l->last_ns < LIMIT_LOG_NS) {
+		l->more++;
+		return false;
+	}
+	*more = l->more;
+	l->more = 0;
+	l->last_ns = now;
+	return true;
+}
+
+static void rconn_unlink(struct rest *rest, struct rconn *rc)
+{
+	if (rc->prev)
+		rc->prev->next = rc->next;
+	else
+		rest->head = rc->next;
+	if (rc->next)
+		rc->next->prev = rc->prev;
+	else
+		rest->tail = rc->prev;
+	rc->prev = rc->next = NULL;
+}
+
+/* (Re)starts @rc's deadline now: it goes to the end of the list. */
+static void rconn_start(struct rest *rest, struct rconn *rc)
+{
+	rc->start_ns = ev_now_ns();
+	rc->prev = rest->tail;
+	rc->next = NULL;
+	if (rest->tail)
+		rest->tail->next = rc;
+	else
+		rest->head = rc;
+	rest->tail = rc;
+	if (!ev_timer_pending(&rest->deadline))
+		ev_timer_start(rest->srv->loop, &rest->deadline,
+			       rest->srv->cfg.rest_deadline_ms);
+}
+
+static void rest_run(struct rest *rest);
+
+/*
+ * Closes every connection past its deadline. shutdown() rather than
+ * close(): libmicrohttpd owns the descriptor, sees the end of the stream
+ * and closes the connection itself, with its usual clean-up.
+ */
+static void deadline_timer(struct ev_timer *t)
+{
+	struct rest *rest = t->data;
+	uint64_t limit = rest->srv->cfg.rest_deadline_ms * 1000000ull;
+	uint64_t now = ev_now_ns();
+	unsigned long more, n = 0;
+	struct rconn *rc;
+
+	while ((rc = rest->head) && now - rc->start_ns >= limit) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(rc->c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		rconn_unlink(rest, rc);
+		rc->cut = true;
+		if (ci)
+			shutdown(ci->connect_fd, SHUT_RDWR);
+		n++;
+	}
+	if (n && limit_due(&rest->log_cut, &more))
+		LOGP(DREST, LOG_NOTICE, "rest",
+		     "closed %lu connection(s) with no complete request within %u s (--rest-request-timeout); %lu more since the last report",
+		     n, rest->srv->cfg.rest_deadline_ms / 1000, more);
+	if (rest->head)
+		ev_timer_start(rest->srv->loop, &rest->deadline,
+			       (rest->head->start_ns + limit - now) / 1000000 + 1);
+	if (n)
+		rest_run(rest);
+}
+
+static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+			enum MHD_ConnectionNotificationCode toe)
+{
+	struct rest *rest = cls;
+	struct rconn *rc = *socket_context;
+	unsigned long more;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		rest->conns--;
+		if (rc && !rc->cut)
+			rconn_unlink(rest, rc);
+		free(rc);
+		*socket_context = NULL;
+		return;
+	}
+	rest->conns++;
+	if (rest->conns >= rest->srv->cfg.rest_conn_max &&
+	    limit_due(&rest->log_full, &more))
+		LOGP(DREST, LOG_NOTICE, "rest",
+		     "%u connections, the limit (--rest-connections): new ones wait until one closes; %lu more times since the last report",
+		     rest->conns, more);
+	rc = calloc(1, sizeof(*rc));
+	if (!rc) {
+		/* no deadline without its record: not served at all */
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		if (ci)
+			shutdown(ci->connect_fd, SHUT_RDWR);
+		return;
+	}
+	rc->c = c;
+	*socket_context = rc;
+	rconn_start(rest, rc);
+}
+
+/*
+ * libmicrohttpd's messages. A refused connection is only visible here: it
+ * rejects connections over its limits before anything of ours runs.
+ */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	static const char refused[] = "Server reached connection limit";
+	struct rest *rest = cls;
+	const struct server_cfg *cfg = &rest->srv->cfg;
+	unsigned long more;
+	char msg[256];
+	size_t len;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	len = strlen(msg);
+	if (len && msg[len - 1] == '\n')
+		msg[len - 1] = 0;
+	if (strncmp(msg, refused, strlen(refused))) {
+		LOGP(DREST, LOG_DEBUG, "rest", "libmicrohttpd: %s", msg);
+		return;
+	}
+	if (!limit_due(&rest->log_refused, &more))
+		return;
+	if (rest->conns >= cfg->rest_conn_max)
+		LOGP(DREST, LOG_NOTICE, "rest",
+		     "connection refused: %u connections, the limit (--rest-connections); %lu more since the last report",
+		     rest->conns, more);
+	else
+		LOGP(DREST, LOG_NOTICE, "rest",
+		     "connection refused: its address has %u connections, the limit (--rest-connections-per-address); %lu more since the last report",
+		     cfg->rest_conn_per_addr, more);
+}
+
+/* --- the request cycle --- */
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 			       const char *url, const char *method,
@@ -376,7 +655,17 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		      enum MHD_RequestTerminationCode toe)
 {
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct rconn *rc = ci ? ci->socket_context : NULL;
 	struct request *rq = *con_cls;
+	struct rest *rest = cls;
+
+	/* answered: the next request on this connection has its own deadline */
+	if (rc && !rc->cut && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+		rconn_unlink(rest, rc);
+		rconn_start(rest, rc);
+	}
 
 	if (rq) {
 		free(rq->body);
@@ -428,13 +717,19 @@ int rest_start(struct server *srv, char *err, size_t errlen)
 			 gai_strerror(ret));
 		return -EINVAL;
 	}
-	rest->mhd = MHD_start_daemon(MHD_USE_EPOLL | (ai->ai_family == AF_INET6 ?
-				     MHD_USE_IPv6 : 0), srv->cfg.rest_port, NULL, NULL,
-				     handler, rest,
+	ev_timer_init(&rest->deadline, deadline_timer, rest);
+	rest->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+				     (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+				     srv->cfg.rest_port, NULL, NULL, handler, rest,
 				     MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+				     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, rest,
 				     MHD_OPTION_NOTIFY_COMPLETED, completed, rest,
+				     MHD_OPTION_NOTIFY_CONNECTION, conn_notify, rest,
+				     /* idle keep-alive connections */
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-				     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000,
+				     MHD_OPTION_CONNECTION_LIMIT, srv->cfg.rest_conn_max,
+				     MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				     srv->cfg.rest_conn_per_addr,
 				     MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
 				     MHD_OPTION_END);
 	freeaddrinfo(ai);
@@ -464,8 +759,10 @@ void rest_stop(struct server *srv)
 		return;
 	ev_io_stop(&rest->io);
 	ev_timer_stop(&rest->timer);
+	/* closes the connections: their records go through conn_notify() */
 	if (rest->mhd)
 		MHD_stop_daemon(rest->mhd);
+	ev_timer_stop(&rest->deadline);
 	free(rest);
 	srv->rest = NULL;
 }

@@ -7,6 +7,9 @@
 
 struct server;
 
+/* The most REST connections --rest-connections may allow. */
+#define REST_CONN_MAX	65536
+
 int rest_start(struct server *srv, char *err, size_t errlen);
 void rest_stop(struct server *srv);
 

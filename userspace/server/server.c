@@ -32,6 +32,9 @@ void server_cfg_default(struct server_cfg *cfg)
 	cfg->ka_timeout_ms = 10000;
 	cfg->connect_timeout_ms = 10000;
 	cfg->rest_body_max = 16384;
+	cfg->rest_deadline_ms = 10000;
+	cfg->rest_conn_max = 1000;
+	cfg->rest_conn_per_addr = 8;
 }
 
 static const char *const map_state_names[] = {
@@ -201,7 +204,26 @@ static void update_client(struct server *srv, struct rspro_client_slot c)
 	p->told_addr = addr;
 }
 
-/* Sends what a bankd is due: new maps and removals, oldest first. */
+/* Whether another request on @m's bank slot still waits for the bankd. */
+static bool slot_busy(struct server *srv, const struct slotmap *m)
+{
+	const struct slotmap *o;
+
+	for (o = srv->maps; o; o = o->next)
+		if (o != m && same_bank(o->bank, m->bank) &&
+		    (o->state == MAP_UNACKNOWLEDGED || o->state == MAP_DELETING))
+			return true;
+	return false;
+}
+
+/*
+ * Sends what a bankd is due: new maps and removals, oldest first, but one
+ * request per bank slot at a time. The bankd acts on a bank slot whatever
+ * the client slot, so a create that overtook an earlier map's removal
+ * would be undone by it: a later request waits for the bankd's answer to
+ * the earlier one (or for the link to drop), and the maps of one bank slot
+ * stay in creation order in the list.
+ */
 static void push(struct server *srv, struct peer *bp)
 {
 	struct slotmap *m;
@@ -210,7 +232,9 @@ static void push(struct server *srv, struct peer *bp)
 	for (m = srv->maps; m; m = m->next) {
 		if (m->bank.bank_id != bp->bank_id)
 			continue;
-		if (m->state == MAP_NEW && !m->deleted) {
+		if ((m->state == MAP_NEW || m->state == MAP_DELETE_REQ) && slot_busy(srv, m))
+			continue;
+		if (m->state == MAP_NEW && !m->deleted && !m->refused) {
 			if (m->bank.slot_nr >= bp->num_slots) {
 				LOGP(DSLOTMAP, LOG_ERROR, bp->name,
 				     "map %s: the bankd has only %u slots, not sent",
@@ -366,8 +390,11 @@ static void create_mapping_res(struct server *srv, struct peer *bp,
 				LOGP(DSLOTMAP, LOG_ERROR, bp->name, "%s", err);
 			map_free(srv, m);
 		} else {
-			m->state = MAP_NEW;	/* again when the bankd returns */
+			/* again when the bankd returns, not in a loop */
+			m->state = MAP_NEW;
+			m->refused = true;
 		}
+		push(srv, bp);	/* the next request on that bank slot */
 		return;
 	}
 	if (m->deleted) {
@@ -378,6 +405,7 @@ static void create_mapping_res(struct server *srv, struct peer *bp,
 	m->state = MAP_ACTIVE;
 	LOGP(DSLOTMAP, LOG_INFO, bp->name, "map %s: ACTIVE", map_name(m));
 	update_client(srv, m->client);
+	push(srv, bp);
 }
 
 static void remove_mapping_res(struct server *srv, struct peer *bp,
@@ -397,6 +425,7 @@ static void remove_mapping_res(struct server *srv, struct peer *bp,
 	if (store_remove(srv->store, m->bank, err, sizeof(err)))
 		LOGP(DSLOTMAP, LOG_ERROR, bp->name, "%s", err);
 	map_free(srv, m);
+	push(srv, bp);	/* the next request on that bank slot */
 }
 
 /* --- connections --- */
@@ -522,8 +551,10 @@ static void connect_bank_req(struct peer *p, const struct rspro_pdu *pdu)
 	peer_send(p, &res);
 	/* whatever this bank had is new to this connection */
 	for (m = srv->maps; m; m = m->next)
-		if (m->bank.bank_id == p->bank_id && !m->deleted)
+		if (m->bank.bank_id == p->bank_id && !m->deleted) {
 			m->state = MAP_NEW;
+			m->refused = false;
+		}
 	push(srv, p);
 }
 

@@ -24,6 +24,10 @@ struct server_cfg {
 	unsigned int ka_timeout_ms;
 	unsigned int connect_timeout_ms;	/* Connect*Req wait (T1) */
 	size_t rest_body_max;
+	/* REST against slow and greedy clients (Documentation/server.rst) */
+	unsigned int rest_deadline_ms;		/* a request's whole time */
+	unsigned int rest_conn_max;		/* connections in all */
+	unsigned int rest_conn_per_addr;	/* connections per client address */
 };
 
 /* The osmo-remsim names: they appear in REST output. */
@@ -43,6 +47,7 @@ struct slotmap {
 	struct rspro_client_slot client;
 	enum map_state state;
 	bool deleted;		/* gone from REST, removal at bankd pending */
+	bool refused;		/* the bankd said no: again when it reconnects */
 	uint64_t queued_seq;	/* FIFO order of requests to the bankd */
 };
 

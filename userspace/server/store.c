@@ -1,16 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Slot maps and the restart counter in SQLite (WAL, synchronous=FULL). */
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store.h"
+
+/*
+ * The event loop waits while SQLite waits for a lock, and REST and RSPRO
+ * wait with it: at run time a write that cannot get the lock within this
+ * fails with -EBUSY (503 over REST) instead. Opening may wait longer, as
+ * nothing is served yet.
+ */
+#define STORE_BUSY_MS		100
+#define STORE_OPEN_BUSY_MS	5000
 
 struct store {
 	sqlite3 *db;
 	uint64_t restarts;
+	char path[PATH_MAX];
 };
 
 static const char schema[] =
@@ -26,11 +39,48 @@ static const char schema[] =
 	"CREATE UNIQUE INDEX IF NOT EXISTS live_client ON slotmaps"
 	"  (client_id, client_slot) WHERE deleting = 0;";
 
+/*
+ * SQLite's own reason, its extended code and the system error behind it,
+ * and the file: "unable to open database file" alone does not say that
+ * the file system is read-only. -EBUSY when another connection holds the
+ * lock, -EIO otherwise.
+ */
 static int fail(struct store *st, char *err, size_t errlen, const char *what)
 {
-	snprintf(err, errlen, "%s: %s", what, st->db ? sqlite3_errmsg(st->db) :
-		 "out of memory");
+	int code, sys;
+
+	if (!st->db) {
+		snprintf(err, errlen, "%s: out of memory (%s)", what, st->path);
+		return -EIO;
+	}
+	code = sqlite3_extended_errcode(st->db);
+	sys = sqlite3_system_errno(st->db);
+	if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED) {
+		snprintf(err, errlen,
+			 "database is locked by another process (%s), gave up after %d ms",
+			 st->path, STORE_BUSY_MS);
+		return -EBUSY;
+	}
+	snprintf(err, errlen, "%s: %s (SQLite error %d%s%s) in %s", what,
+		 sqlite3_errmsg(st->db), code, sys ? ", " : "",
+		 sys ? strerror(sys) : "", st->path);
 	return -EIO;
+}
+
+/*
+ * SQLite reports the errno of its last attempt (a read-only retry: "No
+ * such file"), not why it could not create the file: say what is wrong
+ * with the directory, where the file and its -wal and -shm files go.
+ */
+static void explain_dir(const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	size_t len = strlen(err);
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (access(dirname(dir), W_OK) && len < errlen)
+		snprintf(err + len, errlen - len, "; directory %s: %s", dir,
+			 strerror(errno));
 }
 
 static int exec(struct store *st, const char *sql, char *err, size_t errlen)
@@ -95,12 +145,23 @@ int store_open(struct store **out, const char *path, char *err, size_t errlen)
 
 	if (!st)
 		return -ENOMEM;
+	snprintf(st->path, sizeof(st->path), "%s", path);
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 			    NULL) != SQLITE_OK) {
-		ret = fail(st, err, errlen, path);
+		ret = fail(st, err, errlen, "cannot open the database");
+		explain_dir(path, err, errlen);
 		goto fail;
 	}
-	sqlite3_busy_timeout(st->db, 5000);
+	sqlite3_extended_result_codes(st->db, 1);
+	/* SQLite falls back to read-only silently; every map would then fail */
+	if (sqlite3_db_readonly(st->db, "main") == 1) {
+		snprintf(err, errlen,
+			 "attempt to write a readonly database: the file or its file system is read-only (%s)",
+			 path);
+		ret = -EROFS;
+		goto fail;
+	}
+	sqlite3_busy_timeout(st->db, STORE_OPEN_BUSY_MS);
 	ret = check_integrity(st, err, errlen);
 	if (!ret)
 		ret = exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
@@ -111,6 +172,7 @@ int store_open(struct store **out, const char *path, char *err, size_t errlen)
 		ret = count_restart(st, err, errlen);
 	if (ret)
 		goto fail;
+	sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
 	*out = st;
 	return 0;
 fail:
@@ -163,19 +225,19 @@ static int change(struct store *st, const char *sql, const int *v, int nv,
 		  char *err, size_t errlen)
 {
 	sqlite3_stmt *q;
-	int rc, i;
+	int rc, i, ret = 0;
 
 	if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK)
 		return fail(st, err, errlen, "database");
 	for (i = 0; i < nv; i++)
 		sqlite3_bind_int(q, i + 1, v[i]);
 	rc = sqlite3_step(q);
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		ret = -EEXIST;
+	else if (rc != SQLITE_DONE)
+		ret = fail(st, err, errlen, "database write");
 	sqlite3_finalize(q);
-	if (rc == SQLITE_CONSTRAINT)
-		return -EEXIST;
-	if (rc != SQLITE_DONE)
-		return fail(st, err, errlen, "database");
-	return 0;
+	return ret;
 }
 
 int store_add(struct store *st, const struct stored_map *m, char *err,

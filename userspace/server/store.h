@@ -22,7 +22,12 @@ struct stored_map {
 
 /*
  * Opens (creating if needed) the database at @path, checks it, and counts
- * this start. On failure returns -errno and a sentence in @err.
+ * this start. On failure returns -errno and a sentence in @err (SQLite's
+ * reason, the system error and the path; -EROFS for a read-only file).
+ *
+ * Every change below returns -EBUSY (with @err) when another process holds
+ * the database's write lock for more than 100 ms: the caller answers
+ * "retry later" instead of stalling the event loop.
  */
 int store_open(struct store **st, const char *path, char *err, size_t errlen);
 void store_close(struct store *st);
