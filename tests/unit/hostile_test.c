@@ -74,6 +74,9 @@ static void __attribute__((constructor)) hostile_init(void)
 
 	if (s && atoi(s) > 0)
 		secs = atoi(s);
+	/* made here, before the tests fork, so that main() can remove it */
+	if (!mkdtemp(dir))
+		dir[0] = 0;
 	/* the attackers need thousands of sockets */
 	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
 		rl.rlim_cur = rl.rlim_max;
@@ -170,10 +173,8 @@ static bool maps_active(int ms)
 /* Everything up, bank slot 0 mapped to the victim; @nofile for the daemons. */
 static void world_start(int nofile)
 {
-	if (!loop) {
+	if (!loop)
 		loop = ev_loop_new();
-		ASSERT_TRUE(mkdtemp(dir) != NULL);
-	}
 	if (!private_net)
 		TH_LOG("no network namespace of its own (not root?): on the host's loopback");
 	ASSERT_EQ(0, pcsc_env_start(&env, 2));
@@ -933,4 +934,13 @@ TEST_TIMEOUT(endless_config_file, 60)
 	}
 }
 
-KTAP_MAIN
+int main(int argc, char **argv)
+{
+	int ret;
+
+	signal(SIGPIPE, SIG_IGN);
+	ret = ktap_main(argc, argv);
+	if (ret == 0 && dir[0] && shell("rm -rf %s", dir))
+		return 1;
+	return ret;
+}
