@@ -8,6 +8,7 @@
 #   make selftests    only the VM selftests; TAP in build/vm/selftests.tap
 #   make demo         the main job, see README.md
 #   make bench        benchmarks; make faults: the fault suite (REPS=100)
+#   make hostile      hostile peers against the daemons (SECONDS=10 each)
 #   make install      see install.mk (also modules_install, dkms-install)
 #   make V=1          show the commands
 #
@@ -44,13 +45,13 @@ Q		:= @
 quiet		= @printf '  %-8s %s\n'
 endif
 
-.PHONY: all module userspace deps check unit selftests vm-prep demo bench faults clean fuzz \
-	fuzzers help run-check run-selftests run-demo run-bench run-faults
+.PHONY: all module userspace deps check unit selftests vm-prep demo bench faults hostile clean \
+	fuzz fuzzers help run-check run-selftests run-demo run-bench run-faults run-hostile
 
 all: module userspace
 
 help:
-	@sed -n '3,15p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,16p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	scripts/deps
@@ -259,7 +260,8 @@ $(B)/tests/unit/client_config_test: $(patsubst %.c,$(SAN)/obj/userspace/client/%
 # (the objects come after the libraries on the command line: those again)
 $(B)/tests/unit/client_config_test: LDLIBS := $(SAN)/libremsim.a $(SAN)/libremsim-rspro.a -lusb-1.0 $(LDLIBS)
 $(B)/obj/tests/lib/pcsc_env.o $(SAN)/obj/tests/lib/pcsc_env.o: ALL_CFLAGS += $(PCSC_CFLAGS)
-PCSC_TESTS	:= bankd_test softsim_test client_shell_test
+PCSC_TESTS	:= bankd_test softsim_test client_shell_test hostile_test
+$(B)/tests/unit/hostile_test: LDLIBS += -lsqlite3
 $(B)/tests/selftests/client_test $(B)/tests/selftests/client_usb_test \
 $(B)/tests/selftests/faults_test: LDLIBS += -lpcsclite
 $(B)/tests/selftests/remsimctl_test: LDLIBS += -ljansson
@@ -350,7 +352,7 @@ unit: userspace
 
 # The entry points a fresh machine starts from install what is missing first;
 # KVER and KDIR are only known after that, hence the second make.
-check selftests demo bench faults:
+check selftests demo bench faults hostile:
 	$(Q)scripts/deps
 	$(Q)$(MAKE) --no-print-directory run-$@
 
@@ -378,6 +380,10 @@ run-demo: all vm-prep
 # REPS=N repetitions of each fault (default 100); make check runs 2.
 run-faults: all vm-prep
 	$(Q)scripts/faults $(REPS)
+
+# SECONDS=N of each attack (default 10); make check runs 2.
+run-hostile: userspace
+	$(Q)scripts/hostile $(SECONDS)
 
 # Benchmarks print "name: value unit (ratio vs base)"; the table and
 # build/bench/results.json collect them.
