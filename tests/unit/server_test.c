@@ -886,21 +886,6 @@ static void slow_round(struct slow *sl, int port, uint64_t *oldest_cut, int *cut
 	}
 }
 
-/* How many lines of @log contain @text. */
-static int log_count(const char *log, const char *text)
-{
-	char line[1024];
-	int n = 0;
-	FILE *f = fopen(log, "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, text) != NULL;
-	fclose(f);
-	return n;
-}
-
 TEST_TIMEOUT(slowloris_does_not_take_rest_down, 90)
 {
 	static struct slow sl[SLOW_N];
