@@ -114,7 +114,7 @@ $(B)/udev/60-remsim.rules: udev/60-remsim.rules.in
 
 # --- RSPRO: asn1c's C from asn1/RSPRO.asn, generated at build time -----------
 #
-# Debian's asn1c 0.9.28 with one fix to its output: see scripts/asn1-gen.
+# Debian's asn1c 0.9.28 with fixes to its output: see scripts/asn1-gen.
 
 ASN1_GEN	:= $(B)/asn1/gen
 
