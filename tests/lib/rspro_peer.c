@@ -2,10 +2,12 @@
 /* Test peers that speak RSPRO through the library under test. */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "remsim/ipa.h"
 #include "rspro_peer.h"
 
 static void tpeer_pdu(struct rspro_conn *c, const struct rspro_pdu *pdu)
@@ -167,4 +169,45 @@ bool tpeer_client(struct tpeer *t, struct ev_loop *loop, int port, int client_id
 	tpeer_send(t, &pdu);
 	return tpeer_wait(t, RSPRO_CONNECT_CLIENT_RES, &pdu, 5000) &&
 	       pdu.connect_res.result == RSPRO_OK;
+}
+
+const char *const tpeer_hostile_pdus[] = {
+	/* connectClientReq for client -1 */
+	"3033800102810100a22ba229301f0a01001604686f7374800d72656d73696d2d636c69656e748105312e312e3330060201ff020100",
+	/* a TPDU from bank -1 */
+	"3030800102810100a228ad2630060201ff0201053006020117020100300c010100010100010100010100240604019f04011f",
+	/* version -1 */
+	"300d8001ff810100a205a5030a0100",
+	/* 2^63 as the length of the PDU, of its msg, of an unknown extension */
+	"30888000000000000000800102810100a205a5030a0100",
+	"3015800102810100a2888000000000000000a5030a0100",
+	"3017800102810100a20fa50d0a01008a888000000000000000",
+	NULL
+};
+
+int tpeer_send_hostile(struct ev_loop *loop, int port)
+{
+	uint8_t frame[IPA_RSPRO_HDR_LEN + 128];
+	unsigned int b;
+	int i, refused = 0;
+
+	for (i = 0; tpeer_hostile_pdus[i]; i++) {
+		const char *hex = tpeer_hostile_pdus[i];
+		size_t n = 0;
+		struct tpeer t;
+
+		while (hex[0] && hex[1] && n < sizeof(frame) - IPA_RSPRO_HDR_LEN &&
+		       sscanf(hex, "%2x", &b) == 1) {
+			frame[IPA_RSPRO_HDR_LEN + n++] = b;
+			hex += 2;
+		}
+		ipa_rspro_header(frame, n);
+		if (tpeer_connect(&t, loop, port))
+			continue;
+		if (!rspro_conn_send_raw(t.conn, frame, IPA_RSPRO_HDR_LEN + n) &&
+		    tpeer_wait_closed(&t, 3000))
+			refused++;
+		tpeer_close(&t);
+	}
+	return refused;
 }

@@ -41,6 +41,21 @@ bool tpeer_bankd(struct tpeer *t, struct ev_loop *loop, int port, int bank_id,
 bool tpeer_client(struct tpeer *t, struct ev_loop *loop, int port, int client_id,
 		  int slot);
 
+/*
+ * PDUs that reached undefined behaviour in asn1c 0.9.28's BER decoder before
+ * scripts/asn1-gen's fixes 3 and 4, so that a sanitizer build of a daemon
+ * aborted on each: negative INTEGERs and lengths in eight octets. In hex,
+ * NULL-terminated.
+ */
+extern const char *const tpeer_hostile_pdus[];
+
+/*
+ * Sends each of tpeer_hostile_pdus on a connection of its own to
+ * 127.0.0.1:@port; returns how many of them the daemon refused by closing
+ * that connection within a few seconds.
+ */
+int tpeer_send_hostile(struct ev_loop *loop, int port);
+
 /* Runs @loop for @ms. */
 void tpeer_run(struct ev_loop *loop, int ms);
 

@@ -6,10 +6,11 @@
  * RSPRO library. Every card command round-trips byte for byte as a local
  * card answers it; resets reach the card; a card pulled out mid-APDU, a
  * pcscd restart, two clients racing for one slot and malformed TPDUs get
- * clear errors and no hang; 16 slots work in parallel. A second connection
- * cannot take a working client's card; a dead one is replaced. Silent
- * peers and connection floods at the descriptor limit are survived. A
- * reader map that is bad or serves nothing stops it at start-up.
+ * clear errors and no hang; PDUs that once hit undefined behaviour in the
+ * decoder close only their connection; 16 slots work in parallel. A second
+ * connection cannot take a working client's card; a dead one is replaced.
+ * Silent peers and connection floods at the descriptor limit are survived.
+ * A reader map that is bad or serves nothing stops it at start-up.
  */
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
@@ -510,6 +511,31 @@ TEST_TIMEOUT(bad_tpdus_are_refused_with_a_reason, 120)
 		ASSERT_EQ(24, transceive(&c, 13, 0, status, sizeof(status), resp));
 		tpeer_close(&c);
 	}
+	teardown();
+}
+
+/*
+ * Negative INTEGERs and 8-octet lengths made asn1c's decoder shift into
+ * undefined behaviour, and this sanitizer build of bankd abort: now each
+ * only costs its own connection, and the mapped client keeps its card.
+ */
+TEST_TIMEOUT(ub_pdus_close_only_their_connection, 120)
+{
+	static const uint8_t status[] = { 0xa0, 0xf2, 0x00, 0x00, 0x16 };
+	struct rspro_pdu pdu;
+	uint8_t resp[300];
+	struct tpeer c;
+	int n = 0;
+
+	setup(1);
+	map(0, 13);
+	ASSERT_TRUE(client_connect(&c, 13, &pdu));
+	while (tpeer_hostile_pdus[n])
+		n++;
+	EXPECT_EQ(n, tpeer_send_hostile(loop, bankd_port));
+	ASSERT_EQ(24, transceive(&c, 13, 0, status, sizeof(status), resp));
+	EXPECT_FALSE(c.closed);
+	tpeer_close(&c);
 	teardown();
 }
 

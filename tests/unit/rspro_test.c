@@ -413,6 +413,64 @@ TEST(bad_input_clear_errors)
 	expect_bad("3080800102810100a280a580308030803080308000000000000000000000", -EBADMSG, "");
 }
 
+/*
+ * Negative INTEGERs are valid BER. asn1c 0.9.28 converted them by shifting
+ * a negative long left, which this test's UBSan build aborts on; since
+ * scripts/asn1-gen's fix 3 they decode to their value, which the
+ * constraints then refuse or, for the extensible result codes, keep.
+ */
+TEST(negative_integers_decode_cleanly)
+{
+	struct rspro_error err;
+	static struct rspro_pdu pdu;
+
+	/* connectClientReq for client -1, slot 0 */
+	expect_bad("3033800102810100a22ba229301f0a01001604686f7374800d72656d73696d2d636c69656e748105312e312e3330060201ff020100",
+		   -EBADMSG, "constraint");
+	/* a TPDU from bank -1 */
+	expect_bad("3030800102810100a228ad2630060201ff0201053006020117020100300c010100010100010100010100240604019f04011f",
+		   -EBADMSG, "constraint");
+	/* version -1; tag -1, -2^31 and LONG_MIN; a tag of 9 octets */
+	expect_bad("300d8001ff810100a205a5030a0100", -EBADMSG, "constraint");
+	expect_bad("300d8001028101ffa205a5030a0100", -EBADMSG, "constraint");
+	expect_bad("3010800102810480000000a205a5030a0100", -EBADMSG, "constraint");
+	expect_bad("301480010281088000000000000000a205a5030a0100", -EBADMSG, "constraint");
+	expect_bad("30158001028109800000000000000000a205a5030a0100", -EBADMSG, "malformed");
+	/* result codes: -1 and -129 are unknown extensions, LONG_MIN absurd */
+	ASSERT_EQ(0, decode_hex("300d800102810100a205a5030a01ff", &pdu, &err));
+	EXPECT_EQ(RSPRO_CREATE_MAPPING_RES, pdu.msg);
+	EXPECT_EQ(-1, pdu.result);
+	ASSERT_EQ(0, decode_hex("300e800102810100a206a5040a02ff7f", &pdu, &err));
+	EXPECT_EQ(-129, pdu.result);
+	expect_bad("3014800102810100a20ca50a0a088000000000000000", -EBADMSG, "out of range");
+}
+
+/*
+ * A length in eight octets, 88 80 00 .. 00, overflowed ssize_t in asn1c
+ * 0.9.28's ber_fetch_length before its range check (undefined behaviour,
+ * UBSan aborts); since scripts/asn1-gen's fix 4 it is refused. A small
+ * length in the same long form is valid BER and still decodes.
+ */
+TEST(huge_lengths_are_refused)
+{
+	struct rspro_error err;
+	static struct rspro_pdu pdu;
+
+	/* the PDU's own length, the msg wrapper's, an unknown extension's */
+	expect_bad("30888000000000000000800102810100a205a5030a0100", -EBADMSG, "malformed");
+	expect_bad("3015800102810100a2888000000000000000a5030a0100", -EBADMSG, "malformed");
+	expect_bad("3017800102810100a20fa50d0a01008a888000000000000000", -EBADMSG, "malformed");
+	/* 2^63 - 1 and 2^64 - 1: too large, as before */
+	expect_bad("30887fffffffffffffff800102810100a205a5030a0100", -EBADMSG, "malformed");
+	expect_bad("3088ffffffffffffffff800102810100a205a5030a0100", -EBADMSG, "malformed");
+	/* 5 and 1 in eight octets */
+	ASSERT_EQ(0, decode_hex("3015800102810100a2880000000000000005a5030a0100", &pdu, &err));
+	EXPECT_EQ(RSPRO_CREATE_MAPPING_RES, pdu.msg);
+	ASSERT_EQ(0, decode_hex("3018800102810100a210a50e0a01008a88000000000000000101",
+				&pdu, &err));
+	EXPECT_EQ(RSPRO_OK, pdu.result);
+}
+
 TEST(deep_nesting_is_bounded)
 {
 	/* 20000 nested indefinite-length constructed tags inside the PDU */

@@ -1040,6 +1040,34 @@ TEST(malformed_rspro_closes_only_that_connection)
 	srv_stop();
 }
 
+/*
+ * Negative INTEGERs and 8-octet lengths made asn1c's decoder shift into
+ * undefined behaviour, and this sanitizer build of the server abort: now
+ * each only costs its own connection, and the server keeps serving.
+ */
+TEST(ub_pdus_close_only_their_connection)
+{
+	struct tpeer b, c;
+	int n = 0;
+
+	setup();
+	srv_start(NULL);
+	ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 1, 8, 9999));
+	while (tpeer_hostile_pdus[n])
+		n++;
+	EXPECT_EQ(n, tpeer_send_hostile(loop, S.rspro));
+	EXPECT_TRUE(log_contains(S.log, "bad RSPRO PDU: constraint violated"));
+	EXPECT_TRUE(log_contains(S.log, "bad RSPRO PDU: malformed PDU"));
+	/* the bankd that was there, and a client that comes now, are served */
+	ASSERT_EQ(201, post_map(1, 0, 1, 0));
+	EXPECT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+	EXPECT_FALSE(b.closed);
+	EXPECT_TRUE(tpeer_client(&c, loop, S.rspro, 1, 0));
+	tpeer_close(&c);
+	tpeer_close(&b);
+	srv_stop();
+}
+
 TEST(options_and_config_file)
 {
 	struct srv s = { 0 };
