@@ -245,4 +245,384 @@ TEST(modules_differ_only_by_the_additions)
 	shell("rm -rf %s", dir);
 }
 
+/* --- start-up, seen by a fake peer on a socket --- */
+
+static char tmp[] = "/tmp/rspro-strict-test-XXXXXX";
+/* the daemon under test; the harness kills what a test leaves behind */
+static struct daemon dmn;
+
+/* Logs stay in a directory of each test's own, for a failure's reader. */
+static void tmp_dir(void)
+{
+	ASSERT_TRUE(mkdtemp(tmp) != NULL);
+}
+
+/* A listening socket on 127.0.0.1 and a free port; returns the socket. */
+static int raw_listen(int *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 4) ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl))
+		return -1;
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+static int raw_accept(int lfd, int ms)
+{
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+
+	if (poll(&p, 1, ms) != 1)
+		return -1;
+	return accept(lfd, NULL, NULL);
+}
+
+static int raw_connect(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		return -1;
+	return fd;
+}
+
+static int read_full(int fd, uint8_t *buf, size_t len, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		if (poll(&p, 1, ms) != 1)
+			return -1;
+		n = read(fd, buf + got, len - got);
+		if (n <= 0)
+			return -1;
+		got += n;
+	}
+	return 0;
+}
+
+/*
+ * One IPA frame within @ms: buf[0] is the protocol byte (FE or EE), the
+ * rest its payload; returns the length with the protocol byte, -1 if none.
+ */
+static int raw_frame(int fd, uint8_t *buf, size_t size, int ms)
+{
+	uint8_t hdr[IPA_HDR_LEN];
+	size_t len;
+
+	if (read_full(fd, hdr, sizeof(hdr), ms))
+		return -1;
+	len = (hdr[0] << 8 | hdr[1]) + 1;
+	if (len > size)
+		return -1;
+	buf[0] = hdr[2];
+	if (read_full(fd, buf + 1, len - 1, ms))
+		return -1;
+	return len;
+}
+
+static void raw_ccm(int fd, enum ipa_ccm type)
+{
+	uint8_t f[4];
+
+	ipa_ccm_frame(f, type);
+	ASSERT_EQ(4, write(fd, f, 4));
+}
+
+static void raw_pdu(int fd, const struct rspro_pdu *pdu)
+{
+	uint8_t buf[IPA_RSPRO_HDR_LEN + RSPRO_PDU_MAX];
+	int len = rspro_encode(pdu, buf + IPA_RSPRO_HDR_LEN, RSPRO_PDU_MAX, NULL);
+
+	ASSERT_GT(len, 0);
+	ipa_rspro_header(buf, len);
+	ASSERT_EQ(IPA_RSPRO_HDR_LEN + len, write(fd, buf, IPA_RSPRO_HDR_LEN + len));
+}
+
+static bool is_ccm(const uint8_t *f, int len, enum ipa_ccm type)
+{
+	return len == 2 && f[0] == IPA_PROTO_CCM && f[1] == type;
+}
+
+/*
+ * The next RSPRO frame within @ms, answering PINGs on the way: decoded by
+ * the library into @pdu, and by the strict peer (its tag, or -1 in *@tag).
+ * Any other CCM message fails the test.
+ */
+static bool next_pdu(int fd, struct rspro_pdu *pdu, int *tag, int ms)
+{
+	uint8_t f[4096];
+	char why[200];
+	int len;
+
+	while ((len = raw_frame(fd, f, sizeof(f), ms)) > 0) {
+		if (is_ccm(f, len, IPA_CCM_PING)) {
+			raw_ccm(fd, IPA_CCM_PONG);
+			continue;
+		}
+		if (f[0] != IPA_PROTO_OSMO || len < 2 || f[1] != IPA_EXT_RSPRO) {
+			TH_LOG("unexpected frame: proto %02x, %d bytes, type %02x", f[0], len,
+			       len > 1 ? f[1] : 0);
+			ASSERT_TRUE(false);
+		}
+		*tag = rspro_strict_decode(f + 2, len - 2, why, sizeof(why));
+		if (*tag < 0)
+			TH_LOG("strict peer: %s", why);
+		ASSERT_EQ(0, rspro_decode(f + 2, len - 2, pdu, NULL));
+		return true;
+	}
+	return false;
+}
+
+/* remsim-bankd toward a fake server on @port; @announce NULL: the default. */
+static void bankd_start(int port, int *bankd_port, const char *announce)
+{
+	char csv[sizeof(tmp) + 16], log[sizeof(tmp) + 16], p[8], bp[8];
+	char *argv[20] = { (char *)daemon_bin("remsim-bankd"), "-i", "127.0.0.1", "-p", p,
+			   "-b", "7", "-n", "2", "-I", "127.0.0.1", "-P", bp, "-S", csv,
+			   "-e", "debug" };
+	FILE *f;
+
+	if (announce) {
+		argv[17] = "--announce-address";
+		argv[18] = (char *)announce;
+	}
+	snprintf(csv, sizeof(csv), "%s/slots.csv", tmp);
+	snprintf(log, sizeof(log), "%s/bankd.log", tmp);
+	f = fopen(csv, "w");
+	ASSERT_TRUE(f != NULL);
+	fprintf(f, "\"7\",\"0\",\"no such reader\"\n\"7\",\"1\",\"no such reader\"\n");
+	fclose(f);
+	*bankd_port = free_port();
+	snprintf(p, sizeof(p), "%d", port);
+	snprintf(bp, sizeof(bp), "%d", *bankd_port);
+	ASSERT_EQ(0, daemon_start(&dmn, argv, log));
+}
+
+static void daemon_done(void)
+{
+	int status = daemon_stop(&dmn, SIGTERM, 10000);
+
+	if (status)
+		TH_LOG("exit status %d, see %s", status, dmn.log);
+	EXPECT_EQ(0, status);
+}
+
+/*
+ * The ID_RESP a connecting side sends on ID_GET: IEs of a 16-bit length
+ * (tag and value), the tag and a NUL-terminated value, as libosmocore's
+ * ipa_ccm_make_id_resp() writes them; the unit id osmo-remsim-server needs
+ * is the all-zero unit "0/0/0". Then ID_ACK.
+ */
+static void check_id_resp(int fd)
+{
+	static const uint8_t id_get[] = { 0x00, 0x03, IPA_PROTO_CCM, IPA_CCM_ID_GET,
+					  0x01, 0x08 };
+	uint8_t f[512];
+	int len, i, unit = 0;
+
+	ASSERT_EQ((int)sizeof(id_get), write(fd, id_get, sizeof(id_get)));
+	do
+		len = raw_frame(fd, f, sizeof(f), 3000);
+	while (is_ccm(f, len, IPA_CCM_PING) || is_ccm(f, len, IPA_CCM_PONG));
+	ASSERT_GT(len, 2);
+	ASSERT_EQ(IPA_PROTO_CCM, f[0]);
+	ASSERT_EQ(IPA_CCM_ID_RESP, f[1]);
+	for (i = 2; i + 3 <= len; ) {
+		int ie = f[i] << 8 | f[i + 1];
+
+		ASSERT_GE(ie, 1);
+		ASSERT_LE(i + 2 + ie, len);
+		if (f[i + 2] == 0x08) {
+			EXPECT_EQ(7, ie);
+			EXPECT_MEMEQ("0/0/0", f + i + 3, 6);
+			unit++;
+		}
+		i += 2 + ie;
+	}
+	EXPECT_EQ(len, i);
+	EXPECT_EQ(1, unit);
+	len = raw_frame(fd, f, sizeof(f), 3000);
+	EXPECT_TRUE(is_ccm(f, len, IPA_CCM_ID_ACK));
+}
+
+/* Accepts the bankd and checks its start: PING first, then a strict request. */
+static int bankd_hello(int lfd, struct rspro_pdu *req)
+{
+	uint8_t f[4096];
+	int fd, len, tag;
+
+	fd = raw_accept(lfd, 5000);
+	ASSERT_GE(fd, 0);
+	/* osmo-remsim's link starts its keep-alive (a PING) before the request */
+	len = raw_frame(fd, f, sizeof(f), 3000);
+	if (!is_ccm(f, len, IPA_CCM_PING))
+		TH_LOG("first frame: %d bytes, proto %02x %02x", len, f[0], f[1]);
+	EXPECT_TRUE(is_ccm(f, len, IPA_CCM_PING));
+	if (is_ccm(f, len, IPA_CCM_PING))
+		raw_ccm(fd, IPA_CCM_PONG);
+	ASSERT_TRUE(next_pdu(fd, req, &tag, 3000));
+	EXPECT_EQ(RSPRO_CONNECT_BANK_REQ, req->msg);
+	/* what any peer gets first: nothing osmo's module does not define */
+	EXPECT_EQ(RSPRO_CONNECT_BANK_REQ, tag);
+	return fd;
+}
+
+/* A ConnectBankRes as osmo-remsim-server sends it, or remsim-server's mark. */
+static void bank_res(int fd, bool marked)
+{
+	static struct rspro_pdu pdu;
+	struct rspro_identity id;
+
+	rspro_identity_init(&id, RSPRO_COMP_SERVER, "srv", "remsim-server", "1.1.3");
+	if (marked)
+		rspro_identity_set_exts(&id, RSPRO_EXT_BANKD_ADDR);
+	rspro_connect_bank_res(&pdu, &id, RSPRO_OK);
+	raw_pdu(fd, &pdu);
+}
+
+/* Whatever else comes within @ms: strict, and no second ConnectBankReq. */
+static void nothing_more(int fd, int ms)
+{
+	static struct rspro_pdu pdu;
+	int tag;
+
+	while (next_pdu(fd, &pdu, &tag, ms)) {
+		EXPECT_NE(RSPRO_CONNECT_BANK_REQ, pdu.msg);
+		EXPECT_EQ((int)pdu.msg, tag);
+	}
+}
+
+TEST(bankd_start_toward_osmo_server)
+{
+	static struct rspro_pdu req;
+	int lfd, fd, port, bport;
+
+	tmp_dir();
+	lfd = raw_listen(&port);
+	ASSERT_GE(lfd, 0);
+	bankd_start(port, &bport, NULL);
+	fd = bankd_hello(lfd, &req);
+	EXPECT_EQ(RSPRO_COMP_BANKD, req.connect_bank_req.identity.type);
+	EXPECT_EQ(0, strcmp(req.connect_bank_req.identity.software, "remsim-bankd"));
+	EXPECT_EQ(7, req.connect_bank_req.bank_id);
+	EXPECT_EQ(2, req.connect_bank_req.num_slots);
+	EXPECT_FALSE(req.connect_bank_req.has_bankd_addr);
+	check_id_resp(fd);
+	bank_res(fd, false);
+	nothing_more(fd, 500);
+	close(fd);
+	close(lfd);
+	daemon_done();
+}
+
+TEST(bankd_start_toward_remsim_server)
+{
+	static struct rspro_pdu req;
+	int lfd, fd, port, bport, tag;
+
+	tmp_dir();
+	lfd = raw_listen(&port);
+	ASSERT_GE(lfd, 0);
+	bankd_start(port, &bport, NULL);
+	fd = bankd_hello(lfd, &req);
+	EXPECT_FALSE(req.connect_bank_req.has_bankd_addr);
+	bank_res(fd, true);
+	/* the peer said it understands the address: it comes now */
+	ASSERT_TRUE(next_pdu(fd, &req, &tag, 3000));
+	ASSERT_EQ(RSPRO_CONNECT_BANK_REQ, req.msg);
+	EXPECT_EQ(-1, tag);
+	EXPECT_TRUE(req.connect_bank_req.has_bankd_addr);
+	EXPECT_EQ(bport, req.connect_bank_req.bankd_addr.port);
+	EXPECT_EQ(7, req.connect_bank_req.bank_id);
+	bank_res(fd, true);
+	nothing_more(fd, 300);
+	close(fd);
+	close(lfd);
+	daemon_done();
+}
+
+TEST(bankd_announce_address_yes_no)
+{
+	static struct rspro_pdu req;
+	int lfd, fd, port, bport;
+
+	tmp_dir();
+	lfd = raw_listen(&port);
+	ASSERT_GE(lfd, 0);
+	/* yes: in the first request, for a peer known to have the addition */
+	bankd_start(port, &bport, "yes");
+	fd = raw_accept(lfd, 5000);
+	ASSERT_GE(fd, 0);
+	ASSERT_TRUE(next_pdu(fd, &req, &(int){ 0 }, 3000));
+	EXPECT_TRUE(req.connect_bank_req.has_bankd_addr);
+	EXPECT_EQ(bport, req.connect_bank_req.bankd_addr.port);
+	bank_res(fd, false);
+	nothing_more(fd, 300);
+	close(fd);
+	daemon_done();
+	/* no: never, even to a server that understands it */
+	bankd_start(port, &bport, "no");
+	fd = bankd_hello(lfd, &req);
+	EXPECT_FALSE(req.connect_bank_req.has_bankd_addr);
+	bank_res(fd, true);
+	nothing_more(fd, 500);
+	close(fd);
+	close(lfd);
+	daemon_done();
+	/* anything else is refused at start */
+	bankd_start(port, &bport, "maybe");
+	EXPECT_EQ(2, daemon_wait(&dmn, 5000));
+	EXPECT_TRUE(log_contains(dmn.log, "announce-address"));
+}
+
+/* remsim-server at accept: PING at once, never ID_GET; the marked answer. */
+TEST(server_start_toward_bankd)
+{
+	static struct rspro_pdu pdu;
+	char db[sizeof(tmp) + 16], log[sizeof(tmp) + 16], rs[8], rt[8];
+	char *argv[] = { (char *)daemon_bin("remsim-server"), "-D", db, "--rspro-bind",
+			 "127.0.0.1", "--rspro-port", rs, "--rest-bind", "127.0.0.1",
+			 "--rest-port", rt, "-e", "debug", NULL };
+	struct rspro_identity id;
+	uint8_t f[64];
+	int fd, len, tag, port = free_port();
+
+	tmp_dir();
+	snprintf(rs, sizeof(rs), "%d", port);
+	snprintf(rt, sizeof(rt), "%d", free_port());
+	snprintf(db, sizeof(db), "%s/server.db", tmp);
+	snprintf(log, sizeof(log), "%s/server.log", tmp);
+	ASSERT_EQ(0, daemon_start(&dmn, argv, log));
+	ASSERT_TRUE(wait_port(port, 5000));
+	fd = raw_connect(port);
+	ASSERT_GE(fd, 0);
+	len = raw_frame(fd, f, sizeof(f), 3000);
+	EXPECT_TRUE(is_ccm(f, len, IPA_CCM_PING));
+	raw_ccm(fd, IPA_CCM_PONG);
+	/* ID_ACK is answered with ID_ACK, as osmo-remsim-server does */
+	raw_ccm(fd, IPA_CCM_ID_ACK);
+	len = raw_frame(fd, f, sizeof(f), 3000);
+	EXPECT_TRUE(is_ccm(f, len, IPA_CCM_ID_ACK));
+	rspro_identity_init(&id, RSPRO_COMP_BANKD, "b", "remsim-bankd", "1.1.3");
+	rspro_connect_bank_req(&pdu, &id, 3, 4);
+	raw_pdu(fd, &pdu);
+	ASSERT_TRUE(next_pdu(fd, &pdu, &tag, 3000));
+	ASSERT_EQ(RSPRO_CONNECT_BANK_RES, pdu.msg);
+	EXPECT_EQ(RSPRO_CONNECT_BANK_RES, tag);
+	EXPECT_EQ(RSPRO_OK, pdu.connect_res.result);
+	EXPECT_EQ(0, strcmp(pdu.connect_res.identity.software, "remsim-server"));
+	EXPECT_TRUE(rspro_identity_has_ext(&pdu.connect_res.identity, RSPRO_EXT_BANKD_ADDR));
+	close(fd);
+	daemon_done();
+}
+
 KTAP_MAIN

@@ -37,6 +37,10 @@ static void usage(FILE *f)
 		"  -c, --config FILE           \"key = value\" lines, keys as the long options\n"
 		"      --keepalive-interval S  seconds between PINGs (default 30)\n"
 		"      --keepalive-timeout S   seconds to wait for a PONG (default 10)\n"
+		"      --announce-address yes|no|auto\n"
+		"                              tell the server our -I/-P for clients: auto\n"
+		"                              (default) only to a server that says it\n"
+		"                              understands it (remsim-server)\n"
 		"  -e, --log-level LEVEL       debug, info, notice, error, fatal (or 1..8)\n"
 		"  -d, --debug MASK            osmo-remsim log mask, e.g. DMAIN,1:DBANKDW,1\n"
 		"  -T, --timestamp             timestamps on log lines\n"
@@ -46,7 +50,7 @@ static void usage(FILE *f)
 		"See Documentation/bankd.rst.\n");
 }
 
-enum { OPT_KA_INTERVAL = 256, OPT_KA_TIMEOUT };
+enum { OPT_KA_INTERVAL = 256, OPT_KA_TIMEOUT, OPT_ANNOUNCE };
 
 static const struct option options[] = {
 	{ "server-host",	required_argument,	NULL, 'i' },
@@ -63,6 +67,7 @@ static const struct option options[] = {
 	{ "config",		required_argument,	NULL, 'c' },
 	{ "keepalive-interval",	required_argument,	NULL, OPT_KA_INTERVAL },
 	{ "keepalive-timeout",	required_argument,	NULL, OPT_KA_TIMEOUT },
+	{ "announce-address",	required_argument,	NULL, OPT_ANNOUNCE },
 	{ "log-level",		required_argument,	NULL, 'e' },
 	{ "debug",		required_argument,	NULL, 'd' },
 	{ "timestamp",		no_argument,		NULL, 'T' },
@@ -145,6 +150,18 @@ static int apply(struct bankd_cfg *cfg, int opt, const char *v, char *why, size_
 			"keepalive-timeout", why, whylen))
 			return -EINVAL;
 		*(opt == OPT_KA_INTERVAL ? &cfg->ka_interval_ms : &cfg->ka_timeout_ms) = n * 1000;
+		return 0;
+	case OPT_ANNOUNCE:
+		if (!strcmp(v, "auto"))
+			cfg->announce = ANNOUNCE_AUTO;
+		else if (!strcmp(v, "yes"))
+			cfg->announce = ANNOUNCE_YES;
+		else if (!strcmp(v, "no"))
+			cfg->announce = ANNOUNCE_NO;
+		else {
+			snprintf(why, whylen, "announce-address \"%s\" is not yes, no or auto", v);
+			return -EINVAL;
+		}
 		return 0;
 	case 'e':
 		level = log_parse_level(v);
