@@ -276,6 +276,31 @@ $(patsubst %,$(SAN)/obj/tests/unit/%.o,$(PCSC_TESTS)) $(B)/obj/bench/bankd_rtt.o
 	$(B)/obj/bench/chain_rtt.o: \
 	ALL_CFLAGS += $(PCSC_CFLAGS)
 
+# The strict peer of rspro_strict_test: asn1c's decoder of osmo-remsim's own
+# module (tests/rspro-strict/RSPRO.asn), refusing unknown extensions (see
+# scripts/asn1-strict-gen). Building it first checks that remsim's module is
+# that module plus the listed additions. Its asn1c symbols have the names of
+# the library's: all but rspro_strict_decode() are made local in strict.o.
+STRICT		:= $(B)/asn1-strict
+STRICT_ASN	:= tests/rspro-strict/RSPRO.asn
+
+$(STRICT)/gen/.stamp: $(STRICT_ASN) asn1/RSPRO.asn tests/rspro-strict/additions \
+		      scripts/asn1-gen scripts/asn1-strict-gen scripts/asn1-strict-check
+	$(quiet) ASN1C $(STRICT_ASN)
+	$(Q)scripts/asn1-strict-check asn1/RSPRO.asn $(STRICT_ASN) tests/rspro-strict/additions
+	$(Q)scripts/asn1-strict-gen $(STRICT_ASN) $(STRICT)/gen
+
+$(STRICT)/strict.o: $(STRICT)/gen/.stamp tests/rspro-strict/strict.c tests/rspro-strict/strict.h \
+		    scripts/asn1-objs
+	$(quiet) LD-STRICT $@
+	$(Q)scripts/asn1-objs $(STRICT)/gen $(STRICT)/obj $(CC) $(CFLAGS)
+	$(Q)$(CC) -std=gnu11 $(WARNINGS) $(CFLAGS) -isystem $(STRICT)/gen -c \
+		-o $(STRICT)/glue.o tests/rspro-strict/strict.c
+	$(Q)ld -r -o $(STRICT)/all.o $(STRICT)/obj/*.o $(STRICT)/glue.o
+	$(Q)objcopy -G rspro_strict_decode $(STRICT)/all.o $@
+
+$(B)/tests/unit/rspro_strict_test: $(STRICT)/strict.o
+
 # The daemons again under ASan and UBSan (SAN_PROGRAMS): the native tests
 # run these, so a leak or undefined behaviour in a daemon fails its test.
 $(SAN)/bin/remsim-server: $(patsubst %.c,$(SAN)/obj/%.o,$(SERVER_SRCS)) $(SAN)/libremsim-rspro.a

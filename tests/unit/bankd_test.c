@@ -323,6 +323,27 @@ TEST_TIMEOUT(every_card_command_round_trips, 120)
 	teardown();
 }
 
+/*
+ * remsim-bankd and remsim-server learn the bankd's port by themselves: the
+ * bankd sends it once the server said it understands it, before answering
+ * any map, so a client is told the real port and never 9999 first.
+ */
+TEST_TIMEOUT(clients_learn_the_bankd_port, 120)
+{
+	struct rspro_pdu pdu;
+	struct tpeer c;
+
+	setup(1);
+	ASSERT_TRUE(tpeer_client(&c, loop, rspro_port, 23, 0));
+	map(0, 23);
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, &pdu, 5000));
+	EXPECT_EQ(bankd_port, pdu.config_client_bank.bankd.port);
+	EXPECT_EQ(0, tpeer_settle(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, 300));
+	EXPECT_TRUE(log_contains(server.log, "bankd updated its registration"));
+	tpeer_close(&c);
+	teardown();
+}
+
 TEST_TIMEOUT(reset_edges_reach_the_card, 120)
 {
 	static const uint8_t select_iccid[] = { 0x00, 0xa4, 0x00, 0x04, 0x02, 0x2f, 0xe2 };

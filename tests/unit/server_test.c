@@ -233,6 +233,57 @@ TEST(osmo_bankd_gets_port_9999_and_refusals_count)
 	srv_stop();
 }
 
+/*
+ * remsim-bankd's address comes in a second ConnectBankReq on the same
+ * connection (once our ConnectBankRes said we understand it): an update of
+ * the registration, not a duplicate identity; clients already told get the
+ * new address. A second request for another bank or slot count is refused
+ * and changes nothing.
+ */
+TEST(bankd_address_updates_the_registration)
+{
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+	struct tpeer b, c;
+
+	setup();
+	srv_start(NULL);
+	ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 1, 8, -1));
+	ASSERT_TRUE(tpeer_client(&c, loop, S.rspro, 23, 0));
+	ASSERT_EQ(201, post_map(1, 0, 23, 0));
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+	answer(&b, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, &pdu, 3000));
+	EXPECT_EQ(9999, pdu.config_client_bank.bankd.port);
+
+	rspro_identity_init(&id, RSPRO_COMP_BANKD, "testbank", "remsim-bankd", "test");
+	rspro_connect_bank_req(&pdu, &id, 1, 8);
+	pdu.connect_bank_req.has_bankd_addr = true;
+	ASSERT_EQ(0, rspro_ip_port_parse(&pdu.connect_bank_req.bankd_addr, "0.0.0.0:9444"));
+	ASSERT_EQ(0, tpeer_send(&b, &pdu));
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CONNECT_BANK_RES, &pdu, 3000));
+	EXPECT_EQ(RSPRO_OK, pdu.connect_res.result);
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, &pdu, 3000));
+	EXPECT_EQ(9444, pdu.config_client_bank.bankd.port);
+	EXPECT_EQ(0, pdu.config_client_bank.bank.slot_nr);
+
+	/* another bank id, another slot count: refused, all stays */
+	rspro_connect_bank_req(&pdu, &id, 2, 8);
+	ASSERT_EQ(0, tpeer_send(&b, &pdu));
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CONNECT_BANK_RES, &pdu, 3000));
+	EXPECT_EQ(RSPRO_ILLEGAL_BANK_ID, pdu.connect_res.result);
+	rspro_connect_bank_req(&pdu, &id, 1, 9);
+	ASSERT_EQ(0, tpeer_send(&b, &pdu));
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CONNECT_BANK_RES, &pdu, 3000));
+	EXPECT_EQ(RSPRO_ILLEGAL_SLOT_ID, pdu.connect_res.result);
+	EXPECT_EQ(0, tpeer_settle(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, 200));
+	EXPECT_TRUE(strstr(get("banks"), "\"bankId\":1,\"numberOfSlots\":8") != NULL);
+	EXPECT_FALSE(b.closed);
+	tpeer_close(&b);
+	tpeer_close(&c);
+	srv_stop();
+}
+
 TEST(delete_in_every_state)
 {
 	struct rspro_pdu pdu;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * remsim-bankd's core: the link to the server (ConnectBankReq with the
- * address clients reach us at), the slot maps the server sends, the
- * listening socket for clients and the workers' completions.
+ * remsim-bankd's core: the link to the server (ConnectBankReq, and the
+ * address clients reach us at for a server that understands it), the slot
+ * maps the server sends, the listening socket for clients and the workers'
+ * completions.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -115,6 +116,44 @@ static void remove_mapping(struct bankd *bd, const struct rspro_pdu *pdu)
 	send_result(bd, RSPRO_REMOVE_MAPPING_RES, result);
 }
 
+/*
+ * The answer to the ConnectBankReq that carried our address: the link
+ * passes it on as it is CONNECTED by then.
+ */
+static void address_res(struct bankd *bd, const struct rspro_pdu *pdu)
+{
+	if (pdu->connect_res.result == RSPRO_OK)
+		LOGP(DRSPRO, LOG_DEBUG, "server", "the server took our address");
+	else
+		LOGP(DRSPRO, LOG_ERROR, "server",
+		     "the server refused our address (%s): clients are told port 9999",
+		     rspro_result_name(pdu->connect_res.result) ?: "?");
+}
+
+/*
+ * Our address goes in a second ConnectBankReq on the same connection, to
+ * a server whose ConnectBankRes said it understands the addition. It
+ * leaves before any CreateMappingRes, so the server knows it before it
+ * tells any client where we are.
+ */
+static void announce_address(struct bankd *bd)
+{
+	struct rspro_pdu pdu;
+	struct rspro_error err;
+
+	if (bd->cfg.announce != ANNOUNCE_AUTO ||
+	    !rspro_identity_has_ext(rspro_link_peer_identity(bd->link), RSPRO_EXT_BANKD_ADDR))
+		return;
+	rspro_connect_bank_req(&pdu, &bd->identity, bd->cfg.bank_id, bd->cfg.num_slots);
+	if (bd->cfg.name[0])
+		snprintf(pdu.connect_bank_req.identity.name,
+			 sizeof(pdu.connect_bank_req.identity.name), "%s", bd->cfg.name);
+	pdu.connect_bank_req.has_bankd_addr = true;
+	pdu.connect_bank_req.bankd_addr = bd->addr;
+	if (rspro_link_send(bd->link, &pdu, &err))
+		LOGP(DRSPRO, LOG_ERROR, "server", "cannot send our address");
+}
+
 static void server_pdu(struct rspro_link *l, const struct rspro_pdu *pdu)
 {
 	struct bankd *bd = rspro_link_data(l);
@@ -126,6 +165,9 @@ static void server_pdu(struct rspro_link *l, const struct rspro_pdu *pdu)
 		break;
 	case RSPRO_REMOVE_MAPPING_REQ:
 		remove_mapping(bd, pdu);
+		break;
+	case RSPRO_CONNECT_BANK_RES:
+		address_res(bd, pdu);
 		break;
 	case RSPRO_RESET_STATE_REQ:
 		LOGP(DSLOTMAP, LOG_NOTICE, "server", "reset state: every map removed");
@@ -142,9 +184,11 @@ static void server_pdu(struct rspro_link *l, const struct rspro_pdu *pdu)
 
 static void server_up(struct rspro_link *l)
 {
+	struct bankd *bd = rspro_link_data(l);
+
 	LOGP(DRSPRO, LOG_INFO, "server", "registered as bank %u with %u slots",
-	     ((struct bankd *)rspro_link_data(l))->cfg.bank_id,
-	     ((struct bankd *)rspro_link_data(l))->cfg.num_slots);
+	     bd->cfg.bank_id, bd->cfg.num_slots);
+	announce_address(bd);
 }
 
 static void server_down(struct rspro_link *l, const char *why)
@@ -238,16 +282,19 @@ int bankd_start(struct bankd *bd, char *err, size_t errlen)
 	lcfg.num_slots = bd->cfg.num_slots;
 	lcfg.peer_type = RSPRO_COMP_SERVER;
 	/* where clients reach us; 0.0.0.0 means "where you see me" */
-	lcfg.has_bankd_addr = !rspro_ip_port_parse(&lcfg.bankd_addr, "0.0.0.0:0");
+	rspro_ip_port_parse(&bd->addr, "0.0.0.0:0");
 	if (strcmp(bd->cfg.bind_ip, "0.0.0.0") && strcmp(bd->cfg.bind_ip, "::")) {
 		char text[80];
 
 		snprintf(text, sizeof(text), strchr(bd->cfg.bind_ip, ':') ? "[%s]:0" : "%s:0",
 			 bd->cfg.bind_ip);
-		if (rspro_ip_port_parse(&lcfg.bankd_addr, text))
-			rspro_ip_port_parse(&lcfg.bankd_addr, "0.0.0.0:0");
+		if (rspro_ip_port_parse(&bd->addr, text))
+			rspro_ip_port_parse(&bd->addr, "0.0.0.0:0");
 	}
-	lcfg.bankd_addr.port = bd->cfg.bind_port;
+	bd->addr.port = bd->cfg.bind_port;
+	/* osmo's module lacks the addition: in the first request only on "yes" */
+	lcfg.has_bankd_addr = bd->cfg.announce == ANNOUNCE_YES;
+	lcfg.bankd_addr = bd->addr;
 	lcfg.conn.ka_interval_ms = bd->cfg.ka_interval_ms;
 	lcfg.conn.ka_timeout_ms = bd->cfg.ka_timeout_ms;
 	bd->link = rspro_link_new(bd->loop, &lcfg, &server_ops, bd);

@@ -15,6 +15,14 @@
 #include "remsim/rspro_conn.h"
 #include "remsim/rspro_link.h"
 
+/*
+ * Whether ConnectBankReq tells the server where clients reach us, in the
+ * addition osmo-remsim's module does not define: AUTO only to a server
+ * whose ConnectBankRes says it understands it (remsim-server), in a second
+ * ConnectBankReq; YES in the first one, to any server; NO never.
+ */
+enum bankd_announce { ANNOUNCE_AUTO, ANNOUNCE_YES, ANNOUNCE_NO };
+
 struct bankd_cfg {
 	char server_host[256];
 	uint16_t server_port;
@@ -30,6 +38,7 @@ struct bankd_cfg {
 	unsigned int ka_interval_ms, ka_timeout_ms;
 	/* a new connection has this long to send its connectClientReq */
 	unsigned int identify_timeout_ms;
+	enum bankd_announce announce;	/* --announce-address */
 };
 
 /*
@@ -106,6 +115,7 @@ struct bankd {
 	struct ev_loop *loop;
 	struct rspro_identity identity;
 	struct rspro_link *link;
+	struct rspro_ip_port addr;	/* where clients reach us */
 	struct slot_table slots;
 	struct bank_map *maps;		/* by bank slot */
 	struct worker *workers;		/* by bank slot */

@@ -40,6 +40,10 @@ static void usage(FILE *f)
 		"      --keepalive-timeout S   seconds to wait for a PONG (default 10)\n"
 		"      --identify-timeout S    seconds a new client has to send its\n"
 		"                              connectClientReq (default 10)\n"
+		"      --announce-address yes|no|auto\n"
+		"                              tell the server our -I/-P for clients: auto\n"
+		"                              (default) only to a server that says it\n"
+		"                              understands it (remsim-server)\n"
 		"  -e, --log-level LEVEL       debug, info, notice, error, fatal (or 1..8)\n"
 		"  -d, --debug MASK            osmo-remsim log mask, e.g. DMAIN,1:DBANKDW,1\n"
 		"  -T, --timestamp             timestamps on log lines\n"
@@ -49,7 +53,7 @@ static void usage(FILE *f)
 		"See Documentation/bankd.rst.\n");
 }
 
-enum { OPT_KA_INTERVAL = 256, OPT_KA_TIMEOUT, OPT_IDENTIFY_TIMEOUT };
+enum { OPT_KA_INTERVAL = 256, OPT_KA_TIMEOUT, OPT_IDENTIFY_TIMEOUT, OPT_ANNOUNCE };
 
 static const struct option options[] = {
 	{ "server-host",	required_argument,	NULL, 'i' },
@@ -67,6 +71,7 @@ static const struct option options[] = {
 	{ "keepalive-interval",	required_argument,	NULL, OPT_KA_INTERVAL },
 	{ "keepalive-timeout",	required_argument,	NULL, OPT_KA_TIMEOUT },
 	{ "identify-timeout",	required_argument,	NULL, OPT_IDENTIFY_TIMEOUT },
+	{ "announce-address",	required_argument,	NULL, OPT_ANNOUNCE },
 	{ "log-level",		required_argument,	NULL, 'e' },
 	{ "debug",		required_argument,	NULL, 'd' },
 	{ "timestamp",		no_argument,		NULL, 'T' },
@@ -154,6 +159,18 @@ static int apply(struct bankd_cfg *cfg, int opt, const char *v, char *why, size_
 		if (num(&n, v, 1, 3600, "identify-timeout", why, whylen))
 			return -EINVAL;
 		cfg->identify_timeout_ms = n * 1000;
+		return 0;
+	case OPT_ANNOUNCE:
+		if (!strcmp(v, "auto"))
+			cfg->announce = ANNOUNCE_AUTO;
+		else if (!strcmp(v, "yes"))
+			cfg->announce = ANNOUNCE_YES;
+		else if (!strcmp(v, "no"))
+			cfg->announce = ANNOUNCE_NO;
+		else {
+			snprintf(why, whylen, "announce-address \"%s\" is not yes, no or auto", v);
+			return -EINVAL;
+		}
 		return 0;
 	case 'e':
 		level = log_parse_level(v);

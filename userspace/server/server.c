@@ -444,17 +444,33 @@ static void peer_rename(struct peer *p, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * ConnectBankRes, with our identity saying that we understand remsim's
+ * ConnectBankReq addition: remsim-bankd sends its address only then, and
+ * never to osmo-remsim-server (Documentation/rspro.rst).
+ */
+static void bank_res(struct peer *p, int32_t result)
+{
+	struct rspro_identity id = p->srv->identity;
+	struct rspro_pdu res;
+
+	rspro_identity_set_exts(&id, RSPRO_EXT_BANKD_ADDR);
+	rspro_connect_bank_res(&res, &id, result);
+	peer_send(p, &res);
+}
+
 static void reject(struct peer *p, const struct rspro_pdu *req)
 {
 	struct rspro_pdu res;
 
-	if (req->msg == RSPRO_CONNECT_CLIENT_REQ)
-		rspro_connect_client_res(&res, &p->srv->identity, RSPRO_IDENTITY_IN_USE);
-	else
-		rspro_connect_bank_res(&res, &p->srv->identity, RSPRO_IDENTITY_IN_USE);
 	LOGP(DRSPRO, LOG_ERROR, p->name,
 	     "identity already connected from elsewhere: identityInUse, the new connection closes");
-	peer_send(p, &res);
+	if (req->msg == RSPRO_CONNECT_CLIENT_REQ) {
+		rspro_connect_client_res(&res, &p->srv->identity, RSPRO_IDENTITY_IN_USE);
+		peer_send(p, &res);
+	} else {
+		bank_res(p, RSPRO_IDENTITY_IN_USE);
+	}
 	p->state = PEER_REJECTED;
 	/* a second for the response to leave, as osmo-remsim */
 	ev_timer_start(p->srv->loop, &p->timer, 1000);
@@ -495,8 +511,11 @@ static void connect_client_req(struct peer *p, const struct rspro_pdu *pdu)
 	update_client(srv, p->client);
 }
 
-/* Where clients reach this bankd: what it says, or its address and 9999. */
-static void bankd_address(struct peer *p, const struct rspro_pdu *pdu)
+/*
+ * Where clients reach this bankd: what it says, or its address and 9999.
+ * Returns whether it connected over loopback.
+ */
+static bool bankd_address(struct peer *p, const struct rspro_pdu *pdu)
 {
 	struct rspro_ip_port seen = { 0 };
 	static const uint8_t zero[16];
@@ -514,15 +533,51 @@ static void bankd_address(struct peer *p, const struct rspro_pdu *pdu)
 			p->bankd_addr = *adv;
 		p->bankd_addr.port = adv->port;
 	}
-	if (seen.family == AF_INET && seen.addr[0] == 127)
-		LOGP(DRSPRO, LOG_NOTICE, p->name,
-		     "bankd connected over loopback: only clients on this host can reach it at that address");
+	return seen.family == AF_INET && seen.addr[0] == 127;
+}
+
+/*
+ * A ConnectBankReq on a registered bankd's connection: remsim-bankd sends
+ * its address so, once our ConnectBankRes said we understand it. It
+ * updates this registration; it is no second identity. It comes before
+ * the bankd's first CreateMappingRes, so no client was told 9999 before.
+ */
+static void connect_bank_update(struct peer *p, const struct rspro_pdu *pdu)
+{
+	struct server *srv = p->srv;
+	struct rspro_ip_port old = p->bankd_addr;
+	int32_t result = RSPRO_OK;
+	struct slotmap *m;
+	char addr[64];
+
+	if (pdu->connect_bank_req.identity.type != RSPRO_COMP_BANKD ||
+	    pdu->connect_bank_req.bank_id != p->bank_id)
+		result = RSPRO_ILLEGAL_BANK_ID;
+	else if (pdu->connect_bank_req.num_slots != p->num_slots)
+		result = RSPRO_ILLEGAL_SLOT_ID;
+	if (result != RSPRO_OK) {
+		LOGP(DRSPRO, LOG_ERROR, p->name,
+		     "connectBankReq again, as bank %u with %u slots: %s, the registration stays",
+		     pdu->connect_bank_req.bank_id, pdu->connect_bank_req.num_slots,
+		     rspro_result_name(result));
+		bank_res(p, result);
+		return;
+	}
+	bankd_address(p, pdu);
+	rspro_ip_port_format(&p->bankd_addr, addr, sizeof(addr));
+	LOGP(DRSPRO, LOG_INFO, p->name, "bankd updated its registration: clients reach it at %s",
+	     addr);
+	bank_res(p, RSPRO_OK);
+	if (!memcmp(&old, &p->bankd_addr, sizeof(old)))
+		return;
+	for (m = srv->maps; m; m = m->next)
+		if (m->bank.bank_id == p->bank_id)
+			update_client(srv, m->client);
 }
 
 static void connect_bank_req(struct peer *p, const struct rspro_pdu *pdu)
 {
 	struct server *srv = p->srv;
-	struct rspro_pdu res;
 	struct slotmap *m;
 	char addr[64];
 
@@ -542,13 +597,14 @@ static void connect_bank_req(struct peer *p, const struct rspro_pdu *pdu)
 	p->bank_id = pdu->connect_bank_req.bank_id;
 	p->num_slots = pdu->connect_bank_req.num_slots;
 	p->identity = pdu->connect_bank_req.identity;
-	bankd_address(p, pdu);
+	if (bankd_address(p, pdu))
+		LOGP(DRSPRO, LOG_NOTICE, p->name,
+		     "bankd connected over loopback: only clients on this host can reach it at that address");
 	rspro_ip_port_format(&p->bankd_addr, addr, sizeof(addr));
 	LOGP(DRSPRO, LOG_INFO, p->name,
 	     "bankd connected from %s with %u slots, clients reach it at %s",
 	     rspro_conn_peer(p->conn), p->num_slots, addr);
-	rspro_connect_bank_res(&res, &srv->identity, RSPRO_OK);
-	peer_send(p, &res);
+	bank_res(p, RSPRO_OK);
 	/* whatever this bank had is new to this connection */
 	for (m = srv->maps; m; m = m->next)
 		if (m->bank.bank_id == p->bank_id && !m->deleted) {
@@ -583,6 +639,10 @@ static void peer_pdu(struct rspro_conn *c, const struct rspro_pdu *pdu)
 		}
 		break;
 	case PEER_BANKD:
+		if (pdu->msg == RSPRO_CONNECT_BANK_REQ) {
+			connect_bank_update(p, pdu);
+			return;
+		}
 		if (pdu->msg == RSPRO_CREATE_MAPPING_RES) {
 			create_mapping_res(p->srv, p, pdu->result);
 			return;

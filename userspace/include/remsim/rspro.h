@@ -280,6 +280,22 @@ void rspro_error_ind(struct rspro_pdu *pdu, enum rspro_component sender,
 		     enum rspro_severity severity, enum rspro_error_code code,
 		     const char *text);
 
+/*
+ * remsim's extensions to the module (Documentation/rspro.rst): an element
+ * osmo-remsim's RSPRO module does not define goes only to a peer that said
+ * it understands it. A peer says so in its identity's hwModel, a field of
+ * osmo's module that osmo-remsim never fills: "remsim-ext:" and the names,
+ * separated by commas.
+ */
+#define RSPRO_EXT_PREFIX	"remsim-ext:"
+/* ConnectBankReq.bankdAddress: the server understands it */
+#define RSPRO_EXT_BANKD_ADDR	"addr"
+
+/* Sets hwModel to announce @names ("addr" or "addr,x"); -EINVAL if too long. */
+int rspro_identity_set_exts(struct rspro_identity *id, const char *names);
+/* Whether @id announces the extension @name. */
+bool rspro_identity_has_ext(const struct rspro_identity *id, const char *name);
+
 /* "192.168.1.10:9999" or "[2001:db8::1]:9999"; -EINVAL on bad input. */
 int rspro_ip_port_parse(struct rspro_ip_port *ipp, const char *text);
 int rspro_ip_port_format(const struct rspro_ip_port *ipp, char *buf,

@@ -25,7 +25,11 @@ struct rspro_link_cfg {
 	struct rspro_client_slot client_slot;	/* for connectClientReq */
 	uint16_t bank_id;			/* for connectBankReq */
 	uint16_t num_slots;
-	/* a bankd's: where its clients reach it (ConnectBankReq extension) */
+	/*
+	 * a bankd's: where its clients reach it, in the ConnectBankReq
+	 * addition that osmo-remsim's module lacks; only for a server known
+	 * to understand it (see Documentation/rspro.rst)
+	 */
 	bool has_bankd_addr;
 	struct rspro_ip_port bankd_addr;
 	enum rspro_component peer_type;	/* what Connect*Res must come from */
@@ -65,6 +69,11 @@ int rspro_link_send(struct rspro_link *l, const struct rspro_pdu *pdu,
 		    struct rspro_error *err);
 
 enum rspro_link_state rspro_link_state(const struct rspro_link *l);
+/*
+ * The peer's identity from its last ok Connect*Res (zeroed before one), so
+ * that a link can see which of remsim's extensions the peer understands.
+ */
+const struct rspro_identity *rspro_link_peer_identity(const struct rspro_link *l);
 const char *rspro_link_state_name(enum rspro_link_state state);
 void *rspro_link_data(const struct rspro_link *l);
 /* Connection attempts since the last reset of the back-off. */

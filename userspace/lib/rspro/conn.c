@@ -230,22 +230,26 @@ int rspro_conn_ping(struct rspro_conn *c)
 	return ret;
 }
 
+/* A PING, and the PONG deadline. A failed send closes later, never here. */
+static void send_ping(struct rspro_conn *c)
+{
+	send_ccm(c, IPA_CCM_PING);
+	c->stats.pings_sent++;
+	c->awaiting_pong = true;
+	if (!c->dead)
+		ev_timer_start(c->loop, &c->ka_timer, c->cfg.ka_timeout_ms);
+}
+
 static void ka_timer_cb(struct ev_timer *t)
 {
 	struct rspro_conn *c = t->data;
 
 	c->busy++;
-	if (c->awaiting_pong) {
+	if (c->awaiting_pong)
 		fail(c, -ETIMEDOUT, "keep-alive: no PONG within %u ms",
 		     c->cfg.ka_timeout_ms);
-	} else {
-		send_ccm(c, IPA_CCM_PING);
-		c->stats.pings_sent++;
-		c->awaiting_pong = true;
-		if (!c->dead)
-			ev_timer_start(c->loop, &c->ka_timer,
-				       c->cfg.ka_timeout_ms);
-	}
+	else
+		send_ping(c);
 	put(c);
 }
 
@@ -435,9 +439,12 @@ struct rspro_conn *rspro_conn_new(struct ev_loop *loop,
 	}
 	if (ev_io_start(loop, &c->io, t->fd, EPOLLIN, io_cb, c))
 		goto fail_rx;
-	/* osmo-remsim's keep-alive pings as soon as it starts */
+	/*
+	 * osmo-remsim's keep-alive pings as soon as it starts, before the
+	 * link sends its Connect*Req: the PING leaves first, here and now.
+	 */
 	if (cfg->ka_interval_ms)
-		ev_timer_start(loop, &c->ka_timer, 0);
+		send_ping(c);
 	return c;
 
 fail_rx:

@@ -22,6 +22,7 @@ struct rspro_link {
 	struct ev_io connecting;	/* the socket while TCP connects */
 	int connect_fd;
 	struct rspro_conn *conn;
+	struct rspro_identity peer;	/* from the last ok Connect*Res */
 	unsigned int attempts;
 	uint64_t last_attempt_ns;	/* 0: none yet */
 };
@@ -53,6 +54,7 @@ void rspro_link_cfg_default(struct rspro_link_cfg *cfg)
 static void drop_transport(struct rspro_link *l)
 {
 	ev_timer_stop(&l->timer);
+	memset(&l->peer, 0, sizeof(l->peer));
 	if (l->connect_fd >= 0) {
 		ev_io_stop(&l->connecting);
 		close(l->connect_fd);
@@ -230,6 +232,7 @@ static void connect_res(struct rspro_link *l, const struct rspro_pdu *pdu)
 		return;
 	}
 	ev_timer_stop(&l->timer);
+	l->peer = pdu->connect_res.identity;
 	set_state(l, RSPRO_LINK_CONNECTED, "connected");
 	if (l->ops->up)
 		l->ops->up(l);
@@ -308,6 +311,11 @@ int rspro_link_send(struct rspro_link *l, const struct rspro_pdu *pdu,
 enum rspro_link_state rspro_link_state(const struct rspro_link *l)
 {
 	return l->state;
+}
+
+const struct rspro_identity *rspro_link_peer_identity(const struct rspro_link *l)
+{
+	return &l->peer;
 }
 
 void *rspro_link_data(const struct rspro_link *l)

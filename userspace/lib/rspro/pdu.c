@@ -2,6 +2,7 @@
 /* Building RSPRO PDUs and naming their parts. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "remsim/rspro.h"
@@ -281,4 +282,29 @@ void rspro_error_ind(struct rspro_pdu *pdu, enum rspro_component sender,
 	pdu->error_ind.code = code;
 	snprintf(pdu->error_ind.text, sizeof(pdu->error_ind.text), "%s",
 		 text ? text : "");
+}
+
+int rspro_identity_set_exts(struct rspro_identity *id, const char *names)
+{
+	if (strlen(RSPRO_EXT_PREFIX) + strlen(names) > RSPRO_NAME_MAX)
+		return -EINVAL;
+	snprintf(id->hw_model, sizeof(id->hw_model), "%s%s", RSPRO_EXT_PREFIX, names);
+	return 0;
+}
+
+bool rspro_identity_has_ext(const struct rspro_identity *id, const char *name)
+{
+	size_t plen = strlen(RSPRO_EXT_PREFIX), nlen = strlen(name);
+	const char *p = id->hw_model;
+
+	if (!nlen || strncmp(p, RSPRO_EXT_PREFIX, plen))
+		return false;
+	/* a whole item of the comma-separated list */
+	for (p += plen; *p; p += strcspn(p, ",")) {
+		if (*p == ',')
+			p++;
+		if (!strncmp(p, name, nlen) && (p[nlen] == ',' || !p[nlen]))
+			return true;
+	}
+	return false;
 }
