@@ -100,7 +100,12 @@ void remsim_slot_card_ack(struct remsim_slot *slot, bool inserted);
 /* The board sent something invalid: counted, and reported to the owner. */
 void remsim_slot_board_error(struct remsim_slot *slot);
 
-/* The next transmission for the modem: 0, or -EAGAIN when there is none. */
+/*
+ * The next transmission for the modem: 0, or -EAGAIN when there is none.
+ * A backend that pops in several contexts at once makes taking one and
+ * passing it on a single step under a lock of its own (sim->lock,
+ * st2->pump_lock), or two of them could overtake each other.
+ */
 int remsim_slot_tx_pop(struct remsim_slot *slot, struct t0_tx *tx);
 
 /*

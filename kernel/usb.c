@@ -104,7 +104,17 @@ struct st2 {
 	struct remsim_slot	*slot;		/* we hold a device reference */
 	u8			ep_in, ep_out, ep_int;
 
-	spinlock_t		lock;		/* below */
+	/*
+	 * Taking a transmission off the slot's queue and queueing it for the
+	 * board is one step under pump_lock: process context and the IN
+	 * completions all pump, and two pumpers must not swap transmissions
+	 * (the modem would see a T=0 protocol error). Protects pump_tx.
+	 * Lock order: pump_lock, then the slot's lock or st2->lock.
+	 */
+	spinlock_t		pump_lock;
+	struct t0_tx		pump_tx;	/* off the stack of a completion */
+
+	spinlock_t		lock;		/* everything below */
 	bool			dead;
 	unsigned long		parked;		/* IN URBs waiting for room */
 	unsigned long		out_busy;	/* OUT URBs in flight */
@@ -186,21 +196,28 @@ static void st2_out_kick(struct st2 *st2)
 	}
 }
 
-/* Queues one message for the board; any context. */
-static int st2_queue(struct st2 *st2, const u8 *buf, size_t len, int card_ack, bool wait)
+static struct st2_out *st2_out_new(int card_ack)
 {
-	struct st2_out *m;
+	struct st2_out *m = kmalloc(sizeof(*m), GFP_ATOMIC);
+
+	if (m)
+		m->card_ack = card_ack;
+	return m;
+}
+
+/*
+ * Queues m for the board and takes it, whatever the result; any context.
+ * With wait, m is the control message a slot op waits for.
+ */
+static int st2_out_queue(struct st2 *st2, struct st2_out *m, bool wait)
+{
 	unsigned long flags;
 	int ret = 0;
 
-	if (WARN_ON(len < ST2_HDR_LEN || len > ST2_MSG_MAX))
+	if (WARN_ON(m->len < ST2_HDR_LEN || m->len > ST2_MSG_MAX)) {
+		kfree(m);
 		return -EINVAL;
-	m = kmalloc(sizeof(*m), GFP_ATOMIC);
-	if (!m)
-		return -ENOMEM;
-	memcpy(m->buf, buf, len);
-	m->len = len;
-	m->card_ack = card_ack;
+	}
 	spin_lock_irqsave(&st2->lock, flags);
 	if (st2->dead) {
 		ret = -ENODEV;
@@ -220,6 +237,21 @@ static int st2_queue(struct st2 *st2, const u8 *buf, size_t len, int card_ack, b
 	spin_unlock_irqrestore(&st2->lock, flags);
 	kfree(m);
 	return ret;
+}
+
+/* Queues one message for the board; any context. */
+static int st2_queue(struct st2 *st2, const u8 *buf, size_t len, int card_ack, bool wait)
+{
+	struct st2_out *m;
+
+	if (WARN_ON(len > ST2_MSG_MAX))
+		return -EINVAL;
+	m = st2_out_new(card_ack);
+	if (!m)
+		return -ENOMEM;
+	memcpy(m->buf, buf, len);
+	m->len = len;
+	return st2_out_queue(st2, m, wait);
 }
 
 static int st2_send(struct st2 *st2, const u8 *buf, size_t len, int card_ack)
@@ -248,18 +280,28 @@ static int st2_send_ctrl(struct st2 *st2, const u8 *buf, size_t len, int card_ac
 	return -ETIMEDOUT;
 }
 
-/* What the slot core has for the modem goes out as TX_DATA messages. */
+/*
+ * What the slot core has for the modem goes out as TX_DATA messages, in
+ * order: see pump_lock. Any context.
+ */
 static void st2_pump(struct st2 *st2)
 {
-	u8 buf[ST2_MSG_MAX];
-	struct t0_tx tx;
+	struct t0_tx *tx = &st2->pump_tx;
+	unsigned long flags;
 
-	while (!remsim_slot_tx_pop(st2->slot, &tx)) {
-		size_t n = st2_tx_data(buf, tx.flags, tx.data, tx.len);
+	spin_lock_irqsave(&st2->pump_lock, flags);
+	while (!remsim_slot_tx_pop(st2->slot, tx)) {
+		struct st2_out *m = st2_out_new(-1);
 
-		if (st2_send(st2, buf, n, -1))
+		if (!m) {
+			remsim_slot_board_error(st2->slot);
+			continue;
+		}
+		m->len = st2_tx_data(m->buf, tx->flags, tx->data, tx->len);
+		if (st2_out_queue(st2, m, false))
 			remsim_slot_board_error(st2->slot);
 	}
+	spin_unlock_irqrestore(&st2->pump_lock, flags);
 }
 
 static void st2_out_complete(struct urb *urb)
@@ -697,6 +739,7 @@ static int st2_probe(struct usb_interface *intf, const struct usb_device_id *id)
 	if (!st2)
 		return -ENOMEM;
 	kref_init(&st2->kref);
+	spin_lock_init(&st2->pump_lock);
 	spin_lock_init(&st2->lock);
 	INIT_LIST_HEAD(&st2->out_queue);
 	INIT_WORK(&st2->halt_work, st2_halt_work);

@@ -525,6 +525,68 @@ TEST_TIMEOUT(reset_with_a_full_queue_does_not_abort_the_next_command, 120)
 	board_stop(&b);
 }
 
+struct in_noise {
+	struct test_board	*b;
+	volatile bool		stop;
+};
+
+/* Messages the driver ignores: IN completions, each of which pumps. */
+static void *in_noise_thread(void *arg)
+{
+	struct in_noise *n = arg;
+	char reply[64];
+
+	while (!n->stop)
+		board_cmd(n->b, "misbehave 0 unknown", reply, sizeof(reply));
+	return NULL;
+}
+
+/*
+ * Raw mode, the answer in two writes (procedure byte and data, then the
+ * status word) while IN completions pump too: the modem must get them in
+ * order. Taking a transmission off the slot and queueing it for the board
+ * are one step. The window without that is a few instructions: this test
+ * is not known to fail without it, but it is the load that would show a swap.
+ */
+TEST_TIMEOUT(raw_answers_stay_in_order_while_completions_pump, 300)
+{
+	struct remsim_mode mode = { .mode = REMSIM_MODE_RAW };
+	uint8_t hdr[5] = { 0xa0, 0xb0, 0x00, 0x00, 0x04 };
+	struct in_noise noise = { .b = &b };
+	struct modem *m;
+	uint8_t atr[33];
+	pthread_t th;
+	size_t len;
+	int fd;
+
+	start("simtrace2");
+	fd = slot_open(b.index[0], O_RDWR);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, ioctl(fd, REMSIM_IOC_SET_MODE, &mode));
+	ASSERT_EQ(0, board_modem(&b, 0, &m));
+	ASSERT_EQ(0, modem_power_on(m, atr, &len));
+	ASSERT_EQ(0, pthread_create(&th, NULL, in_noise_thread, &noise));
+	for (int i = 0; i < 100; i++) {
+		uint8_t data[5] = { 0xb0, i, i + 1, i + 2, i + 3 };
+		struct phone_call call;
+		struct slot_msg msg;
+
+		ASSERT_EQ(0, phone_tpdu_start(&call, m, hdr, NULL, true));
+		ASSERT_EQ(0, slot_read_type(fd, REMSIM_MSG_TPDU_HEADER, &msg, 5000));
+		ASSERT_EQ(0, slot_write(fd, REMSIM_MSG_TPDU_SEND, 0, data, sizeof(data)));
+		ASSERT_EQ(0, slot_write(fd, REMSIM_MSG_TPDU_STATUS, 0, (uint8_t[]){ 0x90, 0 }, 2));
+		ASSERT_EQ(0, phone_call_wait(&call));
+		ASSERT_EQ(6, call.resp_len);
+		ASSERT_EQ(0, memcmp(data + 1, call.resp, 4));
+		ASSERT_EQ(0x9000, call.sw);
+	}
+	noise.stop = true;
+	pthread_join(th, NULL);
+	modem_close(m);
+	close(fd);
+	board_stop(&b);
+}
+
 static uint64_t board_errors(unsigned int index)
 {
 	struct remsim_stats st;
