@@ -67,6 +67,7 @@ struct remsim_slot {
 	u32			interface;
 	const struct remsim_backend_ops *ops;
 	void			*priv;
+	bool			published;	/* node and table: by the backend */
 
 	/*
 	 * Process-context state: owner, ATR, mode, mapping; serialises the

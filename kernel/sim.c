@@ -473,6 +473,23 @@ static const struct file_operations modem_fops = {
 
 /* --- creating and destroying ------------------------------------------------ */
 
+/* Unlinked from sims already, or never linked. */
+static void sim_destroy(struct sim *sim)
+{
+	/* No op is called after this; our device reference keeps slot valid. */
+	remsim_slot_remove(sim->slot);
+
+	spin_lock_bh(&sim->lock);
+	sim->dead = true;
+	spin_unlock_bh(&sim->lock);
+	wake_up_interruptible_all(&sim->read_wait);
+	wake_up_interruptible_all(&sim->write_wait);
+	del_timer_sync(&sim->null_timer);
+	/* Waits for modem file calls in progress; they see dead and leave. */
+	debugfs_remove_recursive(sim->dir);
+	kref_put(&sim->ref, sim_free);
+}
+
 static struct sim *sim_create(const struct net *net, u32 portid)
 {
 	struct remsim_slot_desc desc = {
@@ -525,27 +542,16 @@ static struct sim *sim_create(const struct net *net, u32 portid)
 	sim->dir = debugfs_create_dir(dev_name(remsim_slot_device(slot)), sim_debugfs);
 	debugfs_create_file("modem", 0600, sim->dir, sim, &modem_fops);
 
+	/* Last: from here on the owner may call our ops, which use sim->slot. */
+	ret = remsim_slot_publish(slot);
+	if (ret) {
+		sim_destroy(sim);
+		return ERR_PTR(ret);
+	}
 	mutex_lock(&sims_lock);
 	list_add_tail(&sim->node, &sims);
 	mutex_unlock(&sims_lock);
 	return sim;
-}
-
-/* Unlinked from sims already. */
-static void sim_destroy(struct sim *sim)
-{
-	/* No op is called after this; our device reference keeps slot valid. */
-	remsim_slot_remove(sim->slot);
-
-	spin_lock_bh(&sim->lock);
-	sim->dead = true;
-	spin_unlock_bh(&sim->lock);
-	wake_up_interruptible_all(&sim->read_wait);
-	wake_up_interruptible_all(&sim->write_wait);
-	del_timer_sync(&sim->null_timer);
-	/* Waits for modem file calls in progress; they see dead and leave. */
-	debugfs_remove_recursive(sim->dir);
-	kref_put(&sim->ref, sim_free);
 }
 
 static struct remsim_slot *sim_ops_create(const struct net *net, u32 portid)

@@ -707,6 +707,32 @@ static const struct st2_board *st2_board(u16 pid)
 	return &st2_boards[0];
 }
 
+/*
+ * The slot goes first (node, owner, ops), then every URB and work item;
+ * for disconnect, and for a probe that fails once the URBs run.
+ */
+static void st2_stop(struct st2 *st2)
+{
+	unsigned long flags;
+	unsigned int i;
+
+	remsim_slot_remove(st2->slot);
+
+	spin_lock_irqsave(&st2->lock, flags);
+	st2->dead = true;
+	spin_unlock_irqrestore(&st2->lock, flags);
+	/*
+	 * Every URB, in flight or parked: poisoning waits for a completion in
+	 * progress and refuses any later submission, so none runs after this.
+	 */
+	for (i = 0; i <= ST2_IN_URBS; i++)
+		usb_poison_urb(st2->in_urbs[i]);
+	for (i = 0; i < ST2_OUT_URBS; i++)
+		usb_poison_urb(st2->out_urbs[i]);
+	cancel_work_sync(&st2->halt_work);
+	cancel_delayed_work_sync(&st2->retry_work);
+}
+
 static int st2_probe(struct usb_interface *intf, const struct usb_device_id *id)
 {
 	struct usb_endpoint_descriptor *in, *out, *irq;
@@ -780,6 +806,13 @@ static int st2_probe(struct usb_interface *intf, const struct usb_device_id *id)
 	if (st2_send(st2, cfg, sizeof(cfg), -1) || st2_send(st2, sel, sizeof(sel), -1))
 		dev_warn(&intf->dev, "cannot configure the board\n");
 
+	/* Last: from here on the owner and netlink may call into the slot. */
+	ret = remsim_slot_publish(slot);
+	if (ret) {
+		st2_stop(st2);
+		usb_set_intfdata(intf, NULL);
+		goto err_put;
+	}
 	dev_info(&intf->dev, "%s card emulation: %s\n", board->name,
 		 dev_name(remsim_slot_device(slot)));
 	return 0;
@@ -792,29 +825,13 @@ err_put:
 static void st2_disconnect(struct usb_interface *intf)
 {
 	struct st2 *st2 = usb_get_intfdata(intf);
-	unsigned long flags;
-	unsigned int i;
 
-	/* Node, owner, ops: the slot goes first. */
-	remsim_slot_remove(st2->slot);
-
-	spin_lock_irqsave(&st2->lock, flags);
-	st2->dead = true;
-	spin_unlock_irqrestore(&st2->lock, flags);
-	/*
-	 * Every URB, in flight or parked: poisoning waits for a completion in
-	 * progress and refuses any later submission, so none runs after this.
-	 */
-	for (i = 0; i <= ST2_IN_URBS; i++)
-		usb_poison_urb(st2->in_urbs[i]);
-	for (i = 0; i < ST2_OUT_URBS; i++)
-		usb_poison_urb(st2->out_urbs[i]);
-	cancel_work_sync(&st2->halt_work);
-	cancel_delayed_work_sync(&st2->retry_work);
+	st2_stop(st2);
 	usb_set_intfdata(intf, NULL);
 	dev_info(&intf->dev, "card emulation gone\n");
 	kref_put(&st2->kref, st2_free);
 }
+
 
 static struct usb_driver st2_driver = {
 	.name		= "remsim",
