@@ -86,6 +86,7 @@ struct st2_out {
 	struct list_head	node;
 	u16			len;
 	s8			card_ack;	/* -1, or what to acknowledge */
+	u32			ctrl_seq;	/* a control message's number, or 0 */
 	u8			buf[ST2_MSG_MAX];
 };
 
@@ -124,8 +125,14 @@ struct st2 {
 	unsigned int		errors[ST2_IN_URBS + 1];	/* in a row, per IN URB */
 	unsigned long		halted;		/* endpoints to clear: 0 in, 1 out, 2 int */
 	unsigned int		link_errors;	/* not counted yet: maybe an unplug */
-	struct st2_out		*ctrl_msg;	/* the control message waited for */
-	int			ctrl_status;
+	/*
+	 * The control message a slot op waits for (the slot core runs one op
+	 * at a time): by number, never by pointer, since the message is freed
+	 * once it is sent or has failed.
+	 */
+	u32			ctrl_seq;	/* the last number given */
+	u32			ctrl_wait;	/* the one waited for; 0: none */
+	int			ctrl_status;	/* its result: 0 or -errno */
 	struct completion	ctrl_done;
 
 	struct st2_in		in_ctx[ST2_IN_URBS + 1];
@@ -165,9 +172,25 @@ static void st2_free(struct kref *kref)
 
 /* --- out ------------------------------------------------------------------------- */
 
-/* Starts what waits for an OUT URB; under st2->lock. */
+/* A control message is done (sent, failed, not sent): its waiter wakes. */
+static void st2_ctrl_done(struct st2 *st2, const struct st2_out *m, int status)
+{
+	lockdep_assert_held(&st2->lock);
+	if (!m->ctrl_seq || m->ctrl_seq != st2->ctrl_wait)
+		return;
+	st2->ctrl_wait = 0;
+	st2->ctrl_status = status;
+	complete(&st2->ctrl_done);
+}
+
+/*
+ * Starts what waits for an OUT URB; under st2->lock. A message that cannot
+ * be submitted is dropped, its waiter gets the error, and the next one is
+ * tried: the queue never waits for a completion that cannot come.
+ */
 static void st2_out_kick(struct st2 *st2)
 {
+	lockdep_assert_held(&st2->lock);
 	while (!st2->dead && !list_empty(&st2->out_queue)) {
 		unsigned int i = find_first_zero_bit(&st2->out_busy, ST2_OUT_URBS);
 		struct st2_out *m;
@@ -188,10 +211,11 @@ static void st2_out_kick(struct st2 *st2)
 		if (ret) {
 			clear_bit(i, &st2->out_busy);
 			st2->out_msg[i] = NULL;
+			st2_ctrl_done(st2, m, ret);
 			kfree(m);
+			/* EPERM: poisoned; ENODEV: the board is going. */
 			if (ret != -ENODEV && ret != -EPERM)
 				dev_err_ratelimited(&st2->intf->dev, "OUT submit: %d\n", ret);
-			return;
 		}
 	}
 }
@@ -200,16 +224,19 @@ static struct st2_out *st2_out_new(int card_ack)
 {
 	struct st2_out *m = kmalloc(sizeof(*m), GFP_ATOMIC);
 
-	if (m)
+	if (m) {
 		m->card_ack = card_ack;
+		m->ctrl_seq = 0;
+	}
 	return m;
 }
 
 /*
  * Queues m for the board and takes it, whatever the result; any context.
- * With wait, m is the control message a slot op waits for.
+ * With seq, m is a control message that the caller waits for: *seq gets
+ * its number.
  */
-static int st2_out_queue(struct st2 *st2, struct st2_out *m, bool wait)
+static int st2_out_queue(struct st2 *st2, struct st2_out *m, u32 *seq)
 {
 	unsigned long flags;
 	int ret = 0;
@@ -225,9 +252,12 @@ static int st2_out_queue(struct st2 *st2, struct st2_out *m, bool wait)
 		/* Only a board that takes nothing gets here. */
 		ret = -ENOBUFS;
 	} else {
-		if (wait) {
+		if (seq) {
+			/* 0 means none: skip it when the counter wraps. */
+			m->ctrl_seq = ++st2->ctrl_seq ?: ++st2->ctrl_seq;
+			*seq = m->ctrl_seq;
 			reinit_completion(&st2->ctrl_done);
-			st2->ctrl_msg = m;
+			st2->ctrl_wait = m->ctrl_seq;
 		}
 		list_add_tail(&m->node, &st2->out_queue);
 		st2->out_len++;
@@ -240,7 +270,7 @@ static int st2_out_queue(struct st2 *st2, struct st2_out *m, bool wait)
 }
 
 /* Queues one message for the board; any context. */
-static int st2_queue(struct st2 *st2, const u8 *buf, size_t len, int card_ack, bool wait)
+static int st2_queue(struct st2 *st2, const u8 *buf, size_t len, int card_ack, u32 *seq)
 {
 	struct st2_out *m;
 
@@ -251,33 +281,40 @@ static int st2_queue(struct st2 *st2, const u8 *buf, size_t len, int card_ack, b
 		return -ENOMEM;
 	memcpy(m->buf, buf, len);
 	m->len = len;
-	return st2_out_queue(st2, m, wait);
+	return st2_out_queue(st2, m, seq);
 }
 
 static int st2_send(struct st2 *st2, const u8 *buf, size_t len, int card_ack)
 {
-	return st2_queue(st2, buf, len, card_ack, false);
+	return st2_queue(st2, buf, len, card_ack, NULL);
 }
 
 /*
  * A control message from a slot op (the slot core serialises them): it
  * returns once the board has taken it, so that what the owner does next
- * (reset the phone, say) comes after it.
+ * (reset the phone, say) comes after it. A message that cannot be
+ * submitted fails at once with the submission's error (ENODEV while the
+ * board goes), a failed transfer with EIO.
  */
 static int st2_send_ctrl(struct st2 *st2, const u8 *buf, size_t len, int card_ack)
 {
 	unsigned long flags;
-	int ret = st2_queue(st2, buf, len, card_ack, true);
+	u32 seq;
+	int ret = st2_queue(st2, buf, len, card_ack, &seq);
 
 	if (ret)
 		return ret;
-	if (wait_for_completion_timeout(&st2->ctrl_done, msecs_to_jiffies(ST2_CTRL_MS)))
-		return st2->ctrl_status ? -EIO : 0;
-	/* It may still go; nobody will be waiting for it. */
+	wait_for_completion_timeout(&st2->ctrl_done, msecs_to_jiffies(ST2_CTRL_MS));
 	spin_lock_irqsave(&st2->lock, flags);
-	st2->ctrl_msg = NULL;
+	if (st2->ctrl_wait == seq) {
+		/* It may still go; nobody will be waiting for it. */
+		st2->ctrl_wait = 0;
+		ret = -ETIMEDOUT;
+	} else {
+		ret = st2->ctrl_status;
+	}
 	spin_unlock_irqrestore(&st2->lock, flags);
-	return -ETIMEDOUT;
+	return ret;
 }
 
 /*
@@ -298,7 +335,7 @@ static void st2_pump(struct st2 *st2)
 			continue;
 		}
 		m->len = st2_tx_data(m->buf, tx->flags, tx->data, tx->len);
-		if (st2_out_queue(st2, m, false))
+		if (st2_out_queue(st2, m, NULL))
 			remsim_slot_board_error(st2->slot);
 	}
 	spin_unlock_irqrestore(&st2->pump_lock, flags);
@@ -326,11 +363,8 @@ static void st2_out_complete(struct urb *urb)
 			m->len, (int)min_t(u32, m->len, 16), m->buf);
 	if (m && !urb->status)
 		card_ack = m->card_ack;
-	if (m && m == st2->ctrl_msg) {
-		st2->ctrl_msg = NULL;
-		st2->ctrl_status = urb->status;
-		complete(&st2->ctrl_done);
-	}
+	if (m)
+		st2_ctrl_done(st2, m, urb->status ? -EIO : 0);
 	if (urb->status == -EPIPE)
 		set_bit(1, &st2->halted);
 	st2_out_kick(st2);

@@ -23,6 +23,8 @@
 #include "remsim/nl.h"
 #include "session.h"
 #include "slotdev.h"
+#include "measure.h"
+#include "uffd.h"
 
 static struct test_board b;
 
@@ -584,6 +586,68 @@ TEST_TIMEOUT(raw_answers_stay_in_order_while_completions_pump, 300)
 	pthread_join(th, NULL);
 	modem_close(m);
 	close(fd);
+	board_stop(&b);
+}
+
+struct ctrl_probe {
+	struct test_board	*b;
+	int			fd;	/* the slot whose interface goes last */
+	int			unplug;
+	int			ret;
+	uint64_t		ns;
+};
+
+/*
+ * In the fault of an ioctl that holds the mutex of the slot whose interface
+ * the hub removes first: the board unplugs, the device is marked gone, and
+ * its removal stops at that slot. The other slot is still there, but no URB
+ * can be submitted for it any more.
+ */
+static void control_while_going(void *arg)
+{
+	struct remsim_card card = { .inserted = 1 };
+	struct ctrl_probe *p = arg;
+	char reply[64];
+	uint64_t t0;
+
+	p->unplug = board_cmd(p->b, "unplug", reply, sizeof(reply));
+	usleep(1500000);
+	t0 = now_ns();
+	p->ret = ioctl(p->fd, REMSIM_IOC_CARD_INSERT, &card) ? -errno : 0;
+	p->ns = now_ns() - t0;
+}
+
+/*
+ * A control message that cannot be submitted fails its ioctl at once with
+ * the submission's error; it did time out after 2 s, and the driver kept a
+ * pointer to the freed message.
+ */
+TEST_TIMEOUT(control_message_that_cannot_be_submitted_fails_at_once, 120)
+{
+	struct ctrl_probe p = { .b = &b };
+	struct remsim_info info[2];
+	struct uffd_page u;
+	int fd[2], first;
+
+	start("qmod");
+	for (int i = 0; i < 2; i++) {
+		fd[i] = slot_open(b.index[i], O_RDWR);
+		ASSERT_GE(fd[i], 0);
+		ASSERT_EQ(0, ioctl(fd[i], REMSIM_IOC_GET_INFO, &info[i]));
+	}
+	/* The hub removes the interfaces in the order of their numbers. */
+	first = info[0].interface < info[1].interface ? 0 : 1;
+	p.fd = fd[!first];
+	ASSERT_EQ(0, uffd_page_start(&u, control_while_going, &p, 10000));
+	EXPECT_NE(0, ioctl(fd[first], REMSIM_IOC_SET_ATR, u.page));
+	ASSERT_TRUE(uffd_page_done(&u));
+	EXPECT_EQ(0, p.unplug);
+	TH_LOG("card insert while the board goes: %d after %llu ms", p.ret,
+	       (unsigned long long)(p.ns / 1000000));
+	EXPECT_EQ(-ENODEV, p.ret);
+	EXPECT_LT(p.ns, 1000000000ull);
+	close(fd[0]);
+	close(fd[1]);
 	board_stop(&b);
 }
 
