@@ -30,6 +30,9 @@ static_assert(sizeof(struct remsim_modem_reset) == 8);
 static_assert(sizeof(struct remsim_sim_select) == 8);
 static_assert(REMSIM_MSG_MAX_PAYLOAD >= sizeof(struct remsim_apdu) + T0_HDR_LEN + T0_LC_MAX);
 static_assert(REMSIM_MSG_MAX_PAYLOAD >= T0_LE_MAX + 2);
+/* read() copies hdr and payload out of a message in one go. */
+static_assert(offsetof(struct remsim_msg, payload) ==
+	      offsetof(struct remsim_msg, hdr) + sizeof(struct remsim_msg_hdr));
 
 static int remsim_open(struct inode *inode, struct file *file)
 {
@@ -64,17 +67,45 @@ static int remsim_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/* The owner's read took msg: the backend hears of room if it waits for it. */
+static void read_room(struct remsim_slot *slot)
+{
+	mutex_lock(&slot->mutex);
+	if (!slot->dead && slot->ops->up_room)
+		slot->ops->up_room(slot);
+	mutex_unlock(&slot->mutex);
+}
+
+/*
+ * A fault on the user's buffer must not cost the message: it goes back to
+ * the head of the queue, unread again - an APDU too, unless a reset or a
+ * time-out ended it meanwhile (it counted as read then, and the owner was
+ * told), so it cannot be withdrawn behind the owner's back.
+ */
+static void read_unget(struct remsim_slot *slot, struct remsim_msg *msg)
+{
+	spin_lock_irq(&slot->lock);
+	if (slot->dead) {
+		spin_unlock_irq(&slot->lock);
+		remsim_msg_free(msg);
+		return;
+	}
+	remsim_xchg_unread_locked(slot, msg);
+	spin_unlock_irq(&slot->lock);
+}
+
+/*
+ * The message leaves the queue before it is copied out, in one step under
+ * the lock: a withdrawal (reset, time-out) either comes first and the
+ * message is never returned, or comes after and finds it read.
+ */
 static ssize_t read_one(struct remsim_slot *slot, struct file *file, char __user *buf,
 			size_t count)
 {
-	union {
-		struct remsim_msg_hdr hdr;
-		u8 bytes[REMSIM_MSG_MAX];
-	} copy;
 	struct remsim_msg *msg;
+	ssize_t ret;
 	size_t size;
-	u64 seq;
-	int ret;
+	bool room;
 
 	for (;;) {
 		spin_lock_irq(&slot->lock);
@@ -98,36 +129,23 @@ static ssize_t read_one(struct remsim_slot *slot, struct file *file, char __user
 		spin_unlock_irq(&slot->lock);
 		return -EMSGSIZE;
 	}
-	/*
-	 * Copy it out before taking it off the queue: a fault on the user's
-	 * buffer must not cost the message.
-	 */
-	copy.hdr = msg->hdr;
-	memcpy(copy.bytes + sizeof(msg->hdr), msg->payload, msg->hdr.len);
-	seq = msg->hdr.seq;
+	room = remsim_xchg_read_locked(slot, msg);
 	spin_unlock_irq(&slot->lock);
 
-	if (copy_to_user(buf, copy.bytes, size))
-		return -EFAULT;
-
-	spin_lock_irq(&slot->lock);
-	/* Still the head: a reset may have withdrawn it meanwhile. */
-	msg = list_first_entry_or_null(&slot->up, struct remsim_msg, node);
-	if (msg && msg->hdr.seq == seq && !slot->dead) {
-		bool room = remsim_xchg_read_locked(slot, msg);
-
-		spin_unlock_irq(&slot->lock);
-		remsim_msg_free(msg);
-		if (room) {
-			mutex_lock(&slot->mutex);
-			if (!slot->dead && slot->ops->up_room)
-				slot->ops->up_room(slot);
-			mutex_unlock(&slot->mutex);
-		}
+	if (copy_to_user(buf, &msg->hdr, size)) {
+		read_unget(slot, msg);
+		ret = -EFAULT;
 	} else {
-		spin_unlock_irq(&slot->lock);
+		remsim_msg_free(msg);
+		ret = size;
 	}
-	return size;
+	/*
+	 * Even after a fault: a backend that waits for room looks again and
+	 * waits again, rather than miss the one wake-up.
+	 */
+	if (room)
+		read_room(slot);
+	return ret;
 }
 
 static ssize_t remsim_read(struct file *file, char __user *buf, size_t count, loff_t *ppos)

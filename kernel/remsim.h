@@ -136,6 +136,8 @@ void remsim_xchg_init(struct remsim_slot *slot);
  * backend is to hear of the room (ops->up_room).
  */
 bool remsim_xchg_read_locked(struct remsim_slot *slot, struct remsim_msg *msg);
+/* The copy to the owner failed: msg goes back to the head, unread (under lock). */
+void remsim_xchg_unread_locked(struct remsim_slot *slot, struct remsim_msg *msg);
 /* One message from the owner; the length its write() returns, or -errno. */
 ssize_t remsim_xchg_write(struct remsim_slot *slot, const struct remsim_msg_hdr *hdr,
 			  const u8 *payload, size_t len, bool nonblock);
