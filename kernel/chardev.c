@@ -45,8 +45,10 @@ static int remsim_open(struct inode *inode, struct file *file)
 	else if (slot->owned)
 		ret = -EBUSY;
 	else {
+		spin_lock_irq(&slot->lock);
 		slot->owned = true;
 		slot->owner_pid = task_tgid_nr(current);
+		spin_unlock_irq(&slot->lock);
 		file->private_data = slot;
 	}
 	mutex_unlock(&slot->mutex);
@@ -61,8 +63,10 @@ static int remsim_release(struct inode *inode, struct file *file)
 
 	remsim_xchg_release(slot);
 	mutex_lock(&slot->mutex);
+	spin_lock_irq(&slot->lock);
 	slot->owned = false;
 	slot->owner_pid = 0;
+	spin_unlock_irq(&slot->lock);
 	mutex_unlock(&slot->mutex);
 	return 0;
 }
@@ -246,8 +250,10 @@ static long ioc_set_atr(struct remsim_slot *slot, void __user *arg, bool *change
 	ret = slot->ops->set_atr(slot, atr.atr, atr.len);
 	if (ret)
 		return ret;
+	spin_lock_irq(&slot->lock);
 	memcpy(slot->atr, atr.atr, atr.len);
 	slot->atr_len = atr.len;
+	spin_unlock_irq(&slot->lock);
 	*changed = true;
 	return 0;
 }
@@ -413,7 +419,7 @@ static long remsim_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 out:
 	mutex_unlock(&slot->mutex);
 	if (changed) {
-		/* The notification reads the slot under its mutex. */
+		/* Not under the mutex: the notification takes the slot's lock. */
 		remsim_slot_table_changed();
 		remsim_nl_slot_event(slot, REMSIM_CMD_SLOT_CHANGE_NTF, GFP_KERNEL);
 	}

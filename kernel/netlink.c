@@ -78,16 +78,18 @@ struct slot_view {
 	struct remsim_stats	stats;
 };
 
-/* What a slot looks like now; slot->mutex held. */
+/*
+ * What a slot looks like now, under its spinlock alone (see remsim.h): a
+ * get or a dump never waits for an op, which may wait 2 s for a board.
+ */
 static void slot_view(struct remsim_slot *slot, struct slot_view *v)
 {
-	lockdep_assert_held(&slot->mutex);
+	spin_lock_irq(&slot->lock);
 	v->owned = slot->owned;
 	v->owner_pid = slot->owner_pid;
 	memcpy(v->atr, slot->atr, slot->atr_len);
 	v->atr_len = slot->atr_len;
 	v->map = slot->map;
-	spin_lock_irq(&slot->lock);
 	v->signals = slot->signals.state;
 	v->t0_state = slot->mode == REMSIM_MODE_RAW ? REMSIM_T0_RAW : slot->t0.state;
 	v->stats = slot->stats;
@@ -186,7 +188,7 @@ static int fill_slot(struct sk_buff *skb, struct remsim_slot *slot, const struct
 	return 0;
 }
 
-/* A whole slot message; slot->mutex not held. */
+/* A whole slot message. */
 static int slot_msg(struct sk_buff *skb, struct remsim_slot *slot, u32 portid, u32 seq,
 		    int flags, u8 cmd, struct netlink_callback *cb)
 {
@@ -197,9 +199,7 @@ static int slot_msg(struct sk_buff *skb, struct remsim_slot *slot, u32 portid, u
 	v = kmalloc(sizeof(*v), GFP_KERNEL);
 	if (!v)
 		return -ENOMEM;
-	mutex_lock(&slot->mutex);
 	slot_view(slot, v);
-	mutex_unlock(&slot->mutex);
 
 	ret = -EMSGSIZE;
 	hdr = genlmsg_put(skb, portid, seq, &remsim_family, flags, cmd);
@@ -410,16 +410,17 @@ static int parse_map(struct genl_info *info, struct remsim_map *map)
 	return 0;
 }
 
+/* No op uses the map: the spinlock alone (see remsim.h), no waiting for a board. */
 static int set_map(struct remsim_slot *slot, const struct remsim_map *map)
 {
 	int ret = 0;
 
-	mutex_lock(&slot->mutex);
+	spin_lock_irq(&slot->lock);
 	if (slot->dead)
 		ret = -ENODEV;
 	else
 		slot->map = *map;
-	mutex_unlock(&slot->mutex);
+	spin_unlock_irq(&slot->lock);
 	if (ret)
 		return ret;
 	remsim_slot_table_changed();
@@ -453,9 +454,9 @@ static int remsim_nl_slot_unset_doit(struct sk_buff *skb, struct genl_info *info
 
 	if (IS_ERR(slot))
 		return PTR_ERR(slot);
-	mutex_lock(&slot->mutex);
+	spin_lock_irq(&slot->lock);
 	mapped = slot->map.mapped;
-	mutex_unlock(&slot->mutex);
+	spin_unlock_irq(&slot->lock);
 	if (!mapped) {
 		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[REMSIM_A_SLOT_INDEX],
 				    "the slot is not mapped");

@@ -34,7 +34,11 @@
 static dev_t remsim_devt;
 static struct kmem_cache *slot_cache;
 
-/* The live slots by index; slots_generation counts changes, for dumps. */
+/*
+ * The live slots by index; slots_generation counts changes, for dumps.
+ * slots_lock protects the table; nothing waits for a slot's mutex under
+ * it (see remsim.h).
+ */
 static DEFINE_MUTEX(slots_lock);
 static DEFINE_XARRAY_ALLOC(slots);
 static atomic_long_t slots_generation = ATOMIC_LONG_INIT(1);	/* 0: dump start */
