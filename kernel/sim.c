@@ -337,7 +337,11 @@ static int modem_open(struct inode *inode, struct file *file)
 		return ret;
 	kref_get(&sim->ref);
 	file->private_data = sim;
-	return nonseekable_open(inode, file);
+	/*
+	 * A stream: no file position, so no position lock, which would let a
+	 * blocked read() on a shared file stop the write() that wakes it.
+	 */
+	return stream_open(inode, file);
 }
 
 static int modem_release(struct inode *inode, struct file *file)

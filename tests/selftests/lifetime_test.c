@@ -24,6 +24,7 @@
 #include "remsim/nl.h"
 #include "sim_modem.h"
 #include "slotdev.h"
+#include "measure.h"
 
 static struct slot_fixture fx;
 
@@ -329,6 +330,56 @@ TEST_TIMEOUT(owner_racing_slot_creation, 240)
 	rsnl_close(nl);
 	TH_LOG("%u raw writes got in", r.writes);
 	EXPECT_GT(r.writes, 0);
+}
+
+struct modem_reader {
+	int		fd;
+	ssize_t		ret;
+	uint8_t		rec[SIM_MODEM_MAX_RECORD];
+};
+
+static void *modem_reader_thread(void *arg)
+{
+	struct modem_reader *r = arg;
+
+	r->ret = read(r->fd, r->rec, sizeof(r->rec));
+	return NULL;
+}
+
+/*
+ * The modem file is a stream: a thread blocked reading it must not keep
+ * another from writing the very line change that wakes it (a seekable
+ * file's position lock would).
+ */
+TEST(modem_file_reads_and_writes_at_once)
+{
+	uint8_t reset[4] = { SIM_MODEM_LINES, 1, 0, SIM_MODEM_VCC | SIM_MODEM_CLK | SIM_MODEM_RST };
+	uint8_t run[4] = { SIM_MODEM_LINES, 1, 0, SIM_MODEM_VCC | SIM_MODEM_CLK };
+	struct modem_reader r = { .ret = -2 };
+	char path[128];
+	pthread_t th;
+	uint64_t t0;
+	ssize_t n;
+
+	ASSERT_EQ(0, slot_fixture(&fx, -1));
+	/* The fixture's phone has the file; this test drives it itself. */
+	modem_close(fx.modem);
+	fx.modem = NULL;
+	snprintf(path, sizeof(path), "/sys/kernel/debug/remsim_sim/remsim%u/modem", fx.index);
+	r.fd = open(path, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(r.fd, 0);
+	ASSERT_EQ(0, pthread_create(&th, NULL, modem_reader_thread, &r));
+	usleep(200000);
+	t0 = now_ns();
+	/* Power, clock, reset released: the card answers with its ATR. */
+	n = write(r.fd, reset, sizeof(reset));
+	EXPECT_EQ((ssize_t)sizeof(reset), n);
+	n = write(r.fd, run, sizeof(run));
+	EXPECT_EQ((ssize_t)sizeof(run), n);
+	EXPECT_LT(now_ns() - t0, 1000000000ull);
+	pthread_join(th, NULL);
+	EXPECT_GT(r.ret, 0);
+	close(r.fd);
 }
 
 TEST(destroy_on_close)
