@@ -358,10 +358,10 @@ static int modem_release(struct inode *inode, struct file *file)
 static ssize_t modem_read(struct file *file, char __user *buf, size_t count, loff_t *ppos)
 {
 	struct sim *sim = file->private_data;
-	u8 copy[SIM_MODEM_MAX_RECORD];
+	u8 hdr[SIM_MODEM_HDR];
 	struct sim_rec *rec;
 	size_t size;
-	int ret;
+	ssize_t ret;
 
 	for (;;) {
 		spin_lock_bh(&sim->lock);
@@ -386,56 +386,67 @@ static ssize_t modem_read(struct file *file, char __user *buf, size_t count, lof
 		spin_unlock_bh(&sim->lock);
 		return -EMSGSIZE;
 	}
-	copy[0] = rec->type;
-	copy[1] = rec->len & 0xff;
-	copy[2] = rec->len >> 8;
-	memcpy(copy + SIM_MODEM_HDR, rec->data, rec->len);
+	/* Ours now: copied out straight from the record, not via the stack. */
 	list_del(&rec->node);
 	sim->out_bytes -= rec->len;
 	spin_unlock_bh(&sim->lock);
+
+	hdr[0] = rec->type;
+	hdr[1] = rec->len & 0xff;
+	hdr[2] = rec->len >> 8;
+	ret = size;
+	if (copy_to_user(buf, hdr, sizeof(hdr)) ||
+	    copy_to_user(buf + sizeof(hdr), rec->data, rec->len))
+		ret = -EFAULT;
 	kfree(rec);
-	return copy_to_user(buf, copy, size) ? -EFAULT : size;
+	return ret;
 }
 
 static ssize_t modem_write(struct file *file, const char __user *buf, size_t count,
 			   loff_t *ppos)
 {
 	struct sim *sim = file->private_data;
-	u8 rec[SIM_MODEM_MAX_RECORD];
 	size_t len;
-	int ret;
+	ssize_t ret;
+	u8 *rec;
 
-	if (count < SIM_MODEM_HDR + 1 || count > sizeof(rec))
+	if (count < SIM_MODEM_HDR + 1 || count > SIM_MODEM_MAX_RECORD)
 		return -EINVAL;
-	if (copy_from_user(rec, buf, count))
-		return -EFAULT;
+	/* Up to 515 bytes: from the heap, not the stack. */
+	rec = memdup_user(buf, count);
+	if (IS_ERR(rec))
+		return PTR_ERR(rec);
+	ret = -EINVAL;
 	len = rec[1] | (rec[2] << 8);
 	if (len != count - SIM_MODEM_HDR)
-		return -EINVAL;
+		goto out;
 	if (rec[0] == SIM_MODEM_LINES) {
 		if (len != 1 || (rec[3] & ~(SIM_MODEM_VCC | SIM_MODEM_CLK | SIM_MODEM_RST)))
-			return -EINVAL;
+			goto out;
 	} else if (rec[0] != SIM_MODEM_BYTES) {
-		return -EINVAL;
+		goto out;
 	}
 
 	/* A full queue at the owner holds the modem back. */
 	while (!remsim_slot_up_room(sim->slot)) {
+		ret = -ENODEV;
 		if (READ_ONCE(sim->dead))
-			return -ENODEV;
+			goto out;
+		ret = -EAGAIN;
 		if (file->f_flags & O_NONBLOCK)
-			return -EAGAIN;
+			goto out;
 		ret = wait_event_interruptible(sim->write_wait,
 					       remsim_slot_up_room(sim->slot) ||
 					       READ_ONCE(sim->dead));
 		if (ret)
-			return ret;
+			goto out;
 	}
 
 	spin_lock_bh(&sim->lock);
 	if (sim->dead) {
 		spin_unlock_bh(&sim->lock);
-		return -ENODEV;
+		ret = -ENODEV;
+		goto out;
 	}
 	if (rec[0] == SIM_MODEM_LINES)
 		cardem_lines(&sim->ce, rec[3] & SIM_MODEM_VCC, rec[3] & SIM_MODEM_CLK,
@@ -444,7 +455,10 @@ static ssize_t modem_write(struct file *file, const char __user *buf, size_t cou
 		cardem_modem_bytes(&sim->ce, rec + SIM_MODEM_HDR, len);
 	sim_pump(sim);
 	spin_unlock_bh(&sim->lock);
-	return count;
+	ret = count;
+out:
+	kfree(rec);
+	return ret;
 }
 
 static __poll_t modem_poll(struct file *file, poll_table *wait)
