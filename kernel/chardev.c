@@ -31,6 +31,9 @@ static_assert(sizeof(struct remsim_modem_reset) == 8);
 static_assert(sizeof(struct remsim_sim_select) == 8);
 static_assert(REMSIM_MSG_MAX_PAYLOAD >= sizeof(struct remsim_apdu) + T0_HDR_LEN + T0_LC_MAX);
 static_assert(REMSIM_MSG_MAX_PAYLOAD >= T0_LE_MAX + 2);
+/* read() copies hdr and payload out of a message in one go. */
+static_assert(offsetof(struct remsim_msg, payload) ==
+	      offsetof(struct remsim_msg, hdr) + sizeof(struct remsim_msg_hdr));
 
 static int remsim_open(struct inode *inode, struct file *file)
 {
@@ -43,8 +46,10 @@ static int remsim_open(struct inode *inode, struct file *file)
 	else if (slot->owned)
 		ret = -EBUSY;
 	else {
+		spin_lock_irq(&slot->lock);
 		slot->owned = true;
 		slot->owner = get_pid(task_tgid(current));
+		spin_unlock_irq(&slot->lock);
 		file->private_data = slot;
 	}
 	mutex_unlock(&slot->mutex);
@@ -56,27 +61,59 @@ static int remsim_open(struct inode *inode, struct file *file)
 static int remsim_release(struct inode *inode, struct file *file)
 {
 	struct remsim_slot *slot = file->private_data;
+	struct pid *owner;
 
 	remsim_xchg_release(slot);
 	mutex_lock(&slot->mutex);
+	spin_lock_irq(&slot->lock);
 	slot->owned = false;
-	put_pid(slot->owner);
+	owner = slot->owner;
 	slot->owner = NULL;
+	spin_unlock_irq(&slot->lock);
+	put_pid(owner);
 	mutex_unlock(&slot->mutex);
 	return 0;
 }
 
+/* The owner's read took msg: the backend hears of room if it waits for it. */
+static void read_room(struct remsim_slot *slot)
+{
+	mutex_lock(&slot->mutex);
+	if (!slot->dead && slot->ops->up_room)
+		slot->ops->up_room(slot);
+	mutex_unlock(&slot->mutex);
+}
+
+/*
+ * A fault on the user's buffer must not cost the message: it goes back to
+ * the head of the queue, unread again - an APDU too, unless a reset or a
+ * time-out ended it meanwhile (it counted as read then, and the owner was
+ * told), so it cannot be withdrawn behind the owner's back.
+ */
+static void read_unget(struct remsim_slot *slot, struct remsim_msg *msg)
+{
+	spin_lock_irq(&slot->lock);
+	if (slot->dead) {
+		spin_unlock_irq(&slot->lock);
+		remsim_msg_free(msg);
+		return;
+	}
+	remsim_xchg_unread_locked(slot, msg);
+	spin_unlock_irq(&slot->lock);
+}
+
+/*
+ * The message leaves the queue before it is copied out, in one step under
+ * the lock: a withdrawal (reset, time-out) either comes first and the
+ * message is never returned, or comes after and finds it read.
+ */
 static ssize_t read_one(struct remsim_slot *slot, struct file *file, char __user *buf,
 			size_t count)
 {
-	union {
-		struct remsim_msg_hdr hdr;
-		u8 bytes[REMSIM_MSG_MAX];
-	} copy;
 	struct remsim_msg *msg;
+	ssize_t ret;
 	size_t size;
-	u64 seq;
-	int ret;
+	bool room;
 
 	for (;;) {
 		spin_lock_irq(&slot->lock);
@@ -100,36 +137,23 @@ static ssize_t read_one(struct remsim_slot *slot, struct file *file, char __user
 		spin_unlock_irq(&slot->lock);
 		return -EMSGSIZE;
 	}
-	/*
-	 * Copy it out before taking it off the queue: a fault on the user's
-	 * buffer must not cost the message.
-	 */
-	copy.hdr = msg->hdr;
-	memcpy(copy.bytes + sizeof(msg->hdr), msg->payload, msg->hdr.len);
-	seq = msg->hdr.seq;
+	room = remsim_xchg_read_locked(slot, msg);
 	spin_unlock_irq(&slot->lock);
 
-	if (copy_to_user(buf, copy.bytes, size))
-		return -EFAULT;
-
-	spin_lock_irq(&slot->lock);
-	/* Still the head: a reset may have withdrawn it meanwhile. */
-	msg = list_first_entry_or_null(&slot->up, struct remsim_msg, node);
-	if (msg && msg->hdr.seq == seq && !slot->dead) {
-		bool room = remsim_xchg_read_locked(slot, msg);
-
-		spin_unlock_irq(&slot->lock);
-		remsim_msg_free(msg);
-		if (room) {
-			mutex_lock(&slot->mutex);
-			if (!slot->dead && slot->ops->up_room)
-				slot->ops->up_room(slot);
-			mutex_unlock(&slot->mutex);
-		}
+	if (copy_to_user(buf, &msg->hdr, size)) {
+		read_unget(slot, msg);
+		ret = -EFAULT;
 	} else {
-		spin_unlock_irq(&slot->lock);
+		remsim_msg_free(msg);
+		ret = size;
 	}
-	return size;
+	/*
+	 * Even after a fault: a backend that waits for room looks again and
+	 * waits again, rather than miss the one wake-up.
+	 */
+	if (room)
+		read_room(slot);
+	return ret;
 }
 
 static ssize_t remsim_read(struct file *file, char __user *buf, size_t count, loff_t *ppos)
@@ -230,8 +254,10 @@ static long ioc_set_atr(struct remsim_slot *slot, void __user *arg, bool *change
 	ret = slot->ops->set_atr(slot, atr.atr, atr.len);
 	if (ret)
 		return ret;
+	spin_lock_irq(&slot->lock);
 	memcpy(slot->atr, atr.atr, atr.len);
 	slot->atr_len = atr.len;
+	spin_unlock_irq(&slot->lock);
 	*changed = true;
 	return 0;
 }
@@ -397,7 +423,7 @@ static long remsim_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 out:
 	mutex_unlock(&slot->mutex);
 	if (changed) {
-		/* The notification reads the slot under its mutex. */
+		/* Not under the mutex: the notification takes the slot's lock. */
 		remsim_slot_table_changed();
 		remsim_nl_slot_event(slot, REMSIM_CMD_SLOT_CHANGE_NTF, GFP_KERNEL);
 	}

@@ -483,6 +483,18 @@ bool remsim_xchg_read_locked(struct remsim_slot *slot, struct remsim_msg *msg)
 	return false;
 }
 
+void remsim_xchg_unread_locked(struct remsim_slot *slot, struct remsim_msg *msg)
+{
+	list_add(&msg->node, &slot->up);
+	slot->up_len++;
+	if (msg->oob)
+		slot->up_oob++;
+	/* Still waiting for its answer: unread again, withdrawable again. */
+	if (msg->hdr.type == REMSIM_MSG_APDU && msg->hdr.seq == slot->apdu_seq)
+		slot->apdu_msg = msg;
+	wake_up_interruptible(&slot->read_wait);
+}
+
 /* Calls the backend to send what is queued, unless the slot is gone. */
 static void kick_backend_locked(struct remsim_slot *slot)
 {

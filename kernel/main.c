@@ -14,10 +14,37 @@
 
 #include "remsim.h"
 
+/* Each message takes about 300 bytes; an owner may make a slot queue them. */
+#define REMSIM_QUEUE_DEPTH_MAX	1024
+
 unsigned int remsim_queue_depth = 16;
-module_param_named(queue_depth, remsim_queue_depth, uint, 0644);
+
+/*
+ * Writable at run time, so checked at every write, not only at load: 0
+ * would wedge every slot (no message ever fits).
+ */
+static int queue_depth_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int depth;
+	int ret = kstrtouint(val, 0, &depth);
+
+	if (ret)
+		return ret;
+	if (depth < 1 || depth > REMSIM_QUEUE_DEPTH_MAX) {
+		pr_err_ratelimited("queue_depth must be 1 to %u\n", REMSIM_QUEUE_DEPTH_MAX);
+		return -EINVAL;
+	}
+	WRITE_ONCE(*(unsigned int *)kp->arg, depth);
+	return 0;
+}
+
+static const struct kernel_param_ops queue_depth_ops = {
+	.set	= queue_depth_set,
+	.get	= param_get_uint,
+};
+module_param_cb(queue_depth, &queue_depth_ops, &remsim_queue_depth, 0644);
 MODULE_PARM_DESC(queue_depth,
-		 "messages a slot queues each way before its producer waits (default 16)");
+		 "messages a slot queues each way before its producer waits, 1 to 1024 (default 16)");
 
 unsigned int remsim_apdu_timeout_ms = 60000;
 module_param_named(apdu_timeout, remsim_apdu_timeout_ms, uint, 0644);
@@ -39,11 +66,6 @@ DEFINE_DEBUGFS_ATTRIBUTE(msgs_live_fops, msgs_live_get, NULL, "%llu\n");
 static int __init remsim_init(void)
 {
 	int ret;
-
-	if (!remsim_queue_depth) {
-		pr_err("queue_depth must be at least 1\n");
-		return -EINVAL;
-	}
 
 	ret = remsim_msg_cache_init();
 	if (ret)

@@ -48,7 +48,15 @@ long remsim_msg_live(void)
 
 int remsim_msg_cache_init(void)
 {
-	msg_cache = KMEM_CACHE(remsim_msg, 0);
+	/*
+	 * read() copies header and payload straight to the owner: hardened
+	 * usercopy allows exactly that part of the object.
+	 */
+	msg_cache = kmem_cache_create_usercopy("remsim_msg", sizeof(struct remsim_msg),
+					       __alignof__(struct remsim_msg), 0,
+					       offsetof(struct remsim_msg, hdr),
+					       sizeof(struct remsim_msg) -
+					       offsetof(struct remsim_msg, hdr), NULL);
 	if (!msg_cache)
 		return -ENOMEM;
 	msg_pool = mempool_create_slab_pool(MSG_RESERVE, msg_cache);

@@ -132,11 +132,11 @@ static bool full_view(struct remsim_slot *slot, const struct reader *r)
 
 /*
  * The owner's PID as the reader may see it: in the caller's PID namespace,
- * 0 outside it, in the public view and in notifications; slot->mutex held.
+ * 0 outside it, in the public view and in notifications; slot->lock held.
  */
 static pid_t owner_pid(struct remsim_slot *slot, const struct reader *r, bool full)
 {
-	lockdep_assert_held(&slot->mutex);
+	lockdep_assert_held(&slot->lock);
 	if (!slot->owner || !r->caller || !full)
 		return 0;
 	return pid_vnr(slot->owner);
@@ -156,16 +156,19 @@ struct slot_view {
 	struct remsim_stats	stats;
 };
 
-/* What a slot looks like now; slot->mutex held. */
+/*
+ * What a slot looks like now, as @r may see it, under its spinlock alone
+ * (see remsim.h): a get or a dump never waits for an op, which may wait
+ * 2 s for a board.
+ */
 static void slot_view(struct remsim_slot *slot, struct slot_view *v, const struct reader *r)
 {
-	lockdep_assert_held(&slot->mutex);
+	spin_lock_irq(&slot->lock);
 	v->owned = slot->owned;
 	v->owner_pid = owner_pid(slot, r, v->full);
 	memcpy(v->atr, slot->atr, slot->atr_len);
 	v->atr_len = slot->atr_len;
 	v->map = slot->map;
-	spin_lock_irq(&slot->lock);
 	v->signals = slot->signals.state;
 	v->t0_state = slot->mode == REMSIM_MODE_RAW ? REMSIM_T0_RAW : slot->t0.state;
 	v->stats = slot->stats;
@@ -267,7 +270,7 @@ static int fill_slot(struct sk_buff *skb, struct remsim_slot *slot, const struct
 	return 0;
 }
 
-/* A whole slot message as @r may see it; slot->mutex not held. */
+/* A whole slot message as @r may see it. */
 static int slot_msg(struct sk_buff *skb, struct remsim_slot *slot, u32 portid, u32 seq,
 		    int flags, u8 cmd, struct netlink_callback *cb, const struct reader *r)
 {
@@ -278,10 +281,9 @@ static int slot_msg(struct sk_buff *skb, struct remsim_slot *slot, u32 portid, u
 	v = kmalloc(sizeof(*v), GFP_KERNEL);
 	if (!v)
 		return -ENOMEM;
+	/* may sleep (a path lookup): before the spinlock */
 	v->full = full_view(slot, r);
-	mutex_lock(&slot->mutex);
 	slot_view(slot, v, r);
-	mutex_unlock(&slot->mutex);
 
 	ret = -EMSGSIZE;
 	hdr = genlmsg_put(skb, portid, seq, &remsim_family, flags, cmd);
@@ -542,16 +544,17 @@ static int parse_map(struct genl_info *info, struct remsim_map *map)
 	return 0;
 }
 
+/* No op uses the map: the spinlock alone (see remsim.h), no waiting for a board. */
 static int set_map(struct remsim_slot *slot, const struct remsim_map *map)
 {
 	int ret = 0;
 
-	mutex_lock(&slot->mutex);
+	spin_lock_irq(&slot->lock);
 	if (slot->dead)
 		ret = -ENODEV;
 	else
 		slot->map = *map;
-	mutex_unlock(&slot->mutex);
+	spin_unlock_irq(&slot->lock);
 	if (ret)
 		return ret;
 	remsim_slot_table_changed();
@@ -585,9 +588,9 @@ static int remsim_nl_slot_unset_doit(struct sk_buff *skb, struct genl_info *info
 
 	if (IS_ERR(slot))
 		return PTR_ERR(slot);
-	mutex_lock(&slot->mutex);
+	spin_lock_irq(&slot->lock);
 	mapped = slot->map.mapped;
-	mutex_unlock(&slot->mutex);
+	spin_unlock_irq(&slot->lock);
 	if (!mapped) {
 		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[REMSIM_A_SLOT_INDEX],
 				    "the slot is not mapped");

@@ -67,10 +67,23 @@ struct remsim_slot {
 	u32			interface;
 	const struct remsim_backend_ops *ops;
 	void			*priv;
+	bool			published;	/* node and table: by the backend */
 
 	/*
-	 * Process-context state: owner, ATR, mode, mapping; serialises the
-	 * calls of ops with removal (no op runs once dead is set).
+	 * Locks, outermost first:
+	 *
+	 *   read_mutex -> mutex -> lock
+	 *   slots_lock (slot.c, the table) -> lock
+	 *
+	 * slots_lock and mutex are never held together: an op may hold mutex
+	 * for as long as a board takes (2 s for a USB control message), and
+	 * whatever holds the table or the genl lock must not wait for that.
+	 * A backend's own locks come before lock (sim->lock, st2->pump_lock).
+	 *
+	 * mutex: process-context state, and the calls of ops, serialised
+	 * with removal (no op runs once dead is set). owned, owner, atr,
+	 * atr_len and map change with both mutex and lock held, so that
+	 * netlink reads them under lock alone, never waiting behind an op.
 	 */
 	struct mutex		mutex;
 	struct mutex		read_mutex;	/* one reader at a time */
@@ -82,7 +95,7 @@ struct remsim_slot {
 	struct pid		*owner;
 	u8			atr[REMSIM_ATR_MAX];
 	unsigned int		atr_len;
-	u32			mode;		/* REMSIM_MODE_* */
+	u32			mode;		/* REMSIM_MODE_*; written under lock too */
 	bool			card_inserted;
 	struct remsim_map	map;
 
@@ -125,7 +138,8 @@ struct remsim_slot *remsim_slot_get(u32 index);
 /*
  * Calls fn for every live slot from index on, in order, under the slot
  * table lock, until fn returns non-zero; returns that, or 0. *generation
- * tells a dump whether the table changed.
+ * tells a dump whether the table changed. fn may take the slot's spinlock,
+ * never its mutex.
  */
 int remsim_slot_for_each(u32 from, int (*fn)(struct remsim_slot *slot, void *arg),
 			 void *arg, unsigned long *generation);
@@ -139,6 +153,8 @@ void remsim_xchg_init(struct remsim_slot *slot);
  * backend is to hear of the room (ops->up_room).
  */
 bool remsim_xchg_read_locked(struct remsim_slot *slot, struct remsim_msg *msg);
+/* The copy to the owner failed: msg goes back to the head, unread (under lock). */
+void remsim_xchg_unread_locked(struct remsim_slot *slot, struct remsim_msg *msg);
 /* One message from the owner; the length its write() returns, or -errno. */
 ssize_t remsim_xchg_write(struct remsim_slot *slot, const struct remsim_msg_hdr *hdr,
 			  const u8 *payload, size_t len, bool nonblock);

@@ -72,11 +72,21 @@ struct remsim_slot_desc {
 	unsigned int atr_len;
 };
 
-/* Creates /dev/remsimN; an ERR_PTR on failure. */
+/*
+ * A new slot with its index, not yet visible: no node, no lookup, no event,
+ * so nobody calls its ops. The backend stores the pointer wherever its ops
+ * and callbacks look for it, then publishes. An ERR_PTR on failure.
+ */
 struct remsim_slot *remsim_slot_create(const struct remsim_slot_desc *desc);
 /*
- * The slot is gone: its node disappears, its owner's calls fail with ENODEV
- * and no op is called any more. Its memory lives until the last close.
+ * Creates /dev/remsimN, lets lookups find the slot and announces it. On
+ * failure the slot stays unpublished; the backend removes it.
+ */
+int remsim_slot_publish(struct remsim_slot *slot);
+/*
+ * The slot is gone (published or not): its node disappears, its owner's
+ * calls fail with ENODEV and no op is called any more. Its memory lives
+ * until the last close.
  */
 void remsim_slot_remove(struct remsim_slot *slot);
 void *remsim_slot_priv(struct remsim_slot *slot);
@@ -100,7 +110,12 @@ void remsim_slot_card_ack(struct remsim_slot *slot, bool inserted);
 /* The board sent something invalid: counted, and reported to the owner. */
 void remsim_slot_board_error(struct remsim_slot *slot);
 
-/* The next transmission for the modem: 0, or -EAGAIN when there is none. */
+/*
+ * The next transmission for the modem: 0, or -EAGAIN when there is none.
+ * A backend that pops in several contexts at once makes taking one and
+ * passing it on a single step under a lock of its own (sim->lock,
+ * st2->pump_lock), or two of them could overtake each other.
+ */
 int remsim_slot_tx_pop(struct remsim_slot *slot, struct t0_tx *tx);
 
 /*

@@ -337,7 +337,11 @@ static int modem_open(struct inode *inode, struct file *file)
 		return ret;
 	kref_get(&sim->ref);
 	file->private_data = sim;
-	return nonseekable_open(inode, file);
+	/*
+	 * A stream: no file position, so no position lock, which would let a
+	 * blocked read() on a shared file stop the write() that wakes it.
+	 */
+	return stream_open(inode, file);
 }
 
 static int modem_release(struct inode *inode, struct file *file)
@@ -354,10 +358,10 @@ static int modem_release(struct inode *inode, struct file *file)
 static ssize_t modem_read(struct file *file, char __user *buf, size_t count, loff_t *ppos)
 {
 	struct sim *sim = file->private_data;
-	u8 copy[SIM_MODEM_MAX_RECORD];
+	u8 hdr[SIM_MODEM_HDR];
 	struct sim_rec *rec;
 	size_t size;
-	int ret;
+	ssize_t ret;
 
 	for (;;) {
 		spin_lock_bh(&sim->lock);
@@ -382,56 +386,67 @@ static ssize_t modem_read(struct file *file, char __user *buf, size_t count, lof
 		spin_unlock_bh(&sim->lock);
 		return -EMSGSIZE;
 	}
-	copy[0] = rec->type;
-	copy[1] = rec->len & 0xff;
-	copy[2] = rec->len >> 8;
-	memcpy(copy + SIM_MODEM_HDR, rec->data, rec->len);
+	/* Ours now: copied out straight from the record, not via the stack. */
 	list_del(&rec->node);
 	sim->out_bytes -= rec->len;
 	spin_unlock_bh(&sim->lock);
+
+	hdr[0] = rec->type;
+	hdr[1] = rec->len & 0xff;
+	hdr[2] = rec->len >> 8;
+	ret = size;
+	if (copy_to_user(buf, hdr, sizeof(hdr)) ||
+	    copy_to_user(buf + sizeof(hdr), rec->data, rec->len))
+		ret = -EFAULT;
 	kfree(rec);
-	return copy_to_user(buf, copy, size) ? -EFAULT : size;
+	return ret;
 }
 
 static ssize_t modem_write(struct file *file, const char __user *buf, size_t count,
 			   loff_t *ppos)
 {
 	struct sim *sim = file->private_data;
-	u8 rec[SIM_MODEM_MAX_RECORD];
 	size_t len;
-	int ret;
+	ssize_t ret;
+	u8 *rec;
 
-	if (count < SIM_MODEM_HDR + 1 || count > sizeof(rec))
+	if (count < SIM_MODEM_HDR + 1 || count > SIM_MODEM_MAX_RECORD)
 		return -EINVAL;
-	if (copy_from_user(rec, buf, count))
-		return -EFAULT;
+	/* Up to 515 bytes: from the heap, not the stack. */
+	rec = memdup_user(buf, count);
+	if (IS_ERR(rec))
+		return PTR_ERR(rec);
+	ret = -EINVAL;
 	len = rec[1] | (rec[2] << 8);
 	if (len != count - SIM_MODEM_HDR)
-		return -EINVAL;
+		goto out;
 	if (rec[0] == SIM_MODEM_LINES) {
 		if (len != 1 || (rec[3] & ~(SIM_MODEM_VCC | SIM_MODEM_CLK | SIM_MODEM_RST)))
-			return -EINVAL;
+			goto out;
 	} else if (rec[0] != SIM_MODEM_BYTES) {
-		return -EINVAL;
+		goto out;
 	}
 
 	/* A full queue at the owner holds the modem back. */
 	while (!remsim_slot_up_room(sim->slot)) {
+		ret = -ENODEV;
 		if (READ_ONCE(sim->dead))
-			return -ENODEV;
+			goto out;
+		ret = -EAGAIN;
 		if (file->f_flags & O_NONBLOCK)
-			return -EAGAIN;
+			goto out;
 		ret = wait_event_interruptible(sim->write_wait,
 					       remsim_slot_up_room(sim->slot) ||
 					       READ_ONCE(sim->dead));
 		if (ret)
-			return ret;
+			goto out;
 	}
 
 	spin_lock_bh(&sim->lock);
 	if (sim->dead) {
 		spin_unlock_bh(&sim->lock);
-		return -ENODEV;
+		ret = -ENODEV;
+		goto out;
 	}
 	if (rec[0] == SIM_MODEM_LINES)
 		cardem_lines(&sim->ce, rec[3] & SIM_MODEM_VCC, rec[3] & SIM_MODEM_CLK,
@@ -440,7 +455,10 @@ static ssize_t modem_write(struct file *file, const char __user *buf, size_t cou
 		cardem_modem_bytes(&sim->ce, rec + SIM_MODEM_HDR, len);
 	sim_pump(sim);
 	spin_unlock_bh(&sim->lock);
-	return count;
+	ret = count;
+out:
+	kfree(rec);
+	return ret;
 }
 
 static __poll_t modem_poll(struct file *file, poll_table *wait)
@@ -472,6 +490,23 @@ static const struct file_operations modem_fops = {
 };
 
 /* --- creating and destroying ------------------------------------------------ */
+
+/* Unlinked from sims already, or never linked. */
+static void sim_destroy(struct sim *sim)
+{
+	/* No op is called after this; our device reference keeps slot valid. */
+	remsim_slot_remove(sim->slot);
+
+	spin_lock_bh(&sim->lock);
+	sim->dead = true;
+	spin_unlock_bh(&sim->lock);
+	wake_up_interruptible_all(&sim->read_wait);
+	wake_up_interruptible_all(&sim->write_wait);
+	del_timer_sync(&sim->null_timer);
+	/* Waits for modem file calls in progress; they see dead and leave. */
+	debugfs_remove_recursive(sim->dir);
+	kref_put(&sim->ref, sim_free);
+}
 
 static struct sim *sim_create(const struct net *net, u32 portid)
 {
@@ -525,27 +560,16 @@ static struct sim *sim_create(const struct net *net, u32 portid)
 	sim->dir = debugfs_create_dir(dev_name(remsim_slot_device(slot)), sim_debugfs);
 	debugfs_create_file("modem", 0600, sim->dir, sim, &modem_fops);
 
+	/* Last: from here on the owner may call our ops, which use sim->slot. */
+	ret = remsim_slot_publish(slot);
+	if (ret) {
+		sim_destroy(sim);
+		return ERR_PTR(ret);
+	}
 	mutex_lock(&sims_lock);
 	list_add_tail(&sim->node, &sims);
 	mutex_unlock(&sims_lock);
 	return sim;
-}
-
-/* Unlinked from sims already. */
-static void sim_destroy(struct sim *sim)
-{
-	/* No op is called after this; our device reference keeps slot valid. */
-	remsim_slot_remove(sim->slot);
-
-	spin_lock_bh(&sim->lock);
-	sim->dead = true;
-	spin_unlock_bh(&sim->lock);
-	wake_up_interruptible_all(&sim->read_wait);
-	wake_up_interruptible_all(&sim->write_wait);
-	del_timer_sync(&sim->null_timer);
-	/* Waits for modem file calls in progress; they see dead and leave. */
-	debugfs_remove_recursive(sim->dir);
-	kref_put(&sim->ref, sim_free);
 }
 
 static struct remsim_slot *sim_ops_create(const struct net *net, u32 portid)

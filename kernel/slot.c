@@ -5,7 +5,10 @@
  *
  * A slot is a struct device in class "remsim" with a cdev for /dev/remsimN.
  * The device's refcount is the slot's: the backend holds one from create to
- * remove, and every open file pins the device through its cdev. Removal
+ * remove, and every open file pins the device through its cdev. Creation
+ * and publication are two steps, as in usb-skeleton (register last): the
+ * backend stores the slot before its node, lookups or the slot-added event
+ * let anybody call into it. Removal
  * marks the slot dead and wakes its owner, then unlinks it from the table
  * and removes its node; the memory goes with the last reference.
  */
@@ -31,7 +34,11 @@
 static dev_t remsim_devt;
 static struct kmem_cache *slot_cache;
 
-/* The live slots by index; slots_generation counts changes, for dumps. */
+/*
+ * The live slots by index; slots_generation counts changes, for dumps.
+ * slots_lock protects the table; nothing waits for a slot's mutex under
+ * it (see remsim.h).
+ */
 static DEFINE_MUTEX(slots_lock);
 static DEFINE_XARRAY_ALLOC(slots);
 static atomic_long_t slots_generation = ATOMIC_LONG_INIT(1);	/* 0: dump start */
@@ -163,7 +170,7 @@ struct remsim_slot *remsim_slot_create(const struct remsim_slot_desc *desc)
 	INIT_DELAYED_WORK(&slot->timeout_work, remsim_xchg_timeout);
 	remsim_xchg_init(slot);
 
-	/* Reserve the index; lookups see the slot once it is complete. */
+	/* Reserve the index; lookups see the slot once it is published. */
 	ret = xa_alloc(&slots, &index, NULL, XA_LIMIT(0, REMSIM_MINORS - 1), GFP_KERNEL);
 	if (ret) {
 		kmem_cache_free(slot_cache, slot);
@@ -182,16 +189,6 @@ struct remsim_slot *remsim_slot_create(const struct remsim_slot_desc *desc)
 
 	cdev_init(&slot->cdev, &remsim_fops);
 	slot->cdev.owner = THIS_MODULE;
-	ret = cdev_device_add(&slot->cdev, &slot->dev);
-	if (ret)
-		goto err_put;
-
-	mutex_lock(&slots_lock);
-	xa_store(&slots, index, slot, GFP_KERNEL);
-	atomic_long_inc(&slots_generation);
-	mutex_unlock(&slots_lock);
-
-	remsim_nl_slot_event(slot, REMSIM_CMD_SLOT_ADD_NTF, GFP_KERNEL);
 	return slot;
 
 err_put:
@@ -200,6 +197,26 @@ err_put:
 	return ERR_PTR(ret);
 }
 EXPORT_SYMBOL_GPL(remsim_slot_create);
+
+int remsim_slot_publish(struct remsim_slot *slot)
+{
+	int ret;
+
+	/* The node, then lookups, then the event: each finds a ready slot. */
+	ret = cdev_device_add(&slot->cdev, &slot->dev);
+	if (ret)
+		return ret;
+	slot->published = true;
+
+	mutex_lock(&slots_lock);
+	xa_store(&slots, slot->index, slot, GFP_KERNEL);
+	atomic_long_inc(&slots_generation);
+	mutex_unlock(&slots_lock);
+
+	remsim_nl_slot_event(slot, REMSIM_CMD_SLOT_ADD_NTF, GFP_KERNEL);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(remsim_slot_publish);
 
 void remsim_slot_remove(struct remsim_slot *slot)
 {
@@ -217,13 +234,15 @@ void remsim_slot_remove(struct remsim_slot *slot)
 	wake_up_interruptible_all(&slot->read_wait);
 	wake_up_interruptible_all(&slot->write_wait);
 
-	/* No new lookup, no new open. */
+	/* No new lookup, no new open; an unpublished slot frees its index. */
 	mutex_lock(&slots_lock);
 	xa_erase(&slots, slot->index);
 	atomic_long_inc(&slots_generation);
 	mutex_unlock(&slots_lock);
-	remsim_nl_slot_event(slot, REMSIM_CMD_SLOT_DEL_NTF, GFP_KERNEL);
-	cdev_device_del(&slot->cdev, &slot->dev);
+	if (slot->published) {
+		remsim_nl_slot_event(slot, REMSIM_CMD_SLOT_DEL_NTF, GFP_KERNEL);
+		cdev_device_del(&slot->cdev, &slot->dev);
+	}
 
 	cancel_delayed_work_sync(&slot->timeout_work);
 	remsim_xchg_flush(slot);

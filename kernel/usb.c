@@ -86,6 +86,7 @@ struct st2_out {
 	struct list_head	node;
 	u16			len;
 	s8			card_ack;	/* -1, or what to acknowledge */
+	u32			ctrl_seq;	/* a control message's number, or 0 */
 	u8			buf[ST2_MSG_MAX];
 };
 
@@ -104,7 +105,17 @@ struct st2 {
 	struct remsim_slot	*slot;		/* we hold a device reference */
 	u8			ep_in, ep_out, ep_int;
 
-	spinlock_t		lock;		/* below */
+	/*
+	 * Taking a transmission off the slot's queue and queueing it for the
+	 * board is one step under pump_lock: process context and the IN
+	 * completions all pump, and two pumpers must not swap transmissions
+	 * (the modem would see a T=0 protocol error). Protects pump_tx.
+	 * Lock order: pump_lock, then the slot's lock or st2->lock.
+	 */
+	spinlock_t		pump_lock;
+	struct t0_tx		pump_tx;	/* off the stack of a completion */
+
+	spinlock_t		lock;		/* everything below */
 	bool			dead;
 	unsigned long		parked;		/* IN URBs waiting for room */
 	unsigned long		out_busy;	/* OUT URBs in flight */
@@ -114,8 +125,14 @@ struct st2 {
 	unsigned int		errors[ST2_IN_URBS + 1];	/* in a row, per IN URB */
 	unsigned long		halted;		/* endpoints to clear: 0 in, 1 out, 2 int */
 	unsigned int		link_errors;	/* not counted yet: maybe an unplug */
-	struct st2_out		*ctrl_msg;	/* the control message waited for */
-	int			ctrl_status;
+	/*
+	 * The control message a slot op waits for (the slot core runs one op
+	 * at a time): by number, never by pointer, since the message is freed
+	 * once it is sent or has failed.
+	 */
+	u32			ctrl_seq;	/* the last number given */
+	u32			ctrl_wait;	/* the one waited for; 0: none */
+	int			ctrl_status;	/* its result: 0 or -errno */
 	struct completion	ctrl_done;
 
 	struct st2_in		in_ctx[ST2_IN_URBS + 1];
@@ -155,9 +172,25 @@ static void st2_free(struct kref *kref)
 
 /* --- out ------------------------------------------------------------------------- */
 
-/* Starts what waits for an OUT URB; under st2->lock. */
+/* A control message is done (sent, failed, not sent): its waiter wakes. */
+static void st2_ctrl_done(struct st2 *st2, const struct st2_out *m, int status)
+{
+	lockdep_assert_held(&st2->lock);
+	if (!m->ctrl_seq || m->ctrl_seq != st2->ctrl_wait)
+		return;
+	st2->ctrl_wait = 0;
+	st2->ctrl_status = status;
+	complete(&st2->ctrl_done);
+}
+
+/*
+ * Starts what waits for an OUT URB; under st2->lock. A message that cannot
+ * be submitted is dropped, its waiter gets the error, and the next one is
+ * tried: the queue never waits for a completion that cannot come.
+ */
 static void st2_out_kick(struct st2 *st2)
 {
+	lockdep_assert_held(&st2->lock);
 	while (!st2->dead && !list_empty(&st2->out_queue)) {
 		unsigned int i = find_first_zero_bit(&st2->out_busy, ST2_OUT_URBS);
 		struct st2_out *m;
@@ -178,29 +211,40 @@ static void st2_out_kick(struct st2 *st2)
 		if (ret) {
 			clear_bit(i, &st2->out_busy);
 			st2->out_msg[i] = NULL;
+			st2_ctrl_done(st2, m, ret);
 			kfree(m);
+			/* EPERM: poisoned; ENODEV: the board is going. */
 			if (ret != -ENODEV && ret != -EPERM)
 				dev_err_ratelimited(&st2->intf->dev, "OUT submit: %d\n", ret);
-			return;
 		}
 	}
 }
 
-/* Queues one message for the board; any context. */
-static int st2_queue(struct st2 *st2, const u8 *buf, size_t len, int card_ack, bool wait)
+static struct st2_out *st2_out_new(int card_ack)
 {
-	struct st2_out *m;
+	struct st2_out *m = kmalloc(sizeof(*m), GFP_ATOMIC);
+
+	if (m) {
+		m->card_ack = card_ack;
+		m->ctrl_seq = 0;
+	}
+	return m;
+}
+
+/*
+ * Queues m for the board and takes it, whatever the result; any context.
+ * With seq, m is a control message that the caller waits for: *seq gets
+ * its number.
+ */
+static int st2_out_queue(struct st2 *st2, struct st2_out *m, u32 *seq)
+{
 	unsigned long flags;
 	int ret = 0;
 
-	if (WARN_ON(len < ST2_HDR_LEN || len > ST2_MSG_MAX))
+	if (WARN_ON(m->len < ST2_HDR_LEN || m->len > ST2_MSG_MAX)) {
+		kfree(m);
 		return -EINVAL;
-	m = kmalloc(sizeof(*m), GFP_ATOMIC);
-	if (!m)
-		return -ENOMEM;
-	memcpy(m->buf, buf, len);
-	m->len = len;
-	m->card_ack = card_ack;
+	}
 	spin_lock_irqsave(&st2->lock, flags);
 	if (st2->dead) {
 		ret = -ENODEV;
@@ -208,9 +252,12 @@ static int st2_queue(struct st2 *st2, const u8 *buf, size_t len, int card_ack, b
 		/* Only a board that takes nothing gets here. */
 		ret = -ENOBUFS;
 	} else {
-		if (wait) {
+		if (seq) {
+			/* 0 means none: skip it when the counter wraps. */
+			m->ctrl_seq = ++st2->ctrl_seq ?: ++st2->ctrl_seq;
+			*seq = m->ctrl_seq;
 			reinit_completion(&st2->ctrl_done);
-			st2->ctrl_msg = m;
+			st2->ctrl_wait = m->ctrl_seq;
 		}
 		list_add_tail(&m->node, &st2->out_queue);
 		st2->out_len++;
@@ -222,44 +269,76 @@ static int st2_queue(struct st2 *st2, const u8 *buf, size_t len, int card_ack, b
 	return ret;
 }
 
+/* Queues one message for the board; any context. */
+static int st2_queue(struct st2 *st2, const u8 *buf, size_t len, int card_ack, u32 *seq)
+{
+	struct st2_out *m;
+
+	if (WARN_ON(len > ST2_MSG_MAX))
+		return -EINVAL;
+	m = st2_out_new(card_ack);
+	if (!m)
+		return -ENOMEM;
+	memcpy(m->buf, buf, len);
+	m->len = len;
+	return st2_out_queue(st2, m, seq);
+}
+
 static int st2_send(struct st2 *st2, const u8 *buf, size_t len, int card_ack)
 {
-	return st2_queue(st2, buf, len, card_ack, false);
+	return st2_queue(st2, buf, len, card_ack, NULL);
 }
 
 /*
  * A control message from a slot op (the slot core serialises them): it
  * returns once the board has taken it, so that what the owner does next
- * (reset the phone, say) comes after it.
+ * (reset the phone, say) comes after it. A message that cannot be
+ * submitted fails at once with the submission's error (ENODEV while the
+ * board goes), a failed transfer with EIO.
  */
 static int st2_send_ctrl(struct st2 *st2, const u8 *buf, size_t len, int card_ack)
 {
 	unsigned long flags;
-	int ret = st2_queue(st2, buf, len, card_ack, true);
+	u32 seq;
+	int ret = st2_queue(st2, buf, len, card_ack, &seq);
 
 	if (ret)
 		return ret;
-	if (wait_for_completion_timeout(&st2->ctrl_done, msecs_to_jiffies(ST2_CTRL_MS)))
-		return st2->ctrl_status ? -EIO : 0;
-	/* It may still go; nobody will be waiting for it. */
+	wait_for_completion_timeout(&st2->ctrl_done, msecs_to_jiffies(ST2_CTRL_MS));
 	spin_lock_irqsave(&st2->lock, flags);
-	st2->ctrl_msg = NULL;
+	if (st2->ctrl_wait == seq) {
+		/* It may still go; nobody will be waiting for it. */
+		st2->ctrl_wait = 0;
+		ret = -ETIMEDOUT;
+	} else {
+		ret = st2->ctrl_status;
+	}
 	spin_unlock_irqrestore(&st2->lock, flags);
-	return -ETIMEDOUT;
+	return ret;
 }
 
-/* What the slot core has for the modem goes out as TX_DATA messages. */
+/*
+ * What the slot core has for the modem goes out as TX_DATA messages, in
+ * order: see pump_lock. Any context.
+ */
 static void st2_pump(struct st2 *st2)
 {
-	u8 buf[ST2_MSG_MAX];
-	struct t0_tx tx;
+	struct t0_tx *tx = &st2->pump_tx;
+	unsigned long flags;
 
-	while (!remsim_slot_tx_pop(st2->slot, &tx)) {
-		size_t n = st2_tx_data(buf, tx.flags, tx.data, tx.len);
+	spin_lock_irqsave(&st2->pump_lock, flags);
+	while (!remsim_slot_tx_pop(st2->slot, tx)) {
+		struct st2_out *m = st2_out_new(-1);
 
-		if (st2_send(st2, buf, n, -1))
+		if (!m) {
+			remsim_slot_board_error(st2->slot);
+			continue;
+		}
+		m->len = st2_tx_data(m->buf, tx->flags, tx->data, tx->len);
+		if (st2_out_queue(st2, m, NULL))
 			remsim_slot_board_error(st2->slot);
 	}
+	spin_unlock_irqrestore(&st2->pump_lock, flags);
 }
 
 static void st2_out_complete(struct urb *urb)
@@ -284,11 +363,8 @@ static void st2_out_complete(struct urb *urb)
 			m->len, (int)min_t(u32, m->len, 16), m->buf);
 	if (m && !urb->status)
 		card_ack = m->card_ack;
-	if (m && m == st2->ctrl_msg) {
-		st2->ctrl_msg = NULL;
-		st2->ctrl_status = urb->status;
-		complete(&st2->ctrl_done);
-	}
+	if (m)
+		st2_ctrl_done(st2, m, urb->status ? -EIO : 0);
 	if (urb->status == -EPIPE)
 		set_bit(1, &st2->halted);
 	st2_out_kick(st2);
@@ -665,6 +741,32 @@ static const struct st2_board *st2_board(u16 pid)
 	return &st2_boards[0];
 }
 
+/*
+ * The slot goes first (node, owner, ops), then every URB and work item;
+ * for disconnect, and for a probe that fails once the URBs run.
+ */
+static void st2_stop(struct st2 *st2)
+{
+	unsigned long flags;
+	unsigned int i;
+
+	remsim_slot_remove(st2->slot);
+
+	spin_lock_irqsave(&st2->lock, flags);
+	st2->dead = true;
+	spin_unlock_irqrestore(&st2->lock, flags);
+	/*
+	 * Every URB, in flight or parked: poisoning waits for a completion in
+	 * progress and refuses any later submission, so none runs after this.
+	 */
+	for (i = 0; i <= ST2_IN_URBS; i++)
+		usb_poison_urb(st2->in_urbs[i]);
+	for (i = 0; i < ST2_OUT_URBS; i++)
+		usb_poison_urb(st2->out_urbs[i]);
+	cancel_work_sync(&st2->halt_work);
+	cancel_delayed_work_sync(&st2->retry_work);
+}
+
 static int st2_probe(struct usb_interface *intf, const struct usb_device_id *id)
 {
 	struct usb_endpoint_descriptor *in, *out, *irq;
@@ -697,6 +799,7 @@ static int st2_probe(struct usb_interface *intf, const struct usb_device_id *id)
 	if (!st2)
 		return -ENOMEM;
 	kref_init(&st2->kref);
+	spin_lock_init(&st2->pump_lock);
 	spin_lock_init(&st2->lock);
 	INIT_LIST_HEAD(&st2->out_queue);
 	INIT_WORK(&st2->halt_work, st2_halt_work);
@@ -737,6 +840,13 @@ static int st2_probe(struct usb_interface *intf, const struct usb_device_id *id)
 	if (st2_send(st2, cfg, sizeof(cfg), -1) || st2_send(st2, sel, sizeof(sel), -1))
 		dev_warn(&intf->dev, "cannot configure the board\n");
 
+	/* Last: from here on the owner and netlink may call into the slot. */
+	ret = remsim_slot_publish(slot);
+	if (ret) {
+		st2_stop(st2);
+		usb_set_intfdata(intf, NULL);
+		goto err_put;
+	}
 	dev_info(&intf->dev, "%s card emulation: %s\n", board->name,
 		 dev_name(remsim_slot_device(slot)));
 	return 0;
@@ -749,29 +859,13 @@ err_put:
 static void st2_disconnect(struct usb_interface *intf)
 {
 	struct st2 *st2 = usb_get_intfdata(intf);
-	unsigned long flags;
-	unsigned int i;
 
-	/* Node, owner, ops: the slot goes first. */
-	remsim_slot_remove(st2->slot);
-
-	spin_lock_irqsave(&st2->lock, flags);
-	st2->dead = true;
-	spin_unlock_irqrestore(&st2->lock, flags);
-	/*
-	 * Every URB, in flight or parked: poisoning waits for a completion in
-	 * progress and refuses any later submission, so none runs after this.
-	 */
-	for (i = 0; i <= ST2_IN_URBS; i++)
-		usb_poison_urb(st2->in_urbs[i]);
-	for (i = 0; i < ST2_OUT_URBS; i++)
-		usb_poison_urb(st2->out_urbs[i]);
-	cancel_work_sync(&st2->halt_work);
-	cancel_delayed_work_sync(&st2->retry_work);
+	st2_stop(st2);
 	usb_set_intfdata(intf, NULL);
 	dev_info(&intf->dev, "card emulation gone\n");
 	kref_put(&st2->kref, st2_free);
 }
+
 
 static struct usb_driver st2_driver = {
 	.name		= "remsim",

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include "remsim/nl.h"
 #include "sim_modem.h"
 #include "slotdev.h"
+#include "uffd.h"
 
 static struct slot_fixture fx;
 
@@ -342,6 +344,54 @@ TEST(impossible_status_word_is_einval_and_changes_nothing)
 	/* Answered: once only. */
 	EXPECT_EQ(-ESTALE, slot_respond(fx.fd, msg.hdr.seq, (uint8_t[]){ 0x90, 0x00 }, 2));
 	EXPECT_EQ(2, stats().stale_responses);
+}
+
+/* The phone's reset while read() copies the APDU out, from the fault handler. */
+static void reset_now(void *arg)
+{
+	uint64_t resets = *(uint64_t *)arg;
+	struct remsim_stats st;
+	uint8_t atr[33];
+	size_t len;
+
+	if (modem_warm_reset(fx.modem, atr, &len))
+		return;
+	/* Over USB the reset comes on its own endpoint: wait until it counted. */
+	for (int i = 0; i < 300; i++) {
+		if (ioctl(fx.fd, REMSIM_IOC_GET_STATS, &st) || st.resets > resets)
+			break;
+		usleep(10000);
+	}
+}
+
+/*
+ * A reset while read() copies the APDU out: either the APDU goes unseen
+ * or it is read, and then it is reported aborted - never read and then
+ * withdrawn, which would leave the owner waiting for nothing.
+ */
+TEST(reset_racing_a_read_never_loses_the_apdu)
+{
+	uint8_t hdr[] = { 0xa0, 0xf2, 0x00, 0x00, 0x16 };
+	uint64_t resets;
+	struct uffd_page u;
+	struct slot_msg msg;
+	ssize_t n;
+
+	setup();
+	resets = stats().resets;
+	ASSERT_EQ(0, modem_send_bytes(fx.modem, hdr, 5));
+	ASSERT_EQ(1, poll(&(struct pollfd){ .fd = fx.fd, .events = POLLIN }, 1, 3000));
+	ASSERT_EQ(0, uffd_page_start(&u, reset_now, &resets, 10000));
+	n = read(fx.fd, u.page, sizeof(msg));
+	memcpy(&msg, u.page, sizeof(msg));
+	ASSERT_TRUE(uffd_page_done(&u));
+	EXPECT_GT(stats().resets, resets);
+	ASSERT_EQ((ssize_t)(sizeof(msg.hdr) + sizeof(struct remsim_apdu) + 5), n);
+	ASSERT_EQ(REMSIM_MSG_APDU, msg.hdr.type);
+	/* Read, so the reset aborted it: the owner hears so, its answer is refused. */
+	expect_error(REMSIM_ERR_ABORTED, 0, msg.hdr.seq);
+	EXPECT_EQ(-ESTALE, slot_respond(fx.fd, msg.hdr.seq, (uint8_t[]){ 0x90, 0x00 }, 2));
+	EXPECT_EQ(1, stats().aborted);
 }
 
 /* Reset before the owner read the APDU: it is withdrawn unseen. */

@@ -11,8 +11,11 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "kmod.h"
@@ -21,6 +24,7 @@
 #include "remsim/nl.h"
 #include "sim_modem.h"
 #include "slotdev.h"
+#include "measure.h"
 
 static struct slot_fixture fx;
 
@@ -242,6 +246,140 @@ TEST_TIMEOUT(hundred_slots_come_and_go_without_a_leak, 240)
 	 */
 	ASSERT_EQ(0, kmod_unload_all());
 	ASSERT_EQ(0, slot_modules_load());
+}
+
+/* The char major of remsim (/proc/devices), or -1. */
+static int remsim_major(void)
+{
+	FILE *f = fopen("/proc/devices", "re");
+	char line[128], name[64];
+	int major = -1, m;
+
+	if (!f)
+		return -1;
+	/* Character devices come first; a block device is never "remsim". */
+	while (major < 0 && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%d %63s", &m, name) == 2 && !strcmp(name, "remsim"))
+			major = m;
+	fclose(f);
+	return major;
+}
+
+struct racer {
+	const char	*node;
+	volatile bool	stop;
+	unsigned int	writes;		/* raw status words that got in */
+};
+
+/*
+ * An owner as quick as can be: open the node the moment it works, raw
+ * mode, a status word for the modem - which has the backend pump at once.
+ */
+static void *racer_thread(void *arg)
+{
+	struct remsim_mode mode = { .mode = REMSIM_MODE_RAW };
+	struct racer *r = arg;
+
+	while (!r->stop) {
+		int fd = open(r->node, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+
+		if (fd < 0)
+			continue;
+		if (!ioctl(fd, REMSIM_IOC_SET_MODE, &mode) &&
+		    !slot_write(fd, REMSIM_MSG_TPDU_STATUS, 0, (uint8_t[]){ 0x90, 0x00 }, 2))
+			r->writes++;
+		close(fd);
+	}
+	return NULL;
+}
+
+/*
+ * A slot is published (node, lookups, slot-added event) only once its
+ * backend is ready for it: an owner that opens the node as soon as it
+ * exists must not find a backend without its slot. A mknod'ed node of the
+ * index the next slot gets opens the moment the char device is there.
+ */
+TEST_TIMEOUT(owner_racing_slot_creation, 240)
+{
+	struct racer r = { .node = "/tmp/remsim-race" };
+	struct rsnl_slot s;
+	struct rsnl *nl;
+	pthread_t th;
+	int major;
+
+	ASSERT_EQ(0, slot_modules_load());
+	ASSERT_EQ(0, rsnl_open(&nl));
+	major = remsim_major();
+	ASSERT_GE(major, 0);
+	/* The lowest free index comes next: this one. */
+	ASSERT_EQ(0, rsnl_sim_new(nl, false, &s));
+	ASSERT_EQ(0, rsnl_sim_del(nl, s.index));
+	unlink(r.node);
+	ASSERT_EQ(0, mknod(r.node, S_IFCHR | 0600, makedev(major, s.index)));
+	ASSERT_EQ(0, pthread_create(&th, NULL, racer_thread, &r));
+	for (int i = 0; i < 300; i++) {
+		struct rsnl_slot n;
+
+		ASSERT_EQ(0, rsnl_sim_new(nl, false, &n));
+		EXPECT_EQ(s.index, n.index);
+		ASSERT_EQ(0, rsnl_sim_del(nl, n.index));
+	}
+	r.stop = true;
+	pthread_join(th, NULL);
+	unlink(r.node);
+	rsnl_close(nl);
+	TH_LOG("%u raw writes got in", r.writes);
+	EXPECT_GT(r.writes, 0);
+}
+
+struct modem_reader {
+	int		fd;
+	ssize_t		ret;
+	uint8_t		rec[SIM_MODEM_MAX_RECORD];
+};
+
+static void *modem_reader_thread(void *arg)
+{
+	struct modem_reader *r = arg;
+
+	r->ret = read(r->fd, r->rec, sizeof(r->rec));
+	return NULL;
+}
+
+/*
+ * The modem file is a stream: a thread blocked reading it must not keep
+ * another from writing the very line change that wakes it (a seekable
+ * file's position lock would).
+ */
+TEST(modem_file_reads_and_writes_at_once)
+{
+	uint8_t reset[4] = { SIM_MODEM_LINES, 1, 0, SIM_MODEM_VCC | SIM_MODEM_CLK | SIM_MODEM_RST };
+	uint8_t run[4] = { SIM_MODEM_LINES, 1, 0, SIM_MODEM_VCC | SIM_MODEM_CLK };
+	struct modem_reader r = { .ret = -2 };
+	char path[128];
+	pthread_t th;
+	uint64_t t0;
+	ssize_t n;
+
+	ASSERT_EQ(0, slot_fixture(&fx, -1));
+	/* The fixture's phone has the file; this test drives it itself. */
+	modem_close(fx.modem);
+	fx.modem = NULL;
+	snprintf(path, sizeof(path), "/sys/kernel/debug/remsim_sim/remsim%u/modem", fx.index);
+	r.fd = open(path, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(r.fd, 0);
+	ASSERT_EQ(0, pthread_create(&th, NULL, modem_reader_thread, &r));
+	usleep(200000);
+	t0 = now_ns();
+	/* Power, clock, reset released: the card answers with its ATR. */
+	n = write(r.fd, reset, sizeof(reset));
+	EXPECT_EQ((ssize_t)sizeof(reset), n);
+	n = write(r.fd, run, sizeof(run));
+	EXPECT_EQ((ssize_t)sizeof(run), n);
+	EXPECT_LT(now_ns() - t0, 1000000000ull);
+	pthread_join(th, NULL);
+	EXPECT_GT(r.ret, 0);
+	close(r.fd);
 }
 
 TEST(destroy_on_close)

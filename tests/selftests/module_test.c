@@ -6,12 +6,14 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "ktap.h"
 #include "kmod.h"
+#include "slotdev.h"
 
 static int path_exists(const char *path)
 {
@@ -94,6 +96,43 @@ TEST_TIMEOUT(reload_50_times, 240)
 		ASSERT_EQ(0, kmod_unload("remsim"));
 		assert_gone();
 	}
+}
+
+static long read_param(const char *name)
+{
+	char path[128], buf[32] = "";
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/module/remsim/parameters/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? strtol(buf, NULL, 10) : -1;
+}
+
+/*
+ * A queue depth of 0 would wedge every slot (no message ever fits); one
+ * beyond the limit would let an owner pin any amount of memory. Both are
+ * refused at load and at run time, and the value stays.
+ */
+TEST(queue_depth_refuses_values_that_wedge)
+{
+	ASSERT_EQ(0, kmod_unload_all());
+	EXPECT_EQ(-EINVAL, kmod_load("remsim", "queue_depth=0"));
+	EXPECT_EQ(-EINVAL, kmod_load("remsim", "queue_depth=1025"));
+	ASSERT_EQ(0, kmod_unload_all());
+	ASSERT_EQ(0, kmod_load("remsim", "queue_depth=1024"));
+	EXPECT_EQ(1024, read_param("queue_depth"));
+	EXPECT_EQ(-EINVAL, slot_set_param("remsim", "queue_depth", "0"));
+	EXPECT_EQ(-EINVAL, slot_set_param("remsim", "queue_depth", "100000"));
+	EXPECT_EQ(-EINVAL, slot_set_param("remsim", "queue_depth", "-1"));
+	EXPECT_EQ(1024, read_param("queue_depth"));
+	EXPECT_EQ(0, slot_set_param("remsim", "queue_depth", "16"));
+	EXPECT_EQ(16, read_param("queue_depth"));
+	ASSERT_EQ(0, kmod_unload("remsim"));
 }
 
 KTAP_MAIN

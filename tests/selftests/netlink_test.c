@@ -24,6 +24,8 @@
 #include "remsim/nl.h"
 #include "sim_modem.h"
 #include "slotdev.h"
+#include "uffd.h"
+#include "measure.h"
 
 static struct slot_fixture fx;
 static char buf[RSNL_MSG_SIZE];
@@ -596,6 +598,80 @@ static void expect_event(struct rsnl *ev, uint8_t cmd, struct rsnl_event *e)
 		if (e->slot.index == fx.index && e->cmd == cmd)
 			return;
 	}
+}
+
+struct busy_probe {
+	unsigned int	index;
+	volatile bool	done;
+	int		ret;
+	uint64_t	ns;		/* what the requests took */
+	pthread_t	thread;
+};
+
+static int count_one(const struct rsnl_slot *slot, void *arg)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* A dump, a get and a map of the busy slot, timed. */
+static void *busy_probe_thread(void *arg)
+{
+	struct rsnl_map map = { .client_id = 7, .client_slot = 1 };
+	struct busy_probe *p = arg;
+	struct rsnl_slot s;
+	struct rsnl *nl;
+	uint64_t t0;
+	int n = 0;
+
+	p->ret = rsnl_open(&nl);
+	if (p->ret)
+		goto out;
+	t0 = now_ns();
+	p->ret = rsnl_slot_dump(nl, count_one, &n, NULL) ?: rsnl_slot_get(nl, p->index, &s) ?:
+		 rsnl_slot_set(nl, p->index, &map) ?: rsnl_slot_unset(nl, p->index);
+	p->ns = now_ns() - t0;
+	if (!p->ret && (n < 1 || !s.owned))
+		p->ret = -EINVAL;
+	rsnl_close(nl);
+out:
+	p->done = true;
+	return NULL;
+}
+
+/* In the fault of the ioctl that holds the slot's mutex: probe, 3 s at most. */
+static void probe_while_busy(void *arg)
+{
+	struct busy_probe *p = arg;
+
+	if (pthread_create(&p->thread, NULL, busy_probe_thread, p))
+		return;
+	for (int i = 0; i < 300 && !p->done; i++)
+		usleep(10000);
+}
+
+/*
+ * An ioctl may hold a slot's mutex for long (a USB board has 2 s to take a
+ * control message; here a user buffer that faults). Listing, getting and
+ * mapping slots must not wait for it: they hold the genl lock, so one slow
+ * board would stall every generic netlink family and other boards' hotplug.
+ */
+TEST(netlink_does_not_wait_for_a_busy_slot)
+{
+	struct busy_probe p = { .index = 0 };
+	struct uffd_page u;
+
+	ASSERT_EQ(0, slot_fixture(&fx, O_RDWR));
+	p.index = fx.index;
+	ASSERT_EQ(0, uffd_page_start(&u, probe_while_busy, &p, 10000));
+	/* Zeros once released: an invalid ATR. */
+	EXPECT_ERRNO(ioctl(fx.fd, REMSIM_IOC_SET_ATR, u.page), EINVAL);
+	ASSERT_TRUE(uffd_page_done(&u));
+	EXPECT_TRUE(p.done);
+	pthread_join(p.thread, NULL);
+	EXPECT_EQ(0, p.ret);
+	TH_LOG("the requests took %llu ms", (unsigned long long)(p.ns / 1000000));
+	EXPECT_LT(p.ns, 1000000000ull);
 }
 
 TEST(events_for_every_change)

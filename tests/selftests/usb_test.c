@@ -23,6 +23,8 @@
 #include "remsim/nl.h"
 #include "session.h"
 #include "slotdev.h"
+#include "measure.h"
+#include "uffd.h"
 
 static struct test_board b;
 
@@ -522,6 +524,130 @@ TEST_TIMEOUT(reset_with_a_full_queue_does_not_abort_the_next_command, 120)
 	EXPECT_EQ(1, st.responses);
 	modem_close(m);
 	close(fd);
+	board_stop(&b);
+}
+
+struct in_noise {
+	struct test_board	*b;
+	volatile bool		stop;
+};
+
+/* Messages the driver ignores: IN completions, each of which pumps. */
+static void *in_noise_thread(void *arg)
+{
+	struct in_noise *n = arg;
+	char reply[64];
+
+	while (!n->stop)
+		board_cmd(n->b, "misbehave 0 unknown", reply, sizeof(reply));
+	return NULL;
+}
+
+/*
+ * Raw mode, the answer in two writes (procedure byte and data, then the
+ * status word) while IN completions pump too: the modem must get them in
+ * order. Taking a transmission off the slot and queueing it for the board
+ * are one step. The window without that is a few instructions: this test
+ * is not known to fail without it, but it is the load that would show a swap.
+ */
+TEST_TIMEOUT(raw_answers_stay_in_order_while_completions_pump, 300)
+{
+	struct remsim_mode mode = { .mode = REMSIM_MODE_RAW };
+	uint8_t hdr[5] = { 0xa0, 0xb0, 0x00, 0x00, 0x04 };
+	struct in_noise noise = { .b = &b };
+	struct modem *m;
+	uint8_t atr[33];
+	pthread_t th;
+	size_t len;
+	int fd;
+
+	start("simtrace2");
+	fd = slot_open(b.index[0], O_RDWR);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, ioctl(fd, REMSIM_IOC_SET_MODE, &mode));
+	ASSERT_EQ(0, board_modem(&b, 0, &m));
+	ASSERT_EQ(0, modem_power_on(m, atr, &len));
+	ASSERT_EQ(0, pthread_create(&th, NULL, in_noise_thread, &noise));
+	for (int i = 0; i < 100; i++) {
+		uint8_t data[5] = { 0xb0, i, i + 1, i + 2, i + 3 };
+		struct phone_call call;
+		struct slot_msg msg;
+
+		ASSERT_EQ(0, phone_tpdu_start(&call, m, hdr, NULL, true));
+		ASSERT_EQ(0, slot_read_type(fd, REMSIM_MSG_TPDU_HEADER, &msg, 5000));
+		ASSERT_EQ(0, slot_write(fd, REMSIM_MSG_TPDU_SEND, 0, data, sizeof(data)));
+		ASSERT_EQ(0, slot_write(fd, REMSIM_MSG_TPDU_STATUS, 0, (uint8_t[]){ 0x90, 0 }, 2));
+		ASSERT_EQ(0, phone_call_wait(&call));
+		ASSERT_EQ(6, call.resp_len);
+		ASSERT_EQ(0, memcmp(data + 1, call.resp, 4));
+		ASSERT_EQ(0x9000, call.sw);
+	}
+	noise.stop = true;
+	pthread_join(th, NULL);
+	modem_close(m);
+	close(fd);
+	board_stop(&b);
+}
+
+struct ctrl_probe {
+	struct test_board	*b;
+	int			fd;	/* the slot whose interface goes last */
+	int			unplug;
+	int			ret;
+	uint64_t		ns;
+};
+
+/*
+ * In the fault of an ioctl that holds the mutex of the slot whose interface
+ * the hub removes first: the board unplugs, the device is marked gone, and
+ * its removal stops at that slot. The other slot is still there, but no URB
+ * can be submitted for it any more.
+ */
+static void control_while_going(void *arg)
+{
+	struct remsim_card card = { .inserted = 1 };
+	struct ctrl_probe *p = arg;
+	char reply[64];
+	uint64_t t0;
+
+	p->unplug = board_cmd(p->b, "unplug", reply, sizeof(reply));
+	usleep(1500000);
+	t0 = now_ns();
+	p->ret = ioctl(p->fd, REMSIM_IOC_CARD_INSERT, &card) ? -errno : 0;
+	p->ns = now_ns() - t0;
+}
+
+/*
+ * A control message that cannot be submitted fails its ioctl at once with
+ * the submission's error; it did time out after 2 s, and the driver kept a
+ * pointer to the freed message.
+ */
+TEST_TIMEOUT(control_message_that_cannot_be_submitted_fails_at_once, 120)
+{
+	struct ctrl_probe p = { .b = &b };
+	struct remsim_info info[2];
+	struct uffd_page u;
+	int fd[2], first;
+
+	start("qmod");
+	for (int i = 0; i < 2; i++) {
+		fd[i] = slot_open(b.index[i], O_RDWR);
+		ASSERT_GE(fd[i], 0);
+		ASSERT_EQ(0, ioctl(fd[i], REMSIM_IOC_GET_INFO, &info[i]));
+	}
+	/* The hub removes the interfaces in the order of their numbers. */
+	first = info[0].interface < info[1].interface ? 0 : 1;
+	p.fd = fd[!first];
+	ASSERT_EQ(0, uffd_page_start(&u, control_while_going, &p, 10000));
+	EXPECT_NE(0, ioctl(fd[first], REMSIM_IOC_SET_ATR, u.page));
+	ASSERT_TRUE(uffd_page_done(&u));
+	EXPECT_EQ(0, p.unplug);
+	TH_LOG("card insert while the board goes: %d after %llu ms", p.ret,
+	       (unsigned long long)(p.ns / 1000000));
+	EXPECT_EQ(-ENODEV, p.ret);
+	EXPECT_LT(p.ns, 1000000000ull);
+	close(fd[0]);
+	close(fd[1]);
 	board_stop(&b);
 }
 
