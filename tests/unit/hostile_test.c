@@ -415,6 +415,7 @@ struct attack {
 	pthread_t thread;
 	atomic_bool stop;
 	int port;
+	int per_addr;		/* connections from one 127.0.0.x (flood) */
 	long tries, refused, won, errors;
 	char note[160];
 };
@@ -422,6 +423,8 @@ struct attack {
 static void attack_start(struct attack *a, void *(*fn)(void *), int port)
 {
 	a->port = port;
+	/* under REST's per-address cap (8), so that the descriptors run out */
+	a->per_addr = port == rest_port ? 8 : 100;
 	atomic_store(&a->stop, false);
 	ASSERT_EQ(0, pthread_create(&a->thread, NULL, fn, a));
 }
@@ -667,7 +670,7 @@ static void *flood(void *arg)
 	char sink[256];
 
 	for (i = 0; i < FLOOD_CONNS && !atomic_load(&a->stop); i++) {
-		fds[n] = tcp_connect(a->port, 2 + i / 100, true);
+		fds[n] = tcp_connect(a->port, 2 + i / a->per_addr, true);
 		if (fds[n] >= 0)
 			n++;
 		else if (!a->errors++)
@@ -682,7 +685,7 @@ static void *flood(void *arg)
 
 			if (got == 0 || (got < 0 && errno != EAGAIN && errno != ENOTCONN)) {
 				close(fds[i]);
-				fds[i] = tcp_connect(a->port, 2 + i / 100, true);
+				fds[i] = tcp_connect(a->port, 2 + i / a->per_addr, true);
 				a->refused++;
 				if (fds[i] < 0) {
 					a->errors++;
@@ -977,6 +980,24 @@ TEST_TIMEOUT(server_at_its_descriptor_limit, 120)
 	descriptor_limit(&server, rspro_port, probe_ping);
 	/* descriptors free again: a new peer is served */
 	EXPECT_EQ(0, probe_rest());
+	tpeer_close(&keeper);
+	world_stop();
+}
+
+/* The same on the REST socket, which libmicrohttpd accepts itself. */
+TEST_TIMEOUT(server_rest_at_its_descriptor_limit, 120)
+{
+	world_start(128);
+	keeper_start();
+	descriptor_limit(&server, rest_port, probe_ping);
+	{
+		int i, err = 0;
+
+		for (i = 0; i < 50 && (err = probe_rest()); i++)
+			usleep(100000);
+		TH_LOG("REST after the flood: %d after %d tries", err, i);
+		EXPECT_EQ(0, err);
+	}
 	tpeer_close(&keeper);
 	world_stop();
 }

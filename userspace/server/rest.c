@@ -51,6 +51,8 @@ struct rconn {
 struct rest {
 	struct server *srv;
 	struct MHD_Daemon *mhd;
+	int lfd;			/* the listening socket: ours, see rest_start() */
+	struct rspro_listener listener;
 	struct ev_io io;
 	struct ev_timer timer;
 	uint16_t port;
@@ -696,32 +698,52 @@ static void rest_timer(struct ev_timer *t)
 	rest_run(t->data);
 }
 
+/*
+ * A connection our listener accepted goes to libmicrohttpd, which applies
+ * its connection and per-address limits (and closes what it refuses).
+ */
+static void rest_accepted(struct rspro_listener *l, int fd)
+{
+	struct rest *rest = l->data;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl)) {
+		close(fd);
+		return;
+	}
+	MHD_add_connection(rest->mhd, fd, (struct sockaddr *)&ss, sl);
+	rest_run(rest);
+}
+
 int rest_start(struct server *srv, char *err, size_t errlen)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
 	const union MHD_DaemonInfo *info;
-	struct addrinfo *ai;
 	struct rest *rest;
-	char port[8];
 	int ret;
 
 	rest = calloc(1, sizeof(*rest));
 	if (!rest)
 		return -ENOMEM;
 	rest->srv = srv;
+	rest->lfd = -1;
 	srv->rest = rest;
-	snprintf(port, sizeof(port), "%u", srv->cfg.rest_port);
-	ret = getaddrinfo(srv->cfg.rest_bind, port, &hints, &ai);
-	if (ret) {
-		snprintf(err, errlen, "REST address %s: %s", srv->cfg.rest_bind,
-			 gai_strerror(ret));
-		return -EINVAL;
-	}
 	ev_timer_init(&rest->deadline, deadline_timer, rest);
+	/*
+	 * We accept, not libmicrohttpd: at the descriptor limit its own
+	 * accept stops listening until one of its connections closes, which
+	 * with none open is never (REST stayed dead after a flood). Ours
+	 * pauses 250 ms and logs once a second, as the RSPRO port does.
+	 */
+	rest->lfd = rspro_listen(srv->cfg.rest_bind, srv->cfg.rest_port, 1024);
+	if (rest->lfd < 0) {
+		snprintf(err, errlen, "REST on %s port %u: cannot listen: %s",
+			 srv->cfg.rest_bind, srv->cfg.rest_port, strerror(-rest->lfd));
+		return rest->lfd;
+	}
 	rest->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-				     (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-				     srv->cfg.rest_port, NULL, NULL, handler, rest,
-				     MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+				     MHD_USE_NO_LISTEN_SOCKET,
+				     0, NULL, NULL, handler, rest,
 				     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, rest,
 				     MHD_OPTION_NOTIFY_COMPLETED, completed, rest,
 				     MHD_OPTION_NOTIFY_CONNECTION, conn_notify, rest,
@@ -730,22 +752,26 @@ int rest_start(struct server *srv, char *err, size_t errlen)
 				     MHD_OPTION_CONNECTION_LIMIT, srv->cfg.rest_conn_max,
 				     MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 				     srv->cfg.rest_conn_per_addr,
-				     MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
 				     MHD_OPTION_END);
-	freeaddrinfo(ai);
 	if (!rest->mhd) {
-		snprintf(err, errlen, "REST on %s port %u: cannot listen (in use?)",
-			 srv->cfg.rest_bind, srv->cfg.rest_port);
-		return -EADDRINUSE;
+		snprintf(err, errlen, "REST: libmicrohttpd did not start");
+		return -EIO;
 	}
-	info = MHD_get_daemon_info(rest->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	rest->port = info ? info->port : srv->cfg.rest_port;
+	ret = rspro_local_port(rest->lfd);
+	rest->port = ret > 0 ? ret : srv->cfg.rest_port;
 	info = MHD_get_daemon_info(rest->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	ev_timer_init(&rest->timer, rest_timer, rest);
 	if (!info || ev_io_start(srv->loop, &rest->io, info->epoll_fd, EPOLLIN,
 				 rest_io, rest)) {
 		snprintf(err, errlen, "REST: no epoll descriptor from libmicrohttpd");
 		return -EIO;
+	}
+	ret = rspro_listener_start(&rest->listener, srv->loop, rest->lfd, 16, rest_accepted,
+				   rest);
+	if (ret) {
+		snprintf(err, errlen, "REST: cannot watch the listening socket: %s",
+			 strerror(-ret));
+		return ret;
 	}
 	srv->cfg.rest_port = rest->port;
 	return 0;
@@ -757,6 +783,9 @@ void rest_stop(struct server *srv)
 
 	if (!rest)
 		return;
+	rspro_listener_stop(&rest->listener);
+	if (rest->lfd >= 0)
+		close(rest->lfd);
 	ev_io_stop(&rest->io);
 	ev_timer_stop(&rest->timer);
 	/* closes the connections: their records go through conn_notify() */
