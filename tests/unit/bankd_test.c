@@ -38,8 +38,17 @@ static struct ev_loop *loop;
 static struct pcsc_env env;
 static struct daemon server, bankd;
 static int rspro_port, rest_port, bankd_port;
-static char logdir[] = "/tmp/remsim-bankd-test-XXXXXX";
+/* made by main(), removed by it when every test passed; a test's own below */
+static char topdir[] = "/tmp/remsim-bankd-test-XXXXXX";
+static char logdir[sizeof(topdir) + 16];
 static char body[8192];
+
+/* The directory of this test's logs and files, fresh for each test. */
+static void make_logdir(void)
+{
+	snprintf(logdir, sizeof(logdir), "%s/testXXXXXX", topdir);
+	ASSERT_TRUE(mkdtemp(logdir) != NULL);
+}
 
 static void start_server(void)
 {
@@ -136,7 +145,7 @@ static void setup_with(unsigned int cards, const char *nofile, const char *ident
 {
 	if (!loop) {
 		loop = ev_loop_new();
-		ASSERT_TRUE(mkdtemp(logdir) != NULL);
+		make_logdir();
 	}
 	ASSERT_EQ(0, pcsc_env_start(&env, cards));
 	start_server();
@@ -851,7 +860,7 @@ TEST_TIMEOUT(a_reader_map_serving_nothing_stops_it_at_start_up, 60)
 {
 	char csv[128], want[200];
 
-	ASSERT_TRUE(mkdtemp(logdir) != NULL);
+	make_logdir();
 	snprintf(csv, sizeof(csv), "%s/empty.csv", logdir);
 	ASSERT_EQ(0, shell("echo '# no rows' >%s", csv));
 	snprintf(want, sizeof(want), "%s: no reader for bank 1", csv);
@@ -863,7 +872,6 @@ TEST_TIMEOUT(a_reader_map_serving_nothing_stops_it_at_start_up, 60)
 	expect_refused_csv("/dev/zero", "/dev/zero:1: line longer than 4096 bytes");
 	snprintf(want, sizeof(want), "%s: is a directory", logdir);
 	expect_refused_csv(logdir, want);
-	shell("rm -rf %s", logdir);
 }
 
 int main(int argc, char **argv)
@@ -872,13 +880,18 @@ int main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	ktap_after_each(after_each);
+	/* here, not in a test: each test runs in a child, and this rm -rf's it */
+	if (!mkdtemp(topdir)) {
+		perror(topdir);
+		return 1;
+	}
 	ret = ktap_main(argc, argv);
 	if (loop)
 		ev_loop_free(loop);
 	if (ret == 0) {
 		char cmd[100];
 
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", logdir);
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", topdir);
 		if (system(cmd))
 			return 1;
 	}
