@@ -187,10 +187,20 @@ int bankd_start(struct bankd *bd, char *err, size_t errlen)
 	unsigned int i;
 	int ret;
 
-	ret = slot_table_load(&bd->slots, bd->cfg.csv_path, err, errlen);
-	if (ret)
-		return ret;
 	bd->gsmtap_fd = -1;
+	/*
+	 * A map with no row for our bank (empty, or another bank's) is refused
+	 * like a bad one: that bankd would run serving nothing, every client
+	 * answered cardNotPresent.
+	 */
+	ret = slot_table_load(&bd->slots, bd->cfg.csv_path, err, errlen);
+	if (!ret)
+		ret = slot_table_check_bank(&bd->slots, bd->cfg.bank_id, bd->cfg.csv_path, err,
+					    errlen);
+	if (ret) {
+		bd->bad_config = true;
+		return ret;
+	}
 	if (bd->cfg.gsmtap_host[0]) {
 		bd->gsmtap_fd = gsmtap_open(bd->cfg.gsmtap_host);
 		if (bd->gsmtap_fd < 0) {

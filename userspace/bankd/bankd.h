@@ -117,9 +117,11 @@ struct bankd {
 	int done_fd;			/* eventfd: a worker finished a job */
 	struct ev_io done_io;
 	int gsmtap_fd;
+	bool bad_config;		/* bankd_start() refused the reader map */
 };
 
 void bankd_cfg_default(struct bankd_cfg *cfg);
+/* A reader map that is bad or serves nothing sets bd->bad_config. */
 int bankd_start(struct bankd *bd, char *err, size_t errlen);
 void bankd_stop(struct bankd *bd);
 
