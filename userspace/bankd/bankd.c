@@ -72,8 +72,12 @@ static void create_mapping(struct bankd *bd, const struct rspro_pdu *pdu)
 		send_result(bd, RSPRO_CREATE_MAPPING_RES, RSPRO_ILLEGAL_SLOT_ID);
 		return;
 	}
+	/* the server sends its maps again (its restart, our reconnect): no change */
 	if (bd->maps[b.slot_nr].used && bd->maps[b.slot_nr].client.client_id == c.client_id &&
 	    bd->maps[b.slot_nr].client.slot_nr == c.slot_nr) {
+		LOGP(DSLOTMAP, LOG_DEBUG, slot_name(bd, b.slot_nr),
+		     "mapped to C%u:%u already: its client keeps its session", c.client_id,
+		     c.slot_nr);
 		send_result(bd, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
 		return;
 	}
@@ -84,11 +88,11 @@ static void create_mapping(struct bankd *bd, const struct rspro_pdu *pdu)
 		if (bd->maps[i].used && bd->maps[i].client.client_id == c.client_id &&
 		    bd->maps[i].client.slot_nr == c.slot_nr)
 			unmap(bd, i, "the client was mapped to another bank slot");
-	bd->maps[b.slot_nr].used = true;
-	bd->maps[b.slot_nr].client = c;
+	bd->maps[b.slot_nr] = (struct bank_map){ .used = true, .client = c };
 	LOGP(DSLOTMAP, LOG_INFO, slot_name(bd, b.slot_nr), "mapped to C%u:%u", c.client_id,
 	     c.slot_nr);
 	send_result(bd, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+	clients_mapped(bd, b.slot_nr);
 }
 
 static void remove_mapping(struct bankd *bd, const struct rspro_pdu *pdu)
