@@ -33,9 +33,15 @@ static void tpeer_closed(struct rspro_conn *c, int err, const char *why)
 	snprintf(t->why, sizeof(t->why), "%s", why);
 }
 
+static void tpeer_pong(struct rspro_conn *c)
+{
+	((struct tpeer *)rspro_conn_data(c))->pongs++;
+}
+
 static const struct rspro_conn_ops tpeer_ops = {
 	.pdu = tpeer_pdu,
 	.closed = tpeer_closed,
+	.pong = tpeer_pong,
 };
 
 void tpeer_run(struct ev_loop *loop, int ms)
@@ -46,9 +52,9 @@ void tpeer_run(struct ev_loop *loop, int ms)
 		ev_run_once(loop, 5);
 }
 
-int tpeer_connect(struct tpeer *t, struct ev_loop *loop, int port)
+static int connect_with(struct tpeer *t, struct ev_loop *loop, int port,
+			const struct rspro_conn_cfg *cfg)
 {
-	struct rspro_conn_cfg cfg;
 	struct pollfd pfd;
 	int fd, ret;
 
@@ -62,8 +68,44 @@ int tpeer_connect(struct tpeer *t, struct ev_loop *loop, int port)
 		close(fd);
 		return -ECONNREFUSED;
 	}
+	t->conn = rspro_conn_new(loop, rspro_transport_tcp(fd), cfg, &tpeer_ops, t);
+	return t->conn ? 0 : -ENOMEM;
+}
+
+int tpeer_connect(struct tpeer *t, struct ev_loop *loop, int port)
+{
+	struct rspro_conn_cfg cfg;
+
 	rspro_conn_cfg_default(&cfg);
 	cfg.ka_interval_ms = 0;
+	return connect_with(t, loop, port, &cfg);
+}
+
+int tpeer_connect_osmo(struct tpeer *t, struct ev_loop *loop, int port)
+{
+	struct rspro_conn_cfg cfg;
+
+	/* the defaults are osmo-remsim's keep-alive: a PING at once */
+	rspro_conn_cfg_default(&cfg);
+	return connect_with(t, loop, port, &cfg);
+}
+
+int tpeer_accept(struct tpeer *t, struct ev_loop *loop, int lfd, int ms)
+{
+	struct rspro_conn_cfg cfg;
+	struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+	int fd;
+
+	memset(t, 0, sizeof(*t));
+	t->loop = loop;
+	if (poll(&pfd, 1, ms) != 1)
+		return -ETIMEDOUT;
+	fd = rspro_accept(lfd);
+	if (fd < 0)
+		return fd;
+	rspro_conn_cfg_default(&cfg);
+	cfg.ka_interval_ms = 0;
+	cfg.server = true;
 	t->conn = rspro_conn_new(loop, rspro_transport_tcp(fd), &cfg, &tpeer_ops, t);
 	return t->conn ? 0 : -ENOMEM;
 }

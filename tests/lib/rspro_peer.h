@@ -18,11 +18,23 @@ struct tpeer {
 	struct rspro_pdu *inbox[TPEER_INBOX];
 	int count;
 	bool closed;
+	int pongs;		/* PONGs to our PINGs */
 	char why[200];
 };
 
 /* Connects to 127.0.0.1:@port (answers PINGs, sends none). */
 int tpeer_connect(struct tpeer *t, struct ev_loop *loop, int port);
+/*
+ * Connects as osmo-remsim's RSPRO client FSM does: keep-alive from the
+ * start (a PING at once, then every 30 s, 10 s for the PONG), ID_GET
+ * answered with ID_RESP and ID_ACK.
+ */
+int tpeer_connect_osmo(struct tpeer *t, struct ev_loop *loop, int port);
+/*
+ * Accepts one connection on listening socket @lfd within @ms, with the
+ * accepting side's CCM rules: a fake server for a daemon that connects.
+ */
+int tpeer_accept(struct tpeer *t, struct ev_loop *loop, int lfd, int ms);
 void tpeer_close(struct tpeer *t);
 int tpeer_send(struct tpeer *t, const struct rspro_pdu *pdu);
 /*

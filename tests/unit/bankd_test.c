@@ -9,8 +9,12 @@
  * clear errors and no hang; PDUs that once hit undefined behaviour in the
  * decoder close only their connection; 16 slots work in parallel. A second
  * connection cannot take a working client's card; a dead one is replaced.
- * Silent peers and connection floods at the descriptor limit are survived.
- * A reader map that is bad or serves nothing stops it at start-up.
+ * Against a server side played by the test, clients connecting as
+ * osmo-remsim's: an identical map leaves the session alone, a client
+ * without a map or card waits on its connection, a reconnecting one is
+ * served at once. Silent peers and connection floods at the descriptor
+ * limit are survived. A reader map that is bad or serves nothing stops it
+ * at start-up.
  */
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
@@ -39,8 +43,17 @@ static struct ev_loop *loop;
 static struct pcsc_env env;
 static struct daemon server, bankd;
 static int rspro_port, rest_port, bankd_port;
-static char logdir[] = "/tmp/remsim-bankd-test-XXXXXX";
+/* made by main(), removed by it when every test passed; a test's own below */
+static char topdir[] = "/tmp/remsim-bankd-test-XXXXXX";
+static char logdir[sizeof(topdir) + 16];
 static char body[8192];
+
+/* The directory of this test's logs and files, fresh for each test. */
+static void make_logdir(void)
+{
+	snprintf(logdir, sizeof(logdir), "%s/testXXXXXX", topdir);
+	ASSERT_TRUE(mkdtemp(logdir) != NULL);
+}
 
 static void start_server(void)
 {
@@ -137,7 +150,7 @@ static void setup_with(unsigned int cards, const char *nofile, const char *ident
 {
 	if (!loop) {
 		loop = ev_loop_new();
-		ASSERT_TRUE(mkdtemp(logdir) != NULL);
+		make_logdir();
 	}
 	ASSERT_EQ(0, pcsc_env_start(&env, cards));
 	start_server();
@@ -741,6 +754,272 @@ TEST_TIMEOUT(silent_peer_is_closed_after_the_identify_timeout, 120)
 	teardown();
 }
 
+/*
+ * The server's side played by the test, as osmo-remsim-server plays it: it
+ * accepts bankd's connection, answers its connectBankReq and sends the
+ * maps itself, so that a test can send one twice.
+ */
+static int fake_lfd = -1;
+static struct tpeer fake;
+
+static void setup_fake_server(unsigned int cards)
+{
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+
+	loop = ev_loop_new();
+	ASSERT_TRUE(loop != NULL);
+	make_logdir();
+	ASSERT_EQ(0, pcsc_env_start(&env, cards));
+	fake_lfd = rspro_listen("127.0.0.1", 0, 4);
+	ASSERT_GE(fake_lfd, 0);
+	rspro_port = rspro_local_port(fake_lfd);
+	start_bankd_with(cards, NULL, NULL);
+	ASSERT_EQ(0, tpeer_accept(&fake, loop, fake_lfd, 5000));
+	ASSERT_TRUE(tpeer_wait(&fake, RSPRO_CONNECT_BANK_REQ, &pdu, 5000));
+	EXPECT_EQ(BANK, pdu.connect_bank_req.bank_id);
+	rspro_identity_init(&id, RSPRO_COMP_SERVER, "srv", "remsim-server", "1.1.3");
+	rspro_connect_bank_res(&pdu, &id, RSPRO_OK);
+	ASSERT_EQ(0, tpeer_send(&fake, &pdu));
+}
+
+static void teardown_fake_server(void)
+{
+	int status = daemon_stop(&bankd, SIGTERM, 10000);
+
+	if (status)
+		TH_LOG("bankd exit status %d, see %s/bankd.log", status, logdir);
+	EXPECT_EQ(0, status);
+	tpeer_close(&fake);
+	close(fake_lfd);
+	pcsc_env_stop(&env);
+}
+
+/* createMappingReq or removeMappingReq for B1:@slot, C@client:0: the result. */
+static int fake_map(enum rspro_msg msg, int slot, int client)
+{
+	struct rspro_client_slot cs = { client, 0 };
+	struct rspro_bank_slot bs = { BANK, slot };
+	struct rspro_pdu pdu;
+
+	if (msg == RSPRO_CREATE_MAPPING_REQ)
+		rspro_create_mapping_req(&pdu, cs, bs);
+	else
+		rspro_remove_mapping_req(&pdu, cs, bs);
+	if (tpeer_send(&fake, &pdu))
+		return -1;
+	if (!tpeer_wait(&fake, msg == RSPRO_CREATE_MAPPING_REQ ? RSPRO_CREATE_MAPPING_RES :
+			RSPRO_REMOVE_MAPPING_RES, &pdu, 5000))
+		return -1;
+	return pdu.result;
+}
+
+/*
+ * A client of bankd as osmo-remsim-client connects: keep-alive PING at
+ * once, its identity (host name, "remsim-client", its version), client slot
+ * @client:0. The result of connectClientRes, or -1 if none came.
+ */
+static int osmo_client(struct tpeer *t, int client)
+{
+	struct rspro_client_slot cs = { client, 0 };
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+
+	if (tpeer_connect_osmo(t, loop, bankd_port))
+		return -1;
+	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "modemhost", "remsim-client", "1.1.3");
+	rspro_connect_client_req(&pdu, &id, &cs);
+	if (tpeer_send(t, &pdu))
+		return -1;
+	if (!tpeer_wait(t, RSPRO_CONNECT_CLIENT_RES, &pdu, 5000))
+		return -1;
+	if (pdu.connect_res.identity.type != RSPRO_COMP_BANKD)
+		return -1;
+	return pdu.connect_res.result;
+}
+
+/* Takes card @n out and waits until pcscd saw it go (pcsc_env.h). */
+static void pull_card(unsigned int n)
+{
+	char cmd[32], reply[256];
+
+	snprintf(cmd, sizeof(cmd), "remove %u", n);
+	ASSERT_EQ(0, softsim_ctl(&env, cmd, reply, sizeof(reply)));
+	ASSERT_TRUE(pcsc_env_wait_absent(&env, n, 5000));
+}
+
+static void insert_card(unsigned int n)
+{
+	char cmd[32], reply[256];
+
+	snprintf(cmd, sizeof(cmd), "insert %u", n);
+	ASSERT_EQ(0, softsim_ctl(&env, cmd, reply, sizeof(reply)));
+}
+
+static const uint8_t status_cmd[] = { 0xa0, 0xf2, 0x00, 0x00, 0x16 };
+static const uint8_t select_iccid[] = { 0x00, 0xa4, 0x00, 0x04, 0x02, 0x2f, 0xe2 };
+static const uint8_t read_iccid[] = { 0x00, 0xb0, 0x00, 0x00, 0x0a };
+
+/*
+ * osmo-remsim-server sends createMappingReq again for a map bankd has
+ * (after its own restart, a bankd reconnect, a REST client posting it
+ * twice): the client keeps its connection and its card session, with the
+ * card present and with a client still waiting for its card. Only another
+ * client for the bank slot, or a removal, ends the session.
+ */
+TEST_TIMEOUT(identical_mapping_leaves_the_session_alone, 120)
+{
+	struct rspro_pdu atr;
+	uint8_t resp[300];
+	struct tpeer a, b;
+
+	setup_fake_server(1);
+	ASSERT_EQ(RSPRO_OK, fake_map(RSPRO_CREATE_MAPPING_REQ, 0, 41));
+	ASSERT_EQ(RSPRO_OK, osmo_client(&a, 41));
+	ASSERT_TRUE(tpeer_wait(&a, RSPRO_SET_ATR_REQ, &atr, 5000));
+	EXPECT_GE(a.pongs, 1);
+	ASSERT_EQ(2, transceive(&a, 41, 0, select_iccid, sizeof(select_iccid), resp));
+	ASSERT_EQ(RSPRO_OK, fake_map(RSPRO_CREATE_MAPPING_REQ, 0, 41));
+	ASSERT_EQ(RSPRO_OK, fake_map(RSPRO_CREATE_MAPPING_REQ, 0, 41));
+	/* the same card session: EF.ICCID is still selected */
+	ASSERT_EQ(12, transceive(&a, 41, 0, read_iccid, sizeof(read_iccid), resp));
+	EXPECT_EQ(0, tpeer_settle(&a, RSPRO_SET_ATR_REQ, 300));
+	EXPECT_EQ(0, tpeer_settle(&a, RSPRO_ERROR_IND, 0));
+	EXPECT_FALSE(a.closed);
+	/* another client for this bank slot ends the session */
+	ASSERT_EQ(RSPRO_OK, fake_map(RSPRO_CREATE_MAPPING_REQ, 0, 42));
+	EXPECT_TRUE(tpeer_wait_closed(&a, 5000));
+	tpeer_close(&a);
+
+	/* the card out: C42 waits for it on its connection, the same map again */
+	pull_card(0);
+	ASSERT_EQ(RSPRO_CARD_NOT_PRESENT, osmo_client(&b, 42));
+	ASSERT_EQ(RSPRO_OK, fake_map(RSPRO_CREATE_MAPPING_REQ, 0, 42));
+	EXPECT_EQ(0, tpeer_settle(&b, RSPRO_SET_ATR_REQ, 1500));
+	ASSERT_FALSE(b.closed);
+	insert_card(0);
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_SET_ATR_REQ, &atr, 10000));
+	ASSERT_EQ(24, transceive(&b, 42, 0, status_cmd, sizeof(status_cmd), resp));
+	ASSERT_EQ(RSPRO_OK, fake_map(RSPRO_CREATE_MAPPING_REQ, 0, 42));
+	ASSERT_EQ(24, transceive(&b, 42, 0, status_cmd, sizeof(status_cmd), resp));
+	EXPECT_FALSE(b.closed);
+	/* a removal ends it */
+	ASSERT_EQ(RSPRO_OK, fake_map(RSPRO_REMOVE_MAPPING_REQ, 0, 42));
+	EXPECT_TRUE(tpeer_wait_closed(&b, 5000));
+	tpeer_close(&b);
+	teardown_fake_server();
+}
+
+/*
+ * osmo-remsim-bankd answers a client with no map, or whose card it cannot
+ * open, cardNotPresent and keeps the connection: the client leaves when it
+ * likes, and a map or a card that comes later reaches it on the same
+ * connection as setAtrReq. The failure is logged once, not per attempt.
+ */
+TEST_TIMEOUT(client_without_a_card_waits_on_its_connection, 120)
+{
+	struct rspro_pdu atr;
+	uint8_t resp[300];
+	struct tpeer a, b, c;
+
+	setup_fake_server(2);
+	/* no map yet */
+	ASSERT_EQ(RSPRO_CARD_NOT_PRESENT, osmo_client(&a, 51));
+	EXPECT_EQ(0, tpeer_settle(&a, RSPRO_ERROR_IND, 1500));
+	ASSERT_FALSE(a.closed);
+	EXPECT_GE(a.pongs, 1);
+	ASSERT_EQ(RSPRO_OK, fake_map(RSPRO_CREATE_MAPPING_REQ, 0, 51));
+	ASSERT_TRUE(tpeer_wait(&a, RSPRO_SET_ATR_REQ, &atr, 5000));
+	EXPECT_EQ(51, atr.set_atr.slot.client_id);
+	ASSERT_EQ(24, transceive(&a, 51, 0, status_cmd, sizeof(status_cmd), resp));
+	/* a map, no card */
+	pull_card(1);
+	ASSERT_EQ(RSPRO_OK, fake_map(RSPRO_CREATE_MAPPING_REQ, 1, 52));
+	ASSERT_EQ(RSPRO_CARD_NOT_PRESENT, osmo_client(&b, 52));
+	EXPECT_EQ(0, tpeer_settle(&b, RSPRO_SET_ATR_REQ, 3000));
+	ASSERT_FALSE(b.closed);
+	/* a waiting client is its slot's connection as much as a served one */
+	ASSERT_EQ(RSPRO_IDENTITY_IN_USE, osmo_client(&c, 52));
+	EXPECT_TRUE(tpeer_wait_closed(&c, 5000));
+	tpeer_close(&c);
+	insert_card(1);
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_SET_ATR_REQ, &atr, 10000));
+	EXPECT_EQ(52, atr.set_atr.slot.client_id);
+	ASSERT_EQ(24, transceive(&b, 52, 1, status_cmd, sizeof(status_cmd), resp));
+	EXPECT_EQ(0, tpeer_settle(&b, RSPRO_CONNECT_CLIENT_RES, 0));
+	/* three seconds of attempts, one line saying so */
+	EXPECT_EQ(1, log_count(bankd.log, "C52:0: card not opened"));
+	/* A worked all along */
+	ASSERT_EQ(24, transceive(&a, 51, 0, status_cmd, sizeof(status_cmd), resp));
+	tpeer_close(&a);
+	tpeer_close(&b);
+	teardown_fake_server();
+}
+
+/* Closes @t and connects it again as C@client:0: ms until connectClientRes. */
+static long reconnect(struct tpeer *t, int client, int want)
+{
+	uint64_t start;
+
+	tpeer_close(t);
+	start = ev_now_ns();
+	if (osmo_client(t, client) != want)
+		return -1;
+	return (ev_now_ns() - start) / 1000000;
+}
+
+/*
+ * A client that disconnected and connects again with the same identity,
+ * its map in place, is served at once like the first time: connectClientRes
+ * and, with the card there, setAtrReq, within a second, every time.
+ * Without the card, it waits on the new connection as on the first.
+ */
+TEST_TIMEOUT(reconnect_with_the_same_identity_is_served_at_once, 120)
+{
+	struct rspro_pdu atr;
+	uint8_t resp[300];
+	struct tpeer a, b;
+	uint64_t start;
+	long ms;
+	int i;
+
+	setup_fake_server(2);
+	ASSERT_EQ(RSPRO_OK, fake_map(RSPRO_CREATE_MAPPING_REQ, 0, 61));
+	ASSERT_EQ(RSPRO_OK, osmo_client(&a, 61));
+	ASSERT_TRUE(tpeer_wait(&a, RSPRO_SET_ATR_REQ, &atr, 5000));
+	for (i = 0; i < 5; i++) {
+		ASSERT_EQ(24, transceive(&a, 61, 0, status_cmd, sizeof(status_cmd), resp));
+		start = ev_now_ns();
+		ms = reconnect(&a, 61, RSPRO_OK);
+		ASSERT_GE(ms, 0);
+		ASSERT_TRUE(tpeer_wait(&a, RSPRO_SET_ATR_REQ, &atr, 1000));
+		ms = (ev_now_ns() - start) / 1000000;
+		TH_LOG("round %d: the card back after %ld ms", i, ms);
+		EXPECT_LT(ms, 1000);
+		EXPECT_GE(a.pongs, 1);
+	}
+	ASSERT_EQ(24, transceive(&a, 61, 0, status_cmd, sizeof(status_cmd), resp));
+	EXPECT_EQ(6, pcsc_env_count_commands(&env, 0, "a0f2000016"));
+	tpeer_close(&a);
+
+	/* no card: cardNotPresent on every connection, at once, and it waits */
+	pull_card(1);
+	ASSERT_EQ(RSPRO_OK, fake_map(RSPRO_CREATE_MAPPING_REQ, 1, 62));
+	ASSERT_EQ(RSPRO_CARD_NOT_PRESENT, osmo_client(&b, 62));
+	for (i = 0; i < 3; i++) {
+		ms = reconnect(&b, 62, RSPRO_CARD_NOT_PRESENT);
+		ASSERT_GE(ms, 0);
+		EXPECT_LT(ms, 1000);
+	}
+	EXPECT_EQ(0, tpeer_settle(&b, RSPRO_SET_ATR_REQ, 1000));
+	ASSERT_FALSE(b.closed);
+	insert_card(1);
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_SET_ATR_REQ, &atr, 10000));
+	ASSERT_EQ(24, transceive(&b, 62, 1, status_cmd, sizeof(status_cmd), resp));
+	tpeer_close(&b);
+	teardown_fake_server();
+}
+
 /* "Max open files  SOFT  HARD  files" of @pid: the soft limit, or -1. */
 static long nofile_soft(pid_t pid)
 {
@@ -898,7 +1177,7 @@ TEST_TIMEOUT(a_reader_map_serving_nothing_stops_it_at_start_up, 60)
 {
 	char csv[128], want[200];
 
-	ASSERT_TRUE(mkdtemp(logdir) != NULL);
+	make_logdir();
 	snprintf(csv, sizeof(csv), "%s/empty.csv", logdir);
 	ASSERT_EQ(0, shell("echo '# no rows' >%s", csv));
 	snprintf(want, sizeof(want), "%s: no reader for bank 1", csv);
@@ -910,7 +1189,6 @@ TEST_TIMEOUT(a_reader_map_serving_nothing_stops_it_at_start_up, 60)
 	expect_refused_csv("/dev/zero", "/dev/zero:1: line longer than 4096 bytes");
 	snprintf(want, sizeof(want), "%s: is a directory", logdir);
 	expect_refused_csv(logdir, want);
-	shell("rm -rf %s", logdir);
 }
 
 int main(int argc, char **argv)
@@ -919,13 +1197,18 @@ int main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	ktap_after_each(after_each);
+	/* here, not in a test: each test runs in a child, and this rm -rf's it */
+	if (!mkdtemp(topdir)) {
+		perror(topdir);
+		return 1;
+	}
 	ret = ktap_main(argc, argv);
 	if (loop)
 		ev_loop_free(loop);
 	if (ret == 0) {
 		char cmd[100];
 
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", logdir);
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", topdir);
 		if (system(cmd))
 			return 1;
 	}

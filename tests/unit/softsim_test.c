@@ -19,7 +19,9 @@
 #include "pcsc_env.h"
 
 static struct pcsc_env env;
-static char dir[] = "/tmp/remsim-softsim-test-XXXXXX";
+/* made by main(), which removes it; each test has its own dir below */
+static char topdir[] = "/tmp/remsim-softsim-test-XXXXXX";
+static char dir[sizeof(topdir) + 16];
 
 static void after_each(void)
 {
@@ -93,6 +95,7 @@ static void setup(void)
 
 	if (!once) {
 		once = true;
+		snprintf(dir, sizeof(dir), "%s/testXXXXXX", topdir);
 		ASSERT_TRUE(mkdtemp(dir) != NULL);
 		ktap_after_each(after_each);
 	}
@@ -299,10 +302,16 @@ TEST(a_state_file_of_the_wrong_kind_or_size_is_refused_unread)
 
 int main(int argc, char **argv)
 {
-	int ret = ktap_main(argc, argv);
 	char cmd[100];
+	int ret;
 
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	/* here: each test runs in a child, whose mkdtemp() main() never sees */
+	if (!mkdtemp(topdir)) {
+		perror(topdir);
+		return 1;
+	}
+	ret = ktap_main(argc, argv);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", topdir);
 	if (system(cmd))
 		return 1;
 	return ret;

@@ -73,8 +73,12 @@ static void create_mapping(struct bankd *bd, const struct rspro_pdu *pdu)
 		send_result(bd, RSPRO_CREATE_MAPPING_RES, RSPRO_ILLEGAL_SLOT_ID);
 		return;
 	}
+	/* the server sends its maps again (its restart, our reconnect): no change */
 	if (bd->maps[b.slot_nr].used && bd->maps[b.slot_nr].client.client_id == c.client_id &&
 	    bd->maps[b.slot_nr].client.slot_nr == c.slot_nr) {
+		LOGP(DSLOTMAP, LOG_DEBUG, slot_name(bd, b.slot_nr),
+		     "mapped to C%u:%u already: its client keeps its session", c.client_id,
+		     c.slot_nr);
 		send_result(bd, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
 		return;
 	}
@@ -85,11 +89,11 @@ static void create_mapping(struct bankd *bd, const struct rspro_pdu *pdu)
 		if (bd->maps[i].used && bd->maps[i].client.client_id == c.client_id &&
 		    bd->maps[i].client.slot_nr == c.slot_nr)
 			unmap(bd, i, "the client was mapped to another bank slot");
-	bd->maps[b.slot_nr].used = true;
-	bd->maps[b.slot_nr].client = c;
+	bd->maps[b.slot_nr] = (struct bank_map){ .used = true, .client = c };
 	LOGP(DSLOTMAP, LOG_INFO, slot_name(bd, b.slot_nr), "mapped to C%u:%u", c.client_id,
 	     c.slot_nr);
 	send_result(bd, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+	clients_mapped(bd, b.slot_nr);
 }
 
 static void remove_mapping(struct bankd *bd, const struct rspro_pdu *pdu)
@@ -231,10 +235,20 @@ int bankd_start(struct bankd *bd, char *err, size_t errlen)
 	unsigned int i;
 	int ret;
 
-	ret = slot_table_load(&bd->slots, bd->cfg.csv_path, err, errlen);
-	if (ret)
-		return ret;
 	bd->gsmtap_fd = -1;
+	/*
+	 * A map with no row for our bank (empty, or another bank's) is refused
+	 * like a bad one: that bankd would run serving nothing, every client
+	 * answered cardNotPresent.
+	 */
+	ret = slot_table_load(&bd->slots, bd->cfg.csv_path, err, errlen);
+	if (!ret)
+		ret = slot_table_check_bank(&bd->slots, bd->cfg.bank_id, bd->cfg.csv_path, err,
+					    errlen);
+	if (ret) {
+		bd->bad_config = true;
+		return ret;
+	}
 	if (bd->cfg.gsmtap_host[0]) {
 		bd->gsmtap_fd = gsmtap_open(bd->cfg.gsmtap_host);
 		if (bd->gsmtap_fd < 0) {

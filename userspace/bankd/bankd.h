@@ -49,6 +49,14 @@ struct bankd_cfg {
  */
 #define TAKEOVER_PROBE_MS	2000
 
+/*
+ * A client whose card cannot be opened (no card in the reader, no reader)
+ * has its answer, cardNotPresent, and keeps its connection, as with
+ * osmo-remsim-bankd (which tries every 10 s); bankd tries to open the card
+ * again this often and sends setAtrReq on that connection once it opens.
+ */
+#define CARD_RETRY_MS		1000
+
 enum job_type { JOB_OPEN, JOB_TRANSMIT, JOB_RESET, JOB_CLOSE };
 
 /* A job for a slot's worker and, filled in, its result. */
@@ -97,7 +105,9 @@ struct client {
 	struct ev_timer timer;
 	struct client *contender;	/* the newcomer probing us */
 	struct client *incumbent;	/* the connection we probe */
+	bool answered;			/* connectClientRes sent */
 	bool card_ready;		/* OPEN succeeded: TPDUs may come */
+	struct ev_timer retry;		/* the next OPEN while the card is missing */
 	struct rspro_client_slot slot;
 	int bank_slot;			/* -1 until mapped */
 	struct job *queue, **queue_tail;	/* TPDUs waiting for the worker */
@@ -108,6 +118,8 @@ struct client {
 struct bank_map {
 	bool used;
 	struct rspro_client_slot client;
+	/* "card not opened" logged; said again only after the card opened */
+	bool card_missing_logged;
 };
 
 struct bankd {
@@ -127,9 +139,11 @@ struct bankd {
 	int done_fd;			/* eventfd: a worker finished a job */
 	struct ev_io done_io;
 	int gsmtap_fd;
+	bool bad_config;		/* bankd_start() refused the reader map */
 };
 
 void bankd_cfg_default(struct bankd_cfg *cfg);
+/* A reader map that is bad or serves nothing sets bd->bad_config. */
 int bankd_start(struct bankd *bd, char *err, size_t errlen);
 void bankd_stop(struct bankd *bd);
 
@@ -146,6 +160,8 @@ void clients_accept(struct rspro_listener *l, int fd);
 void clients_job_done(struct bankd *bd, struct worker *w, struct job *j);
 /* The map of @bank_slot went away or changed: its client goes. */
 void clients_unmap(struct bankd *bd, uint16_t bank_slot, const char *why);
+/* @bank_slot was mapped anew: a client waiting for it gets its card. */
+void clients_mapped(struct bankd *bd, uint16_t bank_slot);
 void clients_close_all(struct bankd *bd);
 
 /* gsmtap.c */

@@ -7,12 +7,18 @@
  * that does not fit (size, slots, state) is refused with an errorInd that
  * says why, and the connection closes, as osmo-remsim-bankd closes it.
  *
- * A client slot has one connection at a time. A second one for the same
- * slot does not take the card from a working first one: the first gets a
- * PING, and if it answers within TAKEOVER_PROBE_MS the newcomer is refused
- * with identityInUse, as remsim-server refuses duplicate peers. Only a first
- * connection that stays silent (its client restarted behind a half-open TCP
- * connection) is closed and replaced.
+ * A client whose card is not there (no map yet, no card in the reader)
+ * hears cardNotPresent and keeps its connection, as osmo-remsim-bankd keeps
+ * it: the map or the card that comes later reaches it there as setAtrReq.
+ * Closing it at once made osmo clients reconnect in a storm.
+ *
+ * A client slot has one connection at a time, card or not. A second one
+ * for the same slot does not take the card from a working first one: the
+ * first gets a PING, and if it answers within TAKEOVER_PROBE_MS the
+ * newcomer is refused with identityInUse, as remsim-server refuses
+ * duplicate peers. Only a first connection that stays silent (its client
+ * restarted behind a half-open TCP connection) is closed and replaced. One
+ * that closed cleanly is gone already: its successor is served at once.
  */
 #include <errno.h>
 #include <PCSC/winscard.h>
@@ -63,6 +69,7 @@ static void client_gone(struct client *c, const char *why)
 	LOGP(DBANKDW, LOG_INFO, c->name, "client gone (%lu TPDUs, %lu errors): %s",
 	     c->tpdus, c->errors, why);
 	ev_timer_stop(&c->timer);
+	ev_timer_stop(&c->retry);
 	for (pp = &bd->clients; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
@@ -134,6 +141,7 @@ static void connect_res(struct client *c, int32_t result)
 
 	rspro_connect_client_res(&pdu, &c->bd->identity, result);
 	client_send(c, &pdu);
+	c->answered = true;
 }
 
 /* Hands the next queued job to the worker when none is out. */
@@ -184,13 +192,14 @@ static int map_of(struct bankd *bd, struct rspro_client_slot cs)
 	return -1;
 }
 
-/* The connection holding @bank_slot, if any. */
-static struct client *holder(struct bankd *bd, int bank_slot)
+/* The connection of client slot @cs, with or without its card, if any. */
+static struct client *connection_of(struct bankd *bd, struct rspro_client_slot cs)
 {
 	struct client *c;
 
 	for (c = bd->clients; c; c = c->next)
-		if (c->bank_slot == bank_slot)
+		if (c->identified && c->slot.client_id == cs.client_id &&
+		    c->slot.slot_nr == cs.slot_nr)
 			return c;
 	return NULL;
 }
@@ -231,16 +240,11 @@ static void probe(struct client *old, struct client *c)
 	ev_timer_start(c->bd->loop, &c->timer, TAKEOVER_PROBE_MS);
 }
 
-static void take(struct client *c, int slot)
+/* Asks the worker to open the card of @c's bank slot. */
+static void open_card(struct client *c)
 {
-	struct bankd *bd = c->bd;
-	struct job *j;
+	struct job *j = job_new(JOB_OPEN, c->id);
 
-	c->identified = true;
-	c->bank_slot = slot;
-	LOGP(DBANKDW, LOG_INFO, c->name, "mapped to B%u:%u, opening the card",
-	     bd->cfg.bank_id, slot);
-	j = job_new(JOB_OPEN, c->id);
 	if (!j) {
 		client_close(c, "out of memory");
 		return;
@@ -248,31 +252,48 @@ static void take(struct client *c, int slot)
 	enqueue(c, j);
 }
 
+static void take(struct client *c, int slot)
+{
+	c->bank_slot = slot;
+	LOGP(DBANKDW, LOG_INFO, c->name, "mapped to B%u:%u, opening the card",
+	     c->bd->cfg.bank_id, slot);
+	open_card(c);
+}
+
 /*
- * @c named its client slot: it gets the card, waits for the probe of the
- * slot's current connection, or is refused.
+ * @c named its client slot: it waits for the probe of the slot's current
+ * connection, is refused, or is the slot's connection now: it gets the
+ * card, or cardNotPresent and waits for its map.
  */
 static void claim(struct client *c)
 {
-	struct client *old;
-	int slot = map_of(c->bd, c->slot);
+	struct client *old = connection_of(c->bd, c->slot);
+	int slot;
 
+	if (old) {
+		if (old->contender)
+			refuse_in_use(c, "another new connection is already asking for it");
+		else
+			probe(old, c);
+		return;
+	}
+	c->identified = true;
+	slot = map_of(c->bd, c->slot);
 	if (slot < 0) {
-		LOGP(DBANKDW, LOG_NOTICE, c->name, "no map for this client: cardNotPresent");
+		LOGP(DBANKDW, LOG_NOTICE, c->name,
+		     "no map for this client: cardNotPresent, waiting for one");
 		connect_res(c, RSPRO_CARD_NOT_PRESENT);
-		client_close(c, "no map");
 		return;
 	}
-	old = holder(c->bd, slot);
-	if (!old) {
-		take(c, slot);
-		return;
-	}
-	if (old->contender) {
-		refuse_in_use(c, "another new connection is already asking for it");
-		return;
-	}
-	probe(old, c);
+	take(c, slot);
+}
+
+static void retry_timer(struct ev_timer *t)
+{
+	struct client *c = t->data;
+
+	if (!c->card_ready && c->bank_slot >= 0)
+		open_card(c);
 }
 
 static void connect_client_req(struct client *c, const struct rspro_pdu *pdu)
@@ -434,6 +455,7 @@ void clients_accept(struct rspro_listener *l, int fd)
 	c->queue_tail = &c->queue;
 	c->last_vcc = true;
 	ev_timer_init(&c->timer, client_timer, c);
+	ev_timer_init(&c->retry, retry_timer, c);
 	c->conn = rspro_conn_new(bd->loop, t, &cfg, &client_ops, c);
 	if (!c->conn) {
 		free(c);
@@ -446,19 +468,42 @@ void clients_accept(struct rspro_listener *l, int fd)
 	LOGP(DBANKDW, LOG_DEBUG, c->name, "connected");
 }
 
+/*
+ * No card: cardNotPresent once, on the same connection the next attempt in
+ * CARD_RETRY_MS. One line says so until the card of the slot opens again.
+ */
+static void card_missing(struct client *c, struct job *j)
+{
+	struct bank_map *m = &c->bd->maps[c->bank_slot];
+
+	if (!m->card_missing_logged)
+		LOGP(DBANKDW, LOG_ERROR, c->name,
+		     "card not opened: %s: cardNotPresent, trying again every %d ms",
+		     j->why, CARD_RETRY_MS);
+	else
+		LOGP(DBANKDW, LOG_DEBUG, c->name, "still no card: %s", j->why);
+	m->card_missing_logged = true;
+	if (!c->answered)
+		connect_res(c, RSPRO_CARD_NOT_PRESENT);
+	ev_timer_start(c->bd->loop, &c->retry, CARD_RETRY_MS);
+}
+
 static void open_done(struct client *c, struct job *j)
 {
+	struct bank_map *m = &c->bd->maps[c->bank_slot];
 	struct rspro_pdu pdu;
 
 	if (j->rv != SCARD_S_SUCCESS) {
-		LOGP(DBANKDW, LOG_ERROR, c->name, "card not opened: %s: cardNotPresent", j->why);
-		connect_res(c, RSPRO_CARD_NOT_PRESENT);
-		client_close(c, "card not present");
+		card_missing(c, j);
 		return;
 	}
 	c->card_ready = true;
-	LOGP(DBANKDW, LOG_INFO, c->name, "card open, sending its ATR");
-	connect_res(c, RSPRO_OK);
+	LOGP(DBANKDW, LOG_INFO, c->name, "card open%s, sending its ATR",
+	     m->card_missing_logged ? " at last" : "");
+	m->card_missing_logged = false;
+	/* after cardNotPresent, osmo-remsim-bankd sends only the ATR */
+	if (!c->answered)
+		connect_res(c, RSPRO_OK);
 	rspro_set_atr_req(&pdu, c->slot, j->atr, j->atr_len);
 	if (j->atr_len)
 		client_send(c, &pdu);
@@ -525,6 +570,15 @@ void clients_unmap(struct bankd *bd, uint16_t bank_slot, const char *why)
 			client_close(c, why);
 			return;
 		}
+}
+
+void clients_mapped(struct bankd *bd, uint16_t bank_slot)
+{
+	struct client *c = connection_of(bd, bd->maps[bank_slot].client);
+
+	/* a client waiting for its map; one with a bank slot was unmapped first */
+	if (c && c->bank_slot < 0)
+		take(c, bank_slot);
 }
 
 void clients_close_all(struct bankd *bd)

@@ -260,28 +260,6 @@ static int parse(struct bankd_cfg *cfg, int argc, char **argv)
 	return 0;
 }
 
-/*
- * The reader map, checked before anything starts, so that a bad one is a
- * start-up error like a bad option (exit 2). A map with no row for our bank
- * (empty, or another bank's) is refused too: that bankd would run serving
- * nothing, every client answered cardNotPresent. bankd_start() reads the
- * file again for the slots it serves.
- */
-static int check_csv(const struct bankd_cfg *cfg)
-{
-	struct slot_table t;
-	char err[300];
-	int ret;
-
-	ret = slot_table_load(&t, cfg->csv_path, err, sizeof(err));
-	if (!ret)
-		ret = slot_table_check_bank(&t, cfg->bank_id, cfg->csv_path, err, sizeof(err));
-	slot_table_free(&t);
-	if (ret)
-		fprintf(stderr, "remsim-bankd: %s\n", err);
-	return ret;
-}
-
 /* Every client holds a socket and every slot a PC/SC context: take all we may. */
 static void raise_fd_limit(void)
 {
@@ -313,7 +291,7 @@ int main(int argc, char **argv)
 
 	log_init("remsim-bankd", LOG_INFO);
 	bankd_cfg_default(&bd.cfg);
-	if (parse(&bd.cfg, argc, argv) || check_csv(&bd.cfg))
+	if (parse(&bd.cfg, argc, argv))
 		return 2;
 	raise_fd_limit();
 	sfd = ev_signalfd(false);
@@ -328,9 +306,13 @@ int main(int argc, char **argv)
 	ev_io_start(bd.loop, &sig_io, sfd, EPOLLIN, on_signal, &bd);
 	ret = bankd_start(&bd, err, sizeof(err));
 	if (ret) {
-		LOGP(DMAIN, LOG_FATAL, NULL, "%s", err);
+		/* a bad reader map is a start-up error like a bad option */
+		if (bd.bad_config)
+			fprintf(stderr, "remsim-bankd: %s\n", err);
+		else
+			LOGP(DMAIN, LOG_FATAL, NULL, "%s", err);
 		bankd_stop(&bd);
-		return 1;
+		return bd.bad_config ? 2 : 1;
 	}
 	ret = ev_run(bd.loop);
 	bankd_stop(&bd);
