@@ -110,18 +110,37 @@ int daemon_stop(struct daemon *d, int sig, int ms)
 	return ret;
 }
 
+/*
+ * Daemons under test listen on 10000..19999: below the vpcd readers'
+ * 20000..29999 (pcsc_env.c) and the ephemeral range (32768 up), whose
+ * ports any test's outgoing connections - thousands in the hostile and
+ * slowloris tests - may hold on any 127.0.0.x, so that a port found free
+ * is still free when the daemon binds it, on any address.
+ */
+#define FREE_PORT_MIN	10000
+#define FREE_PORT_SPAN	10000
+
 int free_port(void)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+	static unsigned int next;
+	unsigned int tries;
 
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (!bind(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
-	    !getsockname(fd, (struct sockaddr *)&sa, &len))
-		port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
+	if (!next)
+		next = (getpid() * 7919u + (unsigned int)time(NULL)) % FREE_PORT_SPAN + 1;
+	for (tries = 0; tries < FREE_PORT_SPAN; tries++) {
+		struct sockaddr_in sa = { .sin_family = AF_INET };
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
+		int port = FREE_PORT_MIN + next++ % FREE_PORT_SPAN;
+
+		if (fd < 0)
+			return -1;
+		sa.sin_port = htons(port);
+		ok = !bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+		close(fd);
+		if (ok)
+			return port;
+	}
+	return -1;
 }
 
 bool wait_port(int port, int ms)

@@ -29,7 +29,7 @@ int daemon_stop(struct daemon *d, int sig, int ms);
 /* Waits up to @ms for the child to exit by itself; -1 if it did not. */
 int daemon_wait(struct daemon *d, int ms);
 
-/* A TCP port free right now on 127.0.0.1. */
+/* A TCP port free right now on every address, below the ephemeral range. */
 int free_port(void);
 /* Waits until 127.0.0.1:@port accepts connections. */
 bool wait_port(int port, int ms);

@@ -105,38 +105,6 @@ static void __attribute__((constructor)) hostile_init(void)
 /* --- the world: pcscd, softsim, server, bankd ------------------------------ */
 
 /*
- * The attackers' thousands of connections take ephemeral ports on every
- * 127.0.0.x; the daemons listen below that range (and below the vpcd
- * readers' 20000..29999) so that none of those, nor their TIME_WAIT, is
- * ever in the way.
- */
-#define LISTEN_PORT_MIN	10000
-#define LISTEN_PORT_MAX	19999
-
-static int listen_port(void)
-{
-	static int next;
-	int tries;
-
-	if (!next)
-		next = LISTEN_PORT_MIN + (getpid() * 7) % (LISTEN_PORT_MAX - LISTEN_PORT_MIN);
-	for (tries = 0; tries < 1000; tries++) {
-		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(next) };
-		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok, port = next;
-
-		if (++next > LISTEN_PORT_MAX)
-			next = LISTEN_PORT_MIN;
-		if (fd < 0)
-			return -1;
-		ok = !bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-		close(fd);
-		if (ok)
-			return port;
-	}
-	return -1;
-}
-
-/*
  * Starts @argv with RLIMIT_NOFILE @nofile (0: as the test has it), through
  * prlimit(1) so that only the daemon gets the limit.
  */
@@ -164,8 +132,8 @@ static void start_server(int nofile)
 			 "127.0.0.1", "--rspro-port", rs, "--rest-bind", "127.0.0.1",
 			 "--rest-port", rt, NULL };
 
-	rspro_port = listen_port();
-	rest_port = listen_port();
+	rspro_port = free_port();
+	rest_port = free_port();
 	snprintf(rs, sizeof(rs), "%d", rspro_port);
 	snprintf(rt, sizeof(rt), "%d", rest_port);
 	snprintf(db, sizeof(db), "%s/server.db", dir);
@@ -185,7 +153,7 @@ static void start_bankd(int nofile)
 			 "-b", "1", "-n", "2", "-I", "127.0.0.1", "-P", bp, "-S", env.csv,
 			 "--identify-timeout", "1", NULL };
 
-	bankd_port = listen_port();
+	bankd_port = free_port();
 	snprintf(rs, sizeof(rs), "%d", rspro_port);
 	snprintf(bp, sizeof(bp), "%d", bankd_port);
 	snprintf(log, sizeof(log), "%s/bankd.log", dir);
