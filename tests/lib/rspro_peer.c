@@ -197,20 +197,27 @@ bool tpeer_bankd(struct tpeer *t, struct ev_loop *loop, int port, int bank_id,
 	       pdu.connect_res.result == RSPRO_OK;
 }
 
-bool tpeer_client(struct tpeer *t, struct ev_loop *loop, int port, int client_id,
-		  int slot)
+int tpeer_client_result(struct tpeer *t, struct ev_loop *loop, int port, int client_id,
+			int slot)
 {
 	struct rspro_client_slot cs = { client_id, slot };
 	struct rspro_identity id;
 	struct rspro_pdu pdu;
 
 	if (tpeer_connect(t, loop, port))
-		return false;
+		return -ECONNREFUSED;
 	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "testclient", "remsim-client", "test");
 	rspro_connect_client_req(&pdu, &id, &cs);
 	tpeer_send(t, &pdu);
-	return tpeer_wait(t, RSPRO_CONNECT_CLIENT_RES, &pdu, 5000) &&
-	       pdu.connect_res.result == RSPRO_OK;
+	if (!tpeer_wait(t, RSPRO_CONNECT_CLIENT_RES, &pdu, 5000))
+		return t->closed ? -ECONNRESET : -ETIMEDOUT;
+	return pdu.connect_res.result;
+}
+
+bool tpeer_client(struct tpeer *t, struct ev_loop *loop, int port, int client_id,
+		  int slot)
+{
+	return tpeer_client_result(t, loop, port, client_id, slot) == RSPRO_OK;
 }
 
 const char *const tpeer_hostile_pdus[] = {

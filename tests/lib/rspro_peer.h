@@ -52,6 +52,9 @@ bool tpeer_bankd(struct tpeer *t, struct ev_loop *loop, int port, int bank_id,
 		 int slots, int listen_port);
 bool tpeer_client(struct tpeer *t, struct ev_loop *loop, int port, int client_id,
 		  int slot);
+/* The same, with the ConnectClientRes result (or -errno when none came). */
+int tpeer_client_result(struct tpeer *t, struct ev_loop *loop, int port, int client_id,
+			int slot);
 
 /*
  * PDUs that reached undefined behaviour in asn1c 0.9.28's BER decoder before

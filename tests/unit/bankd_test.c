@@ -190,20 +190,8 @@ static void after_each(void)
 static bool client_connect_on(struct tpeer *t, struct ev_loop *l, int client,
 			      struct rspro_pdu *atr)
 {
-	struct rspro_client_slot cs = { client, 0 };
-	struct rspro_identity id;
-	struct rspro_pdu pdu;
-
-	if (tpeer_connect(t, l, bankd_port))
-		return false;
-	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "test", "remsim-client", "t");
-	rspro_connect_client_req(&pdu, &id, &cs);
-	tpeer_send(t, &pdu);
-	if (!tpeer_wait(t, RSPRO_CONNECT_CLIENT_RES, &pdu, 10000))
-		return false;
-	if (pdu.connect_res.result != RSPRO_OK)
-		return false;
-	return tpeer_wait(t, RSPRO_SET_ATR_REQ, atr, 5000);
+	return tpeer_client_result(t, l, bankd_port, client, 0) == RSPRO_OK &&
+	       tpeer_wait(t, RSPRO_SET_ATR_REQ, atr, 5000);
 }
 
 static bool client_connect(struct tpeer *t, int client, struct rspro_pdu *atr)

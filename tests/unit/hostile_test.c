@@ -290,21 +290,10 @@ typedef int (*probe_fn)(void);
 /* The victim: a client of bank slot 0 sending STATUS to its card. */
 static struct tpeer victim;
 
+/* A client of bankd for client slot @client:0; true when its card is open. */
 static bool victim_connect(struct tpeer *t, struct ev_loop *l, int client, int *result)
 {
-	struct rspro_client_slot cs = { client, 0 };
-	struct rspro_identity id;
-	struct rspro_pdu pdu;
-
-	*result = -1;
-	if (tpeer_connect(t, l, bankd_port))
-		return false;
-	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "hostile", "remsim-client", "t");
-	rspro_connect_client_req(&pdu, &id, &cs);
-	tpeer_send(t, &pdu);
-	if (!tpeer_wait(t, RSPRO_CONNECT_CLIENT_RES, &pdu, 5000))
-		return false;
-	*result = pdu.connect_res.result;
+	*result = tpeer_client_result(t, l, bankd_port, client, 0);
 	return *result == RSPRO_OK && tpeer_wait(t, RSPRO_SET_ATR_REQ, NULL, 5000);
 }
 
@@ -381,25 +370,44 @@ static void measure(struct probe *p, probe_fn fn)
 
 struct attack {
 	pthread_t thread;
-	atomic_bool stop;
+	void *(*fn)(void *);
+	atomic_bool stop, done;
 	int port;
 	int per_addr;		/* connections from one 127.0.0.x (flood) */
 	long tries, refused, won, errors;
 	char note[160];
 };
 
+static void *attack_main(void *arg)
+{
+	struct attack *a = arg;
+
+	a->fn(a);
+	atomic_store(&a->done, true);
+	return NULL;
+}
+
 static void attack_start(struct attack *a, void *(*fn)(void *), int port)
 {
 	a->port = port;
+	a->fn = fn;
 	/* under REST's per-address cap (8), so that the descriptors run out */
 	a->per_addr = port == rest_port ? 8 : 100;
 	atomic_store(&a->stop, false);
-	ASSERT_EQ(0, pthread_create(&a->thread, NULL, fn, a));
+	atomic_store(&a->done, false);
+	ASSERT_EQ(0, pthread_create(&a->thread, NULL, attack_main, a));
 }
 
+/*
+ * The well-behaved peers go on answering (PINGs included) until the
+ * attacker has stopped: a victim that fell silent meanwhile would lose its
+ * card by the rules, which is no hijack.
+ */
 static void attack_stop(struct attack *a)
 {
 	atomic_store(&a->stop, true);
+	while (!atomic_load(&a->done))
+		tpeer_run(loop, 5);
 	pthread_join(a->thread, NULL);
 }
 
@@ -455,7 +463,7 @@ static void *hijack(void *arg)
 
 		if (victim_connect(&t, l, VICTIM, &result))
 			a->won++;
-		else if (result >= 0 || t.closed)
+		else if (result >= 0 || result == -ECONNRESET)
 			a->refused++;
 		else
 			a->errors++;
