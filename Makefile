@@ -370,7 +370,7 @@ vm-prep: module
 
 # A test name (T=module_test) runs only that program.
 T		?=
-SELFTEST_RUN	:= $(if $(T),$(addprefix $(B)/tests/selftests/,$(T)),$(SELFTESTS))
+SELFTEST_RUN	:= $(if $(T),$(filter $(addprefix %/,$(T)),$(SELFTESTS)),$(SELFTESTS))
 UNIT_RUN	:= $(if $(T),$(filter $(addprefix %/,$(T)),$(UNITTESTS)),$(UNITTESTS))
 
 unit: userspace
