@@ -97,6 +97,8 @@ SELFTESTS	+= $(USB_VARIANTS)
 UNITTESTS	:= $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*_test.c))
 # make install, dkms and the units, checked on this machine (a script)
 UNITTESTS	+= tests/install/install_test
+# the netlink spec against remsim.h, remsim_dev.h and kernel/netlink.c (a script)
+UNITTESTS	+= tests/ynl/ynl_test
 BENCHES		:= $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 TOOLS		:= $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
 BOARD		:= $(B)/tests/board/st2board
