@@ -97,6 +97,8 @@ SELFTESTS	+= $(USB_VARIANTS)
 UNITTESTS	:= $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*_test.c))
 # make install, dkms and the units, checked on this machine (a script)
 UNITTESTS	+= tests/install/install_test
+# the netlink spec against remsim.h, remsim_dev.h and kernel/netlink.c (a script)
+UNITTESTS	+= tests/ynl/ynl_test
 BENCHES		:= $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 TOOLS		:= $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
 BOARD		:= $(B)/tests/board/st2board
@@ -370,7 +372,7 @@ vm-prep: module
 
 # A test name (T=module_test) runs only that program.
 T		?=
-SELFTEST_RUN	:= $(if $(T),$(addprefix $(B)/tests/selftests/,$(T)),$(SELFTESTS))
+SELFTEST_RUN	:= $(if $(T),$(filter $(addprefix %/,$(T)),$(SELFTESTS)),$(SELFTESTS))
 UNIT_RUN	:= $(if $(T),$(filter $(addprefix %/,$(T)),$(UNITTESTS)),$(UNITTESTS))
 
 unit: userspace

@@ -302,10 +302,10 @@ static long ioc_get_status(struct remsim_slot *slot, void __user *arg)
 	st.wi = slot->signals.wi;
 	st.waiting_time = slot->signals.waiting_time;
 	st.t0_state = slot->mode == REMSIM_MODE_RAW ? REMSIM_T0_RAW : slot->t0.state;
+	st.mode = slot->mode;
 	st.up_queued = slot->up_len;
 	st.down_queued = slot->down_len;
 	spin_unlock_irq(&slot->lock);
-	st.mode = slot->mode;
 	st.card_inserted = slot->card_inserted;
 	return copy_to_user(arg, &st, sizeof(st)) ? -EFAULT : 0;
 }

@@ -58,6 +58,7 @@ static struct remsim_msg *up_new(u16 type, u32 len, bool oob)
 
 static void up_queue(struct remsim_slot *slot, struct remsim_msg *msg)
 {
+	lockdep_assert_held(&slot->lock);
 	msg->hdr.seq = ++slot->seq;
 	list_add_tail(&msg->node, &slot->up);
 	slot->up_len++;
@@ -71,6 +72,7 @@ static void up_queue(struct remsim_slot *slot, struct remsim_msg *msg)
 
 static void up_unlink(struct remsim_slot *slot, struct remsim_msg *msg)
 {
+	lockdep_assert_held(&slot->lock);
 	list_del_init(&msg->node);
 	slot->up_len--;
 	if (msg->oob)
@@ -83,6 +85,7 @@ static void up_queue_copy(struct remsim_slot *slot, u16 type, const void *payloa
 {
 	struct remsim_msg *msg = up_new(type, len, oob);
 
+	lockdep_assert_held(&slot->lock);
 	if (!msg) {
 		slot->stats.errors++;
 		dev_err_ratelimited(&slot->dev, "out of memory, message %u lost\n", type);
@@ -101,6 +104,7 @@ static void up_error(struct remsim_slot *slot, struct xchg_after *a, u32 code,
 		.ref_seq = ref_seq,
 	};
 
+	lockdep_assert_held(&slot->lock);
 	slot->stats.errors++;
 	switch (code) {
 	case REMSIM_ERR_PROTOCOL:
@@ -130,6 +134,7 @@ static void up_queue_signals(struct remsim_slot *slot, const struct remsim_signa
 	struct remsim_msg *tail = list_empty(&slot->up) ? NULL :
 				  list_last_entry(&slot->up, struct remsim_msg, node);
 
+	lockdep_assert_held(&slot->lock);
 	if (slot->up_len >= remsim_queue_depth && tail &&
 	    tail->hdr.type == REMSIM_MSG_SIGNALS) {
 		struct remsim_signals *old = (struct remsim_signals *)tail->payload;
@@ -149,6 +154,7 @@ static void down_queue(struct remsim_slot *slot, const struct t0_tx *tx)
 {
 	struct remsim_msg *msg = remsim_msg_alloc(GFP_ATOMIC);
 
+	lockdep_assert_held(&slot->lock);
 	if (!msg) {
 		slot->stats.errors++;
 		dev_err_ratelimited(&slot->dev, "out of memory, transmission lost\n");
@@ -167,6 +173,7 @@ static void down_flush(struct remsim_slot *slot)
 {
 	struct remsim_msg *msg, *tmp;
 
+	lockdep_assert_held(&slot->lock);
 	list_for_each_entry_safe(msg, tmp, &slot->down, node) {
 		list_del(&msg->node);
 		remsim_msg_free(msg);
@@ -207,6 +214,7 @@ EXPORT_SYMBOL_GPL(remsim_slot_tx_pop);
  */
 static void abort_apdu(struct remsim_slot *slot, struct xchg_after *a)
 {
+	lockdep_assert_held(&slot->lock);
 	if (!slot->apdu_seq)
 		return;
 	slot->stats.aborted++;
@@ -227,6 +235,7 @@ static void deliver_apdu(struct remsim_slot *slot)
 	struct remsim_apdu *apdu;
 	struct remsim_msg *msg;
 
+	lockdep_assert_held(&slot->lock);
 	msg = up_new(REMSIM_MSG_APDU, sizeof(*apdu) + tpdu_len, false);
 	if (!msg) {
 		/*
@@ -263,6 +272,7 @@ static void apply(struct remsim_slot *slot, const struct t0_result *res,
 {
 	u64 waiting = slot->apdu_seq;
 
+	lockdep_assert_held(&slot->lock);
 	if (res->actions & T0_DO_ABORT)
 		abort_apdu(slot, a);
 	if (res->error) {
@@ -281,6 +291,7 @@ static void apply(struct remsim_slot *slot, const struct t0_result *res,
 /* The engine answered the waiting APDU (the owner, a give-up). */
 static void answered(struct remsim_slot *slot)
 {
+	lockdep_assert_held(&slot->lock);
 	if (slot->apdu_msg) {
 		/* Only a give-up answers an unread APDU: it goes unseen. */
 		up_unlink(slot, slot->apdu_msg);
@@ -473,6 +484,7 @@ void remsim_xchg_init(struct remsim_slot *slot)
 
 bool remsim_xchg_read_locked(struct remsim_slot *slot, struct remsim_msg *msg)
 {
+	lockdep_assert_held(&slot->lock);
 	up_unlink(slot, msg);
 	if (msg == slot->apdu_msg)
 		slot->apdu_msg = NULL;		/* delivered: must be answered */
@@ -485,6 +497,7 @@ bool remsim_xchg_read_locked(struct remsim_slot *slot, struct remsim_msg *msg)
 
 void remsim_xchg_unread_locked(struct remsim_slot *slot, struct remsim_msg *msg)
 {
+	lockdep_assert_held(&slot->lock);
 	list_add(&msg->node, &slot->up);
 	slot->up_len++;
 	if (msg->oob)
@@ -645,6 +658,7 @@ static void raw_give_up(struct remsim_slot *slot)
 		.data = { 0x6f, 0x00 },
 	};
 
+	lockdep_assert_held(&slot->lock);
 	if (!slot->raw_busy)
 		return;
 	down_queue(slot, &tx);
@@ -690,6 +704,7 @@ int remsim_xchg_set_mode(struct remsim_slot *slot, u32 mode)
 	struct t0_result res;
 	bool kick = false;
 
+	lockdep_assert_held(&slot->mutex);
 	spin_lock_irq(&slot->lock);
 	if (slot->mode != mode) {
 		/*

@@ -604,6 +604,10 @@ static int remsim_nl_slot_unset_doit(struct sk_buff *skb, struct genl_info *info
 
 /* --- simulated slots ------------------------------------------------------- */
 
+/*
+ * sim_ops_lock: sim_ops, and taking a module reference on it before use;
+ * a leaf lock, never held while calling an op.
+ */
 static DEFINE_MUTEX(sim_ops_lock);
 static const struct remsim_sim_ops *sim_ops;
 

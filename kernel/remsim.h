@@ -70,41 +70,48 @@ struct remsim_slot {
 	bool			published;	/* node and table: by the backend */
 
 	/*
-	 * Locks, outermost first:
+	 * Locks, outermost first (the only place the order is written):
 	 *
-	 *   read_mutex -> mutex -> lock
+	 *   read_mutex -> mutex -> [a backend's locks] -> lock
 	 *   slots_lock (slot.c, the table) -> lock
 	 *
+	 * A backend's locks are sim->lock (sim.c) and st2->pump_lock, then
+	 * st2->lock (usb.c): they come after mutex (ops run under it) and
+	 * before lock (their callbacks call into exchange.c with them held).
 	 * slots_lock and mutex are never held together: an op may hold mutex
 	 * for as long as a board takes (2 s for a USB control message), and
 	 * whatever holds the table or the genl lock must not wait for that.
-	 * A backend's own locks come before lock (sim->lock, st2->pump_lock).
+	 * Fields written under both mutex and lock may be read under either.
 	 *
-	 * mutex: process-context state, and the calls of ops, serialised
-	 * with removal (no op runs once dead is set). owned, owner, atr,
-	 * atr_len and map change with both mutex and lock held, so that
-	 * netlink reads them under lock alone, never waiting behind an op.
+	 * mutex: process-context state and the calls of ops, serialised with
+	 * removal (no op starts once dead is set).
 	 */
 	struct mutex		mutex;
-	struct mutex		read_mutex;	/* one reader at a time */
-	bool			owned;
+	/* One reader at a time: read() sleeps for a message under it. */
+	struct mutex		read_mutex;
+	bool			owned;		/* mutex and lock */
 	/*
 	 * The opener's thread group, pinned rather than numbered: netlink
-	 * reports it in each reader's own PID namespace.
+	 * reports it in each reader's own PID namespace. mutex and lock.
 	 */
 	struct pid		*owner;
-	u8			atr[REMSIM_ATR_MAX];
-	unsigned int		atr_len;
-	u32			mode;		/* REMSIM_MODE_*; written under lock too */
-	bool			card_inserted;
-	struct remsim_map	map;
+	u8			atr[REMSIM_ATR_MAX];	/* mutex and lock */
+	unsigned int		atr_len;		/* mutex and lock */
+	bool			card_inserted;	/* mutex */
 
 	/*
-	 * Exchange state, shared with the backend's callbacks in any
-	 * context: both queues, the T=0 engine, signals, counters.
+	 * lock: exchange state, shared with the backend's callbacks in any
+	 * context (interrupts off), and whatever netlink reads, which never
+	 * waits behind an op. Everything from here to stats is under it.
 	 */
 	spinlock_t		lock;
-	bool			dead;
+	bool			dead;		/* written under mutex and lock */
+	/*
+	 * REMSIM_MODE_*: lock. The SET_MODE ioctl also holds mutex, but the
+	 * owner's close returns to APDU mode without it.
+	 */
+	u32			mode;
+	struct remsim_map	map;		/* no op uses it: lock alone */
 	struct list_head	up;		/* to the owner */
 	unsigned int		up_len;
 	unsigned int		up_oob;		/* out-of-band ones among them */
@@ -120,6 +127,7 @@ struct remsim_slot {
 	struct remsim_signals	signals;
 	struct remsim_stats	stats;
 
+	/* Synchronised by themselves. */
 	wait_queue_head_t	read_wait;	/* owner: read, poll */
 	wait_queue_head_t	write_wait;	/* owner: write room */
 	struct delayed_work	timeout_work;	/* apdu_timeout */

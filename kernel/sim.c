@@ -12,10 +12,11 @@
  * Slots come from the netlink command sim-new (remsimctl sim add), optionally
  * destroyed when the asking socket closes, or from the slots= parameter.
  *
- * Locking: sim->lock (a BH lock: the NULL-byte timer takes it) covers the
- * card emulator and the records for the modem; the slot core's calls are
- * made under it (the order is sim->lock, then the slot's lock). The slot
- * core calls our ops with its mutex held, before sim->lock.
+ * Locking (the order is in remsim.h): sim->lock, a BH lock because the
+ * NULL-byte timer takes it, covers the card emulator and the records for
+ * the modem (see struct sim), and the calls into the slot core are made
+ * under it. The slot core calls our ops with its mutex held. sims_lock
+ * covers the list of sims.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -58,6 +59,8 @@ struct sim_rec {
 struct sim {
 	struct list_head	node;		/* sims, under sims_lock */
 	struct kref		ref;		/* list + open modem file */
+
+	/* Set before the sim is on the list or published; fixed after. */
 	struct remsim_slot	*slot;		/* we hold a device reference */
 	u32			index;
 	int			number;		/* the simulated slot's own number */
@@ -65,6 +68,10 @@ struct sim {
 	u32			owner_portid;
 	struct dentry		*dir;
 
+	/*
+	 * lock (spin_lock_bh): everything from here to out_dropped. Sleepers
+	 * test dead with READ_ONCE() in their wait conditions only.
+	 */
 	spinlock_t		lock;
 	bool			dead;
 	bool			modem_open;
@@ -72,6 +79,8 @@ struct sim {
 	struct list_head	out;		/* records for the modem */
 	size_t			out_bytes;
 	u32			out_dropped;
+
+	/* Synchronised by themselves; the timer runs its work under lock. */
 	wait_queue_head_t	read_wait;	/* modem: records */
 	wait_queue_head_t	write_wait;	/* modem: room in the owner's queue */
 	struct timer_list	null_timer;
@@ -89,6 +98,7 @@ static void out_add(struct sim *sim, u8 type, const u8 *data, size_t len)
 	struct sim_rec *rec = list_empty(&sim->out) ? NULL :
 			      list_last_entry(&sim->out, struct sim_rec, node);
 
+	lockdep_assert_held(&sim->lock);
 	while (len) {
 		size_t n;
 
@@ -118,6 +128,7 @@ static void out_add(struct sim *sim, u8 type, const u8 *data, size_t len)
 	wake_up_interruptible(&sim->read_wait);
 }
 
+/* With the last reference: nobody else can see the records any more. */
 static void out_flush(struct sim *sim)
 {
 	struct sim_rec *rec, *tmp;
@@ -204,6 +215,7 @@ static void sim_pump(struct sim *sim)
 {
 	struct t0_tx tx;
 
+	lockdep_assert_held(&sim->lock);
 	while (!sim->dead) {
 		if (cardem_tx_void(&sim->ce)) {
 			/* No TPDU under way: the firmware drops host data. */

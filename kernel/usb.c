@@ -110,19 +110,24 @@ struct st2 {
 	 * board is one step under pump_lock: process context and the IN
 	 * completions all pump, and two pumpers must not swap transmissions
 	 * (the modem would see a T=0 protocol error). Protects pump_tx.
-	 * Lock order: pump_lock, then the slot's lock or st2->lock.
+	 * The lock order (pump_lock before lock) is in remsim.h.
 	 */
 	spinlock_t		pump_lock;
 	struct t0_tx		pump_tx;	/* off the stack of a completion */
 
-	spinlock_t		lock;		/* everything below */
+	/*
+	 * lock (irqsave): everything from dead to ctrl_status but errors. dead is
+	 * also peeked at without it as a hint, and always tested again under it.
+	 */
+	spinlock_t		lock;
 	bool			dead;
 	unsigned long		parked;		/* IN URBs waiting for room */
 	unsigned long		out_busy;	/* OUT URBs in flight */
 	struct st2_out		*out_msg[ST2_OUT_URBS];
 	struct list_head	out_queue;
 	unsigned int		out_len;
-	unsigned int		errors[ST2_IN_URBS + 1];	/* in a row, per IN URB */
+	/* In a row, per IN URB: only that URB's completion uses its count. */
+	unsigned int		errors[ST2_IN_URBS + 1];
 	unsigned long		halted;		/* endpoints to clear: 0 in, 1 out, 2 int */
 	unsigned int		link_errors;	/* not counted yet: maybe an unplug */
 	/*
@@ -133,8 +138,9 @@ struct st2 {
 	u32			ctrl_seq;	/* the last number given */
 	u32			ctrl_wait;	/* the one waited for; 0: none */
 	int			ctrl_status;	/* its result: 0 or -errno */
-	struct completion	ctrl_done;
 
+	/* Synchronised by themselves, or set at probe and fixed after. */
+	struct completion	ctrl_done;
 	struct st2_in		in_ctx[ST2_IN_URBS + 1];
 	struct urb		*in_urbs[ST2_IN_URBS + 1];	/* the last: interrupt */
 	struct urb		*out_urbs[ST2_OUT_URBS];

@@ -3,7 +3,8 @@
  * remsim.h - the generic netlink family "remsim", version 1.
  *
  * Described in Documentation/netlink/specs/remsim.yaml; this header follows
- * it. Commands and attributes are numbered from 1. Every command validates
+ * it, written by hand for its comments (tests/ynl/ynl_test checks every name
+ * and value against the kernel's ynl-gen-c.py output from the spec). Commands and attributes are numbered from 1. Every command validates
  * its attributes strictly: unknown or unexpected attributes, wrong types
  * and out-of-range values are refused with an extended ACK naming the
  * attribute. The family is usable from every network namespace.
