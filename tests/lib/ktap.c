@@ -3,6 +3,7 @@
  * ktap.c - the TAP writer and the fork-per-test harness of ktap.h.
  */
 #define _GNU_SOURCE
+#include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -243,4 +244,25 @@ int ktap_main(int argc, char **argv)
 		if (selected(tests[i].name, argc, argv))
 			run_one(&tests[i]);
 	return ksft_finished();
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+int ktap_main_in_dir(int argc, char **argv, char *dir)
+{
+	int ret;
+
+	if (!mkdtemp(dir)) {
+		perror(dir);
+		return 1;
+	}
+	ret = ktap_main(argc, argv);
+	if (!ret && nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS)) {
+		perror(dir);
+		return 1;
+	}
+	return ret;
 }

@@ -44,6 +44,12 @@ void ktap_register(const char *name, ktap_fn fn, unsigned int timeout_s);
  */
 void ktap_after_each(ktap_fn fn);
 int ktap_main(int argc, char **argv);
+/*
+ * ktap_main() with a scratch directory: @dir, a mkdtemp() template, is made
+ * before the tests fork (so every test's child uses the same one) and
+ * removed after a clean run; after a failure it stays for a look.
+ */
+int ktap_main_in_dir(int argc, char **argv, char *dir);
 void ktap_fail_here(const char *file, int line, int fatal, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void ktap_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

@@ -1185,20 +1185,8 @@ int main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	ktap_after_each(after_each);
-	/* here, not in a test: each test runs in a child, and this rm -rf's it */
-	if (!mkdtemp(topdir)) {
-		perror(topdir);
-		return 1;
-	}
-	ret = ktap_main(argc, argv);
+	ret = ktap_main_in_dir(argc, argv, topdir);
 	if (loop)
 		ev_loop_free(loop);
-	if (ret == 0) {
-		char cmd[100];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", topdir);
-		if (system(cmd))
-			return 1;
-	}
 	return ret;
 }

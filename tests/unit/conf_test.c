@@ -198,13 +198,5 @@ TEST(empty_files_and_bad_settings)
 
 int main(int argc, char **argv)
 {
-	int ret;
-
-	/* here, not in a test: each test runs in a child of its own */
-	if (!mkdtemp(dir))
-		return 1;
-	ret = ktap_main(argc, argv);
-	if (shell("rm -rf %s", dir))
-		return 1;
-	return ret;
+	return ktap_main_in_dir(argc, argv, dir);
 }

@@ -81,9 +81,6 @@ static void __attribute__((constructor)) hostile_init(void)
 	 * a small one makes the RSS column mean what it says.
 	 */
 	setenv("ASAN_OPTIONS", "quarantine_size_mb=1", 0);
-	/* made here, before the tests fork, so that main() can remove it */
-	if (!mkdtemp(dir))
-		dir[0] = 0;
 	/* the attackers need thousands of sockets */
 	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
 		rl.rlim_cur = rl.rlim_max;
@@ -1061,11 +1058,6 @@ TEST_TIMEOUT(endless_config_file, 60)
 
 int main(int argc, char **argv)
 {
-	int ret;
-
 	signal(SIGPIPE, SIG_IGN);
-	ret = ktap_main(argc, argv);
-	if (ret == 0 && dir[0] && shell("rm -rf %s", dir))
-		return 1;
-	return ret;
+	return ktap_main_in_dir(argc, argv, dir);
 }

@@ -72,13 +72,5 @@ TEST(hostile_files_are_refused)
 
 int main(int argc, char **argv)
 {
-	int ret;
-
-	/* here, not in a test: each test runs in a child of its own */
-	if (!mkdtemp(dir))
-		return 1;
-	ret = ktap_main(argc, argv);
-	if (shell("rm -rf %s", dir))
-		return 1;
-	return ret;
+	return ktap_main_in_dir(argc, argv, dir);
 }

@@ -302,17 +302,5 @@ TEST(a_state_file_of_the_wrong_kind_or_size_is_refused_unread)
 
 int main(int argc, char **argv)
 {
-	char cmd[100];
-	int ret;
-
-	/* here: each test runs in a child, whose mkdtemp() main() never sees */
-	if (!mkdtemp(topdir)) {
-		perror(topdir);
-		return 1;
-	}
-	ret = ktap_main(argc, argv);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", topdir);
-	if (system(cmd))
-		return 1;
-	return ret;
+	return ktap_main_in_dir(argc, argv, topdir);
 }
