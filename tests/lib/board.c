@@ -382,6 +382,34 @@ int board_usb_reset(void)
 	return ret;
 }
 
+static int driver_op(const char *op, const char *port, unsigned int n)
+{
+	char path[64], intf[96];
+
+	snprintf(path, sizeof(path), "/sys/bus/usb/drivers/remsim/%s", op);
+	snprintf(intf, sizeof(intf), "%s:1.%u", port, n);
+	return write_file(path, intf);
+}
+
+int board_rebind(struct test_board *b)
+{
+	struct usb_slots before;
+	char port[64];
+	int ret = 0;
+
+	find_device(port, sizeof(port));
+	if (!port[0])
+		return -ENODEV;
+	for (unsigned int i = 0; i < b->slots && !ret; i++)
+		ret = driver_op("unbind", port, i);
+	/* Unbound: the slots are gone, their indexes may come back. */
+	if (!ret)
+		ret = usb_slots(&before);
+	for (unsigned int i = 0; i < b->slots && !ret; i++)
+		ret = driver_op("bind", port, i);
+	return ret ? ret : wait_new_slots(b, &before);
+}
+
 void board_cleanup_all(void)
 {
 	/* Fails when none was running, which is fine. */

@@ -46,6 +46,11 @@ int board_wait_ready(struct test_board *b);
 int board_usb_sysfs(char *path, size_t size);
 /* A USB reset of the board from user space (usbfs USBDEVFS_RESET); 0 or -errno. */
 int board_usb_reset(void);
+/*
+ * Unbinds remsim from the board's interfaces and binds it again (a new
+ * probe, as after modprobe -r/modprobe); waits for the new slots.
+ */
+int board_rebind(struct test_board *b);
 /* Kills boards a failed test left and takes down their gadgets. */
 void board_cleanup_all(void);
 /* The phone of slot n. */

@@ -539,6 +539,19 @@ static long board_status(struct test_board *bd, const char *field)
 	return p ? strtol(p + strlen(key), NULL, 10) : -1;
 }
 
+/*
+ * Waits up to 5 s for a status field to read @value: the board applies a
+ * message a moment after the host's transfer of it completed.
+ */
+static long board_status_wait(struct test_board *bd, const char *field, long value)
+{
+	long v;
+
+	for (int waited = 0; (v = board_status(bd, field)) != value && waited < 5000; waited += 10)
+		usleep(10000);
+	return v;
+}
+
 /* Waits until the board rebooted since it had @reboots, and is set up again. */
 static int board_rebooted(struct test_board *bd, long reboots)
 {
@@ -603,7 +616,7 @@ TEST_TIMEOUT(usb_reset_mid_apdu_keeps_the_slot_and_its_owner, 180)
 	memcpy(set.atr, card_atr_bytes, card_atr_len);
 	ASSERT_EQ(0, ioctl(p.fd, REMSIM_IOC_SET_ATR, &set));
 	ASSERT_EQ(0, ioctl(p.fd, REMSIM_IOC_CARD_INSERT, &inserted));
-	ASSERT_EQ(1, board_status(&b, "card"));
+	ASSERT_EQ(1, board_status_wait(&b, "card", 1));
 	ASSERT_EQ(0, board_modem(&b, 0, &p.modem));
 	ASSERT_EQ(0, modem_power_on(p.modem, atr, &atr_len));
 	ASSERT_EQ(card_atr_len, atr_len);
@@ -660,6 +673,75 @@ TEST_TIMEOUT(usb_reset_mid_apdu_keeps_the_slot_and_its_owner, 180)
 	EXPECT_EQ(p.r.commands, st.responses);
 	EXPECT_EQ(0, st.stale_responses);
 	usb_phone_done(&p);
+	board_stop(&b);
+}
+
+static int read_line(const char *dir, const char *name, char *buf, size_t size)
+{
+	char path[160];
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	ret = fgets(buf, size, f) ? 0 : -EIO;
+	fclose(f);
+	buf[strcspn(buf, "\n")] = 0;
+	return ret;
+}
+
+static int write_attr(const char *dir, const char *name, const char *value)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return write_file(path, value);
+}
+
+static void restore_power(const char *dev)
+{
+	write_attr(dev, "power/control", "on");
+	write_attr(dev, "power/autosuspend_delay_ms", "2000");
+}
+
+/*
+ * The administrator's runtime-PM policy of the board is left alone: a probe
+ * no longer switches power/control to "on" for good (it stayed so after
+ * unbind); a bound board still never autosuspends (the firmware would
+ * reboot), whatever the policy says.
+ */
+TEST_TIMEOUT(probe_leaves_the_autosuspend_policy_alone, 180)
+{
+	char dev[96], value[32];
+	struct usb_phone p;
+
+	start("simtrace2");
+	ASSERT_EQ(0, board_usb_sysfs(dev, sizeof(dev)));
+	/* No autosuspend while unbound below: the delay is longer than that. */
+	ASSERT_EQ(0, write_attr(dev, "power/autosuspend_delay_ms", "60000"));
+	ASSERT_EQ(0, write_attr(dev, "power/control", "auto"));
+	ASSERT_EQ(0, board_rebind(&b));
+	ASSERT_EQ(0, read_line(dev, "power/control", value, sizeof(value)));
+	EXPECT_EQ(0, strcmp("auto", value));
+	if (strcmp("auto", value))
+		TH_LOG("power/control after a probe: %s", value);
+
+	/* Autosuspend at once, if anything allowed it: the board stays up. */
+	ASSERT_EQ(0, write_attr(dev, "power/control", "auto"));
+	ASSERT_EQ(0, write_attr(dev, "power/autosuspend_delay_ms", "0"));
+	usleep(500000);
+	ASSERT_EQ(0, read_line(dev, "power/runtime_status", value, sizeof(value)));
+	EXPECT_EQ(0, strcmp("active", value));
+	EXPECT_EQ(0, board_status(&b, "suspends"));
+	usb_phone_setup(&p, &b, 0, 13);
+	usb_phone_run(&p);
+	if (p.ret)
+		TH_LOG("with autosuspend allowed: %s", p.r.error);
+	EXPECT_EQ(0, p.ret);
+	usb_phone_done(&p);
+	restore_power(dev);
 	board_stop(&b);
 }
 
