@@ -443,32 +443,61 @@ void remsim_slot_card_ack(struct remsim_slot *slot, bool inserted)
 }
 EXPORT_SYMBOL_GPL(remsim_slot_card_ack);
 
-void remsim_slot_board_error(struct remsim_slot *slot)
+/* Counts a board error and reports it, unless a report is still unread. */
+static void board_error_locked(struct remsim_slot *slot, struct xchg_after *a)
 {
-	struct xchg_after a = {};
 	struct remsim_msg *msg;
-	unsigned long flags;
-	bool queued = false;
 
-	spin_lock_irqsave(&slot->lock, flags);
-	if (slot->dead)
-		goto out;
 	slot->stats.board_errors++;
 	/* A board spewing garbage gets one unread report, not a flood. */
 	list_for_each_entry(msg, &slot->up, node) {
 		if (msg->hdr.type == REMSIM_MSG_ERROR &&
-		    ((struct remsim_error *)msg->payload)->code == REMSIM_ERR_BOARD) {
-			queued = true;
-			break;
-		}
+		    ((struct remsim_error *)msg->payload)->code == REMSIM_ERR_BOARD)
+			return;
 	}
-	if (!queued)
-		up_error(slot, &a, REMSIM_ERR_BOARD, 0, 0);
-out:
+	up_error(slot, a, REMSIM_ERR_BOARD, 0, 0);
+}
+
+void remsim_slot_board_error(struct remsim_slot *slot)
+{
+	struct xchg_after a = {};
+	unsigned long flags;
+
+	spin_lock_irqsave(&slot->lock, flags);
+	if (!slot->dead)
+		board_error_locked(slot, &a);
 	spin_unlock_irqrestore(&slot->lock, flags);
 	after(slot, &a);
 }
 EXPORT_SYMBOL_GPL(remsim_slot_board_error);
+
+/*
+ * The board forgot everything (its firmware rebooted): whatever it held for
+ * either side is gone. The exchange ends as with a modem reset - an unread
+ * APDU is withdrawn, a read one reported aborted, so none can be answered
+ * or delivered twice - and nothing that waited for the modem still goes.
+ * The engine starts from scratch: no command data from before can come.
+ */
+void remsim_slot_board_reset(struct remsim_slot *slot)
+{
+	struct xchg_after a = {};
+	struct t0_result res;
+	unsigned long flags;
+
+	spin_lock_irqsave(&slot->lock, flags);
+	if (slot->dead)
+		goto out;
+	t0_reset(&slot->t0, &res);
+	apply(slot, &res, &a);
+	t0_init(&slot->t0);
+	down_flush(slot);
+	slot->raw_busy = false;
+	board_error_locked(slot, &a);
+out:
+	spin_unlock_irqrestore(&slot->lock, flags);
+	after(slot, &a);
+}
+EXPORT_SYMBOL_GPL(remsim_slot_board_reset);
 
 /* --- what the owner does -------------------------------------------------- */
 

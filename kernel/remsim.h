@@ -75,9 +75,10 @@ struct remsim_slot {
 	 *   read_mutex -> mutex -> [a backend's locks] -> lock
 	 *   slots_lock (slot.c, the table) -> lock
 	 *
-	 * A backend's locks are sim->lock (sim.c) and st2->pump_lock, then
-	 * st2->lock (usb.c): they come after mutex (ops run under it) and
-	 * before lock (their callbacks call into exchange.c with them held).
+	 * A backend's locks are sim->lock (sim.c), and st2->io_mutex, then
+	 * st2->pump_lock, then st2->lock (usb.c): they come after mutex (ops
+	 * run under it) and before lock (their callbacks call into exchange.c
+	 * with them held).
 	 * slots_lock and mutex are never held together: an op may hold mutex
 	 * for as long as a board takes (2 s for a USB control message), and
 	 * whatever holds the table or the genl lock must not wait for that.

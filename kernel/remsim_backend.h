@@ -109,6 +109,13 @@ void remsim_slot_pps(struct remsim_slot *slot, const struct remsim_pps *pps);
 void remsim_slot_card_ack(struct remsim_slot *slot, bool inserted);
 /* The board sent something invalid: counted, and reported to the owner. */
 void remsim_slot_board_error(struct remsim_slot *slot);
+/*
+ * The board lost its state (a USB reset or suspend reboots the SIMtrace2
+ * firmware): the exchange in progress is aborted as by a modem reset, the
+ * transmissions not popped yet are dropped, and the owner gets the
+ * REMSIM_ERR_BOARD of a board error. Any context.
+ */
+void remsim_slot_board_reset(struct remsim_slot *slot);
 
 /*
  * The next transmission for the modem: 0, or -EAGAIN when there is none.

@@ -15,7 +15,9 @@
  * (back-pressure) and resubmits when the owner reads. Line changes always
  * come in at once (see st2_in_complete). The board reboots when
  * its USB state drops below CONFIGURED: the driver never resets it, never
- * changes its configuration or alternate setting, and forbids autosuspend.
+ * changes its configuration or alternate setting, and keeps it from
+ * autosuspending while bound. A reset or suspend others cause keeps the
+ * slot: the traffic stops, and the rebooted board is set up again.
  *
  * Line changes come on the interrupt endpoint, TPDU data on bulk IN; USB
  * keeps no order between two endpoints, so a status message can arrive
@@ -34,6 +36,7 @@
 #include <linux/completion.h>
 #include <linux/kref.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/usb.h>
 #include <linux/workqueue.h>
@@ -116,11 +119,25 @@ struct st2 {
 	struct t0_tx		pump_tx;	/* off the stack of a completion */
 
 	/*
+	 * The board's traffic stops across a reset (pre_reset to post_reset,
+	 * held all along as usb-skeleton holds its io_mutex) and a suspend;
+	 * the slot ops take it too, so none sends while the board is away,
+	 * and it protects what the owner set and a rebooted board must be
+	 * told again. It comes after the slot's mutex (see remsim.h).
+	 */
+	struct mutex		io_mutex;
+	u8			atr[REMSIM_ATR_MAX];
+	unsigned int		atr_len;
+	bool			card_inserted;
+	bool			sim_remote;
+
+	/*
 	 * lock (irqsave): everything from dead to ctrl_status but errors. dead is
 	 * also peeked at without it as a hint, and always tested again under it.
 	 */
 	spinlock_t		lock;
 	bool			dead;
+	bool			stopped;	/* reset or suspend: no submission */
 	unsigned long		parked;		/* IN URBs waiting for room */
 	unsigned long		out_busy;	/* OUT URBs in flight */
 	struct st2_out		*out_msg[ST2_OUT_URBS];
@@ -197,7 +214,7 @@ static void st2_ctrl_done(struct st2 *st2, const struct st2_out *m, int status)
 static void st2_out_kick(struct st2 *st2)
 {
 	lockdep_assert_held(&st2->lock);
-	while (!st2->dead && !list_empty(&st2->out_queue)) {
+	while (!st2->dead && !st2->stopped && !list_empty(&st2->out_queue)) {
 		unsigned int i = find_first_zero_bit(&st2->out_busy, ST2_OUT_URBS);
 		struct st2_out *m;
 		struct urb *urb;
@@ -553,7 +570,7 @@ static void st2_in_complete(struct urb *urb)
 	 */
 	resubmit = i == ST2_INT_URB || remsim_slot_up_room(st2->slot);
 	spin_lock_irqsave(&st2->lock, flags);
-	if (st2->dead)
+	if (st2->dead || st2->stopped)
 		resubmit = false;
 	else if (!resubmit)
 		set_bit(i, &st2->parked);
@@ -569,7 +586,7 @@ static void st2_in_complete(struct urb *urb)
 	 */
 	if (!resubmit && !st2->dead && remsim_slot_up_room(st2->slot)) {
 		spin_lock_irqsave(&st2->lock, flags);
-		resubmit = !st2->dead && test_and_clear_bit(i, &st2->parked);
+		resubmit = !st2->dead && !st2->stopped && test_and_clear_bit(i, &st2->parked);
 		spin_unlock_irqrestore(&st2->lock, flags);
 	}
 	if (resubmit)
@@ -583,7 +600,8 @@ static void st2_unpark(struct st2 *st2)
 	unsigned int i;
 
 	spin_lock_irqsave(&st2->lock, flags);
-	parked = st2->dead ? 0 : st2->parked;
+	/* Stopped: the restart submits every IN URB. */
+	parked = st2->dead || st2->stopped ? 0 : st2->parked;
 	st2->parked = 0;
 	spin_unlock_irqrestore(&st2->lock, flags);
 	for_each_set_bit(i, &parked, ST2_IN_URBS + 1)
@@ -598,7 +616,7 @@ static void st2_retry_work(struct work_struct *work)
 	unsigned int errors;
 
 	spin_lock_irqsave(&st2->lock, flags);
-	errors = st2->dead ? 0 : st2->link_errors;
+	errors = st2->dead || st2->stopped ? 0 : st2->link_errors;
 	st2->link_errors = 0;
 	spin_unlock_irqrestore(&st2->lock, flags);
 	if (!errors)
@@ -616,7 +634,7 @@ static void st2_halt_work(struct work_struct *work)
 	unsigned long halted, flags;
 
 	spin_lock_irqsave(&st2->lock, flags);
-	halted = st2->dead ? 0 : st2->halted;
+	halted = st2->dead || st2->stopped ? 0 : st2->halted;
 	st2->halted = 0;
 	spin_unlock_irqrestore(&st2->lock, flags);
 	if (!halted)
@@ -645,42 +663,97 @@ static void st2_up_room(struct remsim_slot *slot)
 	st2_unpark(remsim_slot_priv(slot));
 }
 
-static int st2_set_atr(struct remsim_slot *slot, const u8 *atr, unsigned int len)
+/*
+ * The messages that set the board up. card_ack: -1 or the CARDINSERT
+ * acknowledgement the owner gets once the board took it.
+ */
+static size_t st2_msg_atr(u8 *buf, const u8 *atr, unsigned int len)
 {
-	u8 buf[ST2_HDR_LEN + 1 + REMSIM_ATR_MAX];
 	size_t n = st2_hdr(buf, ST2_CLASS_CARDEM, ST2_CEMU_SET_ATR, 1 + len);
 
 	buf[ST2_HDR_LEN] = len;
 	memcpy(buf + ST2_HDR_LEN + 1, atr, len);
-	return st2_send_ctrl(remsim_slot_priv(slot), buf, n, -1);
+	return n;
+}
+
+static size_t st2_msg_card(u8 *buf, bool inserted)
+{
+	size_t n = st2_hdr(buf, ST2_CLASS_CARDEM, ST2_CEMU_CARDINSERT, 1);
+
+	buf[ST2_HDR_LEN] = inserted;
+	return n;
+}
+
+static size_t st2_msg_select(u8 *buf, bool remote)
+{
+	size_t n = st2_hdr(buf, ST2_CLASS_MODEM, ST2_MODEM_SIM_SELECT, 1);
+
+	buf[ST2_HDR_LEN] = remote;
+	return n;
+}
+
+/*
+ * What the owner sets is also kept here: a board that rebooted (reset,
+ * suspend) gets it again. Kept once the board took it, as the slot core
+ * keeps it once the op succeeded.
+ */
+static int st2_set_atr(struct remsim_slot *slot, const u8 *atr, unsigned int len)
+{
+	struct st2 *st2 = remsim_slot_priv(slot);
+	u8 buf[ST2_HDR_LEN + 1 + REMSIM_ATR_MAX];
+	int ret;
+
+	mutex_lock(&st2->io_mutex);
+	ret = st2_send_ctrl(st2, buf, st2_msg_atr(buf, atr, len), -1);
+	if (!ret) {
+		memcpy(st2->atr, atr, len);
+		st2->atr_len = len;
+	}
+	mutex_unlock(&st2->io_mutex);
+	return ret;
 }
 
 static int st2_card_insert(struct remsim_slot *slot, bool inserted)
 {
+	struct st2 *st2 = remsim_slot_priv(slot);
 	u8 buf[ST2_HDR_LEN + 1];
-	size_t n = st2_hdr(buf, ST2_CLASS_CARDEM, ST2_CEMU_CARDINSERT, 1);
+	int ret;
 
-	buf[ST2_HDR_LEN] = inserted;
-	return st2_send_ctrl(remsim_slot_priv(slot), buf, n, inserted);
+	mutex_lock(&st2->io_mutex);
+	ret = st2_send_ctrl(st2, buf, st2_msg_card(buf, inserted), inserted);
+	if (!ret)
+		st2->card_inserted = inserted;
+	mutex_unlock(&st2->io_mutex);
+	return ret;
 }
 
 static int st2_modem_reset(struct remsim_slot *slot, u32 action, u32 pulse_ms)
 {
+	struct st2 *st2 = remsim_slot_priv(slot);
 	u8 buf[ST2_HDR_LEN + 3];
 	size_t n = st2_hdr(buf, ST2_CLASS_MODEM, ST2_MODEM_RESET, 3);
+	int ret;
 
 	buf[ST2_HDR_LEN] = action;
 	st2_put16(buf + ST2_HDR_LEN + 1, pulse_ms);
-	return st2_send_ctrl(remsim_slot_priv(slot), buf, n, -1);
+	mutex_lock(&st2->io_mutex);
+	ret = st2_send_ctrl(st2, buf, n, -1);
+	mutex_unlock(&st2->io_mutex);
+	return ret;
 }
 
 static int st2_sim_select(struct remsim_slot *slot, bool remote)
 {
+	struct st2 *st2 = remsim_slot_priv(slot);
 	u8 buf[ST2_HDR_LEN + 1];
-	size_t n = st2_hdr(buf, ST2_CLASS_MODEM, ST2_MODEM_SIM_SELECT, 1);
+	int ret;
 
-	buf[ST2_HDR_LEN] = remote;
-	return st2_send_ctrl(remsim_slot_priv(slot), buf, n, -1);
+	mutex_lock(&st2->io_mutex);
+	ret = st2_send_ctrl(st2, buf, st2_msg_select(buf, remote), -1);
+	if (!ret)
+		st2->sim_remote = remote;
+	mutex_unlock(&st2->io_mutex);
+	return ret;
 }
 
 static const struct remsim_backend_ops st2_ops = {
@@ -748,6 +821,96 @@ static const struct st2_board *st2_board(u16 pid)
 }
 
 /*
+ * What the firmware needs before it emulates anything, and has forgotten
+ * when it rebooted: status changes on the interrupt endpoint, and the SIM
+ * the owner selected (the emulated one at first). After a reboot (restore)
+ * also the owner's ATR and card-present line, before the SIM select that
+ * lets the modem see the card. No waiting: in probe and the PM callbacks.
+ */
+static void st2_configure(struct st2 *st2, bool restore)
+{
+	u8 buf[ST2_HDR_LEN + 1 + REMSIM_ATR_MAX];
+	size_t n;
+	int ret;
+
+	lockdep_assert_held(&st2->io_mutex);
+	memset(buf, 0, sizeof(buf));
+	n = st2_hdr(buf, ST2_CLASS_CARDEM, ST2_CEMU_CONFIG, ST2_CONFIG_LEN);
+	st2_put32(buf + ST2_HDR_LEN, ST2_FEAT_STATUS_IRQ);
+	ret = st2_send(st2, buf, n, -1);
+	if (!ret && restore)
+		ret = st2_send(st2, buf, st2_msg_atr(buf, st2->atr, st2->atr_len), -1);
+	/* The firmware boots with the line released. */
+	if (!ret && restore && st2->card_inserted)
+		ret = st2_send(st2, buf, st2_msg_card(buf, true), -1);
+	if (!ret)
+		ret = st2_send(st2, buf, st2_msg_select(buf, st2->sim_remote), -1);
+	if (ret)
+		dev_warn(&st2->intf->dev, "cannot configure the board: %d\n", ret);
+}
+
+/*
+ * Reset and suspend: no URB runs or starts until st2_io_restart(). In
+ * order: stopped first, so that no completion resubmits and nothing is
+ * submitted from the OUT queue; then the IN URBs, whose completions feed
+ * the engine and pump; then the OUT ones; then the work that would touch
+ * the endpoints. Poisoned, not killed: a resubmission racing with this
+ * (st2_unpark of a reader) fails instead of running across the reset.
+ */
+static void st2_io_stop(struct st2 *st2)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&st2->io_mutex);
+	spin_lock_irq(&st2->lock);
+	st2->stopped = true;
+	spin_unlock_irq(&st2->lock);
+	for (i = 0; i <= ST2_IN_URBS; i++)
+		usb_poison_urb(st2->in_urbs[i]);
+	for (i = 0; i < ST2_OUT_URBS; i++)
+		usb_poison_urb(st2->out_urbs[i]);
+	cancel_work_sync(&st2->halt_work);
+	cancel_delayed_work_sync(&st2->retry_work);
+}
+
+/*
+ * The board is back with its firmware rebooted: what was queued for the
+ * board before is void (its TPDU is gone), the slot core hears of the loss
+ * before any new message can come, then the IN URBs go again and the board
+ * is set up as the owner had it.
+ */
+static void st2_io_restart(struct st2 *st2)
+{
+	struct st2_out *m, *tmp;
+	unsigned int i;
+	LIST_HEAD(stale);
+
+	lockdep_assert_held(&st2->io_mutex);
+	spin_lock_irq(&st2->lock);
+	list_splice_init(&st2->out_queue, &stale);
+	st2->out_len = 0;
+	list_for_each_entry(m, &stale, node)
+		st2_ctrl_done(st2, m, -EIO);
+	st2->parked = 0;
+	st2->halted = 0;
+	st2->link_errors = 0;
+	memset(st2->errors, 0, sizeof(st2->errors));
+	st2->stopped = false;
+	spin_unlock_irq(&st2->lock);
+	list_for_each_entry_safe(m, tmp, &stale, node)
+		kfree(m);
+
+	remsim_slot_board_reset(st2->slot);
+	for (i = 0; i < ST2_OUT_URBS; i++)
+		usb_unpoison_urb(st2->out_urbs[i]);
+	for (i = 0; i <= ST2_IN_URBS; i++) {
+		usb_unpoison_urb(st2->in_urbs[i]);
+		st2_in_resubmit(st2, i, GFP_KERNEL);
+	}
+	st2_configure(st2, true);
+}
+
+/*
  * The slot goes first (node, owner, ops), then every URB and work item;
  * for disconnect, and for a probe that fails once the URBs run.
  */
@@ -789,7 +952,6 @@ static int st2_probe(struct usb_interface *intf, const struct usb_device_id *id)
 		.atr		= st2_default_atr,
 		.atr_len	= sizeof(st2_default_atr),
 	};
-	u8 cfg[ST2_HDR_LEN + ST2_CONFIG_LEN], sel[ST2_HDR_LEN + 1];
 	struct remsim_slot *slot;
 	struct st2 *st2;
 	unsigned int i;
@@ -805,6 +967,10 @@ static int st2_probe(struct usb_interface *intf, const struct usb_device_id *id)
 	if (!st2)
 		return -ENOMEM;
 	kref_init(&st2->kref);
+	mutex_init(&st2->io_mutex);
+	memcpy(st2->atr, st2_default_atr, sizeof(st2_default_atr));
+	st2->atr_len = sizeof(st2_default_atr);
+	st2->sim_remote = true;
 	spin_lock_init(&st2->pump_lock);
 	spin_lock_init(&st2->lock);
 	INIT_LIST_HEAD(&st2->out_queue);
@@ -821,9 +987,6 @@ static int st2_probe(struct usb_interface *intf, const struct usb_device_id *id)
 	if (ret)
 		goto err_put;
 
-	/* Suspend, like a bus reset, reboots the board's microcontroller. */
-	usb_disable_autosuspend(udev);
-
 	desc.priv = st2;
 	slot = remsim_slot_create(&desc);
 	if (IS_ERR(slot)) {
@@ -837,14 +1000,9 @@ static int st2_probe(struct usb_interface *intf, const struct usb_device_id *id)
 	for (i = 0; i <= ST2_IN_URBS; i++)
 		st2_in_resubmit(st2, i, GFP_KERNEL);
 
-	/* Status changes on the interrupt endpoint; the emulated SIM selected. */
-	memset(cfg, 0, sizeof(cfg));
-	st2_hdr(cfg, ST2_CLASS_CARDEM, ST2_CEMU_CONFIG, ST2_CONFIG_LEN);
-	st2_put32(cfg + ST2_HDR_LEN, ST2_FEAT_STATUS_IRQ);
-	st2_hdr(sel, ST2_CLASS_MODEM, ST2_MODEM_SIM_SELECT, 1);
-	sel[ST2_HDR_LEN] = 1;
-	if (st2_send(st2, cfg, sizeof(cfg), -1) || st2_send(st2, sel, sizeof(sel), -1))
-		dev_warn(&intf->dev, "cannot configure the board\n");
+	mutex_lock(&st2->io_mutex);
+	st2_configure(st2, false);
+	mutex_unlock(&st2->io_mutex);
 
 	/* Last: from here on the owner and netlink may call into the slot. */
 	ret = remsim_slot_publish(slot);
@@ -872,11 +1030,76 @@ static void st2_disconnect(struct usb_interface *intf)
 	kref_put(&st2->kref, st2_free);
 }
 
+/* --- reset and power management --------------------------------------------------- */
 
+/*
+ * A reset (usbfs USBDEVFS_RESET, another driver of the device, error
+ * recovery) keeps the interface bound: the slot, its /dev/remsimN, its map
+ * and its owner's file stay. The board's traffic stops from pre_reset to
+ * post_reset with io_mutex held, so no slot op sends meanwhile; the
+ * firmware reboots on the reset, so post_reset sets it up again.
+ */
+static int st2_pre_reset(struct usb_interface *intf)
+{
+	struct st2 *st2 = usb_get_intfdata(intf);
+
+	mutex_lock(&st2->io_mutex);
+	st2_io_stop(st2);
+	return 0;
+}
+
+static int st2_post_reset(struct usb_interface *intf)
+{
+	struct st2 *st2 = usb_get_intfdata(intf);
+
+	dev_info(&intf->dev, "reset: the board starts over\n");
+	st2_io_restart(st2);
+	mutex_unlock(&st2->io_mutex);
+	return 0;
+}
+
+/*
+ * Never a runtime suspend (supports_autosuspend is 0): a system suspend.
+ * The firmware reboots when the bus suspends, so a resume finds it as a
+ * reset would, and a reset-resume (the hub reset the port) the same.
+ */
+static int st2_suspend(struct usb_interface *intf, pm_message_t message)
+{
+	struct st2 *st2 = usb_get_intfdata(intf);
+
+	mutex_lock(&st2->io_mutex);
+	st2_io_stop(st2);
+	mutex_unlock(&st2->io_mutex);
+	return 0;
+}
+
+static int st2_resume(struct usb_interface *intf)
+{
+	struct st2 *st2 = usb_get_intfdata(intf);
+
+	dev_info(&intf->dev, "resume: the board starts over\n");
+	mutex_lock(&st2->io_mutex);
+	st2_io_restart(st2);
+	mutex_unlock(&st2->io_mutex);
+	return 0;
+}
+
+/*
+ * No autosuspend while a slot is bound: the firmware reboots when the bus
+ * suspends. The USB core keeps a bound interface of a driver without
+ * supports_autosuspend active, which holds its device up; unlike
+ * usb_disable_autosuspend(), that leaves the device's power/control as
+ * the administrator set it, also once the driver is gone.
+ */
 static struct usb_driver st2_driver = {
 	.name		= "remsim",
 	.probe		= st2_probe,
 	.disconnect	= st2_disconnect,
+	.pre_reset	= st2_pre_reset,
+	.post_reset	= st2_post_reset,
+	.suspend	= st2_suspend,
+	.resume		= st2_resume,
+	.reset_resume	= st2_resume,
 	.id_table	= st2_ids,
 	.supports_autosuspend = 0,
 	.soft_unbind	= 0,

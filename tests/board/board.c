@@ -424,7 +424,8 @@ static void *irq_thread(void *arg)
 
 /*
  * The firmware reboots when its USB state drops below CONFIGURED: emulation
- * off, queues and configuration gone; the phone's lines stay as they are.
+ * off, queues and configuration gone, the card-present line released, the
+ * ATR back to the firmware's; the phone's lines stay as they are.
  */
 static void reboot_slots(void)
 {
@@ -441,6 +442,7 @@ static void reboot_slots(void)
 		s->irq.len = 0;
 		s->held_len = 0;
 		s->status_irq = false;
+		s->card_inserted = false;
 	}
 }
 
@@ -771,9 +773,9 @@ static int command(char *cmd, char *reply, size_t size)
 			ready &= board.slots[i].status_irq && board.slots[i].ce.enabled;
 		pthread_mutex_unlock(&board.lock);
 		return snprintf(reply, size,
-				"ok ready=%d dropped=%u bad=%u tx_dropped=%u reboots=%u suspends=%u",
-				ready, s->in.dropped + s->irq.dropped, s->host_msgs_bad,
-				s->ce.tx_dropped, board.reboots, board.suspends);
+				"ok ready=%d dropped=%u bad=%u tx_dropped=%u reboots=%u suspends=%u "
+				"card=%d", ready, s->in.dropped + s->irq.dropped, s->host_msgs_bad,
+				s->ce.tx_dropped, board.reboots, board.suspends, s->card_inserted);
 	}
 	if (sscanf(cmd, "session %u %u", &slot, &card) == 2 && slot < board.g.slots)
 		return run_session(&board.slots[slot], card, reply, size);

@@ -11,12 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/usbdevice_fs.h>
 
 #include "board.h"
 #include "gadget.h"
@@ -324,6 +326,87 @@ int board_plug(struct test_board *b)
 	ret = usb_slots(&before);
 	if (!ret)
 		ret = board_cmd(b, "plug", reply, sizeof(reply));
+	return ret ? ret : wait_new_slots(b, &before);
+}
+
+int board_wait_ready(struct test_board *b)
+{
+	return wait_configured(b);
+}
+
+int board_usb_sysfs(char *path, size_t size)
+{
+	char port[64];
+
+	find_device(port, sizeof(port));
+	if (!port[0])
+		return -ENODEV;
+	snprintf(path, size, "/sys/bus/usb/devices/%s", port);
+	return 0;
+}
+
+static int read_uint(const char *dir, const char *name, unsigned int *v)
+{
+	char path[160];
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	ret = fscanf(f, "%u", v) == 1 ? 0 : -EINVAL;
+	fclose(f);
+	return ret;
+}
+
+int board_usb_reset(void)
+{
+	unsigned int bus, dev;
+	char dir[96], node[64];
+	int fd, ret;
+
+	ret = board_usb_sysfs(dir, sizeof(dir));
+	if (!ret)
+		ret = read_uint(dir, "busnum", &bus);
+	if (!ret)
+		ret = read_uint(dir, "devnum", &dev);
+	if (ret)
+		return ret;
+	snprintf(node, sizeof(node), "/dev/bus/usb/%03u/%03u", bus, dev);
+	fd = open(node, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = ioctl(fd, USBDEVFS_RESET, 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static int driver_op(const char *op, const char *port, unsigned int n)
+{
+	char path[64], intf[96];
+
+	snprintf(path, sizeof(path), "/sys/bus/usb/drivers/remsim/%s", op);
+	snprintf(intf, sizeof(intf), "%s:1.%u", port, n);
+	return write_file(path, intf);
+}
+
+int board_rebind(struct test_board *b)
+{
+	struct usb_slots before;
+	char port[64];
+	int ret = 0;
+
+	find_device(port, sizeof(port));
+	if (!port[0])
+		return -ENODEV;
+	for (unsigned int i = 0; i < b->slots && !ret; i++)
+		ret = driver_op("unbind", port, i);
+	/* Unbound: the slots are gone, their indexes may come back. */
+	if (!ret)
+		ret = usb_slots(&before);
+	for (unsigned int i = 0; i < b->slots && !ret; i++)
+		ret = driver_op("bind", port, i);
 	return ret ? ret : wait_new_slots(b, &before);
 }
 

@@ -40,6 +40,17 @@ int board_cmd(struct test_board *b, const char *cmd, char *reply, size_t size);
 /* Unplugs and waits until the slots are gone; plugs and waits for new ones. */
 int board_unplug(struct test_board *b);
 int board_plug(struct test_board *b);
+/* Waits until the host configured the board again (status IRQs, SIM select). */
+int board_wait_ready(struct test_board *b);
+/* The board's USB device in sysfs ("/sys/bus/usb/devices/1-1"); 0 or -errno. */
+int board_usb_sysfs(char *path, size_t size);
+/* A USB reset of the board from user space (usbfs USBDEVFS_RESET); 0 or -errno. */
+int board_usb_reset(void);
+/*
+ * Unbinds remsim from the board's interfaces and binds it again (a new
+ * probe, as after modprobe -r/modprobe); waits for the new slots.
+ */
+int board_rebind(struct test_board *b);
 /* Kills boards a failed test left and takes down their gadgets. */
 void board_cleanup_all(void);
 /* The phone of slot n. */

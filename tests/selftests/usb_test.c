@@ -527,6 +527,224 @@ TEST_TIMEOUT(reset_with_a_full_queue_does_not_abort_the_next_command, 120)
 	board_stop(&b);
 }
 
+/* A number from the board's status line ("reboots", "card", ...), or -1. */
+static long board_status(struct test_board *bd, const char *field)
+{
+	char reply[256], key[40], *p;
+
+	if (board_cmd(bd, "status", reply, sizeof(reply)))
+		return -1;
+	snprintf(key, sizeof(key), " %s=", field);
+	p = strstr(reply, key);
+	return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+/*
+ * Waits up to 5 s for a status field to read @value: the board applies a
+ * message a moment after the host's transfer of it completed.
+ */
+static long board_status_wait(struct test_board *bd, const char *field, long value)
+{
+	long v;
+
+	for (int waited = 0; (v = board_status(bd, field)) != value && waited < 5000; waited += 10)
+		usleep(10000);
+	return v;
+}
+
+/* Waits until the board rebooted since it had @reboots, and is set up again. */
+static int board_rebooted(struct test_board *bd, long reboots)
+{
+	for (int waited = 0; board_status(bd, "reboots") <= reboots; waited += 10) {
+		if (waited >= 10000)
+			return -ETIMEDOUT;
+		usleep(10000);
+	}
+	return board_wait_ready(bd);
+}
+
+/* The next REMSIM_MSG_ERROR's code, its APDU in *ref_seq; -errno when none. */
+static int slot_read_error(int fd, uint64_t *ref_seq)
+{
+	const struct remsim_error *err;
+	struct slot_msg msg;
+	int ret = slot_read_type(fd, REMSIM_MSG_ERROR, &msg, 5000);
+
+	if (ret)
+		return ret;
+	err = (const void *)msg.payload;
+	*ref_seq = err->ref_seq;
+	return err->code;
+}
+
+/*
+ * A USB reset from user space while the owner holds an APDU it read: the
+ * slot stays (the same /dev/remsimN, the owner's file works on), that APDU
+ * is reported aborted and cannot be answered any more, the rebooted board
+ * gets the owner's ATR and card-present line again, and the phone's next
+ * session works. Before, a reset unbound the driver: a new slot, the file
+ * dead.
+ */
+TEST_TIMEOUT(usb_reset_mid_apdu_keeps_the_slot_and_its_owner, 180)
+{
+	const uint8_t hdr[5] = { 0xa0, 0xb0, 0x00, 0x00, 0x04 };
+	struct remsim_card inserted = { .inserted = 1 };
+	struct remsim_atr set = {};
+	struct remsim_info info;
+	struct remsim_stats st;
+	struct slot_msg apdu;
+	struct usb_phone p;
+	struct rsnl_slot s;
+	struct rsnl *nl;
+	const uint8_t *card_atr_bytes;
+	uint8_t atr[33], seen[64];
+	uint64_t ref = 0;
+	size_t atr_len, card_atr_len, got;
+	long reboots;
+
+	start("simtrace2");
+	memset(&p, 0, sizeof(p));
+	p.b = &b;
+	card_profile_default(&p.prof, 12);
+	p.card = card_new(&p.prof);
+	ASSERT_NE(NULL, p.card);
+	p.fd = slot_open(b.index[0], O_RDWR);
+	ASSERT_GE(p.fd, 0);
+	/* What the owner sets, the board must have again after its reboot. */
+	card_atr_bytes = card_atr(&card_atr_len);
+	set.len = card_atr_len;
+	memcpy(set.atr, card_atr_bytes, card_atr_len);
+	ASSERT_EQ(0, ioctl(p.fd, REMSIM_IOC_SET_ATR, &set));
+	ASSERT_EQ(0, ioctl(p.fd, REMSIM_IOC_CARD_INSERT, &inserted));
+	ASSERT_EQ(1, board_status_wait(&b, "card", 1));
+	ASSERT_EQ(0, board_modem(&b, 0, &p.modem));
+	ASSERT_EQ(0, modem_power_on(p.modem, atr, &atr_len));
+	ASSERT_EQ(card_atr_len, atr_len);
+	reboots = board_status(&b, "reboots");
+
+	/* The owner has read the command and not answered it: reset. */
+	ASSERT_EQ(0, modem_send_bytes(p.modem, hdr, 5));
+	ASSERT_EQ(0, slot_read_type(p.fd, REMSIM_MSG_APDU, &apdu, 10000));
+	ASSERT_EQ(0, board_usb_reset());
+
+	/* The same slot and file. */
+	ASSERT_EQ(0, ioctl(p.fd, REMSIM_IOC_GET_INFO, &info));
+	EXPECT_EQ(b.index[0], info.index);
+	ASSERT_EQ(0, rsnl_open(&nl));
+	EXPECT_EQ(0, rsnl_slot_get(nl, b.index[0], &s));
+	EXPECT_EQ(REMSIM_BACKEND_USB, s.backend);
+	rsnl_close(nl);
+	ASSERT_EQ(0, board_rebooted(&b, reboots));
+	EXPECT_EQ(1, board_status(&b, "card"));
+
+	/* The command is over: reported once, answerable no more. */
+	EXPECT_EQ(REMSIM_ERR_ABORTED, slot_read_error(p.fd, &ref));
+	EXPECT_EQ(apdu.hdr.seq, ref);
+	EXPECT_EQ(REMSIM_ERR_BOARD, slot_read_error(p.fd, &ref));
+	EXPECT_EQ(-ESTALE, slot_respond(p.fd, apdu.hdr.seq, (const uint8_t[]){ 0x90, 0 }, 2));
+
+	/*
+	 * The phone was powered when the board enabled emulation again: the
+	 * firmware answered that with an ATR of its own accord, the owner's
+	 * one, since it came before the SIM select. (NULL bytes the phone's
+	 * command got before the reset may come first.)
+	 */
+	modem_set_timeout(p.modem, 300);
+	for (got = 0; got < sizeof(seen) && !modem_read_bytes(p.modem, seen + got, 1); got++)
+		;
+	modem_set_timeout(p.modem, 2000);
+	ASSERT_GE(got, card_atr_len);
+	EXPECT_MEMEQ(card_atr_bytes, seen + got - card_atr_len, card_atr_len);
+
+	/* The owner's ATR again, and a whole session through the same file. */
+	ASSERT_EQ(0, modem_power_on(p.modem, atr, &atr_len));
+	ASSERT_EQ(card_atr_len, atr_len);
+	EXPECT_MEMEQ(card_atr_bytes, atr, atr_len);
+	ASSERT_EQ(0, ioctl(p.fd, REMSIM_IOC_RESET_STATS));
+	ASSERT_EQ(0, owner_start(&p.owner, p.fd, p.card));
+	usb_phone_run(&p);
+	if (p.ret)
+		TH_LOG("after the reset: %s", p.r.error);
+	EXPECT_EQ(0, p.ret);
+	EXPECT_EQ(0, strcmp(p.prof.imsi, p.r.imsi));
+	/* Every command once to the owner, each answered once. */
+	ASSERT_EQ(0, ioctl(p.fd, REMSIM_IOC_GET_STATS, &st));
+	EXPECT_EQ(p.r.commands, st.apdus);
+	EXPECT_EQ(p.r.commands, st.responses);
+	EXPECT_EQ(0, st.stale_responses);
+	usb_phone_done(&p);
+	board_stop(&b);
+}
+
+static int read_line(const char *dir, const char *name, char *buf, size_t size)
+{
+	char path[160];
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	ret = fgets(buf, size, f) ? 0 : -EIO;
+	fclose(f);
+	buf[strcspn(buf, "\n")] = 0;
+	return ret;
+}
+
+static int write_attr(const char *dir, const char *name, const char *value)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return write_file(path, value);
+}
+
+static void restore_power(const char *dev)
+{
+	write_attr(dev, "power/control", "on");
+	write_attr(dev, "power/autosuspend_delay_ms", "2000");
+}
+
+/*
+ * The administrator's runtime-PM policy of the board is left alone: a probe
+ * no longer switches power/control to "on" for good (it stayed so after
+ * unbind); a bound board still never autosuspends (the firmware would
+ * reboot), whatever the policy says.
+ */
+TEST_TIMEOUT(probe_leaves_the_autosuspend_policy_alone, 180)
+{
+	char dev[96], value[32];
+	struct usb_phone p;
+
+	start("simtrace2");
+	ASSERT_EQ(0, board_usb_sysfs(dev, sizeof(dev)));
+	/* No autosuspend while unbound below: the delay is longer than that. */
+	ASSERT_EQ(0, write_attr(dev, "power/autosuspend_delay_ms", "60000"));
+	ASSERT_EQ(0, write_attr(dev, "power/control", "auto"));
+	ASSERT_EQ(0, board_rebind(&b));
+	ASSERT_EQ(0, read_line(dev, "power/control", value, sizeof(value)));
+	EXPECT_EQ(0, strcmp("auto", value));
+	if (strcmp("auto", value))
+		TH_LOG("power/control after a probe: %s", value);
+
+	/* Autosuspend at once, if anything allowed it: the board stays up. */
+	ASSERT_EQ(0, write_attr(dev, "power/control", "auto"));
+	ASSERT_EQ(0, write_attr(dev, "power/autosuspend_delay_ms", "0"));
+	usleep(500000);
+	ASSERT_EQ(0, read_line(dev, "power/runtime_status", value, sizeof(value)));
+	EXPECT_EQ(0, strcmp("active", value));
+	EXPECT_EQ(0, board_status(&b, "suspends"));
+	usb_phone_setup(&p, &b, 0, 13);
+	usb_phone_run(&p);
+	if (p.ret)
+		TH_LOG("with autosuspend allowed: %s", p.r.error);
+	EXPECT_EQ(0, p.ret);
+	usb_phone_done(&p);
+	restore_power(dev);
+	board_stop(&b);
+}
+
 struct in_noise {
 	struct test_board	*b;
 	volatile bool		stop;

@@ -217,7 +217,9 @@ struct remsim_card {
  *	read but not answered; the modem got 6F00 (@sw) so that it retries
  * @REMSIM_ERR_TIMEOUT: APDU @ref_seq was not answered within the apdu_timeout
  *	module parameter; the modem got 6F00 (@sw)
- * @REMSIM_ERR_BOARD: the board sent something invalid (see the statistics)
+ * @REMSIM_ERR_BOARD: the board sent something invalid, or lost its state (a
+ *	USB reset or suspend rebooted it; the exchange in progress was aborted
+ *	as by a modem reset); see the statistics
  */
 enum remsim_error_code {
 	REMSIM_ERR_ABORTED = 1,
@@ -361,7 +363,7 @@ struct remsim_status {
  * @abandoned: APDUs the owner read and never answered
  * @timeouts: APDUs answered by the apdu_timeout
  * @stale_responses: responses refused with ESTALE
- * @board_errors: invalid messages from the board
+ * @board_errors: invalid messages from the board, and times it lost its state
  * @up_peak: the most messages ever queued to the owner at once
  * @down_peak: the most messages ever queued to the modem at once
  * @up_backpressure: times the queue to the owner was full and its
