@@ -340,6 +340,54 @@ TEST(delete_in_every_state)
 }
 
 /*
+ * The ConfigClientBankReq that unconfigures a client after a DELETE names
+ * the bank slot of the deleted map, as osmo-remsim-server's does, not 0:0.
+ */
+TEST(unconfigured_client_hears_its_old_bank_slot)
+{
+	struct rspro_pdu pdu;
+	struct tpeer b, c;
+
+	setup();
+	srv_start(NULL);
+	ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 3, 8, -1));
+	ASSERT_TRUE(tpeer_client(&c, loop, S.rspro, 23, 0));
+	ASSERT_EQ(201, post_map(3, 5, 23, 0));
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+	answer(&b, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, &pdu, 3000));
+	ASSERT_EQ(200, delete_map(3, 5));
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, &pdu, 3000));
+	EXPECT_EQ(0, pdu.config_client_bank.bankd.port);
+	EXPECT_EQ(3, pdu.config_client_bank.bank.bank_id);
+	EXPECT_EQ(5, pdu.config_client_bank.bank.slot_nr);
+	tpeer_close(&b);
+	tpeer_close(&c);
+	srv_stop();
+}
+
+/* GET /slotmaps lists maps in creation order, as osmo-remsim-server; after a restart too. */
+TEST(slotmaps_are_listed_in_creation_order)
+{
+	static const char want[] =
+		"{\"slotmaps\":[{\"bank\":{\"bankId\":2,\"slotNr\":1},\"client\":{\"clientId\":7,"
+		"\"slotNr\":0},\"state\":\"NEW\"},{\"bank\":{\"bankId\":1,\"slotNr\":3},\"client\":"
+		"{\"clientId\":8,\"slotNr\":0},\"state\":\"NEW\"},{\"bank\":{\"bankId\":1,\"slotNr\":0},"
+		"\"client\":{\"clientId\":9,\"slotNr\":0},\"state\":\"NEW\"}]}";
+
+	setup();
+	srv_start(NULL);
+	ASSERT_EQ(201, post_map(2, 1, 7, 0));
+	ASSERT_EQ(201, post_map(1, 3, 8, 0));
+	ASSERT_EQ(201, post_map(1, 0, 9, 0));
+	EXPECT_EQ(0, strcmp(get("slotmaps"), want));
+	srv_stop();
+	srv_start_args(&S, NULL);
+	EXPECT_EQ(0, strcmp(get("slotmaps"), want));
+	srv_stop();
+}
+
+/*
  * A bankd as the server sees it: what each bank slot holds after the
  * requests it received, in their order (the bankd acts on the bank slot).
  */

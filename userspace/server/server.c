@@ -128,16 +128,17 @@ struct slotmap *server_map_first(struct server *srv)
 	return server_map_next(&head);
 }
 
-/* Keeps the list in bank order, as REST lists it. */
+/*
+ * Keeps the list in creation order: GET /slotmaps lists it so, as
+ * osmo-remsim-server does, and push() sends the oldest request first.
+ */
 static void map_link(struct server *srv, struct slotmap *m)
 {
 	struct slotmap **pp = &srv->maps;
 
-	while (*pp && ((*pp)->bank.bank_id < m->bank.bank_id ||
-		       ((*pp)->bank.bank_id == m->bank.bank_id &&
-			(*pp)->bank.slot_nr <= m->bank.slot_nr)))
+	while (*pp)
 		pp = &(*pp)->next;
-	m->next = *pp;
+	m->next = NULL;
 	*pp = m;
 }
 
@@ -174,14 +175,16 @@ static void peer_send(struct peer *p, const struct rspro_pdu *pdu)
 /*
  * Tells a client where its card is: the bankd of its ACTIVE map, or
  * 0.0.0.0:0 ("no bankd") when it has none, but only when that differs
- * from what this connection was told last.
+ * from what this connection was told last. "No bankd" carries the bank
+ * slot the client was told before, as osmo-remsim-server sends the slot of
+ * the map being deleted.
  */
 static void update_client(struct server *srv, struct rspro_client_slot c)
 {
 	struct peer *p = client_peer(srv, c), *bp;
 	struct slotmap *m = live_map_of_client(srv, c);
-	struct rspro_bank_slot bank = { 0, 0 };
 	struct rspro_ip_port addr = { .family = AF_INET };
+	struct rspro_bank_slot bank;
 	struct rspro_pdu pdu;
 	char text[64];
 
@@ -192,6 +195,8 @@ static void update_client(struct server *srv, struct rspro_client_slot c)
 		addr = bp->bankd_addr;
 	} else if (!p->told_addr.port) {
 		return;		/* nothing before, nothing now */
+	} else {
+		bank = p->told_bank;
 	}
 	if (same_bank(bank, p->told_bank) && !memcmp(&addr, &p->told_addr, sizeof(addr)))
 		return;
