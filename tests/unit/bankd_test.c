@@ -13,8 +13,9 @@
  * osmo-remsim's: an identical map leaves the session alone, a client
  * without a map or card waits on its connection, a reconnecting one is
  * served at once. Silent peers and connection floods at the descriptor
- * limit are survived. A reader map that is bad or serves nothing stops it
- * at start-up.
+ * limit are survived. A bankd off port 9999 behind osmo-remsim-server says
+ * that its clients cannot reach it. A reader map that is bad or serves
+ * nothing stops it at start-up.
  */
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
@@ -353,6 +354,7 @@ TEST_TIMEOUT(clients_learn_the_bankd_port, 120)
 	EXPECT_EQ(bankd_port, pdu.config_client_bank.bankd.port);
 	EXPECT_EQ(0, tpeer_settle(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, 300));
 	EXPECT_TRUE(log_contains(server.log, "bankd updated its registration"));
+	EXPECT_EQ(0, log_count(bankd.log, "clients cannot reach us"));
 	tpeer_close(&c);
 	teardown();
 }
@@ -907,6 +909,33 @@ TEST_TIMEOUT(identical_mapping_leaves_the_session_alone, 120)
 	ASSERT_EQ(RSPRO_OK, fake_map(RSPRO_REMOVE_MAPPING_REQ, 0, 42));
 	EXPECT_TRUE(tpeer_wait_closed(&b, 5000));
 	tpeer_close(&b);
+	teardown_fake_server();
+}
+
+/*
+ * osmo-remsim-server ignores the bankd's address and tells clients 9999:
+ * a bankd on another port (as every test's) says once that its clients
+ * cannot reach it, however often it registers.
+ */
+TEST_TIMEOUT(bankd_off_9999_behind_an_osmo_server_says_so, 60)
+{
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+	int i;
+
+	setup_fake_server(1);
+	for (i = 0; i < 50 && !log_count(bankd.log, "clients cannot reach us"); i++)
+		tpeer_run(loop, 50);
+	/* registered again on a new connection: no second line */
+	tpeer_close(&fake);
+	ASSERT_EQ(0, tpeer_accept(&fake, loop, fake_lfd, 10000));
+	ASSERT_TRUE(tpeer_wait(&fake, RSPRO_CONNECT_BANK_REQ, &pdu, 5000));
+	rspro_identity_init(&id, RSPRO_COMP_SERVER, "srv", "remsim-server", "1.1.3");
+	rspro_connect_bank_res(&pdu, &id, RSPRO_OK);
+	ASSERT_EQ(0, tpeer_send(&fake, &pdu));
+	tpeer_run(loop, 300);
+	EXPECT_EQ(1, log_count(bankd.log, "clients cannot reach us"));
+	EXPECT_TRUE(log_contains(bankd.log, "use -P 9999 behind it"));
 	teardown_fake_server();
 }
 
