@@ -923,6 +923,55 @@ TEST_TIMEOUT(identical_mapping_leaves_the_session_alone, 120)
 	teardown_fake_server();
 }
 
+/* A connection that sends a TPDU first: errorInd and closed (1), closed bare (0). */
+static int refused_attempt(void)
+{
+	struct rspro_pdu pdu;
+	struct tpeer t;
+	int ret = 0;
+
+	if (tpeer_connect(&t, loop, bankd_port))
+		return -1;
+	rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, (struct rspro_client_slot){ 60, 0 },
+		   (struct rspro_bank_slot){ BANK, 0 }, status_cmd, sizeof(status_cmd));
+	tpeer_send(&t, &pdu);
+	/* the errorInd, or the close without one: not a whole time-out */
+	for (int i = 0; i < 300 && !t.closed && !ret; i++)
+		ret = tpeer_wait(&t, RSPRO_ERROR_IND, &pdu, 10);
+	if (!ret)
+		ret = tpeer_wait(&t, RSPRO_ERROR_IND, &pdu, 0);
+	tpeer_close(&t);
+	return ret;
+}
+
+/*
+ * A peer refused again and again (here for a TPDU before connectClientReq)
+ * is cut off at its address after RSPRO_PEER_LIMIT_MAX refusals within a
+ * second: its connections are closed at once, before any PDU is read, for
+ * a second; one line says so. Then the address is served again.
+ */
+TEST_TIMEOUT(reconnect_storm_is_cut_at_its_address, 60)
+{
+	struct rspro_pdu atr;
+	uint8_t resp[300];
+	struct tpeer c;
+	int i;
+
+	setup(1);
+	map(0, 61);
+	for (i = 0; i < RSPRO_PEER_LIMIT_MAX; i++)
+		ASSERT_EQ(1, refused_attempt());
+	for (i = 0; i < 5; i++)
+		EXPECT_EQ(0, refused_attempt());
+	EXPECT_EQ(1, log_count(bankd.log, "connections refused within 1000 ms"));
+	tpeer_run(loop, RSPRO_PEER_LIMIT_WINDOW_MS + 200);
+	EXPECT_EQ(1, refused_attempt());
+	ASSERT_TRUE(client_connect(&c, 61, &atr));
+	ASSERT_EQ(24, transceive(&c, 61, 0, status_cmd, sizeof(status_cmd), resp));
+	tpeer_close(&c);
+	teardown();
+}
+
 /*
  * osmo-remsim-server ignores the bankd's address and tells clients 9999:
  * a bankd on another port (as every test's) says once that its clients

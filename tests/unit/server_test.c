@@ -527,6 +527,57 @@ TEST(duplicate_identity_drops_the_newcomer)
 	srv_stop();
 }
 
+/* A second C@client:0: its connectClientRes result, -1 when closed without one. */
+static int duplicate_attempt(int client)
+{
+	struct rspro_client_slot cs = { client, 0 };
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+	struct tpeer t;
+	int ret = -1;
+
+	if (tpeer_connect(&t, loop, S.rspro))
+		return -2;
+	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "other", "remsim-client", "t");
+	rspro_connect_client_req(&pdu, &id, &cs);
+	tpeer_send(&t, &pdu);
+	/* the answer, or the close without one: not a whole time-out */
+	for (int i = 0; i < 300 && !t.closed && ret < 0; i++)
+		if (tpeer_wait(&t, RSPRO_CONNECT_CLIENT_RES, &pdu, 10))
+			ret = pdu.connect_res.result;
+	if (ret < 0 && tpeer_wait(&t, RSPRO_CONNECT_CLIENT_RES, &pdu, 0))
+		ret = pdu.connect_res.result;
+	tpeer_close(&t);
+	return ret;
+}
+
+/*
+ * A duplicate identity retrying at once (osmo-remsim clients do, ~1500
+ * times a second): after RSPRO_PEER_LIMIT_MAX refusals within a second,
+ * its address's new connections are closed at once, without a
+ * connectClientRes, for a second; one line says so. The first client
+ * keeps working, and the address is served again after the second.
+ */
+TEST(reconnect_storm_is_cut_at_its_address)
+{
+	struct tpeer c;
+	int i;
+
+	setup();
+	srv_start(NULL);
+	ASSERT_TRUE(tpeer_client(&c, loop, S.rspro, 23, 0));
+	for (i = 0; i < RSPRO_PEER_LIMIT_MAX; i++)
+		ASSERT_EQ(RSPRO_IDENTITY_IN_USE, duplicate_attempt(23));
+	for (i = 0; i < 5; i++)
+		EXPECT_EQ(-1, duplicate_attempt(23));
+	EXPECT_EQ(1, log_count(S.log, "connections refused within 1000 ms"));
+	tpeer_run(loop, RSPRO_PEER_LIMIT_WINDOW_MS + 200);
+	EXPECT_EQ(RSPRO_IDENTITY_IN_USE, duplicate_attempt(23));
+	EXPECT_FALSE(c.closed);
+	tpeer_close(&c);
+	srv_stop();
+}
+
 TEST(peer_vanishing_without_fin_times_out)
 {
 	struct rspro_identity id;

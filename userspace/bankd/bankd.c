@@ -284,6 +284,7 @@ int bankd_start(struct bankd *bd, char *err, size_t errlen)
 			return ret;
 		}
 	}
+	bd->limit.who = "clients";
 	bd->listen_fd = rspro_listen(bd->cfg.bind_ip, bd->cfg.bind_port, 64);
 	if (bd->listen_fd < 0) {
 		snprintf(err, errlen, "listening on %s port %u: %s", bd->cfg.bind_ip,

@@ -138,6 +138,7 @@ struct bankd {
 	uint64_t next_client_id;
 	int listen_fd;
 	struct rspro_listener listener;
+	struct rspro_peer_limit limit;	/* reconnect storms per address */
 	bool stopping;			/* closing every client, taking none */
 	int done_fd;			/* eventfd: a worker finished a job */
 	struct ev_io done_io;

@@ -144,6 +144,7 @@ static void client_refuse(struct client *c, const char *fmt, ...)
 	va_end(ap);
 	LOGP(DBANKDW, LOG_ERROR, c->name, "refused: %s", why);
 	error_ind(c, why);
+	rspro_peer_limit_refused(&c->bd->limit, rspro_conn_peer(c->conn));
 	client_close(c, why);
 }
 
@@ -226,6 +227,7 @@ static void refuse_in_use(struct client *c, const char *why)
 	LOGP(DBANKDW, LOG_ERROR, c->name,
 	     "client slot already connected (%s): identityInUse, the new connection closes", why);
 	connect_res(c, RSPRO_IDENTITY_IN_USE);
+	rspro_peer_limit_refused(&c->bd->limit, rspro_conn_peer(c->conn));
 	client_close(c, "identityInUse");
 }
 
@@ -314,6 +316,7 @@ static void connect_client_req(struct client *c, const struct rspro_pdu *pdu)
 		LOGP(DBANKDW, LOG_ERROR, c->name, "connectClientReq %s: illegalClientId",
 		     pdu->connect_client_req.has_slot ? "twice" : "without a client slot");
 		connect_res(c, RSPRO_ILLEGAL_CLIENT_ID);
+		rspro_peer_limit_refused(&c->bd->limit, rspro_conn_peer(c->conn));
 		client_close(c, "illegal client id");
 		return;
 	}
@@ -457,6 +460,10 @@ void clients_accept(struct rspro_listener *l, int fd)
 	struct rspro_transport *t;
 	struct client *c;
 
+	if (rspro_peer_limit_drop(&bd->limit, fd)) {
+		close(fd);
+		return;
+	}
 	rspro_conn_cfg_default(&cfg);
 	cfg.server = true;
 	cfg.ka_interval_ms = bd->cfg.ka_interval_ms;

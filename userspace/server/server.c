@@ -464,6 +464,13 @@ static void bank_res(struct peer *p, int32_t result)
 	peer_send(p, &res);
 }
 
+/* A connect*Req we cannot take: closed, and counted against its address. */
+static void refuse_close(struct peer *p)
+{
+	rspro_peer_limit_refused(&p->srv->limit, rspro_conn_peer(p->conn));
+	peer_close(p);
+}
+
 static void reject(struct peer *p, const struct rspro_pdu *req)
 {
 	struct rspro_pdu res;
@@ -477,6 +484,7 @@ static void reject(struct peer *p, const struct rspro_pdu *req)
 		bank_res(p, RSPRO_IDENTITY_IN_USE);
 	}
 	p->state = PEER_REJECTED;
+	rspro_peer_limit_refused(&p->srv->limit, rspro_conn_peer(p->conn));
 	/* a second for the response to leave, as osmo-remsim */
 	ev_timer_start(p->srv->loop, &p->timer, 1000);
 }
@@ -490,13 +498,13 @@ static void connect_client_req(struct peer *p, const struct rspro_pdu *pdu)
 		LOGP(DRSPRO, LOG_ERROR, p->name,
 		     "connectClientReq from a %s: closing",
 		     rspro_component_name(pdu->connect_client_req.identity.type));
-		peer_close(p);
+		refuse_close(p);
 		return;
 	}
 	if (!pdu->connect_client_req.has_slot) {
 		LOGP(DRSPRO, LOG_ERROR, p->name,
 		     "connectClientReq without a client slot: closing (ids are not assigned by the server)");
-		peer_close(p);
+		refuse_close(p);
 		return;
 	}
 	peer_rename(p, "C%u:%u", pdu->connect_client_req.slot.client_id,
@@ -589,7 +597,7 @@ static void connect_bank_req(struct peer *p, const struct rspro_pdu *pdu)
 	if (pdu->connect_bank_req.identity.type != RSPRO_COMP_BANKD) {
 		LOGP(DRSPRO, LOG_ERROR, p->name, "connectBankReq from a %s: closing",
 		     rspro_component_name(pdu->connect_bank_req.identity.type));
-		peer_close(p);
+		refuse_close(p);
 		return;
 	}
 	peer_rename(p, "B%u", pdu->connect_bank_req.bank_id);
@@ -729,6 +737,10 @@ static void rspro_accepted(struct rspro_listener *l, int fd)
 	struct rspro_transport *t;
 	struct peer *p;
 
+	if (rspro_peer_limit_drop(&srv->limit, fd)) {
+		close(fd);
+		return;
+	}
 	rspro_conn_cfg_default(&cfg);
 	cfg.server = true;
 	cfg.ka_interval_ms = srv->cfg.ka_interval_ms;
@@ -777,6 +789,7 @@ int server_start(struct server *srv, char *err, size_t errlen)
 	int ret, n = 0;
 	struct slotmap *m;
 
+	srv->limit.who = "rspro";
 	ret = store_open(&srv->store, srv->cfg.db_path, why, sizeof(why));
 	if (ret) {
 		snprintf(err, errlen, "database %s: %s", srv->cfg.db_path, why);
