@@ -13,8 +13,9 @@
  * osmo-remsim's: an identical map leaves the session alone, a client
  * without a map or card waits on its connection, a reconnecting one is
  * served at once. Silent peers and connection floods at the descriptor
- * limit are survived. A reader map that is bad or serves nothing stops it
- * at start-up.
+ * limit are survived. A bankd off port 9999 behind osmo-remsim-server says
+ * that its clients cannot reach it. A reader map that is bad or serves
+ * nothing stops it at start-up.
  */
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
@@ -341,6 +342,7 @@ TEST_TIMEOUT(clients_learn_the_bankd_port, 120)
 	EXPECT_EQ(bankd_port, pdu.config_client_bank.bankd.port);
 	EXPECT_EQ(0, tpeer_settle(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, 300));
 	EXPECT_TRUE(log_contains(server.log, "bankd updated its registration"));
+	EXPECT_EQ(0, log_count(bankd.log, "clients cannot reach us"));
 	tpeer_close(&c);
 	teardown();
 }
@@ -388,10 +390,39 @@ TEST_TIMEOUT(reset_edges_reach_the_card, 120)
 	teardown();
 }
 
-TEST_TIMEOUT(card_pulled_mid_apdu_is_an_error_not_a_hang, 120)
+static const uint8_t status_cmd[] = { 0xa0, 0xf2, 0x00, 0x00, 0x16 };
+static const uint8_t select_iccid[] = { 0x00, 0xa4, 0x00, 0x04, 0x02, 0x2f, 0xe2 };
+static const uint8_t read_iccid[] = { 0x00, 0xb0, 0x00, 0x00, 0x0a };
+
+static void pull_card(unsigned int n)
 {
-	static const uint8_t status[] = { 0xa0, 0xf2, 0x00, 0x00, 0x16 };
+	char cmd[32], reply[256];
+
+	snprintf(cmd, sizeof(cmd), "remove %u", n);
+	ASSERT_EQ(0, softsim_ctl(&env, cmd, reply, sizeof(reply)));
+	ASSERT_TRUE(pcsc_env_wait_absent(&env, n, 5000));
+}
+
+static void insert_card(unsigned int n)
+{
+	char cmd[32], reply[256];
+
+	snprintf(cmd, sizeof(cmd), "insert %u", n);
+	ASSERT_EQ(0, softsim_ctl(&env, cmd, reply, sizeof(reply)));
+}
+
+/*
+ * A card lost under a command: errorInd for that command (whether the card
+ * saw it is unknown, so it is not resent), and the connection stays, as for
+ * a client whose card was never there: a TPDU meanwhile gets an errorInd,
+ * the card's return a setAtrReq on it. Closing it, as osmo-remsim-bankd
+ * does, made osmo clients (which do not understand errorInd) reconnect
+ * thousands of times a second. Logged once.
+ */
+TEST_TIMEOUT(card_pulled_mid_apdu_keeps_the_connection, 120)
+{
 	struct rspro_pdu pdu, atr;
+	uint8_t resp[300];
 	char reply[256];
 	struct tpeer c;
 
@@ -400,31 +431,33 @@ TEST_TIMEOUT(card_pulled_mid_apdu_is_an_error_not_a_hang, 120)
 	ASSERT_TRUE(client_connect(&c, 7, &atr));
 	ASSERT_EQ(0, softsim_ctl(&env, "pull-on-apdu 0", reply, sizeof(reply)));
 	rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, (struct rspro_client_slot){ 7, 0 },
-		   (struct rspro_bank_slot){ BANK, 0 }, status, sizeof(status));
+		   (struct rspro_bank_slot){ BANK, 0 }, status_cmd, sizeof(status_cmd));
 	tpeer_send(&c, &pdu);
 	ASSERT_TRUE(tpeer_wait(&c, RSPRO_ERROR_IND, &pdu, 15000));
 	EXPECT_TRUE(strstr(pdu.error_ind.text, "card transmission error") != NULL);
-	EXPECT_TRUE(tpeer_wait_closed(&c, 5000));
-	tpeer_close(&c);
-	/* no card: the next client hears cardNotPresent, at once */
-	ASSERT_EQ(0, tpeer_connect(&c, loop, bankd_port));
-	{
-		struct rspro_client_slot cs = { 7, 0 };
-		struct rspro_identity id;
-
-		rspro_identity_init(&id, RSPRO_COMP_CLIENT, "test", "remsim-client", "t");
-		rspro_connect_client_req(&pdu, &id, &cs);
-		tpeer_send(&c, &pdu);
-		ASSERT_TRUE(tpeer_wait(&c, RSPRO_CONNECT_CLIENT_RES, &pdu, 15000));
-		EXPECT_EQ(RSPRO_CARD_NOT_PRESENT, pdu.connect_res.result);
-	}
+	EXPECT_EQ(0, tpeer_settle(&c, RSPRO_SET_ATR_REQ, 1500));
+	ASSERT_FALSE(c.closed);
+	/* no card: the command gets an errorInd, nothing closes */
+	rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, (struct rspro_client_slot){ 7, 0 },
+		   (struct rspro_bank_slot){ BANK, 0 }, status_cmd, sizeof(status_cmd));
+	tpeer_send(&c, &pdu);
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_ERROR_IND, &pdu, 5000));
+	EXPECT_TRUE(strstr(pdu.error_ind.text, "not present") != NULL);
+	tpeer_run(loop, 200);
+	ASSERT_FALSE(c.closed);
+	/* the card back: its ATR on the same connection, and it works */
+	insert_card(0);
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_SET_ATR_REQ, &atr, 10000));
+	EXPECT_EQ(7, atr.set_atr.slot.client_id);
+	ASSERT_EQ(24, transceive(&c, 7, 0, status_cmd, sizeof(status_cmd), resp));
+	EXPECT_EQ(1, log_count(bankd.log, "the card is lost"));
 	tpeer_close(&c);
 	teardown();
 }
 
+/* pcscd dies under a client: the same, until pcscd and the card are back. */
 TEST_TIMEOUT(pcscd_restart_recovers, 120)
 {
-	static const uint8_t status[] = { 0xa0, 0xf2, 0x00, 0x00, 0x16 };
 	struct rspro_pdu pdu, atr;
 	uint8_t resp[300];
 	struct tpeer c;
@@ -432,20 +465,20 @@ TEST_TIMEOUT(pcscd_restart_recovers, 120)
 	setup(2);
 	map(1, 9);
 	ASSERT_TRUE(client_connect(&c, 9, &atr));
-	ASSERT_EQ(24, transceive(&c, 9, 1, status, sizeof(status), resp));
+	ASSERT_EQ(24, transceive(&c, 9, 1, status_cmd, sizeof(status_cmd), resp));
 	/* pcscd dies under the client */
 	daemon_stop(&env.pcscd, SIGKILL, 2000);
 	rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, (struct rspro_client_slot){ 9, 0 },
-		   (struct rspro_bank_slot){ BANK, 1 }, status, sizeof(status));
+		   (struct rspro_bank_slot){ BANK, 1 }, status_cmd, sizeof(status_cmd));
 	tpeer_send(&c, &pdu);
 	ASSERT_TRUE(tpeer_wait(&c, RSPRO_ERROR_IND, &pdu, 15000));
-	EXPECT_TRUE(tpeer_wait_closed(&c, 5000));
-	tpeer_close(&c);
-	/* and comes back: the next client is served */
+	tpeer_run(loop, 500);
+	ASSERT_FALSE(c.closed);
+	/* and comes back: the client is served on its connection */
 	ASSERT_EQ(0, pcsc_env_start_pcscd(&env));
 	ASSERT_TRUE(pcsc_env_wait_cards(&env, 15000));
-	ASSERT_TRUE(client_connect(&c, 9, &atr));
-	ASSERT_EQ(24, transceive(&c, 9, 1, status, sizeof(status), resp));
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_SET_ATR_REQ, &atr, 15000));
+	ASSERT_EQ(24, transceive(&c, 9, 1, status_cmd, sizeof(status_cmd), resp));
 	tpeer_close(&c);
 	teardown();
 }
@@ -827,26 +860,6 @@ static int osmo_client(struct tpeer *t, int client)
 }
 
 /* Takes card @n out and waits until pcscd saw it go (pcsc_env.h). */
-static void pull_card(unsigned int n)
-{
-	char cmd[32], reply[256];
-
-	snprintf(cmd, sizeof(cmd), "remove %u", n);
-	ASSERT_EQ(0, softsim_ctl(&env, cmd, reply, sizeof(reply)));
-	ASSERT_TRUE(pcsc_env_wait_absent(&env, n, 5000));
-}
-
-static void insert_card(unsigned int n)
-{
-	char cmd[32], reply[256];
-
-	snprintf(cmd, sizeof(cmd), "insert %u", n);
-	ASSERT_EQ(0, softsim_ctl(&env, cmd, reply, sizeof(reply)));
-}
-
-static const uint8_t status_cmd[] = { 0xa0, 0xf2, 0x00, 0x00, 0x16 };
-static const uint8_t select_iccid[] = { 0x00, 0xa4, 0x00, 0x04, 0x02, 0x2f, 0xe2 };
-static const uint8_t read_iccid[] = { 0x00, 0xb0, 0x00, 0x00, 0x0a };
 
 /*
  * osmo-remsim-server sends createMappingReq again for a map bankd has
@@ -895,6 +908,82 @@ TEST_TIMEOUT(identical_mapping_leaves_the_session_alone, 120)
 	ASSERT_EQ(RSPRO_OK, fake_map(RSPRO_REMOVE_MAPPING_REQ, 0, 42));
 	EXPECT_TRUE(tpeer_wait_closed(&b, 5000));
 	tpeer_close(&b);
+	teardown_fake_server();
+}
+
+/* A connection that sends a TPDU first: errorInd and closed (1), closed bare (0). */
+static int refused_attempt(void)
+{
+	struct rspro_pdu pdu;
+	struct tpeer t;
+	int ret = 0;
+
+	if (tpeer_connect(&t, loop, bankd_port))
+		return -1;
+	rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, (struct rspro_client_slot){ 60, 0 },
+		   (struct rspro_bank_slot){ BANK, 0 }, status_cmd, sizeof(status_cmd));
+	tpeer_send(&t, &pdu);
+	/* the errorInd, or the close without one: not a whole time-out */
+	for (int i = 0; i < 300 && !t.closed && !ret; i++)
+		ret = tpeer_wait(&t, RSPRO_ERROR_IND, &pdu, 10);
+	if (!ret)
+		ret = tpeer_wait(&t, RSPRO_ERROR_IND, &pdu, 0);
+	tpeer_close(&t);
+	return ret;
+}
+
+/*
+ * A peer refused again and again (here for a TPDU before connectClientReq)
+ * is cut off at its address after RSPRO_PEER_LIMIT_MAX refusals within a
+ * second: its connections are closed at once, before any PDU is read, for
+ * a second; one line says so. Then the address is served again.
+ */
+TEST_TIMEOUT(reconnect_storm_is_cut_at_its_address, 60)
+{
+	struct rspro_pdu atr;
+	uint8_t resp[300];
+	struct tpeer c;
+	int i;
+
+	setup(1);
+	map(0, 61);
+	for (i = 0; i < RSPRO_PEER_LIMIT_MAX; i++)
+		ASSERT_EQ(1, refused_attempt());
+	for (i = 0; i < 5; i++)
+		EXPECT_EQ(0, refused_attempt());
+	EXPECT_EQ(1, log_count(bankd.log, "connections refused within 1000 ms"));
+	tpeer_run(loop, RSPRO_PEER_LIMIT_WINDOW_MS + 200);
+	EXPECT_EQ(1, refused_attempt());
+	ASSERT_TRUE(client_connect(&c, 61, &atr));
+	ASSERT_EQ(24, transceive(&c, 61, 0, status_cmd, sizeof(status_cmd), resp));
+	tpeer_close(&c);
+	teardown();
+}
+
+/*
+ * osmo-remsim-server ignores the bankd's address and tells clients 9999:
+ * a bankd on another port (as every test's) says once that its clients
+ * cannot reach it, however often it registers.
+ */
+TEST_TIMEOUT(bankd_off_9999_behind_an_osmo_server_says_so, 60)
+{
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+	int i;
+
+	setup_fake_server(1);
+	for (i = 0; i < 50 && !log_count(bankd.log, "clients cannot reach us"); i++)
+		tpeer_run(loop, 50);
+	/* registered again on a new connection: no second line */
+	tpeer_close(&fake);
+	ASSERT_EQ(0, tpeer_accept(&fake, loop, fake_lfd, 10000));
+	ASSERT_TRUE(tpeer_wait(&fake, RSPRO_CONNECT_BANK_REQ, &pdu, 5000));
+	rspro_identity_init(&id, RSPRO_COMP_SERVER, "srv", "remsim-server", "1.1.3");
+	rspro_connect_bank_res(&pdu, &id, RSPRO_OK);
+	ASSERT_EQ(0, tpeer_send(&fake, &pdu));
+	tpeer_run(loop, 300);
+	EXPECT_EQ(1, log_count(bankd.log, "clients cannot reach us"));
+	EXPECT_TRUE(log_contains(bankd.log, "use -P 9999 behind it"));
 	teardown_fake_server();
 }
 

@@ -340,6 +340,54 @@ TEST(delete_in_every_state)
 }
 
 /*
+ * The ConfigClientBankReq that unconfigures a client after a DELETE names
+ * the bank slot of the deleted map, as osmo-remsim-server's does, not 0:0.
+ */
+TEST(unconfigured_client_hears_its_old_bank_slot)
+{
+	struct rspro_pdu pdu;
+	struct tpeer b, c;
+
+	setup();
+	srv_start(NULL);
+	ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 3, 8, -1));
+	ASSERT_TRUE(tpeer_client(&c, loop, S.rspro, 23, 0));
+	ASSERT_EQ(201, post_map(3, 5, 23, 0));
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+	answer(&b, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, &pdu, 3000));
+	ASSERT_EQ(200, delete_map(3, 5));
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, &pdu, 3000));
+	EXPECT_EQ(0, pdu.config_client_bank.bankd.port);
+	EXPECT_EQ(3, pdu.config_client_bank.bank.bank_id);
+	EXPECT_EQ(5, pdu.config_client_bank.bank.slot_nr);
+	tpeer_close(&b);
+	tpeer_close(&c);
+	srv_stop();
+}
+
+/* GET /slotmaps lists maps in creation order, as osmo-remsim-server; after a restart too. */
+TEST(slotmaps_are_listed_in_creation_order)
+{
+	static const char want[] =
+		"{\"slotmaps\":[{\"bank\":{\"bankId\":2,\"slotNr\":1},\"client\":{\"clientId\":7,"
+		"\"slotNr\":0},\"state\":\"NEW\"},{\"bank\":{\"bankId\":1,\"slotNr\":3},\"client\":"
+		"{\"clientId\":8,\"slotNr\":0},\"state\":\"NEW\"},{\"bank\":{\"bankId\":1,\"slotNr\":0},"
+		"\"client\":{\"clientId\":9,\"slotNr\":0},\"state\":\"NEW\"}]}";
+
+	setup();
+	srv_start(NULL);
+	ASSERT_EQ(201, post_map(2, 1, 7, 0));
+	ASSERT_EQ(201, post_map(1, 3, 8, 0));
+	ASSERT_EQ(201, post_map(1, 0, 9, 0));
+	EXPECT_EQ(0, strcmp(get("slotmaps"), want));
+	srv_stop();
+	srv_start_args(&S, NULL);
+	EXPECT_EQ(0, strcmp(get("slotmaps"), want));
+	srv_stop();
+}
+
+/*
  * A bankd as the server sees it: what each bank slot holds after the
  * requests it received, in their order (the bankd acts on the bank slot).
  */
@@ -476,6 +524,57 @@ TEST(duplicate_identity_drops_the_newcomer)
 	tpeer_close(&b2);
 	tpeer_close(&c1);
 	tpeer_close(&c2);
+	srv_stop();
+}
+
+/* A second C@client:0: its connectClientRes result, -1 when closed without one. */
+static int duplicate_attempt(int client)
+{
+	struct rspro_client_slot cs = { client, 0 };
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+	struct tpeer t;
+	int ret = -1;
+
+	if (tpeer_connect(&t, loop, S.rspro))
+		return -2;
+	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "other", "remsim-client", "t");
+	rspro_connect_client_req(&pdu, &id, &cs);
+	tpeer_send(&t, &pdu);
+	/* the answer, or the close without one: not a whole time-out */
+	for (int i = 0; i < 300 && !t.closed && ret < 0; i++)
+		if (tpeer_wait(&t, RSPRO_CONNECT_CLIENT_RES, &pdu, 10))
+			ret = pdu.connect_res.result;
+	if (ret < 0 && tpeer_wait(&t, RSPRO_CONNECT_CLIENT_RES, &pdu, 0))
+		ret = pdu.connect_res.result;
+	tpeer_close(&t);
+	return ret;
+}
+
+/*
+ * A duplicate identity retrying at once (osmo-remsim clients do, ~1500
+ * times a second): after RSPRO_PEER_LIMIT_MAX refusals within a second,
+ * its address's new connections are closed at once, without a
+ * connectClientRes, for a second; one line says so. The first client
+ * keeps working, and the address is served again after the second.
+ */
+TEST(reconnect_storm_is_cut_at_its_address)
+{
+	struct tpeer c;
+	int i;
+
+	setup();
+	srv_start(NULL);
+	ASSERT_TRUE(tpeer_client(&c, loop, S.rspro, 23, 0));
+	for (i = 0; i < RSPRO_PEER_LIMIT_MAX; i++)
+		ASSERT_EQ(RSPRO_IDENTITY_IN_USE, duplicate_attempt(23));
+	for (i = 0; i < 5; i++)
+		EXPECT_EQ(-1, duplicate_attempt(23));
+	EXPECT_EQ(1, log_count(S.log, "connections refused within 1000 ms"));
+	tpeer_run(loop, RSPRO_PEER_LIMIT_WINDOW_MS + 200);
+	EXPECT_EQ(RSPRO_IDENTITY_IN_USE, duplicate_attempt(23));
+	EXPECT_FALSE(c.closed);
+	tpeer_close(&c);
 	srv_stop();
 }
 

@@ -142,11 +142,23 @@ static void address_res(struct bankd *bd, const struct rspro_pdu *pdu)
  */
 static void announce_address(struct bankd *bd)
 {
+	bool understood = rspro_identity_has_ext(rspro_link_peer_identity(bd->link),
+						 RSPRO_EXT_BANKD_ADDR);
 	struct rspro_pdu pdu;
 	struct rspro_error err;
 
-	if (bd->cfg.announce != ANNOUNCE_AUTO ||
-	    !rspro_identity_has_ext(rspro_link_peer_identity(bd->link), RSPRO_EXT_BANKD_ADDR))
+	/*
+	 * osmo-remsim-server tells every client port 9999 whatever we say:
+	 * on another port, no client of it ever reaches us. Said once.
+	 */
+	if (bd->addr.port != BANKD_OSMO_PORT && !bd->port_warned &&
+	    (bd->cfg.announce == ANNOUNCE_NO || (bd->cfg.announce == ANNOUNCE_AUTO && !understood))) {
+		LOGP(DRSPRO, LOG_ERROR, "server",
+		     "the server does not take our address (osmo-remsim-server?): it tells clients port %u, we listen on %u: clients cannot reach us; use -P %u behind it",
+		     BANKD_OSMO_PORT, bd->addr.port, BANKD_OSMO_PORT);
+		bd->port_warned = true;
+	}
+	if (bd->cfg.announce != ANNOUNCE_AUTO || !understood)
 		return;
 	rspro_connect_bank_req(&pdu, &bd->identity, bd->cfg.bank_id, bd->cfg.num_slots);
 	if (bd->cfg.name[0])
@@ -272,6 +284,7 @@ int bankd_start(struct bankd *bd, char *err, size_t errlen)
 			return ret;
 		}
 	}
+	bd->limit.who = "clients";
 	bd->listen_fd = rspro_listen(bd->cfg.bind_ip, bd->cfg.bind_port, 64);
 	if (bd->listen_fd < 0) {
 		snprintf(err, errlen, "listening on %s port %u: %s", bd->cfg.bind_ip,

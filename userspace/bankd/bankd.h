@@ -23,6 +23,9 @@
  */
 enum bankd_announce { ANNOUNCE_AUTO, ANNOUNCE_YES, ANNOUNCE_NO };
 
+/* The port osmo-remsim-server tells every client, whatever the bankd's. */
+#define BANKD_OSMO_PORT		9999
+
 struct bankd_cfg {
 	char server_host[256];
 	uint16_t server_port;
@@ -135,11 +138,13 @@ struct bankd {
 	uint64_t next_client_id;
 	int listen_fd;
 	struct rspro_listener listener;
+	struct rspro_peer_limit limit;	/* reconnect storms per address */
 	bool stopping;			/* closing every client, taking none */
 	int done_fd;			/* eventfd: a worker finished a job */
 	struct ev_io done_io;
 	int gsmtap_fd;
 	bool bad_config;		/* bankd_start() refused the reader map */
+	bool port_warned;		/* "clients cannot reach us" said */
 };
 
 void bankd_cfg_default(struct bankd_cfg *cfg);

@@ -10,7 +10,9 @@
  * A client whose card is not there (no map yet, no card in the reader)
  * hears cardNotPresent and keeps its connection, as osmo-remsim-bankd keeps
  * it: the map or the card that comes later reaches it there as setAtrReq.
- * Closing it at once made osmo clients reconnect in a storm.
+ * Closing it at once made osmo clients reconnect in a storm. A card lost
+ * under a command is the same: an errorInd for the command, the connection
+ * stays, and a TPDU without a card gets an errorInd, not a close.
  *
  * A client slot has one connection at a time, card or not. A second one
  * for the same slot does not take the card from a working first one: the
@@ -106,20 +108,14 @@ static void client_close(struct client *c, const char *why)
 	client_gone(c, why);
 }
 
-/* Tells the client why, then closes: an errorInd carries the sentence. */
-static void client_refuse(struct client *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void client_refuse(struct client *c, const char *fmt, ...)
+/*
+ * An errorInd that says @why. remsim-client drops the command it waits for
+ * on it; an osmo-remsim client logs it and goes on.
+ */
+static void error_ind(struct client *c, const char *why)
 {
 	struct rspro_pdu pdu;
-	char why[RSPRO_ERRSTR_MAX + 1];
-	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	LOGP(DBANKDW, LOG_ERROR, c->name, "refused: %s", why);
 	rspro_error_ind(&pdu, RSPRO_COMP_BANKD, RSPRO_SEV_MAJOR,
 			RSPRO_ERR_UNEXPECTED_DISCONNECT, why);
 	if (c->bank_slot >= 0) {
@@ -132,6 +128,23 @@ static void client_refuse(struct client *c, const char *fmt, ...)
 		pdu.error_ind.client = c->slot;
 	}
 	client_send(c, &pdu);
+}
+
+/* Tells the client why, then closes: an errorInd carries the sentence. */
+static void client_refuse(struct client *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void client_refuse(struct client *c, const char *fmt, ...)
+{
+	char why[RSPRO_ERRSTR_MAX + 1];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	LOGP(DBANKDW, LOG_ERROR, c->name, "refused: %s", why);
+	error_ind(c, why);
+	rspro_peer_limit_refused(&c->bd->limit, rspro_conn_peer(c->conn));
 	client_close(c, why);
 }
 
@@ -214,6 +227,7 @@ static void refuse_in_use(struct client *c, const char *why)
 	LOGP(DBANKDW, LOG_ERROR, c->name,
 	     "client slot already connected (%s): identityInUse, the new connection closes", why);
 	connect_res(c, RSPRO_IDENTITY_IN_USE);
+	rspro_peer_limit_refused(&c->bd->limit, rspro_conn_peer(c->conn));
 	client_close(c, "identityInUse");
 }
 
@@ -302,6 +316,7 @@ static void connect_client_req(struct client *c, const struct rspro_pdu *pdu)
 		LOGP(DBANKDW, LOG_ERROR, c->name, "connectClientReq %s: illegalClientId",
 		     pdu->connect_client_req.has_slot ? "twice" : "without a client slot");
 		connect_res(c, RSPRO_ILLEGAL_CLIENT_ID);
+		rspro_peer_limit_refused(&c->bd->limit, rspro_conn_peer(c->conn));
 		client_close(c, "illegal client id");
 		return;
 	}
@@ -317,7 +332,14 @@ static void tpdu(struct client *c, const struct rspro_pdu *pdu)
 	struct job *j;
 
 	if (!c->card_ready) {
-		client_refuse(c, "tpduModemToCard before the card is open");
+		/*
+		 * The card is not there (yet, or any more): the command is lost,
+		 * the connection stays for the card's return. Closing it made
+		 * osmo clients reconnect in a storm.
+		 */
+		c->errors++;
+		LOGP(DBANKDW, LOG_DEBUG, c->name, "tpduModemToCard without a card: errorInd");
+		error_ind(c, "tpduModemToCard while the card is not present: not sent to any card");
 		return;
 	}
 	if (t->bank.bank_id != c->bd->cfg.bank_id || t->bank.slot_nr != c->bank_slot) {
@@ -438,6 +460,10 @@ void clients_accept(struct rspro_listener *l, int fd)
 	struct rspro_transport *t;
 	struct client *c;
 
+	if (rspro_peer_limit_drop(&bd->limit, fd)) {
+		close(fd);
+		return;
+	}
 	rspro_conn_cfg_default(&cfg);
 	cfg.server = true;
 	cfg.ka_interval_ms = bd->cfg.ka_interval_ms;
@@ -488,6 +514,19 @@ static void card_missing(struct client *c, struct job *j)
 	ev_timer_start(c->bd->loop, &c->retry, CARD_RETRY_MS);
 }
 
+/*
+ * The card failed under a command (pulled out, reader gone, pcscd dead):
+ * the worker dropped it. The client keeps its connection, as one whose
+ * card was never there, and gets setAtrReq there when it opens again.
+ * osmo-remsim-bankd closes; its clients then reconnect in a storm.
+ */
+static void card_lost(struct client *c)
+{
+	c->card_ready = false;
+	c->bd->maps[c->bank_slot].card_missing_logged = true;
+	ev_timer_start(c->bd->loop, &c->retry, CARD_RETRY_MS);
+}
+
 static void open_done(struct client *c, struct job *j)
 {
 	struct bank_map *m = &c->bd->maps[c->bank_slot];
@@ -516,9 +555,14 @@ static void transmit_done(struct client *c, struct job *j)
 	struct rspro_pdu pdu;
 
 	if (j->rv != SCARD_S_SUCCESS) {
+		char why[RSPRO_ERRSTR_MAX + 1];
+
 		c->errors++;
 		/* whether the card saw it is unknown: the client must not resend */
-		client_refuse(c, "card transmission error (%s)", j->why);
+		snprintf(why, sizeof(why), "card transmission error (%.200s)", j->why);
+		LOGP(DBANKDW, LOG_ERROR, c->name, "%s: the card is lost, waiting for it", why);
+		error_ind(c, why);
+		card_lost(c);
 		return;
 	}
 	c->tpdus++;

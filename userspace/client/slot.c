@@ -146,6 +146,8 @@ static void bankd_pdu(struct rspro_link *l, const struct rspro_pdu *pdu)
 		return;
 	case RSPRO_ERROR_IND:
 		LOGP(DMAIN, LOG_ERROR, s->name, "bankd: %s", pdu->error_ind.text);
+		/* the command out failed; remsim-bankd keeps the connection */
+		lose_outstanding(s, pdu->error_ind.text);
 		return;
 	case RSPRO_BANK_SLOT_STATUS_IND:
 		LOGP(DMAIN, LOG_DEBUG, s->name, "bankSlotStatusInd ignored");

@@ -128,16 +128,17 @@ struct slotmap *server_map_first(struct server *srv)
 	return server_map_next(&head);
 }
 
-/* Keeps the list in bank order, as REST lists it. */
+/*
+ * Keeps the list in creation order: GET /slotmaps lists it so, as
+ * osmo-remsim-server does, and push() sends the oldest request first.
+ */
 static void map_link(struct server *srv, struct slotmap *m)
 {
 	struct slotmap **pp = &srv->maps;
 
-	while (*pp && ((*pp)->bank.bank_id < m->bank.bank_id ||
-		       ((*pp)->bank.bank_id == m->bank.bank_id &&
-			(*pp)->bank.slot_nr <= m->bank.slot_nr)))
+	while (*pp)
 		pp = &(*pp)->next;
-	m->next = *pp;
+	m->next = NULL;
 	*pp = m;
 }
 
@@ -174,14 +175,16 @@ static void peer_send(struct peer *p, const struct rspro_pdu *pdu)
 /*
  * Tells a client where its card is: the bankd of its ACTIVE map, or
  * 0.0.0.0:0 ("no bankd") when it has none, but only when that differs
- * from what this connection was told last.
+ * from what this connection was told last. "No bankd" carries the bank
+ * slot the client was told before, as osmo-remsim-server sends the slot of
+ * the map being deleted.
  */
 static void update_client(struct server *srv, struct rspro_client_slot c)
 {
 	struct peer *p = client_peer(srv, c), *bp;
 	struct slotmap *m = live_map_of_client(srv, c);
-	struct rspro_bank_slot bank = { 0, 0 };
 	struct rspro_ip_port addr = { .family = AF_INET };
+	struct rspro_bank_slot bank;
 	struct rspro_pdu pdu;
 	char text[64];
 
@@ -192,6 +195,8 @@ static void update_client(struct server *srv, struct rspro_client_slot c)
 		addr = bp->bankd_addr;
 	} else if (!p->told_addr.port) {
 		return;		/* nothing before, nothing now */
+	} else {
+		bank = p->told_bank;
 	}
 	if (same_bank(bank, p->told_bank) && !memcmp(&addr, &p->told_addr, sizeof(addr)))
 		return;
@@ -459,6 +464,13 @@ static void bank_res(struct peer *p, int32_t result)
 	peer_send(p, &res);
 }
 
+/* A connect*Req we cannot take: closed, and counted against its address. */
+static void refuse_close(struct peer *p)
+{
+	rspro_peer_limit_refused(&p->srv->limit, rspro_conn_peer(p->conn));
+	peer_close(p);
+}
+
 static void reject(struct peer *p, const struct rspro_pdu *req)
 {
 	struct rspro_pdu res;
@@ -472,6 +484,7 @@ static void reject(struct peer *p, const struct rspro_pdu *req)
 		bank_res(p, RSPRO_IDENTITY_IN_USE);
 	}
 	p->state = PEER_REJECTED;
+	rspro_peer_limit_refused(&p->srv->limit, rspro_conn_peer(p->conn));
 	/* a second for the response to leave, as osmo-remsim */
 	ev_timer_start(p->srv->loop, &p->timer, 1000);
 }
@@ -485,13 +498,13 @@ static void connect_client_req(struct peer *p, const struct rspro_pdu *pdu)
 		LOGP(DRSPRO, LOG_ERROR, p->name,
 		     "connectClientReq from a %s: closing",
 		     rspro_component_name(pdu->connect_client_req.identity.type));
-		peer_close(p);
+		refuse_close(p);
 		return;
 	}
 	if (!pdu->connect_client_req.has_slot) {
 		LOGP(DRSPRO, LOG_ERROR, p->name,
 		     "connectClientReq without a client slot: closing (ids are not assigned by the server)");
-		peer_close(p);
+		refuse_close(p);
 		return;
 	}
 	peer_rename(p, "C%u:%u", pdu->connect_client_req.slot.client_id,
@@ -584,7 +597,7 @@ static void connect_bank_req(struct peer *p, const struct rspro_pdu *pdu)
 	if (pdu->connect_bank_req.identity.type != RSPRO_COMP_BANKD) {
 		LOGP(DRSPRO, LOG_ERROR, p->name, "connectBankReq from a %s: closing",
 		     rspro_component_name(pdu->connect_bank_req.identity.type));
-		peer_close(p);
+		refuse_close(p);
 		return;
 	}
 	peer_rename(p, "B%u", pdu->connect_bank_req.bank_id);
@@ -724,6 +737,10 @@ static void rspro_accepted(struct rspro_listener *l, int fd)
 	struct rspro_transport *t;
 	struct peer *p;
 
+	if (rspro_peer_limit_drop(&srv->limit, fd)) {
+		close(fd);
+		return;
+	}
 	rspro_conn_cfg_default(&cfg);
 	cfg.server = true;
 	cfg.ka_interval_ms = srv->cfg.ka_interval_ms;
@@ -772,6 +789,7 @@ int server_start(struct server *srv, char *err, size_t errlen)
 	int ret, n = 0;
 	struct slotmap *m;
 
+	srv->limit.who = "rspro";
 	ret = store_open(&srv->store, srv->cfg.db_path, why, sizeof(why));
 	if (ret) {
 		snprintf(err, errlen, "database %s: %s", srv->cfg.db_path, why);

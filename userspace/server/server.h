@@ -81,6 +81,7 @@ struct server {
 	struct rspro_identity identity;
 	int rspro_fd;
 	struct rspro_listener rspro_listener;
+	struct rspro_peer_limit limit;	/* reconnect storms per address */
 	struct peer *peers;
 	struct slotmap *maps;
 	uint64_t seq;

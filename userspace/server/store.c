@@ -202,7 +202,7 @@ int store_load(struct store *st, void (*fn)(const struct stored_map *, void *),
 
 	if (sqlite3_prepare_v2(st->db,
 			       "SELECT bank_id, bank_slot, client_id, client_slot, deleting"
-			       " FROM slotmaps ORDER BY bank_id, bank_slot",
+			       " FROM slotmaps ORDER BY rowid",	/* creation order */
 			       -1, &q, NULL) != SQLITE_OK)
 		return fail(st, err, errlen, "reading slot maps");
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {

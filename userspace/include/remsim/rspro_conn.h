@@ -137,6 +137,39 @@ int rspro_listener_start(struct rspro_listener *l, struct ev_loop *loop, int fd,
 /* Stops watching (and resting); safe on a zeroed, never started one. */
 void rspro_listener_stop(struct rspro_listener *l);
 /*
+ * Reconnect storms per peer address (peer_limit.c): an address refused
+ * RSPRO_PEER_LIMIT_MAX times within RSPRO_PEER_LIMIT_WINDOW_MS has its new
+ * connections closed at once for the next window. RSPRO_PEER_LIMIT_ADDRS
+ * addresses are tracked; one line per address per RSPRO_PEER_LIMIT_LOG_MS.
+ */
+#define RSPRO_PEER_LIMIT_ADDRS		256
+#define RSPRO_PEER_LIMIT_MAX		20
+#define RSPRO_PEER_LIMIT_WINDOW_MS	1000
+#define RSPRO_PEER_LIMIT_LOG_MS		10000
+
+struct rspro_peer_limit_entry {
+	struct rspro_ip_port addr;	/* port 0 */
+	uint64_t used_ns;		/* last refusal; 0: free */
+	uint64_t window_ns;		/* start of the counting window */
+	unsigned int count;		/* refusals in it */
+	uint64_t until_ns;		/* new connections closed until then */
+	uint64_t logged_ns;		/* the last line about it */
+	unsigned long episodes, dropped;	/* since that line */
+};
+
+struct rspro_peer_limit {
+	const char *who;		/* the log lines' prefix */
+	struct rspro_peer_limit_entry e[RSPRO_PEER_LIMIT_ADDRS];
+	uint64_t full_logged_ns;
+	unsigned long dropped;		/* connections closed at once, in all */
+};
+
+/* A connection from @peer ("ADDR:PORT", as rspro_conn_peer()) was refused. */
+void rspro_peer_limit_refused(struct rspro_peer_limit *pl, const char *peer);
+/* Whether accepted socket @fd comes from a throttled address: close it. */
+bool rspro_peer_limit_drop(struct rspro_peer_limit *pl, int fd);
+
+/*
  * Starts a non-blocking connect to host:port (numeric or a name); returns
  * the fd, to be watched for EPOLLOUT, or -errno. rspro_connect_result()
  * then says 0 (connected) or -errno.
