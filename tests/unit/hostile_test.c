@@ -920,7 +920,7 @@ TEST_TIMEOUT(bankd_closes_silent_peers, 120)
  * At the descriptor limit the daemon pauses accepting: little CPU, a few
  * log lines, existing peers served, new ones again once descriptors free.
  */
-static void descriptor_limit(struct daemon *d, int port, probe_fn probe_fn_)
+static void descriptor_limit(const char *name, struct daemon *d, int port, probe_fn probe_fn_)
 {
 	long hz = sysconf(_SC_CLK_TCK), base, ticks, lines, limit_lines;
 
@@ -931,7 +931,7 @@ static void descriptor_limit(struct daemon *d, int port, probe_fn probe_fn_)
 	ticks = cpu_ticks(d->pid);
 	lines = log_lines(d);
 	limit_lines = log_count(d->log, "limit");
-	run_attack("descriptor-limit", d, flood, port, probe_fn_, &attack, &probe);
+	run_attack(name, d, flood, port, probe_fn_, &attack, &probe);
 	ticks = cpu_ticks(d->pid) - ticks;
 	lines = log_lines(d) - lines;
 	limit_lines = log_count(d->log, "limit") - limit_lines;
@@ -950,7 +950,7 @@ TEST_TIMEOUT(server_at_its_descriptor_limit, 120)
 {
 	world_start(128);
 	keeper_start();
-	descriptor_limit(&server, rspro_port, probe_ping);
+	descriptor_limit("fd-limit RSPRO", &server, rspro_port, probe_ping);
 	/* descriptors free again: a new peer is served */
 	EXPECT_EQ(0, probe_rest());
 	tpeer_close(&keeper);
@@ -962,7 +962,7 @@ TEST_TIMEOUT(server_rest_at_its_descriptor_limit, 120)
 {
 	world_start(128);
 	keeper_start();
-	descriptor_limit(&server, rest_port, probe_ping);
+	descriptor_limit("fd-limit REST", &server, rest_port, probe_ping);
 	{
 		int i, err = 0;
 
@@ -982,7 +982,7 @@ TEST_TIMEOUT(bankd_at_its_descriptor_limit, 120)
 
 	world_start(128);
 	victim_start();
-	descriptor_limit(&bankd, bankd_port, probe_apdu);
+	descriptor_limit("fd-limit RSPRO", &bankd, bankd_port, probe_apdu);
 	/* a new client is answered (no map: cardNotPresent) */
 	victim_connect(&t, loop, 99, &result);
 	EXPECT_EQ(RSPRO_CARD_NOT_PRESENT, result);
