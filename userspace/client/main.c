@@ -104,10 +104,9 @@ static const char *option_key(int opt)
 static int saved_argc;
 static char **saved_argv;
 
-/* 0 to go on, or the exit status. */
-static int parse_options(struct client *cl, int argc, char **argv)
+/* 0 to go on, or the exit status with the reason in @why. */
+static int parse_options(struct client *cl, int argc, char **argv, char *why, size_t whylen)
 {
-	char why[300];
 	int opt;
 
 	saved_argc = argc;
@@ -118,18 +117,16 @@ static int parse_options(struct client *cl, int argc, char **argv)
 		switch (opt) {
 		case 'd':
 			if (log_parse_mask(optarg)) {
-				fprintf(stderr, "remsim-client: debug mask %s: a level must be 0..8 or a level name\n",
-					optarg);
+				snprintf(why, whylen,
+					 "debug mask %s: a level must be 0..8 or a level name", optarg);
 				return 2;
 			}
 			break;
 		case 'L':
 			break;
 		case 'F':
-			if (conf_load(optarg, client_conf_set, cl, why, sizeof(why))) {
-				fprintf(stderr, "remsim-client: %s\n", why);
+			if (conf_load(optarg, client_conf_set, cl, why, whylen))
 				return 2;
-			}
 			break;
 		case 'v':
 			printf("remsim-client %s\n", REMSIM_VERSION);
@@ -139,18 +136,17 @@ static int parse_options(struct client *cl, int argc, char **argv)
 			exit(0);
 		case '?':
 			usage(stderr);
+			snprintf(why, whylen, "bad option");
 			return 2;
 		default:
 			/* every other option is a config key */
 			if (client_conf_set(option_key(opt), optarg ? optarg : "", cl, why,
-					    sizeof(why))) {
-				fprintf(stderr, "remsim-client: %s\n", why);
+					    whylen))
 				return 2;
-			}
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "remsim-client: unexpected argument \"%s\"\n", argv[optind]);
+		snprintf(why, whylen, "unexpected argument \"%s\"", argv[optind]);
 		return 2;
 	}
 	return 0;
@@ -175,6 +171,7 @@ static void reload(struct daemon *d)
 	static struct client fresh;
 	struct client *cl = &d->cl;
 	struct log_state old;
+	char why[300];
 
 	memset(&fresh, 0, sizeof(fresh));
 	rc_cfg_default(&fresh.cfg);
@@ -183,11 +180,9 @@ static void reload(struct daemon *d)
 	log_save(&old);
 	log_set_all(LOG_INFO);
 	log_timestamps(false);
-	/* its errors go to stderr as at start, the journal has them too */
-	if (parse_options(&fresh, saved_argc, saved_argv)) {
+	if (parse_options(&fresh, saved_argc, saved_argv, why, sizeof(why))) {
 		log_restore(&old);
-		LOGP(DMAIN, LOG_ERROR, NULL,
-		     "SIGHUP: bad configuration (see the line above): running configuration kept");
+		LOGP(DMAIN, LOG_ERROR, NULL, "SIGHUP: %s: running configuration kept", why);
 		return;
 	}
 	keep_setting("backend", fresh.backend != BACKEND_AUTO && fresh.backend != cl->backend);
@@ -222,6 +217,9 @@ static void on_signal(struct ev_io *io, uint32_t revents)
 		ev_break(d->cl.loop);
 		return;
 	}
+	/* a header, so that a host with no slot served still answers */
+	LOGP(DMAIN, LOG_NOTICE, NULL, "statistics (%s backend), a line per served slot:",
+	     d->kernel ? "kernel" : "USB");
 	if (d->kernel)
 		kwatch_log_stats(d->kernel);
 	if (d->usb)
@@ -263,16 +261,18 @@ int main(int argc, char **argv)
 {
 	static struct daemon d;
 	struct client *cl = &d.cl;
-	char host[RSPRO_NAME_MAX + 1] = "remsim-client";
+	char host[RSPRO_NAME_MAX + 1] = "remsim-client", why[300];
 	int sfd, ret;
 
 	log_init("remsim-client", LOG_INFO);
 	rc_cfg_default(&cl->cfg);
 	usb_filter_default(&cl->usb_filter);
 	usbslot_opts_default(&cl->usb_opts);
-	ret = parse_options(cl, argc, argv);
-	if (ret)
+	ret = parse_options(cl, argc, argv, why, sizeof(why));
+	if (ret) {
+		fprintf(stderr, "remsim-client: %s\n", why);
 		return ret;
+	}
 	gethostname(host, sizeof(host) - 1);
 	rspro_identity_init(&cl->cfg.identity, RSPRO_COMP_CLIENT, host, "remsim-client",
 			    REMSIM_VERSION);
