@@ -431,9 +431,12 @@ static enum MHD_Result put_log_level(struct MHD_Connection *c, const struct requ
 	json_t *root;
 	int level = -1;
 
-	if (!ct || !is_json_type(ct))
-		return error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+	if (!ct)
+		return error(c, MHD_HTTP_BAD_REQUEST,
 			     "the body must be sent as Content-Type: application/json");
+	if (!is_json_type(ct))
+		return error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+			     "Content-Type \"%s\" is not application/json", ct);
 	root = rq->len ? json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
 	if (!json_is_object(root)) {
 		json_decref(root);
