@@ -1268,6 +1268,74 @@ TEST_TIMEOUT(a_reader_map_serving_nothing_stops_it_at_start_up, 60)
 	expect_refused_csv(logdir, want);
 }
 
+/* Waits up to @ms for @text in @log. */
+static bool wait_log(const char *log, const char *text, int ms)
+{
+	int t;
+
+	for (t = 0; t < ms / 50; t++) {
+		if (log_contains(log, text))
+			return true;
+		tpeer_run(loop, 50);
+	}
+	return log_contains(log, text);
+}
+
+/*
+ * SIGHUP and SIGUSR1 once killed bankd. Now SIGUSR1 logs per-slot
+ * statistics; SIGHUP reads the reader map again: a broken one is refused
+ * with FILE:LINE while the mapped client keeps being served, a good one
+ * with a row for a new slot serves that slot.
+ */
+TEST_TIMEOUT(sighup_reloads_the_reader_map_and_keeps_serving, 120)
+{
+	static const uint8_t status[] = { 0x80, 0xf2, 0x00, 0x00, 0x00 };
+	char full[200], want[300];
+	struct rspro_pdu atr;
+	struct tpeer a, b;
+	uint8_t resp[300];
+
+	if (!loop) {
+		loop = ev_loop_new();
+		make_logdir();
+	}
+	ASSERT_EQ(0, pcsc_env_start(&env, 2));
+	/* bankd starts with the row of slot 0 only */
+	snprintf(full, sizeof(full), "%s.full", env.csv);
+	ASSERT_EQ(0, shell("cp %s %s && grep -v '^#' %s | head -n 1 >%s.one && cp %s.one %s",
+			   env.csv, full, full, env.csv, env.csv, env.csv));
+	start_server();
+	start_bankd_with(2, NULL, NULL);
+	map(0, 30);
+	ASSERT_TRUE(client_connect(&a, 30, &atr));
+	ASSERT_LT(0, transceive(&a, 30, 0, status, sizeof(status), resp));
+
+	kill(bankd.pid, SIGUSR1);
+	ASSERT_TRUE(wait_log(bankd.log, "statistics: 1 client connections, 1 of 2 slots mapped",
+			     5000));
+	EXPECT_TRUE(wait_log(bankd.log, "connected, card open, 1 APDUs", 2000));
+
+	/* a broken map: refused where it breaks, the old one kept */
+	ASSERT_EQ(0, shell("printf '\"1\",\"0\",\"(\"\\n' >%s", env.csv));
+	kill(bankd.pid, SIGHUP);
+	snprintf(want, sizeof(want), "SIGHUP: %s:1:", env.csv);
+	ASSERT_TRUE(wait_log(bankd.log, want, 5000));
+	EXPECT_TRUE(log_contains(bankd.log, "the reader map in use is kept"));
+	EXPECT_LT(0, transceive(&a, 30, 0, status, sizeof(status), resp));
+
+	/* every row: slot 1 gets its reader */
+	ASSERT_EQ(0, shell("cp %s %s", full, env.csv));
+	kill(bankd.pid, SIGHUP);
+	ASSERT_TRUE(wait_log(bankd.log, "taken: 2 rows", 5000));
+	EXPECT_LT(0, transceive(&a, 30, 0, status, sizeof(status), resp));
+	map(1, 31);
+	ASSERT_TRUE(client_connect(&b, 31, &atr));
+	EXPECT_LT(0, transceive(&b, 31, 1, status, sizeof(status), resp));
+	tpeer_close(&b);
+	tpeer_close(&a);
+	teardown();
+}
+
 int main(int argc, char **argv)
 {
 	int ret;

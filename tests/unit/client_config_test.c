@@ -7,6 +7,7 @@
  * with bad values refused saying what is wrong, as is a key set twice.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "../../userspace/client/client.h"
+#include "daemon.h"
 #include "remsim/conf.h"
 #include "ktap.h"
 
@@ -260,6 +262,60 @@ TEST(a_config_file_setting_a_key_twice_is_refused)
 	/* and /dev/zero ends at once */
 	EXPECT_EQ(-E2BIG, conf_load("/dev/zero", client_conf_set, &cl, err, sizeof(err)));
 	EXPECT_EQ(0, strcmp(err, "/dev/zero:1: line longer than 4096 bytes"));
+}
+
+static bool wait_log(const char *log, const char *text, int ms)
+{
+	int t;
+
+	for (t = 0; t < ms / 20 && !log_contains(log, text); t++)
+		usleep(20000);
+	return log_contains(log, text);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ASSERT_TRUE(f != NULL);
+	fputs(text, f);
+	fclose(f);
+}
+
+/*
+ * SIGHUP once killed remsim-client. Now it reads --config again: a new log
+ * level is taken (a debug line follows), a bad file is refused and the
+ * running configuration kept; SIGUSR1 logs its statistics block.
+ */
+TEST_TIMEOUT(sighup_reads_the_config_again_and_survives_a_bad_one, 30)
+{
+	char dir[] = "/tmp/remsim-client-sig-XXXXXX", conf[64], log[64], port[8];
+	struct daemon d;
+
+	ASSERT_TRUE(mkdtemp(dir) != NULL);
+	snprintf(conf, sizeof(conf), "%s/client.conf", dir);
+	snprintf(log, sizeof(log), "%s/client.log", dir);
+	snprintf(port, sizeof(port), "%d", free_port());
+	write_file(conf, "log-level = info\n");
+	{
+		/* the USB backend runs with no board at all */
+		char *argv[] = { (char *)daemon_bin("remsim-client"), "-i", "127.0.0.1", "-p",
+				 port, "--backend", "usb", "--config", conf, NULL };
+
+		ASSERT_EQ(0, daemon_start(&d, argv, log));
+	}
+	ASSERT_TRUE(wait_log(log, "running: server", 5000));
+	kill(d.pid, SIGUSR1);
+	EXPECT_TRUE(wait_log(log, "statistics (USB backend)", 5000));
+	write_file(conf, "log-level = debug\nslot.remsim3.client = 40:0\n");
+	kill(d.pid, SIGHUP);
+	EXPECT_TRUE(wait_log(log, "SIGHUP: configuration read again (1 slot settings)", 5000));
+	EXPECT_TRUE(wait_log(log, "DEBUG -: SIGHUP: server 127.0.0.1", 2000));
+	write_file(conf, "log-level = loud\n");
+	kill(d.pid, SIGHUP);
+	EXPECT_TRUE(wait_log(log, "\"loud\" is not a level: running configuration kept", 5000));
+	EXPECT_EQ(0, daemon_stop(&d, SIGTERM, 5000));
+	shell("rm -rf %s", dir);
 }
 
 int main(int argc, char **argv)

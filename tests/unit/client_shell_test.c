@@ -272,6 +272,36 @@ TEST_TIMEOUT(shell_session_event_script_and_exactly_once, 120)
 	teardown();
 }
 
+/*
+ * SIGUSR1 and SIGHUP once killed the shell: now SIGUSR1 logs the slot's
+ * counters, SIGHUP is logged, and the shell still ends cleanly at EOF.
+ * No server is needed: the slot keeps trying to reach one.
+ */
+TEST_TIMEOUT(sigusr1_and_sighup_leave_the_shell_running, 30)
+{
+	struct shell sh;
+	char log[128];
+	int t;
+
+	if (dir[strlen(dir) - 1] == 'X')
+		ASSERT_TRUE(mkdtemp(dir) != NULL);
+	rspro_port = free_port();
+	snprintf(log, sizeof(log), "%s/shell.log", dir);
+	shell_start(&sh, NULL);
+	/* the signal handler is in place once the slot logs its first line */
+	for (t = 0; t < 250 && !log_contains(log, "remsim-client-shell"); t++)
+		usleep(20000);
+	kill(sh.pid, SIGUSR1);
+	for (t = 0; t < 250 && !log_contains(log, "statistics: "); t++)
+		usleep(20000);
+	EXPECT_TRUE(log_contains(log, "statistics: "));
+	kill(sh.pid, SIGHUP);
+	for (t = 0; t < 250 && !log_contains(log, "SIGHUP: no config file"); t++)
+		usleep(20000);
+	EXPECT_TRUE(log_contains(log, "SIGHUP: no config file"));
+	EXPECT_EQ(0, shell_stop(&sh));
+}
+
 int main(int argc, char **argv)
 {
 	int ret;

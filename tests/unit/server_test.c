@@ -1363,6 +1363,103 @@ TEST_TIMEOUT(connection_flood_at_the_descriptor_limit_does_not_spin, 60)
 	srv_stop();
 }
 
+/* Waits up to @ms for @text in the server's log. */
+static bool wait_srv_log(const char *text, int ms)
+{
+	int t;
+
+	for (t = 0; t < ms / 20 && !log_contains(S.log, text); t++)
+		usleep(20000);
+	return log_contains(S.log, text);
+}
+
+static void write_conf(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ASSERT_TRUE(f != NULL);
+	fputs(text, f);
+	fclose(f);
+}
+
+/*
+ * SIGHUP and SIGUSR1 once killed the server. Now SIGUSR1 logs peers, maps
+ * and REST counts; SIGHUP reads -c again: a new log level is taken, a key
+ * that needs a restart is named, a bad file is refused and the running
+ * configuration kept; PUT /log-level changes the level at run time.
+ */
+TEST(sighup_reloads_sigusr1_counts_rest_sets_the_log_level)
+{
+	char conf[300], rspro[8], rest[8];
+	char *argv[16];
+	int n = 0;
+
+	setup();
+	snprintf(conf, sizeof(conf), "%s/reload.conf", dir);
+	snprintf(S.db, sizeof(S.db), "%s/reload.db", dir);
+	snprintf(S.log, sizeof(S.log), "%s/reload.log", dir);
+	write_conf(conf, "log-level = info\n");
+	S.rspro = free_port();
+	S.rest = free_port();
+	snprintf(rspro, sizeof(rspro), "%d", S.rspro);
+	snprintf(rest, sizeof(rest), "%d", S.rest);
+	argv[n++] = (char *)daemon_bin("remsim-server");
+	argv[n++] = "-c";
+	argv[n++] = conf;
+	argv[n++] = "-D";
+	argv[n++] = S.db;
+	argv[n++] = "--rspro-bind";
+	argv[n++] = "127.0.0.1";
+	argv[n++] = "--rspro-port";
+	argv[n++] = rspro;
+	argv[n++] = "--rest-bind";
+	argv[n++] = "127.0.0.1";
+	argv[n++] = "--rest-port";
+	argv[n++] = rest;
+	argv[n] = NULL;
+	ASSERT_EQ(0, daemon_start(&S.d, argv, S.log));
+	ASSERT_TRUE(wait_port(S.rest, 5000));
+
+	EXPECT_EQ(201, post_map(1, 0, 1, 0));
+	kill(S.d.pid, SIGUSR1);
+	ASSERT_TRUE(wait_srv_log("statistics: peers: 0 bankds, 0 clients", 5000));
+	EXPECT_TRUE(wait_srv_log("1 NEW", 2000));
+	EXPECT_TRUE(wait_srv_log("statistics: 1 requests, 0 refused", 2000));
+	get("banks");
+	EXPECT_FALSE(log_contains(S.log, "GET /api/backend/v1/banks"));
+
+	/* debug from the file; a key only a restart applies is named */
+	write_conf(conf, "log-level = debug\nrest-connections = 5\n");
+	kill(S.d.pid, SIGHUP);
+	ASSERT_TRUE(wait_srv_log("SIGHUP: keepalive 30000/10000 ms", 5000));
+	EXPECT_TRUE(log_contains(S.log, "rest-connections changed: needs a restart"));
+	get("banks");
+	EXPECT_TRUE(wait_srv_log("GET /api/backend/v1/banks", 2000));
+
+	/* a bad file: said, and debug stays on, REST keeps serving */
+	write_conf(conf, "log-level = loud\n");
+	kill(S.d.pid, SIGHUP);
+	ASSERT_TRUE(wait_srv_log("running configuration kept", 5000));
+	EXPECT_TRUE(log_contains(S.log, "log-level \"loud\""));
+	EXPECT_EQ(200, http_json(S.rest, "GET", "/api/backend/v1/clients", NULL, body,
+				 sizeof(body)));
+	EXPECT_TRUE(wait_srv_log("GET /api/backend/v1/clients", 2000));
+
+	/* REST at run time */
+	EXPECT_EQ(400, http_json(S.rest, "PUT", "/api/backend/v1/log-level",
+				 "{\"level\":\"loud\"}", body, sizeof(body)));
+	EXPECT_EQ(200, http_json(S.rest, "PUT", "/api/backend/v1/log-level",
+				 "{\"level\":\"info\"}", body, sizeof(body)));
+	EXPECT_TRUE(wait_srv_log("log level set by REST: level info", 2000));
+	get("restart-counter");
+	EXPECT_FALSE(log_contains(S.log, "GET /api/backend/v1/restart-counter"));
+	EXPECT_EQ(200, http_json(S.rest, "PUT", "/api/backend/v1/log-level",
+				 "{\"mask\":\"DREST,1\"}", body, sizeof(body)));
+	get("restart-counter");
+	EXPECT_TRUE(wait_srv_log("GET /api/backend/v1/restart-counter", 2000));
+	srv_stop();
+}
+
 int main(int argc, char **argv)
 {
 	int ret;

@@ -300,6 +300,40 @@ TEST(a_state_file_of_the_wrong_kind_or_size_is_refused_unread)
 	ASSERT_EQ(0, shell("rm -rf %s", state));
 }
 
+/* Waits up to @ms for @text in the softsim's log. */
+static bool wait_softsim_log(const char *text, int ms)
+{
+	int t;
+
+	for (t = 0; t < ms / 20 && !log_contains(env.softsim.log, text); t++)
+		usleep(20000);
+	return log_contains(env.softsim.log, text);
+}
+
+/*
+ * SIGUSR1 and SIGHUP once killed the softsim: now SIGUSR1 logs each
+ * card's commands and SIGHUP is logged; the cards keep answering.
+ */
+TEST_TIMEOUT(sigusr1_counts_and_sighup_keeps_the_cards, 60)
+{
+	char first[700];
+	struct session s;
+
+	setup();
+	ASSERT_EQ(0, pcsc_env_start(&env, 1));
+	open_card(&s, 0);
+	tx(&s, "a0a40000023f00", first);
+	ASSERT_NE(0, first[0]);
+	kill(env.softsim.pid, SIGUSR1);
+	EXPECT_TRUE(wait_softsim_log("statistics: 1 cards", 5000));
+	EXPECT_TRUE(wait_softsim_log("statistics: inserted, 1 commands", 2000));
+	kill(env.softsim.pid, SIGHUP);
+	EXPECT_TRUE(wait_softsim_log("SIGHUP: no config file to read again", 5000));
+	expect_tx(&s, "a0a40000023f00", first);
+	close_card(&s);
+	pcsc_env_stop(&env);
+}
+
 int main(int argc, char **argv)
 {
 	return ktap_main_in_dir(argc, argv, topdir);

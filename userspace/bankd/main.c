@@ -218,6 +218,26 @@ static int conf_set(const char *key, const char *value, void *arg, char *why, si
 	return apply(arg, o->val, value, why, whylen);
 }
 
+/* -c FILE, read again on SIGHUP; NULL if none. */
+static const char *conf_path;
+static int saved_argc;
+static char **saved_argv;
+
+/* The config file then the command line over it: at start and on SIGHUP. */
+static int load_settings(struct bankd_cfg *cfg, int argc, char **argv, char *why,
+			 size_t whylen)
+{
+	int opt;
+
+	if (conf_path && conf_load(conf_path, conf_set, cfg, why, whylen))
+		return -EINVAL;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, OPTSTRING, options, NULL)) != -1)
+		if (opt != 'c' && apply(cfg, opt, optarg, why, whylen))
+			return -EINVAL;
+	return 0;
+}
+
 static int parse(struct bankd_cfg *cfg, int argc, char **argv)
 {
 	const char *conf = NULL;
@@ -244,16 +264,12 @@ static int parse(struct bankd_cfg *cfg, int argc, char **argv)
 		fprintf(stderr, "remsim-bankd: unexpected argument \"%s\"\n", argv[optind]);
 		return -EINVAL;
 	}
-	if (conf && conf_load(conf, conf_set, cfg, why, sizeof(why))) {
+	conf_path = conf;
+	saved_argc = argc;
+	saved_argv = argv;
+	if (load_settings(cfg, argc, argv, why, sizeof(why))) {
 		fprintf(stderr, "remsim-bankd: %s\n", why);
 		return -EINVAL;
-	}
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, OPTSTRING, options, NULL)) != -1) {
-		if (opt != 'c' && apply(cfg, opt, optarg, why, sizeof(why))) {
-			fprintf(stderr, "remsim-bankd: %s\n", why);
-			return -EINVAL;
-		}
 	}
 	if (!cfg->server_host[0]) {
 		fprintf(stderr, "remsim-bankd: the server address is required (-i HOST)\n");
@@ -273,6 +289,165 @@ static void raise_fd_limit(void)
 	}
 }
 
+/*
+ * A reader map read on SIGHUP waits here until no worker has a job out:
+ * a worker reads the map (in its OPEN job) without a lock, so it is
+ * swapped only while every worker is idle. Tried every RELOAD_RETRY_MS,
+ * given up (and said once) after RELOAD_TRIES.
+ */
+#define RELOAD_RETRY_MS	20
+#define RELOAD_TRIES	500
+
+static struct slot_table pending_slots;
+static bool pending;
+static unsigned int pending_tries;
+static struct ev_timer pending_timer;
+
+static bool workers_idle(const struct bankd *bd)
+{
+	unsigned int i;
+
+	for (i = 0; i < bd->cfg.num_slots; i++)
+		if (bd->workers[i].busy)
+			return false;
+	return true;
+}
+
+static void drop_pending(void)
+{
+	ev_timer_stop(&pending_timer);
+	if (pending)
+		slot_table_free(&pending_slots);
+	pending = false;
+}
+
+/*
+ * Slots keep the reader they have open: a new or changed row takes effect
+ * at the slot's next OPEN (a new client, a new map, a card that was
+ * missing), never under a client that is being served.
+ */
+static void swap_slots(struct ev_timer *t)
+{
+	struct bankd *bd = t->data;
+
+	if (!workers_idle(bd)) {
+		if (++pending_tries < RELOAD_TRIES) {
+			ev_timer_start(bd->loop, &pending_timer, RELOAD_RETRY_MS);
+			return;
+		}
+		LOGP(DMAIN, LOG_ERROR, NULL,
+		     "SIGHUP: %s not taken: the workers were never all idle for %u ms, send SIGHUP again",
+		     bd->cfg.csv_path, RELOAD_RETRY_MS * RELOAD_TRIES);
+		drop_pending();
+		return;
+	}
+	slot_table_free(&bd->slots);
+	bd->slots = pending_slots;
+	pending = false;
+	LOGP(DMAIN, LOG_NOTICE, NULL, "SIGHUP: reader map %s taken: %zu rows",
+	     bd->cfg.csv_path, bd->slots.count);
+}
+
+static void reload_csv(struct bankd *bd, const char *path)
+{
+	char err[512];
+
+	drop_pending();
+	if (slot_table_load(&pending_slots, path, err, sizeof(err)) ||
+	    slot_table_check_bank(&pending_slots, bd->cfg.bank_id, path, err, sizeof(err))) {
+		slot_table_free(&pending_slots);
+		LOGP(DMAIN, LOG_ERROR, NULL, "SIGHUP: %s: the reader map in use is kept", err);
+		return;
+	}
+	snprintf(bd->cfg.csv_path, sizeof(bd->cfg.csv_path), "%s", path);
+	pending = true;
+	pending_tries = 0;
+	ev_timer_init(&pending_timer, swap_slots, bd);
+	swap_slots(&pending_timer);
+}
+
+static void keep_setting(const char *key, bool changed)
+{
+	if (changed)
+		LOGP(DMAIN, LOG_NOTICE, NULL, "%s changed: needs a restart", key);
+}
+
+/*
+ * SIGHUP: the config file (-c) and the command line again, then the reader
+ * map. Taken: the log level and mask, timestamps, keepalive-interval and
+ * keepalive-timeout (client connections made from now on; the server link
+ * keeps its own), identify-timeout, slots-csv (the file is read again even
+ * without -c). The rest needs a restart. A bad file changes nothing.
+ * Logs go to stderr (journald): nothing to reopen.
+ */
+static void reload(struct bankd *bd)
+{
+	struct bankd_cfg cfg, *cur = &bd->cfg;
+	struct log_state old;
+	char why[300];
+
+	log_save(&old);
+	log_set_all(LOG_INFO);
+	log_timestamps(false);
+	bankd_cfg_default(&cfg);
+	if (load_settings(&cfg, saved_argc, saved_argv, why, sizeof(why))) {
+		log_restore(&old);
+		LOGP(DMAIN, LOG_ERROR, NULL, "SIGHUP: %s: running configuration kept", why);
+		return;
+	}
+	keep_setting("server-host", strcmp(cfg.server_host, cur->server_host));
+	keep_setting("server-port", cfg.server_port != cur->server_port);
+	keep_setting("bank-id", cfg.bank_id != cur->bank_id);
+	keep_setting("num-slots", cfg.num_slots != cur->num_slots);
+	keep_setting("component-name", strcmp(cfg.name, cur->name));
+	keep_setting("bind-ip", strcmp(cfg.bind_ip, cur->bind_ip));
+	/* 0 asks for any port: the one taken is in cur */
+	keep_setting("bind-port", cfg.bind_port && cfg.bind_port != cur->bind_port);
+	keep_setting("permit-shared-pcsc", cfg.shared != cur->shared);
+	keep_setting("gsmtap-ip", strcmp(cfg.gsmtap_host, cur->gsmtap_host));
+	keep_setting("gsmtap-slot", cfg.gsmtap_slot != cur->gsmtap_slot);
+	keep_setting("announce-address", cfg.announce != cur->announce);
+	cur->ka_interval_ms = cfg.ka_interval_ms;
+	cur->ka_timeout_ms = cfg.ka_timeout_ms;
+	cur->identify_timeout_ms = cfg.identify_timeout_ms;
+	if (conf_path)
+		LOGP(DMAIN, LOG_NOTICE, NULL, "SIGHUP: %s read again", conf_path);
+	LOGP(DMAIN, LOG_DEBUG, NULL, "SIGHUP: keepalive %u/%u ms, identify-timeout %u ms",
+	     cur->ka_interval_ms, cur->ka_timeout_ms, cur->identify_timeout_ms);
+	reload_csv(bd, cfg.csv_path);
+}
+
+/* SIGUSR1: one block, a line per slot that has a map or a client. */
+static void log_stats(struct bankd *bd)
+{
+	unsigned int i, conns = 0, mapped = 0;
+	const struct client *c;
+
+	for (c = bd->clients; c; c = c->next)
+		conns++;
+	for (i = 0; i < bd->cfg.num_slots; i++)
+		mapped += bd->maps[i].used;
+	LOGP(DMAIN, LOG_NOTICE, NULL, "statistics: %u client connections, %u of %u slots mapped",
+	     conns, mapped, bd->cfg.num_slots);
+	for (i = 0; i < bd->cfg.num_slots; i++) {
+		bool any = false;
+
+		for (c = bd->clients; c; c = c->next) {
+			if (c->bank_slot != (int)i)
+				continue;
+			any = true;
+			LOGP(DMAIN, LOG_NOTICE, bd->workers[i].name,
+			     "statistics: client %s %s, %lu APDUs, %lu errors (this connection)",
+			     c->name, c->card_ready ? "connected, card open" : "connected, no card",
+			     c->tpdus, c->errors);
+		}
+		if (!any && bd->maps[i].used)
+			LOGP(DMAIN, LOG_NOTICE, bd->workers[i].name,
+			     "statistics: mapped to C%u:%u, no client connected",
+			     bd->maps[i].client.client_id, bd->maps[i].client.slot_nr);
+	}
+}
+
 static void on_signal(struct ev_io *io, uint32_t revents)
 {
 	struct bankd *bd = io->data;
@@ -280,6 +455,14 @@ static void on_signal(struct ev_io *io, uint32_t revents)
 
 	if (read(io->fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGHUP) {
+		reload(bd);
+		return;
+	}
+	if (si.ssi_signo == SIGUSR1) {
+		log_stats(bd);
+		return;
+	}
 	LOGP(DMAIN, LOG_NOTICE, NULL, "signal %u: shutting down", si.ssi_signo);
 	ev_break(bd->loop);
 }
@@ -296,7 +479,7 @@ int main(int argc, char **argv)
 	if (parse(&bd.cfg, argc, argv))
 		return 2;
 	raise_fd_limit();
-	sfd = ev_signalfd(false);
+	sfd = ev_signalfd();
 	gethostname(host, sizeof(host) - 1);
 	rspro_identity_init(&bd.identity, RSPRO_COMP_BANKD, host, "remsim-bankd",
 			    REMSIM_VERSION);
@@ -317,6 +500,7 @@ int main(int argc, char **argv)
 		return bd.bad_config ? 2 : 1;
 	}
 	ret = ev_run(bd.loop);
+	drop_pending();
 	bankd_stop(&bd);
 	ev_io_stop(&sig_io);
 	close(sfd);

@@ -26,24 +26,6 @@ struct daemon {
 	struct ev_io sig_io;
 };
 
-static void on_signal(struct ev_io *io, uint32_t revents)
-{
-	struct daemon *d = io->data;
-	struct signalfd_siginfo si;
-
-	if (read(io->fd, &si, sizeof(si)) != sizeof(si))
-		return;
-	if (si.ssi_signo != SIGUSR1) {
-		LOGP(DMAIN, LOG_NOTICE, NULL, "signal %u: shutting down", si.ssi_signo);
-		ev_break(d->cl.loop);
-		return;
-	}
-	if (d->kernel)
-		kwatch_log_stats(d->kernel);
-	if (d->usb)
-		usbwatch_log_stats(d->usb);
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -78,7 +60,8 @@ static void usage(FILE *f)
 		"                             the USB interface 1-1.2:1.0)\n"
 		"  -v, --version, -h, --help\n"
 		"\n"
-		"SIGUSR1 logs every slot's statistics.\n");
+		"SIGUSR1 logs every slot's statistics; SIGHUP reads the options and\n"
+		"--config again (log level, per-slot settings for slots starting).\n");
 }
 
 static const struct option options[] = {
@@ -118,29 +101,32 @@ static const char *option_key(int opt)
 	return NULL;
 }
 
-/* 0 to go on, or the exit status. */
-static int parse_options(struct client *cl, int argc, char **argv)
+static int saved_argc;
+static char **saved_argv;
+
+/* 0 to go on, or the exit status with the reason in @why. */
+static int parse_options(struct client *cl, int argc, char **argv, char *why, size_t whylen)
 {
-	char why[300];
 	int opt;
 
+	saved_argc = argc;
+	saved_argv = argv;
+	optind = 1;
 	while ((opt = getopt_long(argc, argv, "hvd:i:p:a:re:LV:P:C:I:S:A:H:Z:c:n:", options,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'd':
 			if (log_parse_mask(optarg)) {
-				fprintf(stderr, "remsim-client: debug mask %s: a level must be 0..8 or a level name\n",
-					optarg);
+				snprintf(why, whylen,
+					 "debug mask %s: a level must be 0..8 or a level name", optarg);
 				return 2;
 			}
 			break;
 		case 'L':
 			break;
 		case 'F':
-			if (conf_load(optarg, client_conf_set, cl, why, sizeof(why))) {
-				fprintf(stderr, "remsim-client: %s\n", why);
+			if (conf_load(optarg, client_conf_set, cl, why, whylen))
 				return 2;
-			}
 			break;
 		case 'v':
 			printf("remsim-client %s\n", REMSIM_VERSION);
@@ -150,21 +136,94 @@ static int parse_options(struct client *cl, int argc, char **argv)
 			exit(0);
 		case '?':
 			usage(stderr);
+			snprintf(why, whylen, "bad option");
 			return 2;
 		default:
 			/* every other option is a config key */
 			if (client_conf_set(option_key(opt), optarg ? optarg : "", cl, why,
-					    sizeof(why))) {
-				fprintf(stderr, "remsim-client: %s\n", why);
+					    whylen))
 				return 2;
-			}
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "remsim-client: unexpected argument \"%s\"\n", argv[optind]);
+		snprintf(why, whylen, "unexpected argument \"%s\"", argv[optind]);
 		return 2;
 	}
 	return 0;
+}
+
+static void keep_setting(const char *key, bool changed)
+{
+	if (changed)
+		LOGP(DMAIN, LOG_NOTICE, NULL, "%s changed: needs a restart", key);
+}
+
+/*
+ * SIGHUP: the command line and its --config file again, into a scratch
+ * client; a bad file changes nothing. Taken: the log level and mask, and
+ * what a slot is given when it starts (server, ATR, event script, the
+ * slot.NAME.* settings): a running slot keeps what it has until it starts
+ * again (its map changes, its board comes back). The backend and the USB
+ * selection need a restart. Logs go to stderr: nothing to reopen.
+ */
+static void reload(struct daemon *d)
+{
+	static struct client fresh;
+	struct client *cl = &d->cl;
+	struct log_state old;
+	char why[300];
+
+	memset(&fresh, 0, sizeof(fresh));
+	rc_cfg_default(&fresh.cfg);
+	usb_filter_default(&fresh.usb_filter);
+	usbslot_opts_default(&fresh.usb_opts);
+	log_save(&old);
+	log_set_all(LOG_INFO);
+	log_timestamps(false);
+	if (parse_options(&fresh, saved_argc, saved_argv, why, sizeof(why))) {
+		log_restore(&old);
+		LOGP(DMAIN, LOG_ERROR, NULL, "SIGHUP: %s: running configuration kept", why);
+		return;
+	}
+	keep_setting("backend", fresh.backend != BACKEND_AUTO && fresh.backend != cl->backend);
+	keep_setting("usb selection (usb-*, presence-polarity)",
+		     memcmp(&fresh.usb_filter, &cl->usb_filter, sizeof(cl->usb_filter)) ||
+		     memcmp(&fresh.usb_opts, &cl->usb_opts, sizeof(cl->usb_opts)));
+	keep_setting("client-id/client-slot", fresh.has_identity != cl->has_identity ||
+		     memcmp(&fresh.identity, &cl->identity, sizeof(cl->identity)));
+	fresh.cfg.identity = cl->cfg.identity;
+	cl->cfg = fresh.cfg;
+	memcpy(cl->overrides, fresh.overrides, sizeof(cl->overrides));
+	cl->noverrides = fresh.noverrides;
+	LOGP(DMAIN, LOG_NOTICE, NULL, "SIGHUP: configuration read again (%u slot settings)",
+	     cl->noverrides);
+	LOGP(DMAIN, LOG_DEBUG, NULL, "SIGHUP: server %s:%u for slots starting from now on",
+	     cl->cfg.server_host, cl->cfg.server_port);
+}
+
+static void on_signal(struct ev_io *io, uint32_t revents)
+{
+	struct daemon *d = io->data;
+	struct signalfd_siginfo si;
+
+	if (read(io->fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGHUP) {
+		reload(d);
+		return;
+	}
+	if (si.ssi_signo != SIGUSR1) {
+		LOGP(DMAIN, LOG_NOTICE, NULL, "signal %u: shutting down", si.ssi_signo);
+		ev_break(d->cl.loop);
+		return;
+	}
+	/* a header, so that a host with no slot served still answers */
+	LOGP(DMAIN, LOG_NOTICE, NULL, "statistics (%s backend), a line per served slot:",
+	     d->kernel ? "kernel" : "USB");
+	if (d->kernel)
+		kwatch_log_stats(d->kernel);
+	if (d->usb)
+		usbwatch_log_stats(d->usb);
 }
 
 static int start_backend(struct daemon *d)
@@ -202,21 +261,23 @@ int main(int argc, char **argv)
 {
 	static struct daemon d;
 	struct client *cl = &d.cl;
-	char host[RSPRO_NAME_MAX + 1] = "remsim-client";
+	char host[RSPRO_NAME_MAX + 1] = "remsim-client", why[300];
 	int sfd, ret;
 
 	log_init("remsim-client", LOG_INFO);
 	rc_cfg_default(&cl->cfg);
 	usb_filter_default(&cl->usb_filter);
 	usbslot_opts_default(&cl->usb_opts);
-	ret = parse_options(cl, argc, argv);
-	if (ret)
+	ret = parse_options(cl, argc, argv, why, sizeof(why));
+	if (ret) {
+		fprintf(stderr, "remsim-client: %s\n", why);
 		return ret;
+	}
 	gethostname(host, sizeof(host) - 1);
 	rspro_identity_init(&cl->cfg.identity, RSPRO_COMP_CLIENT, host, "remsim-client",
 			    REMSIM_VERSION);
 	cl->loop = ev_loop_new();
-	sfd = ev_signalfd(true);
+	sfd = ev_signalfd();
 	if (!cl->loop || sfd < 0)
 		return 1;
 	ev_io_start(cl->loop, &d.sig_io, sfd, EPOLLIN, on_signal, &d);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "remsim/conf.h"
@@ -26,6 +27,7 @@ struct shell {
 	struct ev_loop *loop;
 	struct rc_slot *slot;
 	struct ev_io in;
+	struct ev_io sig;
 	bool watching, eof;
 	char buf[64 * 1024];
 	size_t len;
@@ -170,6 +172,35 @@ static void usage(FILE *f)
 		"  -v, --version, -h, --help\n");
 }
 
+/*
+ * SIGUSR1 logs the slot's counters; SIGHUP, which would kill us, is only
+ * logged: every setting is an option and logs go to stderr (a terminal
+ * that hangs up ends the input, and so the shell, by EOF).
+ */
+static void on_signal(struct ev_io *io, uint32_t revents)
+{
+	struct shell *sh = io->data;
+	struct signalfd_siginfo si;
+	const struct rc_stats *st;
+
+	if (read(io->fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGHUP) {
+		LOGP(DMAIN, LOG_NOTICE, NULL,
+		     "SIGHUP: no config file to read again (options only); logs go to stderr");
+		return;
+	}
+	if (si.ssi_signo != SIGUSR1) {
+		ev_break(sh->loop);
+		return;
+	}
+	st = rc_slot_stats(sh->slot);
+	LOGP(DMAIN, LOG_NOTICE, rc_slot_name(sh->slot),
+	     "statistics: %s: %lu APDUs, %lu answers, %lu lost, %lu refused, %lu bankd connects",
+	     rc_state_name(rc_slot_state(sh->slot)), st->tpdus, st->responses, st->lost,
+	     st->refused, st->bankd_connects);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -191,7 +222,7 @@ int main(int argc, char **argv)
 	char host[RSPRO_NAME_MAX + 1] = "remsim-client";
 	struct rc_cfg cfg;
 	long v;
-	int opt;
+	int opt, sfd;
 
 	log_init("remsim-client-shell", LOG_NOTICE);
 	rc_cfg_default(&cfg);
@@ -257,20 +288,24 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	signal(SIGPIPE, SIG_IGN);
 	gethostname(host, sizeof(host) - 1);
 	rspro_identity_init(&cfg.identity, RSPRO_COMP_CLIENT, host, "remsim-client",
 			    REMSIM_VERSION);
 	sh.loop = ev_loop_new();
-	sh.slot = rc_slot_new(sh.loop, &cfg, &shell_ops, &sh);
-	if (!sh.loop || !sh.slot)
+	sh.slot = sh.loop ? rc_slot_new(sh.loop, &cfg, &shell_ops, &sh) : NULL;
+	/* also ignores SIGPIPE: a closed stdout is an error, not death */
+	sfd = ev_signalfd();
+	if (!sh.loop || !sh.slot || sfd < 0)
 		return 1;
+	ev_io_start(sh.loop, &sh.sig, sfd, EPOLLIN, on_signal, &sh);
 	fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
 	sh.in.cb = on_stdin;
 	sh.in.data = &sh;
 	rc_slot_start(sh.slot);
 	pump(&sh);
 	ev_run(sh.loop);
+	ev_io_stop(&sh.sig);
+	close(sfd);
 	rc_slot_free(sh.slot);
 	ev_loop_free(sh.loop);
 	return 0;

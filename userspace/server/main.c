@@ -235,6 +235,31 @@ static int conf_set(const char *key, const char *value, void *arg, char *why,
 	return apply(arg, o->val, key, value, why, whylen);
 }
 
+/* The config file read at start, read again on SIGHUP; NULL if none. */
+static const char *conf_path;
+
+/*
+ * The config file then the command line over it, into @cfg: at start, and
+ * again on SIGHUP, so that an option given on the command line still wins
+ * over the file. A bad setting: -EINVAL and the reason in @why.
+ */
+static int load_settings(struct server_cfg *cfg, int argc, char **argv, char *why,
+			 size_t whylen)
+{
+	int opt;
+
+	if (conf_path && conf_load(conf_path, conf_set, cfg, why, whylen))
+		return -EINVAL;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:D:e:d:TLVh", options, NULL)) != -1) {
+		if (opt == 'c')
+			continue;
+		if (apply(cfg, opt, "?", optarg, why, whylen))
+			return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse(struct server_cfg *cfg, int argc, char **argv)
 {
 	const char *conf = NULL;
@@ -264,20 +289,98 @@ static int parse(struct server_cfg *cfg, int argc, char **argv)
 	}
 	if (!conf && !access(DEFAULT_CONF, R_OK))
 		conf = DEFAULT_CONF;
-	if (conf && conf_load(conf, conf_set, cfg, why, sizeof(why))) {
+	conf_path = conf;
+	if (load_settings(cfg, argc, argv, why, sizeof(why))) {
 		fprintf(stderr, "remsim-server: %s\n", why);
 		return -EINVAL;
 	}
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:D:e:d:TLVh", options, NULL)) != -1) {
-		if (opt == 'c')
-			continue;
-		if (apply(cfg, opt, "?", optarg, why, sizeof(why))) {
-			fprintf(stderr, "remsim-server: %s\n", why);
-			return -EINVAL;
-		}
-	}
 	return 0;
+}
+
+/* A setting that only a restart applies: said, and the running one kept. */
+static void keep_setting(const char *key, bool changed)
+{
+	if (changed)
+		LOGP(DMAIN, LOG_NOTICE, NULL, "%s changed: needs a restart", key);
+}
+
+/*
+ * SIGHUP: the config file and the command line again. Taken at once: the
+ * log level and mask, timestamps, keepalive-interval and keepalive-timeout
+ * (for connections made from now on), bankd-port (told to clients from now
+ * on), rest-body-max and rest-request-timeout. The listening sockets, the
+ * database and the REST connection limits need a restart. A file that does
+ * not parse changes nothing. Logs go to stderr (journald): nothing to reopen.
+ */
+static void reload(struct server *srv, int argc, char **argv)
+{
+	struct server_cfg cfg, *cur = &srv->cfg;
+	struct log_state old;
+	char why[300];
+
+	if (!conf_path) {
+		LOGP(DMAIN, LOG_NOTICE, NULL,
+		     "SIGHUP: no config file (-c) to read again; logs go to stderr, nothing to reopen");
+		return;
+	}
+	log_save(&old);
+	/* a line taken out of the file goes back to its default */
+	log_set_all(LOG_INFO);
+	log_timestamps(false);
+	server_cfg_default(&cfg);
+	if (load_settings(&cfg, argc, argv, why, sizeof(why))) {
+		log_restore(&old);
+		LOGP(DMAIN, LOG_ERROR, NULL, "SIGHUP: %s: running configuration kept", why);
+		return;
+	}
+	keep_setting("database", strcmp(cfg.db_path, cur->db_path));
+	keep_setting("rspro-bind", strcmp(cfg.rspro_bind, cur->rspro_bind));
+	keep_setting("rspro-port", cfg.rspro_port != cur->rspro_port);
+	keep_setting("rest-bind", strcmp(cfg.rest_bind, cur->rest_bind));
+	keep_setting("rest-port", cfg.rest_port != cur->rest_port);
+	keep_setting("rest-connections", cfg.rest_conn_max != cur->rest_conn_max);
+	keep_setting("rest-connections-per-address",
+		     cfg.rest_conn_per_addr != cur->rest_conn_per_addr);
+	cur->ka_interval_ms = cfg.ka_interval_ms;
+	cur->ka_timeout_ms = cfg.ka_timeout_ms;
+	cur->bankd_port = cfg.bankd_port;
+	cur->rest_body_max = cfg.rest_body_max;
+	cur->rest_deadline_ms = cfg.rest_deadline_ms;
+	LOGP(DMAIN, LOG_NOTICE, NULL, "SIGHUP: %s read again", conf_path);
+	LOGP(DMAIN, LOG_DEBUG, NULL,
+	     "SIGHUP: keepalive %u/%u ms, bankd-port %u, rest-body-max %zu, rest-request-timeout %u ms",
+	     cur->ka_interval_ms, cur->ka_timeout_ms, cur->bankd_port, cur->rest_body_max,
+	     cur->rest_deadline_ms);
+}
+
+/* SIGUSR1: one block of lines, peers, maps by state, REST. */
+static void log_stats(struct server *srv)
+{
+	unsigned int peers[PEER_REJECTED + 1] = { 0 }, maps[MAP_DELETING + 1] = { 0 };
+	unsigned int deleted = 0;
+	struct slotmap *m;
+	struct peer *p;
+
+	for (p = srv->peers; p; p = p->next)
+		peers[p->state]++;
+	for (m = srv->maps; m; m = m->next) {
+		if (m->deleted)
+			deleted++;
+		else
+			maps[m->state]++;
+	}
+	LOGP(DMAIN, LOG_NOTICE, NULL,
+	     "statistics: peers: %u bankds, %u clients, %u not identified, %u rejected",
+	     peers[PEER_BANKD], peers[PEER_CLIENT], peers[PEER_ESTABLISHED],
+	     peers[PEER_REJECTED]);
+	LOGP(DMAIN, LOG_NOTICE, NULL,
+	     "statistics: maps: %u %s, %u %s, %u %s, %u %s, %u %s, %u deleted awaiting the bankd",
+	     maps[MAP_NEW], map_state_name(MAP_NEW),
+	     maps[MAP_UNACKNOWLEDGED], map_state_name(MAP_UNACKNOWLEDGED),
+	     maps[MAP_ACTIVE], map_state_name(MAP_ACTIVE),
+	     maps[MAP_DELETE_REQ], map_state_name(MAP_DELETE_REQ),
+	     maps[MAP_DELETING], map_state_name(MAP_DELETING), deleted);
+	rest_log_stats(srv);
 }
 
 /* A rack has thousands of peers: take every descriptor we may. */
@@ -291,6 +394,9 @@ static void raise_fd_limit(void)
 	}
 }
 
+static int saved_argc;
+static char **saved_argv;
+
 static void on_signal(struct ev_io *io, uint32_t revents)
 {
 	struct server *srv = io->data;
@@ -298,6 +404,14 @@ static void on_signal(struct ev_io *io, uint32_t revents)
 
 	if (read(io->fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGHUP) {
+		reload(srv, saved_argc, saved_argv);
+		return;
+	}
+	if (si.ssi_signo == SIGUSR1) {
+		log_stats(srv);
+		return;
+	}
 	LOGP(DMAIN, LOG_NOTICE, NULL, "signal %u: shutting down", si.ssi_signo);
 	ev_break(srv->loop);
 }
@@ -313,8 +427,10 @@ int main(int argc, char **argv)
 	server_cfg_default(&srv.cfg);
 	if (parse(&srv.cfg, argc, argv))
 		return 2;
+	saved_argc = argc;
+	saved_argv = argv;
 	raise_fd_limit();
-	sfd = ev_signalfd(false);
+	sfd = ev_signalfd();
 	gethostname(host, sizeof(host) - 1);
 	rspro_identity_init(&srv.identity, RSPRO_COMP_SERVER, host, "remsim-server",
 			    REMSIM_VERSION);

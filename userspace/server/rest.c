@@ -61,7 +61,16 @@ struct rest {
 	struct ev_timer deadline;
 	unsigned int conns;
 	struct limit_log log_cut, log_refused, log_full;
+	/* for SIGUSR1: requests answered, connections refused at a limit */
+	unsigned long requests, conns_refused;
 };
+
+/*
+ * Requests answered with an error (4xx, 5xx), for SIGUSR1. A file's own
+ * counter, not struct rest's: error() is reached from every handler with
+ * only the connection, and a process runs one REST server.
+ */
+static unsigned long rest_refusals;
 
 /* One request while its body arrives. */
 struct request {
@@ -169,6 +178,7 @@ static enum MHD_Result error(struct MHD_Connection *c, unsigned int status,
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
 	utf8_clean(raw, msg, sizeof(msg));
+	rest_refusals++;
 	LOGP(DREST, LOG_NOTICE, "rest", "%u: %s", status, msg);
 	return reply(c, status, json_pack("{s:s}", "error", msg));
 }
@@ -407,12 +417,61 @@ static enum MHD_Result delete_slotmap(struct MHD_Connection *c, struct server *s
 	return reply(c, MHD_HTTP_OK, NULL);
 }
 
+/*
+ * PUT /log-level {"level": "debug"} sets every category, {"mask":
+ * "DMAIN,1:DRSPRO,5"} some, as -e and -d do. Until the next SIGHUP or
+ * restart: the config file and the command line are not rewritten.
+ */
+static enum MHD_Result put_log_level(struct MHD_Connection *c, const struct request *rq)
+{
+	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_TYPE);
+	const char *level_text, *mask;
+	json_error_t jerr;
+	json_t *root;
+	int level = -1;
+
+	if (!ct)
+		return error(c, MHD_HTTP_BAD_REQUEST,
+			     "the body must be sent as Content-Type: application/json");
+	if (!is_json_type(ct))
+		return error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+			     "Content-Type \"%s\" is not application/json", ct);
+	root = rq->len ? json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return error(c, MHD_HTTP_BAD_REQUEST,
+			     "expected {\"level\": LEVEL} or {\"mask\": MASK}");
+	}
+	level_text = json_string_value(json_object_get(root, "level"));
+	mask = json_string_value(json_object_get(root, "mask"));
+	if (level_text)
+		level = log_parse_level(level_text);
+	if ((!level_text && !mask) || (level_text && level < 0)) {
+		json_decref(root);
+		return error(c, MHD_HTTP_BAD_REQUEST,
+			     "\"level\" must be debug, info, notice, error or fatal; or give a \"mask\"");
+	}
+	if (mask && log_parse_mask(mask)) {
+		json_decref(root);
+		return error(c, MHD_HTTP_BAD_REQUEST,
+			     "mask: a level must be 0..8 or a level name");
+	}
+	if (level_text)
+		log_set_all(level);
+	/* said at notice, so that the change shows at any level it leaves */
+	LOGP(DREST, LOG_NOTICE, "rest", "log level set by REST:%s%s%s%s",
+	     level_text ? " level " : "", level_text ?: "", mask ? " mask " : "", mask ?: "");
+	json_decref(root);
+	return reply(c, MHD_HTTP_OK, NULL);
+}
+
 static enum MHD_Result route(struct MHD_Connection *c, struct server *srv,
 			     const char *method, const char *path,
 			     const struct request *rq)
 {
 	bool get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
-	bool del = !strcmp(method, "DELETE");
+	bool del = !strcmp(method, "DELETE"), put = !strcmp(method, "PUT");
 	char why[512];
 
 	if (!strcmp(path, "/restart-counter") && get)
@@ -438,6 +497,8 @@ static enum MHD_Result route(struct MHD_Connection *c, struct server *srv,
 	}
 	if (!strcmp(path, "/slotmaps") && post)
 		return post_slotmap(c, srv, rq);
+	if (!strcmp(path, "/log-level") && put)
+		return put_log_level(c, rq);
 	if (!strncmp(path, "/slotmaps/", 10) && del)
 		return delete_slotmap(c, srv, path + 10);
 	if (!strcmp(path, "/global-reset") && post) {
@@ -450,7 +511,8 @@ static enum MHD_Result route(struct MHD_Connection *c, struct server *srv,
 	}
 	if (!strcmp(path, "/restart-counter") || !strcmp(path, "/banks") ||
 	    !strcmp(path, "/clients") || !strcmp(path, "/slotmaps") ||
-	    !strcmp(path, "/global-reset") || !strncmp(path, "/banks/", 7) ||
+	    !strcmp(path, "/global-reset") || !strcmp(path, "/log-level") ||
+	    !strncmp(path, "/banks/", 7) ||
 	    !strncmp(path, "/clients/", 9) || !strncmp(path, "/slotmaps/", 10))
 		return error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "%s is not allowed on %s",
 			     method, path);
@@ -596,6 +658,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 		LOGP(DREST, LOG_DEBUG, "rest", "libmicrohttpd: %s", msg);
 		return;
 	}
+	rest->conns_refused++;
 	if (!limit_due(&rest->log_refused, &more))
 		return;
 	if (rest->conns >= cfg->rest_conn_max)
@@ -646,6 +709,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 		return MHD_YES;
 	}
 	LOGP(DREST, LOG_DEBUG, "rest", "%s %s", method, url);
+	rest->requests++;
 	if (rq->too_big)
 		return error(c, MHD_HTTP_CONTENT_TOO_LARGE, "the body is over %zu bytes",
 			     rest->srv->cfg.rest_body_max);
@@ -794,4 +858,15 @@ void rest_stop(struct server *srv)
 	ev_timer_stop(&rest->deadline);
 	free(rest);
 	srv->rest = NULL;
+}
+
+void rest_log_stats(struct server *srv)
+{
+	struct rest *rest = srv->rest;
+
+	if (!rest)
+		return;
+	LOGP(DMAIN, LOG_NOTICE, "rest",
+	     "statistics: %lu requests, %lu refused (4xx/5xx), %u connections open, %lu connections refused at a limit",
+	     rest->requests, rest_refusals, rest->conns, rest->conns_refused);
 }

@@ -12,5 +12,7 @@ struct server;
 
 int rest_start(struct server *srv, char *err, size_t errlen);
 void rest_stop(struct server *srv);
+/* One log line for SIGUSR1: requests, refusals, connections. */
+void rest_log_stats(struct server *srv);
 
 #endif

@@ -207,13 +207,40 @@ static int control_open(const char *path)
 	return fd;
 }
 
+/* SIGUSR1: a line per card, its commands since start. */
+static void log_stats(const struct softsim *ss)
+{
+	unsigned int i;
+
+	LOGP(DMAIN, LOG_NOTICE, NULL, "statistics: %u cards", ss->count);
+	for (i = 0; i < ss->count; i++)
+		LOGP(DMAIN, LOG_NOTICE, ss->cards[i].name, "statistics: %s, %lu commands",
+		     ss->cards[i].removed ? "removed" : ss->cards[i].connected ? "inserted" :
+		     "connecting", ss->cards[i].apdus);
+}
+
+/*
+ * SIGHUP has nothing to read again: every setting is an option, the cards
+ * keep their state; logs go to stderr, nothing to reopen. It is taken, not
+ * left to kill us (the default action).
+ */
 static void on_signal(struct ev_io *io, uint32_t revents)
 {
 	struct softsim *ss = io->data;
 	struct signalfd_siginfo si;
 
-	if (read(io->fd, &si, sizeof(si)) == sizeof(si))
-		ev_break(ss->loop);
+	if (read(io->fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGUSR1) {
+		log_stats(ss);
+		return;
+	}
+	if (si.ssi_signo == SIGHUP) {
+		LOGP(DMAIN, LOG_NOTICE, NULL,
+		     "SIGHUP: no config file to read again (options only); logs go to stderr");
+		return;
+	}
+	ev_break(ss->loop);
 }
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -361,7 +388,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	sfd = ev_signalfd(false);
+	sfd = ev_signalfd();
 	ev_io_start(ss.loop, &sig_io, sfd, EPOLLIN, on_signal, &ss);
 	if (control) {
 		control_fd = control_open(control);

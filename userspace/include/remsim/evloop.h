@@ -54,11 +54,12 @@ static inline bool ev_timer_pending(const struct ev_timer *t)
 uint64_t ev_now_ns(void);
 
 /*
- * For daemons: blocks SIGTERM and SIGINT (and SIGUSR1 with @usr1), ignores
- * SIGPIPE, and returns a non-blocking signalfd for them to watch in the
- * loop, or -errno.
+ * For daemons: blocks SIGTERM, SIGINT, SIGHUP and SIGUSR1, ignores SIGPIPE,
+ * and returns a non-blocking signalfd for them to watch in the loop, or
+ * -errno. Every daemon handles all four (SIGHUP: reload, SIGUSR1:
+ * statistics), so that neither ever kills one by its default action.
  */
-int ev_signalfd(bool usr1);
+int ev_signalfd(void);
 
 /*
  * Waits for and dispatches events for at most @timeout_ms (-1: until one

@@ -35,6 +35,18 @@ void log_set_level(enum log_cat cat, enum log_level level);
 void log_set_all(enum log_level level);
 void log_timestamps(bool on);
 
+/*
+ * The levels and the timestamp switch, so that a config file re-read on
+ * SIGHUP that turns out bad (after some of its lines were applied) leaves
+ * the logging as it was.
+ */
+struct log_state {
+	enum log_level levels[LOG_CAT_COUNT];
+	bool timestamps;
+};
+void log_save(struct log_state *st);
+void log_restore(const struct log_state *st);
+
 /* "debug", "info", "notice", "error", "fatal" or a number; -1 if neither. */
 int log_parse_level(const char *text);
 /*

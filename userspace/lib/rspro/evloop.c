@@ -259,7 +259,7 @@ void ev_break(struct ev_loop *loop)
 	loop->stop = true;
 }
 
-int ev_signalfd(bool usr1)
+int ev_signalfd(void)
 {
 	sigset_t sigs;
 	int fd;
@@ -268,8 +268,9 @@ int ev_signalfd(bool usr1)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
-	if (usr1)
-		sigaddset(&sigs, SIGUSR1);
+	/* reload and statistics: their default action would kill us */
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	fd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
 	return fd < 0 ? -errno : fd;

@@ -54,6 +54,18 @@ void log_timestamps(bool on)
 	timestamps = on;
 }
 
+void log_save(struct log_state *st)
+{
+	memcpy(st->levels, levels, sizeof(levels));
+	st->timestamps = timestamps;
+}
+
+void log_restore(const struct log_state *st)
+{
+	memcpy(levels, st->levels, sizeof(levels));
+	timestamps = st->timestamps;
+}
+
 int log_parse_level(const char *text)
 {
 	static const struct {
