@@ -6,14 +6,23 @@
  * slots in parallel. STATUS (A0 F2 00 00 16) is the command: 5 bytes out,
  * 24 back.
  *
+ * What bankd costs per APDU besides time: its voluntary context switches
+ * (every thread's, in the timed 1-slot run) and its system calls, logged
+ * by strace -f in a separate 1-slot run of its own: strace stops bankd at
+ * every call, so that run's latency means nothing and is not reported.
+ *
  *   bankd_rtt [ROUNDS]
  */
+#include <dirent.h>
+#include <fcntl.h>
 #include <PCSC/winscard.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "daemon.h"
 #include "http.h"
@@ -22,6 +31,8 @@
 #include "rspro_peer.h"
 
 #define SLOTS	16
+/* APDUs in the run under strace: enough for a steady count */
+#define COUNTED_MAX	500
 
 static const uint8_t status[] = { 0xa0, 0xf2, 0x00, 0x00, 0x16 };
 static unsigned int rounds;
@@ -72,8 +83,199 @@ static int run_direct(unsigned int slots)
 	return bad ? -1 : 0;
 }
 
+/*
+ * The threads of @pid, or -1; in @sum the values of their "NAME: N" lines
+ * of /proc status added up, in @nonzero how many of them are not 0.
+ */
+static long task_status(pid_t pid, const char *name, long *sum, long *nonzero)
+{
+	char path[300], line[256];
+	size_t nlen = strlen(name);
+	struct dirent *e;
+	long tasks = 0;
+	DIR *d;
+
+	*sum = *nonzero = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)pid, e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;	/* a thread that just ended */
+		tasks++;
+		while (fgets(line, sizeof(line), f)) {
+			long v;
+
+			if (strncmp(line, name, nlen) || line[nlen] != ':')
+				continue;
+			v = strtol(line + nlen + 1, NULL, 10);
+			*sum += v;
+			*nonzero += v != 0;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return tasks;
+}
+
+static long vol_switches(pid_t pid)
+{
+	long sum, nonzero;
+
+	return task_status(pid, "voluntary_ctxt_switches", &sum, &nonzero) < 0 ? -1 : sum;
+}
+
+/* Whether every thread of @pid has a tracer. */
+static bool all_traced(pid_t pid)
+{
+	long sum, traced, tasks = task_status(pid, "TracerPid", &sum, &traced);
+
+	return tasks > 0 && traced == tasks;
+}
+
+/*
+ * What happens around the timed rounds of run_bankd(): the context switch
+ * count, or strace attached to bankd for exactly those rounds.
+ */
+struct meter {
+	pid_t bankd;
+	bool strace;
+	char out[128];		/* strace's log */
+	pid_t tracer;
+	long before, count;	/* -1: not measured */
+	unsigned int apdus;	/* in the rounds measured */
+};
+
+static int meter_start(struct meter *m)
+{
+	char pid[16];
+	int i;
+
+	m->count = -1;
+	if (!m->strace) {
+		m->before = vol_switches(m->bankd);
+		return 0;
+	}
+	snprintf(pid, sizeof(pid), "%d", (int)m->bankd);
+	m->tracer = fork();
+	if (m->tracer < 0)
+		return -1;
+	if (!m->tracer) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		dup2(null, 2);
+		execlp("strace", "strace", "-qq", "-f", "-o", m->out,
+		       "-p", pid, (char *)NULL);
+		_exit(127);
+	}
+	/* every thread stopped once and resumed under strace: counting runs */
+	for (i = 0; i < 500; i++) {
+		if (all_traced(m->bankd))
+			return 0;
+		if (waitpid(m->tracer, NULL, WNOHANG) == m->tracer) {
+			m->tracer = 0;
+			return -1;
+		}
+		usleep(10000);
+	}
+	kill(m->tracer, SIGKILL);
+	waitpid(m->tracer, NULL, 0);
+	m->tracer = 0;
+	return -1;
+}
+
+/* Calls seen in strace's log, by thread role (0: event loop, 1: workers) and name. */
+#define NAMES_MAX	48
+struct tally {
+	char name[NAMES_MAX][32];
+	long calls[NAMES_MAX][2];
+	unsigned int n;
+};
+
+static void tally_add(struct tally *t, const char *name, int role)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->n; i++)
+		if (!strcmp(t->name[i], name))
+			break;
+	if (i == t->n) {
+		if (t->n == NAMES_MAX)
+			return;
+		snprintf(t->name[t->n++], sizeof(t->name[0]), "%s", name);
+	}
+	t->calls[i][role]++;
+}
+
+/*
+ * The system calls in strace -f's log @path, started ones only (an
+ * interrupted call's "resumed" half is the same call), or -1. Each call's
+ * count per APDU, split between the event loop thread (@pid) and the
+ * workers, goes out as a comment: which calls the hand-off costs.
+ */
+static long strace_total(const char *path, pid_t pid, unsigned int apdus)
+{
+	static struct tally t;
+	char line[512], name[32];
+	long total = 0;
+	unsigned int i;
+	int tid, role;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	memset(&t, 0, sizeof(t));
+	while (fgets(line, sizeof(line), f)) {
+		/* "TID name(args...": a call; "TID <... name resumed>", "TID +++": not */
+		if (sscanf(line, "%d %31[a-z0-9_]", &tid, name) != 2 ||
+		    !strchr(line, '(') || strstr(line, "resumed>"))
+			continue;
+		role = tid == pid ? 0 : 1;
+		tally_add(&t, name, role);
+		total++;
+	}
+	fclose(f);
+	for (role = 0; role < 2; role++) {
+		printf("#   bankd %s:", role ? "workers" : "event loop");
+		for (i = 0; i < t.n; i++)
+			if (t.calls[i][role])
+				printf(" %s %.2f", t.name[i], (double)t.calls[i][role] / apdus);
+		printf(" (per APDU)\n");
+	}
+	return total;
+}
+
+static void meter_stop(struct meter *m)
+{
+	long after;
+	int st;
+
+	if (!m->strace) {
+		after = vol_switches(m->bankd);
+		m->count = m->before < 0 || after < 0 ? -1 : after - m->before;
+		return;
+	}
+	if (!m->tracer)
+		return;
+	/* SIGINT: strace detaches, flushes its log and dies by the signal */
+	kill(m->tracer, SIGINT);
+	if (waitpid(m->tracer, &st, 0) == m->tracer &&
+	    (WIFEXITED(st) ? !WEXITSTATUS(st) : WTERMSIG(st) == SIGINT))
+		m->count = strace_total(m->out, m->bankd, m->apdus);
+	m->tracer = 0;
+}
+
 /* Through bankd: @slots clients, each with one APDU in flight. */
-static int run_bankd(struct ev_loop *loop, int port, unsigned int slots, uint64_t *lat)
+static int run_bankd(struct ev_loop *loop, int port, unsigned int slots, unsigned int n,
+		     uint64_t *lat, struct meter *m)
 {
 	static struct tpeer c[SLOTS];
 	struct rspro_identity id;
@@ -93,7 +295,9 @@ static int run_bankd(struct ev_loop *loop, int port, unsigned int slots, uint64_
 	for (i = 0; i < slots; i++)
 		if (!tpeer_wait(&c[i], RSPRO_SET_ATR_REQ, NULL, 20000))
 			return -1;
-	for (r = 0; r < rounds; r++) {
+	if (m && meter_start(m))
+		return -1;
+	for (r = 0; r < n; r++) {
 		for (i = 0; i < slots; i++) {
 			rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD,
 				   (struct rspro_client_slot){ 100 + i, 0 },
@@ -108,6 +312,8 @@ static int run_bankd(struct ev_loop *loop, int port, unsigned int slots, uint64_
 			lat[r * slots + i] = now_ns() - t0[i];
 		}
 	}
+	if (m)
+		meter_stop(m);
 	for (i = 0; i < slots; i++)
 		tpeer_close(&c[i]);
 	return 0;
@@ -118,7 +324,8 @@ int main(int argc, char **argv)
 	char body[4096];
 	struct ev_loop *loop = ev_loop_new();
 	uint64_t *lat, d1[2], d16[2], b1[2], b16[2];
-	unsigned int i, slots;
+	struct meter sw = { 0 }, sc = { .strace = true };
+	unsigned int i, slots, counted;
 	int t;
 
 	rounds = argc > 1 ? strtoul(argv[1], NULL, 0) : 1000;
@@ -156,12 +363,26 @@ int main(int argc, char **argv)
 		(slots == 1 ? d1 : d16)[0] = percentile(all, n, 50);
 		(slots == 1 ? d1 : d16)[1] = percentile(all, n, 99);
 		free(all);
-		if (run_bankd(loop, ch.bank[0].port, slots, lat)) {
+		sw.bankd = ch.bank[0].bankd.pid;
+		if (run_bankd(loop, ch.bank[0].port, slots, rounds, lat, slots == 1 ? &sw : NULL)) {
 			fprintf(stderr, "bankd_rtt: through bankd failed (see %s)\n", ch.dir);
 			return 1;
 		}
 		(slots == 1 ? b1 : b16)[0] = percentile(lat, n, 50);
 		(slots == 1 ? b1 : b16)[1] = percentile(lat, n, 99);
+	}
+	/* last: strace's stops must not touch the timed runs */
+	counted = rounds < COUNTED_MAX ? rounds : COUNTED_MAX;
+	sc.bankd = ch.bank[0].bankd.pid;
+	sc.apdus = counted;
+	snprintf(sc.out, sizeof(sc.out), "%s/bankd.strace", ch.dir);
+	if (run_bankd(loop, ch.bank[0].port, 1, counted, lat, &sc)) {
+		fprintf(stderr, "bankd_rtt: through bankd under strace failed (see %s)\n", ch.dir);
+		return 1;
+	}
+	if (sc.count < 0 || sw.count < 0) {
+		fprintf(stderr, "bankd_rtt: cannot count bankd's system calls (strace) or context switches\n");
+		return 1;
 	}
 	printf("# %u STATUS APDUs per slot; direct = SCardTransmit on the same softsim card\n",
 	       rounds);
@@ -173,6 +394,9 @@ int main(int argc, char **argv)
 	       (double)b16[0] / d16[0]);
 	printf("bankd_rtt_16slots_p99: %.1f us (%.2fx vs pcsc_direct_16slots)\n", b16[1] / 1e3,
 	       (double)b16[1] / d16[1]);
+
+	printf("bankd syscalls/APDU: %.1f (osmo-remsim-bankd ~7.5)\n", (double)sc.count / counted);
+	printf("bankd voluntary context switches/APDU: %.2f\n", (double)sw.count / rounds);
 
 	return chain_stop(&ch) ? 1 : 0;
 }
