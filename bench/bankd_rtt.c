@@ -13,16 +13,12 @@
  *
  *   bankd_rtt [ROUNDS]
  */
-#include <dirent.h>
-#include <fcntl.h>
 #include <PCSC/winscard.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "daemon.h"
 #include "http.h"
@@ -84,63 +80,6 @@ static int run_direct(unsigned int slots)
 }
 
 /*
- * The threads of @pid, or -1; in @sum the values of their "NAME: N" lines
- * of /proc status added up, in @nonzero how many of them are not 0.
- */
-static long task_status(pid_t pid, const char *name, long *sum, long *nonzero)
-{
-	char path[300], line[256];
-	size_t nlen = strlen(name);
-	struct dirent *e;
-	long tasks = 0;
-	DIR *d;
-
-	*sum = *nonzero = 0;
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((e = readdir(d))) {
-		FILE *f;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)pid, e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;	/* a thread that just ended */
-		tasks++;
-		while (fgets(line, sizeof(line), f)) {
-			long v;
-
-			if (strncmp(line, name, nlen) || line[nlen] != ':')
-				continue;
-			v = strtol(line + nlen + 1, NULL, 10);
-			*sum += v;
-			*nonzero += v != 0;
-		}
-		fclose(f);
-	}
-	closedir(d);
-	return tasks;
-}
-
-static long vol_switches(pid_t pid)
-{
-	long sum, nonzero;
-
-	return task_status(pid, "voluntary_ctxt_switches", &sum, &nonzero) < 0 ? -1 : sum;
-}
-
-/* Whether every thread of @pid has a tracer. */
-static bool all_traced(pid_t pid)
-{
-	long sum, traced, tasks = task_status(pid, "TracerPid", &sum, &traced);
-
-	return tasks > 0 && traced == tasks;
-}
-
-/*
  * What happens around the timed rounds of run_bankd(): the context switch
  * count, or strace attached to bankd for exactly those rounds.
  */
@@ -155,41 +94,17 @@ struct meter {
 
 static int meter_start(struct meter *m)
 {
-	char pid[16];
-	int i;
-
 	m->count = -1;
 	if (!m->strace) {
-		m->before = vol_switches(m->bankd);
+		m->before = pid_vol_switches(m->bankd);
 		return 0;
 	}
-	snprintf(pid, sizeof(pid), "%d", (int)m->bankd);
-	m->tracer = fork();
-	if (m->tracer < 0)
+	m->tracer = strace_attach(m->bankd, m->out, false);
+	if (m->tracer < 0) {
+		m->tracer = 0;
 		return -1;
-	if (!m->tracer) {
-		int null = open("/dev/null", O_WRONLY);
-
-		dup2(null, 1);
-		dup2(null, 2);
-		execlp("strace", "strace", "-qq", "-f", "-o", m->out,
-		       "-p", pid, (char *)NULL);
-		_exit(127);
 	}
-	/* every thread stopped once and resumed under strace: counting runs */
-	for (i = 0; i < 500; i++) {
-		if (all_traced(m->bankd))
-			return 0;
-		if (waitpid(m->tracer, NULL, WNOHANG) == m->tracer) {
-			m->tracer = 0;
-			return -1;
-		}
-		usleep(10000);
-	}
-	kill(m->tracer, SIGKILL);
-	waitpid(m->tracer, NULL, 0);
-	m->tracer = 0;
-	return -1;
+	return 0;
 }
 
 /* Calls seen in strace's log, by thread role (0: event loop, 1: workers) and name. */
@@ -256,19 +171,13 @@ static long strace_total(const char *path, pid_t pid, unsigned int apdus)
 static void meter_stop(struct meter *m)
 {
 	long after;
-	int st;
 
 	if (!m->strace) {
-		after = vol_switches(m->bankd);
+		after = pid_vol_switches(m->bankd);
 		m->count = m->before < 0 || after < 0 ? -1 : after - m->before;
 		return;
 	}
-	if (!m->tracer)
-		return;
-	/* SIGINT: strace detaches, flushes its log and dies by the signal */
-	kill(m->tracer, SIGINT);
-	if (waitpid(m->tracer, &st, 0) == m->tracer &&
-	    (WIFEXITED(st) ? !WEXITSTATUS(st) : WTERMSIG(st) == SIGINT))
+	if (m->tracer && !strace_detach(m->tracer))
 		m->count = strace_total(m->out, m->bankd, m->apdus);
 	m->tracer = 0;
 }
