@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon.h"
 #include "http.h"
@@ -44,11 +45,20 @@ static void *direct(void *arg)
 	DWORD proto, rlen;
 	uint8_t resp[300];
 	char reader[64];
+	LONG rv;
 
 	pcsc_env_reader(&ch.bank[0].env, n, reader, sizeof(reader));
-	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) ||
-	    SCardConnect(ctx, reader, SCARD_SHARE_EXCLUSIVE, SCARD_PROTOCOL_T0, &card, &proto))
+	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx))
 		return (void *)1;
+	/* bankd lets go of a card when it sees its client gone: soon, not at once */
+	for (i = 0; (rv = SCardConnect(ctx, reader, SCARD_SHARE_EXCLUSIVE, SCARD_PROTOCOL_T0,
+					&card, &proto)) == SCARD_E_SHARING_VIOLATION && i < 500; i++)
+		usleep(10000);
+	if (rv) {
+		fprintf(stderr, "bankd_rtt: %s: %s\n", reader, pcsc_stringify_error(rv));
+		SCardReleaseContext(ctx);
+		return (void *)1;
+	}
 	for (i = 0; i < rounds; i++) {
 		uint64_t t0 = now_ns();
 
@@ -244,12 +254,13 @@ int main(int argc, char **argv)
 		direct_lat[i] = calloc(rounds, sizeof(uint64_t));
 	if (chain_start(&ch, SLOTS, false)) {
 		fprintf(stderr, "bankd_rtt: no PC/SC environment, server or bankd (%s)\n", ch.dir);
+		chain_stop(&ch);
 		return 1;
 	}
 	for (i = 0; i < SLOTS; i++) {
 		if (chain_map(&ch, i, 100 + i, 0) != 201) {
 			fprintf(stderr, "bankd_rtt: map %u refused\n", i);
-			return 1;
+			goto fail;
 		}
 	}
 	for (t = 0; t < 100; t++) {
@@ -265,7 +276,7 @@ int main(int argc, char **argv)
 
 		if (run_direct(slots)) {
 			fprintf(stderr, "bankd_rtt: direct SCardTransmit failed\n");
-			return 1;
+			goto fail;
 		}
 		for (i = 0; i < slots; i++)
 			memcpy(all + (size_t)i * rounds, direct_lat[i], rounds * sizeof(uint64_t));
@@ -275,7 +286,7 @@ int main(int argc, char **argv)
 		sw.bankd = ch.bank[0].bankd.pid;
 		if (run_bankd(loop, ch.bank[0].port, slots, rounds, lat, slots == 1 ? &sw : NULL)) {
 			fprintf(stderr, "bankd_rtt: through bankd failed (see %s)\n", ch.dir);
-			return 1;
+			goto fail;
 		}
 		(slots == 1 ? b1 : b16)[0] = percentile(lat, n, 50);
 		(slots == 1 ? b1 : b16)[1] = percentile(lat, n, 99);
@@ -287,11 +298,11 @@ int main(int argc, char **argv)
 	snprintf(sc.out, sizeof(sc.out), "%s/bankd.strace", ch.dir);
 	if (run_bankd(loop, ch.bank[0].port, 1, counted, lat, &sc)) {
 		fprintf(stderr, "bankd_rtt: through bankd under strace failed (see %s)\n", ch.dir);
-		return 1;
+		goto fail;
 	}
 	if (sc.count < 0 || sw.count < 0) {
 		fprintf(stderr, "bankd_rtt: cannot count bankd's system calls (strace) or context switches\n");
-		return 1;
+		goto fail;
 	}
 	printf("# %u STATUS APDUs per slot; direct = SCardTransmit on the same softsim card\n",
 	       rounds);
@@ -308,4 +319,8 @@ int main(int argc, char **argv)
 	printf("bankd voluntary context switches/APDU: %.2f\n", (double)sw.count / rounds);
 
 	return chain_stop(&ch) ? 1 : 0;
+fail:
+	/* the daemons go, their logs stay for a look */
+	chain_stop(&ch);
+	return 1;
 }
