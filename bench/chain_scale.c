@@ -8,7 +8,8 @@
  *    16 cards, pcscd serving at most 16 readers); the base is 1 slot;
  *  - 0, 10 and 50 ms added by netem on the link from the client to the
  *    bankd (in a network namespace behind a veth pair), one slot busy;
- *    the base is 0 ms.
+ *    the base is 0 ms; what each delay added to the p50 is also set
+ *    against netem's own (1.00x: nothing else held a segment back).
  *
  *	chain_scale [APDUS_PER_SLOT [slots|delay]]	(in the VM, make bench)
  */
@@ -238,6 +239,14 @@ static int by_delay(uint64_t *all)
 			goto out;
 		snprintf(name, sizeof(name), "chain_delay%ums", delays[k]);
 		report(name, p50, p99, base50, base99, "delay0ms");
+		/*
+		 * What the delay added against what netem added: 1.00 when no hop
+		 * holds a segment back (Nagle, a delayed ACK) on top of it.
+		 */
+		if (k)
+			printf("%s_added_p50: %.2f ms (%.2fx vs netem)\n", name,
+			       ((double)p50 - base50) / 1e6,
+			       ((double)p50 - base50) / (delays[k] * 1e6));
 		if (!k) {
 			base50 = p50;
 			base99 = p99;
