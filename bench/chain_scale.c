@@ -8,16 +8,25 @@
  *    16 cards, pcscd serving at most 16 readers); the base is 1 slot;
  *  - 0, 10 and 50 ms added by netem on the link from the client to the
  *    bankd (in a network namespace behind a veth pair), one slot busy;
- *    the base is 0 ms.
+ *    the base is 0 ms; what each delay added to the p50 is also set
+ *    against netem's own and against what it added to a plain TCP
+ *    ping-pong over the same link (1.00x: nothing held a segment back).
  *
  *	chain_scale [APDUS_PER_SLOT [slots|delay]]	(in the VM, make bench)
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -200,12 +209,111 @@ static int sh(const char *cmd)
 	return WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : -1;
 }
 
+#define NET_PORT	9997
+#define NET_BANK_IP	"10.99.0.2"	/* CHAIN_BANK_DEV's, chain_netns_create() */
+#define NET_ROUNDS	200
+
+/* In CHAIN_NETNS: echoes 32-byte messages on one connection, then exits. */
+static void net_echo(int ready)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(NET_PORT) };
+	int one = 1, lfd, fd, ns = open("/run/netns/" CHAIN_NETNS, O_RDONLY);
+	char buf[32];
+
+	if (ns < 0 || setns(ns, CLONE_NEWNET))
+		_exit(1);
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 1) ||
+	    write(ready, "", 1) != 1)
+		_exit(1);
+	alarm(120);	/* the parent died: do not linger */
+	fd = accept(lfd, NULL, NULL);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	while (recv(fd, buf, sizeof(buf), MSG_WAITALL) == sizeof(buf))
+		if (send(fd, buf, sizeof(buf), 0) != sizeof(buf))
+			break;
+	_exit(0);
+}
+
+/* Packets that crossed CHAIN_HOST_DEV so far, both ways, or -1. */
+static long link_packets(void)
+{
+	static const char *const f[] = { "tx_packets", "rx_packets" };
+	long sum = 0;
+
+	for (int i = 0; i < 2; i++) {
+		char path[96];
+		long v = -1;
+		FILE *fp;
+
+		snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/%s", CHAIN_HOST_DEV,
+			 f[i]);
+		fp = fopen(path, "r");
+		if (!fp)
+			return -1;
+		if (fscanf(fp, "%ld", &v) != 1)
+			v = -1;
+		fclose(fp);
+		if (v < 0)
+			return -1;
+		sum += v;
+	}
+	return sum;
+}
+
+/*
+ * What the network itself takes: the p50 of a 32-byte TCP ping-pong from
+ * here to the bankd's namespace, through the same veth pair and netem as
+ * the chain's TPDUs. In the emulated machine netem's timer fires late, so
+ * the chain's added delay is measured against this as well as against
+ * the configured delay. 0 if it cannot be measured.
+ */
+static uint64_t net_rtt(uint64_t *all)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(NET_PORT) };
+	int one = 1, fd = -1, pipefd[2], n = 0;
+	char buf[32] = { 0 }, c;
+	pid_t pid;
+
+	if (pipe(pipefd))
+		return 0;
+	pid = fork();
+	if (!pid)
+		net_echo(pipefd[1]);
+	close(pipefd[1]);
+	if (pid < 0 || read(pipefd[0], &c, 1) != 1)
+		goto out;
+	inet_pton(AF_INET, NET_BANK_IP, &a.sin_addr);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)))
+		goto out;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	for (; n < NET_ROUNDS; n++) {
+		uint64_t t = now_ns();
+
+		if (send(fd, buf, sizeof(buf), 0) != sizeof(buf) ||
+		    recv(fd, buf, sizeof(buf), MSG_WAITALL) != sizeof(buf))
+			break;
+		all[n] = now_ns() - t;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	close(pipefd[0]);
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
+	return n == NET_ROUNDS ? percentile(all, n, 50) : 0;
+}
+
 static int by_delay(uint64_t *all)
 {
 	static const unsigned int delays[] = { 0, 10, 50 };
 	struct chain_opts o = { .cards = 2, .netns = true };
 	static struct phone phone;
-	uint64_t base50 = 0, base99 = 0;
+	uint64_t base50 = 0, base99 = 0, net[3];
 	struct chain c;
 	int ret = -1;
 
@@ -231,17 +339,41 @@ static int by_delay(uint64_t *all)
 		char cmd[160], name[32];
 		uint64_t p50, p99;
 		double per_s;
+		long pkts;
 
 		snprintf(cmd, sizeof(cmd), "tc qdisc replace dev %s root netem delay %ums",
 			 CHAIN_HOST_DEV, delays[k]);
+		pkts = link_packets();
 		if (sh(cmd) || burst(&phone, 1, all, &p50, &p99, &per_s))
 			goto out;
+		pkts = pkts < 0 ? -1 : link_packets() - pkts;
+		net[k] = net_rtt(all);
+		if (!net[k]) {
+			fprintf(stderr, "chain_scale: no TCP ping-pong to %s\n", NET_BANK_IP);
+			goto out;
+		}
 		snprintf(name, sizeof(name), "chain_delay%ums", delays[k]);
 		report(name, p50, p99, base50, base99, "delay0ms");
+		/* 2 (the TPDU, its answer; ACKs ride on them): more is a stray segment */
+		printf("%s_packets: %.2f per APDU\n", name, (double)pkts / apdus);
 		if (!k) {
 			base50 = p50;
 			base99 = p99;
+			continue;
 		}
+		/*
+		 * What the delay added against what netem added, and against what
+		 * a TCP ping-pong over the same link saw added: 1.00 when no hop
+		 * of the chain holds a segment back (Nagle, a delayed ACK).
+		 */
+		printf("net_delay%ums_added_p50: %.2f ms (%.2fx vs netem)\n", delays[k],
+		       ((double)net[k] - net[0]) / 1e6,
+		       ((double)net[k] - net[0]) / (delays[k] * 1e6));
+		printf("%s_added_p50: %.2f ms (%.2fx vs netem)\n", name,
+		       ((double)p50 - base50) / 1e6, ((double)p50 - base50) / (delays[k] * 1e6));
+		printf("%s_added_vs_net: %.2f ms (%.2fx vs net_delay%ums_added)\n", name,
+		       ((double)p50 - base50) / 1e6,
+		       ((double)p50 - base50) / ((double)net[k] - net[0]), delays[k]);
 	}
 	ret = 0;
 out:

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Child processes for the daemons under test. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -261,4 +262,122 @@ int tcp_flood(int port, int *fds, int max)
 		fds[n++] = fd;
 	}
 	return n;
+}
+
+/*
+ * The threads of @pid, or -1; in @sum the values of their "NAME: N" lines
+ * of /proc status added up, in @nonzero how many of them are not 0.
+ */
+long pid_task_status(pid_t pid, const char *name, long *sum, long *nonzero)
+{
+	char path[300], line[256];
+	size_t nlen = strlen(name);
+	struct dirent *e;
+	long tasks = 0;
+	DIR *d;
+
+	*sum = *nonzero = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)pid, e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;	/* a thread that just ended */
+		tasks++;
+		while (fgets(line, sizeof(line), f)) {
+			long v;
+
+			if (strncmp(line, name, nlen) || line[nlen] != ':')
+				continue;
+			v = strtol(line + nlen + 1, NULL, 10);
+			*sum += v;
+			*nonzero += v != 0;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return tasks;
+}
+
+long pid_vol_switches(pid_t pid)
+{
+	long sum, nonzero;
+
+	return pid_task_status(pid, "voluntary_ctxt_switches", &sum, &nonzero) < 0 ? -1 : sum;
+}
+
+/* Whether every thread of @pid has a tracer. */
+static bool all_traced(pid_t pid)
+{
+	long sum, traced, tasks = pid_task_status(pid, "TracerPid", &sum, &traced);
+
+	return tasks > 0 && traced == tasks;
+}
+
+pid_t strace_attach(pid_t pid, const char *out, bool summary)
+{
+	char p[16];
+	pid_t tracer;
+	int i;
+
+	snprintf(p, sizeof(p), "%d", (int)pid);
+	tracer = fork();
+	if (tracer < 0)
+		return -1;
+	if (!tracer) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		dup2(null, 2);
+		if (summary)
+			execlp("strace", "strace", "-qq", "-f", "-c", "-U", "calls,name", "-o",
+			       out, "-p", p, (char *)NULL);
+		else
+			execlp("strace", "strace", "-qq", "-f", "-o", out, "-p", p, (char *)NULL);
+		_exit(127);
+	}
+	/* every thread stopped once and resumed under strace: counting runs */
+	for (i = 0; i < 500; i++) {
+		if (all_traced(pid))
+			return tracer;
+		if (waitpid(tracer, NULL, WNOHANG) == tracer)
+			return -1;
+		usleep(10000);
+	}
+	kill(tracer, SIGKILL);
+	waitpid(tracer, NULL, 0);
+	return -1;
+}
+
+int strace_detach(pid_t tracer)
+{
+	int st;
+
+	/* SIGINT: strace detaches, flushes its log and dies by the signal */
+	kill(tracer, SIGINT);
+	if (waitpid(tracer, &st, 0) != tracer)
+		return -1;
+	return (WIFEXITED(st) ? !WEXITSTATUS(st) : WTERMSIG(st) == SIGINT) ? 0 : -1;
+}
+
+long strace_summary_calls(const char *out, const char *name)
+{
+	char line[256], n[64];
+	long calls = -1, v;
+	FILE *f = fopen(out, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%ld %63s", &v, n) == 2 && !strcmp(n, name))
+			calls = v;
+	fclose(f);
+	return calls;
 }

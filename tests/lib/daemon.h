@@ -41,6 +41,23 @@ int shell(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 long pid_rss_kib(pid_t pid);
 /* The CPU time (user + system) process @pid used so far, in ms, or -1. */
 long pid_cpu_ms(pid_t pid);
+/*
+ * The threads of @pid, or -1; in @sum the values of their "NAME: N" lines
+ * of /proc status added up, in @nonzero how many of them are not 0.
+ */
+long pid_task_status(pid_t pid, const char *name, long *sum, long *nonzero);
+/* The voluntary context switches of every thread of @pid so far, or -1. */
+long pid_vol_switches(pid_t pid);
+/*
+ * strace -f attached to every thread of @pid, writing to @out its log, or
+ * with @summary the count of each call (strace -c -U calls,name); returns
+ * strace's pid once all are traced, -1 if strace cannot attach.
+ */
+pid_t strace_attach(pid_t pid, const char *out, bool summary);
+/* Detaches strace: 0 when it wrote @out, -1 if not. */
+int strace_detach(pid_t tracer);
+/* The calls to @name ("total": all) in a summary of strace_attach(), or -1. */
+long strace_summary_calls(const char *out, const char *name);
 /* How many lines of @log contain @text. */
 long log_count(const char *log, const char *text);
 /*

@@ -2,15 +2,18 @@
 /*
  * A bank slot's worker thread: every blocking PC/SC call of that slot runs
  * here, one job at a time, so a slow or wedged card holds only its own
- * slot. Jobs come from the event loop on a list; results go back on another
- * and an eventfd wakes the loop.
+ * slot. Jobs come from the event loop on a lock-free stack and a futex
+ * wakes the worker; results go back on another and an eventfd wakes the
+ * loop (bankd.h: struct worker).
  */
 #include <errno.h>
+#include <linux/futex.h>
 #include <PCSC/winscard.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "bankd.h"
@@ -193,49 +196,110 @@ static void do_reset(struct worker *w, struct job *j)
 	j->rv = SCARD_S_SUCCESS;
 }
 
+static void futex_wait(atomic_uint *word, unsigned int val)
+{
+	/* returns at once if *word is no longer @val: no wake-up is lost */
+	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void futex_wake(atomic_uint *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* Pushes @j on the stack at @top; one pusher per stack, but safe for more. */
+static void push(_Atomic(struct job *) *top, struct job *j)
+{
+	struct job *old = atomic_load(top);
+
+	do
+		j->next = old;
+	while (!atomic_compare_exchange_weak(top, &old, j));
+}
+
+/* Takes the whole stack at @top, oldest first. */
+static struct job *take_all(_Atomic(struct job *) *top)
+{
+	struct job *j = atomic_exchange(top, NULL), *fifo = NULL, *next;
+
+	for (; j; j = next) {
+		next = j->next;
+		j->next = fifo;
+		fifo = j;
+	}
+	return fifo;
+}
+
+/*
+ * The next jobs, oldest first, or NULL when told to quit. The worker says
+ * it sleeps before it looks a last time; the loop pushes before it looks
+ * whether the worker sleeps: one of the two sees the other (sequentially
+ * consistent atomics), so a job never waits for a wake-up that never comes.
+ */
+static struct job *wait_jobs(struct worker *w)
+{
+	struct job *jobs;
+
+	for (;;) {
+		jobs = take_all(&w->todo);
+		if (jobs || atomic_load(&w->quit))
+			return jobs;
+		atomic_store(&w->sleeping, 1);
+		if (!atomic_load(&w->todo) && !atomic_load(&w->quit))
+			futex_wait(&w->sleeping, 1);
+		atomic_store(&w->sleeping, 0);
+	}
+}
+
+static void run_job(struct worker *w, struct job *j)
+{
+	switch (j->type) {
+	case JOB_OPEN:
+		do_open(w, j);
+		break;
+	case JOB_TRANSMIT:
+		do_transmit(w, j);
+		break;
+	case JOB_RESET:
+		do_reset(w, j);
+		break;
+	case JOB_CLOSE:
+		drop_card(w, SCARD_UNPOWER_CARD);
+		j->rv = SCARD_S_SUCCESS;
+		break;
+	}
+}
+
+/* @j back to the loop; the eventfd only if nobody told the loop yet. */
+static void job_done(struct worker *w, struct job *j)
+{
+	struct bankd *bd = w->bd;
+	uint64_t one = 1;
+
+	push(&w->done, j);
+	if (atomic_exchange(&bd->done_told, true))
+		return;
+	if (write(bd->done_fd, &one, sizeof(one)) < 0)
+		LOGP(DBANKDW, LOG_ERROR, w->name, "eventfd: %s", strerror(errno));
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	uint64_t one = 1;
+	struct job *jobs, *j;
 
-	pthread_mutex_lock(&w->lock);
-	for (;;) {
-		struct job *j;
-
-		while (!w->todo && !w->quit)
-			pthread_cond_wait(&w->cond, &w->lock);
-		if (!w->todo && w->quit)
-			break;
-		j = w->todo;
-		w->todo = j->next;
-		if (!w->todo)
-			w->todo_tail = &w->todo;
-		pthread_mutex_unlock(&w->lock);
-
-		switch (j->type) {
-		case JOB_OPEN:
-			do_open(w, j);
-			break;
-		case JOB_TRANSMIT:
-			do_transmit(w, j);
-			break;
-		case JOB_RESET:
-			do_reset(w, j);
-			break;
-		case JOB_CLOSE:
-			drop_card(w, SCARD_UNPOWER_CARD);
-			j->rv = SCARD_S_SUCCESS;
-			break;
+	while ((jobs = wait_jobs(w))) {
+		while ((j = jobs)) {
+			jobs = j->next;
+			/* what was not started when told to quit is dropped */
+			if (atomic_load(&w->quit)) {
+				free(j);
+				continue;
+			}
+			run_job(w, j);
+			job_done(w, j);
 		}
-
-		pthread_mutex_lock(&w->lock);
-		j->next = NULL;
-		*w->done_tail = j;
-		w->done_tail = &j->next;
-		if (write(w->bd->done_fd, &one, sizeof(one)) < 0)
-			LOGP(DBANKDW, LOG_ERROR, w->name, "eventfd: %s", strerror(errno));
 	}
-	pthread_mutex_unlock(&w->lock);
 	drop_context(w);
 	return NULL;
 }
@@ -245,57 +309,54 @@ int worker_start(struct worker *w, struct bankd *bd, uint16_t slot)
 	w->bd = bd;
 	w->slot = slot;
 	snprintf(w->name, sizeof(w->name), "B%u:%u", bd->cfg.bank_id, slot);
-	w->todo_tail = &w->todo;
-	w->done_tail = &w->done;
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->cond, NULL);
+	atomic_init(&w->todo, NULL);
+	atomic_init(&w->done, NULL);
+	atomic_init(&w->sleeping, 0);
+	atomic_init(&w->quit, false);
 	return -pthread_create(&w->thread, NULL, worker_main, w);
+}
+
+static void free_jobs(struct job *j)
+{
+	struct job *next;
+
+	for (; j; j = next) {
+		next = j->next;
+		free(j);
+	}
 }
 
 void worker_stop(struct worker *w)
 {
-	struct job *j;
-
 	if (!w->bd)
 		return;
-	pthread_mutex_lock(&w->lock);
-	w->quit = true;
-	/* what was not started is dropped; a running call finishes first */
-	while ((j = w->todo)) {
-		w->todo = j->next;
-		free(j);
-	}
-	w->todo_tail = &w->todo;
-	pthread_cond_signal(&w->cond);
-	pthread_mutex_unlock(&w->lock);
+	/* a running call finishes first; what was not started is dropped */
+	atomic_store(&w->quit, true);
+	if (atomic_exchange(&w->sleeping, 0))
+		futex_wake(&w->sleeping);
 	pthread_join(w->thread, NULL);
-	while ((j = worker_take_done(w)))
-		free(j);
-	pthread_mutex_destroy(&w->lock);
-	pthread_cond_destroy(&w->cond);
+	free_jobs(take_all(&w->todo));
+	free_jobs(take_all(&w->done));
+	free_jobs(w->ready);
+	w->ready = NULL;
 }
 
+/* The loop's: one futex call, and only when the worker sleeps. */
 void worker_submit(struct worker *w, struct job *j)
 {
-	pthread_mutex_lock(&w->lock);
-	j->next = NULL;
-	*w->todo_tail = j;
-	w->todo_tail = &j->next;
-	pthread_cond_signal(&w->cond);
-	pthread_mutex_unlock(&w->lock);
+	push(&w->todo, j);
+	if (atomic_exchange(&w->sleeping, 0))
+		futex_wake(&w->sleeping);
 }
 
 struct job *worker_take_done(struct worker *w)
 {
 	struct job *j;
 
-	pthread_mutex_lock(&w->lock);
-	j = w->done;
-	if (j) {
-		w->done = j->next;
-		if (!w->done)
-			w->done_tail = &w->done;
-	}
-	pthread_mutex_unlock(&w->lock);
+	if (!w->ready)
+		w->ready = take_all(&w->done);
+	j = w->ready;
+	if (j)
+		w->ready = j->next;
 	return j;
 }
