@@ -4,7 +4,7 @@
  * firmware): one remsim slot per card-emulation interface (class ff/02/00).
  *
  * The board does the byte level of ISO 7816-3 towards the modem; this driver
- * moves its messages (kernel/st2_proto.h) between the interface's endpoints
+ * moves its messages (common/st2_proto.h) between the interface's endpoints
  * and the slot core: TPDU headers, command data, status changes and PPS in;
  * procedure bytes, data and status words, ATR, card insert, SIM select and
  * modem reset out.

@@ -2,14 +2,14 @@
 /*
  * st2board - a software SIMtrace2-family board for the tests: a USB gadget
  * (dummy_hcd, configfs, FunctionFS) with the real identity and descriptors,
- * behaving like the cardem firmware (kernel/cardem.c plays the card towards
+ * behaving like the cardem firmware (common/cardem.c plays the card towards
  * the modem; this file the USB side: message formats, the 3-deep IN queues
  * that drop the oldest, status IRQs, the emulation gate of SIM select).
  *
  * The phone in each slot is either in this process (the "session" command
  * runs the scripted phone session of tests/lib/session.c) or a test program
  * connected to the slot's modem socket, which speaks the records of
- * kernel/sim_modem.h like a simulated slot's modem file.
+ * common/sim_modem.h like a simulated slot's modem file.
  *
  *	st2board --product qmod --name b0 --udc dummy_udc.0 --ctl /run/b0.ctl
  *

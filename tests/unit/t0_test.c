@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * t0_test - the T=0 engine (kernel/t0.c, kernel/t0_case.c) as user space
+ * t0_test - the T=0 engine (common/t0.c, common/t0_case.c) as user space
  * compiles it: every entry of the case tables, and the engine's answers to
  * every input, good and bad.
  */

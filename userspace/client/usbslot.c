@@ -3,8 +3,8 @@
  * One card-emulation interface over libusb, doing in user space what
  * remsim.ko's USB driver and slot core do: four bulk-IN transfers and the
  * interrupt transfer always submitted, every message from the board
- * checked (kernel/st2_proto.c), headers and data through the T=0 engine
- * (kernel/t0.c), whole command APDUs to the card through the client core,
+ * checked (common/st2_proto.c), headers and data through the T=0 engine
+ * (common/t0.c), whole command APDUs to the card through the client core,
  * its answers back as procedure bytes, data and status words.
  *
  * Exactly once, as with the kernel: the modem's APDU goes out once; an
