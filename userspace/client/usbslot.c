@@ -288,8 +288,8 @@ static void on_invalid(void *ctx, const uint8_t *rest, size_t len)
 	struct usbslot *u = ctx;
 
 	if (!u->stats.board_errors++ || log_enabled(DMAIN, LOG_DEBUG))
-		LOGP(DMAIN, LOG_ERROR, who(u), "invalid message from the board (%zu bytes); counted",
-		     len);
+		LOGP(DMAIN, LOG_ERROR, who(u),
+		     "invalid message from the board (%zu bytes); counted", len);
 }
 
 /* The board's messages, as the kernel driver takes them (common/st2_proto.c). */
