@@ -32,7 +32,7 @@ ifeq ($(WERROR),1)
 WARNINGS	+= -Werror
 endif
 ALL_CFLAGS	:= -std=gnu11 $(WARNINGS) $(CFLAGS) -MMD -MP \
-		   -isystem include/uapi -Ikernel -Iuserspace/include -Iuserspace/softsim \
+		   -isystem include/uapi -Icommon -Iuserspace/include -Iuserspace/softsim \
 		   -DREMSIM_VERSION='"$(VERSION)"'
 
 PCSC_CFLAGS	:= $(shell pkg-config --cflags libpcsclite 2>/dev/null)
@@ -61,7 +61,7 @@ deps:
 # Kbuild writes objects next to its sources; building in a staging directory of
 # symbolic links keeps them out of the source tree.
 
-MODULE_SRCS	:= Kbuild $(wildcard kernel/*.c kernel/*.h)
+MODULE_SRCS	:= Kbuild $(wildcard kernel/*.c kernel/*.h common/*.c common/*.h)
 MODULES		:= $(MODSTAGE)/remsim.ko $(MODSTAGE)/remsim_sim.ko
 
 module: $(MODULES)
@@ -70,11 +70,11 @@ $(MODSTAGE)/remsim_sim.ko: $(MODSTAGE)/remsim.ko
 
 $(MODSTAGE)/remsim.ko: $(MODULE_SRCS) $(wildcard include/uapi/linux/*.h) Makefile
 	$(quiet) STAGE $(MODSTAGE)
-	$(Q)mkdir -p $(MODSTAGE)/kernel
+	$(Q)mkdir -p $(MODSTAGE)/kernel $(MODSTAGE)/common
 	$(Q)find $(MODSTAGE) -type l -delete
 	$(Q)ln -sf $(CURDIR)/Kbuild $(MODSTAGE)/Kbuild
 	$(Q)ln -sf $(CURDIR)/include $(MODSTAGE)/include
-	$(Q)for f in kernel/*.c kernel/*.h; do ln -sf $(CURDIR)/$$f $(MODSTAGE)/$$f; done
+	$(Q)for f in kernel/*.c kernel/*.h common/*.c common/*.h; do ln -sf $(CURDIR)/$$f $(MODSTAGE)/$$f; done
 	$(Q)test -d $(KDIR) || { echo "no kernel headers in $(KDIR): run make deps"; exit 1; }
 	$(Q)$(MAKE) -C $(KDIR) M=$(CURDIR)/$(MODSTAGE) REMSIM_VERSION=$(VERSION) \
 		REMSIM_WERROR=$(if $(filter 1,$(WERROR)),y) $(if $(V),V=$(V)) modules
@@ -200,8 +200,9 @@ $(B)/obj/%.o: %.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/lib -c -o $@ $<
 
-# The plain-C parts of the module, compiled for user space as they are.
-PLAIN_OBJS	:= $(patsubst %,$(B)/obj/kernel/%.o,t0 t0_case atr cardem st2_proto)
+# The plain C the modules share with user space (common/README), compiled
+# for user space as it is. User space sees no other kernel/ source.
+PLAIN_OBJS	:= $(patsubst common/%.c,$(B)/obj/common/%.o,$(wildcard common/*.c))
 
 $(B)/%.a:
 	$(quiet) AR $@
@@ -325,8 +326,8 @@ $(SAN)/bin/remsim-softsim: $(patsubst %.c,$(SAN)/obj/%.o,$(SOFTSIMD_SRCS)) $(SAN
 FUZZERS		:= $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/*_fuzz.c))
 FUZZ_SECONDS	?= 60
 FUZZ_FLAGS	:= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1 \
-		   -isystem include/uapi -Ikernel -Iuserspace/include
-PLAIN_SRCS	:= $(patsubst %,kernel/%.c,t0 t0_case atr cardem st2_proto)
+		   -isystem include/uapi -Icommon -Iuserspace/include
+PLAIN_SRCS	:= $(wildcard common/*.c)
 
 $(B)/fuzz/%: tests/fuzz/%.c $(PLAIN_SRCS)
 	$(quiet) FUZZER $@

@@ -43,7 +43,7 @@ RSPRO_HEADERS	:= $(addprefix userspace/include/remsim/,rspro.h ipa.h evloop.h rs
 		   rspro_link.h log.h conf.h)
 UAPI_HEADERS	:= include/uapi/linux/remsim.h include/uapi/linux/remsim_dev.h
 EXAMPLES	:= $(wildcard contrib/examples/*)
-DKMS_FILES	:= Kbuild $(wildcard kernel/*.c kernel/*.h) $(UAPI_HEADERS)
+DKMS_FILES	:= Kbuild $(wildcard kernel/*.c kernel/*.h common/*.c common/*.h) $(UAPI_HEADERS)
 
 .PHONY: install modules_install dkms-install
 

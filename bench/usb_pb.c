@@ -119,7 +119,7 @@ static int host_tx(struct host *u, const struct t0_tx *tx)
 {
 	uint8_t buf[ST2_MSG_MAX];
 
-	return host_send(u, buf, st2_tx_data(buf, tx->flags, tx->data, tx->len));
+	return host_send(u, buf, st2_msg_tx_data(buf, tx->flags, tx->data, tx->len));
 }
 
 /* Status changes: read like osmo-remsim-client does, and dropped here. */
@@ -168,7 +168,7 @@ static int host_open(struct host *u, libusb_context **ctx)
 {
 	const struct libusb_interface_descriptor *alt;
 	struct libusb_config_descriptor *cfg;
-	uint8_t msg[ST2_HDR_LEN + ST2_CONFIG_LEN] = { 0 };
+	uint8_t msg[ST2_HDR_LEN + ST2_CONFIG_LEN];
 	int ret;
 
 	ret = libusb_init(ctx);
@@ -197,12 +197,8 @@ static int host_open(struct host *u, libusb_context **ctx)
 		return -EBUSY;
 	t0_init(&u->t0);
 	/* As the driver does at probe: status IRQs, the remote SIM. */
-	st2_hdr(msg, ST2_CLASS_CARDEM, ST2_CEMU_CONFIG, ST2_CONFIG_LEN);
-	st2_put32(msg + 8, ST2_FEAT_STATUS_IRQ);
-	host_send(u, msg, sizeof(msg));
-	st2_hdr(msg, ST2_CLASS_MODEM, ST2_MODEM_SIM_SELECT, 1);
-	msg[8] = 1;
-	return host_send(u, msg, ST2_HDR_LEN + 1) ? -EIO : 0;
+	host_send(u, msg, st2_msg_config(msg, ST2_FEAT_STATUS_IRQ, 0));
+	return host_send(u, msg, st2_msg_sim_select(msg, true)) ? -EIO : 0;
 }
 
 static void report(const char *name, uint64_t *v, unsigned int n, uint64_t base_p50,

@@ -375,12 +375,13 @@ void remsim_slot_signals(struct remsim_slot *slot, const struct remsim_signals *
 	struct t0_result res;
 	unsigned long flags;
 	u32 state = sig->state & __REMSIM_SIG_ALL;
-	u32 changed;
+	u32 changed, before;
 
 	spin_lock_irqsave(&slot->lock, flags);
 	if (slot->dead)
 		goto out;
-	changed = cur->state ^ state;
+	before = cur->state;
+	changed = before ^ state;
 	cur->state = state;
 	cur->changed = changed;
 	cur->voltage_mv = sig->voltage_mv;
@@ -395,8 +396,7 @@ void remsim_slot_signals(struct remsim_slot *slot, const struct remsim_signals *
 	 * Reset asserted or power gone: the exchange in progress is over,
 	 * and what waited for the modem is void (the board flushes too).
 	 */
-	if (((changed & REMSIM_SIG_RST) && (state & REMSIM_SIG_RST)) ||
-	    ((changed & REMSIM_SIG_VCC) && !(state & REMSIM_SIG_VCC))) {
+	if (t0_lines_reset(before, state)) {
 		if (state & REMSIM_SIG_RST)
 			slot->stats.resets++;
 		if ((changed & REMSIM_SIG_VCC) && !(state & REMSIM_SIG_VCC))

@@ -4,7 +4,7 @@
  * firmware): one remsim slot per card-emulation interface (class ff/02/00).
  *
  * The board does the byte level of ISO 7816-3 towards the modem; this driver
- * moves its messages (kernel/st2_proto.h) between the interface's endpoints
+ * moves its messages (common/st2_proto.h) between the interface's endpoints
  * and the slot core: TPDU headers, command data, status changes and PPS in;
  * procedure bytes, data and status words, ATR, card insert, SIM select and
  * modem reset out.
@@ -52,8 +52,7 @@
 #define ST2_RETRY_MS	100	/* after a link error: unplug, or try again */
 #define ST2_CTRL_MS	2000	/* a control message's transfer, at most */
 
-/* The firmware's ATR after boot: T=0, T=1, T=15, classes A/B/C. */
-static const u8 st2_default_atr[] = { 0x3b, 0x80, 0x80, 0x81, 0x1f, 0xc7, 0x59 };
+static const u8 st2_default_atr[ST2_DEFAULT_ATR_LEN] = ST2_DEFAULT_ATR;
 
 struct st2_board {
 	u16		pid;
@@ -357,7 +356,7 @@ static void st2_pump(struct st2 *st2)
 			remsim_slot_board_error(st2->slot);
 			continue;
 		}
-		m->len = st2_tx_data(m->buf, tx->flags, tx->data, tx->len);
+		m->len = st2_msg_tx_data(m->buf, tx->flags, tx->data, tx->len);
 		if (st2_out_queue(st2, m, NULL))
 			remsim_slot_board_error(st2->slot);
 	}
@@ -424,82 +423,53 @@ static void st2_out_complete(struct urb *urb)
 
 /* --- in ---------------------------------------------------------------------------- */
 
-static void st2_status(struct st2 *st2, const u8 *p)
+/* What the board sends goes to the slot core as it is (common/st2_proto.c). */
+static void st2_on_header(void *ctx, const u8 *hdr)
 {
-	u32 flags = st2_get32(p);
-	struct remsim_signals sig = {
-		.voltage_mv = st2_get16(p + 4),
-		.fi = p[6],
-		.di = p[7],
-		.wi = p[8],
-		.waiting_time = st2_get32(p + 9),
-	};
+	struct st2 *st2 = ctx;
 
-	if (flags & ST2_STATUS_F_VCC)
-		sig.state |= REMSIM_SIG_VCC;
-	if (flags & ST2_STATUS_F_CLK)
-		sig.state |= REMSIM_SIG_CLK;
-	if (flags & ST2_STATUS_F_RESET)
-		sig.state |= REMSIM_SIG_RST;
-	remsim_slot_signals(st2->slot, &sig);
+	remsim_slot_rx_header(st2->slot, hdr);
 }
 
-static void st2_pts(struct st2 *st2, const u8 *p)
+static void st2_on_data(void *ctx, const u8 *data, size_t len)
 {
-	struct remsim_pps pps = { .len = p[0], .fi = 1, .di = 1 };
+	struct st2 *st2 = ctx;
 
-	memcpy(pps.req, p + 1, 6);
-	memcpy(pps.resp, p + 7, 6);
-	/* F and D from the answer's PPS1, when PPS0 announces one. */
-	if (pps.len >= 3 && (pps.resp[1] & 0x10)) {
-		pps.fi = pps.resp[2] >> 4;
-		pps.di = pps.resp[2] & 0x0f;
-	}
-	remsim_slot_pps(st2->slot, &pps);
+	remsim_slot_rx_data(st2->slot, data, len);
 }
 
-static void st2_handle(struct st2 *st2, const struct st2_msg *msg)
+static void st2_on_status(void *ctx, const struct remsim_signals *sig)
 {
-	const u8 *p = msg->payload;
+	struct st2 *st2 = ctx;
 
-	if (msg->msg_class != ST2_CLASS_CARDEM)
-		return;			/* tolerated, nothing to do */
-	switch (msg->type) {
-	case ST2_CEMU_RX_DATA:
-		if (st2_get32(p) & ST2_DATA_F_TPDU_HDR)
-			remsim_slot_rx_header(st2->slot, p + ST2_DATA_HDR_LEN);
-		else
-			remsim_slot_rx_data(st2->slot, p + ST2_DATA_HDR_LEN,
-					    msg->len - ST2_DATA_HDR_LEN);
-		break;
-	case ST2_CEMU_STATUS:
-		st2_status(st2, p);
-		break;
-	case ST2_CEMU_PTS:
-		st2_pts(st2, p);
-		break;
-	}
+	remsim_slot_signals(st2->slot, sig);
 }
 
-/* One transfer: one message, or several back to back; any garbage counts. */
-static void st2_parse(struct st2 *st2, const u8 *buf, size_t len)
+static void st2_on_pts(void *ctx, const struct remsim_pps *pps)
 {
-	while (len) {
-		struct st2_msg msg;
-		int n = st2_parse_device_msg(buf, len, &msg);
+	struct st2 *st2 = ctx;
 
-		if (n < 0) {
-			dev_warn_ratelimited(&st2->intf->dev,
-					     "invalid message from the board (%zu bytes: %*ph)\n",
-					     len, (int)min_t(size_t, len, 16), buf);
-			remsim_slot_board_error(st2->slot);
-			return;
-		}
-		st2_handle(st2, &msg);
-		buf += n;
-		len -= n;
-	}
+	remsim_slot_pps(st2->slot, pps);
 }
+
+/* Garbage: the rest of the transfer is lost; one unread report at a time. */
+static void st2_on_invalid(void *ctx, const u8 *rest, size_t len)
+{
+	struct st2 *st2 = ctx;
+
+	dev_warn_ratelimited(&st2->intf->dev,
+			     "invalid message from the board (%zu bytes: %*ph)\n",
+			     len, (int)min_t(size_t, len, 16), rest);
+	remsim_slot_board_error(st2->slot);
+}
+
+static const struct st2_device_ops st2_device_ops = {
+	.rx_header	= st2_on_header,
+	.rx_data	= st2_on_data,
+	.status		= st2_on_status,
+	.pts		= st2_on_pts,
+	.invalid	= st2_on_invalid,
+};
 
 static void st2_in_resubmit(struct st2 *st2, unsigned int i, gfp_t gfp)
 {
@@ -525,7 +495,7 @@ static void st2_in_complete(struct urb *urb)
 	switch (urb->status) {
 	case 0:
 		st2->errors[i] = 0;
-		st2_parse(st2, urb->transfer_buffer, urb->actual_length);
+		st2_dispatch(urb->transfer_buffer, urb->actual_length, &st2_device_ops, st2);
 		/* The engine may have answered (a procedure byte): send it. */
 		st2_pump(st2);
 		break;
@@ -664,35 +634,6 @@ static void st2_up_room(struct remsim_slot *slot)
 }
 
 /*
- * The messages that set the board up. card_ack: -1 or the CARDINSERT
- * acknowledgement the owner gets once the board took it.
- */
-static size_t st2_msg_atr(u8 *buf, const u8 *atr, unsigned int len)
-{
-	size_t n = st2_hdr(buf, ST2_CLASS_CARDEM, ST2_CEMU_SET_ATR, 1 + len);
-
-	buf[ST2_HDR_LEN] = len;
-	memcpy(buf + ST2_HDR_LEN + 1, atr, len);
-	return n;
-}
-
-static size_t st2_msg_card(u8 *buf, bool inserted)
-{
-	size_t n = st2_hdr(buf, ST2_CLASS_CARDEM, ST2_CEMU_CARDINSERT, 1);
-
-	buf[ST2_HDR_LEN] = inserted;
-	return n;
-}
-
-static size_t st2_msg_select(u8 *buf, bool remote)
-{
-	size_t n = st2_hdr(buf, ST2_CLASS_MODEM, ST2_MODEM_SIM_SELECT, 1);
-
-	buf[ST2_HDR_LEN] = remote;
-	return n;
-}
-
-/*
  * What the owner sets is also kept here: a board that rebooted (reset,
  * suspend) gets it again. Kept once the board took it, as the slot core
  * keeps it once the op succeeded.
@@ -704,7 +645,7 @@ static int st2_set_atr(struct remsim_slot *slot, const u8 *atr, unsigned int len
 	int ret;
 
 	mutex_lock(&st2->io_mutex);
-	ret = st2_send_ctrl(st2, buf, st2_msg_atr(buf, atr, len), -1);
+	ret = st2_send_ctrl(st2, buf, st2_msg_set_atr(buf, atr, len), -1);
 	if (!ret) {
 		memcpy(st2->atr, atr, len);
 		st2->atr_len = len;
@@ -720,7 +661,7 @@ static int st2_card_insert(struct remsim_slot *slot, bool inserted)
 	int ret;
 
 	mutex_lock(&st2->io_mutex);
-	ret = st2_send_ctrl(st2, buf, st2_msg_card(buf, inserted), inserted);
+	ret = st2_send_ctrl(st2, buf, st2_msg_card_insert(buf, inserted), inserted);
 	if (!ret)
 		st2->card_inserted = inserted;
 	mutex_unlock(&st2->io_mutex);
@@ -731,11 +672,9 @@ static int st2_modem_reset(struct remsim_slot *slot, u32 action, u32 pulse_ms)
 {
 	struct st2 *st2 = remsim_slot_priv(slot);
 	u8 buf[ST2_HDR_LEN + 3];
-	size_t n = st2_hdr(buf, ST2_CLASS_MODEM, ST2_MODEM_RESET, 3);
+	size_t n = st2_msg_modem_reset(buf, action, pulse_ms);
 	int ret;
 
-	buf[ST2_HDR_LEN] = action;
-	st2_put16(buf + ST2_HDR_LEN + 1, pulse_ms);
 	mutex_lock(&st2->io_mutex);
 	ret = st2_send_ctrl(st2, buf, n, -1);
 	mutex_unlock(&st2->io_mutex);
@@ -749,7 +688,7 @@ static int st2_sim_select(struct remsim_slot *slot, bool remote)
 	int ret;
 
 	mutex_lock(&st2->io_mutex);
-	ret = st2_send_ctrl(st2, buf, st2_msg_select(buf, remote), -1);
+	ret = st2_send_ctrl(st2, buf, st2_msg_sim_select(buf, remote), -1);
 	if (!ret)
 		st2->sim_remote = remote;
 	mutex_unlock(&st2->io_mutex);
@@ -834,17 +773,15 @@ static void st2_configure(struct st2 *st2, bool restore)
 	int ret;
 
 	lockdep_assert_held(&st2->io_mutex);
-	memset(buf, 0, sizeof(buf));
-	n = st2_hdr(buf, ST2_CLASS_CARDEM, ST2_CEMU_CONFIG, ST2_CONFIG_LEN);
-	st2_put32(buf + ST2_HDR_LEN, ST2_FEAT_STATUS_IRQ);
+	n = st2_msg_config(buf, ST2_FEAT_STATUS_IRQ, 0);
 	ret = st2_send(st2, buf, n, -1);
 	if (!ret && restore)
-		ret = st2_send(st2, buf, st2_msg_atr(buf, st2->atr, st2->atr_len), -1);
+		ret = st2_send(st2, buf, st2_msg_set_atr(buf, st2->atr, st2->atr_len), -1);
 	/* The firmware boots with the line released. */
 	if (!ret && restore && st2->card_inserted)
-		ret = st2_send(st2, buf, st2_msg_card(buf, true), -1);
+		ret = st2_send(st2, buf, st2_msg_card_insert(buf, true), -1);
 	if (!ret)
-		ret = st2_send(st2, buf, st2_msg_select(buf, st2->sim_remote), -1);
+		ret = st2_send(st2, buf, st2_msg_sim_select(buf, st2->sim_remote), -1);
 	if (ret)
 		dev_warn(&st2->intf->dev, "cannot configure the board: %d\n", ret);
 }

@@ -2,14 +2,14 @@
 /*
  * st2board - a software SIMtrace2-family board for the tests: a USB gadget
  * (dummy_hcd, configfs, FunctionFS) with the real identity and descriptors,
- * behaving like the cardem firmware (kernel/cardem.c plays the card towards
+ * behaving like the cardem firmware (common/cardem.c plays the card towards
  * the modem; this file the USB side: message formats, the 3-deep IN queues
  * that drop the oldest, status IRQs, the emulation gate of SIM select).
  *
  * The phone in each slot is either in this process (the "session" command
  * runs the scripted phone session of tests/lib/session.c) or a test program
  * connected to the slot's modem socket, which speaks the records of
- * kernel/sim_modem.h like a simulated slot's modem file.
+ * common/sim_modem.h like a simulated slot's modem file.
  *
  *	st2board --product qmod --name b0 --udc dummy_udc.0 --ctl /run/b0.ctl
  *
@@ -198,12 +198,10 @@ static void ce_to_modem(void *ctx, const uint8_t *bytes, size_t len)
 static void rx_data_msg(struct slot *s, uint32_t flags, const uint8_t *data, size_t len)
 {
 	uint8_t buf[ST2_MSG_MAX];
-	size_t n = st2_hdr(buf, ST2_CLASS_CARDEM, ST2_CEMU_RX_DATA, ST2_DATA_HDR_LEN + len);
+	size_t n = st2_msg_rx_data(buf, flags, data, len);
 
-	st2_put32(buf + 8, flags);
-	st2_put16(buf + 12, len);
-	memcpy(buf + 14, data, len);
-	msgq_push(&s->in, buf, n);
+	if (n)			/* the card emulator gives at most T0_LC_MAX */
+		msgq_push(&s->in, buf, n);
 }
 
 static void ce_rx_header(void *ctx, const uint8_t hdr[T0_HDR_LEN])
@@ -219,34 +217,32 @@ static void ce_rx_data(void *ctx, const uint8_t *data, size_t len)
 static void ce_pts(void *ctx, const uint8_t *pps, uint8_t len, uint8_t fi, uint8_t di)
 {
 	struct slot *s = ctx;
-	uint8_t buf[ST2_HDR_LEN + ST2_PTS_LEN] = { 0 };
+	uint8_t buf[ST2_HDR_LEN + ST2_PTS_LEN];
+	size_t n = st2_msg_pts(buf, pps, pps, len);	/* the answer is the echo */
 
-	st2_hdr(buf, ST2_CLASS_CARDEM, ST2_CEMU_PTS, ST2_PTS_LEN);
-	buf[8] = len;
-	memcpy(buf + 9, pps, len);	/* request */
-	memcpy(buf + 15, pps, len);	/* the echo */
-	msgq_push(&s->in, buf, sizeof(buf));
+	if (n)
+		msgq_push(&s->in, buf, n);
 }
 
 static size_t status_msg(struct slot *s, uint8_t *buf)
 {
-	uint32_t st = cardem_status(&s->ce), flags = 0;
-	bool adc = board.product->pid != 0x60e3 && board.product->pid != 0x4001;
+	uint32_t st = cardem_status(&s->ce);
+	bool adc = board.product->pid != ST2_PID_SIMTRACE2 && board.product->pid != ST2_PID_OWHW;
+	struct remsim_signals sig = {
+		.voltage_mv = adc && (st & CARDEM_STATUS_VCC) ? 3300 : 0,
+		.fi = s->ce.fi,
+		.di = s->ce.di,
+		.wi = s->ce.wi,
+		.waiting_time = s->ce.wt,
+	};
 
-	st2_hdr(buf, ST2_CLASS_CARDEM, ST2_CEMU_STATUS, ST2_STATUS_LEN);
 	if (st & CARDEM_STATUS_VCC)
-		flags |= ST2_STATUS_F_VCC;
+		sig.state |= REMSIM_SIG_VCC;
 	if (st & CARDEM_STATUS_CLK)
-		flags |= ST2_STATUS_F_CLK;
+		sig.state |= REMSIM_SIG_CLK;
 	if (st & CARDEM_STATUS_RST)
-		flags |= ST2_STATUS_F_RESET;
-	st2_put32(buf + 8, flags);
-	st2_put16(buf + 12, adc && (st & CARDEM_STATUS_VCC) ? 3300 : 0);
-	buf[14] = s->ce.fi;
-	buf[15] = s->ce.di;
-	buf[16] = s->ce.wi;
-	st2_put32(buf + 17, s->ce.wt);
-	return ST2_HDR_LEN + ST2_STATUS_LEN;
+		sig.state |= REMSIM_SIG_RST;
+	return st2_msg_status(buf, &sig);
 }
 
 static void ce_status(void *ctx, uint32_t st)
@@ -307,11 +303,8 @@ static void host_msg(struct slot *s, const struct st2_msg *m)
 		break;
 	case ST2_CLASS_CARDEM << 8 | ST2_CEMU_CONFIG:
 		s->status_irq = st2_get32(p) & ST2_FEAT_STATUS_IRQ;
-		st2_hdr(buf, ST2_CLASS_CARDEM, ST2_CEMU_CONFIG, ST2_CONFIG_LEN);
-		st2_put32(buf + 8, s->status_irq ? ST2_FEAT_STATUS_IRQ : 0);
-		buf[12] = 0;
-		buf[13] = 0x03;			/* present high, valid */
-		msgq_push(&s->in, buf, ST2_HDR_LEN + ST2_CONFIG_LEN);
+		msgq_push(&s->in, buf, st2_msg_config(buf, s->status_irq ? ST2_FEAT_STATUS_IRQ : 0,
+						       ST2_PRES_POL_HIGH | ST2_PRES_POL_VALID));
 		break;
 	case ST2_CLASS_MODEM << 8 | ST2_MODEM_RESET:
 		phone_event(s, SIM_MODEM_RESET, p, 3);

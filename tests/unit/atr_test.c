@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * atr_test - the ATR structure check (kernel/atr.c) that SET_ATR applies.
+ * atr_test - the ATR structure check (common/atr.c) that SET_ATR applies.
  */
 #include "atr.h"
 #include "ktap.h"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cardem_test - the card emulator (kernel/cardem.c) behind simulated slots
+ * cardem_test - the card emulator (common/cardem.c) behind simulated slots
  * and the software USB board: it must behave like the SIMtrace2 cardem
  * firmware, which is what real boards do.
  */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * t0_test - the T=0 engine (kernel/t0.c, kernel/t0_case.c) as user space
+ * t0_test - the T=0 engine (common/t0.c, common/t0_case.c) as user space
  * compiles it: every entry of the case tables, and the engine's answers to
  * every input, good and bad.
  */
@@ -337,6 +337,41 @@ TEST(give_up_answers_6f00_once)
 	EXPECT_EQ(0x6f00, res.sw);
 	EXPECT_EQ(REMSIM_ERR_TIMEOUT, res.error);
 	EXPECT_EQ(-ESTALE, t0_response(&t, (uint8_t[]){ 0x90, 0 }, 2, &res));
+}
+
+/* The reset rule both backends apply to line changes (t0_lines_reset()). */
+#define VCC	REMSIM_SIG_VCC
+#define RST	REMSIM_SIG_RST
+#define CLK	REMSIM_SIG_CLK
+#define CARD	REMSIM_SIG_CARD
+
+TEST(reset_rule_edges_that_end_the_exchange)
+{
+	/* reset asserted, with or without the rest changing */
+	EXPECT_TRUE(t0_lines_reset(VCC | CLK, VCC | CLK | RST));
+	EXPECT_TRUE(t0_lines_reset(0, VCC | CLK | RST));
+	/* power gone, with reset held, released or asserted at once */
+	EXPECT_TRUE(t0_lines_reset(VCC | CLK, CLK));
+	EXPECT_TRUE(t0_lines_reset(VCC | CLK | RST, RST));
+	EXPECT_TRUE(t0_lines_reset(VCC | RST, 0));
+	EXPECT_TRUE(t0_lines_reset(VCC, RST));
+}
+
+TEST(reset_rule_levels_and_other_edges_do_not)
+{
+	/* a reset that stays asserted in repeated reports is one reset */
+	EXPECT_FALSE(t0_lines_reset(VCC | RST, VCC | RST));
+	EXPECT_FALSE(t0_lines_reset(VCC | RST, VCC | CLK | RST));
+	/* power that stays off is one power-off */
+	EXPECT_FALSE(t0_lines_reset(0, 0));
+	EXPECT_FALSE(t0_lines_reset(RST, RST | CLK));
+	/* reset released, power or clock coming, the card line */
+	EXPECT_FALSE(t0_lines_reset(VCC | CLK | RST, VCC | CLK));
+	EXPECT_FALSE(t0_lines_reset(0, VCC));
+	EXPECT_FALSE(t0_lines_reset(VCC, VCC | CLK));
+	EXPECT_FALSE(t0_lines_reset(VCC | CLK, VCC));
+	EXPECT_FALSE(t0_lines_reset(VCC | CLK, VCC | CLK | CARD));
+	EXPECT_FALSE(t0_lines_reset(VCC | CLK | CARD, VCC | CLK));
 }
 
 KTAP_MAIN

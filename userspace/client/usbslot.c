@@ -3,8 +3,8 @@
  * One card-emulation interface over libusb, doing in user space what
  * remsim.ko's USB driver and slot core do: four bulk-IN transfers and the
  * interrupt transfer always submitted, every message from the board
- * checked (kernel/st2_proto.c), headers and data through the T=0 engine
- * (kernel/t0.c), whole command APDUs to the card through the client core,
+ * checked (common/st2_proto.c), headers and data through the T=0 engine
+ * (common/t0.c), whole command APDUs to the card through the client core,
  * its answers back as procedure bytes, data and status words.
  *
  * Exactly once, as with the kernel: the modem's APDU goes out once; an
@@ -56,7 +56,7 @@ struct usbslot {
 
 	struct rc_slot *rc;
 	struct t0 t0;
-	uint32_t lines;			/* ST2_STATUS_F_* last seen */
+	uint32_t lines;			/* REMSIM_SIG_* last seen */
 	struct ev_timer apdu_timer;
 	unsigned int apdu_timeout_ms;
 	struct usbslot_stats stats;
@@ -160,19 +160,11 @@ static int send_msg(struct usbslot *u, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-static void send_byte(struct usbslot *u, uint8_t msg_class, uint8_t type, uint8_t v)
-{
-	uint8_t buf[ST2_HDR_LEN + 1];
-
-	buf[ST2_HDR_LEN] = v;
-	send_msg(u, buf, st2_hdr(buf, msg_class, type, 1));
-}
-
 static void send_tx(struct usbslot *u, const struct t0_tx *tx)
 {
-	uint8_t buf[ST2_HDR_LEN + ST2_DATA_HDR_LEN + T0_TX_MAX];
+	uint8_t buf[ST2_MSG_MAX];
 
-	send_msg(u, buf, st2_tx_data(buf, tx->flags, tx->data, tx->len));
+	send_msg(u, buf, st2_msg_tx_data(buf, tx->flags, tx->data, tx->len));
 }
 
 /* --- the T=0 exchange ----------------------------------------------------------------- */
@@ -235,23 +227,45 @@ static void on_apdu_timeout(struct ev_timer *t)
 
 /* --- what the board sends ------------------------------------------------------------- */
 
-static void on_status(struct usbslot *u, const uint8_t *p)
+static void on_header(void *ctx, const uint8_t *hdr)
 {
-	uint32_t lines = st2_get32(p) & (ST2_STATUS_F_VCC | ST2_STATUS_F_CLK | ST2_STATUS_F_RESET);
-	uint32_t changed = lines ^ u->lines;
+	struct usbslot *u = ctx;
+	struct t0_result res;
+
+	t0_header(&u->t0, hdr, &res);
+	apply(u, &res);
+}
+
+static void on_data(void *ctx, const uint8_t *data, size_t len)
+{
+	struct usbslot *u = ctx;
+	struct t0_result res;
+
+	if (len > T0_LC_MAX) {
+		u->stats.board_errors++;
+		return;
+	}
+	t0_data(&u->t0, data, len, &res);
+	apply(u, &res);
+}
+
+static void on_status(void *ctx, const struct remsim_signals *sig)
+{
+	struct usbslot *u = ctx;
+	uint32_t lines = sig->state;
 	struct rspro_slot_phys phys = {
-		.reset_active = !!(lines & ST2_STATUS_F_RESET),
-		.vcc_present = !!(lines & ST2_STATUS_F_VCC),
-		.clk_active = !!(lines & ST2_STATUS_F_CLK),
+		.reset_active = !!(lines & REMSIM_SIG_RST),
+		.vcc_present = !!(lines & REMSIM_SIG_VCC),
+		.clk_active = !!(lines & REMSIM_SIG_CLK),
 		.card_present = RSPRO_UNKNOWN,
 	};
+	uint32_t before = u->lines;
 
 	/* edges only: repeated RESET indications made banks reset again and again */
-	if (!changed)
+	if (lines == before)
 		return;
 	u->lines = lines;
-	if (((changed & ST2_STATUS_F_RESET) && (lines & ST2_STATUS_F_RESET)) ||
-	    ((changed & ST2_STATUS_F_VCC) && !(lines & ST2_STATUS_F_VCC))) {
+	if (t0_lines_reset(before, lines)) {
 		struct t0_result res;
 
 		t0_reset(&u->t0, &res);
@@ -260,52 +274,32 @@ static void on_status(struct usbslot *u, const uint8_t *p)
 	rc_slot_modem_status(u->rc, &phys);
 }
 
-static void on_msg(struct usbslot *u, const struct st2_msg *m)
+static void on_pts(void *ctx, const struct remsim_pps *pps)
 {
-	const uint8_t *p = m->payload;
-	struct t0_result res;
+	struct usbslot *u = ctx;
 
-	if (m->msg_class != ST2_CLASS_CARDEM)
-		return;
-	switch (m->type) {
-	case ST2_CEMU_RX_DATA:
-		if (st2_get32(p) & ST2_DATA_F_TPDU_HDR) {
-			t0_header(&u->t0, p + ST2_DATA_HDR_LEN, &res);
-		} else if (m->len - ST2_DATA_HDR_LEN > T0_LC_MAX) {
-			u->stats.board_errors++;
-			return;
-		} else {
-			t0_data(&u->t0, p + ST2_DATA_HDR_LEN, m->len - ST2_DATA_HDR_LEN, &res);
-		}
-		apply(u, &res);
-		break;
-	case ST2_CEMU_STATUS:
-		on_status(u, p);
-		break;
-	case ST2_CEMU_PTS:
-		LOGP(DMAIN, LOG_DEBUG, who(u), "the modem negotiated PPS %02x %02x", p[7], p[8]);
-		break;
-	}
+	LOGP(DMAIN, LOG_DEBUG, who(u), "the modem negotiated PPS %02x %02x",
+	     pps->resp[0], pps->resp[1]);
 }
 
-/* One transfer: one message or several back to back; garbage is counted. */
-static void parse(struct usbslot *u, const uint8_t *buf, size_t len)
+/* Garbage ends the transfer; it is counted, logged once (and when debugging). */
+static void on_invalid(void *ctx, const uint8_t *rest, size_t len)
 {
-	while (len) {
-		struct st2_msg m;
-		int n = st2_parse_device_msg(buf, len, &m);
+	struct usbslot *u = ctx;
 
-		if (n < 0) {
-			if (!u->stats.board_errors++ || log_enabled(DMAIN, LOG_DEBUG))
-				LOGP(DMAIN, LOG_ERROR, who(u),
-				     "invalid message from the board (%zu bytes); counted", len);
-			return;
-		}
-		on_msg(u, &m);
-		buf += n;
-		len -= n;
-	}
+	if (!u->stats.board_errors++ || log_enabled(DMAIN, LOG_DEBUG))
+		LOGP(DMAIN, LOG_ERROR, who(u),
+		     "invalid message from the board (%zu bytes); counted", len);
 }
+
+/* The board's messages, as the kernel driver takes them (common/st2_proto.c). */
+static const struct st2_device_ops board_ops = {
+	.rx_header = on_header,
+	.rx_data = on_data,
+	.status = on_status,
+	.pts = on_pts,
+	.invalid = on_invalid,
+};
 
 static void in_submit(struct usbslot *u, unsigned int i)
 {
@@ -332,7 +326,7 @@ static void in_done(struct libusb_transfer *x)
 	case LIBUSB_TRANSFER_COMPLETED:
 		u->errors = 0;
 		if (!u->closing && !u->dead)
-			parse(u, x->buffer, x->actual_length);
+			st2_dispatch(x->buffer, x->actual_length, &board_ops, u);
 		break;
 	case LIBUSB_TRANSFER_CANCELLED:
 		break;
@@ -380,13 +374,15 @@ static void on_retry(struct ev_timer *t)
 static void on_atr(struct rc_slot *s, const uint8_t *atr, size_t len)
 {
 	struct usbslot *u = rc_slot_data(s);
-	uint8_t buf[ST2_HDR_LEN + 1 + RSPRO_ATR_MAX];
+	uint8_t buf[ST2_MSG_MAX];
+	size_t n = st2_msg_set_atr(buf, atr, len);
 
-	if (len > RSPRO_ATR_MAX)
+	if (!n) {		/* the firmware would ignore it */
+		LOGP(DMAIN, LOG_ERROR, who(u), "an ATR of %zu bytes, more than ISO 7816-3 allows: "
+		     "not sent to the board", len);
 		return;
-	buf[ST2_HDR_LEN] = len;
-	memcpy(buf + ST2_HDR_LEN + 1, atr, len);
-	send_msg(u, buf, st2_hdr(buf, ST2_CLASS_CARDEM, ST2_CEMU_SET_ATR, 1 + len));
+	}
+	send_msg(u, buf, n);
 }
 
 static void on_response(struct rc_slot *s, const uint8_t *data, size_t len)
@@ -417,16 +413,14 @@ static void on_lost(struct rc_slot *s, const char *why)
 static void on_operational(struct rc_slot *s, bool on)
 {
 	struct usbslot *u = rc_slot_data(s);
-	uint8_t buf[ST2_HDR_LEN + 3];
+	uint8_t buf[ST2_MSG_MAX];
 
-	send_byte(u, ST2_CLASS_MODEM, ST2_MODEM_SIM_SELECT, on);
-	send_byte(u, ST2_CLASS_CARDEM, ST2_CEMU_CARDINSERT, on);
+	send_msg(u, buf, st2_msg_sim_select(buf, on));
+	send_msg(u, buf, st2_msg_card_insert(buf, on));
 	if (!US_HAS_RESET(u->id.pid))
 		return;
 	/* a 300 ms pulse: the modem starts over with the new card */
-	buf[ST2_HDR_LEN] = 2;
-	st2_put16(buf + ST2_HDR_LEN + 1, 300);
-	send_msg(u, buf, st2_hdr(buf, ST2_CLASS_MODEM, ST2_MODEM_RESET, 3));
+	send_msg(u, buf, st2_msg_modem_reset(buf, REMSIM_MODEM_RESET_PULSE, 300));
 }
 
 static const struct rc_frontend_ops usbslot_ops = {
@@ -544,6 +538,7 @@ struct usbslot *usbslot_open(struct usbhost *host, struct ev_loop *loop,
 {
 	struct usbslot *u = calloc(1, sizeof(*u));
 	uint8_t conf[ST2_HDR_LEN + ST2_CONFIG_LEN];
+	uint8_t pres_pol = 0;		/* the board's own */
 	int ret;
 
 	if (!u) {
@@ -597,12 +592,9 @@ struct usbslot *usbslot_open(struct usbhost *host, struct ev_loop *loop,
 	if (submit_in(u, err, errlen))
 		goto fail;
 	/* status changes on the interrupt endpoint; the presence polarity (-Z) */
-	memset(conf, 0, sizeof(conf));
-	st2_hdr(conf, ST2_CLASS_CARDEM, ST2_CEMU_CONFIG, ST2_CONFIG_LEN);
-	st2_put32(conf + ST2_HDR_LEN, ST2_FEAT_STATUS_IRQ);
 	if (o->pres_pol >= 0)
-		conf[ST2_HDR_LEN + 5] = (o->pres_pol ? 0x01 : 0x00) | 0x02;
-	if (send_msg(u, conf, sizeof(conf))) {
+		pres_pol = (o->pres_pol ? ST2_PRES_POL_HIGH : 0) | ST2_PRES_POL_VALID;
+	if (send_msg(u, conf, st2_msg_config(conf, ST2_FEAT_STATUS_IRQ, pres_pol))) {
 		snprintf(err, errlen, "cannot configure the board");
 		goto fail;
 	}

@@ -2,7 +2,7 @@
 /*
  * A client slot whose modem side is a SIMtrace2-family card-emulation
  * interface driven over libusb, for hosts where remsim.ko cannot be
- * loaded: the T=0 engine the kernel runs (kernel/t0.c) runs here instead.
+ * loaded: the T=0 engine the kernel runs (common/t0.c) runs here instead.
  */
 #ifndef REMSIM_CLIENT_USBSLOT_H
 #define REMSIM_CLIENT_USBSLOT_H

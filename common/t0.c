@@ -64,6 +64,14 @@ void t0_reset(struct t0 *t, struct t0_result *res)
 	t->prev_valid = false;
 }
 
+bool t0_lines_reset(u32 before, u32 after)
+{
+	u32 changed = before ^ after;
+
+	return ((changed & REMSIM_SIG_RST) && (after & REMSIM_SIG_RST)) ||
+	       ((changed & REMSIM_SIG_VCC) && !(after & REMSIM_SIG_VCC));
+}
+
 static u8 case_of(const struct t0 *t, const u8 hdr[T0_HDR_LEN])
 {
 	if (t->prev_valid && t->prev_sw1 == 0x6c && t->prev_case >= 1 &&

@@ -87,6 +87,15 @@ u8 t0_apdu_case(const u8 hdr[T0_HDR_LEN]);
 void t0_init(struct t0 *t);
 /* The modem asserted reset or cut power: whatever was going on is over. */
 void t0_reset(struct t0 *t, struct t0_result *res);
+/*
+ * The reset rule: whether the modem's lines going from before to after
+ * (REMSIM_SIG_* of remsim_dev.h) end the exchange, so that t0_reset() is
+ * due. Edges only: reset asserted, or power gone. A reset that stays
+ * asserted in repeated reports is the same reset (banks that reset their
+ * card for each report would never answer), and reset released or power
+ * coming back start nothing the next header does not.
+ */
+bool t0_lines_reset(u32 before, u32 after);
 void t0_header(struct t0 *t, const u8 hdr[T0_HDR_LEN], struct t0_result *res);
 void t0_data(struct t0 *t, const u8 *data, size_t len, struct t0_result *res);
 /*

@@ -5,6 +5,7 @@
  */
 #include "atr.h"
 #include "cardem.h"
+#include "st2_proto.h"
 
 #define WI_DEFAULT	10
 #define PPSS		0xff
@@ -46,8 +47,7 @@ static void set_timing_defaults(struct cardem *c)
 
 void cardem_init(struct cardem *c, const struct cardem_ops *ops, void *ctx)
 {
-	/* The firmware's ATR after boot: T=0, T=1, T=15 and class A/B/C. */
-	static const u8 default_atr[] = { 0x3b, 0x80, 0x80, 0x81, 0x1f, 0xc7, 0x59 };
+	static const u8 default_atr[ST2_DEFAULT_ATR_LEN] = ST2_DEFAULT_ATR;
 
 	memset(c, 0, sizeof(*c));
 	c->ops = ops;

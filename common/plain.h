@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * plain.h - what the plain-C parts of remsim (the T=0 engine, the ATR check,
- * the card emulator) need, in the kernel and in user space alike. Those
- * parts include nothing else but remsim's uapi headers, so that the
+ * plain.h - what the plain C of common/ (the T=0 engine, the ATR check, the
+ * card emulator, the SIMtrace2 wire format) needs, in the kernel and in user
+ * space alike: the one place where the two worlds differ (see README). Those
+ * files include nothing else but remsim's uapi headers, so that the
  * user-space unit tests and fuzzers compile exactly the code the module runs.
  */
 #ifndef _REMSIM_PLAIN_H
