@@ -52,7 +52,7 @@ struct rest {
 	struct server *srv;
 	struct MHD_Daemon *mhd;
 	int lfd;			/* the listening socket: ours, see rest_start() */
-	struct rspro_listener listener;
+	struct net_listener listener;
 	struct ev_io io;
 	struct ev_timer timer;
 	uint16_t port;
@@ -766,7 +766,7 @@ static void rest_timer(struct ev_timer *t)
  * A connection our listener accepted goes to libmicrohttpd, which applies
  * its connection and per-address limits (and closes what it refuses).
  */
-static void rest_accepted(struct rspro_listener *l, int fd)
+static void rest_accepted(struct net_listener *l, int fd)
 {
 	struct rest *rest = l->data;
 	struct sockaddr_storage ss;
@@ -799,7 +799,7 @@ int rest_start(struct server *srv, char *err, size_t errlen)
 	 * with none open is never (REST stayed dead after a flood). Ours
 	 * pauses 250 ms and logs once a second, as the RSPRO port does.
 	 */
-	rest->lfd = rspro_listen(srv->cfg.rest_bind, srv->cfg.rest_port, 1024);
+	rest->lfd = net_listen(srv->cfg.rest_bind, srv->cfg.rest_port, 1024);
 	if (rest->lfd < 0) {
 		snprintf(err, errlen, "REST on %s port %u: cannot listen: %s",
 			 srv->cfg.rest_bind, srv->cfg.rest_port, strerror(-rest->lfd));
@@ -821,7 +821,7 @@ int rest_start(struct server *srv, char *err, size_t errlen)
 		snprintf(err, errlen, "REST: libmicrohttpd did not start");
 		return -EIO;
 	}
-	ret = rspro_local_port(rest->lfd);
+	ret = net_local_port(rest->lfd);
 	rest->port = ret > 0 ? ret : srv->cfg.rest_port;
 	info = MHD_get_daemon_info(rest->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	ev_timer_init(&rest->timer, rest_timer, rest);
@@ -830,7 +830,7 @@ int rest_start(struct server *srv, char *err, size_t errlen)
 		snprintf(err, errlen, "REST: no epoll descriptor from libmicrohttpd");
 		return -EIO;
 	}
-	ret = rspro_listener_start(&rest->listener, srv->loop, rest->lfd, 16, rest_accepted,
+	ret = net_listener_start(&rest->listener, srv->loop, rest->lfd, 16, rest_accepted,
 				   rest);
 	if (ret) {
 		snprintf(err, errlen, "REST: cannot watch the listening socket: %s",
@@ -847,7 +847,7 @@ void rest_stop(struct server *srv)
 
 	if (!rest)
 		return;
-	rspro_listener_stop(&rest->listener);
+	net_listener_stop(&rest->listener);
 	if (rest->lfd >= 0)
 		close(rest->lfd);
 	ev_io_stop(&rest->io);

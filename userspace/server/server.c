@@ -730,7 +730,7 @@ static const struct rspro_conn_ops peer_ops = {
 	.closed = peer_closed,
 };
 
-static void rspro_accepted(struct rspro_listener *l, int fd)
+static void rspro_accepted(struct net_listener *l, int fd)
 {
 	struct server *srv = l->data;
 	struct rspro_conn_cfg cfg;
@@ -804,14 +804,14 @@ int server_start(struct server *srv, char *err, size_t errlen)
 		n++;
 	LOGP(DMAIN, LOG_INFO, NULL, "database %s: %d slot maps, start number %llu",
 	     srv->cfg.db_path, n, (unsigned long long)store_restart_counter(srv->store));
-	srv->rspro_fd = rspro_listen(srv->cfg.rspro_bind, srv->cfg.rspro_port, 1024);
+	srv->rspro_fd = net_listen(srv->cfg.rspro_bind, srv->cfg.rspro_port, 1024);
 	if (srv->rspro_fd < 0) {
 		snprintf(err, errlen, "RSPRO on %s port %u: %s", srv->cfg.rspro_bind,
 			 srv->cfg.rspro_port, strerror(-srv->rspro_fd));
 		return srv->rspro_fd;
 	}
 	/* 64 accepts per wakeup; out of descriptors, the listener rests */
-	ret = rspro_listener_start(&srv->rspro_listener, srv->loop, srv->rspro_fd, 64,
+	ret = net_listener_start(&srv->rspro_listener, srv->loop, srv->rspro_fd, 64,
 				   rspro_accepted, srv);
 	if (ret) {
 		snprintf(err, errlen, "event loop: %s", strerror(-ret));
@@ -821,7 +821,7 @@ int server_start(struct server *srv, char *err, size_t errlen)
 	if (ret)
 		return ret;
 	LOGP(DMAIN, LOG_INFO, NULL, "RSPRO on %s port %u, REST on %s port %u",
-	     srv->cfg.rspro_bind, rspro_local_port(srv->rspro_fd),
+	     srv->cfg.rspro_bind, net_local_port(srv->rspro_fd),
 	     srv->cfg.rest_bind, srv->cfg.rest_port);
 	return 0;
 }
@@ -834,7 +834,7 @@ void server_stop(struct server *srv)
 	while (srv->peers)
 		peer_close(srv->peers);
 	if (srv->rspro_fd > 0) {
-		rspro_listener_stop(&srv->rspro_listener);
+		net_listener_stop(&srv->rspro_listener);
 		close(srv->rspro_fd);
 	}
 	while ((m = srv->maps)) {

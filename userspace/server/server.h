@@ -80,7 +80,7 @@ struct server {
 	struct store *store;
 	struct rspro_identity identity;
 	int rspro_fd;
-	struct rspro_listener rspro_listener;
+	struct net_listener rspro_listener;
 	struct rspro_peer_limit limit;	/* reconnect storms per address */
 	struct peer *peers;
 	struct slotmap *maps;
