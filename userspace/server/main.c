@@ -14,10 +14,14 @@
 #include "remsim/conf.h"
 #include "remsim/daemon.h"
 #include "remsim/log.h"
+#include "remsim/net.h"
 #include "rest.h"
 #include "server.h"
 
 #define DEFAULT_CONF	"/etc/remsim/server.conf"
+
+/* the REST side, started after the core, stopped before it */
+static struct rest *rest;
 
 static void usage(FILE *f)
 {
@@ -157,12 +161,12 @@ static int apply(void *arg, int opt, const char *value, char *why, size_t whylen
 		return copy_str(cfg->rspro_bind, sizeof(cfg->rspro_bind), value,
 				"rspro-bind", why, whylen);
 	case OPT_REST_BIND:
-		return copy_str(cfg->rest_bind, sizeof(cfg->rest_bind), value,
+		return copy_str(cfg->rest.bind, sizeof(cfg->rest.bind), value,
 				"rest-bind", why, whylen);
 	case OPT_RSPRO_PORT:
 		return set_port(&cfg->rspro_port, value, "rspro-port", why, whylen);
 	case OPT_REST_PORT:
-		return set_port(&cfg->rest_port, value, "rest-port", why, whylen);
+		return set_port(&cfg->rest.port, value, "rest-port", why, whylen);
 	case OPT_BANKD_PORT:
 		return set_port(&cfg->bankd_port, value, "bankd-port", why, whylen);
 	case OPT_KA_INTERVAL:
@@ -172,20 +176,20 @@ static int apply(void *arg, int opt, const char *value, char *why, size_t whylen
 		return set_seconds(&cfg->ka_timeout_ms, value, "keepalive-timeout",
 				   1, why, whylen);
 	case OPT_REST_TIMEOUT:
-		return set_seconds(&cfg->rest_deadline_ms, value, "rest-request-timeout",
+		return set_seconds(&cfg->rest.deadline_ms, value, "rest-request-timeout",
 				   1, why, whylen);
 	case OPT_REST_CONNS:
-		return set_count(&cfg->rest_conn_max, value, "rest-connections",
+		return set_count(&cfg->rest.conn_max, value, "rest-connections",
 				 REST_CONN_MAX, why, whylen);
 	case OPT_REST_CONNS_ADDR:
-		return set_count(&cfg->rest_conn_per_addr, value,
+		return set_count(&cfg->rest.conn_per_addr, value,
 				 "rest-connections-per-address", REST_CONN_MAX, why, whylen);
 	case OPT_BODY_MAX:
 		if (conf_uint(value, 256, 1 << 20, &v)) {
 			snprintf(why, whylen, "rest-body-max \"%s\" is not 256..1048576", value);
 			return -EINVAL;
 		}
-		cfg->rest_body_max = v;
+		cfg->rest.body_max = v;
 		return 0;
 	case 'e':
 		level = log_parse_level(value);
@@ -255,21 +259,21 @@ static void reload(struct daemon *d)
 	daemon_keep_setting("database", strcmp(cfg.db_path, cur->db_path));
 	daemon_keep_setting("rspro-bind", strcmp(cfg.rspro_bind, cur->rspro_bind));
 	daemon_keep_setting("rspro-port", cfg.rspro_port != cur->rspro_port);
-	daemon_keep_setting("rest-bind", strcmp(cfg.rest_bind, cur->rest_bind));
-	daemon_keep_setting("rest-port", cfg.rest_port != cur->rest_port);
-	daemon_keep_setting("rest-connections", cfg.rest_conn_max != cur->rest_conn_max);
+	daemon_keep_setting("rest-bind", strcmp(cfg.rest.bind, cur->rest.bind));
+	daemon_keep_setting("rest-port", cfg.rest.port != cur->rest.port);
+	daemon_keep_setting("rest-connections", cfg.rest.conn_max != cur->rest.conn_max);
 	daemon_keep_setting("rest-connections-per-address",
-			    cfg.rest_conn_per_addr != cur->rest_conn_per_addr);
+			    cfg.rest.conn_per_addr != cur->rest.conn_per_addr);
 	cur->ka_interval_ms = cfg.ka_interval_ms;
 	cur->ka_timeout_ms = cfg.ka_timeout_ms;
 	cur->bankd_port = cfg.bankd_port;
-	cur->rest_body_max = cfg.rest_body_max;
-	cur->rest_deadline_ms = cfg.rest_deadline_ms;
+	cur->rest.body_max = cfg.rest.body_max;
+	cur->rest.deadline_ms = cfg.rest.deadline_ms;
 	LOGP(DMAIN, LOG_NOTICE, NULL, "SIGHUP: %s read again", cmdline.conf_path);
 	LOGP(DMAIN, LOG_DEBUG, NULL,
 	     "SIGHUP: keepalive %u/%u ms, bankd-port %u, rest-body-max %zu, rest-request-timeout %u ms",
-	     cur->ka_interval_ms, cur->ka_timeout_ms, cur->bankd_port, cur->rest_body_max,
-	     cur->rest_deadline_ms);
+	     cur->ka_interval_ms, cur->ka_timeout_ms, cur->bankd_port, cur->rest.body_max,
+	     cur->rest.deadline_ms);
 }
 
 /* SIGUSR1: one block of lines, peers, maps by state, REST. */
@@ -300,7 +304,7 @@ static void log_stats(struct daemon *d)
 	     maps[MAP_ACTIVE], map_state_name(MAP_ACTIVE),
 	     maps[MAP_DELETE_REQ], map_state_name(MAP_DELETE_REQ),
 	     maps[MAP_DELETING], map_state_name(MAP_DELETING), deleted);
-	rest_log_stats(srv);
+	rest_log_stats(rest);
 }
 
 static int setup(struct daemon *d, int argc, char **argv)
@@ -330,16 +334,21 @@ static int start(struct daemon *d)
 	rspro_identity_init(&srv->identity, RSPRO_COMP_SERVER, host, "remsim-server",
 			    REMSIM_VERSION);
 	srv->loop = d->loop;
-	if (server_start(srv, err, sizeof(err))) {
+	if (server_start(srv, err, sizeof(err)) || rest_start(&rest, srv, err, sizeof(err))) {
 		LOGP(DMAIN, LOG_FATAL, NULL, "%s", err);
+		rest_stop(rest);
 		server_stop(srv);
 		return 1;
 	}
+	LOGP(DMAIN, LOG_INFO, NULL, "RSPRO on %s port %u, REST on %s port %u",
+	     srv->cfg.rspro_bind, net_local_port(srv->rspro_fd),
+	     srv->cfg.rest.bind, srv->cfg.rest.port);
 	return 0;
 }
 
 static void stop(struct daemon *d)
 {
+	rest_stop(rest);
 	server_stop(d->data);
 }
 

@@ -27,8 +27,9 @@
 #include <unistd.h>
 
 #include "remsim/log.h"
+#include "remsim/net.h"
 #include "rest.h"
-#include "server.h"
+#include "server_api.h"
 
 #define PREFIX	"/api/backend/v1"
 
@@ -50,6 +51,8 @@ struct rconn {
 
 struct rest {
 	struct server *srv;
+	struct rest_cfg *cfg;		/* the server's: SIGHUP changes some */
+	struct ev_loop *loop;
 	struct MHD_Daemon *mhd;
 	int lfd;			/* the listening socket: ours, see rest_start() */
 	struct net_listener listener;
@@ -216,36 +219,35 @@ static json_t *identity_json(const struct rspro_identity *id)
 	return o;
 }
 
-static json_t *peer_json(const struct peer *p)
+static json_t *peer_json(enum server_peer_kind kind, const struct server_peer_info *p)
 {
-	json_t *o = json_pack("{s:s,s:s,s:o}", "peer", p->name, "state",
-			      peer_state_name(p->state), "component_id",
-			      identity_json(&p->identity));
+	json_t *o = json_pack("{s:s,s:s,s:o}", "peer", p->name, "state", p->state,
+			      "component_id", identity_json(p->identity));
 
-	if (o && p->state == PEER_BANKD) {
-		json_object_set_new(o, "bankId", json_integer(p->bank_id));
+	if (o && kind == SERVER_PEER_BANKD) {
+		json_object_set_new(o, "bankId", json_integer(p->id));
 		json_object_set_new(o, "numberOfSlots", json_integer(p->num_slots));
 	}
 	return o;
 }
 
-static json_t *map_json(const struct slotmap *m)
+static json_t *map_json(const struct server_map_info *m)
 {
 	return json_pack("{s:{s:i,s:i},s:{s:i,s:i},s:s}",
 			 "bank", "bankId", m->bank.bank_id, "slotNr", m->bank.slot_nr,
 			 "client", "clientId", m->client.client_id, "slotNr",
-			 m->client.slot_nr, "state", map_state_name(m->state));
+			 m->client.slot_nr, "state", m->state);
 }
 
-static json_t *peers_json(struct server *srv, enum peer_state state)
+static json_t *peers_json(struct server *srv, enum server_peer_kind kind)
 {
 	json_t *a = json_array();
-	struct peer *p;
+	struct server_peer_info info;
+	const struct peer *p = NULL;
 
 	/* connection order: the list holds the newest first */
-	for (p = srv->peers; p && a; p = p->next)
-		if (p->state == state)
-			json_array_insert_new(a, 0, peer_json(p));
+	while (a && (p = server_peer_next_info(srv, kind, p, &info)))
+		json_array_insert_new(a, 0, peer_json(kind, &info));
 	return a;
 }
 
@@ -346,24 +348,27 @@ static bool is_json_type(const char *ct)
 static enum MHD_Result get_one_peer(struct MHD_Connection *c, struct server *srv,
 				    const char *what, const char *id_text)
 {
-	unsigned long id;
-	struct peer *p, *found = NULL;
 	bool bank = !strcmp(what, "banks");
+	enum server_peer_kind kind = bank ? SERVER_PEER_BANKD : SERVER_PEER_CLIENT;
+	struct server_peer_info info, found;
+	const struct peer *p = NULL;
+	bool any = false;
+	unsigned long id;
 
 	if (parse_id(id_text, RSPRO_ID_MAX, &id))
 		return error(c, MHD_HTTP_BAD_REQUEST, "\"%s\" is not an id 0..%d",
 			     id_text, RSPRO_ID_MAX);
-	/* the oldest connection first, as the lists show them */
-	for (p = srv->peers; p; p = p->next) {
-		if (bank && p->state == PEER_BANKD && p->bank_id == id)
-			found = p;
-		if (!bank && p->state == PEER_CLIENT && p->client.client_id == id)
-			found = p;
+	/* the oldest connection first, as the lists show them: the last one */
+	while ((p = server_peer_next_info(srv, kind, p, &info))) {
+		if (info.id == id) {
+			found = info;
+			any = true;
+		}
 	}
-	if (!found)
+	if (!any)
 		return error(c, MHD_HTTP_NOT_FOUND, "no %s %lu is connected",
 			     bank ? "bank" : "client", id);
-	return reply(c, MHD_HTTP_OK, peer_json(found));
+	return reply(c, MHD_HTTP_OK, peer_json(kind, &found));
 }
 
 static enum MHD_Result post_slotmap(struct MHD_Connection *c, struct server *srv,
@@ -476,23 +481,24 @@ static enum MHD_Result route(struct MHD_Connection *c, struct server *srv,
 
 	if (!strcmp(path, "/restart-counter") && get)
 		return reply(c, MHD_HTTP_OK, json_pack("{s:I}", "restart_counter",
-			     (json_int_t)store_restart_counter(srv->store)));
+			     (json_int_t)server_restart_counter(srv)));
 	if (!strcmp(path, "/banks") && get)
 		return reply(c, MHD_HTTP_OK, json_pack("{s:o}", "banks",
-			     peers_json(srv, PEER_BANKD)));
+			     peers_json(srv, SERVER_PEER_BANKD)));
 	if (!strcmp(path, "/clients") && get)
 		return reply(c, MHD_HTTP_OK, json_pack("{s:o}", "clients",
-			     peers_json(srv, PEER_CLIENT)));
+			     peers_json(srv, SERVER_PEER_CLIENT)));
 	if (!strncmp(path, "/banks/", 7) && get)
 		return get_one_peer(c, srv, "banks", path + 7);
 	if (!strncmp(path, "/clients/", 9) && get)
 		return get_one_peer(c, srv, "clients", path + 9);
 	if (!strcmp(path, "/slotmaps") && get) {
 		json_t *a = json_array();
-		struct slotmap *m;
+		struct server_map_info info;
+		const struct slotmap *m = NULL;
 
-		for (m = server_map_first(srv); m && a; m = server_map_next(m))
-			json_array_append_new(a, map_json(m));
+		while (a && (m = server_map_next_info(srv, m, &info)))
+			json_array_append_new(a, map_json(&info));
 		return reply(c, MHD_HTTP_OK, json_pack("{s:o}", "slotmaps", a));
 	}
 	if (!strcmp(path, "/slotmaps") && post)
@@ -561,8 +567,8 @@ static void rconn_start(struct rest *rest, struct rconn *rc)
 		rest->head = rc;
 	rest->tail = rc;
 	if (!ev_timer_pending(&rest->deadline))
-		ev_timer_start(rest->srv->loop, &rest->deadline,
-			       rest->srv->cfg.rest_deadline_ms);
+		ev_timer_start(rest->loop, &rest->deadline,
+			       rest->cfg->deadline_ms);
 }
 
 static void rest_run(struct rest *rest);
@@ -575,7 +581,7 @@ static void rest_run(struct rest *rest);
 static void deadline_timer(struct ev_timer *t)
 {
 	struct rest *rest = t->data;
-	uint64_t limit = rest->srv->cfg.rest_deadline_ms * 1000000ull;
+	uint64_t limit = rest->cfg->deadline_ms * 1000000ull;
 	uint64_t now = ev_now_ns();
 	unsigned long more, n = 0;
 	struct rconn *rc;
@@ -593,9 +599,9 @@ static void deadline_timer(struct ev_timer *t)
 	if (n && limit_due(&rest->log_cut, &more))
 		LOGP(DREST, LOG_NOTICE, "rest",
 		     "closed %lu connection(s) with no complete request within %u s (--rest-request-timeout); %lu more since the last report",
-		     n, rest->srv->cfg.rest_deadline_ms / 1000, more);
+		     n, rest->cfg->deadline_ms / 1000, more);
 	if (rest->head)
-		ev_timer_start(rest->srv->loop, &rest->deadline,
+		ev_timer_start(rest->loop, &rest->deadline,
 			       (rest->head->start_ns + limit - now) / 1000000 + 1);
 	if (n)
 		rest_run(rest);
@@ -617,7 +623,7 @@ static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_conte
 		return;
 	}
 	rest->conns++;
-	if (rest->conns >= rest->srv->cfg.rest_conn_max &&
+	if (rest->conns >= rest->cfg->conn_max &&
 	    limit_due(&rest->log_full, &more))
 		LOGP(DREST, LOG_NOTICE, "rest",
 		     "%u connections, the limit (--rest-connections): new ones wait until one closes; %lu more times since the last report",
@@ -645,7 +651,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	static const char refused[] = "Server reached connection limit";
 	struct rest *rest = cls;
-	const struct server_cfg *cfg = &rest->srv->cfg;
+	const struct rest_cfg *cfg = rest->cfg;
 	unsigned long more;
 	char msg[256];
 	size_t len;
@@ -661,14 +667,14 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	rest->conns_refused++;
 	if (!limit_due(&rest->log_refused, &more))
 		return;
-	if (rest->conns >= cfg->rest_conn_max)
+	if (rest->conns >= cfg->conn_max)
 		LOGP(DREST, LOG_NOTICE, "rest",
 		     "connection refused: %u connections, the limit (--rest-connections); %lu more since the last report",
 		     rest->conns, more);
 	else
 		LOGP(DREST, LOG_NOTICE, "rest",
 		     "connection refused: its address has %u connections, the limit (--rest-connections-per-address); %lu more since the last report",
-		     cfg->rest_conn_per_addr, more);
+		     cfg->conn_per_addr, more);
 }
 
 /* --- the request cycle --- */
@@ -690,7 +696,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 	}
 	if (*upload_size) {
 		/* keep reading a body that is too big, answer 413 at its end */
-		if (!rq->too_big && rq->len + *upload_size > rest->srv->cfg.rest_body_max) {
+		if (!rq->too_big && rq->len + *upload_size > rest->cfg->body_max) {
 			rq->too_big = true;
 			free(rq->body);
 			rq->body = NULL;
@@ -712,7 +718,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 	rest->requests++;
 	if (rq->too_big)
 		return error(c, MHD_HTTP_CONTENT_TOO_LARGE, "the body is over %zu bytes",
-			     rest->srv->cfg.rest_body_max);
+			     rest->cfg->body_max);
 	if (strncmp(url, PREFIX "/", strlen(PREFIX) + 1))
 		return error(c, MHD_HTTP_NOT_FOUND, "no such resource: %s", url);
 	return route(c, rest->srv, method, url + strlen(PREFIX), rq);
@@ -747,7 +753,7 @@ static void rest_run(struct rest *rest)
 
 	MHD_run(rest->mhd);
 	if (MHD_get_timeout(rest->mhd, &ms) == MHD_YES)
-		ev_timer_start(rest->srv->loop, &rest->timer, ms);
+		ev_timer_start(rest->loop, &rest->timer, ms);
 	else
 		ev_timer_stop(&rest->timer);
 }
@@ -780,18 +786,22 @@ static void rest_accepted(struct net_listener *l, int fd)
 	rest_run(rest);
 }
 
-int rest_start(struct server *srv, char *err, size_t errlen)
+int rest_start(struct rest **restp, struct server *srv, char *err, size_t errlen)
 {
 	const union MHD_DaemonInfo *info;
 	struct rest *rest;
 	int ret;
 
 	rest = calloc(1, sizeof(*rest));
-	if (!rest)
+	*restp = rest;
+	if (!rest) {
+		snprintf(err, errlen, "REST: %s", strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	rest->srv = srv;
+	rest->cfg = server_rest_cfg(srv);
+	rest->loop = server_loop(srv);
 	rest->lfd = -1;
-	srv->rest = rest;
 	ev_timer_init(&rest->deadline, deadline_timer, rest);
 	/*
 	 * We accept, not libmicrohttpd: at the descriptor limit its own
@@ -799,10 +809,10 @@ int rest_start(struct server *srv, char *err, size_t errlen)
 	 * with none open is never (REST stayed dead after a flood). Ours
 	 * pauses 250 ms and logs once a second, as the RSPRO port does.
 	 */
-	rest->lfd = net_listen(srv->cfg.rest_bind, srv->cfg.rest_port, 1024);
+	rest->lfd = net_listen(rest->cfg->bind, rest->cfg->port, 1024);
 	if (rest->lfd < 0) {
 		snprintf(err, errlen, "REST on %s port %u: cannot listen: %s",
-			 srv->cfg.rest_bind, srv->cfg.rest_port, strerror(-rest->lfd));
+			 rest->cfg->bind, rest->cfg->port, strerror(-rest->lfd));
 		return rest->lfd;
 	}
 	rest->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
@@ -813,38 +823,36 @@ int rest_start(struct server *srv, char *err, size_t errlen)
 				     MHD_OPTION_NOTIFY_CONNECTION, conn_notify, rest,
 				     /* idle keep-alive connections */
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-				     MHD_OPTION_CONNECTION_LIMIT, srv->cfg.rest_conn_max,
+				     MHD_OPTION_CONNECTION_LIMIT, rest->cfg->conn_max,
 				     MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-				     srv->cfg.rest_conn_per_addr,
+				     rest->cfg->conn_per_addr,
 				     MHD_OPTION_END);
 	if (!rest->mhd) {
 		snprintf(err, errlen, "REST: libmicrohttpd did not start");
 		return -EIO;
 	}
 	ret = net_local_port(rest->lfd);
-	rest->port = ret > 0 ? ret : srv->cfg.rest_port;
+	rest->port = ret > 0 ? ret : rest->cfg->port;
 	info = MHD_get_daemon_info(rest->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	ev_timer_init(&rest->timer, rest_timer, rest);
-	if (!info || ev_io_start(srv->loop, &rest->io, info->epoll_fd, EPOLLIN,
+	if (!info || ev_io_start(rest->loop, &rest->io, info->epoll_fd, EPOLLIN,
 				 rest_io, rest)) {
 		snprintf(err, errlen, "REST: no epoll descriptor from libmicrohttpd");
 		return -EIO;
 	}
-	ret = net_listener_start(&rest->listener, srv->loop, rest->lfd, 16, rest_accepted,
+	ret = net_listener_start(&rest->listener, rest->loop, rest->lfd, 16, rest_accepted,
 				   rest);
 	if (ret) {
 		snprintf(err, errlen, "REST: cannot watch the listening socket: %s",
 			 strerror(-ret));
 		return ret;
 	}
-	srv->cfg.rest_port = rest->port;
+	rest->cfg->port = rest->port;
 	return 0;
 }
 
-void rest_stop(struct server *srv)
+void rest_stop(struct rest *rest)
 {
-	struct rest *rest = srv->rest;
-
 	if (!rest)
 		return;
 	net_listener_stop(&rest->listener);
@@ -857,13 +865,10 @@ void rest_stop(struct server *srv)
 		MHD_stop_daemon(rest->mhd);
 	ev_timer_stop(&rest->deadline);
 	free(rest);
-	srv->rest = NULL;
 }
 
-void rest_log_stats(struct server *srv)
+void rest_log_stats(struct rest *rest)
 {
-	struct rest *rest = srv->rest;
-
 	if (!rest)
 		return;
 	LOGP(DMAIN, LOG_NOTICE, "rest",

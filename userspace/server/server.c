@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "remsim/log.h"
-#include "rest.h"
 #include "server.h"
 
 void server_cfg_default(struct server_cfg *cfg)
@@ -24,17 +23,17 @@ void server_cfg_default(struct server_cfg *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	strcpy(cfg->rspro_bind, "0.0.0.0");
 	cfg->rspro_port = 9998;
-	strcpy(cfg->rest_bind, "0.0.0.0");
-	cfg->rest_port = 9997;
+	strcpy(cfg->rest.bind, "0.0.0.0");
+	cfg->rest.port = 9997;
 	strcpy(cfg->db_path, "/var/lib/remsim/server.db");
 	cfg->bankd_port = 9999;
 	cfg->ka_interval_ms = 30000;
 	cfg->ka_timeout_ms = 10000;
 	cfg->connect_timeout_ms = 10000;
-	cfg->rest_body_max = 16384;
-	cfg->rest_deadline_ms = 10000;
-	cfg->rest_conn_max = 1000;
-	cfg->rest_conn_per_addr = 8;
+	cfg->rest.body_max = 16384;
+	cfg->rest.deadline_ms = 10000;
+	cfg->rest.conn_max = 1000;
+	cfg->rest.conn_per_addr = 8;
 }
 
 static const char *const map_state_names[] = {
@@ -126,6 +125,54 @@ struct slotmap *server_map_first(struct server *srv)
 	struct slotmap head = { .next = srv->maps };
 
 	return server_map_next(&head);
+}
+
+const struct slotmap *server_map_next_info(struct server *srv, const struct slotmap *prev,
+					   struct server_map_info *info)
+{
+	struct slotmap *m = prev ? server_map_next((struct slotmap *)prev) :
+			    server_map_first(srv);
+
+	if (m) {
+		info->bank = m->bank;
+		info->client = m->client;
+		info->state = map_state_name(m->state);
+	}
+	return m;
+}
+
+const struct peer *server_peer_next_info(struct server *srv, enum server_peer_kind kind,
+					 const struct peer *prev,
+					 struct server_peer_info *info)
+{
+	enum peer_state want = kind == SERVER_PEER_BANKD ? PEER_BANKD : PEER_CLIENT;
+	const struct peer *p = prev ? prev->next : srv->peers;
+
+	while (p && p->state != want)
+		p = p->next;
+	if (!p)
+		return NULL;
+	info->name = p->name;
+	info->state = peer_state_name(p->state);
+	info->identity = &p->identity;
+	info->id = want == PEER_BANKD ? p->bank_id : p->client.client_id;
+	info->num_slots = want == PEER_BANKD ? p->num_slots : 0;
+	return p;
+}
+
+struct rest_cfg *server_rest_cfg(struct server *srv)
+{
+	return &srv->cfg.rest;
+}
+
+struct ev_loop *server_loop(struct server *srv)
+{
+	return srv->loop;
+}
+
+uint64_t server_restart_counter(struct server *srv)
+{
+	return store_restart_counter(srv->store);
 }
 
 /*
@@ -817,12 +864,6 @@ int server_start(struct server *srv, char *err, size_t errlen)
 		snprintf(err, errlen, "event loop: %s", strerror(-ret));
 		return ret;
 	}
-	ret = rest_start(srv, err, errlen);
-	if (ret)
-		return ret;
-	LOGP(DMAIN, LOG_INFO, NULL, "RSPRO on %s port %u, REST on %s port %u",
-	     srv->cfg.rspro_bind, net_local_port(srv->rspro_fd),
-	     srv->cfg.rest_bind, srv->cfg.rest_port);
 	return 0;
 }
 
@@ -830,7 +871,6 @@ void server_stop(struct server *srv)
 {
 	struct slotmap *m;
 
-	rest_stop(srv);
 	while (srv->peers)
 		peer_close(srv->peers);
 	if (srv->rspro_fd > 0) {
