@@ -87,6 +87,20 @@ void server_cfg_default(struct server_cfg *cfg);
 int server_start(struct server *srv, char *err, size_t errlen);
 void server_stop(struct server *srv);
 
+/* --- between server.c (connections) and maps.c (slot maps) --- */
+
+struct peer *bank_peer(struct server *srv, uint16_t bank_id);
+struct peer *client_peer(struct server *srv, struct rspro_client_slot c);
+void peer_send(struct peer *p, const struct rspro_pdu *pdu);
+/* Tells client @c the bankd of its map, or that it has none now. */
+void update_client(struct server *srv, struct rspro_client_slot c);
+/* Sends bankd @bp the next request of each of its bank slots. */
+void push(struct server *srv, struct peer *bp);
+void create_mapping_res(struct server *srv, struct peer *bp, int32_t result);
+void remove_mapping_res(struct server *srv, struct peer *bp, int32_t result);
+/* A map read from the database at start (store_load()'s callback). */
+void server_load_map(const struct stored_map *sm, void *arg);
+
 /* Live maps (not deleted) in creation order; NULL ends. */
 struct slotmap *server_map_first(struct server *srv);
 struct slotmap *server_map_next(struct slotmap *m);

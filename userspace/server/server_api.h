@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * All the REST side (rest.c) sees of remsim-server's core (server.c):
- * the slot maps to list, create and delete, the bankds and
+ * All the REST side (rest*.c) sees of remsim-server's core (server.c,
+ * maps.c): the slot maps to list, create and delete, the bankds and
  * clients connected, the restart counter and REST's own settings. The
  * core's structures stay in server.h, which REST does not include; the
  * core does not know REST at all (main.c starts both).
