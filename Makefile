@@ -349,12 +349,14 @@ $(B)/fuzz/%: tests/fuzz/%.c $(PLAIN_SRCS)
 # The RSPRO fuzzers link the library's sources and asn1c's code, built
 # with the fuzzer's instrumentation.
 RSPRO_FUZZERS	:= $(B)/fuzz/rspro_fuzz $(B)/fuzz/ipa_fuzz
+# (the parsers need the loop, log and sockets, not the start-up)
+FUZZ_DAEMON_SRCS := $(filter-out %/daemon.c,$(DAEMON_SRCS))
 
-$(RSPRO_FUZZERS): $(B)/fuzz/%: tests/fuzz/%.c $(RSPRO_SRCS) $(DAEMON_SRCS) $(B)/asn1/fuzz/.done \
+$(RSPRO_FUZZERS): $(B)/fuzz/%: tests/fuzz/%.c $(RSPRO_SRCS) $(FUZZ_DAEMON_SRCS) $(B)/asn1/fuzz/.done \
 		  $(wildcard userspace/lib/*/include/remsim/*.h userspace/lib/rspro/*.h)
 	$(quiet) FUZZER $@
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CLANG) $(FUZZ_FLAGS) -isystem $(ASN1_GEN) -o $@ $< $(RSPRO_SRCS) $(DAEMON_SRCS) \
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -isystem $(ASN1_GEN) -o $@ $< $(RSPRO_SRCS) $(FUZZ_DAEMON_SRCS) \
 		$(B)/asn1/fuzz/*.o -lpthread
 
 fuzzers: $(FUZZERS)
