@@ -34,6 +34,9 @@ endif
 ALL_CFLAGS	:= -std=gnu11 $(WARNINGS) $(CFLAGS) -MMD -MP \
 		   -isystem include/uapi -Icommon -Iuserspace/include -Iuserspace/softsim \
 		   -DREMSIM_VERSION='"$(VERSION)"'
+# each user-space library's headers, all as "remsim/NAME.h"
+USER_INCLUDES	:= -Iuserspace/lib/daemon/include -Iuserspace/lib/rspro/include
+ALL_CFLAGS	+= $(USER_INCLUDES)
 
 PCSC_CFLAGS	:= $(shell pkg-config --cflags libpcsclite 2>/dev/null)
 
@@ -84,6 +87,9 @@ $(MODSTAGE)/remsim.ko: $(MODULE_SRCS) $(wildcard include/uapi/linux/*.h) Makefil
 LIBREMSIM_SRCS	:= $(wildcard userspace/lib/*.c)
 RSPRO_SRCS	:= $(wildcard userspace/lib/rspro/*.c)
 LIBRSPRO	:= $(B)/lib/libremsim-rspro.a
+# the daemon base: event loop, log, config files, sockets, daemon_main()
+DAEMON_SRCS	:= $(wildcard userspace/lib/daemon/*.c)
+LIBDAEMON	:= $(B)/lib/libremsim-daemon.a
 SOFTSIM_SRCS	:= $(filter-out userspace/softsim/main.c,$(wildcard userspace/softsim/*.c))
 LIBREMSIM	:= $(B)/lib/libremsim.a
 TESTLIB_SRCS	:= $(wildcard tests/lib/*.c)
@@ -108,7 +114,8 @@ SAN_PROGRAMS	:= $(B)/san/bin/remsim-server $(B)/san/bin/remsim-softsim $(B)/san/
 		   $(B)/san/bin/remsim-client-shell
 
 userspace: $(PROGRAMS) $(SAN_PROGRAMS) $(SELFTESTS) $(UNITTESTS) $(FUZZERS) $(BENCHES) \
-	$(TOOLS) $(BOARD) $(B)/lib/pkgconfig/remsim-rspro.pc $(B)/udev/60-remsim.rules
+	$(TOOLS) $(BOARD) $(B)/lib/pkgconfig/remsim-rspro.pc $(B)/lib/pkgconfig/remsim-daemon.pc \
+	$(B)/udev/60-remsim.rules
 
 # The udev rules as the VM tests use them: remsimctl from build/bin.
 $(B)/udev/60-remsim.rules: udev/60-remsim.rules.in
@@ -153,16 +160,21 @@ endef
 $(LIBRSPRO): $(patsubst %.c,$(B)/obj/%.o,$(RSPRO_SRCS)) $(B)/asn1/obj/.done
 	$(call archive_rspro)
 
-$(B)/lib/pkgconfig/remsim-rspro.pc: userspace/lib/rspro/remsim-rspro.pc.in Makefile
-	$(Q)mkdir -p $(dir $@)
-	$(Q)sed -e 's|@PREFIX@|$(CURDIR)|; s|@LIBDIR@|$(CURDIR)/$(B)/lib|; s|@INCLUDEDIR@|$(CURDIR)/userspace/include|; s|@UAPIDIR@|$(CURDIR)/include/uapi|; s|@VERSION@|$(VERSION)|' $< >$@
+$(LIBDAEMON): $(patsubst %.c,$(B)/obj/%.o,$(DAEMON_SRCS))
 
-$(B)/bin/%: $(B)/obj/userspace/tools/%.o $(LIBRSPRO)
+# pkg-config files for the build tree: each library's header directory
+$(B)/lib/pkgconfig/remsim-rspro.pc: userspace/lib/rspro/remsim-rspro.pc.in Makefile
+$(B)/lib/pkgconfig/remsim-daemon.pc: userspace/lib/daemon/remsim-daemon.pc.in Makefile
+$(B)/lib/pkgconfig/remsim-%.pc:
+	$(Q)mkdir -p $(dir $@)
+	$(Q)sed -e 's|@PREFIX@|$(CURDIR)|; s|@LIBDIR@|$(CURDIR)/$(B)/lib|; s|@INCLUDEDIR@|$(CURDIR)/userspace/lib/$*/include|; s|@UAPIDIR@|$(CURDIR)/include/uapi|; s|@VERSION@|$(VERSION)|' $< >$@
+
+$(B)/bin/%: $(B)/obj/userspace/tools/%.o $(LIBRSPRO) $(LIBDAEMON)
 	$(call link)
 
 SERVER_SRCS	:= $(wildcard userspace/server/*.c)
 
-$(B)/bin/remsim-server: $(patsubst %.c,$(B)/obj/%.o,$(SERVER_SRCS)) $(LIBRSPRO)
+$(B)/bin/remsim-server: $(patsubst %.c,$(B)/obj/%.o,$(SERVER_SRCS)) $(LIBRSPRO) $(LIBDAEMON)
 	$(call link)
 $(B)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson
 
@@ -172,27 +184,27 @@ CLIENT_CORE	:= userspace/client/slot.c userspace/client/script.c
 CLIENT_SRCS	:= $(addprefix userspace/client/,main.c config.c kwatch.c kslot.c usbwatch.c \
 		   usbslot.c usbhost.c usbscan.c) $(CLIENT_CORE)
 
-$(B)/bin/remsim-client: $(patsubst %.c,$(B)/obj/%.o,$(CLIENT_SRCS)) $(LIBREMSIM) $(LIBRSPRO)
+$(B)/bin/remsim-client: $(patsubst %.c,$(B)/obj/%.o,$(CLIENT_SRCS)) $(LIBREMSIM) $(LIBRSPRO) $(LIBDAEMON)
 	$(call link)
 $(B)/bin/remsim-client: LDLIBS += -lusb-1.0
 
 $(B)/bin/remsim-client-shell: $(patsubst %.c,$(B)/obj/%.o,userspace/client/shell.c $(CLIENT_CORE)) \
-			      $(LIBRSPRO)
+			      $(LIBRSPRO) $(LIBDAEMON)
 	$(call link)
 BANKD_SRCS	:= $(wildcard userspace/bankd/*.c)
 REMSIMCTL_SRCS	:= $(wildcard userspace/remsimctl/*.c)
 
-$(B)/bin/remsimctl: $(patsubst %.c,$(B)/obj/%.o,$(REMSIMCTL_SRCS)) $(LIBREMSIM) $(LIBRSPRO)
+$(B)/bin/remsimctl: $(patsubst %.c,$(B)/obj/%.o,$(REMSIMCTL_SRCS)) $(LIBREMSIM) $(LIBRSPRO) $(LIBDAEMON)
 	$(call link)
 $(B)/bin/remsimctl: LDLIBS += -ljansson
 
-$(B)/bin/remsim-bankd: $(patsubst %.c,$(B)/obj/%.o,$(BANKD_SRCS)) $(LIBRSPRO)
+$(B)/bin/remsim-bankd: $(patsubst %.c,$(B)/obj/%.o,$(BANKD_SRCS)) $(LIBRSPRO) $(LIBDAEMON)
 	$(call link)
 $(B)/bin/remsim-bankd: LDLIBS += -lpcsclite
 $(patsubst %.c,$(B)/obj/%.o,$(BANKD_SRCS)) $(patsubst %.c,$(B)/san/obj/%.o,$(BANKD_SRCS)): \
 	ALL_CFLAGS += $(PCSC_CFLAGS)
 
-$(B)/bin/remsim-softsim: $(patsubst %.c,$(B)/obj/%.o,$(SOFTSIMD_SRCS)) $(LIBREMSIM) $(LIBRSPRO)
+$(B)/bin/remsim-softsim: $(patsubst %.c,$(B)/obj/%.o,$(SOFTSIMD_SRCS)) $(LIBREMSIM) $(LIBRSPRO) $(LIBDAEMON)
 	$(call link)
 
 $(B)/obj/%.o: %.c
@@ -218,7 +230,7 @@ define link
 	$(Q)$(CC) $(CFLAGS) $(1) -o $@ $^ $(LDLIBS)
 endef
 
-$(B)/tests/selftests/%: $(B)/obj/tests/selftests/%.o $(TESTLIB) $(LIBREMSIM) $(LIBRSPRO)
+$(B)/tests/selftests/%: $(B)/obj/tests/selftests/%.o $(TESTLIB) $(LIBREMSIM) $(LIBRSPRO) $(LIBDAEMON)
 	$(call link)
 
 $(B)/obj/tests/selftests/%_usb_test.o: tests/selftests/%_test.c
@@ -226,7 +238,7 @@ $(B)/obj/tests/selftests/%_usb_test.o: tests/selftests/%_test.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -DREMSIM_SLOT_USB -Itests/lib -c -o $@ $<
 
-$(B)/bench/%: $(B)/obj/bench/%.o $(TESTLIB) $(LIBREMSIM) $(LIBRSPRO)
+$(B)/bench/%: $(B)/obj/bench/%.o $(TESTLIB) $(LIBREMSIM) $(LIBRSPRO) $(LIBDAEMON)
 	$(call link)
 
 $(B)/bench/usb_pb: LDLIBS += -lusb-1.0
@@ -253,17 +265,18 @@ $(SAN)/libremsim.a: $(patsubst %.c,$(SAN)/obj/%.o,$(LIBREMSIM_SRCS) $(SOFTSIM_SR
 $(SAN)/libtest.a: $(patsubst %.c,$(SAN)/obj/%.o,$(TESTLIB_SRCS))
 $(SAN)/libremsim-rspro.a: $(patsubst %.c,$(SAN)/obj/%.o,$(RSPRO_SRCS)) $(B)/asn1/san/.done
 	$(call archive_rspro)
+$(SAN)/libremsim-daemon.a: $(patsubst %.c,$(SAN)/obj/%.o,$(DAEMON_SRCS))
 
 $(B)/tests/unit/%: $(SAN)/obj/tests/unit/%.o $(SAN)/libtest.a $(SAN)/libremsim.a \
-		   $(SAN)/libremsim-rspro.a
+		   $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a
 	$(call link,$(SANFLAGS))
 
 $(B)/tests/unit/bankd_csv_test: $(SAN)/obj/userspace/bankd/csv.o
-$(B)/tests/unit/bankd_csv_test: LDLIBS := $(SAN)/libremsim-rspro.a $(LDLIBS)
+$(B)/tests/unit/bankd_csv_test: LDLIBS := $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a $(LDLIBS)
 $(B)/tests/unit/client_config_test: $(patsubst %.c,$(SAN)/obj/userspace/client/%.o,config.c \
 				    usbscan.c usbslot.c usbhost.c slot.c script.c)
 # (the objects come after the libraries on the command line: those again)
-$(B)/tests/unit/client_config_test: LDLIBS := $(SAN)/libremsim.a $(SAN)/libremsim-rspro.a -lusb-1.0 $(LDLIBS)
+$(B)/tests/unit/client_config_test: LDLIBS := $(SAN)/libremsim.a $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a -lusb-1.0 $(LDLIBS)
 $(B)/obj/tests/lib/pcsc_env.o $(SAN)/obj/tests/lib/pcsc_env.o: ALL_CFLAGS += $(PCSC_CFLAGS)
 PCSC_TESTS	:= bankd_test softsim_test client_shell_test hostile_test
 $(B)/tests/unit/hostile_test: LDLIBS += -lsqlite3
@@ -306,27 +319,27 @@ $(B)/tests/unit/rspro_strict_test: $(STRICT)/strict.o
 
 # The daemons again under ASan and UBSan (SAN_PROGRAMS): the native tests
 # run these, so a leak or undefined behaviour in a daemon fails its test.
-$(SAN)/bin/remsim-server: $(patsubst %.c,$(SAN)/obj/%.o,$(SERVER_SRCS)) $(SAN)/libremsim-rspro.a
+$(SAN)/bin/remsim-server: $(patsubst %.c,$(SAN)/obj/%.o,$(SERVER_SRCS)) $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a
 	$(call link,$(SANFLAGS))
 $(SAN)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson
 
 $(SAN)/bin/remsim-client-shell: $(patsubst %.c,$(SAN)/obj/%.o,userspace/client/shell.c \
-				 $(CLIENT_CORE)) $(SAN)/libremsim-rspro.a
+				 $(CLIENT_CORE)) $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a
 	$(call link,$(SANFLAGS))
 
-$(SAN)/bin/remsim-bankd: $(patsubst %.c,$(SAN)/obj/%.o,$(BANKD_SRCS)) $(SAN)/libremsim-rspro.a
+$(SAN)/bin/remsim-bankd: $(patsubst %.c,$(SAN)/obj/%.o,$(BANKD_SRCS)) $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a
 	$(call link,$(SANFLAGS))
 $(SAN)/bin/remsim-bankd: LDLIBS += -lpcsclite
 
 $(SAN)/bin/remsim-softsim: $(patsubst %.c,$(SAN)/obj/%.o,$(SOFTSIMD_SRCS)) $(SAN)/libremsim.a \
-			   $(SAN)/libremsim-rspro.a
+			   $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a
 	$(call link,$(SANFLAGS))
 
 # libFuzzer targets, with clang: one per parser of outside input.
 FUZZERS		:= $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/*_fuzz.c))
 FUZZ_SECONDS	?= 60
 FUZZ_FLAGS	:= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1 \
-		   -isystem include/uapi -Icommon -Iuserspace/include
+		   -isystem include/uapi -Icommon -Iuserspace/include $(USER_INCLUDES)
 PLAIN_SRCS	:= $(wildcard common/*.c)
 
 $(B)/fuzz/%: tests/fuzz/%.c $(PLAIN_SRCS)
@@ -337,12 +350,14 @@ $(B)/fuzz/%: tests/fuzz/%.c $(PLAIN_SRCS)
 # The RSPRO fuzzers link the library's sources and asn1c's code, built
 # with the fuzzer's instrumentation.
 RSPRO_FUZZERS	:= $(B)/fuzz/rspro_fuzz $(B)/fuzz/ipa_fuzz
+# (the parsers need the loop, log and sockets, not the start-up)
+FUZZ_DAEMON_SRCS := $(filter-out %/daemon.c,$(DAEMON_SRCS))
 
-$(RSPRO_FUZZERS): $(B)/fuzz/%: tests/fuzz/%.c $(RSPRO_SRCS) $(B)/asn1/fuzz/.done \
-		  $(wildcard userspace/include/remsim/*.h userspace/lib/rspro/*.h)
+$(RSPRO_FUZZERS): $(B)/fuzz/%: tests/fuzz/%.c $(RSPRO_SRCS) $(FUZZ_DAEMON_SRCS) $(B)/asn1/fuzz/.done \
+		  $(wildcard userspace/lib/*/include/remsim/*.h userspace/lib/rspro/*.h)
 	$(quiet) FUZZER $@
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CLANG) $(FUZZ_FLAGS) -isystem $(ASN1_GEN) -o $@ $< $(RSPRO_SRCS) \
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -isystem $(ASN1_GEN) -o $@ $< $(RSPRO_SRCS) $(FUZZ_DAEMON_SRCS) \
 		$(B)/asn1/fuzz/*.o -lpthread
 
 fuzzers: $(FUZZERS)

@@ -39,29 +39,33 @@ DAEMONS		:= remsim-server remsim-bankd remsim-client remsim-client-shell remsim-
 UNITS		:= $(patsubst systemd/%.in,%,$(wildcard systemd/*.service.in))
 MAN8		:= $(wildcard man/*.8)
 MAN5		:= $(wildcard man/*.5)
-RSPRO_HEADERS	:= $(addprefix userspace/include/remsim/,rspro.h ipa.h evloop.h rspro_conn.h \
-		   rspro_link.h log.h conf.h)
+RSPRO_HEADERS	:= $(addprefix userspace/lib/rspro/include/remsim/,rspro.h ipa.h rspro_conn.h \
+		   rspro_link.h)
+DAEMON_HEADERS	:= $(addprefix userspace/lib/daemon/include/remsim/,evloop.h log.h conf.h net.h \
+		   daemon.h)
 UAPI_HEADERS	:= include/uapi/linux/remsim.h include/uapi/linux/remsim_dev.h
 EXAMPLES	:= $(wildcard contrib/examples/*)
 DKMS_FILES	:= Kbuild $(wildcard kernel/*.c kernel/*.h common/*.c common/*.h) $(UAPI_HEADERS)
 
 .PHONY: install modules_install dkms-install
 
-install: $(addprefix $(B)/bin/,$(DAEMONS) remsimctl) $(LIBRSPRO)
+install: $(addprefix $(B)/bin/,$(DAEMONS) remsimctl) $(LIBRSPRO) $(LIBDAEMON)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PKGCONFIGDIR) \
 		$(DESTDIR)$(INCLUDEDIR)/remsim/uapi/linux $(DESTDIR)$(UDEVDIR)/rules.d \
 		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(BASHCOMPDIR) \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR)/examples
 	$(INSTALL) -m 0755 $(addprefix $(B)/bin/,$(DAEMONS)) $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -m 0755 $(B)/bin/remsimctl $(DESTDIR)$(SBINDIR)/
-	$(INSTALL) -m 0644 $(LIBRSPRO) $(DESTDIR)$(LIBDIR)/
+	$(INSTALL) -m 0644 $(LIBRSPRO) $(LIBDAEMON) $(DESTDIR)$(LIBDIR)/
 	$(SUBST) userspace/lib/rspro/remsim-rspro.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/remsim-rspro.pc
-	$(INSTALL) -m 0644 $(RSPRO_HEADERS) $(DESTDIR)$(INCLUDEDIR)/remsim/
+	$(SUBST) userspace/lib/daemon/remsim-daemon.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/remsim-daemon.pc
+	$(INSTALL) -m 0644 $(RSPRO_HEADERS) $(DAEMON_HEADERS) $(DESTDIR)$(INCLUDEDIR)/remsim/
 	$(INSTALL) -m 0644 $(UAPI_HEADERS) $(DESTDIR)$(INCLUDEDIR)/remsim/uapi/linux/
 	$(SUBST) udev/60-remsim.rules.in >$(DESTDIR)$(UDEVDIR)/rules.d/60-remsim.rules
 	for u in $(UNITS); do \
 		$(SUBST) systemd/$$u.in >$(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; done
-	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/remsim-rspro.pc $(DESTDIR)$(UDEVDIR)/rules.d/60-remsim.rules \
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/remsim-rspro.pc $(DESTDIR)$(PKGCONFIGDIR)/remsim-daemon.pc \
+		$(DESTDIR)$(UDEVDIR)/rules.d/60-remsim.rules \
 		$(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(UNITS))
 	$(INSTALL) -m 0644 systemd/remsim.sysusers $(DESTDIR)$(SYSUSERSDIR)/remsim.conf
 	$(INSTALL) -m 0644 contrib/bash-completion/remsimctl $(DESTDIR)$(BASHCOMPDIR)/remsimctl

@@ -60,11 +60,11 @@ static int connect_with(struct tpeer *t, struct ev_loop *loop, int port,
 
 	memset(t, 0, sizeof(*t));
 	t->loop = loop;
-	fd = rspro_connect_start("127.0.0.1", port);
+	fd = net_connect_start("127.0.0.1", port);
 	if (fd < 0)
 		return fd;
 	pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
-	if (poll(&pfd, 1, 5000) != 1 || (ret = rspro_connect_result(fd))) {
+	if (poll(&pfd, 1, 5000) != 1 || (ret = net_connect_result(fd))) {
 		close(fd);
 		return -ECONNREFUSED;
 	}
@@ -100,7 +100,7 @@ int tpeer_accept(struct tpeer *t, struct ev_loop *loop, int lfd, int ms)
 	t->loop = loop;
 	if (poll(&pfd, 1, ms) != 1)
 		return -ETIMEDOUT;
-	fd = rspro_accept(lfd);
+	fd = net_accept(lfd);
 	if (fd < 0)
 		return fd;
 	rspro_conn_cfg_default(&cfg);

@@ -834,9 +834,9 @@ static void setup_fake_server(unsigned int cards)
 	ASSERT_TRUE(loop != NULL);
 	make_logdir();
 	ASSERT_EQ(0, pcsc_env_start(&env, cards));
-	fake_lfd = rspro_listen("127.0.0.1", 0, 4);
+	fake_lfd = net_listen("127.0.0.1", 0, 4);
 	ASSERT_GE(fake_lfd, 0);
-	rspro_port = rspro_local_port(fake_lfd);
+	rspro_port = net_local_port(fake_lfd);
 	start_bankd_with(cards, NULL, NULL);
 	ASSERT_EQ(0, tpeer_accept(&fake, loop, fake_lfd, 5000));
 	ASSERT_TRUE(tpeer_wait(&fake, RSPRO_CONNECT_BANK_REQ, &pdu, 5000));

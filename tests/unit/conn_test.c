@@ -395,7 +395,7 @@ static void mini_accept(struct ev_io *io, uint32_t revents)
 {
 	struct mini_server *s = io->data;
 	struct rspro_conn_cfg cfg;
-	int fd = rspro_accept(s->lfd);
+	int fd = net_accept(s->lfd);
 
 	if (fd < 0 || s->n == 8) {
 		if (fd >= 0)
@@ -414,10 +414,10 @@ static int mini_start(struct mini_server *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->type = RSPRO_COMP_SERVER;
-	s->lfd = rspro_listen("127.0.0.1", 0, 8);
+	s->lfd = net_listen("127.0.0.1", 0, 8);
 	ASSERT_GE(s->lfd, 0);
 	ASSERT_EQ(0, ev_io_start(loop, &s->io, s->lfd, EPOLLIN, mini_accept, s));
-	return rspro_local_port(s->lfd);
+	return net_local_port(s->lfd);
 }
 
 static void mini_stop(struct mini_server *s)
@@ -569,8 +569,8 @@ TEST(link_to_nobody_retries_by_the_table)
 
 	setup();
 	/* a port nobody listens on */
-	fd = rspro_listen("127.0.0.1", 0, 1);
-	port = rspro_local_port(fd);
+	fd = net_listen("127.0.0.1", 0, 1);
+	port = net_local_port(fd);
 	close(fd);
 	l = client_link(port, &g);
 	rspro_link_start(l);

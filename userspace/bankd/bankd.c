@@ -305,15 +305,15 @@ int bankd_start(struct bankd *bd, char *err, size_t errlen)
 		}
 	}
 	bd->limit.who = "clients";
-	bd->listen_fd = rspro_listen(bd->cfg.bind_ip, bd->cfg.bind_port, 64);
+	bd->listen_fd = net_listen(bd->cfg.bind_ip, bd->cfg.bind_port, 64);
 	if (bd->listen_fd < 0) {
 		snprintf(err, errlen, "listening on %s port %u: %s", bd->cfg.bind_ip,
 			 bd->cfg.bind_port, strerror(-bd->listen_fd));
 		return bd->listen_fd;
 	}
-	bd->cfg.bind_port = rspro_local_port(bd->listen_fd);
+	bd->cfg.bind_port = net_local_port(bd->listen_fd);
 	/* 16 accepts per wakeup; out of descriptors, the listener rests */
-	ret = rspro_listener_start(&bd->listener, bd->loop, bd->listen_fd, 16, clients_accept, bd);
+	ret = net_listener_start(&bd->listener, bd->loop, bd->listen_fd, 16, clients_accept, bd);
 	if (ret) {
 		snprintf(err, errlen, "event loop: %s", strerror(-ret));
 		return ret;
@@ -363,7 +363,7 @@ void bankd_stop(struct bankd *bd)
 	clients_close_all(bd);
 	rspro_link_free(bd->link);
 	if (bd->listen_fd > 0) {
-		rspro_listener_stop(&bd->listener);
+		net_listener_stop(&bd->listener);
 		close(bd->listen_fd);
 	}
 	if (bd->workers)

@@ -147,7 +147,7 @@ struct bankd {
 	struct client *clients;
 	uint64_t next_client_id;
 	int listen_fd;
-	struct rspro_listener listener;
+	struct net_listener listener;
 	struct rspro_peer_limit limit;	/* reconnect storms per address */
 	bool stopping;			/* closing every client, taking none */
 	int done_fd;			/* eventfd: a worker finished a job */
@@ -173,7 +173,7 @@ struct job *worker_take_done(struct worker *w);
 struct job *job_new(enum job_type type, uint64_t owner);
 
 /* clients.c */
-void clients_accept(struct rspro_listener *l, int fd);
+void clients_accept(struct net_listener *l, int fd);
 void clients_job_done(struct bankd *bd, struct worker *w, struct job *j);
 /* The map of @bank_slot went away or changed: its client goes. */
 void clients_unmap(struct bankd *bd, uint16_t bank_slot, const char *why);

@@ -453,7 +453,7 @@ static void client_timer(struct ev_timer *t)
 	client_close(c, "identify timeout");
 }
 
-void clients_accept(struct rspro_listener *l, int fd)
+void clients_accept(struct net_listener *l, int fd)
 {
 	struct bankd *bd = l->data;
 	struct rspro_conn_cfg cfg;

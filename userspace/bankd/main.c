@@ -1,20 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * remsim-bankd: options (osmo-remsim-bankd's, so existing units and
- * /etc/default files work unchanged, plus a config file), signals, loop.
+ * /etc/default files work unchanged, plus a config file), SIGHUP and
+ * SIGUSR1, on the daemon base's start-up (remsim/daemon.h).
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "bankd.h"
 #include "remsim/conf.h"
+#include "remsim/daemon.h"
 #include "remsim/log.h"
 
 static void usage(FILE *f)
@@ -106,8 +104,9 @@ static int num(unsigned long *out, const char *v, unsigned long min, unsigned lo
 	return 0;
 }
 
-static int apply(struct bankd_cfg *cfg, int opt, const char *v, char *why, size_t whylen)
+static int apply(void *arg, int opt, const char *v, char *why, size_t whylen)
 {
+	struct bankd_cfg *cfg = arg;
 	unsigned long n;
 	int level;
 
@@ -200,94 +199,16 @@ static int apply(struct bankd_cfg *cfg, int opt, const char *v, char *why, size_
 	}
 }
 
-static int conf_set(const char *key, const char *value, void *arg, char *why, size_t whylen)
-{
-	const struct option *o;
-
-	for (o = options; o->name; o++)
-		if (!strcmp(o->name, key))
-			break;
-	if (!o->name || o->val == 'c' || o->val == 'h' || o->val == 'V') {
-		snprintf(why, whylen, "unknown setting \"%s\"", key);
-		return -EINVAL;
-	}
-	if (o->has_arg == no_argument && strcmp(value, "yes") && strcmp(value, "true")) {
-		snprintf(why, whylen, "%s takes \"yes\"", key);
-		return -EINVAL;
-	}
-	return apply(arg, o->val, value, why, whylen);
-}
-
-/* -c FILE, read again on SIGHUP; NULL if none. */
-static const char *conf_path;
-static int saved_argc;
-static char **saved_argv;
-
-/* The config file then the command line over it: at start and on SIGHUP. */
-static int load_settings(struct bankd_cfg *cfg, int argc, char **argv, char *why,
-			 size_t whylen)
-{
-	int opt;
-
-	if (conf_path && conf_load(conf_path, conf_set, cfg, why, whylen))
-		return -EINVAL;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, OPTSTRING, options, NULL)) != -1)
-		if (opt != 'c' && apply(cfg, opt, optarg, why, whylen))
-			return -EINVAL;
-	return 0;
-}
-
-static int parse(struct bankd_cfg *cfg, int argc, char **argv)
-{
-	const char *conf = NULL;
-	char why[300];
-	int opt;
-
-	while ((opt = getopt_long(argc, argv, OPTSTRING, options, NULL)) != -1) {
-		if (opt == 'h') {
-			usage(stdout);
-			exit(0);
-		}
-		if (opt == 'V') {
-			printf("remsim-bankd %s\n", REMSIM_VERSION);
-			exit(0);
-		}
-		if (opt == '?') {
-			usage(stderr);
-			return -EINVAL;
-		}
-		if (opt == 'c')
-			conf = optarg;
-	}
-	if (optind < argc) {
-		fprintf(stderr, "remsim-bankd: unexpected argument \"%s\"\n", argv[optind]);
-		return -EINVAL;
-	}
-	conf_path = conf;
-	saved_argc = argc;
-	saved_argv = argv;
-	if (load_settings(cfg, argc, argv, why, sizeof(why))) {
-		fprintf(stderr, "remsim-bankd: %s\n", why);
-		return -EINVAL;
-	}
-	if (!cfg->server_host[0]) {
-		fprintf(stderr, "remsim-bankd: the server address is required (-i HOST)\n");
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* Every client holds a socket and every slot a PC/SC context: take all we may. */
-static void raise_fd_limit(void)
-{
-	struct rlimit rl;
-
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
+static struct daemon_cmdline cmdline = {
+	.prog = "remsim-bankd",
+	.optstring = OPTSTRING,
+	.options = options,
+	.usage = usage,
+	.help_opt = 'h',
+	.version_opt = 'V',
+	.config_opt = 'c',
+	.apply = apply,
+};
 
 /*
  * A reader map read on SIGHUP waits here until no worker has a job out:
@@ -366,12 +287,6 @@ static void reload_csv(struct bankd *bd, const char *path)
 	swap_slots(&pending_timer);
 }
 
-static void keep_setting(const char *key, bool changed)
-{
-	if (changed)
-		LOGP(DMAIN, LOG_NOTICE, NULL, "%s changed: needs a restart", key);
-}
-
 /*
  * SIGHUP: the config file (-c) and the command line again, then the reader
  * map. Taken: the log level and mask, timestamps, keepalive-interval and
@@ -380,46 +295,45 @@ static void keep_setting(const char *key, bool changed)
  * without -c). The rest needs a restart. A bad file changes nothing.
  * Logs go to stderr (journald): nothing to reopen.
  */
-static void reload(struct bankd *bd)
+static void reload(struct daemon *d)
 {
+	struct bankd *bd = d->data;
 	struct bankd_cfg cfg, *cur = &bd->cfg;
 	struct log_state old;
 	char why[300];
 
-	log_save(&old);
-	log_set_all(LOG_INFO);
-	log_timestamps(false);
+	daemon_reload_begin(&old);
 	bankd_cfg_default(&cfg);
-	if (load_settings(&cfg, saved_argc, saved_argv, why, sizeof(why))) {
-		log_restore(&old);
-		LOGP(DMAIN, LOG_ERROR, NULL, "SIGHUP: %s: running configuration kept", why);
+	if (daemon_cmdline_load(&cmdline, &cfg, d->argc, d->argv, why, sizeof(why))) {
+		daemon_reload_failed(&old, why);
 		return;
 	}
-	keep_setting("server-host", strcmp(cfg.server_host, cur->server_host));
-	keep_setting("server-port", cfg.server_port != cur->server_port);
-	keep_setting("bank-id", cfg.bank_id != cur->bank_id);
-	keep_setting("num-slots", cfg.num_slots != cur->num_slots);
-	keep_setting("component-name", strcmp(cfg.name, cur->name));
-	keep_setting("bind-ip", strcmp(cfg.bind_ip, cur->bind_ip));
+	daemon_keep_setting("server-host", strcmp(cfg.server_host, cur->server_host));
+	daemon_keep_setting("server-port", cfg.server_port != cur->server_port);
+	daemon_keep_setting("bank-id", cfg.bank_id != cur->bank_id);
+	daemon_keep_setting("num-slots", cfg.num_slots != cur->num_slots);
+	daemon_keep_setting("component-name", strcmp(cfg.name, cur->name));
+	daemon_keep_setting("bind-ip", strcmp(cfg.bind_ip, cur->bind_ip));
 	/* 0 asks for any port: the one taken is in cur */
-	keep_setting("bind-port", cfg.bind_port && cfg.bind_port != cur->bind_port);
-	keep_setting("permit-shared-pcsc", cfg.shared != cur->shared);
-	keep_setting("gsmtap-ip", strcmp(cfg.gsmtap_host, cur->gsmtap_host));
-	keep_setting("gsmtap-slot", cfg.gsmtap_slot != cur->gsmtap_slot);
-	keep_setting("announce-address", cfg.announce != cur->announce);
+	daemon_keep_setting("bind-port", cfg.bind_port && cfg.bind_port != cur->bind_port);
+	daemon_keep_setting("permit-shared-pcsc", cfg.shared != cur->shared);
+	daemon_keep_setting("gsmtap-ip", strcmp(cfg.gsmtap_host, cur->gsmtap_host));
+	daemon_keep_setting("gsmtap-slot", cfg.gsmtap_slot != cur->gsmtap_slot);
+	daemon_keep_setting("announce-address", cfg.announce != cur->announce);
 	cur->ka_interval_ms = cfg.ka_interval_ms;
 	cur->ka_timeout_ms = cfg.ka_timeout_ms;
 	cur->identify_timeout_ms = cfg.identify_timeout_ms;
-	if (conf_path)
-		LOGP(DMAIN, LOG_NOTICE, NULL, "SIGHUP: %s read again", conf_path);
+	if (cmdline.conf_path)
+		LOGP(DMAIN, LOG_NOTICE, NULL, "SIGHUP: %s read again", cmdline.conf_path);
 	LOGP(DMAIN, LOG_DEBUG, NULL, "SIGHUP: keepalive %u/%u ms, identify-timeout %u ms",
 	     cur->ka_interval_ms, cur->ka_timeout_ms, cur->identify_timeout_ms);
 	reload_csv(bd, cfg.csv_path);
 }
 
 /* SIGUSR1: one block, a line per slot that has a map or a client. */
-static void log_stats(struct bankd *bd)
+static void log_stats(struct daemon *d)
 {
+	struct bankd *bd = d->data;
 	unsigned int i, conns = 0, mapped = 0;
 	const struct client *c;
 
@@ -448,62 +362,69 @@ static void log_stats(struct bankd *bd)
 	}
 }
 
-static void on_signal(struct ev_io *io, uint32_t revents)
+static int setup(struct daemon *d, int argc, char **argv)
 {
-	struct bankd *bd = io->data;
-	struct signalfd_siginfo si;
+	struct bankd *bd = d->data;
+	char why[300];
+	int ret;
 
-	if (read(io->fd, &si, sizeof(si)) != sizeof(si))
-		return;
-	if (si.ssi_signo == SIGHUP) {
-		reload(bd);
-		return;
+	bankd_cfg_default(&bd->cfg);
+	ret = daemon_cmdline_scan(&cmdline, argc, argv);
+	if (ret)
+		return ret;
+	if (daemon_cmdline_load(&cmdline, &bd->cfg, argc, argv, why, sizeof(why))) {
+		fprintf(stderr, "remsim-bankd: %s\n", why);
+		return 2;
 	}
-	if (si.ssi_signo == SIGUSR1) {
-		log_stats(bd);
-		return;
+	if (!bd->cfg.server_host[0]) {
+		fprintf(stderr, "remsim-bankd: the server address is required (-i HOST)\n");
+		return 2;
 	}
-	LOGP(DMAIN, LOG_NOTICE, NULL, "signal %u: shutting down", si.ssi_signo);
-	ev_break(bd->loop);
+	return DAEMON_RUN;
+}
+
+static int start(struct daemon *d)
+{
+	struct bankd *bd = d->data;
+	char host[RSPRO_NAME_MAX + 1] = "remsim-bankd", err[512];
+
+	gethostname(host, sizeof(host) - 1);
+	rspro_identity_init(&bd->identity, RSPRO_COMP_BANKD, host, "remsim-bankd",
+			    REMSIM_VERSION);
+	bd->loop = d->loop;
+	if (!bankd_start(bd, err, sizeof(err)))
+		return 0;
+	/* a bad reader map is a start-up error like a bad option */
+	if (bd->bad_config)
+		fprintf(stderr, "remsim-bankd: %s\n", err);
+	else
+		LOGP(DMAIN, LOG_FATAL, NULL, "%s", err);
+	bankd_stop(bd);
+	return bd->bad_config ? 2 : 1;
+}
+
+static void stop(struct daemon *d)
+{
+	drop_pending();
+	bankd_stop(d->data);
 }
 
 int main(int argc, char **argv)
 {
 	static struct bankd bd;
-	char host[RSPRO_NAME_MAX + 1] = "remsim-bankd", err[512];
-	struct ev_io sig_io;
-	int sfd, ret;
+	static struct daemon d = {
+		.prog = "remsim-bankd",
+		.log_level = LOG_INFO,
+		/* every client holds a socket and every slot a PC/SC context */
+		.raise_fd_limit = true,
+		.log_shutdown = true,
+		.setup = setup,
+		.start = start,
+		.reload = reload,
+		.stats = log_stats,
+		.stop = stop,
+		.data = &bd,
+	};
 
-	log_init("remsim-bankd", LOG_INFO);
-	bankd_cfg_default(&bd.cfg);
-	if (parse(&bd.cfg, argc, argv))
-		return 2;
-	raise_fd_limit();
-	sfd = ev_signalfd();
-	gethostname(host, sizeof(host) - 1);
-	rspro_identity_init(&bd.identity, RSPRO_COMP_BANKD, host, "remsim-bankd",
-			    REMSIM_VERSION);
-	bd.loop = ev_loop_new();
-	if (!bd.loop || sfd < 0) {
-		fprintf(stderr, "remsim-bankd: cannot set up the event loop\n");
-		return 1;
-	}
-	ev_io_start(bd.loop, &sig_io, sfd, EPOLLIN, on_signal, &bd);
-	ret = bankd_start(&bd, err, sizeof(err));
-	if (ret) {
-		/* a bad reader map is a start-up error like a bad option */
-		if (bd.bad_config)
-			fprintf(stderr, "remsim-bankd: %s\n", err);
-		else
-			LOGP(DMAIN, LOG_FATAL, NULL, "%s", err);
-		bankd_stop(&bd);
-		return bd.bad_config ? 2 : 1;
-	}
-	ret = ev_run(bd.loop);
-	drop_pending();
-	bankd_stop(&bd);
-	ev_io_stop(&sig_io);
-	close(sfd);
-	ev_loop_free(bd.loop);
-	return ret ? 1 : 0;
+	return daemon_main(&d, argc, argv);
 }

@@ -2,28 +2,24 @@
 /*
  * remsim-client: one daemon, one event loop, every slot of the host: the
  * kernel's /dev/remsimN (kwatch.c) or, where remsim.ko is not loaded, the
- * USB boards over libusb (usbwatch.c). Options, config file and signals
- * here; SIGUSR1 logs every slot's statistics.
+ * USB boards over libusb (usbwatch.c). Options, config file, SIGHUP and
+ * SIGUSR1 (every slot's statistics) here, on the daemon base's start-up
+ * (remsim/daemon.h).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "client.h"
 #include "remsim/conf.h"
+#include "remsim/daemon.h"
 #include "remsim/log.h"
 
-struct daemon {
+struct client_daemon {
 	struct client cl;
 	struct kwatch *kernel;
 	struct usbwatch *usb;
-	struct ev_io sig_io;
 };
 
 static void usage(FILE *f)
@@ -101,16 +97,19 @@ static const char *option_key(int opt)
 	return NULL;
 }
 
-static int saved_argc;
-static char **saved_argv;
+static const struct daemon_cmdline cmdline = {
+	.prog = "remsim-client",
+	.options = options,
+	.usage = usage,
+	.help_opt = 'h',
+	.version_opt = 'v',
+};
 
 /* 0 to go on, or the exit status with the reason in @why. */
 static int parse_options(struct client *cl, int argc, char **argv, char *why, size_t whylen)
 {
 	int opt;
 
-	saved_argc = argc;
-	saved_argv = argv;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "hvd:i:p:a:re:LV:P:C:I:S:A:H:Z:c:n:", options,
 				  NULL)) != -1) {
@@ -129,11 +128,9 @@ static int parse_options(struct client *cl, int argc, char **argv, char *why, si
 				return 2;
 			break;
 		case 'v':
-			printf("remsim-client %s\n", REMSIM_VERSION);
-			exit(0);
 		case 'h':
-			usage(stdout);
-			exit(0);
+			daemon_help_version(&cmdline, opt);
+			break;
 		case '?':
 			usage(stderr);
 			snprintf(why, whylen, "bad option");
@@ -152,12 +149,6 @@ static int parse_options(struct client *cl, int argc, char **argv, char *why, si
 	return 0;
 }
 
-static void keep_setting(const char *key, bool changed)
-{
-	if (changed)
-		LOGP(DMAIN, LOG_NOTICE, NULL, "%s changed: needs a restart", key);
-}
-
 /*
  * SIGHUP: the command line and its --config file again, into a scratch
  * client; a bad file changes nothing. Taken: the log level and mask, and
@@ -169,7 +160,8 @@ static void keep_setting(const char *key, bool changed)
 static void reload(struct daemon *d)
 {
 	static struct client fresh;
-	struct client *cl = &d->cl;
+	struct client_daemon *cd = d->data;
+	struct client *cl = &cd->cl;
 	struct log_state old;
 	char why[300];
 
@@ -177,20 +169,17 @@ static void reload(struct daemon *d)
 	rc_cfg_default(&fresh.cfg);
 	usb_filter_default(&fresh.usb_filter);
 	usbslot_opts_default(&fresh.usb_opts);
-	log_save(&old);
-	log_set_all(LOG_INFO);
-	log_timestamps(false);
-	if (parse_options(&fresh, saved_argc, saved_argv, why, sizeof(why))) {
-		log_restore(&old);
-		LOGP(DMAIN, LOG_ERROR, NULL, "SIGHUP: %s: running configuration kept", why);
+	daemon_reload_begin(&old);
+	if (parse_options(&fresh, d->argc, d->argv, why, sizeof(why))) {
+		daemon_reload_failed(&old, why);
 		return;
 	}
-	keep_setting("backend", fresh.backend != BACKEND_AUTO && fresh.backend != cl->backend);
-	keep_setting("usb selection (usb-*, presence-polarity)",
-		     memcmp(&fresh.usb_filter, &cl->usb_filter, sizeof(cl->usb_filter)) ||
-		     memcmp(&fresh.usb_opts, &cl->usb_opts, sizeof(cl->usb_opts)));
-	keep_setting("client-id/client-slot", fresh.has_identity != cl->has_identity ||
-		     memcmp(&fresh.identity, &cl->identity, sizeof(cl->identity)));
+	daemon_keep_setting("backend", fresh.backend != BACKEND_AUTO && fresh.backend != cl->backend);
+	daemon_keep_setting("usb selection (usb-*, presence-polarity)",
+			    memcmp(&fresh.usb_filter, &cl->usb_filter, sizeof(cl->usb_filter)) ||
+			    memcmp(&fresh.usb_opts, &cl->usb_opts, sizeof(cl->usb_opts)));
+	daemon_keep_setting("client-id/client-slot", fresh.has_identity != cl->has_identity ||
+			    memcmp(&fresh.identity, &cl->identity, sizeof(cl->identity)));
 	fresh.cfg.identity = cl->cfg.identity;
 	cl->cfg = fresh.cfg;
 	memcpy(cl->overrides, fresh.overrides, sizeof(cl->overrides));
@@ -201,32 +190,20 @@ static void reload(struct daemon *d)
 	     cl->cfg.server_host, cl->cfg.server_port);
 }
 
-static void on_signal(struct ev_io *io, uint32_t revents)
+/* SIGUSR1: a header, so that a host with no slot served still answers */
+static void log_stats(struct daemon *d)
 {
-	struct daemon *d = io->data;
-	struct signalfd_siginfo si;
+	struct client_daemon *cd = d->data;
 
-	if (read(io->fd, &si, sizeof(si)) != sizeof(si))
-		return;
-	if (si.ssi_signo == SIGHUP) {
-		reload(d);
-		return;
-	}
-	if (si.ssi_signo != SIGUSR1) {
-		LOGP(DMAIN, LOG_NOTICE, NULL, "signal %u: shutting down", si.ssi_signo);
-		ev_break(d->cl.loop);
-		return;
-	}
-	/* a header, so that a host with no slot served still answers */
 	LOGP(DMAIN, LOG_NOTICE, NULL, "statistics (%s backend), a line per served slot:",
-	     d->kernel ? "kernel" : "USB");
-	if (d->kernel)
-		kwatch_log_stats(d->kernel);
-	if (d->usb)
-		usbwatch_log_stats(d->usb);
+	     cd->kernel ? "kernel" : "USB");
+	if (cd->kernel)
+		kwatch_log_stats(cd->kernel);
+	if (cd->usb)
+		usbwatch_log_stats(cd->usb);
 }
 
-static int start_backend(struct daemon *d)
+static int start_backend(struct client_daemon *d)
 {
 	struct client *cl = &d->cl;
 	char err[300];
@@ -257,14 +234,13 @@ static int start_backend(struct daemon *d)
 	return 0;
 }
 
-int main(int argc, char **argv)
+static int setup(struct daemon *d, int argc, char **argv)
 {
-	static struct daemon d;
-	struct client *cl = &d.cl;
-	char host[RSPRO_NAME_MAX + 1] = "remsim-client", why[300];
-	int sfd, ret;
+	struct client_daemon *cd = d->data;
+	struct client *cl = &cd->cl;
+	char why[300];
+	int ret;
 
-	log_init("remsim-client", LOG_INFO);
 	rc_cfg_default(&cl->cfg);
 	usb_filter_default(&cl->usb_filter);
 	usbslot_opts_default(&cl->usb_opts);
@@ -273,21 +249,50 @@ int main(int argc, char **argv)
 		fprintf(stderr, "remsim-client: %s\n", why);
 		return ret;
 	}
+	return DAEMON_RUN;
+}
+
+static int start(struct daemon *d)
+{
+	struct client_daemon *cd = d->data;
+	struct client *cl = &cd->cl;
+	char host[RSPRO_NAME_MAX + 1] = "remsim-client";
+	int ret;
+
 	gethostname(host, sizeof(host) - 1);
 	rspro_identity_init(&cl->cfg.identity, RSPRO_COMP_CLIENT, host, "remsim-client",
 			    REMSIM_VERSION);
-	cl->loop = ev_loop_new();
-	sfd = ev_signalfd();
-	if (!cl->loop || sfd < 0)
-		return 1;
-	ev_io_start(cl->loop, &d.sig_io, sfd, EPOLLIN, on_signal, &d);
-	ret = start_backend(&d);
-	if (!ret)
-		ev_run(cl->loop);
-	kwatch_free(d.kernel);
-	usbwatch_free(d.usb);
-	ev_io_stop(&d.sig_io);
-	close(sfd);
-	ev_loop_free(cl->loop);
+	cl->loop = d->loop;
+	ret = start_backend(cd);
+	if (ret) {
+		kwatch_free(cd->kernel);
+		usbwatch_free(cd->usb);
+	}
 	return ret;
+}
+
+static void stop(struct daemon *d)
+{
+	struct client_daemon *cd = d->data;
+
+	kwatch_free(cd->kernel);
+	usbwatch_free(cd->usb);
+}
+
+int main(int argc, char **argv)
+{
+	static struct client_daemon cd;
+	static struct daemon d = {
+		.prog = "remsim-client",
+		.log_level = LOG_INFO,
+		.log_shutdown = true,
+		.setup = setup,
+		.start = start,
+		.reload = reload,
+		.stats = log_stats,
+		.stop = stop,
+		.data = &cd,
+	};
+
+	return daemon_main(&d, argc, argv);
 }

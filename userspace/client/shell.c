@@ -10,14 +10,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "remsim/conf.h"
+#include "remsim/daemon.h"
 #include "remsim/log.h"
 #include "slot.h"
 
@@ -27,7 +26,6 @@ struct shell {
 	struct ev_loop *loop;
 	struct rc_slot *slot;
 	struct ev_io in;
-	struct ev_io sig;
 	bool watching, eof;
 	char buf[64 * 1024];
 	size_t len;
@@ -172,141 +170,162 @@ static void usage(FILE *f)
 		"  -v, --version, -h, --help\n");
 }
 
+static const struct option options[] = {
+	{ "server-ip", required_argument, NULL, 'i' },
+	{ "server-port", required_argument, NULL, 'p' },
+	{ "client-id", required_argument, NULL, 'c' },
+	{ "client-slot", required_argument, NULL, 'n' },
+	{ "atr", required_argument, NULL, 'a' },
+	{ "atr-ignore-rspro", no_argument, NULL, 'r' },
+	{ "event-script", required_argument, NULL, 'e' },
+	{ "debug", required_argument, NULL, 'd' },
+	{ "log-level", required_argument, NULL, 'l' },
+	{ "disable-color", no_argument, NULL, 'L' },
+	{ "version", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct daemon_cmdline cmdline = {
+	.prog = "remsim-client-shell",
+	.options = options,
+	.usage = usage,
+	.help_opt = 'h',
+	.version_opt = 'v',
+};
+
+static struct rc_cfg cfg;
+
+/* One option: 0, or 2 with the reason said. */
+static int apply(int opt, const char *arg)
+{
+	long v;
+
+	switch (opt) {
+	case 'i':
+		snprintf(cfg.server_host, sizeof(cfg.server_host), "%s", arg);
+		return 0;
+	case 'p':
+	case 'c':
+	case 'n':
+		v = strtol(arg, NULL, 10);
+		if (v < 0 || v > (opt == 'p' ? 65535 : 1023)) {
+			fprintf(stderr, "remsim-client-shell: -%c %s is out of range\n", opt, arg);
+			return 2;
+		}
+		if (opt == 'p')
+			cfg.server_port = v;
+		else if (opt == 'c')
+			cfg.slot.client_id = v;
+		else
+			cfg.slot.slot_nr = v;
+		return 0;
+	case 'a':
+		v = conf_hex(arg, cfg.atr, sizeof(cfg.atr));
+		if (v < 2) {
+			fprintf(stderr, "remsim-client-shell: ATR malformed\n");
+			return 2;
+		}
+		cfg.atr_len = v;
+		return 0;
+	case 'r':
+		cfg.atr_ignore = true;
+		return 0;
+	case 'e':
+		snprintf(cfg.event_script, sizeof(cfg.event_script), "%s", arg);
+		return 0;
+	case 'd':
+		if (log_parse_mask(arg)) {
+			fprintf(stderr, "remsim-client-shell: debug mask %s: a level must be 0..8 or a level name\n",
+				arg);
+			return 2;
+		}
+		return 0;
+	case 'l':
+		if (log_parse_level(arg) < 0) {
+			fprintf(stderr, "remsim-client-shell: bad log level %s\n", arg);
+			return 2;
+		}
+		log_set_all(log_parse_level(arg));
+		return 0;
+	case 'L':
+		return 0;
+	default:
+		daemon_help_version(&cmdline, opt);
+		usage(stderr);
+		return 2;
+	}
+}
+
+static int setup(struct daemon *d, int argc, char **argv)
+{
+	int opt, ret;
+
+	rc_cfg_default(&cfg);
+	while ((opt = getopt_long(argc, argv, "hvd:i:p:c:n:a:re:L", options, NULL)) != -1) {
+		ret = apply(opt, optarg);
+		if (ret)
+			return ret;
+	}
+	return DAEMON_RUN;
+}
+
 /*
  * SIGUSR1 logs the slot's counters; SIGHUP, which would kill us, is only
- * logged: every setting is an option and logs go to stderr (a terminal
- * that hangs up ends the input, and so the shell, by EOF).
+ * logged (by the daemon base): every setting is an option and logs go to
+ * stderr (a terminal that hangs up ends the input, and so the shell, by
+ * EOF). A closed stdout is an error, not death: SIGPIPE is ignored.
  */
-static void on_signal(struct ev_io *io, uint32_t revents)
+static void log_stats(struct daemon *d)
 {
-	struct shell *sh = io->data;
-	struct signalfd_siginfo si;
-	const struct rc_stats *st;
+	struct shell *sh = d->data;
+	const struct rc_stats *st = rc_slot_stats(sh->slot);
 
-	if (read(io->fd, &si, sizeof(si)) != sizeof(si))
-		return;
-	if (si.ssi_signo == SIGHUP) {
-		LOGP(DMAIN, LOG_NOTICE, NULL,
-		     "SIGHUP: no config file to read again (options only); logs go to stderr");
-		return;
-	}
-	if (si.ssi_signo != SIGUSR1) {
-		ev_break(sh->loop);
-		return;
-	}
-	st = rc_slot_stats(sh->slot);
 	LOGP(DMAIN, LOG_NOTICE, rc_slot_name(sh->slot),
 	     "statistics: %s: %lu APDUs, %lu answers, %lu lost, %lu refused, %lu bankd connects",
 	     rc_state_name(rc_slot_state(sh->slot)), st->tpdus, st->responses, st->lost,
 	     st->refused, st->bankd_connects);
 }
 
-int main(int argc, char **argv)
+static int start(struct daemon *d)
 {
-	static const struct option options[] = {
-		{ "server-ip", required_argument, NULL, 'i' },
-		{ "server-port", required_argument, NULL, 'p' },
-		{ "client-id", required_argument, NULL, 'c' },
-		{ "client-slot", required_argument, NULL, 'n' },
-		{ "atr", required_argument, NULL, 'a' },
-		{ "atr-ignore-rspro", no_argument, NULL, 'r' },
-		{ "event-script", required_argument, NULL, 'e' },
-		{ "debug", required_argument, NULL, 'd' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "disable-color", no_argument, NULL, 'L' },
-		{ "version", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	static struct shell sh;
+	struct shell *sh = d->data;
 	char host[RSPRO_NAME_MAX + 1] = "remsim-client";
-	struct rc_cfg cfg;
-	long v;
-	int opt, sfd;
 
-	log_init("remsim-client-shell", LOG_NOTICE);
-	rc_cfg_default(&cfg);
-	while ((opt = getopt_long(argc, argv, "hvd:i:p:c:n:a:re:L", options, NULL)) != -1) {
-		switch (opt) {
-		case 'i':
-			snprintf(cfg.server_host, sizeof(cfg.server_host), "%s", optarg);
-			break;
-		case 'p':
-		case 'c':
-		case 'n':
-			v = strtol(optarg, NULL, 10);
-			if (v < 0 || v > (opt == 'p' ? 65535 : 1023)) {
-				fprintf(stderr, "remsim-client-shell: -%c %s is out of range\n", opt,
-					optarg);
-				return 2;
-			}
-			if (opt == 'p')
-				cfg.server_port = v;
-			else if (opt == 'c')
-				cfg.slot.client_id = v;
-			else
-				cfg.slot.slot_nr = v;
-			break;
-		case 'a':
-			v = conf_hex(optarg, cfg.atr, sizeof(cfg.atr));
-			if (v < 2) {
-				fprintf(stderr, "remsim-client-shell: ATR malformed\n");
-				return 2;
-			}
-			cfg.atr_len = v;
-			break;
-		case 'r':
-			cfg.atr_ignore = true;
-			break;
-		case 'e':
-			snprintf(cfg.event_script, sizeof(cfg.event_script), "%s", optarg);
-			break;
-		case 'd':
-			if (log_parse_mask(optarg)) {
-				fprintf(stderr, "remsim-client-shell: debug mask %s: a level must be 0..8 or a level name\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case 'l':
-			if (log_parse_level(optarg) < 0) {
-				fprintf(stderr, "remsim-client-shell: bad log level %s\n", optarg);
-				return 2;
-			}
-			log_set_all(log_parse_level(optarg));
-			break;
-		case 'L':
-			break;
-		case 'v':
-			printf("remsim-client-shell %s\n", REMSIM_VERSION);
-			return 0;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
 	gethostname(host, sizeof(host) - 1);
 	rspro_identity_init(&cfg.identity, RSPRO_COMP_CLIENT, host, "remsim-client",
 			    REMSIM_VERSION);
-	sh.loop = ev_loop_new();
-	sh.slot = sh.loop ? rc_slot_new(sh.loop, &cfg, &shell_ops, &sh) : NULL;
-	/* also ignores SIGPIPE: a closed stdout is an error, not death */
-	sfd = ev_signalfd();
-	if (!sh.loop || !sh.slot || sfd < 0)
+	sh->loop = d->loop;
+	sh->slot = rc_slot_new(sh->loop, &cfg, &shell_ops, sh);
+	if (!sh->slot)
 		return 1;
-	ev_io_start(sh.loop, &sh.sig, sfd, EPOLLIN, on_signal, &sh);
 	fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
-	sh.in.cb = on_stdin;
-	sh.in.data = &sh;
-	rc_slot_start(sh.slot);
-	pump(&sh);
-	ev_run(sh.loop);
-	ev_io_stop(&sh.sig);
-	close(sfd);
-	rc_slot_free(sh.slot);
-	ev_loop_free(sh.loop);
+	sh->in.cb = on_stdin;
+	sh->in.data = sh;
+	rc_slot_start(sh->slot);
+	pump(sh);
 	return 0;
+}
+
+static void stop(struct daemon *d)
+{
+	struct shell *sh = d->data;
+
+	rc_slot_free(sh->slot);
+}
+
+int main(int argc, char **argv)
+{
+	static struct shell sh;
+	static struct daemon d = {
+		.prog = "remsim-client-shell",
+		.log_level = LOG_NOTICE,
+		.setup = setup,
+		.start = start,
+		.stats = log_stats,
+		.stop = stop,
+		.data = &sh,
+	};
+
+	return daemon_main(&d, argc, argv);
 }

@@ -1,25 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * remsim-server: command line, config file, signals and the loop. It takes
- * osmo-remsim-server's options too (-h -V -d -L), so a deployment switches
- * by changing the binary's name.
+ * remsim-server: its options, config file, SIGHUP and SIGUSR1, on the
+ * daemon base's start-up (remsim/daemon.h). It takes osmo-remsim-server's
+ * options too (-h -V -d -L), so a deployment switches by changing the
+ * binary's name.
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "remsim/conf.h"
+#include "remsim/daemon.h"
 #include "remsim/log.h"
+#include "remsim/net.h"
 #include "rest.h"
 #include "server.h"
 
 #define DEFAULT_CONF	"/etc/remsim/server.conf"
+
+/* the REST side, started after the core, stopped before it */
+static struct rest *rest;
 
 static void usage(FILE *f)
 {
@@ -145,9 +147,9 @@ static int set_seconds(unsigned int *ms, const char *value, const char *what,
 }
 
 /* One setting, from the command line (by option) or a file (by name). */
-static int apply(struct server_cfg *cfg, int opt, const char *name,
-		 const char *value, char *why, size_t whylen)
+static int apply(void *arg, int opt, const char *value, char *why, size_t whylen)
 {
+	struct server_cfg *cfg = arg;
 	unsigned long v;
 	int level;
 
@@ -159,12 +161,12 @@ static int apply(struct server_cfg *cfg, int opt, const char *name,
 		return copy_str(cfg->rspro_bind, sizeof(cfg->rspro_bind), value,
 				"rspro-bind", why, whylen);
 	case OPT_REST_BIND:
-		return copy_str(cfg->rest_bind, sizeof(cfg->rest_bind), value,
+		return copy_str(cfg->rest.bind, sizeof(cfg->rest.bind), value,
 				"rest-bind", why, whylen);
 	case OPT_RSPRO_PORT:
 		return set_port(&cfg->rspro_port, value, "rspro-port", why, whylen);
 	case OPT_REST_PORT:
-		return set_port(&cfg->rest_port, value, "rest-port", why, whylen);
+		return set_port(&cfg->rest.port, value, "rest-port", why, whylen);
 	case OPT_BANKD_PORT:
 		return set_port(&cfg->bankd_port, value, "bankd-port", why, whylen);
 	case OPT_KA_INTERVAL:
@@ -174,20 +176,20 @@ static int apply(struct server_cfg *cfg, int opt, const char *name,
 		return set_seconds(&cfg->ka_timeout_ms, value, "keepalive-timeout",
 				   1, why, whylen);
 	case OPT_REST_TIMEOUT:
-		return set_seconds(&cfg->rest_deadline_ms, value, "rest-request-timeout",
+		return set_seconds(&cfg->rest.deadline_ms, value, "rest-request-timeout",
 				   1, why, whylen);
 	case OPT_REST_CONNS:
-		return set_count(&cfg->rest_conn_max, value, "rest-connections",
+		return set_count(&cfg->rest.conn_max, value, "rest-connections",
 				 REST_CONN_MAX, why, whylen);
 	case OPT_REST_CONNS_ADDR:
-		return set_count(&cfg->rest_conn_per_addr, value,
+		return set_count(&cfg->rest.conn_per_addr, value,
 				 "rest-connections-per-address", REST_CONN_MAX, why, whylen);
 	case OPT_BODY_MAX:
 		if (conf_uint(value, 256, 1 << 20, &v)) {
 			snprintf(why, whylen, "rest-body-max \"%s\" is not 256..1048576", value);
 			return -EINVAL;
 		}
-		cfg->rest_body_max = v;
+		cfg->rest.body_max = v;
 		return 0;
 	case 'e':
 		level = log_parse_level(value);
@@ -211,98 +213,22 @@ static int apply(struct server_cfg *cfg, int opt, const char *name,
 	case 'L':
 		return 0;
 	default:
-		snprintf(why, whylen, "unknown setting \"%s\"", name);
+		snprintf(why, whylen, "unknown setting");
 		return -EINVAL;
 	}
 }
 
-static int conf_set(const char *key, const char *value, void *arg, char *why,
-		    size_t whylen)
-{
-	const struct option *o;
-
-	for (o = options; o->name; o++)
-		if (!strcmp(o->name, key))
-			break;
-	if (!o->name || o->val == 'c' || o->val == 'h' || o->val == 'V') {
-		snprintf(why, whylen, "unknown setting \"%s\"", key);
-		return -EINVAL;
-	}
-	if (o->has_arg == no_argument && strcmp(value, "yes") && strcmp(value, "true")) {
-		snprintf(why, whylen, "%s takes \"yes\"", key);
-		return -EINVAL;
-	}
-	return apply(arg, o->val, key, value, why, whylen);
-}
-
-/* The config file read at start, read again on SIGHUP; NULL if none. */
-static const char *conf_path;
-
-/*
- * The config file then the command line over it, into @cfg: at start, and
- * again on SIGHUP, so that an option given on the command line still wins
- * over the file. A bad setting: -EINVAL and the reason in @why.
- */
-static int load_settings(struct server_cfg *cfg, int argc, char **argv, char *why,
-			 size_t whylen)
-{
-	int opt;
-
-	if (conf_path && conf_load(conf_path, conf_set, cfg, why, whylen))
-		return -EINVAL;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:D:e:d:TLVh", options, NULL)) != -1) {
-		if (opt == 'c')
-			continue;
-		if (apply(cfg, opt, "?", optarg, why, whylen))
-			return -EINVAL;
-	}
-	return 0;
-}
-
-static int parse(struct server_cfg *cfg, int argc, char **argv)
-{
-	const char *conf = NULL;
-	char why[300];
-	int opt;
-
-	/* the config file first, so the command line overrides it */
-	while ((opt = getopt_long(argc, argv, "c:D:e:d:TLVh", options, NULL)) != -1) {
-		if (opt == 'h') {
-			usage(stdout);
-			exit(0);
-		}
-		if (opt == 'V') {
-			printf("remsim-server %s\n", REMSIM_VERSION);
-			exit(0);
-		}
-		if (opt == '?') {
-			usage(stderr);
-			return -EINVAL;
-		}
-		if (opt == 'c')
-			conf = optarg;
-	}
-	if (optind < argc) {
-		fprintf(stderr, "remsim-server: unexpected argument \"%s\"\n", argv[optind]);
-		return -EINVAL;
-	}
-	if (!conf && !access(DEFAULT_CONF, R_OK))
-		conf = DEFAULT_CONF;
-	conf_path = conf;
-	if (load_settings(cfg, argc, argv, why, sizeof(why))) {
-		fprintf(stderr, "remsim-server: %s\n", why);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* A setting that only a restart applies: said, and the running one kept. */
-static void keep_setting(const char *key, bool changed)
-{
-	if (changed)
-		LOGP(DMAIN, LOG_NOTICE, NULL, "%s changed: needs a restart", key);
-}
+static struct daemon_cmdline cmdline = {
+	.prog = "remsim-server",
+	.optstring = "c:D:e:d:TLVh",
+	.options = options,
+	.usage = usage,
+	.help_opt = 'h',
+	.version_opt = 'V',
+	.config_opt = 'c',
+	.default_config = DEFAULT_CONF,
+	.apply = apply,
+};
 
 /*
  * SIGHUP: the config file and the command line again. Taken at once: the
@@ -312,50 +238,48 @@ static void keep_setting(const char *key, bool changed)
  * database and the REST connection limits need a restart. A file that does
  * not parse changes nothing. Logs go to stderr (journald): nothing to reopen.
  */
-static void reload(struct server *srv, int argc, char **argv)
+static void reload(struct daemon *d)
 {
+	struct server *srv = d->data;
 	struct server_cfg cfg, *cur = &srv->cfg;
 	struct log_state old;
 	char why[300];
 
-	if (!conf_path) {
+	if (!cmdline.conf_path) {
 		LOGP(DMAIN, LOG_NOTICE, NULL,
 		     "SIGHUP: no config file (-c) to read again; logs go to stderr, nothing to reopen");
 		return;
 	}
-	log_save(&old);
-	/* a line taken out of the file goes back to its default */
-	log_set_all(LOG_INFO);
-	log_timestamps(false);
+	daemon_reload_begin(&old);
 	server_cfg_default(&cfg);
-	if (load_settings(&cfg, argc, argv, why, sizeof(why))) {
-		log_restore(&old);
-		LOGP(DMAIN, LOG_ERROR, NULL, "SIGHUP: %s: running configuration kept", why);
+	if (daemon_cmdline_load(&cmdline, &cfg, d->argc, d->argv, why, sizeof(why))) {
+		daemon_reload_failed(&old, why);
 		return;
 	}
-	keep_setting("database", strcmp(cfg.db_path, cur->db_path));
-	keep_setting("rspro-bind", strcmp(cfg.rspro_bind, cur->rspro_bind));
-	keep_setting("rspro-port", cfg.rspro_port != cur->rspro_port);
-	keep_setting("rest-bind", strcmp(cfg.rest_bind, cur->rest_bind));
-	keep_setting("rest-port", cfg.rest_port != cur->rest_port);
-	keep_setting("rest-connections", cfg.rest_conn_max != cur->rest_conn_max);
-	keep_setting("rest-connections-per-address",
-		     cfg.rest_conn_per_addr != cur->rest_conn_per_addr);
+	daemon_keep_setting("database", strcmp(cfg.db_path, cur->db_path));
+	daemon_keep_setting("rspro-bind", strcmp(cfg.rspro_bind, cur->rspro_bind));
+	daemon_keep_setting("rspro-port", cfg.rspro_port != cur->rspro_port);
+	daemon_keep_setting("rest-bind", strcmp(cfg.rest.bind, cur->rest.bind));
+	daemon_keep_setting("rest-port", cfg.rest.port != cur->rest.port);
+	daemon_keep_setting("rest-connections", cfg.rest.conn_max != cur->rest.conn_max);
+	daemon_keep_setting("rest-connections-per-address",
+			    cfg.rest.conn_per_addr != cur->rest.conn_per_addr);
 	cur->ka_interval_ms = cfg.ka_interval_ms;
 	cur->ka_timeout_ms = cfg.ka_timeout_ms;
 	cur->bankd_port = cfg.bankd_port;
-	cur->rest_body_max = cfg.rest_body_max;
-	cur->rest_deadline_ms = cfg.rest_deadline_ms;
-	LOGP(DMAIN, LOG_NOTICE, NULL, "SIGHUP: %s read again", conf_path);
+	cur->rest.body_max = cfg.rest.body_max;
+	cur->rest.deadline_ms = cfg.rest.deadline_ms;
+	LOGP(DMAIN, LOG_NOTICE, NULL, "SIGHUP: %s read again", cmdline.conf_path);
 	LOGP(DMAIN, LOG_DEBUG, NULL,
 	     "SIGHUP: keepalive %u/%u ms, bankd-port %u, rest-body-max %zu, rest-request-timeout %u ms",
-	     cur->ka_interval_ms, cur->ka_timeout_ms, cur->bankd_port, cur->rest_body_max,
-	     cur->rest_deadline_ms);
+	     cur->ka_interval_ms, cur->ka_timeout_ms, cur->bankd_port, cur->rest.body_max,
+	     cur->rest.deadline_ms);
 }
 
 /* SIGUSR1: one block of lines, peers, maps by state, REST. */
-static void log_stats(struct server *srv)
+static void log_stats(struct daemon *d)
 {
+	struct server *srv = d->data;
 	unsigned int peers[PEER_REJECTED + 1] = { 0 }, maps[MAP_DELETING + 1] = { 0 };
 	unsigned int deleted = 0;
 	struct slotmap *m;
@@ -380,76 +304,70 @@ static void log_stats(struct server *srv)
 	     maps[MAP_ACTIVE], map_state_name(MAP_ACTIVE),
 	     maps[MAP_DELETE_REQ], map_state_name(MAP_DELETE_REQ),
 	     maps[MAP_DELETING], map_state_name(MAP_DELETING), deleted);
-	rest_log_stats(srv);
+	rest_log_stats(rest);
 }
 
-/* A rack has thousands of peers: take every descriptor we may. */
-static void raise_fd_limit(void)
+static int setup(struct daemon *d, int argc, char **argv)
 {
-	struct rlimit rl;
+	struct server *srv = d->data;
+	char why[300];
+	int ret;
 
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+	server_cfg_default(&srv->cfg);
+	/* the config file first, so the command line overrides it */
+	ret = daemon_cmdline_scan(&cmdline, argc, argv);
+	if (ret)
+		return ret;
+	if (daemon_cmdline_load(&cmdline, &srv->cfg, argc, argv, why, sizeof(why))) {
+		fprintf(stderr, "remsim-server: %s\n", why);
+		return 2;
 	}
+	return DAEMON_RUN;
 }
 
-static int saved_argc;
-static char **saved_argv;
-
-static void on_signal(struct ev_io *io, uint32_t revents)
+static int start(struct daemon *d)
 {
-	struct server *srv = io->data;
-	struct signalfd_siginfo si;
+	struct server *srv = d->data;
+	char host[RSPRO_NAME_MAX + 1] = "remsim-server", err[512];
 
-	if (read(io->fd, &si, sizeof(si)) != sizeof(si))
-		return;
-	if (si.ssi_signo == SIGHUP) {
-		reload(srv, saved_argc, saved_argv);
-		return;
+	gethostname(host, sizeof(host) - 1);
+	rspro_identity_init(&srv->identity, RSPRO_COMP_SERVER, host, "remsim-server",
+			    REMSIM_VERSION);
+	srv->loop = d->loop;
+	if (server_start(srv, err, sizeof(err)) || rest_start(&rest, srv, err, sizeof(err))) {
+		LOGP(DMAIN, LOG_FATAL, NULL, "%s", err);
+		rest_stop(rest);
+		server_stop(srv);
+		return 1;
 	}
-	if (si.ssi_signo == SIGUSR1) {
-		log_stats(srv);
-		return;
-	}
-	LOGP(DMAIN, LOG_NOTICE, NULL, "signal %u: shutting down", si.ssi_signo);
-	ev_break(srv->loop);
+	LOGP(DMAIN, LOG_INFO, NULL, "RSPRO on %s port %u, REST on %s port %u",
+	     srv->cfg.rspro_bind, net_local_port(srv->rspro_fd),
+	     srv->cfg.rest.bind, srv->cfg.rest.port);
+	return 0;
+}
+
+static void stop(struct daemon *d)
+{
+	rest_stop(rest);
+	server_stop(d->data);
 }
 
 int main(int argc, char **argv)
 {
 	static struct server srv;
-	struct ev_io sig_io;
-	char host[RSPRO_NAME_MAX + 1] = "remsim-server", err[512];
-	int sfd, ret;
+	static struct daemon d = {
+		.prog = "remsim-server",
+		.log_level = LOG_INFO,
+		/* a rack has thousands of peers: take every descriptor we may */
+		.raise_fd_limit = true,
+		.log_shutdown = true,
+		.setup = setup,
+		.start = start,
+		.reload = reload,
+		.stats = log_stats,
+		.stop = stop,
+		.data = &srv,
+	};
 
-	log_init("remsim-server", LOG_INFO);
-	server_cfg_default(&srv.cfg);
-	if (parse(&srv.cfg, argc, argv))
-		return 2;
-	saved_argc = argc;
-	saved_argv = argv;
-	raise_fd_limit();
-	sfd = ev_signalfd();
-	gethostname(host, sizeof(host) - 1);
-	rspro_identity_init(&srv.identity, RSPRO_COMP_SERVER, host, "remsim-server",
-			    REMSIM_VERSION);
-	srv.loop = ev_loop_new();
-	if (!srv.loop || sfd < 0) {
-		fprintf(stderr, "remsim-server: cannot set up the event loop\n");
-		return 1;
-	}
-	ev_io_start(srv.loop, &sig_io, sfd, EPOLLIN, on_signal, &srv);
-	ret = server_start(&srv, err, sizeof(err));
-	if (ret) {
-		LOGP(DMAIN, LOG_FATAL, NULL, "%s", err);
-		server_stop(&srv);
-		return 1;
-	}
-	ret = ev_run(srv.loop);
-	server_stop(&srv);
-	ev_io_stop(&sig_io);
-	close(sfd);
-	ev_loop_free(srv.loop);
-	return ret ? 1 : 0;
+	return daemon_main(&d, argc, argv);
 }

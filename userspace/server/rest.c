@@ -1,11 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The REST API under /api/backend/v1, with osmo-remsim's paths, methods,
- * JSON shapes and success codes, so its apitool and scripts work as they
- * are. Errors carry a JSON body {"error": "..."}; where osmo-remsim answers
- * an unknown id with an empty body, we answer 404 (Documentation/server.rst
- * lists every difference).
- *
+ * The HTTP side of remsim-server's REST API (the paths are rest_api.c's).
  * libmicrohttpd runs without threads of its own: its epoll descriptor sits
  * in our event loop, so REST and RSPRO never touch the state concurrently.
  *
@@ -16,21 +11,19 @@
  * enforced from our timer; connections per address and in all are capped.
  */
 #include <errno.h>
-#include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <netdb.h>
 #include <unistd.h>
 
 #include "remsim/log.h"
+#include "remsim/net.h"
 #include "rest.h"
-#include "server.h"
-
-#define PREFIX	"/api/backend/v1"
+#include "rest_int.h"
+#include "server_api.h"
 
 /* One line per minute at most for each kind of exhausted limit. */
 #define LIMIT_LOG_NS	(60 * 1000000000ull)
@@ -50,9 +43,11 @@ struct rconn {
 
 struct rest {
 	struct server *srv;
+	struct rest_cfg *cfg;		/* the server's: SIGHUP changes some */
+	struct ev_loop *loop;
 	struct MHD_Daemon *mhd;
 	int lfd;			/* the listening socket: ours, see rest_start() */
-	struct rspro_listener listener;
+	struct net_listener listener;
 	struct ev_io io;
 	struct ev_timer timer;
 	uint16_t port;
@@ -64,460 +59,6 @@ struct rest {
 	/* for SIGUSR1: requests answered, connections refused at a limit */
 	unsigned long requests, conns_refused;
 };
-
-/*
- * Requests answered with an error (4xx, 5xx), for SIGUSR1. A file's own
- * counter, not struct rest's: error() is reached from every handler with
- * only the connection, and a process runs one REST server.
- */
-static unsigned long rest_refusals;
-
-/* One request while its body arrives. */
-struct request {
-	char *body;
-	size_t len;
-	bool too_big;
-};
-
-/* Seconds a client is told to wait when the database is locked. */
-#define RETRY_AFTER	"1"
-
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
-			     json_t *body)
-{
-	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	struct MHD_Response *r;
-	enum MHD_Result ret;
-
-	json_decref(body);
-	r = MHD_create_response_from_buffer(text ? strlen(text) : 0, text ?: "",
-					    text ? MHD_RESPMEM_MUST_FREE :
-					    MHD_RESPMEM_PERSISTENT);
-	if (!r) {
-		free(text);
-		return MHD_NO;
-	}
-	if (text)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-					"application/json");
-	if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER);
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-/* The length of the valid UTF-8 sequence at @s, or 0. */
-static size_t utf8_len(const unsigned char *s)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n, i;
-
-	if (*s < 0x80)
-		return 1;
-	if (*s >= 0xc2 && *s <= 0xdf)
-		n = 2;
-	else if (*s >= 0xe0 && *s <= 0xef)
-		n = 3;
-	else if (*s >= 0xf0 && *s <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	/* no overlong forms, no surrogates, nothing above U+10FFFF */
-	if (*s == 0xe0)
-		lo = 0xa0;
-	else if (*s == 0xed)
-		hi = 0x9f;
-	else if (*s == 0xf0)
-		lo = 0x90;
-	else if (*s == 0xf4)
-		hi = 0x8f;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return n;
-}
-
-/*
- * jansson takes only UTF-8, and a request's path or header can be any
- * bytes: the others are written as \xNN, so the error body still appears
- * and shows what was sent.
- */
-static void utf8_clean(const char *in, char *out, size_t size)
-{
-	const unsigned char *s = (const unsigned char *)in;
-	size_t o = 0, n;
-
-	while (*s && o + 5 < size) {
-		n = utf8_len(s);
-		if (n) {
-			if (o + n >= size)
-				break;
-			memcpy(out + o, s, n);
-			o += n;
-			s += n;
-		} else {
-			o += snprintf(out + o, size - o, "\\x%02x", *s++);
-		}
-	}
-	out[o] = 0;
-}
-
-static enum MHD_Result error(struct MHD_Connection *c, unsigned int status,
-			     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static enum MHD_Result error(struct MHD_Connection *c, unsigned int status,
-			     const char *fmt, ...)
-{
-	char raw[768], msg[sizeof(raw) * 4];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
-	va_end(ap);
-	utf8_clean(raw, msg, sizeof(msg));
-	rest_refusals++;
-	LOGP(DREST, LOG_NOTICE, "rest", "%u: %s", status, msg);
-	return reply(c, status, json_pack("{s:s}", "error", msg));
-}
-
-/*
- * A change the database did not take: 503 with Retry-After while another
- * process holds its lock (nothing changed, the same request will work),
- * 500 with SQLite's reason otherwise.
- */
-static enum MHD_Result store_error(struct MHD_Connection *c, int ret,
-				   const char *what, const char *why)
-{
-	if (ret == -EBUSY)
-		return error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "%s, retry: %s", what, why);
-	return error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s: %s", what,
-		     ret == -EIO ? why : strerror(-ret));
-}
-
-/* --- JSON shapes --- */
-
-static json_t *identity_json(const struct rspro_identity *id)
-{
-	json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "type_",
-			      rspro_component_name(id->type), "name", id->name,
-			      "software", id->software, "swVersion", id->sw_version);
-	const char *opt[5] = { id->hw_manufacturer, id->hw_model, id->hw_serial,
-			       id->hw_version, id->fw_version };
-	static const char *const keys[5] = { "hwManufacturer", "hwModel",
-					     "hwSerialNr", "hwVersion", "fwVersion" };
-	int i;
-
-	for (i = 0; o && i < 5; i++)
-		if (opt[i][0])
-			json_object_set_new(o, keys[i], json_string(opt[i]));
-	return o;
-}
-
-static json_t *peer_json(const struct peer *p)
-{
-	json_t *o = json_pack("{s:s,s:s,s:o}", "peer", p->name, "state",
-			      peer_state_name(p->state), "component_id",
-			      identity_json(&p->identity));
-
-	if (o && p->state == PEER_BANKD) {
-		json_object_set_new(o, "bankId", json_integer(p->bank_id));
-		json_object_set_new(o, "numberOfSlots", json_integer(p->num_slots));
-	}
-	return o;
-}
-
-static json_t *map_json(const struct slotmap *m)
-{
-	return json_pack("{s:{s:i,s:i},s:{s:i,s:i},s:s}",
-			 "bank", "bankId", m->bank.bank_id, "slotNr", m->bank.slot_nr,
-			 "client", "clientId", m->client.client_id, "slotNr",
-			 m->client.slot_nr, "state", map_state_name(m->state));
-}
-
-static json_t *peers_json(struct server *srv, enum peer_state state)
-{
-	json_t *a = json_array();
-	struct peer *p;
-
-	/* connection order: the list holds the newest first */
-	for (p = srv->peers; p && a; p = p->next)
-		if (p->state == state)
-			json_array_insert_new(a, 0, peer_json(p));
-	return a;
-}
-
-/* --- parsing --- */
-
-/* A decimal path id: 0..max, nothing else. */
-static int parse_id(const char *s, unsigned long max, unsigned long *out)
-{
-	char *end;
-
-	if (!*s || *s == '-' || *s == '+')
-		return -EINVAL;
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	if (errno || *end || *out > max)
-		return -EINVAL;
-	return 0;
-}
-
-static int get_id(json_t *obj, const char *outer, const char *key,
-		  uint16_t *out, char *why, size_t whylen)
-{
-	json_t *v = json_object_get(obj, key);
-	json_int_t n;
-
-	if (!v) {
-		snprintf(why, whylen, "\"%s\" has no \"%s\"", outer, key);
-		return -EINVAL;
-	}
-	if (!json_is_integer(v)) {
-		snprintf(why, whylen, "\"%s.%s\" is not an integer", outer, key);
-		return -EINVAL;
-	}
-	n = json_integer_value(v);
-	if (n < 0 || n > RSPRO_ID_MAX) {
-		snprintf(why, whylen, "\"%s.%s\" is %lld, not 0..%d", outer, key,
-			 (long long)n, RSPRO_ID_MAX);
-		return -EINVAL;
-	}
-	*out = n;
-	return 0;
-}
-
-static int parse_slotmap(const struct request *rq, struct rspro_bank_slot *bank,
-			 struct rspro_client_slot *client, char *why, size_t whylen)
-{
-	json_error_t jerr;
-	json_t *root, *b, *c;
-	int ret = -EINVAL;
-
-	if (!rq->len) {
-		snprintf(why, whylen, "no JSON body");
-		return -EINVAL;
-	}
-	root = json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		snprintf(why, whylen, "bad JSON at line %d column %d: %s",
-			 jerr.line, jerr.column, jerr.text);
-		return -EINVAL;
-	}
-	b = json_object_get(root, "bank");
-	c = json_object_get(root, "client");
-	if (!json_is_object(root))
-		snprintf(why, whylen, "the body is not a JSON object");
-	else if (!json_is_object(b))
-		snprintf(why, whylen, "\"bank\" is missing or not an object");
-	else if (!json_is_object(c))
-		snprintf(why, whylen, "\"client\" is missing or not an object");
-	else if (!get_id(b, "bank", "bankId", &bank->bank_id, why, whylen) &&
-		 !get_id(b, "bank", "slotNr", &bank->slot_nr, why, whylen) &&
-		 !get_id(c, "client", "clientId", &client->client_id, why, whylen) &&
-		 !get_id(c, "client", "slotNr", &client->slot_nr, why, whylen))
-		ret = 0;
-	json_decref(root);
-	return ret;
-}
-
-/*
- * Whether a Content-Type's media type is application/json; parameters
- * (charset) may follow, but "text/plain; x=application/json" is not JSON.
- */
-static bool is_json_type(const char *ct)
-{
-	static const char json[] = "application/json";
-	size_t n;
-
-	ct += strspn(ct, " \t");
-	n = strcspn(ct, "; \t");
-	if (n != strlen(json) || strncasecmp(ct, json, n))
-		return false;
-	ct += n;
-	ct += strspn(ct, " \t");
-	return !*ct || *ct == ';';
-}
-
-/* --- handlers --- */
-
-static enum MHD_Result get_one_peer(struct MHD_Connection *c, struct server *srv,
-				    const char *what, const char *id_text)
-{
-	unsigned long id;
-	struct peer *p, *found = NULL;
-	bool bank = !strcmp(what, "banks");
-
-	if (parse_id(id_text, RSPRO_ID_MAX, &id))
-		return error(c, MHD_HTTP_BAD_REQUEST, "\"%s\" is not an id 0..%d",
-			     id_text, RSPRO_ID_MAX);
-	/* the oldest connection first, as the lists show them */
-	for (p = srv->peers; p; p = p->next) {
-		if (bank && p->state == PEER_BANKD && p->bank_id == id)
-			found = p;
-		if (!bank && p->state == PEER_CLIENT && p->client.client_id == id)
-			found = p;
-	}
-	if (!found)
-		return error(c, MHD_HTTP_NOT_FOUND, "no %s %lu is connected",
-			     bank ? "bank" : "client", id);
-	return reply(c, MHD_HTTP_OK, peer_json(found));
-}
-
-static enum MHD_Result post_slotmap(struct MHD_Connection *c, struct server *srv,
-				    const struct request *rq)
-{
-	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						     MHD_HTTP_HEADER_CONTENT_TYPE);
-	struct rspro_bank_slot bank;
-	struct rspro_client_slot client;
-	char why[512];
-	int ret;
-
-	if (!ct)
-		return error(c, MHD_HTTP_BAD_REQUEST,
-			     "the body must be sent as Content-Type: application/json");
-	if (!is_json_type(ct))
-		return error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-			     "Content-Type \"%s\" is not application/json", ct);
-	if (parse_slotmap(rq, &bank, &client, why, sizeof(why)))
-		return error(c, MHD_HTTP_BAD_REQUEST, "%s", why);
-	ret = server_map_create(srv, bank, client, why, sizeof(why));
-	if (ret == -EEXIST)
-		return error(c, MHD_HTTP_BAD_REQUEST,
-			     "bank slot %u:%u or client slot %u:%u is already mapped",
-			     bank.bank_id, bank.slot_nr, client.client_id, client.slot_nr);
-	if (ret)
-		return store_error(c, ret, "the map was not stored", why);
-	return reply(c, MHD_HTTP_CREATED, NULL);
-}
-
-static enum MHD_Result delete_slotmap(struct MHD_Connection *c, struct server *srv,
-				      const char *id_text)
-{
-	struct rspro_bank_slot bank;
-	unsigned long id;
-	char why[512];
-	int ret;
-
-	if (parse_id(id_text, 0xffffffffUL, &id) || (id & 0xffff) > RSPRO_ID_MAX ||
-	    (id >> 16) > RSPRO_ID_MAX)
-		return error(c, MHD_HTTP_BAD_REQUEST,
-			     "\"%s\" is not a slot map id (bankId * 65536 + slotNr)", id_text);
-	bank.bank_id = id >> 16;
-	bank.slot_nr = id & 0xffff;
-	ret = server_map_delete(srv, bank, why, sizeof(why));
-	if (ret == -ENOENT)
-		return error(c, MHD_HTTP_NOT_FOUND, "no slot map on bank slot %u:%u",
-			     bank.bank_id, bank.slot_nr);
-	if (ret)
-		return store_error(c, ret, "the deletion was not stored", why);
-	return reply(c, MHD_HTTP_OK, NULL);
-}
-
-/*
- * PUT /log-level {"level": "debug"} sets every category, {"mask":
- * "DMAIN,1:DRSPRO,5"} some, as -e and -d do. Until the next SIGHUP or
- * restart: the config file and the command line are not rewritten.
- */
-static enum MHD_Result put_log_level(struct MHD_Connection *c, const struct request *rq)
-{
-	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						     MHD_HTTP_HEADER_CONTENT_TYPE);
-	const char *level_text, *mask;
-	json_error_t jerr;
-	json_t *root;
-	int level = -1;
-
-	if (!ct)
-		return error(c, MHD_HTTP_BAD_REQUEST,
-			     "the body must be sent as Content-Type: application/json");
-	if (!is_json_type(ct))
-		return error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-			     "Content-Type \"%s\" is not application/json", ct);
-	root = rq->len ? json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
-	if (!json_is_object(root)) {
-		json_decref(root);
-		return error(c, MHD_HTTP_BAD_REQUEST,
-			     "expected {\"level\": LEVEL} or {\"mask\": MASK}");
-	}
-	level_text = json_string_value(json_object_get(root, "level"));
-	mask = json_string_value(json_object_get(root, "mask"));
-	if (level_text)
-		level = log_parse_level(level_text);
-	if ((!level_text && !mask) || (level_text && level < 0)) {
-		json_decref(root);
-		return error(c, MHD_HTTP_BAD_REQUEST,
-			     "\"level\" must be debug, info, notice, error or fatal; or give a \"mask\"");
-	}
-	if (mask && log_parse_mask(mask)) {
-		json_decref(root);
-		return error(c, MHD_HTTP_BAD_REQUEST,
-			     "mask: a level must be 0..8 or a level name");
-	}
-	if (level_text)
-		log_set_all(level);
-	/* said at notice, so that the change shows at any level it leaves */
-	LOGP(DREST, LOG_NOTICE, "rest", "log level set by REST:%s%s%s%s",
-	     level_text ? " level " : "", level_text ?: "", mask ? " mask " : "", mask ?: "");
-	json_decref(root);
-	return reply(c, MHD_HTTP_OK, NULL);
-}
-
-static enum MHD_Result route(struct MHD_Connection *c, struct server *srv,
-			     const char *method, const char *path,
-			     const struct request *rq)
-{
-	bool get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
-	bool del = !strcmp(method, "DELETE"), put = !strcmp(method, "PUT");
-	char why[512];
-
-	if (!strcmp(path, "/restart-counter") && get)
-		return reply(c, MHD_HTTP_OK, json_pack("{s:I}", "restart_counter",
-			     (json_int_t)store_restart_counter(srv->store)));
-	if (!strcmp(path, "/banks") && get)
-		return reply(c, MHD_HTTP_OK, json_pack("{s:o}", "banks",
-			     peers_json(srv, PEER_BANKD)));
-	if (!strcmp(path, "/clients") && get)
-		return reply(c, MHD_HTTP_OK, json_pack("{s:o}", "clients",
-			     peers_json(srv, PEER_CLIENT)));
-	if (!strncmp(path, "/banks/", 7) && get)
-		return get_one_peer(c, srv, "banks", path + 7);
-	if (!strncmp(path, "/clients/", 9) && get)
-		return get_one_peer(c, srv, "clients", path + 9);
-	if (!strcmp(path, "/slotmaps") && get) {
-		json_t *a = json_array();
-		struct slotmap *m;
-
-		for (m = server_map_first(srv); m && a; m = server_map_next(m))
-			json_array_append_new(a, map_json(m));
-		return reply(c, MHD_HTTP_OK, json_pack("{s:o}", "slotmaps", a));
-	}
-	if (!strcmp(path, "/slotmaps") && post)
-		return post_slotmap(c, srv, rq);
-	if (!strcmp(path, "/log-level") && put)
-		return put_log_level(c, rq);
-	if (!strncmp(path, "/slotmaps/", 10) && del)
-		return delete_slotmap(c, srv, path + 10);
-	if (!strcmp(path, "/global-reset") && post) {
-		int ret = server_map_delete_all(srv, why, sizeof(why));
-
-		if (ret)
-			return store_error(c, ret, "the reset was not stored", why);
-		LOGP(DREST, LOG_NOTICE, "rest", "global reset: every slot map deleted");
-		return reply(c, MHD_HTTP_OK, NULL);
-	}
-	if (!strcmp(path, "/restart-counter") || !strcmp(path, "/banks") ||
-	    !strcmp(path, "/clients") || !strcmp(path, "/slotmaps") ||
-	    !strcmp(path, "/global-reset") || !strcmp(path, "/log-level") ||
-	    !strncmp(path, "/banks/", 7) ||
-	    !strncmp(path, "/clients/", 9) || !strncmp(path, "/slotmaps/", 10))
-		return error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "%s is not allowed on %s",
-			     method, path);
-	return error(c, MHD_HTTP_NOT_FOUND, "no such resource: %s%s", PREFIX, path);
-}
 
 /* --- limits: deadline, connections per address and in all --- */
 
@@ -561,8 +102,8 @@ static void rconn_start(struct rest *rest, struct rconn *rc)
 		rest->head = rc;
 	rest->tail = rc;
 	if (!ev_timer_pending(&rest->deadline))
-		ev_timer_start(rest->srv->loop, &rest->deadline,
-			       rest->srv->cfg.rest_deadline_ms);
+		ev_timer_start(rest->loop, &rest->deadline,
+			       rest->cfg->deadline_ms);
 }
 
 static void rest_run(struct rest *rest);
@@ -575,7 +116,7 @@ static void rest_run(struct rest *rest);
 static void deadline_timer(struct ev_timer *t)
 {
 	struct rest *rest = t->data;
-	uint64_t limit = rest->srv->cfg.rest_deadline_ms * 1000000ull;
+	uint64_t limit = rest->cfg->deadline_ms * 1000000ull;
 	uint64_t now = ev_now_ns();
 	unsigned long more, n = 0;
 	struct rconn *rc;
@@ -593,9 +134,9 @@ static void deadline_timer(struct ev_timer *t)
 	if (n && limit_due(&rest->log_cut, &more))
 		LOGP(DREST, LOG_NOTICE, "rest",
 		     "closed %lu connection(s) with no complete request within %u s (--rest-request-timeout); %lu more since the last report",
-		     n, rest->srv->cfg.rest_deadline_ms / 1000, more);
+		     n, rest->cfg->deadline_ms / 1000, more);
 	if (rest->head)
-		ev_timer_start(rest->srv->loop, &rest->deadline,
+		ev_timer_start(rest->loop, &rest->deadline,
 			       (rest->head->start_ns + limit - now) / 1000000 + 1);
 	if (n)
 		rest_run(rest);
@@ -617,7 +158,7 @@ static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_conte
 		return;
 	}
 	rest->conns++;
-	if (rest->conns >= rest->srv->cfg.rest_conn_max &&
+	if (rest->conns >= rest->cfg->conn_max &&
 	    limit_due(&rest->log_full, &more))
 		LOGP(DREST, LOG_NOTICE, "rest",
 		     "%u connections, the limit (--rest-connections): new ones wait until one closes; %lu more times since the last report",
@@ -645,7 +186,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	static const char refused[] = "Server reached connection limit";
 	struct rest *rest = cls;
-	const struct server_cfg *cfg = &rest->srv->cfg;
+	const struct rest_cfg *cfg = rest->cfg;
 	unsigned long more;
 	char msg[256];
 	size_t len;
@@ -661,14 +202,14 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	rest->conns_refused++;
 	if (!limit_due(&rest->log_refused, &more))
 		return;
-	if (rest->conns >= cfg->rest_conn_max)
+	if (rest->conns >= cfg->conn_max)
 		LOGP(DREST, LOG_NOTICE, "rest",
 		     "connection refused: %u connections, the limit (--rest-connections); %lu more since the last report",
 		     rest->conns, more);
 	else
 		LOGP(DREST, LOG_NOTICE, "rest",
 		     "connection refused: its address has %u connections, the limit (--rest-connections-per-address); %lu more since the last report",
-		     cfg->rest_conn_per_addr, more);
+		     cfg->conn_per_addr, more);
 }
 
 /* --- the request cycle --- */
@@ -690,7 +231,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 	}
 	if (*upload_size) {
 		/* keep reading a body that is too big, answer 413 at its end */
-		if (!rq->too_big && rq->len + *upload_size > rest->srv->cfg.rest_body_max) {
+		if (!rq->too_big && rq->len + *upload_size > rest->cfg->body_max) {
 			rq->too_big = true;
 			free(rq->body);
 			rq->body = NULL;
@@ -711,11 +252,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 	LOGP(DREST, LOG_DEBUG, "rest", "%s %s", method, url);
 	rest->requests++;
 	if (rq->too_big)
-		return error(c, MHD_HTTP_CONTENT_TOO_LARGE, "the body is over %zu bytes",
-			     rest->srv->cfg.rest_body_max);
+		return rest_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "the body is over %zu bytes",
+			     rest->cfg->body_max);
 	if (strncmp(url, PREFIX "/", strlen(PREFIX) + 1))
-		return error(c, MHD_HTTP_NOT_FOUND, "no such resource: %s", url);
-	return route(c, rest->srv, method, url + strlen(PREFIX), rq);
+		return rest_error(c, MHD_HTTP_NOT_FOUND, "no such resource: %s", url);
+	return rest_route(c, rest->srv, method, url + strlen(PREFIX), rq);
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -747,7 +288,7 @@ static void rest_run(struct rest *rest)
 
 	MHD_run(rest->mhd);
 	if (MHD_get_timeout(rest->mhd, &ms) == MHD_YES)
-		ev_timer_start(rest->srv->loop, &rest->timer, ms);
+		ev_timer_start(rest->loop, &rest->timer, ms);
 	else
 		ev_timer_stop(&rest->timer);
 }
@@ -766,7 +307,7 @@ static void rest_timer(struct ev_timer *t)
  * A connection our listener accepted goes to libmicrohttpd, which applies
  * its connection and per-address limits (and closes what it refuses).
  */
-static void rest_accepted(struct rspro_listener *l, int fd)
+static void rest_accepted(struct net_listener *l, int fd)
 {
 	struct rest *rest = l->data;
 	struct sockaddr_storage ss;
@@ -780,18 +321,22 @@ static void rest_accepted(struct rspro_listener *l, int fd)
 	rest_run(rest);
 }
 
-int rest_start(struct server *srv, char *err, size_t errlen)
+int rest_start(struct rest **restp, struct server *srv, char *err, size_t errlen)
 {
 	const union MHD_DaemonInfo *info;
 	struct rest *rest;
 	int ret;
 
 	rest = calloc(1, sizeof(*rest));
-	if (!rest)
+	*restp = rest;
+	if (!rest) {
+		snprintf(err, errlen, "REST: %s", strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	rest->srv = srv;
+	rest->cfg = server_rest_cfg(srv);
+	rest->loop = server_loop(srv);
 	rest->lfd = -1;
-	srv->rest = rest;
 	ev_timer_init(&rest->deadline, deadline_timer, rest);
 	/*
 	 * We accept, not libmicrohttpd: at the descriptor limit its own
@@ -799,10 +344,10 @@ int rest_start(struct server *srv, char *err, size_t errlen)
 	 * with none open is never (REST stayed dead after a flood). Ours
 	 * pauses 250 ms and logs once a second, as the RSPRO port does.
 	 */
-	rest->lfd = rspro_listen(srv->cfg.rest_bind, srv->cfg.rest_port, 1024);
+	rest->lfd = net_listen(rest->cfg->bind, rest->cfg->port, 1024);
 	if (rest->lfd < 0) {
 		snprintf(err, errlen, "REST on %s port %u: cannot listen: %s",
-			 srv->cfg.rest_bind, srv->cfg.rest_port, strerror(-rest->lfd));
+			 rest->cfg->bind, rest->cfg->port, strerror(-rest->lfd));
 		return rest->lfd;
 	}
 	rest->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
@@ -813,41 +358,39 @@ int rest_start(struct server *srv, char *err, size_t errlen)
 				     MHD_OPTION_NOTIFY_CONNECTION, conn_notify, rest,
 				     /* idle keep-alive connections */
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-				     MHD_OPTION_CONNECTION_LIMIT, srv->cfg.rest_conn_max,
+				     MHD_OPTION_CONNECTION_LIMIT, rest->cfg->conn_max,
 				     MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-				     srv->cfg.rest_conn_per_addr,
+				     rest->cfg->conn_per_addr,
 				     MHD_OPTION_END);
 	if (!rest->mhd) {
 		snprintf(err, errlen, "REST: libmicrohttpd did not start");
 		return -EIO;
 	}
-	ret = rspro_local_port(rest->lfd);
-	rest->port = ret > 0 ? ret : srv->cfg.rest_port;
+	ret = net_local_port(rest->lfd);
+	rest->port = ret > 0 ? ret : rest->cfg->port;
 	info = MHD_get_daemon_info(rest->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	ev_timer_init(&rest->timer, rest_timer, rest);
-	if (!info || ev_io_start(srv->loop, &rest->io, info->epoll_fd, EPOLLIN,
+	if (!info || ev_io_start(rest->loop, &rest->io, info->epoll_fd, EPOLLIN,
 				 rest_io, rest)) {
 		snprintf(err, errlen, "REST: no epoll descriptor from libmicrohttpd");
 		return -EIO;
 	}
-	ret = rspro_listener_start(&rest->listener, srv->loop, rest->lfd, 16, rest_accepted,
+	ret = net_listener_start(&rest->listener, rest->loop, rest->lfd, 16, rest_accepted,
 				   rest);
 	if (ret) {
 		snprintf(err, errlen, "REST: cannot watch the listening socket: %s",
 			 strerror(-ret));
 		return ret;
 	}
-	srv->cfg.rest_port = rest->port;
+	rest->cfg->port = rest->port;
 	return 0;
 }
 
-void rest_stop(struct server *srv)
+void rest_stop(struct rest *rest)
 {
-	struct rest *rest = srv->rest;
-
 	if (!rest)
 		return;
-	rspro_listener_stop(&rest->listener);
+	net_listener_stop(&rest->listener);
 	if (rest->lfd >= 0)
 		close(rest->lfd);
 	ev_io_stop(&rest->io);
@@ -857,13 +400,10 @@ void rest_stop(struct server *srv)
 		MHD_stop_daemon(rest->mhd);
 	ev_timer_stop(&rest->deadline);
 	free(rest);
-	srv->rest = NULL;
 }
 
-void rest_log_stats(struct server *srv)
+void rest_log_stats(struct rest *rest)
 {
-	struct rest *rest = srv->rest;
-
 	if (!rest)
 		return;
 	LOGP(DMAIN, LOG_NOTICE, "rest",

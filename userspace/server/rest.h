@@ -6,13 +6,20 @@
 #include <stddef.h>
 
 struct server;
+struct rest;
 
 /* The most REST connections --rest-connections may allow. */
 #define REST_CONN_MAX	65536
 
-int rest_start(struct server *srv, char *err, size_t errlen);
-void rest_stop(struct server *srv);
+/*
+ * Listens on server_rest_cfg(@srv)'s address, in server_loop(@srv), and
+ * writes the port taken back there. *@rest is set even on failure, for
+ * rest_stop(): 0, or -errno with the reason in @err.
+ */
+int rest_start(struct rest **rest, struct server *srv, char *err, size_t errlen);
+/* Safe on NULL. */
+void rest_stop(struct rest *rest);
 /* One log line for SIGUSR1: requests, refusals, connections. */
-void rest_log_stats(struct server *srv);
+void rest_log_stats(struct rest *rest);
 
 #endif

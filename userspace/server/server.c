@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "remsim/log.h"
-#include "rest.h"
 #include "server.h"
 
 void server_cfg_default(struct server_cfg *cfg)
@@ -24,55 +23,22 @@ void server_cfg_default(struct server_cfg *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	strcpy(cfg->rspro_bind, "0.0.0.0");
 	cfg->rspro_port = 9998;
-	strcpy(cfg->rest_bind, "0.0.0.0");
-	cfg->rest_port = 9997;
+	strcpy(cfg->rest.bind, "0.0.0.0");
+	cfg->rest.port = 9997;
 	strcpy(cfg->db_path, "/var/lib/remsim/server.db");
 	cfg->bankd_port = 9999;
 	cfg->ka_interval_ms = 30000;
 	cfg->ka_timeout_ms = 10000;
 	cfg->connect_timeout_ms = 10000;
-	cfg->rest_body_max = 16384;
-	cfg->rest_deadline_ms = 10000;
-	cfg->rest_conn_max = 1000;
-	cfg->rest_conn_per_addr = 8;
-}
-
-static const char *const map_state_names[] = {
-	[MAP_NEW]		= "NEW",
-	[MAP_UNACKNOWLEDGED]	= "UNACKNOWLEDGED",
-	[MAP_ACTIVE]		= "ACTIVE",
-	[MAP_DELETE_REQ]	= "DELETE_REQ",
-	[MAP_DELETING]		= "DELETING",
-};
-
-const char *map_state_name(enum map_state state)
-{
-	return map_state_names[state];
-}
-
-const char *peer_state_name(enum peer_state state)
-{
-	switch (state) {
-	case PEER_ESTABLISHED:	return "ESTABLISHED";
-	case PEER_CLIENT:	return "CONNECTED_CLIENT";
-	case PEER_BANKD:	return "CONNECTED_BANKD";
-	default:		return "REJECTED";
-	}
-}
-
-/* "B1:5 <-> C23:0" for log lines */
-static const char *map_name(const struct slotmap *m)
-{
-	static char buf[48];
-
-	snprintf(buf, sizeof(buf), "B%u:%u<->C%u:%u", m->bank.bank_id,
-		 m->bank.slot_nr, m->client.client_id, m->client.slot_nr);
-	return buf;
+	cfg->rest.body_max = 16384;
+	cfg->rest.deadline_ms = 10000;
+	cfg->rest.conn_max = 1000;
+	cfg->rest.conn_per_addr = 8;
 }
 
 /* --- lookups --- */
 
-static struct peer *bank_peer(struct server *srv, uint16_t bank_id)
+struct peer *bank_peer(struct server *srv, uint16_t bank_id)
 {
 	struct peer *p;
 
@@ -82,7 +48,7 @@ static struct peer *bank_peer(struct server *srv, uint16_t bank_id)
 	return NULL;
 }
 
-static struct peer *client_peer(struct server *srv, struct rspro_client_slot c)
+struct peer *client_peer(struct server *srv, struct rspro_client_slot c)
 {
 	struct peer *p;
 
@@ -93,70 +59,43 @@ static struct peer *client_peer(struct server *srv, struct rspro_client_slot c)
 	return NULL;
 }
 
-static bool same_client(struct rspro_client_slot a, struct rspro_client_slot b)
+const struct peer *server_peer_next_info(struct server *srv, enum server_peer_kind kind,
+					 const struct peer *prev,
+					 struct server_peer_info *info)
 {
-	return a.client_id == b.client_id && a.slot_nr == b.slot_nr;
+	enum peer_state want = kind == SERVER_PEER_BANKD ? PEER_BANKD : PEER_CLIENT;
+	const struct peer *p = prev ? prev->next : srv->peers;
+
+	while (p && p->state != want)
+		p = p->next;
+	if (!p)
+		return NULL;
+	info->name = p->name;
+	info->state = peer_state_name(p->state);
+	info->identity = &p->identity;
+	info->id = want == PEER_BANKD ? p->bank_id : p->client.client_id;
+	info->num_slots = want == PEER_BANKD ? p->num_slots : 0;
+	return p;
 }
 
-static bool same_bank(struct rspro_bank_slot a, struct rspro_bank_slot b)
+struct rest_cfg *server_rest_cfg(struct server *srv)
 {
-	return a.bank_id == b.bank_id && a.slot_nr == b.slot_nr;
+	return &srv->cfg.rest;
 }
 
-static struct slotmap *live_map_of_client(struct server *srv,
-					  struct rspro_client_slot c)
+struct ev_loop *server_loop(struct server *srv)
 {
-	struct slotmap *m;
-
-	for (m = srv->maps; m; m = m->next)
-		if (!m->deleted && same_client(m->client, c))
-			return m;
-	return NULL;
+	return srv->loop;
 }
 
-struct slotmap *server_map_next(struct slotmap *m)
+uint64_t server_restart_counter(struct server *srv)
 {
-	for (m = m->next; m && m->deleted; m = m->next)
-		;
-	return m;
-}
-
-struct slotmap *server_map_first(struct server *srv)
-{
-	struct slotmap head = { .next = srv->maps };
-
-	return server_map_next(&head);
-}
-
-/*
- * Keeps the list in creation order: GET /slotmaps lists it so, as
- * osmo-remsim-server does, and push() sends the oldest request first.
- */
-static void map_link(struct server *srv, struct slotmap *m)
-{
-	struct slotmap **pp = &srv->maps;
-
-	while (*pp)
-		pp = &(*pp)->next;
-	m->next = NULL;
-	*pp = m;
-}
-
-static void map_free(struct server *srv, struct slotmap *m)
-{
-	struct slotmap **pp;
-
-	for (pp = &srv->maps; *pp; pp = &(*pp)->next)
-		if (*pp == m) {
-			*pp = m->next;
-			break;
-		}
-	free(m);
+	return store_restart_counter(srv->store);
 }
 
 /* --- sending --- */
 
-static void peer_send(struct peer *p, const struct rspro_pdu *pdu)
+void peer_send(struct peer *p, const struct rspro_pdu *pdu)
 {
 	struct rspro_error err;
 	int ret = rspro_conn_send(p->conn, pdu, &err);
@@ -170,267 +109,6 @@ static void peer_send(struct peer *p, const struct rspro_pdu *pdu)
 	else
 		LOGP(DRSPRO, LOG_DEBUG, p->name, "sent %s",
 		     rspro_msg_name(pdu->msg));
-}
-
-/*
- * Tells a client where its card is: the bankd of its ACTIVE map, or
- * 0.0.0.0:0 ("no bankd") when it has none, but only when that differs
- * from what this connection was told last. "No bankd" carries the bank
- * slot the client was told before, as osmo-remsim-server sends the slot of
- * the map being deleted.
- */
-static void update_client(struct server *srv, struct rspro_client_slot c)
-{
-	struct peer *p = client_peer(srv, c), *bp;
-	struct slotmap *m = live_map_of_client(srv, c);
-	struct rspro_ip_port addr = { .family = AF_INET };
-	struct rspro_bank_slot bank;
-	struct rspro_pdu pdu;
-	char text[64];
-
-	if (!p)
-		return;
-	if (m && m->state == MAP_ACTIVE && (bp = bank_peer(srv, m->bank.bank_id))) {
-		bank = m->bank;
-		addr = bp->bankd_addr;
-	} else if (!p->told_addr.port) {
-		return;		/* nothing before, nothing now */
-	} else {
-		bank = p->told_bank;
-	}
-	if (same_bank(bank, p->told_bank) && !memcmp(&addr, &p->told_addr, sizeof(addr)))
-		return;
-	rspro_config_client_bank_req(&pdu, bank, &addr);
-	rspro_ip_port_format(&addr, text, sizeof(text));
-	LOGP(DSLOTMAP, LOG_INFO, p->name, "bankd for this client: B%u:%u at %s",
-	     bank.bank_id, bank.slot_nr, text);
-	peer_send(p, &pdu);
-	p->told_bank = bank;
-	p->told_addr = addr;
-}
-
-/* Whether another request on @m's bank slot still waits for the bankd. */
-static bool slot_busy(struct server *srv, const struct slotmap *m)
-{
-	const struct slotmap *o;
-
-	for (o = srv->maps; o; o = o->next)
-		if (o != m && same_bank(o->bank, m->bank) &&
-		    (o->state == MAP_UNACKNOWLEDGED || o->state == MAP_DELETING))
-			return true;
-	return false;
-}
-
-/*
- * Sends what a bankd is due: new maps and removals, oldest first, but one
- * request per bank slot at a time. The bankd acts on a bank slot whatever
- * the client slot, so a create that overtook an earlier map's removal
- * would be undone by it: a later request waits for the bankd's answer to
- * the earlier one (or for the link to drop), and the maps of one bank slot
- * stay in creation order in the list.
- */
-static void push(struct server *srv, struct peer *bp)
-{
-	struct slotmap *m;
-	struct rspro_pdu pdu;
-
-	for (m = srv->maps; m; m = m->next) {
-		if (m->bank.bank_id != bp->bank_id)
-			continue;
-		if ((m->state == MAP_NEW || m->state == MAP_DELETE_REQ) && slot_busy(srv, m))
-			continue;
-		if (m->state == MAP_NEW && !m->deleted && !m->refused) {
-			if (m->bank.slot_nr >= bp->num_slots) {
-				LOGP(DSLOTMAP, LOG_ERROR, bp->name,
-				     "map %s: the bankd has only %u slots, not sent",
-				     map_name(m), bp->num_slots);
-				continue;
-			}
-			rspro_create_mapping_req(&pdu, m->client, m->bank);
-			m->state = MAP_UNACKNOWLEDGED;
-		} else if (m->state == MAP_DELETE_REQ) {
-			rspro_remove_mapping_req(&pdu, m->client, m->bank);
-			m->state = MAP_DELETING;
-		} else {
-			continue;
-		}
-		m->queued_seq = ++srv->seq;
-		LOGP(DSLOTMAP, LOG_INFO, bp->name, "map %s: %s", map_name(m),
-		     map_state_name(m->state));
-		peer_send(bp, &pdu);
-	}
-}
-
-/* The oldest map of @bank_id in @state: responses come in request order. */
-static struct slotmap *oldest(struct server *srv, uint16_t bank_id,
-			      enum map_state state)
-{
-	struct slotmap *m, *best = NULL;
-
-	for (m = srv->maps; m; m = m->next)
-		if (m->bank.bank_id == bank_id && m->state == state &&
-		    (!best || m->queued_seq < best->queued_seq))
-			best = m;
-	return best;
-}
-
-/* --- slot maps from REST --- */
-
-int server_map_create(struct server *srv, struct rspro_bank_slot bank,
-		      struct rspro_client_slot client, char *err, size_t errlen)
-{
-	struct stored_map sm = { .bank = bank, .client = client };
-	struct slotmap *m, *next, *nm;
-	struct peer *bp;
-	int ret;
-
-	for (m = srv->maps; m; m = m->next)
-		if (!m->deleted && (same_bank(m->bank, bank) ||
-				    same_client(m->client, client)))
-			return -EEXIST;
-	nm = calloc(1, sizeof(*nm));
-	if (!nm)
-		return -ENOMEM;
-	ret = store_add(srv->store, &sm, err, errlen);
-	if (ret) {
-		free(nm);
-		return ret;
-	}
-	/*
-	 * A deleted map on this bank slot that its bankd was not yet told
-	 * about needs no removal: CreateMappingReq replaces it there. One
-	 * already asked to be removed stays until its response comes.
-	 */
-	for (m = srv->maps; m; m = next) {
-		next = m->next;
-		if (m->deleted && m->state == MAP_DELETE_REQ && same_bank(m->bank, bank))
-			map_free(srv, m);
-	}
-	nm->bank = bank;
-	nm->client = client;
-	nm->state = MAP_NEW;
-	map_link(srv, nm);
-	LOGP(DSLOTMAP, LOG_INFO, "rest", "map %s created", map_name(nm));
-	bp = bank_peer(srv, bank.bank_id);
-	if (bp)
-		push(srv, bp);
-	return 0;
-}
-
-/* The deletion of one map once it is stored; see the states above. */
-static void map_deleted(struct server *srv, struct slotmap *m)
-{
-	struct peer *bp = bank_peer(srv, m->bank.bank_id);
-
-	m->deleted = true;
-	LOGP(DSLOTMAP, LOG_INFO, "rest", "map %s deleted in state %s",
-	     map_name(m), map_state_name(m->state));
-	switch (m->state) {
-	case MAP_NEW:
-	case MAP_ACTIVE:
-		/* the bankd may hold it (from before a restart, say) */
-		m->state = MAP_DELETE_REQ;
-		if (bp)
-			push(srv, bp);
-		break;
-	case MAP_UNACKNOWLEDGED:
-		/* removed when its CreateMappingRes arrives */
-		break;
-	default:
-		break;
-	}
-	update_client(srv, m->client);
-}
-
-int server_map_delete(struct server *srv, struct rspro_bank_slot bank,
-		      char *err, size_t errlen)
-{
-	struct slotmap *m;
-	int ret;
-
-	for (m = srv->maps; m; m = m->next)
-		if (!m->deleted && same_bank(m->bank, bank))
-			break;
-	if (!m)
-		return -ENOENT;
-	ret = store_mark_deleting(srv->store, bank, err, errlen);
-	if (ret)
-		return ret;
-	map_deleted(srv, m);
-	return 0;
-}
-
-int server_map_delete_all(struct server *srv, char *err, size_t errlen)
-{
-	struct slotmap *m;
-	int ret;
-
-	for (m = server_map_first(srv); m; m = server_map_first(srv)) {
-		ret = server_map_delete(srv, m->bank, err, errlen);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-/* --- bankd responses --- */
-
-static void create_mapping_res(struct server *srv, struct peer *bp,
-			       int32_t result)
-{
-	struct slotmap *m = oldest(srv, bp->bank_id, MAP_UNACKNOWLEDGED);
-	const char *rname = rspro_result_name(result);
-	char err[160];
-
-	if (!m) {
-		LOGP(DSLOTMAP, LOG_ERROR, bp->name,
-		     "createMappingRes without a request outstanding");
-		return;
-	}
-	if (result != RSPRO_OK) {
-		LOGP(DSLOTMAP, LOG_ERROR, bp->name, "map %s refused by bankd: %s (%d)",
-		     map_name(m), rname ? rname : "unknown", result);
-		if (m->deleted) {
-			if (store_remove(srv->store, m->bank, err, sizeof(err)))
-				LOGP(DSLOTMAP, LOG_ERROR, bp->name, "%s", err);
-			map_free(srv, m);
-		} else {
-			/* again when the bankd returns, not in a loop */
-			m->state = MAP_NEW;
-			m->refused = true;
-		}
-		push(srv, bp);	/* the next request on that bank slot */
-		return;
-	}
-	if (m->deleted) {
-		m->state = MAP_DELETE_REQ;
-		push(srv, bp);
-		return;
-	}
-	m->state = MAP_ACTIVE;
-	LOGP(DSLOTMAP, LOG_INFO, bp->name, "map %s: ACTIVE", map_name(m));
-	update_client(srv, m->client);
-	push(srv, bp);
-}
-
-static void remove_mapping_res(struct server *srv, struct peer *bp,
-			       int32_t result)
-{
-	struct slotmap *m = oldest(srv, bp->bank_id, MAP_DELETING);
-	char err[160];
-
-	if (!m) {
-		LOGP(DSLOTMAP, LOG_ERROR, bp->name,
-		     "removeMappingRes without a request outstanding");
-		return;
-	}
-	/* unknownSlotmap is fine: the bankd does not hold it either way */
-	LOGP(DSLOTMAP, LOG_INFO, bp->name, "map %s removed (%s)", map_name(m),
-	     rspro_result_name(result) ? rspro_result_name(result) : "?");
-	if (store_remove(srv->store, m->bank, err, sizeof(err)))
-		LOGP(DSLOTMAP, LOG_ERROR, bp->name, "%s", err);
-	map_free(srv, m);
-	push(srv, bp);	/* the next request on that bank slot */
 }
 
 /* --- connections --- */
@@ -730,7 +408,7 @@ static const struct rspro_conn_ops peer_ops = {
 	.closed = peer_closed,
 };
 
-static void rspro_accepted(struct rspro_listener *l, int fd)
+static void rspro_accepted(struct net_listener *l, int fd)
 {
 	struct server *srv = l->data;
 	struct rspro_conn_cfg cfg;
@@ -767,21 +445,6 @@ static void rspro_accepted(struct rspro_listener *l, int fd)
 	LOGP(DRSPRO, LOG_DEBUG, p->name, "accepted");
 }
 
-static void load_map(const struct stored_map *sm, void *arg)
-{
-	struct server *srv = arg;
-	struct slotmap *m = calloc(1, sizeof(*m));
-
-	if (!m) {
-		LOGP(DSLOTMAP, LOG_FATAL, NULL, "out of memory loading maps");
-		exit(1);
-	}
-	m->bank = sm->bank;
-	m->client = sm->client;
-	m->deleted = sm->deleting;
-	m->state = sm->deleting ? MAP_DELETE_REQ : MAP_NEW;
-	map_link(srv, m);
-}
 
 int server_start(struct server *srv, char *err, size_t errlen)
 {
@@ -795,7 +458,7 @@ int server_start(struct server *srv, char *err, size_t errlen)
 		snprintf(err, errlen, "database %s: %s", srv->cfg.db_path, why);
 		return ret;
 	}
-	ret = store_load(srv->store, load_map, srv, why, sizeof(why));
+	ret = store_load(srv->store, server_load_map, srv, why, sizeof(why));
 	if (ret) {
 		snprintf(err, errlen, "database %s: %s", srv->cfg.db_path, why);
 		return ret;
@@ -804,25 +467,19 @@ int server_start(struct server *srv, char *err, size_t errlen)
 		n++;
 	LOGP(DMAIN, LOG_INFO, NULL, "database %s: %d slot maps, start number %llu",
 	     srv->cfg.db_path, n, (unsigned long long)store_restart_counter(srv->store));
-	srv->rspro_fd = rspro_listen(srv->cfg.rspro_bind, srv->cfg.rspro_port, 1024);
+	srv->rspro_fd = net_listen(srv->cfg.rspro_bind, srv->cfg.rspro_port, 1024);
 	if (srv->rspro_fd < 0) {
 		snprintf(err, errlen, "RSPRO on %s port %u: %s", srv->cfg.rspro_bind,
 			 srv->cfg.rspro_port, strerror(-srv->rspro_fd));
 		return srv->rspro_fd;
 	}
 	/* 64 accepts per wakeup; out of descriptors, the listener rests */
-	ret = rspro_listener_start(&srv->rspro_listener, srv->loop, srv->rspro_fd, 64,
+	ret = net_listener_start(&srv->rspro_listener, srv->loop, srv->rspro_fd, 64,
 				   rspro_accepted, srv);
 	if (ret) {
 		snprintf(err, errlen, "event loop: %s", strerror(-ret));
 		return ret;
 	}
-	ret = rest_start(srv, err, errlen);
-	if (ret)
-		return ret;
-	LOGP(DMAIN, LOG_INFO, NULL, "RSPRO on %s port %u, REST on %s port %u",
-	     srv->cfg.rspro_bind, rspro_local_port(srv->rspro_fd),
-	     srv->cfg.rest_bind, srv->cfg.rest_port);
 	return 0;
 }
 
@@ -830,11 +487,10 @@ void server_stop(struct server *srv)
 {
 	struct slotmap *m;
 
-	rest_stop(srv);
 	while (srv->peers)
 		peer_close(srv->peers);
 	if (srv->rspro_fd > 0) {
-		rspro_listener_stop(&srv->rspro_listener);
+		net_listener_stop(&srv->rspro_listener);
 		close(srv->rspro_fd);
 	}
 	while ((m = srv->maps)) {

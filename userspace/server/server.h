@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * remsim-server: the RSPRO side (bankd and client connections, slot maps
- * pushed to both) and the REST side share this state, on one event loop.
+ * remsim-server's core: the RSPRO side (bankd and client connections, slot
+ * maps pushed to both), on one event loop. main.c and the core's files
+ * include this; the REST side sees only server_api.h.
  */
 #ifndef REMSIM_SERVER_H
 #define REMSIM_SERVER_H
@@ -11,23 +12,18 @@
 
 #include "remsim/evloop.h"
 #include "remsim/rspro_conn.h"
+#include "server_api.h"
 #include "store.h"
 
 struct server_cfg {
 	char rspro_bind[64];
 	uint16_t rspro_port;
-	char rest_bind[64];
-	uint16_t rest_port;
 	char db_path[256];
 	uint16_t bankd_port;		/* told to clients of bankds that do not say */
 	unsigned int ka_interval_ms;
 	unsigned int ka_timeout_ms;
 	unsigned int connect_timeout_ms;	/* Connect*Req wait (T1) */
-	size_t rest_body_max;
-	/* REST against slow and greedy clients (Documentation/server.rst) */
-	unsigned int rest_deadline_ms;		/* a request's whole time */
-	unsigned int rest_conn_max;		/* connections in all */
-	unsigned int rest_conn_per_addr;	/* connections per client address */
+	struct rest_cfg rest;
 };
 
 /* The osmo-remsim names: they appear in REST output. */
@@ -80,37 +76,35 @@ struct server {
 	struct store *store;
 	struct rspro_identity identity;
 	int rspro_fd;
-	struct rspro_listener rspro_listener;
+	struct net_listener rspro_listener;
 	struct rspro_peer_limit limit;	/* reconnect storms per address */
 	struct peer *peers;
 	struct slotmap *maps;
 	uint64_t seq;
-	struct rest *rest;
 };
 
 void server_cfg_default(struct server_cfg *cfg);
 int server_start(struct server *srv, char *err, size_t errlen);
 void server_stop(struct server *srv);
 
-/* --- slot maps, as REST uses them --- */
+/* --- between server.c (connections) and maps.c (slot maps) --- */
 
-/* Live maps (not deleted) in bank order; NULL ends. */
+struct peer *bank_peer(struct server *srv, uint16_t bank_id);
+struct peer *client_peer(struct server *srv, struct rspro_client_slot c);
+void peer_send(struct peer *p, const struct rspro_pdu *pdu);
+/* Tells client @c the bankd of its map, or that it has none now. */
+void update_client(struct server *srv, struct rspro_client_slot c);
+/* Sends bankd @bp the next request of each of its bank slots. */
+void push(struct server *srv, struct peer *bp);
+void create_mapping_res(struct server *srv, struct peer *bp, int32_t result);
+void remove_mapping_res(struct server *srv, struct peer *bp, int32_t result);
+/* A map read from the database at start (store_load()'s callback). */
+void server_load_map(const struct stored_map *sm, void *arg);
+
+/* Live maps (not deleted) in creation order; NULL ends. */
 struct slotmap *server_map_first(struct server *srv);
 struct slotmap *server_map_next(struct slotmap *m);
 const char *map_state_name(enum map_state state);
-
-/*
- * Creates a map: -EEXIST if its bank or client slot is in use, -EIO (with
- * @err) if it could not be stored. Pushed to its bankd at once.
- */
-int server_map_create(struct server *srv, struct rspro_bank_slot bank,
-		      struct rspro_client_slot client, char *err, size_t errlen);
-/* Deletes the map on @bank: -ENOENT, or -EIO if it could not be stored. */
-int server_map_delete(struct server *srv, struct rspro_bank_slot bank,
-		      char *err, size_t errlen);
-/* Deletes every map; stops at the first store error. */
-int server_map_delete_all(struct server *srv, char *err, size_t errlen);
-
 const char *peer_state_name(enum peer_state state);
 
 #endif

@@ -12,87 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "card_int.h"
-
-/* Status words, by meaning. */
-#define SW_OK			0x9000
-#define SW_GSM_RESPONSE		0x9f00	/* | length */
-#define SW_UICC_RESPONSE	0x6100	/* | length */
-#define SW_WRONG_LE		0x6c00	/* | the right one */
-#define SW_WRONG_LENGTH		0x6700
-#define SW_NOT_FOUND		0x6a82
-#define SW_GSM_NOT_FOUND	0x9404
-#define SW_WRONG_P1P2		0x6a86
-#define SW_GSM_OUT_OF_RANGE	0x9402
-#define SW_OFFSET		0x6b00
-#define SW_NO_EF		0x6986
-#define SW_GSM_NO_EF		0x9400
-#define SW_SECURITY		0x6982
-#define SW_GSM_SECURITY		0x9804
-#define SW_PIN_WRONG		0x63c0	/* | tries left */
-#define SW_PIN_BLOCKED		0x6983
-#define SW_GSM_PIN_BLOCKED	0x9840
-#define SW_CONDITIONS		0x6985
-#define SW_GSM_CONDITIONS	0x9808
-#define SW_INS			0x6d00
-#define SW_CLA			0x6e00
-#define SW_MAC_FAILURE		0x9862
-#define SW_NO_CHANNEL		0x6881
-#define SW_RECORD		0x6a83
-#define SW_GSM_RECORD		0x9402
-
-#define SEQ_DELTA		(1ULL << 28)
-
-struct cmd {
-	uint8_t		cla, ins, p1, p2, p3;
-	const uint8_t	*data;		/* p3 bytes when the command carries data */
-	size_t		len;		/* bytes of data that came */
-	bool		gsm;		/* CLA A0 */
-	uint8_t		*resp;
-	size_t		resp_len;
-};
-
-static void sw(struct cmd *cmd, uint16_t sw)
-{
-	cmd->resp[cmd->resp_len++] = sw >> 8;
-	cmd->resp[cmd->resp_len++] = sw;
-}
-
-static uint16_t pick(const struct cmd *cmd, uint16_t gsm, uint16_t uicc)
-{
-	return cmd->gsm ? gsm : uicc;
-}
-
-/* Response data for a command whose P3 was Le: exactly Le, or 6Cxx/67xx. */
-static void reply(struct cmd *cmd, const uint8_t *data, size_t len)
-{
-	size_t le = cmd->p3 ? cmd->p3 : 256;
-
-	if (le != len) {
-		sw(cmd, cmd->gsm ? SW_WRONG_LENGTH | (len & 0xff) : SW_WRONG_LE | (len & 0xff));
-		return;
-	}
-	memcpy(cmd->resp, data, len);
-	cmd->resp_len = len;
-	sw(cmd, SW_OK);
-}
-
-/* Data a case-4 command produced: kept for GET RESPONSE. */
-static void stash(struct card *c, struct cmd *cmd, const uint8_t *data, size_t len)
-{
-	memcpy(c->pending, data, len);
-	c->pending_len = len;
-	sw(cmd, (cmd->gsm ? SW_GSM_RESPONSE : SW_UICC_RESPONSE) | (len & 0xff));
-}
-
-static bool pin_needed(const struct card *c, uint8_t ac)
-{
-	if (ac == AC_ALW)
-		return false;
-	if (ac == AC_PIN1)
-		return c->profile.pin1_enabled && !c->pin1_verified;
-	return true;		/* ADM and NEV: not for phones */
-}
+#include "card_cmd.h"
 
 /* --- selection ---------------------------------------------------------------- */
 
@@ -370,283 +290,6 @@ static void cmd_record(struct card *c, struct cmd *cmd, bool update)
 	reply(cmd, ef->data + (size_t)(rec - 1) * ef->size, ef->size);
 }
 
-/* --- PIN1 ------------------------------------------------------------------------- */
-
-/* 8 bytes of ASCII digits padded with FF, as phones send a PIN. */
-static bool pin_matches(const char *pin, const uint8_t *given)
-{
-	uint8_t want[8];
-	size_t n = strlen(pin);
-
-	memset(want, 0xff, sizeof(want));
-	memcpy(want, pin, n);
-	return !memcmp(want, given, 8);
-}
-
-static uint16_t wrong_pin(const struct cmd *cmd, uint8_t left)
-{
-	if (!left)
-		return pick(cmd, SW_GSM_PIN_BLOCKED, SW_PIN_BLOCKED);
-	return cmd->gsm ? SW_GSM_SECURITY : SW_PIN_WRONG | left;
-}
-
-/* Checks PIN1 against data[0..8); counts a failure. */
-static bool check_pin1(struct card *c, struct cmd *cmd, const uint8_t *given)
-{
-	if (!c->pin1_tries) {
-		sw(cmd, pick(cmd, SW_GSM_PIN_BLOCKED, SW_PIN_BLOCKED));
-		return false;
-	}
-	if (!pin_matches(c->profile.pin1, given)) {
-		c->pin1_tries--;
-		sw(cmd, wrong_pin(cmd, c->pin1_tries));
-		return false;
-	}
-	c->pin1_tries = PIN_TRIES;
-	c->pin1_verified = true;
-	return true;
-}
-
-static bool pin_ref_ok(const struct cmd *cmd)
-{
-	/* CHV1 / PIN1: key reference 1 (GSM UNBLOCK CHV1 says 0). */
-	return cmd->p2 == 0x01 || (cmd->gsm && cmd->ins == 0x2c && cmd->p2 == 0x00);
-}
-
-static void cmd_verify(struct card *c, struct cmd *cmd)
-{
-	if (!pin_ref_ok(cmd) || cmd->p1) {
-		sw(cmd, pick(cmd, SW_GSM_NOT_FOUND, SW_WRONG_P1P2));
-		return;
-	}
-	if (!cmd->gsm && !cmd->p3) {
-		/* How many tries are left, or that none is needed. */
-		if (!c->profile.pin1_enabled || c->pin1_verified)
-			sw(cmd, SW_OK);
-		else
-			sw(cmd, c->pin1_tries ? SW_PIN_WRONG | c->pin1_tries : SW_PIN_BLOCKED);
-		return;
-	}
-	if (cmd->len != 8) {
-		sw(cmd, SW_WRONG_LENGTH);
-		return;
-	}
-	if (check_pin1(c, cmd, cmd->data))
-		sw(cmd, SW_OK);
-}
-
-static void cmd_change_pin(struct card *c, struct cmd *cmd)
-{
-	if (!pin_ref_ok(cmd) || cmd->p1) {
-		sw(cmd, pick(cmd, SW_GSM_NOT_FOUND, SW_WRONG_P1P2));
-		return;
-	}
-	if (cmd->len != 16) {
-		sw(cmd, SW_WRONG_LENGTH);
-		return;
-	}
-	if (!c->profile.pin1_enabled) {
-		sw(cmd, pick(cmd, SW_GSM_CONDITIONS, SW_CONDITIONS));
-		return;
-	}
-	if (!check_pin1(c, cmd, cmd->data))
-		return;
-	memset(c->profile.pin1, 0, sizeof(c->profile.pin1));
-	for (unsigned int i = 0; i < 8 && cmd->data[8 + i] != 0xff; i++)
-		c->profile.pin1[i] = cmd->data[8 + i];
-	sw(cmd, SW_OK);
-}
-
-static void cmd_enable_pin(struct card *c, struct cmd *cmd, bool enable)
-{
-	if (!pin_ref_ok(cmd) || cmd->p1) {
-		sw(cmd, pick(cmd, SW_GSM_NOT_FOUND, SW_WRONG_P1P2));
-		return;
-	}
-	if (cmd->len != 8) {
-		sw(cmd, SW_WRONG_LENGTH);
-		return;
-	}
-	if (c->profile.pin1_enabled == enable) {
-		sw(cmd, pick(cmd, SW_GSM_CONDITIONS, SW_CONDITIONS));
-		return;
-	}
-	if (!check_pin1(c, cmd, cmd->data))
-		return;
-	c->profile.pin1_enabled = enable;
-	sw(cmd, SW_OK);
-}
-
-static void cmd_unblock(struct card *c, struct cmd *cmd)
-{
-	if (!pin_ref_ok(cmd) || cmd->p1) {
-		sw(cmd, pick(cmd, SW_GSM_NOT_FOUND, SW_WRONG_P1P2));
-		return;
-	}
-	if (!cmd->gsm && !cmd->p3) {
-		sw(cmd, c->puk1_tries ? SW_PIN_WRONG | c->puk1_tries : SW_PIN_BLOCKED);
-		return;
-	}
-	if (cmd->len != 16) {
-		sw(cmd, SW_WRONG_LENGTH);
-		return;
-	}
-	if (!c->puk1_tries) {
-		sw(cmd, pick(cmd, SW_GSM_PIN_BLOCKED, SW_PIN_BLOCKED));
-		return;
-	}
-	if (!pin_matches(c->profile.puk1, cmd->data)) {
-		c->puk1_tries--;
-		sw(cmd, wrong_pin(cmd, c->puk1_tries));
-		return;
-	}
-	c->puk1_tries = PUK_TRIES;
-	c->pin1_tries = PIN_TRIES;
-	c->pin1_verified = true;
-	memset(c->profile.pin1, 0, sizeof(c->profile.pin1));
-	for (unsigned int i = 0; i < 8 && cmd->data[8 + i] != 0xff; i++)
-		c->profile.pin1[i] = cmd->data[8 + i];
-	sw(cmd, SW_OK);
-}
-
-/* --- authentication -------------------------------------------------------- */
-
-static uint64_t be48(const uint8_t *b)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < 6; i++)
-		v = v << 8 | b[i];
-	return v;
-}
-
-static void put_be48(uint64_t v, uint8_t *b)
-{
-	for (int i = 5; i >= 0; i--) {
-		b[i] = v;
-		v >>= 8;
-	}
-}
-
-static void cmd_run_gsm(struct card *c, struct cmd *cmd)
-{
-	uint8_t out[12];
-
-	if (cmd->len != 16) {
-		sw(cmd, SW_WRONG_LENGTH);
-		return;
-	}
-	if (pin_needed(c, AC_PIN1)) {
-		sw(cmd, SW_GSM_SECURITY);
-		return;
-	}
-	milenage_gsm(&c->mil, cmd->data, out, out + 4);
-	c->counters.authentications++;
-	stash(c, cmd, out, sizeof(out));
-}
-
-/*
- * USIM AUTHENTICATE, 3G context: RAND and AUTN = SQN^AK | AMF | MAC-A. The
- * card checks MAC-A, then that SQN is fresh (annex C: SEQ above the last
- * one seen with the same IND, and not too far ahead); a stale SQN gets a
- * resynchronisation token AUTS = SQNms^AK* | MAC-S.
- */
-static void auth_3g(struct card *c, struct cmd *cmd, const uint8_t *rand, const uint8_t *autn)
-{
-	uint8_t ak[6], sqn_b[6], xmac[8], res[8], ck[16], ik[16], out[64];
-	uint64_t sqn, seq, highest_seq = c->sqn_highest >> SEQ_IND_BITS;
-	unsigned int ind;
-	size_t n = 0;
-
-	milenage_f2345(&c->mil, rand, res, ck, ik, ak);
-	for (unsigned int i = 0; i < 6; i++)
-		sqn_b[i] = autn[i] ^ ak[i];
-	milenage_f1(&c->mil, rand, sqn_b, autn + 6, xmac, NULL);
-	if (memcmp(xmac, autn + 8, 8)) {
-		c->counters.mac_failures++;
-		sw(cmd, SW_MAC_FAILURE);
-		return;
-	}
-	sqn = be48(sqn_b);
-	seq = sqn >> SEQ_IND_BITS;
-	ind = sqn & (SEQ_INDS - 1);
-	if (seq <= c->seq_ms[ind] || seq > highest_seq + SEQ_DELTA) {
-		uint8_t aks[6], sqn_ms[6], mac_s[8];
-		static const uint8_t amf_resync[2] = { 0, 0 };
-
-		c->counters.sync_failures++;
-		put_be48(c->sqn_highest, sqn_ms);
-		milenage_f5star(&c->mil, rand, aks);
-		milenage_f1(&c->mil, rand, sqn_ms, amf_resync, NULL, mac_s);
-		out[n++] = 0xdc;
-		out[n++] = 14;
-		for (unsigned int i = 0; i < 6; i++)
-			out[n++] = sqn_ms[i] ^ aks[i];
-		memcpy(out + n, mac_s, 8);
-		n += 8;
-		stash(c, cmd, out, n);
-		return;
-	}
-	c->seq_ms[ind] = seq;
-	if (sqn > c->sqn_highest)
-		c->sqn_highest = sqn;
-	c->counters.sqn_highest = c->sqn_highest;
-	c->counters.authentications++;
-
-	out[n++] = 0xdb;
-	out[n++] = 8;
-	memcpy(out + n, res, 8);
-	n += 8;
-	out[n++] = 16;
-	memcpy(out + n, ck, 16);
-	n += 16;
-	out[n++] = 16;
-	memcpy(out + n, ik, 16);
-	n += 16;
-	/* Kc too, for GSM access (service 27). */
-	out[n++] = 8;
-	for (unsigned int i = 0; i < 8; i++)
-		out[n + i] = ck[i] ^ ck[i + 8] ^ ik[i] ^ ik[i + 8];
-	n += 8;
-	stash(c, cmd, out, n);
-}
-
-static void cmd_authenticate(struct card *c, struct cmd *cmd)
-{
-	const uint8_t *d = cmd->data;
-	uint8_t out[14];
-
-	if (c->cur_adf < 0) {
-		sw(cmd, SW_CONDITIONS);
-		return;
-	}
-	if (pin_needed(c, AC_PIN1)) {
-		sw(cmd, SW_SECURITY);
-		return;
-	}
-	switch (cmd->p2) {
-	case 0x81:	/* 3G context: 10 RAND 10 AUTN */
-		if (cmd->len != 34 || d[0] != 16 || d[17] != 16) {
-			sw(cmd, SW_WRONG_LENGTH);
-			return;
-		}
-		auth_3g(c, cmd, d + 1, d + 18);
-		return;
-	case 0x80:	/* GSM context: 10 RAND */
-		if (cmd->len != 17 || d[0] != 16) {
-			sw(cmd, SW_WRONG_LENGTH);
-			return;
-		}
-		out[0] = 4;
-		out[5] = 8;
-		milenage_gsm(&c->mil, d + 1, out + 1, out + 6);
-		c->counters.authentications++;
-		stash(c, cmd, out, sizeof(out));
-		return;
-	}
-	sw(cmd, SW_WRONG_P1P2);
-}
-
 static void cmd_get_response(struct card *c, struct cmd *cmd)
 {
 	size_t le = cmd->p3 ? cmd->p3 : 256;
@@ -722,25 +365,25 @@ static void dispatch(struct card *c, struct cmd *cmd)
 		cmd_record(c, cmd, true);
 		return;
 	case 0x20:
-		cmd_verify(c, cmd);
+		card_cmd_verify(c, cmd);
 		return;
 	case 0x24:
-		cmd_change_pin(c, cmd);
+		card_cmd_change_pin(c, cmd);
 		return;
 	case 0x26:
-		cmd_enable_pin(c, cmd, false);
+		card_cmd_enable_pin(c, cmd, false);
 		return;
 	case 0x28:
-		cmd_enable_pin(c, cmd, true);
+		card_cmd_enable_pin(c, cmd, true);
 		return;
 	case 0x2c:
-		cmd_unblock(c, cmd);
+		card_cmd_unblock(c, cmd);
 		return;
 	case 0x88:
 		if (cmd->gsm)
-			cmd_run_gsm(c, cmd);
+			card_cmd_run_gsm(c, cmd);
 		else
-			cmd_authenticate(c, cmd);
+			card_cmd_authenticate(c, cmd);
 		return;
 	case 0xc0:
 		cmd_get_response(c, cmd);

@@ -11,16 +11,15 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "remsim/daemon.h"
 #include "remsim/log.h"
 #include "softsimd.h"
 
@@ -207,9 +206,14 @@ static int control_open(const char *path)
 	return fd;
 }
 
-/* SIGUSR1: a line per card, its commands since start. */
-static void log_stats(const struct softsim *ss)
+/*
+ * SIGUSR1: a line per card, its commands since start. SIGHUP has nothing
+ * to read again (the daemon base says so): every setting is an option, the
+ * cards keep their state; logs go to stderr, nothing to reopen.
+ */
+static void log_stats(struct daemon *d)
 {
+	const struct softsim *ss = d->data;
 	unsigned int i;
 
 	LOGP(DMAIN, LOG_NOTICE, NULL, "statistics: %u cards", ss->count);
@@ -217,30 +221,6 @@ static void log_stats(const struct softsim *ss)
 		LOGP(DMAIN, LOG_NOTICE, ss->cards[i].name, "statistics: %s, %lu commands",
 		     ss->cards[i].removed ? "removed" : ss->cards[i].connected ? "inserted" :
 		     "connecting", ss->cards[i].apdus);
-}
-
-/*
- * SIGHUP has nothing to read again: every setting is an option, the cards
- * keep their state; logs go to stderr, nothing to reopen. It is taken, not
- * left to kill us (the default action).
- */
-static void on_signal(struct ev_io *io, uint32_t revents)
-{
-	struct softsim *ss = io->data;
-	struct signalfd_siginfo si;
-
-	if (read(io->fd, &si, sizeof(si)) != sizeof(si))
-		return;
-	if (si.ssi_signo == SIGUSR1) {
-		log_stats(ss);
-		return;
-	}
-	if (si.ssi_signo == SIGHUP) {
-		LOGP(DMAIN, LOG_NOTICE, NULL,
-		     "SIGHUP: no config file to read again (options only); logs go to stderr");
-		return;
-	}
-	ev_break(ss->loop);
 }
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -275,18 +255,26 @@ static int check_state_dir(const char *dir)
 	return 0;
 }
 
-int main(int argc, char **argv)
+static const struct daemon_cmdline cmdline = {
+	.prog = "remsim-softsim",
+	.options = options,
+	.usage = usage,
+	.help_opt = 'h',
+	.version_opt = 'V',
+};
+
+/* What the command line asked for beyond the cards' settings in struct softsim. */
+static struct profiles profiles;
+static const char *control;
+
+static int setup(struct daemon *d, int argc, char **argv)
 {
-	static struct softsim ss = { .vpcd_host = "127.0.0.1", .vpcd_port = 35963 };
-	static struct profiles profiles;
-	const char *profile = NULL, *log_path = NULL, *control = NULL, *conf_dir = NULL;
-	int opt, count = -1, print = 0, bank = 0, sfd, level;
-	struct ev_io sig_io, ctl_io;
+	struct softsim *ss = d->data;
+	const char *profile = NULL, *log_path = NULL, *conf_dir = NULL;
+	int opt, count = -1, print = 0, bank = 0, level;
 	char err[300];
-	unsigned int i;
 	long v;
 
-	log_init("remsim-softsim", LOG_INFO);
 	while ((opt = getopt_long(argc, argv, "p:n:H:P:s:l:C:e:Vh", options, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
@@ -299,18 +287,18 @@ int main(int argc, char **argv)
 			count = v;
 			break;
 		case 'H':
-			snprintf(ss.vpcd_host, sizeof(ss.vpcd_host), "%s", optarg);
+			snprintf(ss->vpcd_host, sizeof(ss->vpcd_host), "%s", optarg);
 			break;
 		case 'P':
 			v = strtol(optarg, NULL, 10);
 			if (v < 1 || v > 65535 - 2 * SOFTSIM_CARDS_MAX)
 				return fail("--vpcd-port \"%s\" is out of range", optarg);
-			ss.vpcd_port = v;
+			ss->vpcd_port = v;
 			break;
 		case 's':
-			if (strlen(optarg) >= sizeof(ss.state_dir))
+			if (strlen(optarg) >= sizeof(ss->state_dir))
 				return fail("--state-dir %s: %s", optarg, strerror(ENAMETOOLONG));
-			snprintf(ss.state_dir, sizeof(ss.state_dir), "%s", optarg);
+			snprintf(ss->state_dir, sizeof(ss->state_dir), "%s", optarg);
 			break;
 		case 'l':
 			log_path = optarg;
@@ -332,13 +320,8 @@ int main(int argc, char **argv)
 				return fail("--log-level \"%s\" is not a level", optarg);
 			log_set_all(level);
 			break;
-		case 'V':
-			printf("remsim-softsim %s\n", REMSIM_VERSION);
-			return 0;
-		case 'h':
-			usage(stdout);
-			return 0;
 		default:
+			daemon_help_version(&cmdline, opt);
 			usage(stderr);
 			return 2;
 		}
@@ -348,74 +331,101 @@ int main(int argc, char **argv)
 		return fail("%s", err);
 	if (count > 0)
 		profiles.count = count;
-	ss.count = profiles.count;
+	ss->count = profiles.count;
 	if (print == 1) {
-		if (write_reader_conf(&ss, conf_dir))
+		if (write_reader_conf(ss, conf_dir))
 			return fail("--write-reader-conf %s: %s", conf_dir, strerror(errno));
 		return 0;
 	}
 	if (print == 2) {
-		print_csv(&ss, bank);
+		print_csv(ss, bank);
 		return 0;
 	}
-	if (ss.state_dir[0] && check_state_dir(ss.state_dir))
+	if (ss->state_dir[0] && check_state_dir(ss->state_dir))
 		return 2;
 	if (log_path) {
-		ss.command_log = fopen(log_path, "a");
-		if (!ss.command_log)
+		ss->command_log = fopen(log_path, "a");
+		if (!ss->command_log)
 			return fail("%s: %s", log_path, strerror(errno));
 	}
-	ss.loop = ev_loop_new();
-	ss.cards = calloc(ss.count, sizeof(*ss.cards));
-	if (!ss.loop || !ss.cards)
+	return DAEMON_RUN;
+}
+
+static struct ev_io ctl_io;
+
+static int start(struct daemon *d)
+{
+	struct softsim *ss = d->data;
+	unsigned int i;
+
+	ss->loop = d->loop;
+	ss->cards = calloc(ss->count, sizeof(*ss->cards));
+	if (!ss->cards)
 		return 1;
-	for (i = 0; i < ss.count; i++) {
-		struct vcard *vc = &ss.cards[i];
+	for (i = 0; i < ss->count; i++) {
+		struct vcard *vc = &ss->cards[i];
 		int ret;
 
-		vc->ss = &ss;
+		vc->ss = ss;
 		vc->idx = i;
-		vc->port = ss.vpcd_port + i;
+		vc->port = ss->vpcd_port + i;
 		snprintf(vc->name, sizeof(vc->name), "card%u", i);
 		vc->card = card_new(&profiles.card[i]);
 		if (!vc->card)
 			return 1;
 		ret = softsim_load_state(vc);
 		if (ret) {
-			LOGP(DMAIN, LOG_FATAL, vc->name, "state in %s: %s", ss.state_dir,
+			LOGP(DMAIN, LOG_FATAL, vc->name, "state in %s: %s", ss->state_dir,
 			     ret == -EINVAL ? "made for another card (remove it to start afresh)" :
 			     strerror(-ret));
 			return 1;
 		}
 	}
-	sfd = ev_signalfd();
-	ev_io_start(ss.loop, &sig_io, sfd, EPOLLIN, on_signal, &ss);
 	if (control) {
 		control_fd = control_open(control);
 		if (control_fd < 0)
 			return fail("--control %s: %s", control, strerror(-control_fd));
-		ev_io_start(ss.loop, &ctl_io, control_fd, EPOLLIN, control_accept, &ss);
+		ev_io_start(ss->loop, &ctl_io, control_fd, EPOLLIN, control_accept, ss);
 	}
-	LOGP(DMAIN, LOG_INFO, NULL, "%u cards on vpcd %s ports %u..%u", ss.count,
-	     ss.vpcd_host, ss.vpcd_port, ss.vpcd_port + ss.count - 1);
-	for (i = 0; i < ss.count; i++)
-		vcard_start(&ss.cards[i]);
-	ev_run(ss.loop);
-	for (i = 0; i < ss.count; i++) {
-		vcard_stop(&ss.cards[i]);
-		card_free(ss.cards[i].card);
-		free(ss.cards[i].state);
+	LOGP(DMAIN, LOG_INFO, NULL, "%u cards on vpcd %s ports %u..%u", ss->count,
+	     ss->vpcd_host, ss->vpcd_port, ss->vpcd_port + ss->count - 1);
+	for (i = 0; i < ss->count; i++)
+		vcard_start(&ss->cards[i]);
+	return 0;
+}
+
+static void stop(struct daemon *d)
+{
+	struct softsim *ss = d->data;
+	unsigned int i;
+
+	for (i = 0; i < ss->count; i++) {
+		vcard_stop(&ss->cards[i]);
+		card_free(ss->cards[i].card);
+		free(ss->cards[i].state);
 	}
 	if (control) {
 		ev_io_stop(&ctl_io);
 		close(control_fd);
 		unlink(control);
 	}
-	ev_io_stop(&sig_io);
-	close(sfd);
-	ev_loop_free(ss.loop);
-	free(ss.cards);
-	if (ss.command_log)
-		fclose(ss.command_log);
-	return 0;
+	free(ss->cards);
+	if (ss->command_log)
+		fclose(ss->command_log);
+}
+
+int main(int argc, char **argv)
+{
+	static struct softsim ss = { .vpcd_host = "127.0.0.1", .vpcd_port = 35963 };
+	static struct daemon d = {
+		.prog = "remsim-softsim",
+		.log_level = LOG_INFO,
+		.setup = setup,
+		.start = start,
+		.stats = log_stats,
+		.stop = stop,
+		.data = &ss,
+	};
+
+	return daemon_main(&d, argc, argv);
 }

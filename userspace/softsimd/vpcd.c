@@ -170,7 +170,7 @@ static void vcard_read(struct ev_io *io, uint32_t revents)
 static void vcard_connected(struct ev_io *io, uint32_t revents)
 {
 	struct vcard *v = io->data;
-	int ret = rspro_connect_result(v->fd), one = 1;
+	int ret = net_connect_result(v->fd), one = 1;
 
 	if (ret) {
 		/* vpcd (pcscd) not there yet: quietly again later */
@@ -193,7 +193,7 @@ static void vcard_connect(struct vcard *v)
 {
 	if (v->fd >= 0 || v->removed)
 		return;
-	v->fd = rspro_connect_start(v->ss->vpcd_host, v->port);
+	v->fd = net_connect_start(v->ss->vpcd_host, v->port);
 	if (v->fd < 0) {
 		v->fd = -1;
 		ev_timer_start(v->ss->loop, &v->retry, RETRY_MS);

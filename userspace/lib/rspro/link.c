@@ -132,7 +132,7 @@ static void connect_done(struct ev_io *io, uint32_t revents)
 	char why[384];
 	int ret, fd = l->connect_fd;
 
-	ret = rspro_connect_result(fd);
+	ret = net_connect_result(fd);
 	ev_io_stop(&l->connecting);
 	l->connect_fd = -1;
 	if (ret) {
@@ -165,7 +165,7 @@ static void reestablish(struct rspro_link *l)
 	int fd;
 
 	l->last_attempt_ns = ev_now_ns();
-	fd = rspro_connect_start(l->cfg.host, l->cfg.port);
+	fd = net_connect_start(l->cfg.host, l->cfg.port);
 	if (fd < 0) {
 		/* osmo-remsim exits here; retrying serves an operator better */
 		snprintf(why, sizeof(why), "connect to %s:%u: %s", l->cfg.host,

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* TCP sockets for RSPRO and the plain-TCP transport. */
+/*
+ * TCP sockets of the daemons: listening (and riding out the descriptor
+ * limit), accepting, connecting. RSPRO and REST both use them.
+ */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -13,55 +16,10 @@
 #include <unistd.h>
 
 #include "remsim/log.h"
-#include "remsim/rspro_conn.h"
+#include "remsim/net.h"
 
 /* At most one "connection limit reached" line in this many ns. */
 #define LIMIT_LOG_NS	1000000000ull
-
-static ssize_t tcp_read(struct rspro_transport *t, void *buf, size_t len)
-{
-	ssize_t n = recv(t->fd, buf, len, 0);
-
-	if (n >= 0)
-		return n;
-	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-		return -EAGAIN;
-	return -errno;
-}
-
-static ssize_t tcp_write(struct rspro_transport *t, const void *buf, size_t len)
-{
-	ssize_t n = send(t->fd, buf, len, MSG_NOSIGNAL);
-
-	if (n >= 0)
-		return n;
-	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-		return -EAGAIN;
-	return -errno;
-}
-
-static void tcp_destroy(struct rspro_transport *t)
-{
-	close(t->fd);
-	free(t);
-}
-
-static const struct rspro_transport_ops tcp_ops = {
-	.read = tcp_read,
-	.write = tcp_write,
-	.destroy = tcp_destroy,
-};
-
-struct rspro_transport *rspro_transport_tcp(int fd)
-{
-	struct rspro_transport *t = calloc(1, sizeof(*t));
-
-	if (!t)
-		return NULL;
-	t->ops = &tcp_ops;
-	t->fd = fd;
-	return t;
-}
 
 static void set_nodelay(int fd)
 {
@@ -89,7 +47,7 @@ static int resolve(const char *host, uint16_t port, int flags,
 	return ret ? -EHOSTUNREACH : 0;
 }
 
-int rspro_listen(const char *host, uint16_t port, int backlog)
+int net_listen(const char *host, uint16_t port, int backlog)
 {
 	struct addrinfo *res, *ai;
 	int fd = -1, one = 1, ret;
@@ -115,7 +73,7 @@ int rspro_listen(const char *host, uint16_t port, int backlog)
 	return fd >= 0 ? fd : ret;
 }
 
-int rspro_local_port(int fd)
+int net_local_port(int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
@@ -127,7 +85,7 @@ int rspro_local_port(int fd)
 	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
-int rspro_accept(int lfd)
+int net_accept(int lfd)
 {
 	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -141,17 +99,17 @@ static void listener_cb(struct ev_io *io, uint32_t revents);
 
 static void listener_resume(struct ev_timer *t)
 {
-	struct rspro_listener *l = t->data;
+	struct net_listener *l = t->data;
 
 	if (ev_io_start(l->loop, &l->io, l->fd, EPOLLIN, listener_cb, l))
-		ev_timer_start(l->loop, &l->rest, RSPRO_ACCEPT_REST_MS);
+		ev_timer_start(l->loop, &l->rest, NET_ACCEPT_REST_MS);
 }
 
 /*
  * Out of descriptors or memory: accept() would fail again at once, so the
  * socket rests a while; the failure is logged once a second at most.
  */
-static void listener_limit(struct rspro_listener *l, int err)
+static void listener_limit(struct net_listener *l, int err)
 {
 	uint64_t now = ev_now_ns();
 
@@ -160,21 +118,21 @@ static void listener_limit(struct rspro_listener *l, int err)
 	if (!l->logged_ns || now - l->logged_ns >= LIMIT_LOG_NS) {
 		LOGP(DRSPRO, LOG_ERROR, NULL,
 		     "connection limit reached: accept on port %d: %s; pausing new connections for %u ms (%lu times since the last line)",
-		     rspro_local_port(l->fd), strerror(-err), RSPRO_ACCEPT_REST_MS, l->unlogged);
+		     net_local_port(l->fd), strerror(-err), NET_ACCEPT_REST_MS, l->unlogged);
 		l->logged_ns = now;
 		l->unlogged = 0;
 	}
 	ev_io_stop(&l->io);
-	ev_timer_start(l->loop, &l->rest, RSPRO_ACCEPT_REST_MS);
+	ev_timer_start(l->loop, &l->rest, NET_ACCEPT_REST_MS);
 }
 
 static void listener_cb(struct ev_io *io, uint32_t revents)
 {
-	struct rspro_listener *l = io->data;
+	struct net_listener *l = io->data;
 	unsigned int i;
 
 	for (i = 0; i < l->batch; i++) {
-		int fd = rspro_accept(l->fd);
+		int fd = net_accept(l->fd);
 
 		switch (fd) {
 		case -EAGAIN:
@@ -202,9 +160,9 @@ static void listener_cb(struct ev_io *io, uint32_t revents)
 	}
 }
 
-int rspro_listener_start(struct rspro_listener *l, struct ev_loop *loop, int fd,
+int net_listener_start(struct net_listener *l, struct ev_loop *loop, int fd,
 			 unsigned int batch,
-			 void (*accepted)(struct rspro_listener *l, int fd), void *data)
+			 void (*accepted)(struct net_listener *l, int fd), void *data)
 {
 	memset(l, 0, sizeof(*l));
 	l->loop = loop;
@@ -216,13 +174,13 @@ int rspro_listener_start(struct rspro_listener *l, struct ev_loop *loop, int fd,
 	return ev_io_start(loop, &l->io, fd, EPOLLIN, listener_cb, l);
 }
 
-void rspro_listener_stop(struct rspro_listener *l)
+void net_listener_stop(struct net_listener *l)
 {
 	ev_io_stop(&l->io);
 	ev_timer_stop(&l->rest);
 }
 
-int rspro_connect_start(const char *host, uint16_t port)
+int net_connect_start(const char *host, uint16_t port)
 {
 	struct addrinfo *res;
 	int fd, ret;
@@ -248,7 +206,7 @@ out:
 	return ret;
 }
 
-int rspro_connect_result(int fd)
+int net_connect_result(int fd)
 {
 	int err = 0;
 	socklen_t len = sizeof(err);

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "remsim/evloop.h"
+#include "remsim/net.h"
 #include "remsim/ipa.h"
 #include "remsim/rspro.h"
 
@@ -97,45 +98,6 @@ void *rspro_conn_data(const struct rspro_conn *c);
 const char *rspro_conn_peer(const struct rspro_conn *c);
 const struct rspro_conn_stats *rspro_conn_stats(const struct rspro_conn *c);
 
-/* --- sockets --- */
-
-/* Listening TCP socket (non-blocking, SO_REUSEADDR); host NULL = any. */
-int rspro_listen(const char *host, uint16_t port, int backlog);
-/* The port a socket is bound to (for port 0 in tests). */
-int rspro_local_port(int fd);
-/* Accepts one connection, non-blocking with TCP_NODELAY; -EAGAIN if none. */
-int rspro_accept(int lfd);
-
-/*
- * A listening socket in the loop that rides out the descriptor limit. When
- * accept() fails for want of descriptors or memory (EMFILE, ENFILE,
- * ENOBUFS, ENOMEM), the connection stays queued and the socket readable:
- * a level-triggered loop would call accept() again at once, for ever. The
- * listener instead stops watching the socket for RSPRO_ACCEPT_REST_MS, logs
- * "connection limit reached" at most once a second, and the connections
- * already open carry on meanwhile.
- */
-#define RSPRO_ACCEPT_REST_MS	250
-
-struct rspro_listener {
-	struct ev_loop *loop;
-	int fd;				/* the caller's: not closed here */
-	unsigned int batch;		/* accepts per wakeup, for fairness */
-	void (*accepted)(struct rspro_listener *l, int fd);
-	void *data;
-	struct ev_io io;
-	struct ev_timer rest;		/* the pause after hitting the limit */
-	uint64_t logged_ns;		/* when the limit was last logged */
-	unsigned long unlogged;		/* limit hits since that line */
-	unsigned long limit_hits;	/* all of them */
-};
-
-/* Watches @fd (from rspro_listen()); @accepted owns each new fd. */
-int rspro_listener_start(struct rspro_listener *l, struct ev_loop *loop, int fd,
-			 unsigned int batch,
-			 void (*accepted)(struct rspro_listener *l, int fd), void *data);
-/* Stops watching (and resting); safe on a zeroed, never started one. */
-void rspro_listener_stop(struct rspro_listener *l);
 /*
  * Reconnect storms per peer address (peer_limit.c): an address refused
  * RSPRO_PEER_LIMIT_MAX times within RSPRO_PEER_LIMIT_WINDOW_MS has its new
@@ -168,13 +130,5 @@ struct rspro_peer_limit {
 void rspro_peer_limit_refused(struct rspro_peer_limit *pl, const char *peer);
 /* Whether accepted socket @fd comes from a throttled address: close it. */
 bool rspro_peer_limit_drop(struct rspro_peer_limit *pl, int fd);
-
-/*
- * Starts a non-blocking connect to host:port (numeric or a name); returns
- * the fd, to be watched for EPOLLOUT, or -errno. rspro_connect_result()
- * then says 0 (connected) or -errno.
- */
-int rspro_connect_start(const char *host, uint16_t port);
-int rspro_connect_result(int fd);
 
 #endif

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * All the REST side (rest*.c) sees of remsim-server's core (server.c,
+ * maps.c): the slot maps to list, create and delete, the bankds and
+ * clients connected, the restart counter and REST's own settings. The
+ * core's structures stay in server.h, which REST does not include; the
+ * core does not know REST at all (main.c starts both).
+ */
+#ifndef REMSIM_SERVER_API_H
+#define REMSIM_SERVER_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "remsim/evloop.h"
+#include "remsim/rspro.h"
+
+struct server;
+struct slotmap;
+struct peer;
+
+/* REST's settings (--rest-*); SIGHUP changes body_max and deadline_ms in place. */
+struct rest_cfg {
+	char bind[64];
+	uint16_t port;			/* once listening: the port taken */
+	size_t body_max;		/* largest request body */
+	/* against slow and greedy clients (Documentation/server.rst) */
+	unsigned int deadline_ms;	/* a request's whole time */
+	unsigned int conn_max;		/* connections in all */
+	unsigned int conn_per_addr;	/* connections per client address */
+};
+
+struct rest_cfg *server_rest_cfg(struct server *srv);
+struct ev_loop *server_loop(struct server *srv);
+/* How often the database has been opened: osmo-remsim's restart counter. */
+uint64_t server_restart_counter(struct server *srv);
+
+/* --- slot maps --- */
+
+struct server_map_info {
+	struct rspro_bank_slot bank;
+	struct rspro_client_slot client;
+	const char *state;		/* osmo-remsim's name of its state */
+};
+
+/*
+ * The live maps (not deleted) in creation order: the one after @prev (NULL:
+ * the first) into @info, or NULL after the last.
+ */
+const struct slotmap *server_map_next_info(struct server *srv, const struct slotmap *prev,
+					   struct server_map_info *info);
+/*
+ * Creates a map: -EEXIST if its bank or client slot is in use, -EIO (with
+ * @err) if it could not be stored. Pushed to its bankd at once.
+ */
+int server_map_create(struct server *srv, struct rspro_bank_slot bank,
+		      struct rspro_client_slot client, char *err, size_t errlen);
+/* Deletes the map on @bank: -ENOENT, or -EIO if it could not be stored. */
+int server_map_delete(struct server *srv, struct rspro_bank_slot bank,
+		      char *err, size_t errlen);
+/* Global reset: deletes every map; stops at the first store error. */
+int server_map_delete_all(struct server *srv, char *err, size_t errlen);
+
+/* --- the bankds and clients connected --- */
+
+enum server_peer_kind {
+	SERVER_PEER_BANKD,
+	SERVER_PEER_CLIENT,
+};
+
+struct server_peer_info {
+	const char *name;		/* "B1", "C23:0" */
+	const char *state;		/* osmo-remsim's name of its state */
+	const struct rspro_identity *identity;
+	uint16_t id;			/* bank id or client id */
+	uint16_t num_slots;		/* a bankd's */
+};
+
+/*
+ * The identified bankds or clients, the newest connection first: the one
+ * after @prev (NULL: the first) into @info, or NULL after the last.
+ */
+const struct peer *server_peer_next_info(struct server *srv, enum server_peer_kind kind,
+					 const struct peer *prev,
+					 struct server_peer_info *info);
+
+#endif
