@@ -218,20 +218,12 @@ TEST(map_remap_and_unmap)
 	EXPECT_TRUE(s.map.mapped);
 	EXPECT_EQ(1023, s.map.client_id);
 	EXPECT_EQ(0, s.map.client_slot);
-	EXPECT_FALSE(s.map.has_bank);
-	/* A static bank target replaces the old mapping. */
-	map = (struct rsnl_map){ .client_id = 7, .client_slot = 3, .has_bank = true,
-				 .bank_id = 1, .bank_slot = 1023, .bankd_port = 9999 };
-	strcpy(map.bankd_host, "bank.example.net");
+	/* A new identity replaces the old one. */
+	map = (struct rsnl_map){ .client_id = 7, .client_slot = 3 };
 	ASSERT_EQ(0, rsnl_slot_set(fx.nl, fx.index, &map));
 	ASSERT_EQ(0, rsnl_slot_get(fx.nl, fx.index, &s));
 	EXPECT_EQ(7, s.map.client_id);
 	EXPECT_EQ(3, s.map.client_slot);
-	EXPECT_TRUE(s.map.has_bank);
-	EXPECT_EQ(1, s.map.bank_id);
-	EXPECT_EQ(1023, s.map.bank_slot);
-	EXPECT_EQ(9999, s.map.bankd_port);
-	EXPECT_EQ(0, strcmp("bank.example.net", s.map.bankd_host));
 	ASSERT_EQ(0, rsnl_slot_unset(fx.nl, fx.index));
 	ASSERT_EQ(0, rsnl_slot_get(fx.nl, fx.index, &s));
 	EXPECT_FALSE(s.map.mapped);
@@ -304,13 +296,11 @@ TEST(unprivileged_callers_may_only_look)
 	EXPECT_FALSE(s.map.mapped);
 }
 
-/* The slot mapped with a static bank target, owned by the harness. */
+/* The slot mapped, owned by the harness. */
 static void map_and_own(void)
 {
-	struct rsnl_map map = { .client_id = 7, .client_slot = 3, .has_bank = true,
-				.bank_id = 1, .bank_slot = 2, .bankd_port = 9999 };
+	struct rsnl_map map = { .client_id = 7, .client_slot = 3 };
 
-	strcpy(map.bankd_host, "bank.example.net");
 	ASSERT_EQ(0, rsnl_slot_set(fx.nl, fx.index, &map));
 	fx.fd = slot_open(fx.index, O_RDWR);
 	ASSERT_GE(fx.fd, 0);
@@ -365,7 +355,7 @@ TEST(unprivileged_callers_see_the_public_view)
 	ASSERT_EQ(0, rsnl_slot_get(fx.nl, fx.index, &s));
 	EXPECT_FALSE(s.limited);
 	EXPECT_EQ(getpid(), s.owner_pid);
-	EXPECT_EQ(0, strcmp("bank.example.net", s.map.bankd_host));
+	EXPECT_EQ(3, s.map.client_slot);
 	EXPECT_GT(s.atr_len, 0);
 }
 
@@ -426,7 +416,7 @@ static void group_reads(void)
 	EXPECT_FALSE(s.limited);
 	EXPECT_TRUE(s.map.mapped);
 	EXPECT_EQ(7, s.map.client_id);
-	EXPECT_EQ(0, strcmp("bank.example.net", s.map.bankd_host));
+	EXPECT_EQ(3, s.map.client_slot);
 	EXPECT_EQ(getppid(), s.owner_pid);
 	ASSERT_EQ(0, rsnl_slot_get(nl, other_index, &s));
 	EXPECT_TRUE(s.limited);
