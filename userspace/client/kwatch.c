@@ -199,9 +199,8 @@ static bool targets_refresh(struct kwatch *w)
 	int ret;
 
 	targets_watch(w);
-	if (stat(w->path, &st) && errno != ENOENT) {
-		st.st_ino = 0;
-	}
+	if (stat(w->path, &st))
+		memset(&st, 0, sizeof(st));	/* none: as at the start */
 	if (st.st_ino == w->seen.st_ino && st.st_dev == w->seen.st_dev &&
 	    st.st_size == w->seen.st_size && st.st_mtim.tv_sec == w->seen.st_mtim.tv_sec &&
 	    st.st_mtim.tv_nsec == w->seen.st_mtim.tv_nsec)

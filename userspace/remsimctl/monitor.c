@@ -71,9 +71,6 @@ static void print_event(const struct ctl *c, const struct rsnl_event *ev)
 	if (c->json) {
 		json_t *j = json_object();
 
-		/* the file has the target before the kernel has the label */
-		if (ev->cmd == REMSIM_CMD_SLOT_ADD_NTF || ev->cmd == REMSIM_CMD_SLOT_CHANGE_NTF)
-			ctl_load_targets((struct ctl *)c, "monitor");
 
 		json_object_set_new(j, "time", json_string(when));
 		json_object_set_new(j, "event", json_string(event_name(ev->cmd)));
@@ -135,6 +132,10 @@ static int run_monitor(struct ctl *c, int argc, char **argv)
 			continue;
 		if (ret)
 			return refused(c, "monitor", ret);
+		/* the file has the target before the kernel has the label */
+		if (c->json && (ev.cmd == REMSIM_CMD_SLOT_ADD_NTF ||
+				ev.cmd == REMSIM_CMD_SLOT_CHANGE_NTF))
+			ctl_load_targets(c, "monitor");
 		print_event(c, &ev);
 	}
 }
