@@ -57,13 +57,27 @@ static const struct genl_multicast_group remsim_mcgrps[] = {
 
 /* --- policies ------------------------------------------------------------ */
 
+/*
+ * The static bank target (bank id and slot, bankd host and port) was kept
+ * here once only to be handed back to remsim-client: it is daemon
+ * configuration, which remsimctl now keeps in user space. Its attribute
+ * numbers stay reserved and are refused with a message that says so.
+ */
+#define STATIC_TARGET_GONE(attr) \
+	attr ": the static bank target is user-space configuration, " \
+	"kept by remsimctl in /run/remsim/targets, not in the kernel"
+
 static const struct nla_policy map_policy[REMSIM_MAP_A_MAX + 1] = {
 	[REMSIM_MAP_A_CLIENT_ID]	= NLA_POLICY_MAX(NLA_U32, REMSIM_MAP_ID_MAX),
 	[REMSIM_MAP_A_CLIENT_SLOT]	= NLA_POLICY_MAX(NLA_U32, REMSIM_MAP_ID_MAX),
-	[REMSIM_MAP_A_BANK_ID]		= NLA_POLICY_MAX(NLA_U32, REMSIM_MAP_ID_MAX),
-	[REMSIM_MAP_A_BANK_SLOT]	= NLA_POLICY_MAX(NLA_U32, REMSIM_MAP_ID_MAX),
-	[REMSIM_MAP_A_BANKD_HOST]	= { .type = NLA_NUL_STRING, .len = REMSIM_MAP_HOST_MAX },
-	[REMSIM_MAP_A_BANKD_PORT]	= NLA_POLICY_MIN(NLA_U16, 1),
+	[REMSIM_MAP_A_BANK_ID]		= { .type = NLA_REJECT,
+					    .reject_message = STATIC_TARGET_GONE("bank-id") },
+	[REMSIM_MAP_A_BANK_SLOT]	= { .type = NLA_REJECT,
+					    .reject_message = STATIC_TARGET_GONE("bank-slot") },
+	[REMSIM_MAP_A_BANKD_HOST]	= { .type = NLA_REJECT,
+					    .reject_message = STATIC_TARGET_GONE("bankd-host") },
+	[REMSIM_MAP_A_BANKD_PORT]	= { .type = NLA_REJECT,
+					    .reject_message = STATIC_TARGET_GONE("bankd-port") },
 };
 
 static const struct nla_policy slot_get_policy[REMSIM_A_MAX + 1] = {
@@ -185,19 +199,12 @@ static int put_map(struct sk_buff *skb, const struct remsim_map *map)
 	if (!nest)
 		return -EMSGSIZE;
 	if (nla_put_u32(skb, REMSIM_MAP_A_CLIENT_ID, map->client_id) ||
-	    nla_put_u32(skb, REMSIM_MAP_A_CLIENT_SLOT, map->client_slot))
-		goto cancel;
-	if (map->bankd_host[0] &&
-	    (nla_put_u32(skb, REMSIM_MAP_A_BANK_ID, map->bank_id) ||
-	     nla_put_u32(skb, REMSIM_MAP_A_BANK_SLOT, map->bank_slot) ||
-	     nla_put_string(skb, REMSIM_MAP_A_BANKD_HOST, map->bankd_host) ||
-	     nla_put_u16(skb, REMSIM_MAP_A_BANKD_PORT, map->bankd_port)))
-		goto cancel;
+	    nla_put_u32(skb, REMSIM_MAP_A_CLIENT_SLOT, map->client_slot)) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
 	nla_nest_end(skb, nest);
 	return 0;
-cancel:
-	nla_nest_cancel(skb, nest);
-	return -EMSGSIZE;
 }
 
 static int put_stats(struct sk_buff *skb, const struct remsim_stats *s)
@@ -498,11 +505,6 @@ static int parse_map(struct genl_info *info, struct remsim_map *map)
 {
 	struct nlattr *nest = info->attrs[REMSIM_A_SLOT_MAP];
 	struct nlattr *tb[REMSIM_MAP_A_MAX + 1];
-	static const int bank_attrs[] = {
-		REMSIM_MAP_A_BANK_ID, REMSIM_MAP_A_BANK_SLOT,
-		REMSIM_MAP_A_BANKD_HOST, REMSIM_MAP_A_BANKD_PORT,
-	};
-	unsigned int i, nbank = 0;
 	int ret;
 
 	if (GENL_REQ_ATTR_CHECK(info, REMSIM_A_SLOT_MAP))
@@ -513,34 +515,11 @@ static int parse_map(struct genl_info *info, struct remsim_map *map)
 	if (NL_REQ_ATTR_CHECK(info->extack, nest, tb, REMSIM_MAP_A_CLIENT_ID) ||
 	    NL_REQ_ATTR_CHECK(info->extack, nest, tb, REMSIM_MAP_A_CLIENT_SLOT))
 		return -EINVAL;
-	for (i = 0; i < ARRAY_SIZE(bank_attrs); i++)
-		nbank += !!tb[bank_attrs[i]];
-	if (nbank && nbank != ARRAY_SIZE(bank_attrs)) {
-		for (i = 0; i < ARRAY_SIZE(bank_attrs); i++)
-			if (!tb[bank_attrs[i]])
-				break;
-		NL_SET_ERR_ATTR_MISS(info->extack, nest, bank_attrs[i]);
-		NL_SET_ERR_MSG(info->extack,
-			       "a bank target needs bank id, bank slot, bankd host and port");
-		return -EINVAL;
-	}
 
 	memset(map, 0, sizeof(*map));
 	map->mapped = true;
 	map->client_id = nla_get_u32(tb[REMSIM_MAP_A_CLIENT_ID]);
 	map->client_slot = nla_get_u32(tb[REMSIM_MAP_A_CLIENT_SLOT]);
-	if (!nbank)
-		return 0;
-	if (!nla_len(tb[REMSIM_MAP_A_BANKD_HOST]) ||
-	    !((char *)nla_data(tb[REMSIM_MAP_A_BANKD_HOST]))[0]) {
-		NL_SET_ERR_MSG_ATTR(info->extack, tb[REMSIM_MAP_A_BANKD_HOST],
-				    "the bankd host is empty");
-		return -EINVAL;
-	}
-	map->bank_id = nla_get_u32(tb[REMSIM_MAP_A_BANK_ID]);
-	map->bank_slot = nla_get_u32(tb[REMSIM_MAP_A_BANK_SLOT]);
-	nla_strscpy(map->bankd_host, tb[REMSIM_MAP_A_BANKD_HOST], sizeof(map->bankd_host));
-	map->bankd_port = nla_get_u16(tb[REMSIM_MAP_A_BANKD_PORT]);
 	return 0;
 }
 

@@ -43,15 +43,15 @@ void remsim_msg_cache_exit(void);
 /* Messages alive, for the leak check of the selftests (debugfs). */
 long remsim_msg_live(void);
 
-/* The static bank target of a mapping: all set, or bankd_host[0] == 0. */
+/*
+ * A slot's identity label: the RSPRO client id and slot it registers as.
+ * Where that identity's card is (a bankd's host and port) is user-space
+ * configuration and stays out of the kernel (Documentation/slot-api.rst).
+ */
 struct remsim_map {
 	bool		mapped;
 	u32		client_id;
 	u32		client_slot;
-	u32		bank_id;
-	u32		bank_slot;
-	char		bankd_host[REMSIM_MAP_HOST_MAX + 1];
-	u16		bankd_port;
 };
 
 struct remsim_slot {

@@ -6,17 +6,23 @@
  * session (ATR, SELECT, ICCID, IMSI, USIM and GSM authentication, STATUS)
  * passes; a slot mapped after the client started is served without a
  * restart, and one that goes away is let go; eight slots at once survive
- * kill -9 of each daemon with no APDU reaching a card twice. Built as
+ * kill -9 of each daemon with no APDU reaching a card twice; a static bank
+ * target from remsimctl's targets file is followed when it changes, and a
+ * malformed targets file is reported without stopping any slot. Built as
  * client_usb_test, the first session runs on the software SIMtrace2 board.
  */
+#define _GNU_SOURCE
+#include <libgen.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "board.h"
@@ -294,6 +300,112 @@ static bool file_has(const char *path, const char *text)
 
 	snprintf(cmd, sizeof(cmd), "grep -qF -- '%s' %s", text, path);
 	return system(cmd) == 0;
+}
+
+/* "remsimctl ARGS" as root: its exit status. */
+static int remsimctl(const char *fmt, ...)
+{
+	char args[300], cmd[600];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "%s %s", daemon_bin_fast("remsimctl"), args);
+	st = system(cmd);
+	TH_LOG("remsimctl %s -> %d", args, WEXITSTATUS(st));
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Waits up to @ms for the client's log to say @text. */
+static bool client_says(const char *text, int ms)
+{
+	for (int t = 0; t < ms / 50 && !log_contains(chain.client.log, text); t++)
+		usleep(50000);
+	return log_contains(chain.client.log, text);
+}
+
+/* This test's targets file, for remsimctl and the client alike. */
+static void own_targets(char *path, size_t size)
+{
+	snprintf(path, size, "%s/run/targets", chain.dir);
+	ASSERT_EQ(0, setenv("REMSIM_TARGETS", path, 1));
+}
+
+/*
+ * The static bank target lives in remsimctl's targets file, not in the
+ * kernel: the client reads it when the slot gets its identity and follows
+ * a change of the target alone (the identity staying), here from a bankd
+ * port where nothing listens to the real one.
+ */
+TEST_TIMEOUT(client_follows_a_static_target_change, 600)
+{
+	struct slot_fixture fx;
+	char path[128], text[160];
+
+	if (slot_backend_usb())
+		SKIP("covered on simulated slots");
+	start_chain_opt(1, false);
+	own_targets(path, sizeof(path));
+	start_client(NULL);
+	ASSERT_EQ(0, slot_fixture(&fx, -1));
+	/* the bankd hears of the map from the server; the client asks nobody */
+	map_card(0, 60);
+	ASSERT_EQ(0, remsimctl("map %u client 60 slot 0 bank 1 slot 0 via 127.0.0.1:1", fx.index));
+	EXPECT_TRUE(file_has(path, "client 60 slot 0 bank 1 slot 0 via 127.0.0.1:1"));
+	EXPECT_TRUE(client_says("card is B1:0 at 127.0.0.1:1", 5000));
+	ASSERT_EQ(0, remsimctl("map %u client 60 slot 0 bank 1 slot 0 via 127.0.0.1:%d",
+			       fx.index, chain.bank[0].port));
+	snprintf(text, sizeof(text), "card is B1:0 at 127.0.0.1:%d", chain.bank[0].port);
+	EXPECT_TRUE(client_says(text, 5000));
+	run_session(fx.modem, fx.index, 0);
+	/* unmapped: the target goes with the identity */
+	ASSERT_EQ(0, remsimctl("unmap %u", fx.index));
+	EXPECT_FALSE(file_has(path, "client 60 slot 0"));
+	EXPECT_TRUE(client_says("released", 5000));
+	slot_fixture_done(&fx);
+	stop_chain();
+}
+
+/*
+ * A targets file with bad lines: each is named FILE:LINE in the client's
+ * log and skipped; the slot with a good line gets its static target, the
+ * slot whose line is bad is served through the server, and neither stops.
+ */
+TEST_TIMEOUT(a_malformed_targets_file_stops_no_slot, 600)
+{
+	struct slot_fixture fx[2];
+	char path[128], text[200];
+	FILE *f;
+
+	if (slot_backend_usb())
+		SKIP("covered on simulated slots");
+	start_chain_opt(2, false);
+	own_targets(path, sizeof(path));
+	ASSERT_EQ(0, mkdir(dirname(strdupa(path)), 0755));
+	f = fopen(path, "w");
+	ASSERT_TRUE(f != NULL);
+	fprintf(f, "client 61 slot 0 bank 1 slot 0 via 127.0.0.1:%d\n"
+		"client 62 slot 0 bank 1 slot 1 via nowhere\n"
+		"\x01\xff garbage \x7f\n", chain.bank[0].port);
+	fclose(f);
+	start_client(NULL);
+	for (unsigned int i = 0; i < 2; i++) {
+		ASSERT_EQ(0, slot_fixture(&fx[i], -1));
+		map_slot(fx[i].nl, fx[i].index, 61 + i);
+		map_card(i, 61 + i);
+	}
+	snprintf(text, sizeof(text), "%s:2: \"nowhere\" is not HOST:PORT", path);
+	EXPECT_TRUE(client_says(text, 5000));
+	snprintf(text, sizeof(text), "%s:3: expected: client ID slot N", path);
+	EXPECT_TRUE(client_says(text, 5000));
+	ASSERT_TRUE(sessions(fx, 2));
+	snprintf(text, sizeof(text), "card is B1:0 at 127.0.0.1:%d", chain.bank[0].port);
+	EXPECT_TRUE(log_contains(chain.client.log, text));
+	for (unsigned int i = 0; i < 2; i++)
+		slot_fixture_done(&fx[i]);
+	stop_chain();
 }
 
 /*

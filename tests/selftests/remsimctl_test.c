@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,6 +51,32 @@ static int ctl(const char *fmt, ...)
 static bool has(const char *text)
 {
 	return strstr(out, text) != NULL;
+}
+
+/* Whether the targets file has a line with @text. */
+static bool targets_have(const char *text)
+{
+	const char *path = getenv("REMSIM_TARGETS");
+	char line[512];
+	bool found = false;
+	FILE *f = fopen(path ? path : "/run/remsim/targets", "r");
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, text) != NULL;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* The whole targets file in @buf ("" if none). */
+static void targets_read(char *buf, size_t size)
+{
+	FILE *f = fopen("/run/remsim/targets", "r");
+	size_t n = f ? fread(buf, 1, size - 1, f) : 0;
+
+	buf[n] = 0;
+	if (f)
+		fclose(f);
 }
 
 /* A new simulated slot through "sim add": its index. */
@@ -143,11 +170,75 @@ TEST(map_and_unmap)
 	json_decref(j);
 	ASSERT_EQ(0, ctl("show %d", a));
 	EXPECT_TRUE(has("bank 3 slot 7 via [2001:db8::7]:9999"));
+	/* the kernel keeps the identity, the targets file the target */
+	EXPECT_TRUE(targets_have("client 24 slot 0 bank 3 slot 7 via [2001:db8::7]:9999"));
 	ASSERT_EQ(0, ctl("map %d client 24 slot 0 bank 3 slot 7 via bank.example:10000", a));
+	EXPECT_TRUE(targets_have("client 24 slot 0 bank 3 slot 7 via bank.example:10000"));
+	EXPECT_FALSE(targets_have("2001:db8::7"));
+	/* the same identity without a target: the server's choice again */
+	ASSERT_EQ(0, ctl("map %d client 24 slot 0", a));
+	ASSERT_EQ(0, ctl("show %d", a));
+	EXPECT_TRUE(has("\tmap client 24 slot 0\n"));
+	EXPECT_FALSE(targets_have("client 24 slot 0"));
+	/* another identity: the old one's target goes once it is replaced */
+	ASSERT_EQ(0, ctl("map %d client 25 slot 0 bank 3 slot 8 via 10.0.0.8:9999", a));
+	ASSERT_EQ(0, ctl("map %d client 26 slot 0 bank 3 slot 9 via 10.0.0.9:9999", a));
+	EXPECT_FALSE(targets_have("client 25 slot 0"));
+	EXPECT_TRUE(targets_have("client 26 slot 0 bank 3 slot 9"));
 	ASSERT_EQ(0, ctl("unmap %d", a));
 	ASSERT_EQ(0, ctl("show %d", a));
 	EXPECT_FALSE(has("\tmap"));
+	EXPECT_FALSE(targets_have("client 26 slot 0"));
 	ctl("sim del %d", a);
+}
+
+/*
+ * Two slots with one identity: unmapping one keeps the target the other
+ * still uses. A targets file with bad lines: show warns FILE:LINE and
+ * shows the good ones; map refuses a file it cannot read and changes
+ * nothing, in the kernel either.
+ */
+TEST(targets_file_shared_and_broken)
+{
+	char path[] = "/tmp/remsimctl-targets-XXXXXX", file[64];
+	int a, b;
+	FILE *f;
+
+	ASSERT_EQ(0, slot_modules_load());
+	ASSERT_TRUE(mkdtemp(path) != NULL);
+	snprintf(file, sizeof(file), "%s/targets", path);
+	ASSERT_EQ(0, setenv("REMSIM_TARGETS", file, 1));
+	a = sim_add();
+	b = sim_add();
+	ASSERT_GE(b, 0);
+	ASSERT_EQ(0, ctl("map %d client 70 slot 0 bank 1 slot 1 via 10.0.0.1:9999", a));
+	ASSERT_EQ(0, ctl("map %d client 70 slot 0 bank 1 slot 1 via 10.0.0.1:9999", b));
+	ASSERT_EQ(0, ctl("unmap %d", a));
+	ASSERT_EQ(0, ctl("show %d", b));
+	EXPECT_TRUE(has("map client 70 slot 0 bank 1 slot 1 via 10.0.0.1:9999"));
+
+	f = fopen(file, "a");
+	ASSERT_TRUE(f != NULL);
+	fprintf(f, "client 71 slot 0 bank 1 slot\n");
+	fclose(f);
+	ASSERT_EQ(0, ctl("show %d", b));
+	EXPECT_TRUE(has("warning: "));
+	EXPECT_TRUE(has("targets:3: expected: client ID slot N"));
+	EXPECT_TRUE(has("map client 70 slot 0 bank 1 slot 1 via 10.0.0.1:9999"));
+
+	/* a file that is not one: refused before the kernel is asked */
+	ASSERT_EQ(0, unlink(file));
+	ASSERT_EQ(0, mkdir(file, 0755));
+	EXPECT_EQ(1, ctl("map %d client 72 slot 0 bank 1 slot 2 via 10.0.0.1:9999", a));
+	EXPECT_TRUE(has("is a directory: fix or remove the file"));
+	EXPECT_EQ(1, ctl("unmap %d", b));
+	ASSERT_EQ(0, ctl("show %d", a));
+	EXPECT_FALSE(has("\tmap"));
+	ASSERT_EQ(0, ctl("show %d", b));
+	EXPECT_TRUE(has("\tmap client 70 slot 0"));
+	rmdir(file);
+	ctl("sim del %d", a);
+	ctl("sim del %d", b);
 }
 
 TEST(bad_arguments_are_named)
@@ -194,21 +285,17 @@ TEST(bad_arguments_are_named)
 	ctl("sim del %d", a);
 }
 
-/* remsimctl as nobody, its output in out; the exit status (124: hung). */
-static int ctl_nobody(const char *fmt, ...)
+static int ctl_nobody_va(const char *env, const char *fmt, va_list ap)
 {
-	char args[256], cmd[512];
-	va_list ap;
+	char args[256], cmd[640];
 	FILE *f;
 	size_t n;
 	int st;
 
-	va_start(ap, fmt);
 	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
 	snprintf(cmd, sizeof(cmd),
-		 "timeout 5 setpriv --reuid=65534 --regid=65534 --clear-groups %s %s 2>&1",
-		 daemon_bin_fast("remsimctl"), args);
+		 "timeout 15 env %s setpriv --reuid=65534 --regid=65534 --clear-groups %s %s 2>&1",
+		 env, daemon_bin_fast("remsimctl"), args);
 	f = popen(cmd, "r");
 	if (!f)
 		return -1;
@@ -219,19 +306,61 @@ static int ctl_nobody(const char *fmt, ...)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* remsimctl as nobody, its output in out; the exit status (124: hung). */
+static int ctl_nobody(const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = ctl_nobody_va("", fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+/* The same with one more variable in its environment ("NAME=VALUE"). */
+static int ctl_nobody_env(const char *env, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = ctl_nobody_va(env, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
 TEST(unprivileged_callers_may_look_not_change)
 {
+	char before[4096], after[4096];
 	int a;
 
 	ASSERT_EQ(0, slot_modules_load());
 	a = sim_add();
 	ASSERT_GE(a, 0);
 	ASSERT_EQ(0, ctl("map %d client 1 slot 1 bank 2 slot 3 via bank.example.net:9999", a));
+	targets_read(before, sizeof(before));
 
 	EXPECT_EQ(1, ctl_nobody("map %d client 1 slot 1", a));
 	EXPECT_NE(NULL, strstr(out, "permission denied: needs CAP_NET_ADMIN"));
 	EXPECT_EQ(1, ctl_nobody("unmap %d", a));
 	EXPECT_NE(NULL, strstr(out, "permission denied: needs CAP_NET_ADMIN"));
+	/* the attacker's bankd for somebody's identity: refused, file untouched */
+	EXPECT_EQ(1, ctl_nobody("map %d client 1 slot 1 bank 2 slot 3 via 10.6.6.6:9999", a));
+	EXPECT_NE(NULL, strstr(out, "permission denied: needs CAP_NET_ADMIN"));
+	targets_read(after, sizeof(after));
+	EXPECT_EQ(0, strcmp(before, after));
+	EXPECT_EQ(NULL, strstr(after, "10.6.6.6"));
+	/*
+	 * A targets file of its own it may write, but the kernel says no:
+	 * that file is put back, nothing half done.
+	 */
+	EXPECT_EQ(0, system("rm -rf /tmp/nobody-targets && mkdir -m 0755 /tmp/nobody-targets && "
+			    "chown 65534:65534 /tmp/nobody-targets"));
+	EXPECT_EQ(1, ctl_nobody_env("REMSIM_TARGETS=/tmp/nobody-targets/targets",
+				    "map %d client 1 slot 1 bank 2 slot 3 via 10.6.6.6:9999", a));
+	EXPECT_NE(NULL, strstr(out, "permission denied: needs CAP_NET_ADMIN"));
+	EXPECT_NE(0, system("grep -q 10.6.6.6 /tmp/nobody-targets/targets"));
 	/* the events are for admins: refused at once, not a silent wait */
 	EXPECT_EQ(1, ctl_nobody("monitor"));
 	EXPECT_NE(NULL, strstr(out, "remsimctl monitor: permission denied: needs CAP_NET_ADMIN"));

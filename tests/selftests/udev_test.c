@@ -5,7 +5,8 @@
  * unplugged: /dev/remsimN for the remsim group (0660), stable names under
  * /dev/remsim/by-path and by-id that point at the new node after every
  * replug and go away on unplug, and the maps of /etc/remsim/slots.conf
- * applied by "remsimctl apply --slot" as the slots appear.
+ * applied by "remsimctl apply --slot" as the slots appear (a bank target
+ * to /run/remsim/targets).
  */
 #define _GNU_SOURCE
 #include <grp.h>
@@ -137,6 +138,10 @@ TEST_TIMEOUT(board_comes_up_named_and_mapped, 300)
 	EXPECT_EQ((int)b.index[1], link_index(link));
 	EXPECT_TRUE(mapped_to(b.index[0], 60, 0));
 	EXPECT_TRUE(mapped_to(b.index[1], 61, 0));
+	/* the kernel has the identity, the targets file the bank target */
+	EXPECT_EQ(0, shell("grep -qx 'client 61 slot 0 bank 2 slot 5 via 10.0.0.9:9999' "
+			   "/run/remsim/targets"));
+	EXPECT_NE(0, shell("grep -q 'client 60 slot 0' /run/remsim/targets"));
 	board_stop(&b);
 	ASSERT_EQ(0, shell("udevadm settle -t 30"));
 	shell("udevadm control --exit");

@@ -194,14 +194,6 @@ static void parse_map(const struct nlattr *nest, struct rsnl_map *map)
 	map->mapped = true;
 	map->client_id = get_u32(a[REMSIM_MAP_A_CLIENT_ID]);
 	map->client_slot = get_u32(a[REMSIM_MAP_A_CLIENT_SLOT]);
-	if (a[REMSIM_MAP_A_BANKD_HOST]) {
-		map->has_bank = true;
-		map->bank_id = get_u32(a[REMSIM_MAP_A_BANK_ID]);
-		map->bank_slot = get_u32(a[REMSIM_MAP_A_BANK_SLOT]);
-		copy_str(map->bankd_host, sizeof(map->bankd_host), a[REMSIM_MAP_A_BANKD_HOST]);
-		if (a[REMSIM_MAP_A_BANKD_PORT])
-			map->bankd_port = mnl_attr_get_u16(a[REMSIM_MAP_A_BANKD_PORT]);
-	}
 }
 
 static void parse_stats(const struct nlattr *nest, struct remsim_stats *s)
@@ -334,12 +326,6 @@ int rsnl_slot_set(struct rsnl *nl, uint32_t index, const struct rsnl_map *map)
 	nest = mnl_attr_nest_start(nlh, REMSIM_A_SLOT_MAP);
 	mnl_attr_put_u32(nlh, REMSIM_MAP_A_CLIENT_ID, map->client_id);
 	mnl_attr_put_u32(nlh, REMSIM_MAP_A_CLIENT_SLOT, map->client_slot);
-	if (map->has_bank) {
-		mnl_attr_put_u32(nlh, REMSIM_MAP_A_BANK_ID, map->bank_id);
-		mnl_attr_put_u32(nlh, REMSIM_MAP_A_BANK_SLOT, map->bank_slot);
-		mnl_attr_put_strz(nlh, REMSIM_MAP_A_BANKD_HOST, map->bankd_host);
-		mnl_attr_put_u16(nlh, REMSIM_MAP_A_BANKD_PORT, map->bankd_port);
-	}
 	mnl_attr_nest_end(nlh, nest);
 	return rsnl_transact(nl, nlh, NULL, NULL);
 }

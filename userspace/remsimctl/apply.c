@@ -11,6 +11,8 @@
  * 1 MiB, no NUL byte). The whole file is checked before anything is
  * applied; slots not plugged in are skipped. udev runs "remsimctl apply
  * --slot remsimN" for each slot that appears, so a board comes up mapped.
+ * The identity goes to the kernel, a bank target to the targets file
+ * (ctl_map()).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,14 +30,14 @@
 struct line {
 	unsigned int no;
 	char name[128];
-	struct rsnl_map map;
+	struct rs_target map;
 };
 
 static int parse(struct conf_file *cf, struct line *lines, unsigned int *n)
 {
 	const char *path = cf->path;
 	unsigned int no, i;
-	char why[160], err[300], *buf;
+	char why[300], err[300], *buf;
 	int ret;
 
 	*n = 0;
@@ -56,7 +58,7 @@ static int parse(struct conf_file *cf, struct line *lines, unsigned int *n)
 		if (strlen(words[0]) >= sizeof(lines[0].name))
 			return fail(EXIT_USAGE, "apply", "%s:%u: slot name too long", path, no);
 		if (count > WORDS_MAX ||
-		    map_parse(count - 1, words + 1, &lines[*n].map, why, sizeof(why)))
+		    rs_target_parse(count - 1, words + 1, &lines[*n].map, why, sizeof(why)))
 			return fail(EXIT_USAGE, "apply", "%s:%u: %s: %s", path, no, words[0],
 				    count > WORDS_MAX ? "too many words" : why);
 		for (i = 0; i < *n; i++)
@@ -70,13 +72,15 @@ static int parse(struct conf_file *cf, struct line *lines, unsigned int *n)
 	return ret ? fail(EXIT_USAGE, "apply", "%s", err) : 0;
 }
 
-static bool same_map(const struct rsnl_map *a, const struct rsnl_map *b)
+/* The slot's label in the kernel and its target in the file are @want. */
+static bool same_map(const struct ctl *c, const struct rsnl_map *m,
+		     const struct rs_target *want)
 {
-	return a->mapped == b->mapped && a->client_id == b->client_id &&
-	       a->client_slot == b->client_slot && a->has_bank == b->has_bank &&
-	       (!a->has_bank || (a->bank_id == b->bank_id && a->bank_slot == b->bank_slot &&
-				 a->bankd_port == b->bankd_port &&
-				 !strcmp(a->bankd_host, b->bankd_host)));
+	const struct rs_target *t = ctl_target(c, m);
+
+	if (!m->mapped || m->client_id != want->client_id || m->client_slot != want->client_slot)
+		return false;
+	return want->has_bank ? t && rs_target_same(t, want) : !t;
 }
 
 static int apply_line(struct ctl *c, const struct line *l, int only, json_t *out,
@@ -96,11 +100,12 @@ static int apply_line(struct ctl *c, const struct line *l, int only, json_t *out
 		return 0;	/* gone meanwhile */
 	if (ret)
 		return refused(c, "apply", ret);
-	if (!same_map(&s.map, &l->map)) {
-		ret = rsnl_slot_set(c->nl, index, &l->map);
+	if (!same_map(c, &s.map, &l->map)) {
+		ret = ctl_map(c, "apply", index, &l->map);
 		if (ret) {
-			fprintf(stderr, "remsimctl apply: %s:%u: %s: ", path, l->no, l->name);
-			return refused(c, "apply", ret);
+			fprintf(stderr, "remsimctl apply: %s:%u: %s: not applied\n", path, l->no,
+				l->name);
+			return ret;
 		}
 		done = true;
 	}
@@ -163,6 +168,7 @@ static int run_apply(struct ctl *c, int argc, char **argv)
 		if (only < 0)
 			return fail(EXIT_USAGE, "apply", "%s: not a slot name", slot);
 	}
+	ctl_load_targets(c, "apply");
 	out = c->json ? json_array() : NULL;
 	for (i = 0; i < n; i++) {
 		ret = apply_line(c, &lines[i], only, out, path);

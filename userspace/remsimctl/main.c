@@ -165,6 +165,7 @@ int main(int argc, char **argv)
 		}
 	}
 	ret = cmd->run(&c, argc, argv);
+	rs_targets_free(&c.targets);
 	rsnl_close(c.nl);
 	return ret;
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* remsimctl map, unmap and sim: changing the kernel's slot table. */
+/* remsimctl map, unmap and sim: changing the slot table and its targets. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -8,102 +8,30 @@
 
 #include "remsimctl.h"
 
-static int id_arg(const char *what, const char *s, unsigned long max, uint32_t *out,
-		  char *why, size_t size)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (!*s || *s == '-' || *end || errno || v > max) {
-		snprintf(why, size, "%s \"%s\" is not a number in 0..%lu", what, s, max);
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
-}
-
-/* "HOST:PORT" or "[V6]:PORT". */
-static int bankd_arg(const char *s, struct rsnl_map *m, char *why, size_t size)
-{
-	const char *colon = strrchr(s, ':'), *host = s;
-	size_t len;
-	uint32_t port;
-
-	if (!colon || colon == s)
-		goto bad;
-	len = colon - s;
-	if (*s == '[') {
-		if (colon[-1] != ']')
-			goto bad;
-		host++;
-		len -= 2;
-	} else if (memchr(s, ':', len)) {
-		goto bad;	/* an IPv6 address needs its brackets */
-	}
-	if (!len || len > REMSIM_MAP_HOST_MAX)
-		goto bad;
-	if (id_arg("port", colon + 1, 65535, &port, why, size) || !port)
-		goto bad;
-	memcpy(m->bankd_host, host, len);
-	m->bankd_host[len] = 0;
-	m->bankd_port = port;
-	return 0;
-bad:
-	snprintf(why, size, "\"%s\" is not HOST:PORT", s);
-	return -EINVAL;
-}
-
-int map_parse(int argc, char **argv, struct rsnl_map *m, char *why, size_t size)
-{
-	memset(m, 0, sizeof(*m));
-	if (argc != 4 && argc != 10)
-		goto syntax;
-	if (strcmp(argv[0], "client") || strcmp(argv[2], "slot"))
-		goto syntax;
-	if (id_arg("client", argv[1], REMSIM_MAP_ID_MAX, &m->client_id, why, size) ||
-	    id_arg("client slot", argv[3], REMSIM_MAP_ID_MAX, &m->client_slot, why, size))
-		return -EINVAL;
-	m->mapped = true;
-	if (argc == 4)
-		return 0;
-	if (strcmp(argv[4], "bank") || strcmp(argv[6], "slot") || strcmp(argv[8], "via"))
-		goto syntax;
-	if (id_arg("bank", argv[5], REMSIM_MAP_ID_MAX, &m->bank_id, why, size) ||
-	    id_arg("bank slot", argv[7], REMSIM_MAP_ID_MAX, &m->bank_slot, why, size))
-		return -EINVAL;
-	m->has_bank = true;
-	return bankd_arg(argv[9], m, why, size);
-syntax:
-	snprintf(why, size, "expected: client ID slot N [bank ID slot N via HOST:PORT]");
-	return -EINVAL;
-}
-
 static int changed(struct ctl *c, uint32_t index)
 {
 	struct rsnl_slot s;
 
 	if (c->json && !rsnl_slot_get(c->nl, index, &s))
-		json_out(slot_json(&s, false));
+		json_out(slot_json(c, &s, false));
 	return 0;
 }
 
 static int run_map(struct ctl *c, int argc, char **argv)
 {
-	struct rsnl_map m;
-	char why[160];
+	struct rs_target t;
+	char why[300];
 	int index, ret;
 
 	if (argc < 2)
 		return usage_of(&cmd_map);
-	if (map_parse(argc - 2, argv + 2, &m, why, sizeof(why)))
+	if (rs_target_parse(argc - 2, argv + 2, &t, why, sizeof(why)))
 		return fail(EXIT_USAGE, "map", "%s", why);
 	index = slot_arg(c, "map", argv[1]);
 	if (index < 0)
 		return -index;
-	ret = rsnl_slot_set(c->nl, index, &m);
-	return ret ? refused(c, "map", ret) : changed(c, index);
+	ret = ctl_map(c, "map", index, &t);
+	return ret ? ret : changed(c, index);
 }
 
 static int run_unmap(struct ctl *c, int argc, char **argv)
@@ -115,8 +43,8 @@ static int run_unmap(struct ctl *c, int argc, char **argv)
 	index = slot_arg(c, "unmap", argv[1]);
 	if (index < 0)
 		return -index;
-	ret = rsnl_slot_unset(c->nl, index);
-	return ret ? refused(c, "unmap", ret) : changed(c, index);
+	ret = ctl_map(c, "unmap", index, NULL);
+	return ret ? ret : changed(c, index);
 }
 
 static int run_sim(struct ctl *c, int argc, char **argv)
@@ -129,7 +57,7 @@ static int run_sim(struct ctl *c, int argc, char **argv)
 		if (ret)
 			return refused(c, "sim add", ret);
 		if (c->json)
-			json_out(slot_json(&s, false));
+			json_out(slot_json(c, &s, false));
 		else
 			printf("%s\n", s.name);
 		return 0;
@@ -160,14 +88,16 @@ const struct cmd cmd_map = {
 	.help = "Gives SLOT its RSPRO client identity (ClientId and slot, 0..1023):\n"
 		"remsim-client then registers it with the server. With a bank target\n"
 		"the client connects to that bankd and bank slot directly, no server\n"
-		"needed. Needs CAP_NET_ADMIN.\n",
+		"needed; the kernel keeps the identity, the target goes to the targets\n"
+		"file (" RS_TARGETS_DEFAULT ", $" RS_TARGETS_ENV "). Needs root.\n",
 };
 
 const struct cmd cmd_unmap = {
 	.name = "unmap",
 	.run = run_unmap,
 	.usage = "SLOT",
-	.help = "Removes SLOT's map; remsim-client lets the slot go. Needs CAP_NET_ADMIN.\n",
+	.help = "Removes SLOT's map, and its identity's target unless another slot has\n"
+		"that identity; remsim-client lets the slot go. Needs root.\n",
 };
 
 const struct cmd cmd_sim = {

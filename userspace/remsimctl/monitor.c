@@ -71,9 +71,10 @@ static void print_event(const struct ctl *c, const struct rsnl_event *ev)
 	if (c->json) {
 		json_t *j = json_object();
 
+
 		json_object_set_new(j, "time", json_string(when));
 		json_object_set_new(j, "event", json_string(event_name(ev->cmd)));
-		json_object_set_new(j, "slot", slot_json(&ev->slot, false));
+		json_object_set_new(j, "slot", slot_json(c, &ev->slot, false));
 		if (ev->cmd == REMSIM_CMD_SLOT_SIGNAL_NTF)
 			json_object_set_new(j, "changed", json_string(chg + 1));
 		if (ev->cmd == REMSIM_CMD_SLOT_ERROR_NTF)
@@ -131,6 +132,10 @@ static int run_monitor(struct ctl *c, int argc, char **argv)
 			continue;
 		if (ret)
 			return refused(c, "monitor", ret);
+		/* the file has the target before the kernel has the label */
+		if (c->json && (ev.cmd == REMSIM_CMD_SLOT_ADD_NTF ||
+				ev.cmd == REMSIM_CMD_SLOT_CHANGE_NTF))
+			ctl_load_targets(c, "monitor");
 		print_event(c, &ev);
 	}
 }

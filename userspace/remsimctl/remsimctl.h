@@ -13,6 +13,7 @@
 #include <stdbool.h>
 
 #include "remsim/nl.h"
+#include "remsim/targets.h"
 
 #define EXIT_REFUSED	1
 #define EXIT_USAGE	2
@@ -20,6 +21,7 @@
 struct ctl {
 	struct rsnl *nl;
 	bool json;
+	struct rs_targets targets;	/* the static bank targets, as last read */
 };
 
 struct cmd {
@@ -54,13 +56,23 @@ int slot_arg(struct ctl *c, const char *cmd, const char *arg);
 /* A USB slot's stable name "1-1.2-if0" from its bus path "1-1.2:1.0", or "". */
 void slot_stable_name(const struct rsnl_slot *s, char *buf, size_t size);
 
-json_t *slot_json(const struct rsnl_slot *s, bool stats);
-void slot_print(const struct rsnl_slot *s);
+json_t *slot_json(const struct ctl *c, const struct rsnl_slot *s, bool stats);
+void slot_print(const struct ctl *c, const struct rsnl_slot *s);
 void stats_print(const struct rsnl_slot *s);
 /* Prints one JSON value on a line of its own and drops it. */
 void json_out(json_t *j);
 
-/* A map from arguments: "client ID slot N [bank ID slot N via HOST:PORT]". */
-int map_parse(int argc, char **argv, struct rsnl_map *m, char *why, size_t size);
+/*
+ * The targets file (see targets.c): reads it into c->targets, bad lines
+ * and errors as warnings on stderr; a slot's target from it, or NULL.
+ */
+void ctl_load_targets(struct ctl *c, const char *cmd);
+const struct rs_target *ctl_target(const struct ctl *c, const struct rsnl_map *m);
+/*
+ * Maps slot @index to @t's identity and static target (@t->has_bank), or
+ * unmaps it (@t NULL): the kernel's label and the targets file, both or
+ * neither. 0, or the exit status, said on stderr.
+ */
+int ctl_map(struct ctl *c, const char *cmd, uint32_t index, const struct rs_target *t);
 
 #endif

@@ -55,7 +55,7 @@ static void hex(const uint8_t *p, unsigned int n, char *buf)
 	buf[2 * n] = 0;
 }
 
-json_t *slot_json(const struct rsnl_slot *s, bool stats)
+json_t *slot_json(const struct ctl *c, const struct rsnl_slot *s, bool stats)
 {
 	json_t *j = json_object(), *sig = json_array();
 	char stable[96], atr[2 * REMSIM_ATR_MAX + 1];
@@ -86,15 +86,16 @@ json_t *slot_json(const struct rsnl_slot *s, bool stats)
 	json_object_set_new(j, "limited", json_boolean(s->limited));
 	json_object_set_new(j, "atr", s->limited ? json_null() : json_string(atr));
 	if (s->map.mapped) {
+		const struct rs_target *t = ctl_target(c, &s->map);
 		json_t *m = json_object();
 
 		json_object_set_new(m, "client_id", json_integer(s->map.client_id));
 		json_object_set_new(m, "client_slot", json_integer(s->map.client_slot));
-		if (s->map.has_bank) {
-			json_object_set_new(m, "bank_id", json_integer(s->map.bank_id));
-			json_object_set_new(m, "bank_slot", json_integer(s->map.bank_slot));
-			json_object_set_new(m, "bankd_host", json_string(s->map.bankd_host));
-			json_object_set_new(m, "bankd_port", json_integer(s->map.bankd_port));
+		if (t) {
+			json_object_set_new(m, "bank_id", json_integer(t->bank_id));
+			json_object_set_new(m, "bank_slot", json_integer(t->bank_slot));
+			json_object_set_new(m, "bankd_host", json_string(t->host));
+			json_object_set_new(m, "bankd_port", json_integer(t->port));
 		}
 		json_object_set_new(j, "map", m);
 	} else {
@@ -112,8 +113,9 @@ json_t *slot_json(const struct rsnl_slot *s, bool stats)
 	return j;
 }
 
-void slot_print(const struct rsnl_slot *s)
+void slot_print(const struct ctl *c, const struct rsnl_slot *s)
 {
+	const struct rs_target *t = ctl_target(c, &s->map);
 	char stable[96], sig[32], atr[2 * REMSIM_ATR_MAX + 1];
 
 	slot_stable_name(s, stable, sizeof(stable));
@@ -131,11 +133,12 @@ void slot_print(const struct rsnl_slot *s)
 	}
 	if (s->map.mapped) {
 		printf("\tmap client %u slot %u", s->map.client_id, s->map.client_slot);
-		if (s->map.has_bank)
-			printf(strchr(s->map.bankd_host, ':') ? " bank %u slot %u via [%s]:%u"
-							       : " bank %u slot %u via %s:%u",
-			       s->map.bank_id, s->map.bank_slot, s->map.bankd_host,
-			       s->map.bankd_port);
+		if (t) {
+			char bankd[REMSIM_MAP_HOST_MAX + 10];
+
+			rs_target_bankd(t, bankd, sizeof(bankd));
+			printf(" bank %u slot %u via %s", t->bank_id, t->bank_slot, bankd);
+		}
 		printf("\n");
 	}
 	printf("\tatr %s\n", atr);
@@ -176,11 +179,11 @@ static int list_one(const struct rsnl_slot *s, void *arg)
 	struct listing *l = arg;
 
 	if (l->c->json)
-		json_array_append_new(l->all, slot_json(s, l->stats));
+		json_array_append_new(l->all, slot_json(l->c, s, l->stats));
 	else if (l->stats)
 		stats_print(s);
 	else
-		slot_print(s);
+		slot_print(l->c, s);
 	return 0;
 }
 
@@ -193,6 +196,8 @@ static int show_or_stats(struct ctl *c, int argc, char **argv, bool stats)
 
 	if (argc > 2)
 		return usage_of(cmd);
+	if (!stats)
+		ctl_load_targets(c, cmd->name);
 	if (argc == 1) {
 		ret = rsnl_slot_dump(c->nl, list_one, &l, NULL);
 		if (ret)
@@ -209,7 +214,7 @@ static int show_or_stats(struct ctl *c, int argc, char **argv, bool stats)
 		return refused(c, cmd->name, ret);
 	l.all = NULL;
 	if (c->json)
-		json_out(slot_json(&s, stats));
+		json_out(slot_json(c, &s, stats));
 	else
 		list_one(&s, &l);
 	return 0;
@@ -230,8 +235,10 @@ const struct cmd cmd_show = {
 	.run = run_show,
 	.usage = "[SLOT]",
 	.help = "Every slot (or SLOT): backend, board, stable name, owner, T=0 state,\n"
-		"modem signals, map and ATR. Without CAP_NET_ADMIN, map and ATR only of\n"
-		"the slots whose /dev/remsimN the caller may open, and owners only there.\n\n"
+		"modem signals, map and ATR; a map's static bank target comes from the\n"
+		"targets file (" RS_TARGETS_DEFAULT "). Without CAP_NET_ADMIN, map and ATR\n"
+		"only of the slots whose /dev/remsimN the caller may open, and owners\n"
+		"only there.\n\n"
 		"SLOT: an index, remsimN, /dev/remsimN, a link to one, or a stable name\n"
 		"(1-1.2-if0, by-path/1-1.2-if0, by-id/SERIAL-if0).\n",
 };

@@ -42,14 +42,18 @@
  *   REMSIM_A_SLOT_SIGNALS       u32      REMSIM_SIG_* (remsim_dev.h)
  *   REMSIM_A_SLOT_ATR           binary   the ATR the modem gets
  *   REMSIM_A_SLOT_MAP           nest     absent when the slot is not mapped
- *     REMSIM_MAP_A_CLIENT_ID    u32      0..1023
- *     REMSIM_MAP_A_CLIENT_SLOT  u32      0..1023
- *     REMSIM_MAP_A_BANK_ID      u32      0..1023   } the static bank target,
- *     REMSIM_MAP_A_BANK_SLOT    u32      0..1023   } all four or none: for
- *     REMSIM_MAP_A_BANKD_HOST   string   host      } setups without a
- *     REMSIM_MAP_A_BANKD_PORT   u16      1..65535  } remsim-server
+ *     REMSIM_MAP_A_CLIENT_ID    u32      0..1023   } the slot's identity label
+ *     REMSIM_MAP_A_CLIENT_SLOT  u32      0..1023   }
  *   REMSIM_A_SLOT_STATS         nest     counters, REMSIM_STATS_A_* (u64)
  *   REMSIM_A_SLOT_LIMITED       flag     the public view: no ATR, map or counters
+ *
+ * The kernel keeps only that label. A static bank target (a bankd's host and
+ * port for setups without remsim-server) is user-space configuration:
+ * remsimctl keeps it in /run/remsim/targets, keyed by the identity, and
+ * remsim-client reads it there. REMSIM_MAP_A_BANK_ID, _BANK_SLOT,
+ * _BANKD_HOST and _BANKD_PORT, which carried it in the first releases, stay
+ * reserved and are no longer accepted (EINVAL, with an extended ACK naming
+ * the attribute).
  *
  * Dumps are consistent: a dump interrupted by a slot appearing, leaving or
  * being remapped carries NLM_F_DUMP_INTR, and the caller should dump again.
@@ -64,15 +68,16 @@
 
 /* Limits of a mapping: the identity ranges of RSPRO. */
 #define REMSIM_MAP_ID_MAX		1023
-#define REMSIM_MAP_HOST_MAX		253	/* a DNS name, without the NUL */
+/* The longest bankd host of a static target (user space), without the NUL. */
+#define REMSIM_MAP_HOST_MAX		253
 
 /**
  * enum remsim_cmd - commands of the remsim family
  * @REMSIM_CMD_SLOT_GET: do: the slot REMSIM_A_SLOT_INDEX names; dump: every
  *	slot, ordered by index; what the caller may see (see Permissions)
  * @REMSIM_CMD_SLOT_SET: map slot REMSIM_A_SLOT_INDEX to the identity in
- *	REMSIM_A_SLOT_MAP (client id and slot, optionally the static bank
- *	target); replaces an existing mapping. Admin.
+ *	REMSIM_A_SLOT_MAP (client id and slot); replaces an existing
+ *	mapping. Admin.
  * @REMSIM_CMD_SLOT_UNSET: remove slot REMSIM_A_SLOT_INDEX's mapping. Admin.
  * @REMSIM_CMD_SIM_NEW: create a simulated slot (loads remsim_sim.ko when
  *	needed); with REMSIM_A_SIM_DESTROY_ON_CLOSE it disappears when the
@@ -142,10 +147,10 @@ enum remsim_attr {
  * enum remsim_map_attr - attributes inside REMSIM_A_SLOT_MAP
  * @REMSIM_MAP_A_CLIENT_ID: u32, RSPRO ClientId, 0..REMSIM_MAP_ID_MAX
  * @REMSIM_MAP_A_CLIENT_SLOT: u32, RSPRO client slot number
- * @REMSIM_MAP_A_BANK_ID: u32, RSPRO BankId of a static target
- * @REMSIM_MAP_A_BANK_SLOT: u32, the bank's slot number
- * @REMSIM_MAP_A_BANKD_HOST: string, host name or address of that bankd
- * @REMSIM_MAP_A_BANKD_PORT: u16, its TCP port
+ * @REMSIM_MAP_A_BANK_ID: reserved, no longer accepted (was a static target's BankId)
+ * @REMSIM_MAP_A_BANK_SLOT: reserved, no longer accepted (was its bank slot)
+ * @REMSIM_MAP_A_BANKD_HOST: reserved, no longer accepted (was its bankd's host)
+ * @REMSIM_MAP_A_BANKD_PORT: reserved, no longer accepted (was its bankd's port)
  */
 enum remsim_map_attr {
 	REMSIM_MAP_A_UNSPEC,

@@ -21,15 +21,14 @@ struct rsnl;
 
 #define RSNL_MSG_SIZE	8192
 
+/*
+ * A slot's identity label. Its static bank target, if any, is in the
+ * targets file (remsim/targets.h), not in the kernel.
+ */
 struct rsnl_map {
 	bool		mapped;
 	uint32_t	client_id;
 	uint32_t	client_slot;
-	bool		has_bank;
-	uint32_t	bank_id;
-	uint32_t	bank_slot;
-	char		bankd_host[REMSIM_MAP_HOST_MAX + 1];
-	uint16_t	bankd_port;
 };
 
 struct rsnl_slot {
