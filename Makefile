@@ -429,7 +429,7 @@ run-selftests-debug: all vm-prep
 # The VM selftests run while the unit tests and fuzzers use the other core.
 # Then, only where scripts/kernel-debug has built the debug kernel for the
 # current fragment (it takes 20 minutes, too long for CI on top of this; see
-# testing.rst), the debug lane.
+# testing.rst), the debug lane; DEBUG_KERNEL=no leaves it out.
 run-check: all vm-prep
 	$(Q)mkdir -p $(B)/check
 	$(Q)echo "check: selftests in the VM, unit tests and fuzzers ($(FUZZ_SECONDS) s each) here"
@@ -438,7 +438,7 @@ run-check: all vm-prep
 	$(if $(T),,$(MAKE) --no-print-directory fuzz >$(B)/check/fuzz.log 2>&1;) \
 	wait
 	$(Q)rm -f $(B)/check/debug.tap-files
-	$(Q)$(if $(T),,if kd=$$(scripts/kernel-debug -p 2>/dev/null); then \
+	$(Q)$(if $(T)$(filter no,$(DEBUG_KERNEL)),,if kd=$$(scripts/kernel-debug -p 2>/dev/null); then \
 		echo "check: the debug kernel is built: make selftests-debug too (about 40 min)"; \
 		$(MAKE) --no-print-directory run-selftests-debug KDIR=$$kd \
 			>$(B)/check/selftests-debug.log 2>&1; \
