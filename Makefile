@@ -68,7 +68,10 @@ deps:
 # Kbuild writes objects next to its sources; building in a staging directory of
 # symbolic links keeps them out of the source tree.
 
-MODULE_SRCS	:= Kbuild $(wildcard kernel/*.c kernel/*.h common/*.c common/*.h)
+# every directory with a module's sources (Kbuild names the files)
+MODULE_DIRS	:= kernel kernel/sim common
+
+MODULE_SRCS	:= Kbuild $(wildcard $(addsuffix /*.[ch],$(MODULE_DIRS)))
 MODULES		:= $(MODSTAGE)/remsim.ko $(MODSTAGE)/remsim_sim.ko
 
 module: $(MODULES)
@@ -79,11 +82,11 @@ $(MODSTAGE)/remsim_sim.ko: $(MODSTAGE)/remsim.ko
 $(MODSTAGE)/remsim.ko: $(MODULE_SRCS) $(wildcard include/uapi/linux/*.h) Makefile \
 		       $(wildcard $(KDIR)/Module.symvers)
 	$(quiet) STAGE $(MODSTAGE)
-	$(Q)mkdir -p $(MODSTAGE)/kernel $(MODSTAGE)/common
+	$(Q)mkdir -p $(addprefix $(MODSTAGE)/,$(MODULE_DIRS))
 	$(Q)find $(MODSTAGE) -type l -delete
 	$(Q)ln -sf $(CURDIR)/Kbuild $(MODSTAGE)/Kbuild
 	$(Q)ln -sf $(CURDIR)/include $(MODSTAGE)/include
-	$(Q)for f in kernel/*.c kernel/*.h common/*.c common/*.h; do ln -sf $(CURDIR)/$$f $(MODSTAGE)/$$f; done
+	$(Q)for f in $(addsuffix /*.[ch],$(MODULE_DIRS)); do ln -sf $(CURDIR)/$$f $(MODSTAGE)/$$f; done
 	$(Q)test -d $(KDIR) || { echo "no kernel headers in $(KDIR): run make deps"; exit 1; }
 	$(Q)$(MAKE) -C $(KDIR) M=$(CURDIR)/$(MODSTAGE) REMSIM_VERSION=$(VERSION) \
 		REMSIM_WERROR=$(if $(filter 1,$(WERROR)),y) $(if $(V),V=$(V)) modules

@@ -45,7 +45,8 @@ DAEMON_HEADERS	:= $(addprefix userspace/lib/daemon/include/remsim/,evloop.h log.
 		   daemon.h)
 UAPI_HEADERS	:= include/uapi/linux/remsim.h include/uapi/linux/remsim_dev.h
 EXAMPLES	:= $(wildcard contrib/examples/*)
-DKMS_FILES	:= Kbuild $(wildcard kernel/*.c kernel/*.h common/*.c common/*.h) $(UAPI_HEADERS)
+# the module's sources as the Makefile stages them (MODULE_SRCS), and the uapi
+DKMS_FILES	:= $(MODULE_SRCS) $(UAPI_HEADERS)
 
 .PHONY: install modules_install dkms-install
 

@@ -75,7 +75,7 @@ struct remsim_slot {
 	 *   read_mutex -> mutex -> [a backend's locks] -> lock
 	 *   slots_lock (slot.c, the table) -> lock
 	 *
-	 * A backend's locks are sim->lock (sim.c), and st2->io_mutex, then
+	 * A backend's locks are sim->lock (sim/sim.c), and st2->io_mutex, then
 	 * st2->pump_lock, then st2->lock (usb.c): they come after mutex (ops
 	 * run under it) and before lock (their callbacks call into exchange.c
 	 * with them held).
