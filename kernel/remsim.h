@@ -76,7 +76,7 @@ struct remsim_slot {
 	 *   slots_lock (slot.c, the table) -> lock
 	 *
 	 * A backend's locks are sim->lock (sim/sim.c), and st2->io_mutex, then
-	 * st2->pump_lock, then st2->lock (usb.c): they come after mutex (ops
+	 * st2->pump_lock, then st2->lock (usb_int.h): they come after mutex (ops
 	 * run under it) and before lock (their callbacks call into exchange.c
 	 * with them held).
 	 * slots_lock and mutex are never held together: an op may hold mutex
@@ -177,7 +177,7 @@ void remsim_xchg_timeout(struct work_struct *work);
 /* chardev.c */
 extern const struct file_operations remsim_fops;
 
-/* usb.c */
+/* usb.c: the SIMtrace2-family USB driver (usb_int.h) */
 int remsim_usb_init(void);
 void remsim_usb_exit(void);
 
