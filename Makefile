@@ -182,7 +182,7 @@ SERVER_SRCS	:= $(wildcard userspace/server/*.c)
 
 $(B)/bin/remsim-server: $(patsubst %.c,$(B)/obj/%.o,$(SERVER_SRCS)) $(LIBRSPRO) $(LIBDAEMON)
 	$(call link)
-$(B)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson
+$(B)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson -lgnutls
 
 SOFTSIMD_SRCS	:= $(wildcard userspace/softsimd/*.c)
 CLIENT_CORE	:= userspace/client/slot.c userspace/client/script.c
@@ -327,7 +327,7 @@ $(B)/tests/unit/rspro_strict_test: $(STRICT)/strict.o
 # run these, so a leak or undefined behaviour in a daemon fails its test.
 $(SAN)/bin/remsim-server: $(patsubst %.c,$(SAN)/obj/%.o,$(SERVER_SRCS)) $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a
 	$(call link,$(SANFLAGS))
-$(SAN)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson
+$(SAN)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson -lgnutls
 
 $(SAN)/bin/remsim-client-shell: $(patsubst %.c,$(SAN)/obj/%.o,userspace/client/shell.c \
 				 $(CLIENT_CORE)) $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a
