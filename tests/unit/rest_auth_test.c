@@ -503,6 +503,50 @@ TEST(audit_without_auth_names_the_address_and_keeps_only_the_newest)
 	srv_stop();
 }
 
+/*
+ * Pushes made while another process holds the database's write lock are
+ * logged at once, said to be not stored yet, and stored once it lets go.
+ */
+TEST_TIMEOUT(audit_lines_wait_out_a_locked_database, 60)
+{
+	struct rspro_pdu pdu;
+	char cmd[400];
+	struct tpeer b;
+	FILE *lock;
+	int t;
+
+	setup();
+	srv_start(NULL);
+	ASSERT_EQ(201, req("POST", API "/slotmaps", NULL, map_json(1, 0, 5, 0)));
+	snprintf(cmd, sizeof(cmd), "sqlite3 %s", S.db);
+	lock = popen(cmd, "w");
+	ASSERT_TRUE(lock != NULL);
+	fprintf(lock, "BEGIN IMMEDIATE;\nUPDATE meta SET value = value;\n");
+	fflush(lock);
+	usleep(500000);
+	ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 1, 8, -1));
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, &pdu, 3000));
+	EXPECT_TRUE(log_contains(S.log, "DAUDIT INFO server: "));
+	/* the first failed flush is said, then retried each second */
+	for (t = 0; t < 100 && !log_contains(S.log, "audit lines not stored"); t++)
+		usleep(20000);
+	EXPECT_TRUE(log_contains(S.log, "audit lines not stored in the database"));
+	EXPECT_EQ(200, req("GET", API "/audit", NULL, NULL));
+	EXPECT_FALSE(has("push CreateMappingReq"));
+	fprintf(lock, "COMMIT;\n");
+	pclose(lock);
+	for (t = 0; t < 50; t++) {
+		EXPECT_EQ(200, req("GET", API "/audit", NULL, NULL));
+		if (has("push CreateMappingReq to B1"))
+			break;
+		usleep(100000);
+	}
+	EXPECT_TRUE(has("\"caller\":\"server\",\"action\":\"push CreateMappingReq to B1\""));
+	EXPECT_EQ(1, log_count(S.log, "audit lines not stored in the database"));
+	tpeer_close(&b);
+	srv_stop();
+}
+
 int main(int argc, char **argv)
 {
 	int ret;
