@@ -6,10 +6,11 @@
  * audit table, which keeps the newest --audit-max lines.
  *
  * Storing is batched: a bankd that registers gets one CreateMappingReq per
- * map, and one synchronous commit for each would stall the event loop for
- * a rack's worth of fsyncs. Lines wait in memory until the loop's next
- * round (or until AUDIT_BATCH of them are waiting), then go in one
- * transaction. While the database refuses them (another process holds its
+ * map, and a script creates maps one POST after another; a synchronous
+ * commit for each line would double the fsyncs of every change and stall
+ * the event loop for a rack's worth of pushes. Lines wait in memory for
+ * up to AUDIT_FLUSH_MS (or until AUDIT_BATCH of them are waiting, or
+ * until GET /audit asks), then go in one transaction. While the database refuses them (another process holds its
  * lock), they are tried again every second, up to AUDIT_PENDING_MAX lines;
  * what does not fit is only in the log, and that is said once a minute.
  */
@@ -23,6 +24,7 @@
 #include "audit.h"
 #include "server.h"
 
+#define AUDIT_FLUSH_MS		100
 #define AUDIT_BATCH		1000
 #define AUDIT_PENDING_MAX	10000
 #define AUDIT_RETRY_MS		1000
@@ -172,7 +174,7 @@ static void queue(struct audit *au, const char *time, int64_t us, const char *ca
 	if (au->n >= AUDIT_BATCH && !au->retrying)
 		flush(au);
 	else if (!ev_timer_pending(&au->flush))
-		ev_timer_start(au->srv->loop, &au->flush, 0);
+		ev_timer_start(au->srv->loop, &au->flush, AUDIT_FLUSH_MS);
 }
 
 void server_audit(struct server *srv, const char *caller, const char *action,
