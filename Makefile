@@ -185,7 +185,7 @@ SERVER_SRCS	:= $(wildcard userspace/server/*.c)
 
 $(B)/bin/remsim-server: $(patsubst %.c,$(B)/obj/%.o,$(SERVER_SRCS)) $(LIBRSPRO) $(LIBDAEMON)
 	$(call link)
-$(B)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson
+$(B)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson -lgnutls
 
 SOFTSIMD_SRCS	:= $(wildcard userspace/softsimd/*.c)
 CLIENT_CORE	:= userspace/client/slot.c userspace/client/script.c
@@ -289,6 +289,8 @@ $(B)/tests/unit/client_config_test: LDLIBS := $(SAN)/libremsim.a $(SAN)/libremsi
 $(B)/obj/tests/lib/pcsc_env.o $(SAN)/obj/tests/lib/pcsc_env.o: ALL_CFLAGS += $(PCSC_CFLAGS)
 PCSC_TESTS	:= bankd_test softsim_test client_shell_test hostile_test
 $(B)/tests/unit/hostile_test: LDLIBS += -lsqlite3
+# its HTTPS client (tests/lib/https.c)
+$(B)/tests/unit/rest_auth_test: LDLIBS += -lgnutls
 $(B)/tests/selftests/client_test $(B)/tests/selftests/client_usb_test \
 $(B)/tests/selftests/faults_test: LDLIBS += -lpcsclite
 $(B)/tests/selftests/remsimctl_test: LDLIBS += -ljansson
@@ -330,7 +332,7 @@ $(B)/tests/unit/rspro_strict_test: $(STRICT)/strict.o
 # run these, so a leak or undefined behaviour in a daemon fails its test.
 $(SAN)/bin/remsim-server: $(patsubst %.c,$(SAN)/obj/%.o,$(SERVER_SRCS)) $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a
 	$(call link,$(SANFLAGS))
-$(SAN)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson
+$(SAN)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson -lgnutls
 
 $(SAN)/bin/remsim-client-shell: $(patsubst %.c,$(SAN)/obj/%.o,userspace/client/shell.c \
 				 $(CLIENT_CORE)) $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a

@@ -15,6 +15,8 @@
 #include "remsim/daemon.h"
 #include "remsim/log.h"
 #include "remsim/net.h"
+#include "audit.h"
+#include "auth.h"
 #include "rest.h"
 #include "server.h"
 
@@ -27,6 +29,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: remsim-server [options]\n"
+		"       remsim-server token add|list|revoke ... (token --help)\n"
 		"\n"
 		"The remsim control server: bankds and clients register over RSPRO,\n"
 		"operators map client slots to bank slots over REST. Slot maps are\n"
@@ -49,6 +52,11 @@ static void usage(FILE *f)
 		"      --rest-connections N   REST connections at once (default 1000)\n"
 		"      --rest-connections-per-address N\n"
 		"                             REST connections at once from one address (8)\n"
+		"      --rest-tls on|off      REST over HTTPS (default off)\n"
+		"      --rest-tls-cert FILE   its certificate chain (PEM)\n"
+		"      --rest-tls-key FILE    its private key (PEM)\n"
+		"      --rest-auth on|off     REST needs a bearer token (default off)\n"
+		"      --audit-max N          audit lines kept in the database (100000)\n"
 		"  -e, --log-level LEVEL      debug, info, notice, error or fatal (default info)\n"
 		"  -d, --debug MASK           osmo-remsim log mask, e.g. DMAIN,1:DRSPRO,5\n"
 		"  -T, --timestamp            timestamps on log lines\n"
@@ -71,6 +79,11 @@ enum {
 	OPT_REST_TIMEOUT,
 	OPT_REST_CONNS,
 	OPT_REST_CONNS_ADDR,
+	OPT_REST_TLS,
+	OPT_REST_TLS_CERT,
+	OPT_REST_TLS_KEY,
+	OPT_REST_AUTH,
+	OPT_AUDIT_MAX,
 };
 
 static const struct option options[] = {
@@ -87,6 +100,11 @@ static const struct option options[] = {
 	{ "rest-request-timeout", required_argument,	NULL, OPT_REST_TIMEOUT },
 	{ "rest-connections",	required_argument,	NULL, OPT_REST_CONNS },
 	{ "rest-connections-per-address", required_argument, NULL, OPT_REST_CONNS_ADDR },
+	{ "rest-tls",		required_argument,	NULL, OPT_REST_TLS },
+	{ "rest-tls-cert",	required_argument,	NULL, OPT_REST_TLS_CERT },
+	{ "rest-tls-key",	required_argument,	NULL, OPT_REST_TLS_KEY },
+	{ "rest-auth",		required_argument,	NULL, OPT_REST_AUTH },
+	{ "audit-max",		required_argument,	NULL, OPT_AUDIT_MAX },
 	{ "log-level",		required_argument,	NULL, 'e' },
 	{ "debug",		required_argument,	NULL, 'd' },
 	{ "timestamp",		no_argument,		NULL, 'T' },
@@ -146,6 +164,21 @@ static int set_seconds(unsigned int *ms, const char *value, const char *what,
 	return 0;
 }
 
+static int set_switch(bool *on, const char *value, const char *what, char *why,
+		      size_t whylen)
+{
+	if (!strcmp(value, "on") || !strcmp(value, "yes")) {
+		*on = true;
+		return 0;
+	}
+	if (!strcmp(value, "off") || !strcmp(value, "no")) {
+		*on = false;
+		return 0;
+	}
+	snprintf(why, whylen, "%s \"%s\" is not on or off", what, value);
+	return -EINVAL;
+}
+
 /* One setting, from the command line (by option) or a file (by name). */
 static int apply(void *arg, int opt, const char *value, char *why, size_t whylen)
 {
@@ -184,6 +217,18 @@ static int apply(void *arg, int opt, const char *value, char *why, size_t whylen
 	case OPT_REST_CONNS_ADDR:
 		return set_count(&cfg->rest.conn_per_addr, value,
 				 "rest-connections-per-address", REST_CONN_MAX, why, whylen);
+	case OPT_REST_TLS:
+		return set_switch(&cfg->rest.tls, value, "rest-tls", why, whylen);
+	case OPT_REST_TLS_CERT:
+		return copy_str(cfg->rest.tls_cert, sizeof(cfg->rest.tls_cert), value,
+				"rest-tls-cert", why, whylen);
+	case OPT_REST_TLS_KEY:
+		return copy_str(cfg->rest.tls_key, sizeof(cfg->rest.tls_key), value,
+				"rest-tls-key", why, whylen);
+	case OPT_REST_AUTH:
+		return set_switch(&cfg->rest.auth, value, "rest-auth", why, whylen);
+	case OPT_AUDIT_MAX:
+		return set_count(&cfg->audit_max, value, "audit-max", 10000000, why, whylen);
 	case OPT_BODY_MAX:
 		if (conf_uint(value, 256, 1 << 20, &v)) {
 			snprintf(why, whylen, "rest-body-max \"%s\" is not 256..1048576", value);
@@ -230,12 +275,23 @@ static struct daemon_cmdline cmdline = {
 	.apply = apply,
 };
 
+/* Settings that only make sense together: 0, or -EINVAL and @why. */
+static int check_cfg(const struct server_cfg *cfg, char *why, size_t whylen)
+{
+	if (cfg->rest.tls && (!cfg->rest.tls_cert[0] || !cfg->rest.tls_key[0])) {
+		snprintf(why, whylen, "rest-tls on needs rest-tls-cert and rest-tls-key");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /*
  * SIGHUP: the config file and the command line again. Taken at once: the
  * log level and mask, timestamps, keepalive-interval and keepalive-timeout
  * (for connections made from now on), bankd-port (told to clients from now
- * on), rest-body-max and rest-request-timeout. The listening sockets, the
- * database and the REST connection limits need a restart. A file that does
+ * on), rest-body-max, rest-request-timeout, rest-auth (from the next
+ * request on) and audit-max. The listening sockets, the database, REST's
+ * TLS settings and the REST connection limits need a restart. A file that does
  * not parse changes nothing. Logs go to stderr (journald): nothing to reopen.
  */
 static void reload(struct daemon *d)
@@ -252,7 +308,8 @@ static void reload(struct daemon *d)
 	}
 	daemon_reload_begin(&old);
 	server_cfg_default(&cfg);
-	if (daemon_cmdline_load(&cmdline, &cfg, d->argc, d->argv, why, sizeof(why))) {
+	if (daemon_cmdline_load(&cmdline, &cfg, d->argc, d->argv, why, sizeof(why)) ||
+	    check_cfg(&cfg, why, sizeof(why))) {
 		daemon_reload_failed(&old, why);
 		return;
 	}
@@ -264,6 +321,14 @@ static void reload(struct daemon *d)
 	daemon_keep_setting("rest-connections", cfg.rest.conn_max != cur->rest.conn_max);
 	daemon_keep_setting("rest-connections-per-address",
 			    cfg.rest.conn_per_addr != cur->rest.conn_per_addr);
+	daemon_keep_setting("rest-tls", cfg.rest.tls != cur->rest.tls);
+	daemon_keep_setting("rest-tls-cert", strcmp(cfg.rest.tls_cert, cur->rest.tls_cert));
+	daemon_keep_setting("rest-tls-key", strcmp(cfg.rest.tls_key, cur->rest.tls_key));
+	if (cfg.rest.auth != cur->rest.auth)
+		LOGP(DMAIN, LOG_NOTICE, NULL, "SIGHUP: REST tokens %s from the next request on",
+		     cfg.rest.auth ? "required" : "no longer required");
+	cur->rest.auth = cfg.rest.auth;
+	cur->audit_max = cfg.audit_max;
 	cur->ka_interval_ms = cfg.ka_interval_ms;
 	cur->ka_timeout_ms = cfg.ka_timeout_ms;
 	cur->bankd_port = cfg.bankd_port;
@@ -318,7 +383,8 @@ static int setup(struct daemon *d, int argc, char **argv)
 	ret = daemon_cmdline_scan(&cmdline, argc, argv);
 	if (ret)
 		return ret;
-	if (daemon_cmdline_load(&cmdline, &srv->cfg, argc, argv, why, sizeof(why))) {
+	if (daemon_cmdline_load(&cmdline, &srv->cfg, argc, argv, why, sizeof(why)) ||
+	    check_cfg(&srv->cfg, why, sizeof(why))) {
 		fprintf(stderr, "remsim-server: %s\n", why);
 		return 2;
 	}
@@ -334,14 +400,18 @@ static int start(struct daemon *d)
 	rspro_identity_init(&srv->identity, RSPRO_COMP_SERVER, host, "remsim-server",
 			    REMSIM_VERSION);
 	srv->loop = d->loop;
-	if (server_start(srv, err, sizeof(err)) || rest_start(&rest, srv, err, sizeof(err))) {
+	if (server_start(srv, err, sizeof(err)) || audit_start(srv, err, sizeof(err)) ||
+	    rest_start(&rest, srv, err, sizeof(err))) {
 		LOGP(DMAIN, LOG_FATAL, NULL, "%s", err);
 		rest_stop(rest);
+		audit_stop(srv);
 		server_stop(srv);
 		return 1;
 	}
-	LOGP(DMAIN, LOG_INFO, NULL, "RSPRO on %s port %u, REST on %s port %u",
+	LOGP(DMAIN, LOG_INFO, NULL, "RSPRO on %s port %u, REST (%s, tokens %s) on %s port %u",
 	     srv->cfg.rspro_bind, net_local_port(srv->rspro_fd),
+	     srv->cfg.rest.tls ? "HTTPS" : "plain HTTP",
+	     srv->cfg.rest.auth ? "required" : "not required",
 	     srv->cfg.rest.bind, srv->cfg.rest.port);
 	return 0;
 }
@@ -349,7 +419,35 @@ static int start(struct daemon *d)
 static void stop(struct daemon *d)
 {
 	rest_stop(rest);
+	audit_stop(d->data);
 	server_stop(d->data);
+}
+
+/* `remsim-server token`'s settings: the server's, from -c and -D. */
+static int token_cfg(const char *conf, const char *db, struct server_cfg *cfg)
+{
+	char *argv[6], why[300];
+	int argc = 0, ret;
+
+	argv[argc++] = "remsim-server";
+	if (conf) {
+		argv[argc++] = "-c";
+		argv[argc++] = (char *)conf;
+	}
+	if (db) {
+		argv[argc++] = "-D";
+		argv[argc++] = (char *)db;
+	}
+	argv[argc] = NULL;
+	server_cfg_default(cfg);
+	ret = daemon_cmdline_scan(&cmdline, argc, argv);
+	if (ret)
+		return ret;
+	if (daemon_cmdline_load(&cmdline, cfg, argc, argv, why, sizeof(why))) {
+		fprintf(stderr, "remsim-server: %s\n", why);
+		return 2;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -369,5 +467,7 @@ int main(int argc, char **argv)
 		.data = &srv,
 	};
 
+	if (argc > 1 && !strcmp(argv[1], "token"))
+		return token_main(argc - 1, argv + 1, token_cfg);
 	return daemon_main(&d, argc, argv);
 }

@@ -124,6 +124,25 @@ static void map_free(struct server *srv, struct slotmap *m)
 }
 
 /*
+ * The audit line of a ConfigClientBankReq: what the client was told before
+ * (as far as this connection knows) and what it is told now.
+ */
+static void audit_client_push(struct server *srv, const struct peer *p,
+			      struct rspro_bank_slot bank, const char *addr)
+{
+	char action[64], before[80] = "", after[80], told[64];
+
+	snprintf(action, sizeof(action), "push ConfigClientBankReq to %s", p->name);
+	if (p->told_addr.port) {
+		rspro_ip_port_format(&p->told_addr, told, sizeof(told));
+		snprintf(before, sizeof(before), "B%u:%u at %s", p->told_bank.bank_id,
+			 p->told_bank.slot_nr, told);
+	}
+	snprintf(after, sizeof(after), "B%u:%u at %s", bank.bank_id, bank.slot_nr, addr);
+	server_audit(srv, "server", action, before[0] ? before : NULL, after);
+}
+
+/*
  * Tells a client where its card is: the bankd of its ACTIVE map, or
  * 0.0.0.0:0 ("no bankd") when it has none, but only when that differs
  * from what this connection was told last. "No bankd" carries the bank
@@ -155,6 +174,7 @@ void update_client(struct server *srv, struct rspro_client_slot c)
 	rspro_ip_port_format(&addr, text, sizeof(text));
 	LOGP(DSLOTMAP, LOG_INFO, p->name, "bankd for this client: B%u:%u at %s",
 	     bank.bank_id, bank.slot_nr, text);
+	audit_client_push(srv, p, bank, text);
 	peer_send(p, &pdu);
 	p->told_bank = bank;
 	p->told_addr = addr;
@@ -170,6 +190,19 @@ static bool slot_busy(struct server *srv, const struct slotmap *m)
 		    (o->state == MAP_UNACKNOWLEDGED || o->state == MAP_DELETING))
 			return true;
 	return false;
+}
+
+/* The audit line of a CreateMappingReq or RemoveMappingReq just queued. */
+static void audit_bank_push(struct server *srv, const struct peer *bp,
+			    const struct slotmap *m)
+{
+	bool create = m->state == MAP_UNACKNOWLEDGED;
+	char action[64];
+
+	snprintf(action, sizeof(action), "push %s to %s",
+		 create ? "CreateMappingReq" : "RemoveMappingReq", bp->name);
+	server_audit(srv, "server", action, create ? NULL : map_name(m),
+		     create ? map_name(m) : NULL);
 }
 
 /*
@@ -208,6 +241,7 @@ void push(struct server *srv, struct peer *bp)
 		m->queued_seq = ++srv->seq;
 		LOGP(DSLOTMAP, LOG_INFO, bp->name, "map %s: %s", map_name(m),
 		     map_state_name(m->state));
+		audit_bank_push(srv, bp, m);
 		peer_send(bp, &pdu);
 	}
 }
@@ -308,19 +342,6 @@ int server_map_delete(struct server *srv, struct rspro_bank_slot bank,
 	if (ret)
 		return ret;
 	map_deleted(srv, m);
-	return 0;
-}
-
-int server_map_delete_all(struct server *srv, char *err, size_t errlen)
-{
-	struct slotmap *m;
-	int ret;
-
-	for (m = server_map_first(srv); m; m = server_map_first(srv)) {
-		ret = server_map_delete(srv, m->bank, err, errlen);
-		if (ret)
-			return ret;
-	}
 	return 0;
 }
 

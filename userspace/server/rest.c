@@ -9,13 +9,23 @@
  * connection for ever. Each connection therefore has a deadline for its
  * whole request (from its start, or from its last answer), kept here and
  * enforced from our timer; connections per address and in all are capped.
+ *
+ * HTTPS (--rest-tls) is libmicrohttpd's GnuTLS, on the connections we
+ * accept and hand over: the limits above hold as they are, as the deadline
+ * cuts the socket under the TLS session too. Bearer tokens (--rest-auth)
+ * are checked here, as soon as a request's headers are in: a refused
+ * request's body is never read.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netdb.h>
 #include <unistd.h>
 
@@ -27,6 +37,10 @@
 
 /* One line per minute at most for each kind of exhausted limit. */
 #define LIMIT_LOG_NS	(60 * 1000000000ull)
+/* The largest PEM file taken for --rest-tls-cert and --rest-tls-key. */
+#define PEM_MAX		(256 * 1024)
+/* Longer is no token of ours (they are 71 characters): not even hashed. */
+#define BEARER_MAX	256
 
 struct limit_log {
 	uint64_t last_ns;
@@ -55,9 +69,12 @@ struct rest {
 	struct rconn *head, *tail;
 	struct ev_timer deadline;
 	unsigned int conns;
-	struct limit_log log_cut, log_refused, log_full;
+	struct limit_log log_cut, log_refused, log_full, log_denied;
 	/* for SIGUSR1: requests answered, connections refused at a limit */
-	unsigned long requests, conns_refused;
+	unsigned long requests, conns_refused, denied;
+	/* --rest-tls: the PEM files, for libmicrohttpd's lifetime */
+	char *tls_cert, *tls_key;
+	size_t tls_key_len;
 };
 
 /* --- limits: deadline, connections per address and in all --- */
@@ -212,6 +229,125 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 		     cfg->conn_per_addr, more);
 }
 
+/* --- bearer tokens --- */
+
+/* "ADDR:PORT" of the connection's peer, for audit lines. */
+static void peer_address(struct MHD_Connection *c, char *buf, size_t size)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char host[INET6_ADDRSTRLEN + 8], port[8];
+	socklen_t len;
+
+	snprintf(buf, size, "?");
+	if (!ci || !ci->client_addr)
+		return;
+	len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	      sizeof(struct sockaddr_in);
+	if (!getnameinfo(ci->client_addr, len, host, sizeof(host), port, sizeof(port),
+			 NI_NUMERICHOST | NI_NUMERICSERV))
+		snprintf(buf, size, "%s%s%s:%s", strchr(host, ':') ? "[" : "", host,
+			 strchr(host, ':') ? "]" : "", port);
+}
+
+/*
+ * The token of "Authorization: Bearer TOKEN" (RFC 6750: the scheme in any
+ * case, token68 characters), or NULL for anything else: no header, another
+ * scheme, nothing after "Bearer", bytes outside ASCII, longer than ours.
+ */
+static const char *bearer(const char *h)
+{
+	static const char token68[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				      "0123456789-._~+/";
+	size_t n;
+
+	if (!h || strncasecmp(h, "Bearer ", 7))
+		return NULL;
+	h += 7;
+	h += strspn(h, " ");
+	n = strspn(h, token68);
+	n += strspn(h + n, "=");
+	if (!n || n > BEARER_MAX || h[n])
+		return NULL;
+	return h;
+}
+
+/*
+ * A refused token, logged once a minute at most with the count since:
+ * guessing tokens must not flood the log. Each one is at debug.
+ */
+static enum MHD_Result deny(struct rest *rest, struct MHD_Connection *c,
+			    const struct request *rq, unsigned int status,
+			    const char *challenge, const char *why)
+{
+	unsigned long more;
+
+	rest->denied++;
+	LOGP(DREST, LOG_DEBUG, "rest", "%s: %u: %s", rq->caller, status, why);
+	if (limit_due(&rest->log_denied, &more))
+		LOGP(DREST, LOG_NOTICE, "rest",
+		     "refused a request from %s: %u: %s; %lu more refused since the last report",
+		     rq->caller, status, why, more);
+	return rest_deny(c, status, challenge, why);
+}
+
+/* The scope a request needs: GETs read (but the audit trail), else admin. */
+static enum server_scope needed_scope(const char *method, const char *url)
+{
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return SERVER_SCOPE_ADMIN;
+	if (!strcmp(url, PREFIX "/audit"))
+		return SERVER_SCOPE_ADMIN;
+	return SERVER_SCOPE_READ;
+}
+
+/*
+ * Whether the request carries a token that allows it; if not, its answer
+ * is queued (@ret). The answers say nothing of which tokens exist: an
+ * unknown token and a revoked one get the same 401.
+ */
+static bool authorized(struct rest *rest, struct MHD_Connection *c, const char *method,
+		       const char *url, struct request *rq, enum MHD_Result *ret)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *secret = bearer(h);
+	char name[SERVER_TOKEN_NAME_MAX + 1], err[300];
+	enum server_scope scope;
+	size_t len;
+	int r;
+
+	if (!h) {
+		*ret = deny(rest, c, rq, MHD_HTTP_UNAUTHORIZED, "Bearer realm=\"remsim\"",
+			    "a bearer token is required (Authorization: Bearer TOKEN)");
+		return false;
+	}
+	r = secret ? server_token_check(rest->srv, secret, name, &scope, err, sizeof(err)) :
+	    -EACCES;
+	if (r == -EBUSY || r == -EIO) {
+		*ret = rest_error(c, r == -EBUSY ? MHD_HTTP_SERVICE_UNAVAILABLE :
+				  MHD_HTTP_INTERNAL_SERVER_ERROR, "token check: %s", err);
+		return false;
+	}
+	if (r) {
+		*ret = deny(rest, c, rq, MHD_HTTP_UNAUTHORIZED,
+			    "Bearer realm=\"remsim\", error=\"invalid_token\"",
+			    "the bearer token is not valid");
+		return false;
+	}
+	len = strlen(rq->caller);
+	snprintf(rq->caller + len, sizeof(rq->caller) - len, " token=%s", name);
+	if (scope < needed_scope(method, url)) {
+		snprintf(err, sizeof(err), "token %s has scope read: %s %s needs admin",
+			 name, method, url);
+		*ret = deny(rest, c, rq, MHD_HTTP_FORBIDDEN,
+			    "Bearer realm=\"remsim\", error=\"insufficient_scope\", scope=\"admin\"",
+			    err);
+		return false;
+	}
+	return true;
+}
+
 /* --- the request cycle --- */
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
@@ -223,11 +359,17 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 	struct request *rq = *con_cls;
 
 	if (!rq) {
+		enum MHD_Result ret;
+
 		rq = calloc(1, sizeof(*rq));
 		if (!rq)
 			return MHD_NO;
 		*con_cls = rq;
-		return MHD_YES;
+		peer_address(c, rq->caller, sizeof(rq->caller));
+		if (!rest->cfg->auth || authorized(rest, c, method, url, rq, &ret))
+			return MHD_YES;
+		rest->requests++;
+		return ret;
 	}
 	if (*upload_size) {
 		/* keep reading a body that is too big, answer 413 at its end */
@@ -321,6 +463,119 @@ static void rest_accepted(struct net_listener *l, int fd)
 	rest_run(rest);
 }
 
+/* A PEM file into a NUL-terminated buffer: 0, or -errno with @err. */
+static int read_pem(const char *what, const char *path, char **out, size_t *len,
+		    char *err, size_t errlen)
+{
+	struct stat st;
+	ssize_t n = 0;
+	char *buf;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st)) {
+		ret = -errno;
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > PEM_MAX) {
+		snprintf(err, errlen, "%s %s: not a regular file of at most %d bytes",
+			 what, path, PEM_MAX);
+		close(fd);
+		return -EINVAL;
+	}
+	buf = calloc(1, st.st_size + 1);
+	if (buf)
+		n = read(fd, buf, st.st_size);
+	ret = !buf ? -ENOMEM : n < 0 ? -errno : 0;
+	close(fd);
+	if (ret) {
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(-ret));
+		free(buf);
+		return ret;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/*
+ * The certificate and key, loaded and checked with GnuTLS first: given a
+ * bad file, libmicrohttpd only fails to start, without a reason.
+ */
+static int tls_load(struct rest *rest, char *err, size_t errlen)
+{
+	gnutls_certificate_credentials_t cred;
+	gnutls_datum_t cert, key;
+	size_t cert_len;
+	int ret;
+
+	ret = read_pem("rest-tls-cert", rest->cfg->tls_cert, &rest->tls_cert, &cert_len,
+		       err, errlen);
+	if (!ret)
+		ret = read_pem("rest-tls-key", rest->cfg->tls_key, &rest->tls_key,
+			       &rest->tls_key_len, err, errlen);
+	if (ret)
+		return ret;
+	cert = (gnutls_datum_t){ (unsigned char *)rest->tls_cert, cert_len };
+	key = (gnutls_datum_t){ (unsigned char *)rest->tls_key, rest->tls_key_len };
+	if (gnutls_certificate_allocate_credentials(&cred)) {
+		snprintf(err, errlen, "REST TLS: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	ret = gnutls_certificate_set_x509_key_mem2(cred, &cert, &key, GNUTLS_X509_FMT_PEM,
+						   NULL, 0);
+	gnutls_certificate_free_credentials(cred);
+	if (ret < 0) {
+		snprintf(err, errlen, "REST TLS: certificate %s with key %s: %s",
+			 rest->cfg->tls_cert, rest->cfg->tls_key, gnutls_strerror(ret));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int mhd_start(struct rest *rest, char *err, size_t errlen)
+{
+	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET;
+	int ret;
+
+	if (rest->cfg->tls) {
+		ret = tls_load(rest, err, errlen);
+		if (ret)
+			return ret;
+		flags |= MHD_USE_TLS;
+	}
+	/*
+	 * The TLS options come last, after MHD_OPTION_END in plain HTTP
+	 * (libmicrohttpd refuses them without MHD_USE_TLS). Through
+	 * MHD_OPTION_ARRAY, 0.9.75 does not take them at all.
+	 */
+	rest->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handler, rest,
+				     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, rest,
+				     MHD_OPTION_NOTIFY_COMPLETED, completed, rest,
+				     MHD_OPTION_NOTIFY_CONNECTION, conn_notify, rest,
+				     /* idle keep-alive connections */
+				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+				     MHD_OPTION_CONNECTION_LIMIT, rest->cfg->conn_max,
+				     MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				     rest->cfg->conn_per_addr,
+				     rest->cfg->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+				     rest->tls_cert,
+				     MHD_OPTION_HTTPS_MEM_KEY, rest->tls_key,
+				     /* TLS 1.2 and 1.3 only */
+				     MHD_OPTION_HTTPS_PRIORITIES,
+				     "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
+				     MHD_OPTION_END);
+	if (!rest->mhd) {
+		snprintf(err, errlen, "REST: libmicrohttpd did not start%s",
+			 rest->cfg->tls ? " with TLS" : "");
+		return -EIO;
+	}
+	return 0;
+}
+
 int rest_start(struct rest **restp, struct server *srv, char *err, size_t errlen)
 {
 	const union MHD_DaemonInfo *info;
@@ -350,22 +605,9 @@ int rest_start(struct rest **restp, struct server *srv, char *err, size_t errlen
 			 rest->cfg->bind, rest->cfg->port, strerror(-rest->lfd));
 		return rest->lfd;
 	}
-	rest->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-				     MHD_USE_NO_LISTEN_SOCKET,
-				     0, NULL, NULL, handler, rest,
-				     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, rest,
-				     MHD_OPTION_NOTIFY_COMPLETED, completed, rest,
-				     MHD_OPTION_NOTIFY_CONNECTION, conn_notify, rest,
-				     /* idle keep-alive connections */
-				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-				     MHD_OPTION_CONNECTION_LIMIT, rest->cfg->conn_max,
-				     MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-				     rest->cfg->conn_per_addr,
-				     MHD_OPTION_END);
-	if (!rest->mhd) {
-		snprintf(err, errlen, "REST: libmicrohttpd did not start");
-		return -EIO;
-	}
+	ret = mhd_start(rest, err, errlen);
+	if (ret)
+		return ret;
 	ret = net_local_port(rest->lfd);
 	rest->port = ret > 0 ? ret : rest->cfg->port;
 	info = MHD_get_daemon_info(rest->mhd, MHD_DAEMON_INFO_EPOLL_FD);
@@ -399,6 +641,10 @@ void rest_stop(struct rest *rest)
 	if (rest->mhd)
 		MHD_stop_daemon(rest->mhd);
 	ev_timer_stop(&rest->deadline);
+	free(rest->tls_cert);
+	if (rest->tls_key)
+		gnutls_memset(rest->tls_key, 0, rest->tls_key_len);
+	free(rest->tls_key);
 	free(rest);
 }
 
@@ -407,6 +653,6 @@ void rest_log_stats(struct rest *rest)
 	if (!rest)
 		return;
 	LOGP(DMAIN, LOG_NOTICE, "rest",
-	     "statistics: %lu requests, %lu refused (4xx/5xx), %u connections open, %lu connections refused at a limit",
-	     rest->requests, rest_refusals, rest->conns, rest->conns_refused);
+	     "statistics: %lu requests, %lu refused (4xx/5xx; %lu of them 401/403 for a token), %u connections open, %lu connections refused at a limit",
+	     rest->requests, rest_refusals, rest->denied, rest->conns, rest->conns_refused);
 }

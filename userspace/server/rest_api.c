@@ -5,8 +5,11 @@
  * are. Errors carry a JSON body {"error": "..."}; where osmo-remsim answers
  * an unknown id with an empty body, we answer 404 (Documentation/server.rst
  * lists every difference). The HTTP side is rest.c's; the server's maps
- * and peers come through server_api.h.
+ * and peers come through server_api.h. Every change is an audit line
+ * (server_audit()) with its caller; GET /audit reads them back.
  */
+#define _GNU_SOURCE		/* strptime() */
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
@@ -14,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "remsim/log.h"
 #include "rest_int.h"
@@ -28,9 +32,13 @@ unsigned long rest_refusals;
 
 /* Seconds a client is told to wait when the database is locked. */
 #define RETRY_AFTER	"1"
+/* Audit lines in one GET /audit answer: by default, at most. */
+#define AUDIT_LIMIT_DEFAULT	100
+#define AUDIT_LIMIT_MAX		1000
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
-			     json_t *body)
+/* Answers @status with @body (NULL: none) and a header @name (NULL: none). */
+static enum MHD_Result reply_header(struct MHD_Connection *c, unsigned int status,
+				    json_t *body, const char *name, const char *value)
 {
 	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	struct MHD_Response *r;
@@ -49,9 +57,17 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
 					"application/json");
 	if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER);
+	if (name)
+		MHD_add_response_header(r, name, value);
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
+			     json_t *body)
+{
+	return reply_header(c, status, body, NULL, NULL);
 }
 
 /* The length of the valid UTF-8 sequence at @s, or 0. */
@@ -127,6 +143,17 @@ enum MHD_Result rest_error(struct MHD_Connection *c, unsigned int status,
 	return reply(c, status, json_pack("{s:s}", "error", msg));
 }
 
+enum MHD_Result rest_deny(struct MHD_Connection *c, unsigned int status,
+			  const char *challenge, const char *why)
+{
+	char msg[1024];
+
+	utf8_clean(why, msg, sizeof(msg));
+	rest_refusals++;
+	return reply_header(c, status, json_pack("{s:s}", "error", msg),
+			    MHD_HTTP_HEADER_WWW_AUTHENTICATE, challenge);
+}
+
 /*
  * A change the database did not take: 503 with Retry-After while another
  * process holds its lock (nothing changed, the same request will work),
@@ -178,6 +205,26 @@ static json_t *map_json(const struct server_map_info *m)
 			 "bank", "bankId", m->bank.bank_id, "slotNr", m->bank.slot_nr,
 			 "client", "clientId", m->client.client_id, "slotNr",
 			 m->client.slot_nr, "state", m->state);
+}
+
+/* "B1:5<->C23:0" for audit lines, with the state if @state. */
+static void map_text(const struct server_map_info *m, bool state, char *buf, size_t size)
+{
+	snprintf(buf, size, "B%u:%u<->C%u:%u%s%s", m->bank.bank_id, m->bank.slot_nr,
+		 m->client.client_id, m->client.slot_nr, state ? " " : "",
+		 state ? m->state : "");
+}
+
+/* The live map on bank slot @bank, or false. */
+static bool find_map(struct server *srv, struct rspro_bank_slot bank,
+		     struct server_map_info *info)
+{
+	const struct slotmap *m = NULL;
+
+	while ((m = server_map_next_info(srv, m, info)))
+		if (info->bank.bank_id == bank.bank_id && info->bank.slot_nr == bank.slot_nr)
+			return true;
+	return false;
 }
 
 static json_t *peers_json(struct server *srv, enum server_peer_kind kind)
@@ -337,15 +384,19 @@ static enum MHD_Result post_slotmap(struct MHD_Connection *c, struct server *srv
 			     bank.bank_id, bank.slot_nr, client.client_id, client.slot_nr);
 	if (ret)
 		return store_error(c, ret, "the map was not stored", why);
+	snprintf(why, sizeof(why), "B%u:%u<->C%u:%u", bank.bank_id, bank.slot_nr,
+		 client.client_id, client.slot_nr);
+	server_audit(srv, rq->caller, "slotmap create", NULL, why);
 	return reply(c, MHD_HTTP_CREATED, NULL);
 }
 
 static enum MHD_Result delete_slotmap(struct MHD_Connection *c, struct server *srv,
-				      const char *id_text)
+				      const char *id_text, const struct request *rq)
 {
+	struct server_map_info info;
 	struct rspro_bank_slot bank;
+	char why[512], before[64];
 	unsigned long id;
-	char why[512];
 	int ret;
 
 	if (parse_id(id_text, 0xffffffffUL, &id) || (id & 0xffff) > RSPRO_ID_MAX ||
@@ -354,12 +405,43 @@ static enum MHD_Result delete_slotmap(struct MHD_Connection *c, struct server *s
 			     "\"%s\" is not a slot map id (bankId * 65536 + slotNr)", id_text);
 	bank.bank_id = id >> 16;
 	bank.slot_nr = id & 0xffff;
-	ret = server_map_delete(srv, bank, why, sizeof(why));
-	if (ret == -ENOENT)
+	if (!find_map(srv, bank, &info))
 		return rest_error(c, MHD_HTTP_NOT_FOUND, "no slot map on bank slot %u:%u",
 			     bank.bank_id, bank.slot_nr);
+	map_text(&info, true, before, sizeof(before));
+	ret = server_map_delete(srv, bank, why, sizeof(why));
 	if (ret)
 		return store_error(c, ret, "the deletion was not stored", why);
+	server_audit(srv, rq->caller, "slotmap delete", before, NULL);
+	return reply(c, MHD_HTTP_OK, NULL);
+}
+
+/*
+ * Deletes every map, each with its own audit line, then one line for the
+ * reset; a store error stops it, and what was deleted until then stays so.
+ */
+static enum MHD_Result global_reset(struct MHD_Connection *c, struct server *srv,
+				    const struct request *rq)
+{
+	struct server_map_info info;
+	char why[512], before[64];
+	unsigned long n = 0;
+	int ret = 0;
+
+	while (server_map_next_info(srv, NULL, &info)) {
+		map_text(&info, true, before, sizeof(before));
+		ret = server_map_delete(srv, info.bank, why, sizeof(why));
+		if (ret)
+			break;
+		server_audit(srv, rq->caller, "global-reset: slotmap delete", before, NULL);
+		n++;
+	}
+	snprintf(before, sizeof(before), "%lu slot maps deleted%s", n,
+		 ret ? ", then a store error" : "");
+	server_audit(srv, rq->caller, "global-reset", NULL, before);
+	if (ret)
+		return store_error(c, ret, "the reset was not stored", why);
+	LOGP(DREST, LOG_NOTICE, "rest", "global reset: every slot map deleted");
 	return reply(c, MHD_HTTP_OK, NULL);
 }
 
@@ -368,8 +450,10 @@ static enum MHD_Result delete_slotmap(struct MHD_Connection *c, struct server *s
  * "DMAIN,1:DRSPRO,5"} some, as -e and -d do. Until the next SIGHUP or
  * restart: the config file and the command line are not rewritten.
  */
-static enum MHD_Result put_log_level(struct MHD_Connection *c, const struct request *rq)
+static enum MHD_Result put_log_level(struct MHD_Connection *c, struct server *srv,
+				     const struct request *rq)
 {
+	char before[256], after[256];
 	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_CONTENT_TYPE);
 	const char *level_text, *mask;
@@ -403,13 +487,115 @@ static enum MHD_Result put_log_level(struct MHD_Connection *c, const struct requ
 		return rest_error(c, MHD_HTTP_BAD_REQUEST,
 			     "mask: a level must be 0..8 or a level name");
 	}
+	log_format_mask(before, sizeof(before));
 	if (level_text)
 		log_set_all(level);
 	/* said at notice, so that the change shows at any level it leaves */
 	LOGP(DREST, LOG_NOTICE, "rest", "log level set by REST:%s%s%s%s",
 	     level_text ? " level " : "", level_text ?: "", mask ? " mask " : "", mask ?: "");
+	log_format_mask(after, sizeof(after));
+	server_audit(srv, rq->caller, "log-level", before, after);
 	json_decref(root);
 	return reply(c, MHD_HTTP_OK, NULL);
+}
+
+/*
+ * "2026-01-02T03:04:05[.frac](Z|+hh:mm|-hh:mm)" or Unix seconds, into µs.
+ * A "+" sent unescaped in a query reads as a space: taken as "+".
+ */
+static int parse_time(const char *s, int64_t *us)
+{
+	int oh, om, n = 0, digits = 0, sign;
+	struct tm tm = { 0 };
+	unsigned long secs;
+	long frac = 0;
+	const char *p;
+	time_t t;
+
+	if (!parse_id(s, 100000000000UL, &secs)) {
+		*us = (int64_t)secs * 1000000;
+		return 0;
+	}
+	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!p)
+		return -EINVAL;
+	if (*p == '.') {
+		for (p++; isdigit((unsigned char)*p); p++)
+			if (digits < 6) {
+				frac = frac * 10 + (*p - '0');
+				digits++;
+			}
+		if (!digits)
+			return -EINVAL;
+		for (; digits < 6; digits++)
+			frac *= 10;
+	}
+	if (*p == 'Z' && !p[1]) {
+		oh = om = 0;
+		sign = 1;
+	} else if ((*p == '+' || *p == ' ' || *p == '-') &&
+		   sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) == 2 && !p[1 + n] &&
+		   n == 5 && oh < 24 && om < 60) {
+		sign = *p == '-' ? -1 : 1;
+	} else {
+		return -EINVAL;
+	}
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -EINVAL;
+	*us = ((int64_t)t - sign * (oh * 3600 + om * 60)) * 1000000 + frac;
+	return 0;
+}
+
+static json_t *null_or_string(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static void audit_row(const struct server_audit_line *l, void *arg)
+{
+	json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:o,s:o}", "id", (json_int_t)l->id,
+			      "time", l->time, "caller", l->caller, "action", l->action,
+			      "before", null_or_string(l->before),
+			      "after", null_or_string(l->after));
+
+	json_array_append_new(arg, o);
+}
+
+/*
+ * GET /audit?since=TIME&after=ID&limit=N: the stored audit lines, oldest
+ * first; "after" pages on from the last id seen.
+ */
+static enum MHD_Result get_audit(struct MHD_Connection *c, struct server *srv)
+{
+	const char *since = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since");
+	const char *after = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after");
+	const char *limit = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+	unsigned long n = AUDIT_LIMIT_DEFAULT, id = 0;
+	int64_t since_us = 0;
+	char why[512];
+	json_t *a;
+	int ret;
+
+	if (since && parse_time(since, &since_us))
+		return rest_error(c, MHD_HTTP_BAD_REQUEST,
+			     "since \"%s\" is not a time like 2026-01-02T03:04:05Z or +01:00, or Unix seconds",
+			     since);
+	if (after && parse_id(after, 0x7fffffffffffffffUL, &id))
+		return rest_error(c, MHD_HTTP_BAD_REQUEST, "after \"%s\" is not an audit id",
+			     after);
+	if (limit && (parse_id(limit, AUDIT_LIMIT_MAX, &n) || !n))
+		return rest_error(c, MHD_HTTP_BAD_REQUEST, "limit \"%s\" is not 1..%d", limit,
+			     AUDIT_LIMIT_MAX);
+	a = json_array();
+	if (!a)
+		return MHD_NO;
+	ret = server_audit_query(srv, since_us, id, n, audit_row, a, why, sizeof(why));
+	if (ret) {
+		json_decref(a);
+		return store_error(c, ret, "the audit trail was not read", why);
+	}
+	return reply(c, MHD_HTTP_OK, json_pack("{s:o}", "audit", a));
 }
 
 enum MHD_Result rest_route(struct MHD_Connection *c, struct server *srv,
@@ -418,7 +604,6 @@ enum MHD_Result rest_route(struct MHD_Connection *c, struct server *srv,
 {
 	bool get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
 	bool del = !strcmp(method, "DELETE"), put = !strcmp(method, "PUT");
-	char why[512];
 
 	if (!strcmp(path, "/restart-counter") && get)
 		return reply(c, MHD_HTTP_OK, json_pack("{s:I}", "restart_counter",
@@ -445,18 +630,15 @@ enum MHD_Result rest_route(struct MHD_Connection *c, struct server *srv,
 	if (!strcmp(path, "/slotmaps") && post)
 		return post_slotmap(c, srv, rq);
 	if (!strcmp(path, "/log-level") && put)
-		return put_log_level(c, rq);
+		return put_log_level(c, srv, rq);
 	if (!strncmp(path, "/slotmaps/", 10) && del)
-		return delete_slotmap(c, srv, path + 10);
-	if (!strcmp(path, "/global-reset") && post) {
-		int ret = server_map_delete_all(srv, why, sizeof(why));
-
-		if (ret)
-			return store_error(c, ret, "the reset was not stored", why);
-		LOGP(DREST, LOG_NOTICE, "rest", "global reset: every slot map deleted");
-		return reply(c, MHD_HTTP_OK, NULL);
-	}
+		return delete_slotmap(c, srv, path + 10, rq);
+	if (!strcmp(path, "/global-reset") && post)
+		return global_reset(c, srv, rq);
+	if (!strcmp(path, "/audit") && get)
+		return get_audit(c, srv);
 	if (!strcmp(path, "/restart-counter") || !strcmp(path, "/banks") ||
+	    !strcmp(path, "/audit") ||
 	    !strcmp(path, "/clients") || !strcmp(path, "/slotmaps") ||
 	    !strcmp(path, "/global-reset") || !strcmp(path, "/log-level") ||
 	    !strncmp(path, "/banks/", 7) ||

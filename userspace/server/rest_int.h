@@ -16,6 +16,8 @@ struct request {
 	char *body;
 	size_t len;
 	bool too_big;
+	/* for audit lines: "ADDR:PORT", and " token=NAME" with --rest-auth */
+	char caller[160];
 };
 
 /* Requests answered with an error (4xx, 5xx), for SIGUSR1. */
@@ -24,6 +26,12 @@ extern unsigned long rest_refusals;
 /* Answers @status with {"error": "..."} (logged, counted). */
 enum MHD_Result rest_error(struct MHD_Connection *c, unsigned int status,
 			   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * A refused token: @status (401, 403) with WWW-Authenticate: @challenge and
+ * {"error": @why}; counted, logged at debug only (rest.c rate-limits).
+ */
+enum MHD_Result rest_deny(struct MHD_Connection *c, unsigned int status,
+			  const char *challenge, const char *why);
 /* A complete request under PREFIX: @path is what follows it. */
 enum MHD_Result rest_route(struct MHD_Connection *c, struct server *srv,
 			   const char *method, const char *path,

@@ -34,6 +34,7 @@ void server_cfg_default(struct server_cfg *cfg)
 	cfg->rest.deadline_ms = 10000;
 	cfg->rest.conn_max = 1000;
 	cfg->rest.conn_per_addr = 8;
+	cfg->audit_max = 100000;
 }
 
 /* --- lookups --- */

@@ -23,6 +23,7 @@ struct server_cfg {
 	unsigned int ka_interval_ms;
 	unsigned int ka_timeout_ms;
 	unsigned int connect_timeout_ms;	/* Connect*Req wait (T1) */
+	unsigned int audit_max;		/* audit lines kept in the database */
 	struct rest_cfg rest;
 };
 
@@ -81,6 +82,7 @@ struct server {
 	struct peer *peers;
 	struct slotmap *maps;
 	uint64_t seq;
+	struct audit *audit;		/* audit.c's; NULL: log lines only */
 };
 
 void server_cfg_default(struct server_cfg *cfg);

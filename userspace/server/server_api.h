@@ -9,6 +9,7 @@
 #ifndef REMSIM_SERVER_API_H
 #define REMSIM_SERVER_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,12 @@ struct rest_cfg {
 	unsigned int deadline_ms;	/* a request's whole time */
 	unsigned int conn_max;		/* connections in all */
 	unsigned int conn_per_addr;	/* connections per client address */
+	/* HTTPS (--rest-tls) with this certificate and key, PEM files */
+	bool tls;
+	char tls_cert[256];
+	char tls_key[256];
+	/* bearer tokens required (--rest-auth) */
+	bool auth;
 };
 
 struct rest_cfg *server_rest_cfg(struct server *srv);
@@ -58,8 +65,6 @@ int server_map_create(struct server *srv, struct rspro_bank_slot bank,
 /* Deletes the map on @bank: -ENOENT, or -EIO if it could not be stored. */
 int server_map_delete(struct server *srv, struct rspro_bank_slot bank,
 		      char *err, size_t errlen);
-/* Global reset: deletes every map; stops at the first store error. */
-int server_map_delete_all(struct server *srv, char *err, size_t errlen);
 
 /* --- the bankds and clients connected --- */
 
@@ -83,5 +88,48 @@ struct server_peer_info {
 const struct peer *server_peer_next_info(struct server *srv, enum server_peer_kind kind,
 					 const struct peer *prev,
 					 struct server_peer_info *info);
+
+/* --- bearer tokens (auth.c) --- */
+
+enum server_scope {
+	SERVER_SCOPE_READ,		/* GETs */
+	SERVER_SCOPE_ADMIN,		/* everything */
+};
+
+#define SERVER_TOKEN_NAME_MAX	64
+
+/*
+ * The token @secret (as sent after "Bearer "), looked up in the database at
+ * every call so that a revocation counts at once: 0 with its name and scope,
+ * -EACCES if it is no token of ours, -EBUSY or -EIO (with @err) if the
+ * database did not answer.
+ */
+int server_token_check(struct server *srv, const char *secret,
+		       char name[SERVER_TOKEN_NAME_MAX + 1], enum server_scope *scope,
+		       char *err, size_t errlen);
+
+/* --- the audit trail (audit.c) --- */
+
+/*
+ * One audit line: @caller ("127.0.0.1:40000 token=ops", "server"), @action
+ * ("slotmap create"), and what changed: @before and @after, either NULL
+ * where it does not apply. Logged at once, stored in the database soon.
+ */
+void server_audit(struct server *srv, const char *caller, const char *action,
+		  const char *before, const char *after);
+
+struct server_audit_line {
+	int64_t id;
+	const char *time, *caller, *action, *before, *after;
+};
+
+/*
+ * Up to @limit stored lines from @since_us (Unix time in µs) on with an id
+ * above @after_id, oldest first, to @fn; 0, or -EBUSY / -EIO with @err.
+ */
+int server_audit_query(struct server *srv, int64_t since_us, int64_t after_id,
+		       unsigned int limit,
+		       void (*fn)(const struct server_audit_line *, void *), void *arg,
+		       char *err, size_t errlen);
 
 #endif

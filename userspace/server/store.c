@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Slot maps and the restart counter in SQLite (WAL, synchronous=FULL). */
+/*
+ * Slot maps, the restart counter, REST's bearer tokens (their SHA-256 only)
+ * and the audit trail in SQLite (WAL, synchronous=FULL).
+ */
 #include <errno.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -37,7 +41,24 @@ static const char schema[] =
 	"  deleting INTEGER NOT NULL DEFAULT 0,"
 	"  PRIMARY KEY (bank_id, bank_slot));"
 	"CREATE UNIQUE INDEX IF NOT EXISTS live_client ON slotmaps"
-	"  (client_id, client_slot) WHERE deleting = 0;";
+	"  (client_id, client_slot) WHERE deleting = 0;"
+	/* added with REST auth: IF NOT EXISTS brings older files up to date */
+	"CREATE TABLE IF NOT EXISTS tokens ("
+	"  name TEXT PRIMARY KEY,"
+	"  scope TEXT NOT NULL CHECK (scope IN ('read', 'admin')),"
+	"  hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),"
+	"  created INTEGER NOT NULL,"
+	"  last_used INTEGER);"
+	/* AUTOINCREMENT: an id is never reused once the oldest are trimmed */
+	"CREATE TABLE IF NOT EXISTS audit ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  time_us INTEGER NOT NULL,"
+	"  time TEXT NOT NULL,"
+	"  caller TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  before TEXT,"
+	"  after TEXT);"
+	"CREATE INDEX IF NOT EXISTS audit_time ON audit (time_us);";
 
 /*
  * SQLite's own reason, its extended code and the system error behind it,
@@ -138,7 +159,9 @@ rollback:
 	return ret;
 }
 
-int store_open(struct store **out, const char *path, char *err, size_t errlen)
+/* @server: the daemon (counts a restart), not `remsim-server token`. */
+static int open_db(struct store **out, const char *path, bool server, char *err,
+		   size_t errlen)
 {
 	struct store *st = calloc(1, sizeof(*st));
 	int ret;
@@ -168,17 +191,29 @@ int store_open(struct store **out, const char *path, char *err, size_t errlen)
 			   err, errlen);
 	if (!ret)
 		ret = exec(st, schema, err, errlen);
-	if (!ret)
+	if (!ret && server)
 		ret = count_restart(st, err, errlen);
 	if (ret)
 		goto fail;
-	sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
+	/* a command may wait for the server's lock; the server may not */
+	if (server)
+		sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
 	*out = st;
 	return 0;
 fail:
 	sqlite3_close(st->db);
 	free(st);
 	return ret;
+}
+
+int store_open(struct store **out, const char *path, char *err, size_t errlen)
+{
+	return open_db(out, path, true, err, errlen);
+}
+
+int store_open_command(struct store **out, const char *path, char *err, size_t errlen)
+{
+	return open_db(out, path, false, err, errlen);
 }
 
 void store_close(struct store *st)
@@ -280,4 +315,220 @@ int store_remove(struct store *st, struct rspro_bank_slot bank, char *err,
 	/* only a deleted map: a live one may have replaced it meanwhile */
 	return change(st, "DELETE FROM slotmaps WHERE bank_id = ?1 AND bank_slot = ?2"
 		      " AND deleting = 1", v, 2, err, errlen);
+}
+
+/* --- REST's bearer tokens --- */
+
+/* Whether @a and @b are equal, in a time that does not depend on where they differ. */
+static bool same_hash(const unsigned char *a, const unsigned char *b)
+{
+	unsigned char diff = 0;
+	int i;
+
+	for (i = 0; i < STORE_HASH_LEN; i++)
+		diff |= a[i] ^ b[i];
+	return !diff;
+}
+
+int store_token_add(struct store *st, const struct stored_token *t, char *err, size_t errlen)
+{
+	sqlite3_stmt *q;
+	int rc, ret = 0;
+
+	if (sqlite3_prepare_v2(st->db, "INSERT INTO tokens (name, scope, hash, created)"
+			       " VALUES (?1, ?2, ?3, ?4)", -1, &q, NULL) != SQLITE_OK)
+		return fail(st, err, errlen, "token");
+	sqlite3_bind_text(q, 1, t->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, t->scope, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 3, t->hash, STORE_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, t->created);
+	rc = sqlite3_step(q);
+	if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
+		ret = -EEXIST;
+	else if (rc != SQLITE_DONE)
+		ret = fail(st, err, errlen, "adding a token");
+	sqlite3_finalize(q);
+	return ret;
+}
+
+int store_token_revoke(struct store *st, const char *name, char *err, size_t errlen)
+{
+	sqlite3_stmt *q;
+	int ret = 0;
+
+	if (sqlite3_prepare_v2(st->db, "DELETE FROM tokens WHERE name = ?1", -1, &q,
+			       NULL) != SQLITE_OK)
+		return fail(st, err, errlen, "token");
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		ret = fail(st, err, errlen, "revoking a token");
+	else if (!sqlite3_changes(st->db))
+		ret = -ENOENT;
+	sqlite3_finalize(q);
+	return ret;
+}
+
+static void token_row(sqlite3_stmt *q, struct stored_token *t)
+{
+	const void *hash = sqlite3_column_blob(q, 2);
+
+	snprintf(t->name, sizeof(t->name), "%s", (const char *)sqlite3_column_text(q, 0));
+	snprintf(t->scope, sizeof(t->scope), "%s", (const char *)sqlite3_column_text(q, 1));
+	memset(t->hash, 0, sizeof(t->hash));
+	if (hash && sqlite3_column_bytes(q, 2) == STORE_HASH_LEN)
+		memcpy(t->hash, hash, STORE_HASH_LEN);
+	t->created = sqlite3_column_int64(q, 3);
+	t->last_used = sqlite3_column_int64(q, 4);	/* NULL reads as 0 */
+}
+
+int store_token_list(struct store *st, void (*fn)(const struct stored_token *, void *),
+		     void *arg, char *err, size_t errlen)
+{
+	struct stored_token t;
+	sqlite3_stmt *q;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT name, scope, hash, created, last_used"
+			       " FROM tokens ORDER BY name", -1, &q, NULL) != SQLITE_OK)
+		return fail(st, err, errlen, "reading tokens");
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		token_row(q, &t);
+		fn(&t, arg);
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return fail(st, err, errlen, "reading tokens");
+	return 0;
+}
+
+/*
+ * Read at every request, so a token revoked by `remsim-server token` is
+ * refused at once. Every row is compared, all the way, whichever matches:
+ * neither an index lookup nor memcmp() then tells by its time how close a
+ * guess came.
+ */
+int store_token_find(struct store *st, const unsigned char *hash, struct stored_token *out,
+		     char *err, size_t errlen)
+{
+	struct stored_token t;
+	sqlite3_stmt *q;
+	bool found = false;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT name, scope, hash, created, last_used"
+			       " FROM tokens", -1, &q, NULL) != SQLITE_OK)
+		return fail(st, err, errlen, "reading tokens");
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		token_row(q, &t);
+		if (same_hash(t.hash, hash) & !found) {
+			*out = t;
+			found = true;
+		}
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return fail(st, err, errlen, "reading tokens");
+	return found ? 0 : -ENOENT;
+}
+
+int store_token_used(struct store *st, const char *name, int64_t now, char *err,
+		     size_t errlen)
+{
+	sqlite3_stmt *q;
+	int ret = 0;
+
+	/* once a minute at most: not a synchronous write for every GET */
+	if (sqlite3_prepare_v2(st->db, "UPDATE tokens SET last_used = ?2 WHERE name = ?1"
+			       " AND (last_used IS NULL OR last_used < ?2 - 60)", -1, &q,
+			       NULL) != SQLITE_OK)
+		return fail(st, err, errlen, "token");
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, now);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		ret = fail(st, err, errlen, "token use");
+	sqlite3_finalize(q);
+	return ret;
+}
+
+/* --- the audit trail --- */
+
+static int audit_insert(struct store *st, const struct stored_audit *a, char *err,
+			size_t errlen)
+{
+	sqlite3_stmt *q;
+	int ret = 0;
+
+	if (sqlite3_prepare_v2(st->db, "INSERT INTO audit (time_us, time, caller, action,"
+			       " before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1, &q,
+			       NULL) != SQLITE_OK)
+		return fail(st, err, errlen, "audit");
+	sqlite3_bind_int64(q, 1, a->time_us);
+	sqlite3_bind_text(q, 2, a->time, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, a->caller, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, a->action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 5, a->before, -1, SQLITE_STATIC);	/* NULL: SQL NULL */
+	sqlite3_bind_text(q, 6, a->after, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		ret = fail(st, err, errlen, "audit write");
+	sqlite3_finalize(q);
+	return ret;
+}
+
+int store_audit_add(struct store *st, const struct stored_audit *a, unsigned int n,
+		    unsigned int keep, char *err, size_t errlen)
+{
+	const int v[1] = { keep };
+	unsigned int i;
+	int ret = 0;
+
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return fail(st, err, errlen, "audit");
+	for (i = 0; i < n && !ret; i++)
+		ret = audit_insert(st, &a[i], err, errlen);
+	/* the newest @keep stay: ids only grow */
+	if (!ret)
+		ret = change(st, "DELETE FROM audit WHERE id <= (SELECT max(id) FROM audit) - ?1",
+			     v, 1, err, errlen);
+	if (!ret && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		ret = fail(st, err, errlen, "audit commit");
+	if (ret)
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return ret;
+}
+
+static const char *column_or_null(sqlite3_stmt *q, int col)
+{
+	return sqlite3_column_type(q, col) == SQLITE_NULL ? NULL :
+	       (const char *)sqlite3_column_text(q, col);
+}
+
+int store_audit_query(struct store *st, int64_t since_us, int64_t after_id,
+		      unsigned int limit, void (*fn)(const struct stored_audit *, void *),
+		      void *arg, char *err, size_t errlen)
+{
+	struct stored_audit a;
+	sqlite3_stmt *q;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT id, time_us, time, caller, action, before,"
+			       " after FROM audit WHERE time_us >= ?1 AND id > ?2"
+			       " ORDER BY id LIMIT ?3", -1, &q, NULL) != SQLITE_OK)
+		return fail(st, err, errlen, "reading the audit trail");
+	sqlite3_bind_int64(q, 1, since_us);
+	sqlite3_bind_int64(q, 2, after_id);
+	sqlite3_bind_int(q, 3, limit);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		a.id = sqlite3_column_int64(q, 0);
+		a.time_us = sqlite3_column_int64(q, 1);
+		a.time = (const char *)sqlite3_column_text(q, 2);
+		a.caller = (const char *)sqlite3_column_text(q, 3);
+		a.action = (const char *)sqlite3_column_text(q, 4);
+		a.before = column_or_null(q, 5);
+		a.after = column_or_null(q, 6);
+		fn(&a, arg);
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return fail(st, err, errlen, "reading the audit trail");
+	return 0;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The server's durable state in SQLite: slot maps (and maps deleted but not
- * yet confirmed removed by their bankd) and the restart counter. Every
- * change is committed before the caller acknowledges it.
+ * yet confirmed removed by their bankd), the restart counter, REST's bearer
+ * tokens and the audit trail. Every change is committed before the caller
+ * acknowledges it.
  */
 #ifndef REMSIM_SERVER_STORE_H
 #define REMSIM_SERVER_STORE_H
@@ -13,6 +14,25 @@
 #include "remsim/rspro.h"
 
 struct store;
+
+/* SHA-256, the only form in which a token is stored */
+#define STORE_HASH_LEN		32
+#define STORE_TOKEN_NAME_MAX	64
+
+struct stored_token {
+	char name[STORE_TOKEN_NAME_MAX + 1];
+	char scope[8];			/* "read" or "admin" */
+	unsigned char hash[STORE_HASH_LEN];
+	int64_t created, last_used;	/* Unix seconds; last_used 0: never */
+};
+
+/* One audit line; before and after may be NULL. */
+struct stored_audit {
+	int64_t id;			/* set when read back */
+	int64_t time_us;		/* Unix time */
+	const char *time;		/* the same, ISO 8601 with its offset */
+	const char *caller, *action, *before, *after;
+};
 
 struct stored_map {
 	struct rspro_bank_slot bank;
@@ -30,6 +50,11 @@ struct stored_map {
  * "retry later" instead of stalling the event loop.
  */
 int store_open(struct store **st, const char *path, char *err, size_t errlen);
+/*
+ * The same for `remsim-server token` beside a running server: no restart
+ * counted, and a write waits up to 5 s for the server's lock.
+ */
+int store_open_command(struct store **st, const char *path, char *err, size_t errlen);
 void store_close(struct store *st);
 
 uint64_t store_restart_counter(const struct store *st);
@@ -50,5 +75,31 @@ int store_mark_deleting(struct store *st, struct rspro_bank_slot bank,
 /* Forgets a deleted map once its bankd confirmed the removal. */
 int store_remove(struct store *st, struct rspro_bank_slot bank, char *err,
 		 size_t errlen);
+
+/* A token: -EEXIST if its name is taken. */
+int store_token_add(struct store *st, const struct stored_token *t, char *err,
+		    size_t errlen);
+/* -ENOENT if there is no token of that name. */
+int store_token_revoke(struct store *st, const char *name, char *err, size_t errlen);
+/* Calls @fn for every token, by name. */
+int store_token_list(struct store *st, void (*fn)(const struct stored_token *, void *),
+		     void *arg, char *err, size_t errlen);
+/* The token whose hash is @hash (compared in constant time), or -ENOENT. */
+int store_token_find(struct store *st, const unsigned char *hash, struct stored_token *out,
+		     char *err, size_t errlen);
+/* Notes a use at @now (Unix seconds), written at most once a minute. */
+int store_token_used(struct store *st, const char *name, int64_t now, char *err,
+		     size_t errlen);
+
+/* Adds @n audit lines in one transaction and keeps only the newest @keep. */
+int store_audit_add(struct store *st, const struct stored_audit *a, unsigned int n,
+		    unsigned int keep, char *err, size_t errlen);
+/*
+ * Calls @fn for up to @limit audit lines at or after @since_us with an id
+ * above @after_id, oldest first. Its strings live only during the call.
+ */
+int store_audit_query(struct store *st, int64_t since_us, int64_t after_id,
+		      unsigned int limit, void (*fn)(const struct stored_audit *, void *),
+		      void *arg, char *err, size_t errlen);
 
 #endif

@@ -16,7 +16,7 @@ static bool timestamps;
 static const char *const cat_names[LOG_CAT_COUNT] = {
 	[DMAIN] = "DMAIN", [DRSPRO] = "DRSPRO", [DREST] = "DREST",
 	[DSLOTMAP] = "DSLOTMAP", [DBANKDW] = "DBANKDW", [DST2] = "DST2",
-	[DGSMTAP] = "DGSMTAP",
+	[DGSMTAP] = "DGSMTAP", [DAUDIT] = "DAUDIT",
 };
 
 static const char *level_name(enum log_level level)
@@ -156,6 +156,17 @@ int log_parse_mask(const char *mask)
 	if (unknown[0])
 		warn_ignored("unknown categories", unknown);
 	return 0;
+}
+
+void log_format_mask(char *buf, size_t size)
+{
+	size_t n = 0;
+	int cat;
+
+	buf[0] = 0;
+	for (cat = 0; cat < LOG_CAT_COUNT && n < size; cat++)
+		n += snprintf(buf + n, size - n, "%s%s,%d", cat ? ":" : "",
+			      cat_names[cat], levels[cat]);
 }
 
 bool log_enabled(enum log_cat cat, enum log_level level)

@@ -9,6 +9,7 @@
 #define REMSIM_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum log_level {
 	LOG_DEBUG	= 1,
@@ -26,6 +27,7 @@ enum log_cat {
 	DBANKDW,
 	DST2,
 	DGSMTAP,
+	DAUDIT,		/* remsim-server's audit trail: who changed what */
 	LOG_CAT_COUNT
 };
 
@@ -56,6 +58,8 @@ int log_parse_level(const char *text);
  * programs accept them; -EINVAL only for a level that is no level.
  */
 int log_parse_mask(const char *mask);
+/* The levels as a mask that log_parse_mask() takes: "DMAIN,3:DRSPRO,3:..." */
+void log_format_mask(char *buf, size_t size);
 
 bool log_enabled(enum log_cat cat, enum log_level level);
 void log_line(enum log_cat cat, enum log_level level, const char *who,
