@@ -100,7 +100,8 @@ SOFTSIM_SRCS	:= $(filter-out userspace/softsim/main.c,$(wildcard userspace/softs
 LIBREMSIM	:= $(B)/lib/libremsim.a
 TESTLIB_SRCS	:= $(wildcard tests/lib/*.c)
 TESTLIB		:= $(B)/tests/libtest.a
-LDLIBS		:= -lmnl -lpthread
+# libremsim-rspro's TLS transport (userspace/lib/rspro/tls.c) is on GnuTLS
+LDLIBS		:= -lmnl -lpthread -lgnutls
 SELFTESTS	:= $(patsubst tests/selftests/%.c,$(B)/tests/selftests/%,$(wildcard tests/selftests/*_test.c))
 # The slot core's tests again on a slot of the software USB board.
 USB_VARIANTS	:= $(B)/tests/selftests/slot_usb_test $(B)/tests/selftests/apdu_usb_test \
@@ -364,7 +365,7 @@ $(RSPRO_FUZZERS): $(B)/fuzz/%: tests/fuzz/%.c $(RSPRO_SRCS) $(FUZZ_DAEMON_SRCS) 
 	$(quiet) FUZZER $@
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) $(FUZZ_FLAGS) -isystem $(ASN1_GEN) -o $@ $< $(RSPRO_SRCS) $(FUZZ_DAEMON_SRCS) \
-		$(B)/asn1/fuzz/*.o -lpthread
+		$(B)/asn1/fuzz/*.o -lpthread -lgnutls
 
 fuzzers: $(FUZZERS)
 
