@@ -15,6 +15,7 @@
 #include "remsim/daemon.h"
 #include "remsim/log.h"
 #include "remsim/net.h"
+#include "remsim/rspro_tls.h"
 #include "rest.h"
 #include "server.h"
 
@@ -49,6 +50,7 @@ static void usage(FILE *f)
 		"      --rest-connections N   REST connections at once (default 1000)\n"
 		"      --rest-connections-per-address N\n"
 		"                             REST connections at once from one address (8)\n"
+		"%s"
 		"  -e, --log-level LEVEL      debug, info, notice, error or fatal (default info)\n"
 		"  -d, --debug MASK           osmo-remsim log mask, e.g. DMAIN,1:DRSPRO,5\n"
 		"  -T, --timestamp            timestamps on log lines\n"
@@ -56,7 +58,8 @@ static void usage(FILE *f)
 		"  -V, --version              print the version\n"
 		"  -h, --help                 this text\n"
 		"\n"
-		"See Documentation/server.rst.\n", DEFAULT_CONF);
+		"See Documentation/server.rst and Documentation/security.rst.\n", DEFAULT_CONF,
+		rspro_tls_usage);
 }
 
 enum {
@@ -87,6 +90,7 @@ static const struct option options[] = {
 	{ "rest-request-timeout", required_argument,	NULL, OPT_REST_TIMEOUT },
 	{ "rest-connections",	required_argument,	NULL, OPT_REST_CONNS },
 	{ "rest-connections-per-address", required_argument, NULL, OPT_REST_CONNS_ADDR },
+	RSPRO_TLS_LONG_OPTIONS,
 	{ "log-level",		required_argument,	NULL, 'e' },
 	{ "debug",		required_argument,	NULL, 'd' },
 	{ "timestamp",		no_argument,		NULL, 'T' },
@@ -153,6 +157,9 @@ static int apply(void *arg, int opt, const char *value, char *why, size_t whylen
 	unsigned long v;
 	int level;
 
+	/* the one listener: no per-link keys */
+	if (opt >= RSPRO_TLS_OPT_BASE && opt < RSPRO_TLS_OPT_BASE + RSPRO_TLS_NKEYS_COMMON)
+		return rspro_tls_cfg_set(&cfg->tls, rspro_tls_opt_key(opt), value, why, whylen);
 	switch (opt) {
 	case 'D':
 		return copy_str(cfg->db_path, sizeof(cfg->db_path), value,
@@ -264,6 +271,8 @@ static void reload(struct daemon *d)
 	daemon_keep_setting("rest-connections", cfg.rest.conn_max != cur->rest.conn_max);
 	daemon_keep_setting("rest-connections-per-address",
 			    cfg.rest.conn_per_addr != cur->rest.conn_per_addr);
+	/* the credentials too: a restart loads them */
+	daemon_keep_setting("tls", rspro_tls_cfg_changed(&cfg.tls, &cur->tls));
 	cur->ka_interval_ms = cfg.ka_interval_ms;
 	cur->ka_timeout_ms = cfg.ka_timeout_ms;
 	cur->bankd_port = cfg.bankd_port;
@@ -322,6 +331,14 @@ static int setup(struct daemon *d, int argc, char **argv)
 		fprintf(stderr, "remsim-server: %s\n", why);
 		return 2;
 	}
+	/* bad or missing credentials are a bad configuration, said at once */
+	if (srv->cfg.tls.mode == RSPRO_TLS_ON) {
+		srv->tls = rspro_tls_new(&srv->cfg.tls, false, why, sizeof(why));
+		if (!srv->tls) {
+			fprintf(stderr, "remsim-server: TLS: %s\n", why);
+			return 2;
+		}
+	}
 	return DAEMON_RUN;
 }
 
@@ -340,8 +357,9 @@ static int start(struct daemon *d)
 		server_stop(srv);
 		return 1;
 	}
-	LOGP(DMAIN, LOG_INFO, NULL, "RSPRO on %s port %u, REST on %s port %u",
+	LOGP(DMAIN, LOG_INFO, NULL, "RSPRO on %s port %u (%s), REST on %s port %u",
 	     srv->cfg.rspro_bind, net_local_port(srv->rspro_fd),
+	     srv->tls ? "TLS 1.3" : "plaintext",
 	     srv->cfg.rest.bind, srv->cfg.rest.port);
 	return 0;
 }
