@@ -447,7 +447,12 @@ static void client_pdu(struct rspro_conn *conn, const struct rspro_pdu *pdu)
 
 static void client_closed(struct rspro_conn *conn, int err, const char *why)
 {
-	client_gone(rspro_conn_data(conn), why);
+	struct client *c = rspro_conn_data(conn);
+
+	/* failed handshakes count toward the address's reconnect storm */
+	if (rspro_tls_bankd_link(&c->bd->cfg.tls) && !rspro_conn_tls_peer(conn))
+		rspro_peer_limit_refused(&c->bd->limit, rspro_conn_peer(conn));
+	client_gone(c, why);
 }
 
 static void client_pong(struct rspro_conn *conn)

@@ -419,7 +419,12 @@ static void peer_gone(struct peer *p, const char *why)
 
 static void peer_closed(struct rspro_conn *c, int err, const char *why)
 {
-	peer_gone(rspro_conn_data(c), why);
+	struct peer *p = rspro_conn_data(c);
+
+	/* failed handshakes count toward the address's reconnect storm */
+	if (p->srv->tls && !rspro_conn_tls_peer(c))
+		rspro_peer_limit_refused(&p->srv->limit, rspro_conn_peer(c));
+	peer_gone(p, why);
 }
 
 static void peer_close(struct peer *p)

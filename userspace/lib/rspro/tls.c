@@ -497,7 +497,9 @@ static int tls_error(struct tls_transport *tr, int ret)
 {
 	if (tr->t.err[0])
 		return -EPROTO;
-	if (ret == GNUTLS_E_FATAL_ALERT_RECEIVED || ret == GNUTLS_E_WARNING_ALERT_RECEIVED)
+	if (ret == GNUTLS_E_PREMATURE_TERMINATION)
+		set_err(tr, "the peer closed the connection");	/* a port probe, often */
+	else if (ret == GNUTLS_E_FATAL_ALERT_RECEIVED || ret == GNUTLS_E_WARNING_ALERT_RECEIVED)
 		set_err(tr, "the peer sent the alert \"%s\"",
 			gnutls_alert_get_name(gnutls_alert_get(tr->s)));
 	else if (ret == GNUTLS_E_UNEXPECTED_PACKET_LENGTH ||
