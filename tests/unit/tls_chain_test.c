@@ -464,6 +464,53 @@ TEST_TIMEOUT(stalled_handshake_closed_and_logged_once, 60)
 	EXPECT_EQ(0, daemon_stop(&server, SIGTERM, 10000));
 }
 
+/* A server with @conf as its config file: its exit status within 5 s. */
+static int server_conf_exit(const char *conf)
+{
+	char path[300], db[300], rs[8], rt[8];
+	char *argv[] = { (char *)daemon_bin("remsim-server"), "-c", path, "-D", db,
+			 "--rspro-bind", "127.0.0.1", "--rspro-port", rs, "--rest-bind",
+			 "127.0.0.1", "--rest-port", rt, NULL };
+
+	rspro_port = free_port();
+	rest_port = free_port();
+	snprintf(rs, sizeof(rs), "%d", rspro_port);
+	snprintf(rt, sizeof(rt), "%d", rest_port);
+	snprintf(db, sizeof(db), "%s/conf%d.db", dir, rspro_port);
+	snprintf(server_log, sizeof(server_log), "%s/conf%d.log", dir, rspro_port);
+	snprintf(path, sizeof(path), "%s/server.conf", dir);
+	write_file("server.conf", conf);
+	if (daemon_start(&server, argv, server_log))
+		return -1;
+	return daemon_wait(&server, 5000);
+}
+
+TEST_TIMEOUT(config_file_keys_and_bad_credentials, 60)
+{
+	char conf[1200], a[256], b[256], c[256];
+
+	make_pki();
+	/* the keys in a config file, as on the command line */
+	snprintf(conf, sizeof(conf), "tls = on\ntls-ca = %s\ntls-cert = %s\ntls-key = %s\n",
+		 pki_path(&ca, "ca", "pem", a, sizeof(a)), pki_path(&ca, "server", "pem", b, sizeof(b)),
+		 pki_path(&ca, "server", "key", c, sizeof(c)));
+	EXPECT_EQ(-1, server_conf_exit(conf));
+	EXPECT_TRUE(log_wait(server_log, "(TLS 1.3)"));
+	EXPECT_EQ(0, daemon_stop(&server, SIGTERM, 10000));
+	/* credentials that do not load are a bad configuration: exit 2, the reason */
+	snprintf(conf, sizeof(conf), "tls = on\ntls-ca = %s/nowhere.pem\ntls-cert = %s\n"
+		 "tls-key = %s\n", dir, b, c);
+	EXPECT_EQ(2, server_conf_exit(conf));
+	EXPECT_TRUE(log_contains(server_log, "remsim-server: TLS: tls-ca "));
+	EXPECT_EQ(2, server_conf_exit("tls = on\n"));
+	EXPECT_TRUE(log_contains(server_log,
+				 "remsim-server: TLS: tls on needs tls-ca, tls-cert and tls-key, or tls-psk-file"));
+	EXPECT_EQ(2, server_conf_exit("tls = maybe\n"));
+	EXPECT_TRUE(log_contains(server_log, "tls \"maybe\" is not on or off"));
+	/* per-link keys are not the server's: it has one listener */
+	EXPECT_EQ(2, server_conf_exit("tls-server = on\n"));
+}
+
 int main(int argc, char **argv)
 {
 	return ktap_main_in_dir(argc, argv, dir);

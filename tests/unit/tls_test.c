@@ -18,6 +18,7 @@
 #include "ktap.h"
 #include "pki.h"
 #include "remsim/rspro_conn.h"
+#include "remsim/rspro_link.h"
 #include "remsim/rspro_tls.h"
 
 static char dir[] = "/tmp/tls_test-XXXXXX";
@@ -498,6 +499,120 @@ TEST(bulk_arrives_whole)
 	rspro_conn_close(s.conn);
 	rspro_tls_free(srv);
 	rspro_tls_free(cli);
+}
+
+/* A one-connection TLS server for a link: answers ConnectClientReq ok. */
+struct tls_server {
+	struct rspro_tls *tls;
+	struct ev_io io;
+	int lfd, accepted;
+	struct end e;
+};
+
+static void srv_pdu(struct rspro_conn *c, const struct rspro_pdu *pdu)
+{
+	struct rspro_identity id;
+	struct rspro_pdu res;
+	struct rspro_error err;
+
+	end_pdu(c, pdu);
+	if (pdu->msg != RSPRO_CONNECT_CLIENT_REQ)
+		return;
+	rspro_identity_init(&id, RSPRO_COMP_SERVER, "t", "remsim-server", "1");
+	rspro_connect_client_res(&res, &id, RSPRO_OK);
+	rspro_conn_send(c, &res, &err);
+}
+
+static const struct rspro_conn_ops srv_ops = {
+	.pdu = srv_pdu,
+	.closed = end_closed,
+};
+
+static void srv_accept(struct ev_io *io, uint32_t revents)
+{
+	struct tls_server *ts = io->data;
+	struct rspro_conn_cfg cfg;
+	int fd = net_accept(ts->lfd);
+
+	if (fd < 0)
+		return;
+	if (ts->e.conn)
+		rspro_conn_close(ts->e.conn);
+	memset(&ts->e, 0, sizeof(ts->e));
+	cfg_quiet(&cfg, true);
+	ts->e.conn = rspro_conn_new(loop, rspro_transport_tls(fd, ts->tls, true, NULL, NULL),
+				    &cfg, &srv_ops, &ts->e);
+	ts->accepted++;
+}
+
+struct link_seen {
+	bool up;
+	int ups;
+};
+
+static void seen_up(struct rspro_link *l)
+{
+	struct link_seen *g = rspro_link_data(l);
+
+	g->up = true;
+	g->ups++;
+}
+
+static void seen_down(struct rspro_link *l, const char *why)
+{
+	((struct link_seen *)rspro_link_data(l))->up = false;
+}
+
+static const struct rspro_link_ops seen_ops = {
+	.up = seen_up,
+	.down = seen_down,
+};
+
+/* The link keeps its ticket: its reconnect resumes the session. */
+TEST(link_resumes_on_reconnect)
+{
+	struct rspro_link_cfg cfg;
+	struct tls_server ts = { 0 };
+	struct link_seen g = { 0 };
+	struct rspro_link *l;
+	uint64_t end;
+
+	make_pki();
+	ts.tls = x509(&ca, "server", 0);
+	ASSERT_TRUE(ts.tls != NULL);
+	ts.lfd = net_listen("127.0.0.1", 0, 8);
+	ASSERT_TRUE(ts.lfd >= 0);
+	ASSERT_EQ(0, ev_io_start(loop, &ts.io, ts.lfd, EPOLLIN, srv_accept, &ts));
+	rspro_link_cfg_default(&cfg);
+	snprintf(cfg.host, sizeof(cfg.host), "127.0.0.1");
+	cfg.port = net_local_port(ts.lfd);
+	rspro_identity_init(&cfg.identity, RSPRO_COMP_CLIENT, "t", "remsim-client", "1");
+	cfg.client_slot = (struct rspro_client_slot){ 5, 0 };
+	cfg.conn.ka_interval_ms = 0;
+	cfg.tls = x509(&ca, "client5", 0);
+	cfg.tls_expect = want_server;
+	ASSERT_TRUE(cfg.tls != NULL);
+	l = rspro_link_new(loop, &cfg, &seen_ops, &g);
+	ASSERT_TRUE(l != NULL);
+	rspro_link_start(l);
+	ASSERT_TRUE(run_until(&g.up, 5000));
+	EXPECT_EQ(0, rspro_link_tls_resumed(l));
+	/* the ticket came before the ConnectClientRes; the server drops us */
+	rspro_conn_close(ts.e.conn);
+	ts.e.conn = NULL;
+	end = ev_now_ns() + 5000000000ull;
+	while (g.ups < 2 && ev_now_ns() < end)
+		ev_run_once(loop, 10);
+	EXPECT_EQ(2, g.ups);
+	EXPECT_EQ(2, ts.accepted);
+	EXPECT_EQ(1, rspro_link_tls_resumed(l));
+	rspro_link_free(l);
+	if (ts.e.conn)
+		rspro_conn_close(ts.e.conn);
+	ev_io_stop(&ts.io);
+	close(ts.lfd);
+	rspro_tls_free(cfg.tls);
+	rspro_tls_free(ts.tls);
 }
 
 int main(int argc, char **argv)
