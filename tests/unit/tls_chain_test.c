@@ -492,7 +492,8 @@ TEST_TIMEOUT(config_file_keys_and_bad_credentials, 60)
 	make_pki();
 	/* the keys in a config file, as on the command line */
 	snprintf(conf, sizeof(conf), "tls = on\ntls-ca = %s\ntls-cert = %s\ntls-key = %s\n",
-		 pki_path(&ca, "ca", "pem", a, sizeof(a)), pki_path(&ca, "server", "pem", b, sizeof(b)),
+		 pki_path(&ca, "ca", "pem", a, sizeof(a)),
+		 pki_path(&ca, "server", "pem", b, sizeof(b)),
 		 pki_path(&ca, "server", "key", c, sizeof(c)));
 	EXPECT_EQ(-1, server_conf_exit(conf));
 	EXPECT_TRUE(log_wait(server_log, "(TLS 1.3)"));

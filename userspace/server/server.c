@@ -185,7 +185,8 @@ static bool cert_allows(struct peer *p, const struct rspro_pdu *req, enum rspro_
 			unsigned int id)
 {
 	const struct rspro_tls_peer *tp = rspro_conn_tls_peer(p->conn);
-	int32_t result = type == RSPRO_COMP_BANKD ? RSPRO_ILLEGAL_BANK_ID : RSPRO_ILLEGAL_CLIENT_ID;
+	int32_t result = type == RSPRO_COMP_BANKD ? RSPRO_ILLEGAL_BANK_ID :
+						    RSPRO_ILLEGAL_CLIENT_ID;
 	char ids[160];
 
 	if (!tp || rspro_tls_peer_allows(tp, type, id))
