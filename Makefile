@@ -103,7 +103,8 @@ SOFTSIM_SRCS	:= $(filter-out userspace/softsim/main.c,$(wildcard userspace/softs
 LIBREMSIM	:= $(B)/lib/libremsim.a
 TESTLIB_SRCS	:= $(wildcard tests/lib/*.c)
 TESTLIB		:= $(B)/tests/libtest.a
-LDLIBS		:= -lmnl -lpthread
+# libremsim-rspro's TLS transport (userspace/lib/rspro/tls.c) is on GnuTLS
+LDLIBS		:= -lmnl -lpthread -lgnutls
 SELFTESTS	:= $(patsubst tests/selftests/%.c,$(B)/tests/selftests/%,$(wildcard tests/selftests/*_test.c))
 # The slot core's tests again on a slot of the software USB board.
 USB_VARIANTS	:= $(B)/tests/selftests/slot_usb_test $(B)/tests/selftests/apdu_usb_test \
@@ -287,7 +288,7 @@ $(B)/tests/unit/client_config_test: $(patsubst %.c,$(SAN)/obj/userspace/client/%
 # (the objects come after the libraries on the command line: those again)
 $(B)/tests/unit/client_config_test: LDLIBS := $(SAN)/libremsim.a $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a -lusb-1.0 $(LDLIBS)
 $(B)/obj/tests/lib/pcsc_env.o $(SAN)/obj/tests/lib/pcsc_env.o: ALL_CFLAGS += $(PCSC_CFLAGS)
-PCSC_TESTS	:= bankd_test softsim_test client_shell_test hostile_test
+PCSC_TESTS	:= bankd_test softsim_test client_shell_test hostile_test tls_chain_test
 $(B)/tests/unit/hostile_test: LDLIBS += -lsqlite3
 # its HTTPS client (tests/lib/https.c)
 $(B)/tests/unit/rest_auth_test: LDLIBS += -lgnutls
@@ -369,7 +370,7 @@ $(RSPRO_FUZZERS): $(B)/fuzz/%: tests/fuzz/%.c $(RSPRO_SRCS) $(FUZZ_DAEMON_SRCS) 
 	$(quiet) FUZZER $@
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) $(FUZZ_FLAGS) -isystem $(ASN1_GEN) -o $@ $< $(RSPRO_SRCS) $(FUZZ_DAEMON_SRCS) \
-		$(B)/asn1/fuzz/*.o -lpthread
+		$(B)/asn1/fuzz/*.o -lpthread -lgnutls
 
 fuzzers: $(FUZZERS)
 

@@ -39,7 +39,7 @@ DAEMONS		:= remsim-server remsim-bankd remsim-client remsim-client-shell remsim-
 UNITS		:= $(patsubst systemd/%.in,%,$(wildcard systemd/*.service.in))
 MAN8		:= $(wildcard man/*.8)
 MAN5		:= $(wildcard man/*.5)
-RSPRO_HEADERS	:= $(addprefix userspace/lib/rspro/include/remsim/,rspro.h ipa.h rspro_conn.h \
+RSPRO_HEADERS	:= $(addprefix userspace/lib/rspro/include/remsim/,rspro.h ipa.h rspro_conn.h rspro_tls.h \
 		   rspro_link.h)
 DAEMON_HEADERS	:= $(addprefix userspace/lib/daemon/include/remsim/,evloop.h log.h conf.h net.h \
 		   daemon.h)

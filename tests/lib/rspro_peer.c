@@ -10,6 +10,8 @@
 #include "remsim/ipa.h"
 #include "rspro_peer.h"
 
+struct rspro_tls *tpeer_tls;
+
 static void tpeer_pdu(struct rspro_conn *c, const struct rspro_pdu *pdu)
 {
 	struct tpeer *t = rspro_conn_data(c);
@@ -68,7 +70,9 @@ static int connect_with(struct tpeer *t, struct ev_loop *loop, int port,
 		close(fd);
 		return -ECONNREFUSED;
 	}
-	t->conn = rspro_conn_new(loop, rspro_transport_tcp(fd), cfg, &tpeer_ops, t);
+	t->conn = rspro_conn_new(loop, tpeer_tls ? rspro_transport_tls(fd, tpeer_tls, false, NULL,
+									 NULL) :
+				 rspro_transport_tcp(fd), cfg, &tpeer_ops, t);
 	return t->conn ? 0 : -ENOMEM;
 }
 

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "remsim/rspro_conn.h"
+#include "remsim/rspro_tls.h"
 
 #define TPEER_INBOX	64
 
@@ -21,6 +22,9 @@ struct tpeer {
 	int pongs;		/* PONGs to our PINGs */
 	char why[200];
 };
+
+/* Set: the peers that connect speak TLS with these credentials. */
+extern struct rspro_tls *tpeer_tls;
 
 /* Connects to 127.0.0.1:@port (answers PINGs, sends none). */
 int tpeer_connect(struct tpeer *t, struct ev_loop *loop, int port);

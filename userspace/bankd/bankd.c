@@ -29,6 +29,7 @@ void bankd_cfg_default(struct bankd_cfg *cfg)
 	cfg->ka_interval_ms = 30000;
 	cfg->ka_timeout_ms = 10000;
 	cfg->identify_timeout_ms = 10000;
+	rspro_tls_cfg_default(&cfg->tls);
 }
 
 static void send_result(struct bankd *bd, enum rspro_msg msg, int32_t result)
@@ -344,15 +345,21 @@ int bankd_start(struct bankd *bd, char *err, size_t errlen)
 	lcfg.bankd_addr = bd->addr;
 	lcfg.conn.ka_interval_ms = bd->cfg.ka_interval_ms;
 	lcfg.conn.ka_timeout_ms = bd->cfg.ka_timeout_ms;
+	if (rspro_tls_server_link(&bd->cfg.tls)) {
+		lcfg.tls = bd->tls;
+		lcfg.tls_expect = (struct rspro_tls_id){ RSPRO_COMP_SERVER, 0, 0 };
+	}
 	bd->link = rspro_link_new(bd->loop, &lcfg, &server_ops, bd);
 	if (!bd->link) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	rspro_link_start(bd->link);
-	LOGP(DMAIN, LOG_INFO, NULL, "bank %u: %u slots, clients on %s port %u, server %s:%u",
+	LOGP(DMAIN, LOG_INFO, NULL, "bank %u: %u slots, clients on %s port %u (%s), server %s:%u (%s)",
 	     bd->cfg.bank_id, bd->cfg.num_slots, bd->cfg.bind_ip, bd->cfg.bind_port,
-	     bd->cfg.server_host, bd->cfg.server_port);
+	     rspro_tls_bankd_link(&bd->cfg.tls) ? "TLS" : "plaintext",
+	     bd->cfg.server_host, bd->cfg.server_port,
+	     rspro_tls_server_link(&bd->cfg.tls) ? "TLS" : "plaintext");
 	return 0;
 }
 
@@ -378,4 +385,6 @@ void bankd_stop(struct bankd *bd)
 	free(bd->workers);
 	free(bd->maps);
 	slot_table_free(&bd->slots);
+	rspro_tls_free(bd->tls);
+	bd->tls = NULL;
 }

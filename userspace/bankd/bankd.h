@@ -15,6 +15,7 @@
 #include "csv.h"
 #include "remsim/rspro_conn.h"
 #include "remsim/rspro_link.h"
+#include "remsim/rspro_tls.h"
 
 /*
  * Whether ConnectBankReq tells the server where clients reach us, in the
@@ -43,6 +44,8 @@ struct bankd_cfg {
 	/* a new connection has this long to send its connectClientReq */
 	unsigned int identify_timeout_ms;
 	enum bankd_announce announce;	/* --announce-address */
+	/* tls-server: the link to the server; tls-bankd: our clients' */
+	struct rspro_tls_cfg tls;
 };
 
 /*
@@ -155,6 +158,8 @@ struct bankd {
 	unsigned int done_unread;	/* wake-ups since done_fd was read */
 	atomic_bool done_told;		/* done_fd written, the loop has not looked */
 	int gsmtap_fd;
+	/* the credentials, if any link runs TLS (loaded by main.c) */
+	struct rspro_tls *tls;
 	bool bad_config;		/* bankd_start() refused the reader map */
 	bool port_warned;		/* "clients cannot reach us" said */
 };

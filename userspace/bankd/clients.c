@@ -310,8 +310,34 @@ static void retry_timer(struct ev_timer *t)
 		open_card(c);
 }
 
+/*
+ * Whether the client's TLS certificate (or PSK identity) allows the client
+ * id it claims: a client may not take another's card. Plaintext binds
+ * nothing. Refused: illegalClientId, as for a request osmo-remsim's client
+ * gets wrong.
+ */
+static bool cert_allows(struct client *c, const struct rspro_pdu *pdu)
+{
+	const struct rspro_tls_peer *tp = rspro_conn_tls_peer(c->conn);
+	unsigned int id = pdu->connect_client_req.slot.client_id;
+	char ids[160];
+
+	if (!tp || rspro_tls_peer_allows(tp, RSPRO_COMP_CLIENT, id))
+		return true;
+	rspro_tls_peer_ids(tp, ids, sizeof(ids));
+	LOGP(DBANKDW, LOG_ERROR, c->name,
+	     "peer %s with %s (it allows %s) asked to be client %u: refused with illegalClientId, the connection closes",
+	     rspro_conn_peer(c->conn), tp->subject, ids, id);
+	connect_res(c, RSPRO_ILLEGAL_CLIENT_ID);
+	rspro_peer_limit_refused(&c->bd->limit, rspro_conn_peer(c->conn));
+	client_close(c, "client id not allowed by its certificate");
+	return false;
+}
+
 static void connect_client_req(struct client *c, const struct rspro_pdu *pdu)
 {
+	if (pdu->connect_client_req.has_slot && !cert_allows(c, pdu))
+		return;
 	if (c->identified || c->incumbent || !pdu->connect_client_req.has_slot) {
 		LOGP(DBANKDW, LOG_ERROR, c->name, "connectClientReq %s: illegalClientId",
 		     pdu->connect_client_req.has_slot ? "twice" : "without a client slot");
@@ -421,7 +447,12 @@ static void client_pdu(struct rspro_conn *conn, const struct rspro_pdu *pdu)
 
 static void client_closed(struct rspro_conn *conn, int err, const char *why)
 {
-	client_gone(rspro_conn_data(conn), why);
+	struct client *c = rspro_conn_data(conn);
+
+	/* failed handshakes count toward the address's reconnect storm */
+	if (rspro_tls_bankd_link(&c->bd->cfg.tls) && !rspro_conn_tls_peer(conn))
+		rspro_peer_limit_refused(&c->bd->limit, rspro_conn_peer(conn));
+	client_gone(c, why);
 }
 
 static void client_pong(struct rspro_conn *conn)
@@ -469,10 +500,17 @@ void clients_accept(struct net_listener *l, int fd)
 	cfg.ka_interval_ms = bd->cfg.ka_interval_ms;
 	cfg.ka_timeout_ms = bd->cfg.ka_timeout_ms;
 	c = calloc(1, sizeof(*c));
-	t = c ? rspro_transport_tcp(fd) : NULL;
+	if (!c) {
+		close(fd);
+		return;
+	}
+	/* (the TLS transport closes @fd when it fails) */
+	t = rspro_tls_bankd_link(&bd->cfg.tls) ?
+	    rspro_transport_tls(fd, bd->tls, true, NULL, NULL) : rspro_transport_tcp(fd);
 	if (!t) {
 		free(c);
-		close(fd);
+		if (!rspro_tls_bankd_link(&bd->cfg.tls))
+			close(fd);
 		return;
 	}
 	c->bd = bd;

@@ -14,6 +14,7 @@
 #include "remsim/conf.h"
 #include "remsim/daemon.h"
 #include "remsim/log.h"
+#include "remsim/rspro_tls.h"
 
 static void usage(FILE *f)
 {
@@ -44,13 +45,15 @@ static void usage(FILE *f)
 		"                              tell the server our -I/-P for clients: auto\n"
 		"                              (default) only to a server that says it\n"
 		"                              understands it (remsim-server)\n"
+		"%s%s"
 		"  -e, --log-level LEVEL       debug, info, notice, error, fatal (or 1..8)\n"
 		"  -d, --debug MASK            osmo-remsim log mask, e.g. DMAIN,1:DBANKDW,1\n"
 		"  -T, --timestamp             timestamps on log lines\n"
 		"  -L, --disable-color         accepted for osmo-remsim\n"
 		"  -V, --version, -h, --help\n"
 		"\n"
-		"See Documentation/bankd.rst.\n");
+		"See Documentation/bankd.rst and Documentation/security.rst.\n",
+		rspro_tls_usage, rspro_tls_link_usage);
 }
 
 enum { OPT_KA_INTERVAL = 256, OPT_KA_TIMEOUT, OPT_IDENTIFY_TIMEOUT, OPT_ANNOUNCE };
@@ -72,6 +75,8 @@ static const struct option options[] = {
 	{ "keepalive-timeout",	required_argument,	NULL, OPT_KA_TIMEOUT },
 	{ "identify-timeout",	required_argument,	NULL, OPT_IDENTIFY_TIMEOUT },
 	{ "announce-address",	required_argument,	NULL, OPT_ANNOUNCE },
+	RSPRO_TLS_LONG_OPTIONS,
+	RSPRO_TLS_LINK_OPTIONS,
 	{ "log-level",		required_argument,	NULL, 'e' },
 	{ "debug",		required_argument,	NULL, 'd' },
 	{ "timestamp",		no_argument,		NULL, 'T' },
@@ -110,6 +115,8 @@ static int apply(void *arg, int opt, const char *v, char *why, size_t whylen)
 	unsigned long n;
 	int level;
 
+	if (rspro_tls_is_opt(opt))
+		return rspro_tls_cfg_set(&cfg->tls, rspro_tls_opt_key(opt), v, why, whylen);
 	switch (opt) {
 	case 'i':
 		return str(cfg->server_host, sizeof(cfg->server_host), v, "server-host", why, whylen);
@@ -320,6 +327,7 @@ static void reload(struct daemon *d)
 	daemon_keep_setting("gsmtap-ip", strcmp(cfg.gsmtap_host, cur->gsmtap_host));
 	daemon_keep_setting("gsmtap-slot", cfg.gsmtap_slot != cur->gsmtap_slot);
 	daemon_keep_setting("announce-address", cfg.announce != cur->announce);
+	daemon_keep_setting("tls", rspro_tls_cfg_changed(&cfg.tls, &cur->tls));
 	cur->ka_interval_ms = cfg.ka_interval_ms;
 	cur->ka_timeout_ms = cfg.ka_timeout_ms;
 	cur->identify_timeout_ms = cfg.identify_timeout_ms;
@@ -379,6 +387,15 @@ static int setup(struct daemon *d, int argc, char **argv)
 	if (!bd->cfg.server_host[0]) {
 		fprintf(stderr, "remsim-bankd: the server address is required (-i HOST)\n");
 		return 2;
+	}
+	/* bad or missing credentials are a bad configuration, said at once */
+	if (rspro_tls_any(&bd->cfg.tls)) {
+		bd->tls = rspro_tls_new(&bd->cfg.tls, rspro_tls_server_link(&bd->cfg.tls), why,
+					sizeof(why));
+		if (!bd->tls) {
+			fprintf(stderr, "remsim-bankd: TLS: %s\n", why);
+			return 2;
+		}
 	}
 	return DAEMON_RUN;
 }

@@ -39,6 +39,8 @@ struct client {
 	enum client_backend backend;
 	bool usb_selected;	/* a -V -P -I -A -H option: USB wanted */
 	struct rc_cfg cfg;
+	struct rspro_tls_cfg tls_cfg;	/* tls, tls-server, tls-bankd, ... */
+	struct rspro_tls *tls;		/* its credentials, loaded at start */
 	struct slot_override overrides[OVERRIDES_MAX];
 	unsigned int noverrides;
 	/* -c/-n as osmo-remsim-client-st2: the identity of the one USB slot chosen */

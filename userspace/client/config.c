@@ -166,7 +166,11 @@ int client_conf_set(const char *key, const char *value, void *arg, char *why, si
 	struct client *cl = arg;
 	unsigned long v;
 	long n;
+	int ret;
 
+	ret = rspro_tls_cfg_set(&cl->tls_cfg, key, value, why, whylen);
+	if (ret != -ENOENT)
+		return ret;
 	if (!strncmp(key, "slot.", 5))
 		return slot_set(cl, key, value, why, whylen);
 	if (!strcmp(key, "server-ip")) {

@@ -49,6 +49,7 @@ static void usage(FILE *f)
 		"  -S, --usb-altsetting N     -Z, --presence-polarity 0|1\n"
 		"  -c, --client-id N          -n, --client-slot N     the first selected\n"
 		"                             interface's identity (default 0:0 with -V..-H)\n"
+		"%s%s"
 		"      --config FILE          \"key = value\" lines: the long options, and\n"
 		"                             slot.NAME.client = ID:SLOT (for a slot the\n"
 		"                             kernel has no map for), slot.NAME.atr,\n"
@@ -57,7 +58,9 @@ static void usage(FILE *f)
 		"  -v, --version, -h, --help\n"
 		"\n"
 		"SIGUSR1 logs every slot's statistics; SIGHUP reads the options and\n"
-		"--config again (log level, per-slot settings for slots starting).\n");
+		"--config again (log level, per-slot settings for slots starting).\n"
+		"See Documentation/client.rst and Documentation/security.rst.\n",
+		rspro_tls_usage, rspro_tls_link_usage);
 }
 
 static const struct option options[] = {
@@ -81,6 +84,8 @@ static const struct option options[] = {
 	{ "client-id", required_argument, NULL, 'c' },
 	{ "client-slot", required_argument, NULL, 'n' },
 	{ "config", required_argument, NULL, 'F' },
+	RSPRO_TLS_LONG_OPTIONS,
+	RSPRO_TLS_LINK_OPTIONS,
 	{ "version", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -167,6 +172,7 @@ static void reload(struct daemon *d)
 
 	memset(&fresh, 0, sizeof(fresh));
 	rc_cfg_default(&fresh.cfg);
+	rspro_tls_cfg_default(&fresh.tls_cfg);
 	usb_filter_default(&fresh.usb_filter);
 	usbslot_opts_default(&fresh.usb_opts);
 	daemon_reload_begin(&old);
@@ -180,7 +186,11 @@ static void reload(struct daemon *d)
 			    memcmp(&fresh.usb_opts, &cl->usb_opts, sizeof(cl->usb_opts)));
 	daemon_keep_setting("client-id/client-slot", fresh.has_identity != cl->has_identity ||
 			    memcmp(&fresh.identity, &cl->identity, sizeof(cl->identity)));
+	/* the credentials are loaded once: a restart takes new ones */
+	daemon_keep_setting("tls", rspro_tls_cfg_changed(&fresh.tls_cfg, &cl->tls_cfg));
 	fresh.cfg.identity = cl->cfg.identity;
+	fresh.cfg.tls_server = cl->cfg.tls_server;
+	fresh.cfg.tls_bankd = cl->cfg.tls_bankd;
 	cl->cfg = fresh.cfg;
 	memcpy(cl->overrides, fresh.overrides, sizeof(cl->overrides));
 	cl->noverrides = fresh.noverrides;
@@ -242,12 +252,17 @@ static int setup(struct daemon *d, int argc, char **argv)
 	int ret;
 
 	rc_cfg_default(&cl->cfg);
+	rspro_tls_cfg_default(&cl->tls_cfg);
 	usb_filter_default(&cl->usb_filter);
 	usbslot_opts_default(&cl->usb_opts);
 	ret = parse_options(cl, argc, argv, why, sizeof(why));
 	if (ret) {
 		fprintf(stderr, "remsim-client: %s\n", why);
 		return ret;
+	}
+	if (rc_cfg_tls(&cl->cfg, &cl->tls_cfg, &cl->tls, why, sizeof(why))) {
+		fprintf(stderr, "remsim-client: TLS: %s\n", why);
+		return 2;
 	}
 	return DAEMON_RUN;
 }
@@ -267,6 +282,7 @@ static int start(struct daemon *d)
 	if (ret) {
 		kwatch_free(cd->kernel);
 		usbwatch_free(cd->usb);
+		rspro_tls_free(cl->tls);
 	}
 	return ret;
 }
@@ -277,6 +293,7 @@ static void stop(struct daemon *d)
 
 	kwatch_free(cd->kernel);
 	usbwatch_free(cd->usb);
+	rspro_tls_free(cd->cl.tls);
 }
 
 int main(int argc, char **argv)

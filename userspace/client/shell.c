@@ -167,7 +167,8 @@ static void usage(FILE *f)
 		"  -d, --debug MASK           osmo-remsim log mask\n"
 		"      --log-level LEVEL      debug, info, notice, error, fatal\n"
 		"  -L, --disable-color        accepted for osmo-remsim\n"
-		"  -v, --version, -h, --help\n");
+		"%s%s"
+		"  -v, --version, -h, --help\n", rspro_tls_usage, rspro_tls_link_usage);
 }
 
 static const struct option options[] = {
@@ -181,6 +182,8 @@ static const struct option options[] = {
 	{ "debug", required_argument, NULL, 'd' },
 	{ "log-level", required_argument, NULL, 'l' },
 	{ "disable-color", no_argument, NULL, 'L' },
+	RSPRO_TLS_LONG_OPTIONS,
+	RSPRO_TLS_LINK_OPTIONS,
 	{ "version", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -195,12 +198,21 @@ static const struct daemon_cmdline cmdline = {
 };
 
 static struct rc_cfg cfg;
+static struct rspro_tls_cfg tls_cfg;
+static struct rspro_tls *tls;
 
 /* One option: 0, or 2 with the reason said. */
 static int apply(int opt, const char *arg)
 {
+	char why[300];
 	long v;
 
+	if (rspro_tls_is_opt(opt)) {
+		if (!rspro_tls_cfg_set(&tls_cfg, rspro_tls_opt_key(opt), arg, why, sizeof(why)))
+			return 0;
+		fprintf(stderr, "remsim-client-shell: %s\n", why);
+		return 2;
+	}
 	switch (opt) {
 	case 'i':
 		snprintf(cfg.server_host, sizeof(cfg.server_host), "%s", arg);
@@ -259,13 +271,19 @@ static int apply(int opt, const char *arg)
 
 static int setup(struct daemon *d, int argc, char **argv)
 {
+	char why[300];
 	int opt, ret;
 
 	rc_cfg_default(&cfg);
+	rspro_tls_cfg_default(&tls_cfg);
 	while ((opt = getopt_long(argc, argv, "hvd:i:p:c:n:a:re:L", options, NULL)) != -1) {
 		ret = apply(opt, optarg);
 		if (ret)
 			return ret;
+	}
+	if (rc_cfg_tls(&cfg, &tls_cfg, &tls, why, sizeof(why))) {
+		fprintf(stderr, "remsim-client-shell: TLS: %s\n", why);
+		return 2;
 	}
 	return DAEMON_RUN;
 }
@@ -297,8 +315,10 @@ static int start(struct daemon *d)
 			    REMSIM_VERSION);
 	sh->loop = d->loop;
 	sh->slot = rc_slot_new(sh->loop, &cfg, &shell_ops, sh);
-	if (!sh->slot)
+	if (!sh->slot) {
+		rspro_tls_free(tls);
 		return 1;
+	}
 	fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
 	sh->in.cb = on_stdin;
 	sh->in.data = sh;
@@ -312,6 +332,7 @@ static void stop(struct daemon *d)
 	struct shell *sh = d->data;
 
 	rc_slot_free(sh->slot);
+	rspro_tls_free(tls);
 }
 
 int main(int argc, char **argv)

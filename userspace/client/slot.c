@@ -52,6 +52,23 @@ void rc_cfg_default(struct rc_cfg *cfg)
 	cfg->ka_timeout_ms = 10000;
 }
 
+int rc_cfg_tls(struct rc_cfg *cfg, const struct rspro_tls_cfg *tcfg, struct rspro_tls **tls,
+	       char *err, size_t errlen)
+{
+	*tls = NULL;
+	cfg->tls_server = cfg->tls_bankd = NULL;
+	if (!rspro_tls_any(tcfg))
+		return 0;
+	*tls = rspro_tls_new(tcfg, true, err, errlen);
+	if (!*tls)
+		return -EINVAL;
+	if (rspro_tls_server_link(tcfg))
+		cfg->tls_server = *tls;
+	if (rspro_tls_bankd_link(tcfg))
+		cfg->tls_bankd = *tls;
+	return 0;
+}
+
 /* The event script's view of this slot (REMSIM_* variables). */
 static void run_script(struct rc_slot *s, const char *cause)
 {
@@ -237,6 +254,9 @@ static void apply_bank(struct rc_slot *s, struct rspro_bank_slot bank,
 	lcfg.peer_type = RSPRO_COMP_BANKD;
 	lcfg.conn.ka_interval_ms = s->cfg.ka_interval_ms;
 	lcfg.conn.ka_timeout_ms = s->cfg.ka_timeout_ms;
+	/* the bankd must hold the certificate of the bank the map names */
+	lcfg.tls = s->cfg.tls_bankd;
+	lcfg.tls_expect = (struct rspro_tls_id){ RSPRO_COMP_BANKD, bank.bank_id, bank.bank_id };
 	s->bankd = rspro_link_new(s->loop, &lcfg, &bankd_ops, s);
 	if (s->bankd)
 		rspro_link_start(s->bankd);
@@ -319,6 +339,8 @@ struct rc_slot *rc_slot_new(struct ev_loop *loop, const struct rc_cfg *cfg,
 	lcfg.peer_type = RSPRO_COMP_SERVER;
 	lcfg.conn.ka_interval_ms = cfg->ka_interval_ms;
 	lcfg.conn.ka_timeout_ms = cfg->ka_timeout_ms;
+	lcfg.tls = cfg->tls_server;
+	lcfg.tls_expect = (struct rspro_tls_id){ RSPRO_COMP_SERVER, 0, 0 };
 	s->server = rspro_link_new(loop, &lcfg, &server_ops, s);
 	if (!s->server) {
 		free(s);

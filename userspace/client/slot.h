@@ -15,6 +15,7 @@
 #include <stdbool.h>
 
 #include "remsim/rspro_link.h"
+#include "remsim/rspro_tls.h"
 
 enum rc_state {
 	RC_INIT,		/* the server link not yet connected once */
@@ -36,6 +37,8 @@ struct rc_cfg {
 	char usb_path[32];
 	int usb_interface;		/* -1: not a USB slot */
 	unsigned int ka_interval_ms, ka_timeout_ms;
+	/* TLS credentials of the server link and the bankd links; NULL: plaintext */
+	struct rspro_tls *tls_server, *tls_bankd;
 };
 
 struct rc_slot;
@@ -54,6 +57,12 @@ struct rc_stats {
 };
 
 void rc_cfg_default(struct rc_cfg *cfg);
+/*
+ * Loads the credentials @tcfg asks for (NULL in *@tls when no link runs
+ * TLS) and points @cfg's links at them: 0, or -errno with @err.
+ */
+int rc_cfg_tls(struct rc_cfg *cfg, const struct rspro_tls_cfg *tcfg, struct rspro_tls **tls,
+	       char *err, size_t errlen);
 struct rc_slot *rc_slot_new(struct ev_loop *loop, const struct rc_cfg *cfg,
 			    const struct rc_frontend_ops *ops, void *data);
 void rc_slot_start(struct rc_slot *s);

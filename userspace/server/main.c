@@ -17,6 +17,7 @@
 #include "remsim/net.h"
 #include "audit.h"
 #include "auth.h"
+#include "remsim/rspro_tls.h"
 #include "rest.h"
 #include "server.h"
 
@@ -57,6 +58,7 @@ static void usage(FILE *f)
 		"      --rest-tls-key FILE    its private key (PEM)\n"
 		"      --rest-auth on|off     REST needs a bearer token (default off)\n"
 		"      --audit-max N          audit lines kept in the database (100000)\n"
+		"%s"
 		"  -e, --log-level LEVEL      debug, info, notice, error or fatal (default info)\n"
 		"  -d, --debug MASK           osmo-remsim log mask, e.g. DMAIN,1:DRSPRO,5\n"
 		"  -T, --timestamp            timestamps on log lines\n"
@@ -64,7 +66,8 @@ static void usage(FILE *f)
 		"  -V, --version              print the version\n"
 		"  -h, --help                 this text\n"
 		"\n"
-		"See Documentation/server.rst.\n", DEFAULT_CONF);
+		"See Documentation/server.rst and Documentation/security.rst.\n", DEFAULT_CONF,
+		rspro_tls_usage);
 }
 
 enum {
@@ -105,6 +108,7 @@ static const struct option options[] = {
 	{ "rest-tls-key",	required_argument,	NULL, OPT_REST_TLS_KEY },
 	{ "rest-auth",		required_argument,	NULL, OPT_REST_AUTH },
 	{ "audit-max",		required_argument,	NULL, OPT_AUDIT_MAX },
+	RSPRO_TLS_LONG_OPTIONS,
 	{ "log-level",		required_argument,	NULL, 'e' },
 	{ "debug",		required_argument,	NULL, 'd' },
 	{ "timestamp",		no_argument,		NULL, 'T' },
@@ -186,6 +190,9 @@ static int apply(void *arg, int opt, const char *value, char *why, size_t whylen
 	unsigned long v;
 	int level;
 
+	/* the one listener: no per-link keys */
+	if (opt >= RSPRO_TLS_OPT_BASE && opt < RSPRO_TLS_OPT_BASE + RSPRO_TLS_NKEYS_COMMON)
+		return rspro_tls_cfg_set(&cfg->tls, rspro_tls_opt_key(opt), value, why, whylen);
 	switch (opt) {
 	case 'D':
 		return copy_str(cfg->db_path, sizeof(cfg->db_path), value,
@@ -329,6 +336,8 @@ static void reload(struct daemon *d)
 		     cfg.rest.auth ? "required" : "no longer required");
 	cur->rest.auth = cfg.rest.auth;
 	cur->audit_max = cfg.audit_max;
+	/* the credentials too: a restart loads them */
+	daemon_keep_setting("tls", rspro_tls_cfg_changed(&cfg.tls, &cur->tls));
 	cur->ka_interval_ms = cfg.ka_interval_ms;
 	cur->ka_timeout_ms = cfg.ka_timeout_ms;
 	cur->bankd_port = cfg.bankd_port;
@@ -388,6 +397,14 @@ static int setup(struct daemon *d, int argc, char **argv)
 		fprintf(stderr, "remsim-server: %s\n", why);
 		return 2;
 	}
+	/* bad or missing credentials are a bad configuration, said at once */
+	if (srv->cfg.tls.mode == RSPRO_TLS_ON) {
+		srv->tls = rspro_tls_new(&srv->cfg.tls, false, why, sizeof(why));
+		if (!srv->tls) {
+			fprintf(stderr, "remsim-server: TLS: %s\n", why);
+			return 2;
+		}
+	}
 	return DAEMON_RUN;
 }
 
@@ -408,8 +425,9 @@ static int start(struct daemon *d)
 		server_stop(srv);
 		return 1;
 	}
-	LOGP(DMAIN, LOG_INFO, NULL, "RSPRO on %s port %u, REST (%s, tokens %s) on %s port %u",
+	LOGP(DMAIN, LOG_INFO, NULL, "RSPRO on %s port %u (%s), REST (%s, tokens %s) on %s port %u",
 	     srv->cfg.rspro_bind, net_local_port(srv->rspro_fd),
+	     srv->tls ? "TLS 1.3" : "plaintext",
 	     srv->cfg.rest.tls ? "HTTPS" : "plain HTTP",
 	     srv->cfg.rest.auth ? "required" : "not required",
 	     srv->cfg.rest.bind, srv->cfg.rest.port);

@@ -30,6 +30,7 @@ void server_cfg_default(struct server_cfg *cfg)
 	cfg->ka_interval_ms = 30000;
 	cfg->ka_timeout_ms = 10000;
 	cfg->connect_timeout_ms = 10000;
+	rspro_tls_cfg_default(&cfg->tls);
 	cfg->rest.body_max = 16384;
 	cfg->rest.deadline_ms = 10000;
 	cfg->rest.conn_max = 1000;
@@ -150,22 +151,54 @@ static void refuse_close(struct peer *p)
 	peer_close(p);
 }
 
-static void reject(struct peer *p, const struct rspro_pdu *req)
+/* A Connect*Res saying @result, then the close a second later. */
+static void reject_with(struct peer *p, const struct rspro_pdu *req, int32_t result)
 {
 	struct rspro_pdu res;
 
-	LOGP(DRSPRO, LOG_ERROR, p->name,
-	     "identity already connected from elsewhere: identityInUse, the new connection closes");
 	if (req->msg == RSPRO_CONNECT_CLIENT_REQ) {
-		rspro_connect_client_res(&res, &p->srv->identity, RSPRO_IDENTITY_IN_USE);
+		rspro_connect_client_res(&res, &p->srv->identity, result);
 		peer_send(p, &res);
 	} else {
-		bank_res(p, RSPRO_IDENTITY_IN_USE);
+		bank_res(p, result);
 	}
 	p->state = PEER_REJECTED;
 	rspro_peer_limit_refused(&p->srv->limit, rspro_conn_peer(p->conn));
 	/* a second for the response to leave, as osmo-remsim */
 	ev_timer_start(p->srv->loop, &p->timer, 1000);
+}
+
+static void reject(struct peer *p, const struct rspro_pdu *req)
+{
+	LOGP(DRSPRO, LOG_ERROR, p->name,
+	     "identity already connected from elsewhere: identityInUse, the new connection closes");
+	reject_with(p, req, RSPRO_IDENTITY_IN_USE);
+}
+
+/*
+ * Whether the peer's TLS certificate (or PSK identity) allows the identity
+ * its Connect*Req claims; plaintext binds nothing. Refused, the peer gets
+ * illegalClientId / illegalBankId, which osmo-remsim's peers understand
+ * as they do identityInUse: no bankd takes over another's bank, no client
+ * squats another's slot.
+ */
+static bool cert_allows(struct peer *p, const struct rspro_pdu *req, enum rspro_component type,
+			unsigned int id)
+{
+	const struct rspro_tls_peer *tp = rspro_conn_tls_peer(p->conn);
+	int32_t result = type == RSPRO_COMP_BANKD ? RSPRO_ILLEGAL_BANK_ID :
+						    RSPRO_ILLEGAL_CLIENT_ID;
+	char ids[160];
+
+	if (!tp || rspro_tls_peer_allows(tp, type, id))
+		return true;
+	rspro_tls_peer_ids(tp, ids, sizeof(ids));
+	LOGP(DRSPRO, LOG_ERROR, p->name,
+	     "peer %s with %s (it allows %s) asked to be %s %u: refused with %s, the connection closes",
+	     rspro_conn_peer(p->conn), tp->subject, ids,
+	     type == RSPRO_COMP_BANKD ? "bankd" : "client", id, rspro_result_name(result));
+	reject_with(p, req, result);
+	return false;
 }
 
 static void connect_client_req(struct peer *p, const struct rspro_pdu *pdu)
@@ -188,6 +221,8 @@ static void connect_client_req(struct peer *p, const struct rspro_pdu *pdu)
 	}
 	peer_rename(p, "C%u:%u", pdu->connect_client_req.slot.client_id,
 		    pdu->connect_client_req.slot.slot_nr);
+	if (!cert_allows(p, pdu, RSPRO_COMP_CLIENT, pdu->connect_client_req.slot.client_id))
+		return;
 	if (client_peer(srv, pdu->connect_client_req.slot)) {
 		reject(p, pdu);
 		return;
@@ -280,6 +315,8 @@ static void connect_bank_req(struct peer *p, const struct rspro_pdu *pdu)
 		return;
 	}
 	peer_rename(p, "B%u", pdu->connect_bank_req.bank_id);
+	if (!cert_allows(p, pdu, RSPRO_COMP_BANKD, pdu->connect_bank_req.bank_id))
+		return;
 	if (bank_peer(srv, pdu->connect_bank_req.bank_id)) {
 		reject(p, pdu);
 		return;
@@ -384,7 +421,12 @@ static void peer_gone(struct peer *p, const char *why)
 
 static void peer_closed(struct rspro_conn *c, int err, const char *why)
 {
-	peer_gone(rspro_conn_data(c), why);
+	struct peer *p = rspro_conn_data(c);
+
+	/* failed handshakes count toward the address's reconnect storm */
+	if (p->srv->tls && !rspro_conn_tls_peer(c))
+		rspro_peer_limit_refused(&p->srv->limit, rspro_conn_peer(c));
+	peer_gone(p, why);
 }
 
 static void peer_close(struct peer *p)
@@ -425,10 +467,18 @@ static void rspro_accepted(struct net_listener *l, int fd)
 	cfg.ka_interval_ms = srv->cfg.ka_interval_ms;
 	cfg.ka_timeout_ms = srv->cfg.ka_timeout_ms;
 	p = calloc(1, sizeof(*p));
-	t = p ? rspro_transport_tcp(fd) : NULL;
+	if (!p) {
+		close(fd);
+		LOGP(DRSPRO, LOG_ERROR, NULL, "out of memory for a connection");
+		return;
+	}
+	/* (the TLS transport closes @fd when it fails) */
+	t = srv->tls ? rspro_transport_tls(fd, srv->tls, true, NULL, NULL) :
+		       rspro_transport_tcp(fd);
 	if (!t) {
 		free(p);
-		close(fd);
+		if (!srv->tls)
+			close(fd);
 		LOGP(DRSPRO, LOG_ERROR, NULL, "out of memory for a connection");
 		return;
 	}
@@ -499,4 +549,6 @@ void server_stop(struct server *srv)
 		free(m);
 	}
 	store_close(srv->store);
+	rspro_tls_free(srv->tls);
+	srv->tls = NULL;
 }

@@ -12,6 +12,7 @@
 
 #include "remsim/evloop.h"
 #include "remsim/rspro_conn.h"
+#include "remsim/rspro_tls.h"
 #include "server_api.h"
 #include "store.h"
 
@@ -24,6 +25,7 @@ struct server_cfg {
 	unsigned int ka_timeout_ms;
 	unsigned int connect_timeout_ms;	/* Connect*Req wait (T1) */
 	unsigned int audit_max;		/* audit lines kept in the database */
+	struct rspro_tls_cfg tls;		/* the RSPRO listener's */
 	struct rest_cfg rest;
 };
 
@@ -78,6 +80,7 @@ struct server {
 	struct rspro_identity identity;
 	int rspro_fd;
 	struct net_listener rspro_listener;
+	struct rspro_tls *tls;		/* NULL: RSPRO in plaintext */
 	struct rspro_peer_limit limit;	/* reconnect storms per address */
 	struct peer *peers;
 	struct slotmap *maps;

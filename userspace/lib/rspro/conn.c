@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "remsim/rspro_conn.h"
+#include "remsim/rspro_tls.h"
 
 /* reads per wakeup before other connections get their turn */
 #define READS_PER_WAKEUP	8
@@ -25,6 +26,10 @@ struct rspro_conn {
 	struct ev_io io;
 	struct ev_timer ka_timer;	/* next PING, or the PONG deadline */
 	struct ev_timer close_timer;	/* a close decided inside send() */
+	struct ev_timer hs_timer;	/* the transport's handshake deadline */
+	/* bytes the transport holds past READS_PER_WAKEUP: read them next */
+	struct ev_timer more_timer;
+	bool hs_done;			/* no handshake, or it ended */
 	bool awaiting_pong;
 	struct ipa_rx rx;
 	uint8_t *tx;
@@ -32,7 +37,7 @@ struct rspro_conn {
 	int busy;			/* callbacks of ours on the stack */
 	bool dead;
 	int close_err;
-	char close_why[160];
+	char close_why[240];
 	char peer[64];
 	struct rspro_conn_stats stats;
 	struct rspro_pdu pdu;		/* the PDU being delivered */
@@ -47,11 +52,18 @@ void rspro_conn_cfg_default(struct rspro_conn_cfg *cfg)
 	cfg->tx_max = 1 << 20;
 }
 
-static void conn_free(struct rspro_conn *c)
+static void stop_watchers(struct rspro_conn *c)
 {
 	ev_io_stop(&c->io);
 	ev_timer_stop(&c->ka_timer);
 	ev_timer_stop(&c->close_timer);
+	ev_timer_stop(&c->hs_timer);
+	ev_timer_stop(&c->more_timer);
+}
+
+static void conn_free(struct rspro_conn *c)
+{
+	stop_watchers(c);
 	c->t->ops->destroy(c->t);
 	ipa_rx_free(&c->rx);
 	free(c->tx);
@@ -79,9 +91,7 @@ static void fail(struct rspro_conn *c, int err, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	c->dead = true;
-	ev_io_stop(&c->io);
-	ev_timer_stop(&c->ka_timer);
-	ev_timer_stop(&c->close_timer);
+	stop_watchers(c);
 	c->busy++;
 	if (c->ops->closed)
 		c->ops->closed(c, err, why);
@@ -93,9 +103,7 @@ void rspro_conn_close(struct rspro_conn *c)
 	if (!c || c->dead)
 		return;
 	c->dead = true;
-	ev_io_stop(&c->io);
-	ev_timer_stop(&c->ka_timer);
-	ev_timer_stop(&c->close_timer);
+	stop_watchers(c);
 	if (!c->busy)
 		conn_free(c);
 }
@@ -104,6 +112,11 @@ static void update_events(struct rspro_conn *c)
 {
 	uint32_t ev = EPOLLIN;
 
+	/* a handshake polls for what it waits for only, or it would spin */
+	if (!c->hs_done) {
+		ev_io_set_events(&c->io, c->t->want ? c->t->want : EPOLLIN);
+		return;
+	}
 	if (c->tx_len > c->tx_off)
 		ev |= EPOLLOUT;
 	ev |= c->t->want;
@@ -116,7 +129,8 @@ static void update_events(struct rspro_conn *c)
  */
 static int flush(struct rspro_conn *c)
 {
-	while (c->tx_off < c->tx_len) {
+	/* what is queued before the handshake ends leaves after it */
+	while (c->hs_done && c->tx_off < c->tx_len) {
 		ssize_t n = c->t->ops->write(c->t, c->tx + c->tx_off,
 					     c->tx_len - c->tx_off);
 
@@ -153,7 +167,7 @@ static void close_later(struct rspro_conn *c, int err, const char *why)
 
 int rspro_conn_send_raw(struct rspro_conn *c, const void *buf, size_t len)
 {
-	char why[100];
+	char why[240];
 	int ret;
 
 	if (c->dead || ev_timer_pending(&c->close_timer))
@@ -187,7 +201,8 @@ int rspro_conn_send_raw(struct rspro_conn *c, const void *buf, size_t len)
 	/* the fast path: most PDUs leave without waiting for EPOLLOUT */
 	ret = flush(c);
 	if (ret) {
-		snprintf(why, sizeof(why), "send: %s", strerror(-ret));
+		snprintf(why, sizeof(why), "send: %s",
+			 c->t->err[0] ? c->t->err : strerror(-ret));
 		close_later(c, ret, why);
 		return ret;
 	}
@@ -361,7 +376,8 @@ static void do_read(struct rspro_conn *c)
 			return;
 		}
 		if (n < 0) {
-			fail(c, n, "receive: %s", strerror(-n));
+			fail(c, n, "receive: %s",
+			     c->t->err[0] ? c->t->err : strerror(-n));
 			return;
 		}
 		ipa_rx_commit(&c->rx, n);
@@ -378,6 +394,54 @@ static void do_read(struct rspro_conn *c)
 			handle_frame(c, &f);
 		}
 	}
+	/*
+	 * A TLS record larger than the room read holds the rest inside the
+	 * transport, where no readiness of the fd announces it.
+	 */
+	if (!c->dead && c->t->ops->pending && c->t->ops->pending(c->t) &&
+	    !ev_timer_pending(&c->more_timer))
+		ev_timer_start(c->loop, &c->more_timer, 0);
+}
+
+static void more_cb(struct ev_timer *t)
+{
+	struct rspro_conn *c = t->data;
+
+	c->busy++;
+	do_read(c);
+	if (!c->dead)
+		update_events(c);
+	put(c);
+}
+
+/*
+ * One step of the transport's handshake: 0 when it ended now (what was
+ * queued leaves), -EAGAIN while it goes on, or the error.
+ */
+static int handshake_step(struct rspro_conn *c)
+{
+	int ret = c->t->ops->handshake(c->t);
+
+	if (ret == -EAGAIN) {
+		update_events(c);
+		return ret;
+	}
+	if (ret)
+		return ret;
+	c->hs_done = true;
+	c->t->want = 0;
+	ev_timer_stop(&c->hs_timer);
+	return flush(c);
+}
+
+static void hs_timer_cb(struct ev_timer *t)
+{
+	struct rspro_conn *c = t->data;
+
+	c->busy++;
+	fail(c, -ETIMEDOUT, "TLS handshake not complete within %u ms",
+	     c->t->handshake_ms);
+	put(c);
 }
 
 static void io_cb(struct ev_io *io, uint32_t revents)
@@ -385,6 +449,19 @@ static void io_cb(struct ev_io *io, uint32_t revents)
 	struct rspro_conn *c = io->data;
 
 	c->busy++;
+	if (!c->hs_done) {
+		int ret = handshake_step(c);
+
+		if (ret == -EAGAIN)
+			goto out;
+		if (ret) {
+			fail(c, ret, "TLS handshake: %s",
+			     c->t->err[0] ? c->t->err : strerror(-ret));
+			goto out;
+		}
+		/* records may have come with the handshake's last flight */
+		revents |= EPOLLIN;
+	}
 	if (revents & (EPOLLIN | EPOLLERR | EPOLLHUP))
 		do_read(c);
 	if (!c->dead && (revents & EPOLLOUT)) {
@@ -393,6 +470,10 @@ static void io_cb(struct ev_io *io, uint32_t revents)
 		if (ret)
 			fail(c, ret, "send: %s", strerror(-ret));
 	}
+	/* TLS may wait for the other direction than it did */
+	if (!c->dead)
+		update_events(c);
+out:
 	put(c);
 }
 
@@ -415,6 +496,9 @@ struct rspro_conn *rspro_conn_new(struct ev_loop *loop,
 	c->data = data;
 	ev_timer_init(&c->ka_timer, ka_timer_cb, c);
 	ev_timer_init(&c->close_timer, deferred_close, c);
+	ev_timer_init(&c->hs_timer, hs_timer_cb, c);
+	ev_timer_init(&c->more_timer, more_cb, c);
+	c->hs_done = !t->ops->handshake;
 	if (ipa_rx_init(&c->rx, cfg->max_payload))
 		goto fail_c;
 	strcpy(c->peer, "?");
@@ -439,6 +523,20 @@ struct rspro_conn *rspro_conn_new(struct ev_loop *loop,
 	}
 	if (ev_io_start(loop, &c->io, t->fd, EPOLLIN, io_cb, c))
 		goto fail_rx;
+	if (!c->hs_done) {
+		int ret;
+
+		ev_timer_start(loop, &c->hs_timer, t->handshake_ms);
+		/* the connecting side speaks first; a failure closes from the loop */
+		ret = handshake_step(c);
+		if (ret && ret != -EAGAIN) {
+			char why[240];
+
+			snprintf(why, sizeof(why), "TLS handshake: %s",
+				 t->err[0] ? t->err : strerror(-ret));
+			close_later(c, ret, why);
+		}
+	}
 	/*
 	 * osmo-remsim's keep-alive pings as soon as it starts, before the
 	 * link sends its Connect*Req: the PING leaves first, here and now.
@@ -469,4 +567,11 @@ const char *rspro_conn_peer(const struct rspro_conn *c)
 const struct rspro_conn_stats *rspro_conn_stats(const struct rspro_conn *c)
 {
 	return &c->stats;
+}
+
+const struct rspro_tls_peer *rspro_conn_tls_peer(const struct rspro_conn *c)
+{
+	if (!c->hs_done || !c->t->ops->peer)
+		return NULL;
+	return c->t->ops->peer(c->t);
 }

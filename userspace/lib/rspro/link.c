@@ -23,6 +23,7 @@ struct rspro_link {
 	int connect_fd;
 	struct rspro_conn *conn;
 	struct rspro_identity peer;	/* from the last ok Connect*Res */
+	struct rspro_tls_resume resume;	/* the TLS session ticket, if any */
 	unsigned int attempts;
 	uint64_t last_attempt_ns;	/* 0: none yet */
 };
@@ -143,12 +144,15 @@ static void connect_done(struct ev_io *io, uint32_t revents)
 		return;
 	}
 	ev_timer_stop(&l->timer);
-	t = rspro_transport_tcp(fd);
+	if (l->cfg.tls)
+		t = rspro_transport_tls(fd, l->cfg.tls, false, &l->cfg.tls_expect, &l->resume);
+	else
+		t = rspro_transport_tcp(fd);
 	if (t)
 		l->conn = rspro_conn_new(l->loop, t, &l->cfg.conn,
 					 &link_conn_ops, l);
-	else
-		close(fd);
+	else if (!l->cfg.tls)
+		close(fd);	/* (the TLS transport closed it) */
 	if (!l->conn) {
 		backoff(l, "out of memory");
 		return;
@@ -283,6 +287,7 @@ void rspro_link_free(struct rspro_link *l)
 	if (!l)
 		return;
 	drop_transport(l);
+	rspro_tls_resume_clear(&l->resume);
 	free(l);
 }
 
@@ -326,4 +331,9 @@ void *rspro_link_data(const struct rspro_link *l)
 unsigned int rspro_link_attempts(const struct rspro_link *l)
 {
 	return l->attempts;
+}
+
+unsigned long rspro_link_tls_resumed(const struct rspro_link *l)
+{
+	return l->resume.resumed;
 }

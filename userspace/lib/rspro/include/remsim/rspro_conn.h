@@ -2,7 +2,7 @@
 /*
  * One RSPRO connection in the event loop: IPA framing, PDU decoding,
  * PING/PONG, keep-alive and a bounded send queue, over a transport that
- * hides whether the bytes travel over plain TCP or (later) TLS.
+ * hides whether the bytes travel over plain TCP or TLS (remsim/rspro_tls.h).
  */
 #ifndef REMSIM_RSPRO_CONN_H
 #define REMSIM_RSPRO_CONN_H
@@ -20,18 +20,32 @@
  * (TLS may want EPOLLOUT to read, or EPOLLIN to write).
  */
 struct rspro_transport;
+struct rspro_tls_peer;
 
 struct rspro_transport_ops {
 	ssize_t (*read)(struct rspro_transport *t, void *buf, size_t len);
 	ssize_t (*write)(struct rspro_transport *t, const void *buf, size_t len);
 	/* closes the fd and frees @t */
 	void (*destroy)(struct rspro_transport *t);
+	/*
+	 * Optional (TLS): one step of the handshake, driven by readiness
+	 * before any read or write: 0 once done, -EAGAIN (poll for @want),
+	 * or -errno with the reason in @err. It must end within
+	 * @handshake_ms or the connection closes.
+	 */
+	int (*handshake)(struct rspro_transport *t);
+	/* optional: bytes already read off the fd but not returned yet */
+	size_t (*pending)(struct rspro_transport *t);
+	/* optional: who the peer is, once the handshake is done */
+	const struct rspro_tls_peer *(*peer)(const struct rspro_transport *t);
 };
 
 struct rspro_transport {
 	const struct rspro_transport_ops *ops;
 	int fd;
 	uint32_t want;		/* events the last -EAGAIN waits for */
+	unsigned int handshake_ms;	/* with ops->handshake */
+	char err[200];		/* the reason of the last error, if set */
 };
 
 /* Plain TCP on a connected, non-blocking socket; takes ownership of @fd. */

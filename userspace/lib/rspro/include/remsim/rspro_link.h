@@ -9,10 +9,12 @@
 #define REMSIM_RSPRO_LINK_H
 
 #include "remsim/rspro_conn.h"
+#include "remsim/rspro_tls.h"
 
 enum rspro_link_state {
 	RSPRO_LINK_INIT,		/* idle until rspro_link_start() */
-	RSPRO_LINK_ESTABLISHED,		/* TCP up, Connect*Req sent, T1 runs */
+	RSPRO_LINK_ESTABLISHED,		/* TCP up, Connect*Req sent (after TLS's
+					 * handshake), T1 runs */
 	RSPRO_LINK_CONNECTED,		/* Connect*Res ok */
 	RSPRO_LINK_REESTABLISH_DELAY,	/* waiting out the back-off */
 	RSPRO_LINK_REESTABLISH,		/* TCP connect in progress, T2 runs */
@@ -36,6 +38,13 @@ struct rspro_link_cfg {
 	unsigned int t1_ms;		/* Connect*Res wait, 10 s */
 	unsigned int t2_ms;		/* TCP connect wait, 10 s */
 	struct rspro_conn_cfg conn;
+	/*
+	 * TLS on this link (NULL: plaintext), its peer's certificate allowing
+	 * @tls_expect (the server, or the bankd the server's map named); the
+	 * link keeps the session ticket for its next connection.
+	 */
+	struct rspro_tls *tls;
+	struct rspro_tls_id tls_expect;
 };
 
 void rspro_link_cfg_default(struct rspro_link_cfg *cfg);
@@ -78,6 +87,8 @@ const char *rspro_link_state_name(enum rspro_link_state state);
 void *rspro_link_data(const struct rspro_link *l);
 /* Connection attempts since the last reset of the back-off. */
 unsigned int rspro_link_attempts(const struct rspro_link *l);
+/* TLS connections of this link that resumed their session (0: plaintext). */
+unsigned long rspro_link_tls_resumed(const struct rspro_link *l);
 
 /*
  * osmo-remsim's reconnect back-off: the delay before attempt @n (counted
