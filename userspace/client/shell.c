@@ -166,6 +166,8 @@ static void usage(FILE *f)
 		"  -e, --event-script CMD     run \"CMD <event>\" on events\n"
 		"  -d, --debug MASK           osmo-remsim log mask\n"
 		"      --log-level LEVEL      debug, info, notice, error, fatal\n"
+		"      --metrics ADDR:PORT    Prometheus GET /metrics there (default off;\n"
+		"                             PORT or :PORT alone: 127.0.0.1 only)\n"
 		"  -L, --disable-color        accepted for osmo-remsim\n"
 		"  -v, --version, -h, --help\n");
 }
@@ -180,6 +182,7 @@ static const struct option options[] = {
 	{ "event-script", required_argument, NULL, 'e' },
 	{ "debug", required_argument, NULL, 'd' },
 	{ "log-level", required_argument, NULL, 'l' },
+	{ "metrics", required_argument, NULL, 'M' },
 	{ "disable-color", no_argument, NULL, 'L' },
 	{ "version", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -195,6 +198,7 @@ static const struct daemon_cmdline cmdline = {
 };
 
 static struct rc_cfg cfg;
+static struct metrics_cfg metrics;
 
 /* One option: 0, or 2 with the reason said. */
 static int apply(int opt, const char *arg)
@@ -250,6 +254,15 @@ static int apply(int opt, const char *arg)
 		return 0;
 	case 'L':
 		return 0;
+	case 'M': {
+		char why[200];
+
+		if (metrics_parse(&metrics, arg, why, sizeof(why))) {
+			fprintf(stderr, "remsim-client-shell: %s\n", why);
+			return 2;
+		}
+		return 0;
+	}
 	default:
 		daemon_help_version(&cmdline, opt);
 		usage(stderr);
@@ -262,6 +275,7 @@ static int setup(struct daemon *d, int argc, char **argv)
 	int opt, ret;
 
 	rc_cfg_default(&cfg);
+	snprintf(cfg.label, sizeof(cfg.label), "stdio");
 	while ((opt = getopt_long(argc, argv, "hvd:i:p:c:n:a:re:L", options, NULL)) != -1) {
 		ret = apply(opt, optarg);
 		if (ret)
@@ -280,11 +294,13 @@ static void log_stats(struct daemon *d)
 {
 	struct shell *sh = d->data;
 	const struct rc_stats *st = rc_slot_stats(sh->slot);
+	char lat[64];
 
+	rc_slot_latency_text(sh->slot, lat, sizeof(lat));
 	LOGP(DMAIN, LOG_NOTICE, rc_slot_name(sh->slot),
-	     "statistics: %s: %lu APDUs, %lu answers, %lu lost, %lu refused, %lu bankd connects",
+	     "statistics: %s: %lu APDUs, %lu answers, %lu lost, %lu refused, %lu bankd connects, %s",
 	     rc_state_name(rc_slot_state(sh->slot)), st->tpdus, st->responses, st->lost,
-	     st->refused, st->bankd_connects);
+	     st->refused, st->bankd_connects, lat);
 }
 
 static int start(struct daemon *d)
@@ -307,6 +323,11 @@ static int start(struct daemon *d)
 	return 0;
 }
 
+static void collect(struct daemon *d, struct metrics_out *o)
+{
+	rc_slots_metrics(o);
+}
+
 static void stop(struct daemon *d)
 {
 	struct shell *sh = d->data;
@@ -324,6 +345,8 @@ int main(int argc, char **argv)
 		.start = start,
 		.stats = log_stats,
 		.stop = stop,
+		.metrics = &metrics,
+		.collect = collect,
 		.data = &sh,
 	};
 
