@@ -42,7 +42,7 @@ MAN5		:= $(wildcard man/*.5)
 RSPRO_HEADERS	:= $(addprefix userspace/lib/rspro/include/remsim/,rspro.h ipa.h rspro_conn.h rspro_tls.h \
 		   rspro_link.h)
 DAEMON_HEADERS	:= $(addprefix userspace/lib/daemon/include/remsim/,evloop.h log.h conf.h net.h \
-		   daemon.h)
+		   metrics.h daemon.h)
 UAPI_HEADERS	:= include/uapi/linux/remsim.h include/uapi/linux/remsim_dev.h
 EXAMPLES	:= $(wildcard contrib/examples/*)
 # the module's sources as the Makefile stages them (MODULE_SRCS), and the uapi

@@ -203,6 +203,7 @@ static void server_up(struct rspro_link *l)
 {
 	struct bankd *bd = rspro_link_data(l);
 
+	bd->server_connects++;
 	LOGP(DRSPRO, LOG_INFO, "server", "registered as bank %u with %u slots",
 	     bd->cfg.bank_id, bd->cfg.num_slots);
 	announce_address(bd);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "csv.h"
+#include "remsim/metrics.h"
 #include "remsim/rspro_conn.h"
 #include "remsim/rspro_link.h"
 #include "remsim/rspro_tls.h"
@@ -46,6 +47,7 @@ struct bankd_cfg {
 	enum bankd_announce announce;	/* --announce-address */
 	/* tls-server: the link to the server; tls-bankd: our clients' */
 	struct rspro_tls_cfg tls;
+	struct metrics_cfg metrics;	/* --metrics */
 };
 
 /*
@@ -80,9 +82,32 @@ struct job {
 	size_t resp_len;
 	uint8_t atr[64];
 	size_t atr_len;
+	uint64_t card_ns;		/* JOB_TRANSMIT: time in SCardTransmit */
 };
 
 struct bankd;
+
+/* Why a bank slot's command failed, for remsim_bankd_errors_total. */
+enum slot_error {
+	SERR_NO_CARD,		/* a TPDU while the card is not open */
+	SERR_CARD,		/* SCardTransmit failed: the card is lost */
+	SERR_REFUSED,		/* a TPDU or PDU that breaks the rules: closed */
+	SERR_RESET,		/* a reset the modem asked for failed */
+	SERR_COUNT
+};
+
+/*
+ * A bank slot's counters since bankd started, whatever client it served:
+ * the event loop's alone (the worker only times its call into the job),
+ * so neither locks nor atomics, and nothing allocated per TPDU.
+ */
+struct slot_stats {
+	uint64_t apdus;			/* answered by the card */
+	uint64_t errors[SERR_COUNT];
+	uint64_t sw_6f00;		/* answers ending in 6F00 */
+	uint64_t connects;		/* clients that took the slot */
+	struct metrics_hist card;	/* time in SCardTransmit */
+};
 
 /*
  * The hand-off between the event loop and a slot's worker costs one
@@ -104,6 +129,7 @@ struct worker {
 	struct job *ready;		/* the loop's: taken from done, oldest first */
 	bool busy;			/* the loop has a job out */
 	char name[24];			/* "B1:5" */
+	struct slot_stats stats;	/* the loop's */
 	/* the worker thread's own */
 	long ctx;			/* SCARDCONTEXT, 0 when none */
 	long card;			/* SCARDHANDLE, 0 when none */
@@ -162,6 +188,7 @@ struct bankd {
 	struct rspro_tls *tls;
 	bool bad_config;		/* bankd_start() refused the reader map */
 	bool port_warned;		/* "clients cannot reach us" said */
+	uint64_t server_connects;	/* the server link came up */
 };
 
 void bankd_cfg_default(struct bankd_cfg *cfg);
@@ -185,6 +212,9 @@ void clients_unmap(struct bankd *bd, uint16_t bank_slot, const char *why);
 /* @bank_slot was mapped anew: a client waiting for it gets its card. */
 void clients_mapped(struct bankd *bd, uint16_t bank_slot);
 void clients_close_all(struct bankd *bd);
+
+/* metrics.c: the series of GET /metrics */
+void bankd_metrics(struct bankd *bd, struct metrics_out *o);
 
 /* gsmtap.c */
 int gsmtap_open(const char *host);

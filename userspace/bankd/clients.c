@@ -48,6 +48,14 @@ static struct client *find_client(struct bankd *bd, uint64_t id)
 }
 
 static void claim(struct client *c);
+
+/* Counts a failed command on @c's bank slot, if it has one. */
+static void slot_error(struct client *c, enum slot_error why)
+{
+	c->errors++;
+	if (c->bank_slot >= 0)
+		c->bd->workers[c->bank_slot].stats.errors[why]++;
+}
 static void client_close(struct client *c, const char *why);
 
 static void client_send(struct client *c, const struct rspro_pdu *pdu)
@@ -143,6 +151,8 @@ static void client_refuse(struct client *c, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	LOGP(DBANKDW, LOG_ERROR, c->name, "refused: %s", why);
+	if (c->bank_slot >= 0)
+		c->bd->workers[c->bank_slot].stats.errors[SERR_REFUSED]++;
 	error_ind(c, why);
 	rspro_peer_limit_refused(&c->bd->limit, rspro_conn_peer(c->conn));
 	client_close(c, why);
@@ -269,6 +279,7 @@ static void open_card(struct client *c)
 static void take(struct client *c, int slot)
 {
 	c->bank_slot = slot;
+	c->bd->workers[slot].stats.connects++;
 	LOGP(DBANKDW, LOG_INFO, c->name, "mapped to B%u:%u, opening the card",
 	     c->bd->cfg.bank_id, slot);
 	open_card(c);
@@ -363,7 +374,7 @@ static void tpdu(struct client *c, const struct rspro_pdu *pdu)
 		 * the connection stays for the card's return. Closing it made
 		 * osmo clients reconnect in a storm.
 		 */
-		c->errors++;
+		slot_error(c, SERR_NO_CARD);
 		LOGP(DBANKDW, LOG_DEBUG, c->name, "tpduModemToCard without a card: errorInd");
 		error_ind(c, "tpduModemToCard while the card is not present: not sent to any card");
 		return;
@@ -590,12 +601,13 @@ static void open_done(struct client *c, struct job *j)
 static void transmit_done(struct client *c, struct job *j)
 {
 	struct rspro_bank_slot bank = { c->bd->cfg.bank_id, c->bank_slot };
+	struct slot_stats *st = &c->bd->workers[c->bank_slot].stats;
 	struct rspro_pdu pdu;
 
 	if (j->rv != SCARD_S_SUCCESS) {
 		char why[RSPRO_ERRSTR_MAX + 1];
 
-		c->errors++;
+		slot_error(c, SERR_CARD);
 		/* whether the card saw it is unknown: the client must not resend */
 		snprintf(why, sizeof(why), "card transmission error (%.200s)", j->why);
 		LOGP(DBANKDW, LOG_ERROR, c->name, "%s: the card is lost, waiting for it", why);
@@ -604,6 +616,10 @@ static void transmit_done(struct client *c, struct job *j)
 		return;
 	}
 	c->tpdus++;
+	st->apdus++;
+	metrics_hist_observe(&st->card, j->card_ns);
+	if (j->resp[j->resp_len - 2] == 0x6f && j->resp[j->resp_len - 1] == 0x00)
+		st->sw_6f00++;
 	rspro_tpdu(&pdu, RSPRO_TPDU_CARD_TO_MODEM, c->slot, bank, j->resp, j->resp_len);
 	client_send(c, &pdu);
 	gsmtap_send(c->bd, c->bank_slot, false, j->data, j->len, j->resp, j->resp_len);
@@ -630,8 +646,10 @@ void clients_job_done(struct bankd *bd, struct worker *w, struct job *j)
 		transmit_done(c, j);
 		break;
 	case JOB_RESET:
-		if (j->rv != SCARD_S_SUCCESS)
+		if (j->rv != SCARD_S_SUCCESS) {
+			slot_error(c, SERR_RESET);
 			LOGP(DBANKDW, LOG_ERROR, c->name, "%s", j->why);
+		}
 		break;
 	case JOB_CLOSE:
 		break;

@@ -46,6 +46,8 @@ static void usage(FILE *f)
 		"                              (default) only to a server that says it\n"
 		"                              understands it (remsim-server)\n"
 		"%s%s"
+		"      --metrics ADDR:PORT     Prometheus GET /metrics there (default off;\n"
+		"                              PORT or :PORT alone: 127.0.0.1 only)\n"
 		"  -e, --log-level LEVEL       debug, info, notice, error, fatal (or 1..8)\n"
 		"  -d, --debug MASK            osmo-remsim log mask, e.g. DMAIN,1:DBANKDW,1\n"
 		"  -T, --timestamp             timestamps on log lines\n"
@@ -56,7 +58,10 @@ static void usage(FILE *f)
 		rspro_tls_usage, rspro_tls_link_usage);
 }
 
-enum { OPT_KA_INTERVAL = 256, OPT_KA_TIMEOUT, OPT_IDENTIFY_TIMEOUT, OPT_ANNOUNCE };
+enum {
+	OPT_KA_INTERVAL = 256, OPT_KA_TIMEOUT, OPT_IDENTIFY_TIMEOUT, OPT_ANNOUNCE,
+	OPT_METRICS,
+};
 
 static const struct option options[] = {
 	{ "server-host",	required_argument,	NULL, 'i' },
@@ -77,6 +82,7 @@ static const struct option options[] = {
 	{ "announce-address",	required_argument,	NULL, OPT_ANNOUNCE },
 	RSPRO_TLS_LONG_OPTIONS,
 	RSPRO_TLS_LINK_OPTIONS,
+	{ "metrics",		required_argument,	NULL, OPT_METRICS },
 	{ "log-level",		required_argument,	NULL, 'e' },
 	{ "debug",		required_argument,	NULL, 'd' },
 	{ "timestamp",		no_argument,		NULL, 'T' },
@@ -180,6 +186,8 @@ static int apply(void *arg, int opt, const char *v, char *why, size_t whylen)
 			return -EINVAL;
 		}
 		return 0;
+	case OPT_METRICS:
+		return metrics_parse(&cfg->metrics, v, why, whylen);
 	case 'e':
 		level = log_parse_level(v);
 		if (level < 0) {
@@ -299,7 +307,7 @@ static void reload_csv(struct bankd *bd, const char *path)
  * map. Taken: the log level and mask, timestamps, keepalive-interval and
  * keepalive-timeout (client connections made from now on; the server link
  * keeps its own), identify-timeout, slots-csv (the file is read again even
- * without -c). The rest needs a restart. A bad file changes nothing.
+ * without -c). The rest (metrics too) needs a restart. A bad file changes nothing.
  * Logs go to stderr (journald): nothing to reopen.
  */
 static void reload(struct daemon *d)
@@ -328,6 +336,7 @@ static void reload(struct daemon *d)
 	daemon_keep_setting("gsmtap-slot", cfg.gsmtap_slot != cur->gsmtap_slot);
 	daemon_keep_setting("announce-address", cfg.announce != cur->announce);
 	daemon_keep_setting("tls", rspro_tls_cfg_changed(&cfg.tls, &cur->tls));
+	daemon_keep_setting("metrics", metrics_changed(&cfg.metrics, &cur->metrics));
 	cur->ka_interval_ms = cfg.ka_interval_ms;
 	cur->ka_timeout_ms = cfg.ka_timeout_ms;
 	cur->identify_timeout_ms = cfg.identify_timeout_ms;
@@ -336,6 +345,19 @@ static void reload(struct daemon *d)
 	LOGP(DMAIN, LOG_DEBUG, NULL, "SIGHUP: keepalive %u/%u ms, identify-timeout %u ms",
 	     cur->ka_interval_ms, cur->ka_timeout_ms, cur->identify_timeout_ms);
 	reload_csv(bd, cfg.csv_path);
+}
+
+/* The card's answer times on a slot since start, as the metrics have them. */
+static void log_card_time(const struct worker *w)
+{
+	const struct metrics_hist *h = &w->stats.card;
+
+	if (!h->count)
+		return;
+	LOGP(DMAIN, LOG_NOTICE, w->name,
+	     "statistics: card time p50 %.3f ms, p99 %.3f ms, mean %.3f ms over %llu APDUs",
+	     metrics_hist_quantile(h, 0.5) * 1e3, metrics_hist_quantile(h, 0.99) * 1e3,
+	     h->sum_ns / 1e6 / h->count, (unsigned long long)h->count);
 }
 
 /* SIGUSR1: one block, a line per slot that has a map or a client. */
@@ -362,6 +384,7 @@ static void log_stats(struct daemon *d)
 			     "statistics: client %s %s, %lu APDUs, %lu errors (this connection)",
 			     c->name, c->card_ready ? "connected, card open" : "connected, no card",
 			     c->tpdus, c->errors);
+			log_card_time(&bd->workers[i]);
 		}
 		if (!any && bd->maps[i].used)
 			LOGP(DMAIN, LOG_NOTICE, bd->workers[i].name,
@@ -420,6 +443,11 @@ static int start(struct daemon *d)
 	return bd->bad_config ? 2 : 1;
 }
 
+static void collect(struct daemon *d, struct metrics_out *o)
+{
+	bankd_metrics(d->data, o);
+}
+
 static void stop(struct daemon *d)
 {
 	drop_pending();
@@ -440,6 +468,8 @@ int main(int argc, char **argv)
 		.reload = reload,
 		.stats = log_stats,
 		.stop = stop,
+		.metrics = &bd.cfg.metrics,
+		.collect = collect,
 		.data = &bd,
 	};
 

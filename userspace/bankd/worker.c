@@ -152,7 +152,9 @@ static void do_transmit(struct worker *w, struct job *j)
 		snprintf(j->why, sizeof(j->why), "no card open");
 		return;
 	}
+	j->card_ns = ev_now_ns();
 	rv = SCardTransmit(w->card, SCARD_PCI_T0, j->data, j->len, &recv_pci, j->resp, &rlen);
+	j->card_ns = ev_now_ns() - j->card_ns;
 	if (rv != SCARD_S_SUCCESS) {
 		fail(j, rv, "transmit");
 		if (service_lost(rv))

@@ -48,6 +48,7 @@ struct client {
 	struct rspro_client_slot identity;
 	struct usb_filter usb_filter;
 	struct usbslot_opts usb_opts;
+	struct metrics_cfg metrics;	/* --metrics */
 };
 
 /* config.c */

@@ -37,11 +37,13 @@ void client_slot_cfg(const struct client *cl, const struct slot_override *o,
 void client_log_stats(const struct rc_slot *rc, const char *where)
 {
 	const struct rc_stats *st = rc_slot_stats(rc);
+	char lat[64];
 
+	rc_slot_latency_text(rc, lat, sizeof(lat));
 	LOGP(DMAIN, LOG_NOTICE, rc_slot_name(rc),
-	     "%s %s: %lu APDUs, %lu answers, %lu lost, %lu refused, %lu bankd connects",
+	     "%s %s: %lu APDUs, %lu answers, %lu lost, %lu refused, %lu bankd connects, %s",
 	     where, rc_state_name(rc_slot_state(rc)), st->tpdus, st->responses, st->lost,
-	     st->refused, st->bankd_connects);
+	     st->refused, st->bankd_connects, lat);
 }
 
 static struct slot_override *override_for(struct client *cl, const char *name, char *why,
@@ -220,6 +222,8 @@ int client_conf_set(const char *key, const char *value, void *arg, char *why, si
 		}
 	} else if (!strncmp(key, "usb-", 4) || !strcmp(key, "presence-polarity")) {
 		return usb_set(cl, key, value, why, whylen);
+	} else if (!strcmp(key, "metrics")) {
+		return metrics_parse(&cl->metrics, value, why, whylen);
 	} else if (!strcmp(key, "log-level")) {
 		if (log_parse_level(value) < 0) {
 			snprintf(why, whylen, "log-level \"%s\" is not a level", value);

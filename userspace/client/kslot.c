@@ -61,6 +61,7 @@ static void respond_sw(struct kslot *k, uint64_t seq, uint16_t sw)
 	uint8_t b[2] = { sw >> 8, sw & 0xff };
 
 	k->answered_retry++;
+	rc_slot_note_6f00(k->rc);
 	respond(k, seq, b, 2);
 }
 

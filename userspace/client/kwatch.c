@@ -145,6 +145,7 @@ static void slot_update(struct kwatch *w, const struct rsnl_slot *slot)
 	slot_close(w, slot->index);
 	client_slot_cfg(w->cl, o,
 			(struct rspro_client_slot){ map.t.client_id, map.t.client_slot }, &cfg);
+	snprintf(cfg.label, sizeof(cfg.label), "remsim%u", slot->index);
 	if (usb) {
 		/* "1-1.2:1.0": the device's path is before the colon */
 		snprintf(cfg.usb_path, sizeof(cfg.usb_path), "%.*s",

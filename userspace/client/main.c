@@ -38,6 +38,8 @@ static void usage(FILE *f)
 		"  -d, --debug MASK           osmo-remsim log mask\n"
 		"      --log-level LEVEL      debug, info, notice, error, fatal\n"
 		"  -L, --disable-color        accepted for osmo-remsim\n"
+		"      --metrics ADDR:PORT    Prometheus GET /metrics there (default off;\n"
+		"                             PORT or :PORT alone: 127.0.0.1 only)\n"
 		"      --backend B            kernel, usb, or auto (default: usb if a USB\n"
 		"                             option below is given or remsim.ko is not\n"
 		"                             loaded, else kernel)\n"
@@ -73,6 +75,7 @@ static const struct option options[] = {
 	{ "log-level", required_argument, NULL, 'l' },
 	{ "disable-color", no_argument, NULL, 'L' },
 	{ "backend", required_argument, NULL, 'B' },
+	{ "metrics", required_argument, NULL, 'M' },
 	{ "usb-vendor", required_argument, NULL, 'V' },
 	{ "usb-product", required_argument, NULL, 'P' },
 	{ "usb-config", required_argument, NULL, 'C' },
@@ -160,7 +163,8 @@ static int parse_options(struct client *cl, int argc, char **argv, char *why, si
  * what a slot is given when it starts (server, ATR, event script, the
  * slot.NAME.* settings): a running slot keeps what it has until it starts
  * again (its map changes, its board comes back). The backend and the USB
- * selection need a restart. Logs go to stderr: nothing to reopen.
+ * selection and the metrics address need a restart. Logs go to stderr:
+ * nothing to reopen.
  */
 static void reload(struct daemon *d)
 {
@@ -180,6 +184,7 @@ static void reload(struct daemon *d)
 		daemon_reload_failed(&old, why);
 		return;
 	}
+	daemon_keep_setting("metrics", metrics_changed(&fresh.metrics, &cl->metrics));
 	daemon_keep_setting("backend", fresh.backend != BACKEND_AUTO && fresh.backend != cl->backend);
 	daemon_keep_setting("usb selection (usb-*, presence-polarity)",
 			    memcmp(&fresh.usb_filter, &cl->usb_filter, sizeof(cl->usb_filter)) ||
@@ -287,6 +292,11 @@ static int start(struct daemon *d)
 	return ret;
 }
 
+static void collect(struct daemon *d, struct metrics_out *o)
+{
+	rc_slots_metrics(o);
+}
+
 static void stop(struct daemon *d)
 {
 	struct client_daemon *cd = d->data;
@@ -308,6 +318,8 @@ int main(int argc, char **argv)
 		.reload = reload,
 		.stats = log_stats,
 		.stop = stop,
+		.metrics = &cd.cl.metrics,
+		.collect = collect,
 		.data = &cd,
 	};
 

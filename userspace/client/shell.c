@@ -166,6 +166,8 @@ static void usage(FILE *f)
 		"  -e, --event-script CMD     run \"CMD <event>\" on events\n"
 		"  -d, --debug MASK           osmo-remsim log mask\n"
 		"      --log-level LEVEL      debug, info, notice, error, fatal\n"
+		"      --metrics ADDR:PORT    Prometheus GET /metrics there (default off;\n"
+		"                             PORT or :PORT alone: 127.0.0.1 only)\n"
 		"  -L, --disable-color        accepted for osmo-remsim\n"
 		"%s%s"
 		"  -v, --version, -h, --help\n", rspro_tls_usage, rspro_tls_link_usage);
@@ -181,6 +183,7 @@ static const struct option options[] = {
 	{ "event-script", required_argument, NULL, 'e' },
 	{ "debug", required_argument, NULL, 'd' },
 	{ "log-level", required_argument, NULL, 'l' },
+	{ "metrics", required_argument, NULL, 'M' },
 	{ "disable-color", no_argument, NULL, 'L' },
 	RSPRO_TLS_LONG_OPTIONS,
 	RSPRO_TLS_LINK_OPTIONS,
@@ -200,6 +203,7 @@ static const struct daemon_cmdline cmdline = {
 static struct rc_cfg cfg;
 static struct rspro_tls_cfg tls_cfg;
 static struct rspro_tls *tls;
+static struct metrics_cfg metrics;
 
 /* One option: 0, or 2 with the reason said. */
 static int apply(int opt, const char *arg)
@@ -262,6 +266,15 @@ static int apply(int opt, const char *arg)
 		return 0;
 	case 'L':
 		return 0;
+	case 'M': {
+		char why[200];
+
+		if (metrics_parse(&metrics, arg, why, sizeof(why))) {
+			fprintf(stderr, "remsim-client-shell: %s\n", why);
+			return 2;
+		}
+		return 0;
+	}
 	default:
 		daemon_help_version(&cmdline, opt);
 		usage(stderr);
@@ -276,6 +289,7 @@ static int setup(struct daemon *d, int argc, char **argv)
 
 	rc_cfg_default(&cfg);
 	rspro_tls_cfg_default(&tls_cfg);
+	snprintf(cfg.label, sizeof(cfg.label), "stdio");
 	while ((opt = getopt_long(argc, argv, "hvd:i:p:c:n:a:re:L", options, NULL)) != -1) {
 		ret = apply(opt, optarg);
 		if (ret)
@@ -298,11 +312,13 @@ static void log_stats(struct daemon *d)
 {
 	struct shell *sh = d->data;
 	const struct rc_stats *st = rc_slot_stats(sh->slot);
+	char lat[64];
 
+	rc_slot_latency_text(sh->slot, lat, sizeof(lat));
 	LOGP(DMAIN, LOG_NOTICE, rc_slot_name(sh->slot),
-	     "statistics: %s: %lu APDUs, %lu answers, %lu lost, %lu refused, %lu bankd connects",
+	     "statistics: %s: %lu APDUs, %lu answers, %lu lost, %lu refused, %lu bankd connects, %s",
 	     rc_state_name(rc_slot_state(sh->slot)), st->tpdus, st->responses, st->lost,
-	     st->refused, st->bankd_connects);
+	     st->refused, st->bankd_connects, lat);
 }
 
 static int start(struct daemon *d)
@@ -327,6 +343,11 @@ static int start(struct daemon *d)
 	return 0;
 }
 
+static void collect(struct daemon *d, struct metrics_out *o)
+{
+	rc_slots_metrics(o);
+}
+
 static void stop(struct daemon *d)
 {
 	struct shell *sh = d->data;
@@ -345,6 +366,8 @@ int main(int argc, char **argv)
 		.start = start,
 		.stats = log_stats,
 		.stop = stop,
+		.metrics = &metrics,
+		.collect = collect,
 		.data = &sh,
 	};
 

@@ -6,6 +6,7 @@
  * back, one at a time.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "slot.h"
 
 struct rc_slot {
+	struct rc_slot *next;		/* all_slots */
 	struct ev_loop *loop;
 	struct rc_cfg cfg;
 	const struct rc_frontend_ops *ops;
@@ -26,9 +28,13 @@ struct rc_slot {
 	struct rspro_bank_slot bank;
 	struct rspro_ip_port bankd_addr;
 	bool outstanding;		/* a command waits for its answer */
+	uint64_t sent_ns;		/* when it was sent */
 	struct rspro_slot_phys last_phys;
 	struct rc_stats stats;
 };
+
+/* Every live slot of the process, for the metrics: one thread, no lock. */
+static struct rc_slot *all_slots;
 
 static const char *const state_names[] = {
 	[RC_INIT] = "INIT", [RC_UNCONFIGURED] = "UNCONFIGURED",
@@ -152,6 +158,10 @@ static void bankd_pdu(struct rspro_link *l, const struct rspro_pdu *pdu)
 		}
 		s->outstanding = false;
 		s->stats.responses++;
+		metrics_hist_observe(&s->stats.apdu, ev_now_ns() - s->sent_ns);
+		if (pdu->tpdu.len >= 2 && pdu->tpdu.data[pdu->tpdu.len - 2] == 0x6f &&
+		    pdu->tpdu.data[pdu->tpdu.len - 1] == 0x00)
+			s->stats.sw_6f00++;
 		if (s->ops->card2modem)
 			s->ops->card2modem(s, pdu->tpdu.data, pdu->tpdu.len);
 		return;
@@ -299,6 +309,7 @@ static void server_up(struct rspro_link *l)
 {
 	struct rc_slot *s = rspro_link_data(l);
 
+	s->stats.server_connects++;
 	if (s->state == RC_INIT) {
 		set_state(s, RC_UNCONFIGURED);
 		run_script(s, "event-server-connect");
@@ -346,6 +357,8 @@ struct rc_slot *rc_slot_new(struct ev_loop *loop, const struct rc_cfg *cfg,
 		free(s);
 		return NULL;
 	}
+	s->next = all_slots;
+	all_slots = s;
 	return s;
 }
 
@@ -363,8 +376,15 @@ void rc_slot_static_bank(struct rc_slot *s, struct rspro_bank_slot bank,
 
 void rc_slot_free(struct rc_slot *s)
 {
+	struct rc_slot **pp;
+
 	if (!s)
 		return;
+	for (pp = &all_slots; *pp; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
 	drop_bankd(s);
 	rspro_link_free(s->server);
 	free(s);
@@ -372,6 +392,7 @@ void rc_slot_free(struct rc_slot *s)
 
 int rc_slot_tpdu(struct rc_slot *s, const uint8_t *data, size_t len)
 {
+	uint64_t now = ev_now_ns();	/* the command's arrival: the timing starts */
 	struct rspro_pdu pdu;
 	int ret;
 
@@ -379,14 +400,17 @@ int rc_slot_tpdu(struct rc_slot *s, const uint8_t *data, size_t len)
 		s->stats.refused++;
 		return -EINVAL;
 	}
-	if (s->state != RC_OPERATIONAL)
-		return -ENOTCONN;
-	if (s->outstanding)
-		return -EBUSY;
+	if (s->state != RC_OPERATIONAL || s->outstanding) {
+		s->stats.not_sent++;
+		return s->outstanding ? -EBUSY : -ENOTCONN;
+	}
 	rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, s->cfg.slot, s->bank, data, len);
 	ret = rspro_link_send(s->bankd, &pdu, NULL);
-	if (ret)
+	if (ret) {
+		s->stats.not_sent++;
 		return ret;
+	}
+	s->sent_ns = now;
 	s->outstanding = true;
 	s->stats.tpdus++;
 	return 0;
@@ -427,4 +451,117 @@ void *rc_slot_data(const struct rc_slot *s)
 const char *rc_slot_name(const struct rc_slot *s)
 {
 	return s->name;
+}
+
+void rc_slot_note_6f00(struct rc_slot *s)
+{
+	s->stats.sw_6f00++;
+}
+
+void rc_slot_latency_text(const struct rc_slot *s, char *buf, size_t size)
+{
+	const struct metrics_hist *h = &s->stats.apdu;
+
+	if (!h->count)
+		snprintf(buf, size, "no APDU timed");
+	else
+		snprintf(buf, size, "p50 %.3f ms, p99 %.3f ms",
+			 metrics_hist_quantile(h, 0.5) * 1e3, metrics_hist_quantile(h, 0.99) * 1e3);
+}
+
+/* --- GET /metrics: every slot, labelled client="23:0",slot="remsim3" --- */
+
+static void slot_labels(const struct rc_slot *s, char *buf, size_t size, const char *key,
+			const char *value)
+{
+	char client[16];
+
+	snprintf(client, sizeof(client), "%u:%u", s->cfg.slot.client_id, s->cfg.slot.slot_nr);
+	metrics_labels(buf, size, "client", client, "slot", s->cfg.label, key, value, NULL);
+}
+
+static const struct {
+	const char *name, *help;
+	size_t off;
+} counters[] = {
+	{ "remsim_client_apdus_total", "APDUs sent to the card",
+	  offsetof(struct rc_stats, tpdus) },
+	{ "remsim_client_sw_6f00_total",
+	  "6F00 answers to the modem: the card's, or ours for a command lost or not sent",
+	  offsetof(struct rc_stats, sw_6f00) },
+};
+
+static const struct {
+	const char *cause;
+	size_t off;
+} errors[] = {
+	{ "lost", offsetof(struct rc_stats, lost) },
+	{ "refused", offsetof(struct rc_stats, refused) },
+	{ "not_sent", offsetof(struct rc_stats, not_sent) },
+};
+
+static unsigned long stat_at(const struct rc_slot *s, size_t off)
+{
+	return *(const unsigned long *)((const char *)&s->stats + off);
+}
+
+static void link_series(struct metrics_out *o)
+{
+	char labels[160];
+	struct rc_slot *s;
+
+	metrics_family(o, "remsim_link_up", "gauge", "1 while the RSPRO link is CONNECTED");
+	for (s = all_slots; s; s = s->next) {
+		slot_labels(s, labels, sizeof(labels), "peer", "server");
+		metrics_sample(o, "remsim_link_up", labels,
+			       rspro_link_state(s->server) == RSPRO_LINK_CONNECTED);
+		slot_labels(s, labels, sizeof(labels), "peer", "bankd");
+		metrics_sample(o, "remsim_link_up", labels,
+			       s->bankd && rspro_link_state(s->bankd) == RSPRO_LINK_CONNECTED);
+	}
+	metrics_family(o, "remsim_link_connects_total", "counter",
+		       "times the RSPRO link came up: 1 plus its reconnects");
+	for (s = all_slots; s; s = s->next) {
+		slot_labels(s, labels, sizeof(labels), "peer", "server");
+		metrics_sample(o, "remsim_link_connects_total", labels, s->stats.server_connects);
+		slot_labels(s, labels, sizeof(labels), "peer", "bankd");
+		metrics_sample(o, "remsim_link_connects_total", labels, s->stats.bankd_connects);
+	}
+	metrics_family(o, "remsim_client_operational", "gauge",
+		       "1 while the slot has its card (OPERATIONAL)");
+	for (s = all_slots; s; s = s->next) {
+		slot_labels(s, labels, sizeof(labels), NULL, NULL);
+		metrics_sample(o, "remsim_client_operational", labels,
+			       s->state == RC_OPERATIONAL);
+	}
+}
+
+void rc_slots_metrics(struct metrics_out *o)
+{
+	char labels[160];
+	struct rc_slot *s;
+	size_t i;
+
+	link_series(o);
+	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		metrics_family(o, counters[i].name, "counter", counters[i].help);
+		for (s = all_slots; s; s = s->next) {
+			slot_labels(s, labels, sizeof(labels), NULL, NULL);
+			metrics_sample(o, counters[i].name, labels, stat_at(s, counters[i].off));
+		}
+	}
+	metrics_family(o, "remsim_client_errors_total", "counter",
+		       "commands lost (the bankd link broke, errorInd), refused (bad size) or not sent");
+	for (s = all_slots; s; s = s->next)
+		for (i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
+			slot_labels(s, labels, sizeof(labels), "cause", errors[i].cause);
+			metrics_sample(o, "remsim_client_errors_total", labels,
+				       stat_at(s, errors[i].off));
+		}
+	metrics_family(o, "remsim_client_apdu_seconds", "histogram",
+		       "from a command's arrival from the modem side to the card's answer");
+	for (s = all_slots; s; s = s->next) {
+		slot_labels(s, labels, sizeof(labels), NULL, NULL);
+		metrics_histogram(o, "remsim_client_apdu_seconds", labels, &s->stats.apdu);
+	}
 }

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 
+#include "remsim/metrics.h"
 #include "remsim/rspro_link.h"
 #include "remsim/rspro_tls.h"
 
@@ -36,6 +37,7 @@ struct rc_cfg {
 	/* a slot on a USB board: REMSIM_USB_PATH and _INTERFACE for scripts */
 	char usb_path[32];
 	int usb_interface;		/* -1: not a USB slot */
+	char label[40];			/* the frontend: "remsim3", "1-1.2:1.0" */
 	unsigned int ka_interval_ms, ka_timeout_ms;
 	/* TLS credentials of the server link and the bankd links; NULL: plaintext */
 	struct rspro_tls *tls_server, *tls_bankd;
@@ -54,6 +56,11 @@ struct rc_frontend_ops {
 
 struct rc_stats {
 	unsigned long tpdus, responses, lost, refused, bankd_connects;
+	unsigned long not_sent;		/* rc_slot_tpdu() said no: not OPERATIONAL, busy */
+	unsigned long sw_6f00;		/* 6F00 to the modem: the card's, or ours on a loss */
+	unsigned long server_connects;
+	/* from the command's arrival to its answer: bankd, card and the way there */
+	struct metrics_hist apdu;
 };
 
 void rc_cfg_default(struct rc_cfg *cfg);
@@ -81,6 +88,13 @@ void rc_slot_free(struct rc_slot *s);
 int rc_slot_tpdu(struct rc_slot *s, const uint8_t *data, size_t len);
 /* The modem's lines changed: clientSlotStatusInd to the bankd. */
 void rc_slot_modem_status(struct rc_slot *s, const struct rspro_slot_phys *phys);
+
+/* The frontend answered 6F00 itself (command lost or not sent). */
+void rc_slot_note_6f00(struct rc_slot *s);
+/* Every live slot's series, for GET /metrics. */
+void rc_slots_metrics(struct metrics_out *o);
+/* The slot's APDU times: "p50 X ms, p99 Y ms" or "no APDU timed", for logs. */
+void rc_slot_latency_text(const struct rc_slot *s, char *buf, size_t size);
 
 enum rc_state rc_slot_state(const struct rc_slot *s);
 const char *rc_state_name(enum rc_state state);

@@ -212,7 +212,10 @@ static void give_up(struct usbslot *u, uint32_t error)
 	ev_timer_stop(&u->apdu_timer);
 	t0_give_up(&u->t0, error, &res);
 	if (res.actions & T0_DO_TX)
+	{
 		u->stats.retry_answers++;
+		rc_slot_note_6f00(u->rc);
+	}
 	apply(u, &res);
 }
 

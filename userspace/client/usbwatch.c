@@ -116,6 +116,7 @@ static void serve(struct usbwatch *w, const struct usb_cardem *c)
 	client_slot_cfg(w->cl, o, id, &cfg);
 	snprintf(cfg.usb_path, sizeof(cfg.usb_path), "%s", c->path);
 	cfg.usb_interface = c->ifnum;
+	snprintf(cfg.label, sizeof(cfg.label), "%s", c->name);
 	u = usbslot_open(w->host, w->cl->loop, c, &w->cl->usb_opts, &cfg, slot_dead, w, err,
 			 sizeof(err));
 	if (!u) {

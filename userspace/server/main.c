@@ -59,6 +59,8 @@ static void usage(FILE *f)
 		"      --rest-auth on|off     REST needs a bearer token (default off)\n"
 		"      --audit-max N          audit lines kept in the database (100000)\n"
 		"%s"
+		"      --metrics ADDR:PORT    Prometheus GET /metrics there (default off;\n"
+		"                             PORT or :PORT alone: 127.0.0.1 only)\n"
 		"  -e, --log-level LEVEL      debug, info, notice, error or fatal (default info)\n"
 		"  -d, --debug MASK           osmo-remsim log mask, e.g. DMAIN,1:DRSPRO,5\n"
 		"  -T, --timestamp            timestamps on log lines\n"
@@ -87,6 +89,7 @@ enum {
 	OPT_REST_TLS_KEY,
 	OPT_REST_AUTH,
 	OPT_AUDIT_MAX,
+	OPT_METRICS,
 };
 
 static const struct option options[] = {
@@ -109,6 +112,7 @@ static const struct option options[] = {
 	{ "rest-auth",		required_argument,	NULL, OPT_REST_AUTH },
 	{ "audit-max",		required_argument,	NULL, OPT_AUDIT_MAX },
 	RSPRO_TLS_LONG_OPTIONS,
+	{ "metrics",		required_argument,	NULL, OPT_METRICS },
 	{ "log-level",		required_argument,	NULL, 'e' },
 	{ "debug",		required_argument,	NULL, 'd' },
 	{ "timestamp",		no_argument,		NULL, 'T' },
@@ -236,6 +240,8 @@ static int apply(void *arg, int opt, const char *value, char *why, size_t whylen
 		return set_switch(&cfg->rest.auth, value, "rest-auth", why, whylen);
 	case OPT_AUDIT_MAX:
 		return set_count(&cfg->audit_max, value, "audit-max", 10000000, why, whylen);
+	case OPT_METRICS:
+		return metrics_parse(&cfg->metrics, value, why, whylen);
 	case OPT_BODY_MAX:
 		if (conf_uint(value, 256, 1 << 20, &v)) {
 			snprintf(why, whylen, "rest-body-max \"%s\" is not 256..1048576", value);
@@ -297,7 +303,7 @@ static int check_cfg(const struct server_cfg *cfg, char *why, size_t whylen)
  * log level and mask, timestamps, keepalive-interval and keepalive-timeout
  * (for connections made from now on), bankd-port (told to clients from now
  * on), rest-body-max, rest-request-timeout, rest-auth (from the next
- * request on) and audit-max. The listening sockets, the database, REST's
+ * request on) and audit-max. The listening sockets (metrics too), the database, REST's
  * TLS settings and the REST connection limits need a restart. A file that does
  * not parse changes nothing. Logs go to stderr (journald): nothing to reopen.
  */
@@ -331,6 +337,7 @@ static void reload(struct daemon *d)
 	daemon_keep_setting("rest-tls", cfg.rest.tls != cur->rest.tls);
 	daemon_keep_setting("rest-tls-cert", strcmp(cfg.rest.tls_cert, cur->rest.tls_cert));
 	daemon_keep_setting("rest-tls-key", strcmp(cfg.rest.tls_key, cur->rest.tls_key));
+	daemon_keep_setting("metrics", metrics_changed(&cfg.metrics, &cur->metrics));
 	if (cfg.rest.auth != cur->rest.auth)
 		LOGP(DMAIN, LOG_NOTICE, NULL, "SIGHUP: REST tokens %s from the next request on",
 		     cfg.rest.auth ? "required" : "no longer required");
@@ -434,6 +441,11 @@ static int start(struct daemon *d)
 	return 0;
 }
 
+static void collect(struct daemon *d, struct metrics_out *o)
+{
+	server_metrics(d->data, o);
+}
+
 static void stop(struct daemon *d)
 {
 	rest_stop(rest);
@@ -482,6 +494,8 @@ int main(int argc, char **argv)
 		.reload = reload,
 		.stats = log_stats,
 		.stop = stop,
+		.metrics = &srv.cfg.metrics,
+		.collect = collect,
 		.data = &srv,
 	};
 

@@ -232,9 +232,11 @@ void push(struct server *srv, struct peer *bp)
 			}
 			rspro_create_mapping_req(&pdu, m->client, m->bank);
 			m->state = MAP_UNACKNOWLEDGED;
+			srv->map_ops[MAP_OP_CREATE_REQ]++;
 		} else if (m->state == MAP_DELETE_REQ) {
 			rspro_remove_mapping_req(&pdu, m->client, m->bank);
 			m->state = MAP_DELETING;
+			srv->map_ops[MAP_OP_REMOVE_REQ]++;
 		} else {
 			continue;
 		}
@@ -295,6 +297,7 @@ int server_map_create(struct server *srv, struct rspro_bank_slot bank,
 	nm->client = client;
 	nm->state = MAP_NEW;
 	map_link(srv, nm);
+	srv->map_ops[MAP_OP_CREATE]++;
 	LOGP(DSLOTMAP, LOG_INFO, "rest", "map %s created", map_name(nm));
 	bp = bank_peer(srv, bank.bank_id);
 	if (bp)
@@ -341,6 +344,7 @@ int server_map_delete(struct server *srv, struct rspro_bank_slot bank,
 	ret = store_mark_deleting(srv->store, bank, err, errlen);
 	if (ret)
 		return ret;
+	srv->map_ops[MAP_OP_DELETE]++;
 	map_deleted(srv, m);
 	return 0;
 }
@@ -358,6 +362,7 @@ void create_mapping_res(struct server *srv, struct peer *bp, int32_t result)
 		     "createMappingRes without a request outstanding");
 		return;
 	}
+	srv->map_ops[result == RSPRO_OK ? MAP_OP_CREATE_OK : MAP_OP_CREATE_REFUSED]++;
 	if (result != RSPRO_OK) {
 		LOGP(DSLOTMAP, LOG_ERROR, bp->name, "map %s refused by bankd: %s (%d)",
 		     map_name(m), rname ? rname : "unknown", result);
@@ -394,6 +399,7 @@ void remove_mapping_res(struct server *srv, struct peer *bp, int32_t result)
 		     "removeMappingRes without a request outstanding");
 		return;
 	}
+	srv->map_ops[MAP_OP_REMOVE_RES]++;
 	/* unknownSlotmap is fine: the bankd does not hold it either way */
 	LOGP(DSLOTMAP, LOG_INFO, bp->name, "map %s removed (%s)", map_name(m),
 	     rspro_result_name(result) ? rspro_result_name(result) : "?");

@@ -163,6 +163,7 @@ static void reject_with(struct peer *p, const struct rspro_pdu *req, int32_t res
 		bank_res(p, result);
 	}
 	p->state = PEER_REJECTED;
+	p->srv->connects[CONNECT_REJECTED]++;
 	rspro_peer_limit_refused(&p->srv->limit, rspro_conn_peer(p->conn));
 	/* a second for the response to leave, as osmo-remsim */
 	ev_timer_start(p->srv->loop, &p->timer, 1000);
@@ -229,6 +230,7 @@ static void connect_client_req(struct peer *p, const struct rspro_pdu *pdu)
 	}
 	ev_timer_stop(&p->timer);
 	p->state = PEER_CLIENT;
+	srv->connects[CONNECT_CLIENT]++;
 	p->client = pdu->connect_client_req.slot;
 	p->identity = pdu->connect_client_req.identity;
 	LOGP(DRSPRO, LOG_INFO, p->name, "client connected from %s (%s %s)",
@@ -323,6 +325,7 @@ static void connect_bank_req(struct peer *p, const struct rspro_pdu *pdu)
 	}
 	ev_timer_stop(&p->timer);
 	p->state = PEER_BANKD;
+	srv->connects[CONNECT_BANKD]++;
 	p->bank_id = pdu->connect_bank_req.bank_id;
 	p->num_slots = pdu->connect_bank_req.num_slots;
 	p->identity = pdu->connect_bank_req.identity;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "remsim/evloop.h"
+#include "remsim/metrics.h"
 #include "remsim/rspro_conn.h"
 #include "remsim/rspro_tls.h"
 #include "server_api.h"
@@ -26,6 +27,7 @@ struct server_cfg {
 	unsigned int connect_timeout_ms;	/* Connect*Req wait (T1) */
 	unsigned int audit_max;		/* audit lines kept in the database */
 	struct rspro_tls_cfg tls;		/* the RSPRO listener's */
+	struct metrics_cfg metrics;	/* --metrics */
 	struct rest_cfg rest;
 };
 
@@ -37,6 +39,21 @@ enum map_state {
 	MAP_DELETE_REQ,
 	MAP_DELETING,
 };
+
+/* What happened to slot maps, for remsim_server_map_operations_total. */
+enum map_op {
+	MAP_OP_CREATE,		/* REST created a map */
+	MAP_OP_DELETE,		/* REST deleted one */
+	MAP_OP_CREATE_REQ,	/* CreateMappingReq sent to a bankd */
+	MAP_OP_REMOVE_REQ,	/* RemoveMappingReq sent */
+	MAP_OP_CREATE_OK,	/* CreateMappingRes ok */
+	MAP_OP_CREATE_REFUSED,	/* CreateMappingRes not ok */
+	MAP_OP_REMOVE_RES,	/* RemoveMappingRes, whatever its result */
+	MAP_OP_COUNT
+};
+
+/* Registrations over RSPRO, for remsim_server_connects_total. */
+enum connect_kind { CONNECT_BANKD, CONNECT_CLIENT, CONNECT_REJECTED, CONNECT_COUNT };
 
 struct peer;
 
@@ -86,6 +103,8 @@ struct server {
 	struct slotmap *maps;
 	uint64_t seq;
 	struct audit *audit;		/* audit.c's; NULL: log lines only */
+	uint64_t map_ops[MAP_OP_COUNT];
+	uint64_t connects[CONNECT_COUNT];
 };
 
 void server_cfg_default(struct server_cfg *cfg);
@@ -111,5 +130,8 @@ struct slotmap *server_map_first(struct server *srv);
 struct slotmap *server_map_next(struct slotmap *m);
 const char *map_state_name(enum map_state state);
 const char *peer_state_name(enum peer_state state);
+
+/* server_metrics.c: the series of GET /metrics */
+void server_metrics(struct server *srv, struct metrics_out *o);
 
 #endif

@@ -151,6 +151,33 @@ static void on_signal(struct ev_io *io, uint32_t revents)
 	ev_break(d->loop);
 }
 
+/* A scrape: what every program says, then the program's own series. */
+static void collect(struct metrics_out *o, void *data)
+{
+	struct daemon *d = data;
+	char labels[128];
+
+	metrics_family(o, "remsim_build_info", "gauge", "the program and its version, always 1");
+	metrics_labels(labels, sizeof(labels), "program", d->prog, "version", REMSIM_VERSION,
+		       NULL);
+	metrics_sample(o, "remsim_build_info", labels, 1);
+	if (d->collect)
+		d->collect(d, o);
+}
+
+static int start_metrics(struct daemon *d)
+{
+	char err[300];
+
+	if (!d->metrics || !d->metrics->on)
+		return 0;
+	d->metrics_srv = metrics_start(d->loop, d->metrics, collect, d, err, sizeof(err));
+	if (d->metrics_srv)
+		return 0;
+	LOGP(DMAIN, LOG_FATAL, NULL, "%s", err);
+	return 1;
+}
+
 int daemon_main(struct daemon *d, int argc, char **argv)
 {
 	int sfd, ret;
@@ -175,7 +202,11 @@ int daemon_main(struct daemon *d, int argc, char **argv)
 	ret = d->start(d);
 	if (ret)
 		goto out;
-	ret = ev_run(d->loop) ? 1 : 0;
+	ret = start_metrics(d);
+	if (!ret)
+		ret = ev_run(d->loop) ? 1 : 0;
+	metrics_stop(d->metrics_srv);
+	d->metrics_srv = NULL;
 	if (d->stop)
 		d->stop(d);
 out:

@@ -17,6 +17,7 @@
 
 #include "remsim/evloop.h"
 #include "remsim/log.h"
+#include "remsim/metrics.h"
 
 /*
  * A command line whose options are also config file keys (server, bankd):
@@ -78,12 +79,20 @@ struct daemon {
 	void (*stats)(struct daemon *d);
 	/* after the loop ended, when start() succeeded */
 	void (*stop)(struct daemon *d);
+	/*
+	 * The metrics endpoint: its address (setup() fills it; NULL or off:
+	 * none), started after start() and stopped before stop(); collect()
+	 * writes the program's series on each scrape.
+	 */
+	const struct metrics_cfg *metrics;
+	void (*collect)(struct daemon *d, struct metrics_out *o);
 	void *data;			/* the program's */
 	/* set by daemon_main() */
 	int argc;
 	char **argv;
 	struct ev_loop *loop;
 	struct ev_io sig_io;
+	struct metrics_server *metrics_srv;
 };
 
 /* Runs the program through its hooks; returns its exit status. */
