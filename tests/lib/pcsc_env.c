@@ -50,7 +50,11 @@ int pcsc_env_start_pcscd(struct pcsc_env *e)
 	snprintf(log, sizeof(log), "%s/pcscd.log", e->dir);
 	if (daemon_start(&e->pcscd, argv, log))
 		return -EIO;
-	for (t = 0; t < 5000; t += 20) {
+	/*
+	 * Seconds on a debug kernel (KASAN, lockdep under TCG), where a
+	 * pcscd restart took longer than the 5 s this once allowed.
+	 */
+	for (t = 0; t < 30000; t += 20) {
 		if (!access(sock, F_OK))
 			return 0;
 		sleep_ms(20);
@@ -82,18 +86,24 @@ int pcsc_env_start(struct pcsc_env *e, unsigned int cards)
 		 "%2$s -n %3$u -P %4$d --write-reader-conf %1$s && "
 		 "%2$s -n %3$u --print-csv 1 > %1$s/bankd_pcsc_slots.csv",
 		 e->dir, softsim_bin(), cards, e->port_base);
-	if (run_to_file(cmd))
+	if (run_to_file(cmd)) {
+		fprintf(stderr, "pcsc_env: %s failed\n", softsim_bin());
 		return -EIO;
+	}
 	snprintf(e->csv, sizeof(e->csv), "%s/bankd_pcsc_slots.csv", e->dir);
 	snprintf(e->ctl, sizeof(e->ctl), "%s/softsim.ctl", e->dir);
 	snprintf(e->cmdlog, sizeof(e->cmdlog), "%s/commands.log", e->dir);
 	snprintf(e->state, sizeof(e->state), "%s/state", e->dir);
 	snprintf(e->sock, sizeof(e->sock), "%s/run/pcscd.comm", e->dir);
 	setenv("PCSCLITE_CSOCK_NAME", e->sock, 1);
-	if (pcsc_env_start_pcscd(e))
+	if (pcsc_env_start_pcscd(e)) {
+		fprintf(stderr, "pcsc_env: pcscd did not open %s\n", e->sock);
 		return -EIO;
-	if (pcsc_env_start_softsim(e))
+	}
+	if (pcsc_env_start_softsim(e)) {
+		fprintf(stderr, "pcsc_env: remsim-softsim did not start\n");
 		return -EIO;
+	}
 	/* pcscd polls each reader in turn: generous for 16 under load */
 	return pcsc_env_wait_cards(e, 30000) ? 0 : -ETIMEDOUT;
 }

@@ -266,15 +266,12 @@ static int apply(int opt, const char *arg)
 		return 0;
 	case 'L':
 		return 0;
-	case 'M': {
-		char why[200];
-
+	case 'M':
 		if (metrics_parse(&metrics, arg, why, sizeof(why))) {
 			fprintf(stderr, "remsim-client-shell: %s\n", why);
 			return 2;
 		}
 		return 0;
-	}
 	default:
 		daemon_help_version(&cmdline, opt);
 		usage(stderr);
