@@ -3,7 +3,8 @@
  * bankd_csv_test - bankd_pcsc_slots.csv as operators write it (osmo-remsim's
  * examples), and bad lines refused with their line number; hostile files
  * (/dev/zero, a NUL byte, a directory, too many rows) and a file with no
- * row for the bank refused.
+ * row for the bank refused; rows for another bank or beyond -n, and slots
+ * with no row, reported a line each.
  */
 #include <errno.h>
 #include <regex.h>
@@ -138,6 +139,77 @@ TEST(a_bank_without_rows_is_refused)
 	ASSERT_EQ(0, slot_table_parse(&t, text, "slots.csv", err, sizeof(err)));
 	EXPECT_EQ(-ENOENT, slot_table_check_bank(&t, 1, "slots.csv", err, sizeof(err)));
 	EXPECT_EQ(0, slot_table_check_bank(&t, 2, "slots.csv", err, sizeof(err)));
+	slot_table_free(&t);
+}
+
+struct problems {
+	unsigned int n;
+	char lines[8][300];
+};
+
+static void expect_line(const char *want, const char *got)
+{
+	if (strcmp(got, want))
+		TH_LOG("got \"%s\", want \"%s\"", got, want);
+	EXPECT_EQ(0, strcmp(got, want));
+}
+
+static void collect(const char *msg, void *arg)
+{
+	struct problems *p = arg;
+
+	if (p->n < 8)
+		snprintf(p->lines[p->n], sizeof(p->lines[0]), "%s", msg);
+	p->n++;
+}
+
+/*
+ * A file with rows bankd ignores (another bank, a slot beyond -n) and
+ * slots no client can get a card in: one line each, with its line number,
+ * in file order; missing slots as runs.
+ */
+TEST(rows_for_other_banks_or_beyond_n_and_missing_slots_are_reported)
+{
+	static const char text[] =
+		"1,0,a\n"
+		"2,0,other bank\n"
+		"# slot 1 is missing\n"
+		"1,2,c\n"
+		"1,9,beyond\n"
+		"1,7,last\n";
+	struct problems p = { 0 };
+	struct slot_table t;
+	char err[200];
+
+	ASSERT_EQ(0, slot_table_parse(&t, text, "slots.csv", err, sizeof(err)));
+	EXPECT_EQ(4u, slot_table_check_slots(&t, 1, 8, "slots.csv", collect, &p));
+	ASSERT_EQ(4u, p.n);
+	expect_line("slots.csv:2: bank 2 is not this bank (-b 1): row ignored", p.lines[0]);
+	expect_line("slots.csv:5: bank 1 slot 9 is beyond -n 8 (slots 0..7): row ignored",
+		     p.lines[1]);
+	expect_line("slots.csv: bank 1 slot 1 has no reader row: its client gets cardNotPresent",
+		     p.lines[2]);
+	expect_line("slots.csv: bank 1 slots 3..6 have no reader row: their clients get cardNotPresent",
+		     p.lines[3]);
+	/* the other bank's view of the same file */
+	memset(&p, 0, sizeof(p));
+	EXPECT_EQ(4u, slot_table_check_slots(&t, 2, 1, "slots.csv", collect, &p));
+	expect_line("slots.csv:1: bank 1 is not this bank (-b 2): row ignored", p.lines[0]);
+	/* -n 1: three rows beyond it, the other bank's, none missing */
+	memset(&p, 0, sizeof(p));
+	EXPECT_EQ(4u, slot_table_check_slots(&t, 1, 1, "slots.csv", collect, &p));
+	expect_line("slots.csv:6: bank 1 slot 7 is beyond -n 1 (slots 0..0): row ignored",
+		    p.lines[3]);
+	slot_table_free(&t);
+	/* a file that fits: nothing said */
+	ASSERT_EQ(0, slot_table_parse(&t, "1,0,a\n1,1,b\n", "slots.csv", err, sizeof(err)));
+	memset(&p, 0, sizeof(p));
+	EXPECT_EQ(0u, slot_table_check_slots(&t, 1, 2, "slots.csv", collect, &p));
+	EXPECT_EQ(0u, p.n);
+	/* -n 1023 with two rows: one line for the run, not 1021 */
+	EXPECT_EQ(1u, slot_table_check_slots(&t, 1, 1023, "slots.csv", collect, &p));
+	expect_line("slots.csv: bank 1 slots 2..1022 have no reader row: their clients get cardNotPresent",
+		     p.lines[0]);
 	slot_table_free(&t);
 }
 

@@ -16,7 +16,8 @@
  * served at once. Silent peers and connection floods at the descriptor
  * limit are survived. A bankd off port 9999 behind osmo-remsim-server says
  * that its clients cannot reach it. A reader map that is bad or serves
- * nothing stops it at start-up.
+ * nothing stops it at start-up; rows it ignores are warned about, or with
+ * --strict refused.
  */
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
@@ -1321,6 +1322,78 @@ static bool wait_log(const char *log, const char *text, int ms)
 		tpeer_run(loop, 50);
 	}
 	return log_contains(log, text);
+}
+
+/* Starts bankd for bank 1 with 4 slots on reader map @csv, no server needed. */
+static void start_bankd_csv(const char *csv, bool strict, const char *log)
+{
+	char bp[8];
+	char *argv[] = { (char *)daemon_bin("remsim-bankd"), "-i", "127.0.0.1", "-p", "1",
+			 "-b", "1", "-n", "4", "-I", "127.0.0.1", "-P", bp, "-S", (char *)csv,
+			 strict ? "--strict" : NULL, NULL };
+
+	bankd_port = free_port();
+	snprintf(bp, sizeof(bp), "%d", bankd_port);
+	unlink(log);
+	ASSERT_EQ(0, daemon_start(&bankd, argv, log));
+}
+
+static void expect_log(const char *log, const char *want)
+{
+	if (!log_contains(log, want))
+		TH_LOG("%s: want \"%s\"", log, want);
+	EXPECT_TRUE(log_contains(log, want));
+}
+
+/*
+ * Rows for another bank or beyond -n, and slots without a row: a warning
+ * each at start (FILE:LINE), bankd runs; with --strict each is listed and
+ * bankd exits 2. SIGHUP checks a new file the same way: with --strict such
+ * a file is refused and the map in use kept.
+ */
+TEST_TIMEOUT(reader_map_rows_bankd_ignores_are_warned_or_refused, 60)
+{
+	char csv[128], log[128], want[300];
+
+	if (!loop)
+		loop = ev_loop_new();
+	make_logdir();
+	snprintf(csv, sizeof(csv), "%s/slots.csv", logdir);
+	snprintf(log, sizeof(log), "%s/bankd.log", logdir);
+	ASSERT_EQ(0, shell("printf '1,0,a\\n2,0,b\\n1,1,c\\n1,7,d\\n' >%s", csv));
+	start_bankd_csv(csv, true, log);
+	EXPECT_EQ(2, daemon_wait(&bankd, 5000));
+	snprintf(want, sizeof(want), "%s:2: bank 2 is not this bank (-b 1): row ignored", csv);
+	expect_log(log, want);
+	snprintf(want, sizeof(want), "%s:4: bank 1 slot 7 is beyond -n 4 (slots 0..3): row ignored",
+		 csv);
+	expect_log(log, want);
+	snprintf(want, sizeof(want), "%s: bank 1 slots 2..3 have no reader row", csv);
+	expect_log(log, want);
+	snprintf(want, sizeof(want), "%s: 3 problems with bank 1 and 4 slots (-b, -n): refused (--strict)",
+		 csv);
+	expect_log(log, want);
+
+	/* without --strict: the same lines as warnings, and bankd serves */
+	start_bankd_csv(csv, false, log);
+	ASSERT_TRUE(wait_port(bankd_port, 5000));
+	snprintf(want, sizeof(want), "NOTICE -: %s:2: bank 2 is not this bank", csv);
+	expect_log(log, want);
+	EXPECT_EQ(1, log_count(log, "no reader row"));
+	EXPECT_EQ(0, daemon_stop(&bankd, SIGTERM, 10000));
+
+	/* --strict, a good file at start, a bad one on SIGHUP: kept */
+	ASSERT_EQ(0, shell("printf '1,0,a\\n1,1,b\\n1,2,c\\n1,3,d\\n' >%s", csv));
+	start_bankd_csv(csv, true, log);
+	ASSERT_TRUE(wait_port(bankd_port, 5000));
+	EXPECT_FALSE(log_contains(log, "no reader row"));
+	ASSERT_EQ(0, shell("printf '1,0,a\\n1,1,b\\n1,2,c\\n' >%s", csv));
+	kill(bankd.pid, SIGHUP);
+	snprintf(want, sizeof(want), "SIGHUP: %s: bank 1 slot 3 has no reader row", csv);
+	ASSERT_TRUE(wait_log(log, "the reader map in use is kept", 5000));
+	expect_log(log, want);
+	EXPECT_FALSE(log_contains(log, "taken:"));
+	EXPECT_EQ(0, daemon_stop(&bankd, SIGTERM, 10000));
 }
 
 /*

@@ -693,11 +693,11 @@ TEST(damaged_or_unwritable_database_is_refused)
 	ASSERT_TRUE(f != NULL);
 	EXPECT_EQ(0, fgetc(f) == EOF);
 	fclose(f);
-	/* a directory that does not exist */
+	/* a directory that does not exist, nor does its parent */
 	snprintf(s.db, sizeof(s.db), "%s/no/such/dir/server.db", dir);
 	ASSERT_EQ(0, daemon_start(&s.d, argv, s.log));
 	EXPECT_EQ(1, daemon_wait(&s.d, 10000));
-	EXPECT_TRUE(log_contains(s.log, "unable to open"));
+	EXPECT_TRUE(log_contains(s.log, "/no/such/dir does not exist, nor does"));
 }
 
 /* The round trip of an IPA PING on a fresh RSPRO connection, in ms (-1: none). */

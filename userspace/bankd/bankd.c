@@ -262,6 +262,39 @@ static void done_cb(struct ev_io *io, uint32_t revents)
 			clients_job_done(bd, &bd->workers[i], j);
 }
 
+struct check_ctx {
+	const struct bankd *bd;
+	const char *prefix;
+};
+
+static void slots_problem(const char *msg, void *arg)
+{
+	const struct check_ctx *c = arg;
+
+	LOGP(DMAIN, c->bd->cfg.strict ? LOG_ERROR : LOG_NOTICE, NULL, "%s%s", c->prefix, msg);
+}
+
+/*
+ * Rows bankd ignores and slots no client can get a card in are mistakes
+ * an operator wants to hear of, but osmo-remsim-bankd starts with them
+ * and so do we, unless told --strict: then every one is listed and the
+ * map refused.
+ */
+int bankd_check_slots(const struct bankd *bd, const struct slot_table *t, const char *path,
+		      const char *ctx, char *err, size_t errlen)
+{
+	struct check_ctx c = { .bd = bd, .prefix = ctx };
+	unsigned int n;
+
+	n = slot_table_check_slots(t, bd->cfg.bank_id, bd->cfg.num_slots, path, slots_problem,
+				   &c);
+	if (!n || !bd->cfg.strict)
+		return 0;
+	snprintf(err, errlen, "%s: %u problem%s with bank %u and %u slots (-b, -n): refused (--strict)",
+		 path, n, n == 1 ? "" : "s", bd->cfg.bank_id, bd->cfg.num_slots);
+	return -EINVAL;
+}
+
 int bankd_start(struct bankd *bd, char *err, size_t errlen)
 {
 	struct rspro_link_cfg lcfg;
@@ -278,6 +311,8 @@ int bankd_start(struct bankd *bd, char *err, size_t errlen)
 	if (!ret)
 		ret = slot_table_check_bank(&bd->slots, bd->cfg.bank_id, bd->cfg.csv_path, err,
 					    errlen);
+	if (!ret)
+		ret = bankd_check_slots(bd, &bd->slots, bd->cfg.csv_path, "", err, errlen);
 	if (ret) {
 		bd->bad_config = true;
 		return ret;

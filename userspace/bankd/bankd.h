@@ -48,6 +48,7 @@ struct bankd_cfg {
 	/* tls-server: the link to the server; tls-bankd: our clients' */
 	struct rspro_tls_cfg tls;
 	struct metrics_cfg metrics;	/* --metrics */
+	bool strict;			/* --strict: the reader map's warnings refuse it */
 };
 
 /*
@@ -195,6 +196,14 @@ void bankd_cfg_default(struct bankd_cfg *cfg);
 /* A reader map that is bad or serves nothing sets bd->bad_config. */
 int bankd_start(struct bankd *bd, char *err, size_t errlen);
 void bankd_stop(struct bankd *bd);
+/*
+ * What reader map @t (read from @path) means for our bank and slots: each
+ * problem logged on a line of its own after @ctx ("" or "SIGHUP: "), a
+ * notice, or an error with --strict. 0, or with --strict and any problem
+ * -EINVAL with "PATH: N problems ... (--strict)" in @err.
+ */
+int bankd_check_slots(const struct bankd *bd, const struct slot_table *t, const char *path,
+		      const char *ctx, char *err, size_t errlen);
 
 /* worker.c */
 int worker_start(struct worker *w, struct bankd *bd, uint16_t slot);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The reader map file, with a line number for every complaint. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,6 +220,72 @@ int slot_table_check_bank(const struct slot_table *t, uint16_t bank_id, const ch
 			return 0;
 	snprintf(err, errlen, "%s: no reader for bank %u", name, bank_id);
 	return -ENOENT;
+}
+
+/* Whether @t has a row for bank @bank_id slot @slot_nr. */
+static bool has_row(const struct slot_table *t, uint16_t bank_id, unsigned int slot_nr)
+{
+	return slot_table_find(t, bank_id, slot_nr) != NULL;
+}
+
+/*
+ * The bank's slots with no row, as runs of consecutive slots: one line a
+ * run, so a file for 8 slots read with -n 1023 is one line, not 1015.
+ */
+static unsigned int report_missing(const struct slot_table *t, uint16_t bank_id,
+				   unsigned int num_slots, const char *name,
+				   slot_table_report_fn report, void *arg)
+{
+	unsigned int slot = 0, first, n = 0;
+	char msg[300];
+
+	while (slot < num_slots) {
+		if (has_row(t, bank_id, slot)) {
+			slot++;
+			continue;
+		}
+		for (first = slot; slot < num_slots && !has_row(t, bank_id, slot); slot++)
+			;
+		if (first == slot - 1)
+			snprintf(msg, sizeof(msg),
+				 "%s: bank %u slot %u has no reader row: its client gets cardNotPresent",
+				 name, bank_id, first);
+		else
+			snprintf(msg, sizeof(msg),
+				 "%s: bank %u slots %u..%u have no reader row: their clients get cardNotPresent",
+				 name, bank_id, first, slot - 1);
+		report(msg, arg);
+		n++;
+	}
+	return n;
+}
+
+unsigned int slot_table_check_slots(const struct slot_table *t, uint16_t bank_id,
+				    unsigned int num_slots, const char *name,
+				    slot_table_report_fn report, void *arg)
+{
+	const struct slot_row *r;
+	unsigned int n = 0;
+	char msg[300];
+	size_t i;
+
+	/* in file order, so the lines read as the file does */
+	for (i = 0; i < t->count; i++) {
+		r = &t->rows[i];
+		if (r->bank_id != bank_id)
+			snprintf(msg, sizeof(msg),
+				 "%s:%u: bank %u is not this bank (-b %u): row ignored",
+				 name, r->line, r->bank_id, bank_id);
+		else if (r->slot_nr >= num_slots)
+			snprintf(msg, sizeof(msg),
+				 "%s:%u: bank %u slot %u is beyond -n %u (slots 0..%u): row ignored",
+				 name, r->line, bank_id, r->slot_nr, num_slots, num_slots - 1);
+		else
+			continue;
+		report(msg, arg);
+		n++;
+	}
+	return n + report_missing(t, bank_id, num_slots, name, report, arg);
 }
 
 const struct slot_row *slot_table_find(const struct slot_table *t, uint16_t bank_id,

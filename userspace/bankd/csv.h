@@ -49,6 +49,21 @@ int slot_table_load(struct slot_table *t, const char *path, char *err, size_t er
  */
 int slot_table_check_bank(const struct slot_table *t, uint16_t bank_id, const char *name,
 			  char *err, size_t errlen);
+/* One complaint of slot_table_check_slots(), a whole line. */
+typedef void (*slot_table_report_fn)(const char *msg, void *arg);
+/*
+ * What the rows mean for bank @bank_id with @num_slots slots (-b, -n): a
+ * row for another bank ("NAME:LINE: bank 2 is not this bank ..."), a row
+ * beyond the last slot ("NAME:LINE: ... is beyond -n 8 ..."), both
+ * ignored by bankd, and each run of slots with no row ("NAME: bank 1
+ * slots 3..7 have no reader row ...", whose clients can never get a
+ * card). Calls @report once a problem, in file order, then the missing
+ * slots; returns how many there were. Each is a mistake in the file
+ * that bankd can run with: a warning, or with --strict a refusal.
+ */
+unsigned int slot_table_check_slots(const struct slot_table *t, uint16_t bank_id,
+				    unsigned int num_slots, const char *name,
+				    slot_table_report_fn report, void *arg);
 void slot_table_free(struct slot_table *t);
 const struct slot_row *slot_table_find(const struct slot_table *t, uint16_t bank_id,
 				       uint16_t slot_nr);

@@ -36,6 +36,9 @@ static void usage(FILE *f)
 		"  -g, --gsmtap-ip HOST        GSMTAP copies of APDUs and ATRs to HOST:4729\n"
 		"  -G, --gsmtap-slot N         only for bank slot N\n"
 		"  -S, --slots-csv FILE        reader map (default ./bankd_pcsc_slots.csv)\n"
+		"      --strict                refuse a reader map with rows for another\n"
+		"                              bank or beyond -n, or slots without a row\n"
+		"                              (default: a warning each)\n"
 		"  -c, --config FILE           \"key = value\" lines, keys as the long options\n"
 		"      --keepalive-interval S  seconds between PINGs (default 30)\n"
 		"      --keepalive-timeout S   seconds to wait for a PONG (default 10)\n"
@@ -60,7 +63,7 @@ static void usage(FILE *f)
 
 enum {
 	OPT_KA_INTERVAL = 256, OPT_KA_TIMEOUT, OPT_IDENTIFY_TIMEOUT, OPT_ANNOUNCE,
-	OPT_METRICS,
+	OPT_METRICS, OPT_STRICT,
 };
 
 static const struct option options[] = {
@@ -75,6 +78,7 @@ static const struct option options[] = {
 	{ "gsmtap-ip",		required_argument,	NULL, 'g' },
 	{ "gsmtap-slot",	required_argument,	NULL, 'G' },
 	{ "slots-csv",		required_argument,	NULL, 'S' },
+	{ "strict",		no_argument,		NULL, OPT_STRICT },
 	{ "config",		required_argument,	NULL, 'c' },
 	{ "keepalive-interval",	required_argument,	NULL, OPT_KA_INTERVAL },
 	{ "keepalive-timeout",	required_argument,	NULL, OPT_KA_TIMEOUT },
@@ -162,6 +166,9 @@ static int apply(void *arg, int opt, const char *v, char *why, size_t whylen)
 		return 0;
 	case 'S':
 		return str(cfg->csv_path, sizeof(cfg->csv_path), v, "slots-csv", why, whylen);
+	case OPT_STRICT:
+		cfg->strict = true;
+		return 0;
 	case OPT_KA_INTERVAL:
 	case OPT_KA_TIMEOUT:
 		if (num(&n, v, 1, 3600, opt == OPT_KA_INTERVAL ? "keepalive-interval" :
@@ -290,7 +297,8 @@ static void reload_csv(struct bankd *bd, const char *path)
 
 	drop_pending();
 	if (slot_table_load(&pending_slots, path, err, sizeof(err)) ||
-	    slot_table_check_bank(&pending_slots, bd->cfg.bank_id, path, err, sizeof(err))) {
+	    slot_table_check_bank(&pending_slots, bd->cfg.bank_id, path, err, sizeof(err)) ||
+	    bankd_check_slots(bd, &pending_slots, path, "SIGHUP: ", err, sizeof(err))) {
 		slot_table_free(&pending_slots);
 		LOGP(DMAIN, LOG_ERROR, NULL, "SIGHUP: %s: the reader map in use is kept", err);
 		return;
@@ -306,9 +314,10 @@ static void reload_csv(struct bankd *bd, const char *path)
  * SIGHUP: the config file (-c) and the command line again, then the reader
  * map. Taken: the log level and mask, timestamps, keepalive-interval and
  * keepalive-timeout (client connections made from now on; the server link
- * keeps its own), identify-timeout, slots-csv (the file is read again even
- * without -c). The rest (metrics too) needs a restart. A bad file changes nothing.
- * Logs go to stderr (journald): nothing to reopen.
+ * keeps its own), identify-timeout, strict, slots-csv (the file is read
+ * again even without -c, and checked as at start). The rest (metrics too)
+ * needs a restart. A bad file changes nothing. Logs go to stderr
+ * (journald): nothing to reopen.
  */
 static void reload(struct daemon *d)
 {
@@ -340,6 +349,7 @@ static void reload(struct daemon *d)
 	cur->ka_interval_ms = cfg.ka_interval_ms;
 	cur->ka_timeout_ms = cfg.ka_timeout_ms;
 	cur->identify_timeout_ms = cfg.identify_timeout_ms;
+	cur->strict = cfg.strict;
 	if (cmdline.conf_path)
 		LOGP(DMAIN, LOG_NOTICE, NULL, "SIGHUP: %s read again", cmdline.conf_path);
 	LOGP(DMAIN, LOG_DEBUG, NULL, "SIGHUP: keepalive %u/%u ms, identify-timeout %u ms",

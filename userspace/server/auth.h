@@ -17,5 +17,7 @@ typedef int (*token_cfg_fn)(const char *conf, const char *db, struct server_cfg 
 
 /* @argv from "token" on; returns the exit status (0, 1 failed, 2 usage). */
 int token_main(int argc, char **argv, token_cfg_fn load_cfg);
+/* `remsim-server backup FILE` (store_backup.c), with the same settings */
+int backup_main(int argc, char **argv, token_cfg_fn load_cfg);
 
 #endif

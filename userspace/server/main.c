@@ -31,6 +31,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: remsim-server [options]\n"
 		"       remsim-server token add|list|revoke ... (token --help)\n"
+		"       remsim-server backup [-c FILE] [-D PATH] BACKUP (backup --help)\n"
 		"\n"
 		"The remsim control server: bankds and clients register over RSPRO,\n"
 		"operators map client slots to bank slots over REST. Slot maps are\n"
@@ -38,7 +39,7 @@ static void usage(FILE *f)
 		"\n"
 		"  -c, --config FILE          config file (default %s if present);\n"
 		"                             \"key = value\" lines, keys as the long options\n"
-		"  -D, --database PATH        SQLite database (default /var/lib/remsim/server.db)\n"
+		"  -D, --database PATH        SQLite database (default %s)\n"
 		"      --rspro-bind ADDR      RSPRO listening address (default 0.0.0.0)\n"
 		"      --rspro-port PORT      RSPRO port (default 9998)\n"
 		"      --rest-bind ADDR       REST listening address (default 0.0.0.0)\n"
@@ -69,7 +70,7 @@ static void usage(FILE *f)
 		"  -h, --help                 this text\n"
 		"\n"
 		"See Documentation/server.rst and Documentation/security.rst.\n", DEFAULT_CONF,
-		rspro_tls_usage);
+		SERVER_DEFAULT_DB, rspro_tls_usage);
 }
 
 enum {
@@ -453,7 +454,7 @@ static void stop(struct daemon *d)
 	server_stop(d->data);
 }
 
-/* `remsim-server token`'s settings: the server's, from -c and -D. */
+/* `remsim-server token`'s and `backup`'s settings: the server's, from -c and -D. */
 static int token_cfg(const char *conf, const char *db, struct server_cfg *cfg)
 {
 	char *argv[6], why[300];
@@ -501,5 +502,7 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "token"))
 		return token_main(argc - 1, argv + 1, token_cfg);
+	if (argc > 1 && !strcmp(argv[1], "backup"))
+		return backup_main(argc - 1, argv + 1, token_cfg);
 	return daemon_main(&d, argc, argv);
 }

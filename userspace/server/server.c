@@ -25,7 +25,7 @@ void server_cfg_default(struct server_cfg *cfg)
 	cfg->rspro_port = 9998;
 	strcpy(cfg->rest.bind, "0.0.0.0");
 	cfg->rest.port = 9997;
-	strcpy(cfg->db_path, "/var/lib/remsim/server.db");
+	strcpy(cfg->db_path, SERVER_DEFAULT_DB);
 	cfg->bankd_port = 9999;
 	cfg->ka_interval_ms = 30000;
 	cfg->ka_timeout_ms = 10000;
@@ -500,6 +500,23 @@ static void rspro_accepted(struct net_listener *l, int fd)
 }
 
 
+/* What opening the database did to it: said once, at start. */
+static void log_schema(struct server *srv)
+{
+	bool created;
+	int found, ours = store_schema_version(srv->store, &found, &created);
+
+	if (store_made_dir(srv->store))
+		LOGP(DMAIN, LOG_NOTICE, NULL, "created the database's directory for %s",
+		     srv->cfg.db_path);
+	if (created)
+		LOGP(DMAIN, LOG_NOTICE, NULL, "database %s: created, schema version %d",
+		     srv->cfg.db_path, ours);
+	else if (found != ours)
+		LOGP(DMAIN, LOG_NOTICE, NULL, "database %s: schema version %d upgraded to %d",
+		     srv->cfg.db_path, found, ours);
+}
+
 int server_start(struct server *srv, char *err, size_t errlen)
 {
 	char why[256];
@@ -512,6 +529,7 @@ int server_start(struct server *srv, char *err, size_t errlen)
 		snprintf(err, errlen, "database %s: %s", srv->cfg.db_path, why);
 		return ret;
 	}
+	log_schema(srv);
 	ret = store_load(srv->store, server_load_map, srv, why, sizeof(why));
 	if (ret) {
 		snprintf(err, errlen, "database %s: %s", srv->cfg.db_path, why);

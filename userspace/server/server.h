@@ -17,6 +17,14 @@
 #include "server_api.h"
 #include "store.h"
 
+/*
+ * The database when neither -D nor the config file names one: in the
+ * systemd unit's StateDirectory=, so the unit needs no -D (which would
+ * override the config file's "database") and a server started by hand uses
+ * the same file.
+ */
+#define SERVER_DEFAULT_DB	"/var/lib/remsim-server/slotmaps.db"
+
 struct server_cfg {
 	char rspro_bind[64];
 	uint16_t rspro_port;

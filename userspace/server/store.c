@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Slot maps, the restart counter, REST's bearer tokens (their SHA-256 only)
- * and the audit trail in SQLite (WAL, synchronous=FULL).
+ * and the audit trail in SQLite (WAL, synchronous=FULL); the schema's
+ * version and its migrations; the lock that keeps a second server off the
+ * same database.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdbool.h>
 #include <limits.h>
@@ -11,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "store.h"
@@ -27,10 +31,22 @@
 struct store {
 	sqlite3 *db;
 	uint64_t restarts;
+	int found_version;	/* the schema's version before the migrations */
+	bool created;		/* no table was there: a new database */
+	bool made_dir;		/* its directory was created */
+	int lock_fd;		/* the server's PATH-lock, -1: none */
 	char path[PATH_MAX];
 };
 
-static const char schema[] =
+/*
+ * Version 0 is every file from before versions: new, from before REST
+ * auth (meta and slotmaps only) or with tokens and audit. Its migration
+ * is the whole schema, each statement IF NOT EXISTS, which brings all
+ * three to version 1. A later change adds its own step below and bumps
+ * STORE_SCHEMA_VERSION; a file from before it runs every step from its
+ * version on, in one transaction.
+ */
+static const char schema_v1[] =
 	"CREATE TABLE IF NOT EXISTS meta ("
 	"  key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS slotmaps ("
@@ -59,6 +75,11 @@ static const char schema[] =
 	"  before TEXT,"
 	"  after TEXT);"
 	"CREATE INDEX IF NOT EXISTS audit_time ON audit (time_us);";
+
+/* migrations[v] takes a file from version v to v + 1 */
+static const char *const migrations[STORE_SCHEMA_VERSION] = {
+	schema_v1,
+};
 
 /*
  * SQLite's own reason, its extended code and the system error behind it,
@@ -132,6 +153,97 @@ static int check_integrity(struct store *st, char *err, size_t errlen)
 	return ret;
 }
 
+/* PRAGMA user_version: the schema's version, or -1 (@err set). */
+static int read_version(struct store *st, char *err, size_t errlen)
+{
+	sqlite3_stmt *q;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK) {
+		fail(st, err, errlen, "schema version");
+		return -1;
+	}
+	if (sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int(q, 0);
+	else
+		fail(st, err, errlen, "schema version");
+	sqlite3_finalize(q);
+	return v;
+}
+
+/*
+ * A file written by a newer server may hold what this one would misread
+ * or drop: refused before anything is written to it.
+ */
+static int check_version(struct store *st, char *err, size_t errlen)
+{
+	int v = read_version(st, err, errlen);
+
+	if (v < 0)
+		return -EIO;
+	if (v > STORE_SCHEMA_VERSION) {
+		snprintf(err, errlen,
+			 "schema version %d is newer than this remsim-server's (%d): a newer remsim-server wrote it; run that one, or restore a backup made before the upgrade (%s left as it is)",
+			 v, STORE_SCHEMA_VERSION, st->path);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static bool has_tables(struct store *st)
+{
+	sqlite3_stmt *q;
+	bool any = false;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM sqlite_master WHERE type = 'table'",
+			       -1, &q, NULL) != SQLITE_OK)
+		return true;
+	any = sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_finalize(q);
+	return any;
+}
+
+/*
+ * Every step from the file's version to ours and the new version, in one
+ * transaction: a step that fails leaves the file as it was. The version is
+ * read again under the write lock, so a `remsim-server token` racing the
+ * server does not run a step twice.
+ */
+static int migrate(struct store *st, char *err, size_t errlen)
+{
+	int v, ret;
+	char sql[64];
+
+	ret = exec(st, "BEGIN IMMEDIATE", err, errlen);
+	if (ret)
+		return ret;
+	v = read_version(st, err, errlen);
+	if (v < 0) {
+		ret = -EIO;
+		goto rollback;
+	}
+	st->found_version = v;
+	st->created = !has_tables(st);
+	if (v == STORE_SCHEMA_VERSION)
+		return exec(st, "COMMIT", err, errlen);
+	if (v > STORE_SCHEMA_VERSION) {
+		ret = check_version(st, err, errlen);
+		goto rollback;
+	}
+	for (; v < STORE_SCHEMA_VERSION && !ret; v++)
+		ret = exec(st, migrations[v], err, errlen);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+	if (!ret)
+		ret = exec(st, sql, err, errlen);
+	if (!ret)
+		ret = exec(st, "COMMIT", err, errlen);
+	if (!ret)
+		return 0;
+rollback:
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return ret;
+}
+
 static int count_restart(struct store *st, char *err, size_t errlen)
 {
 	sqlite3_stmt *q;
@@ -159,6 +271,113 @@ rollback:
 	return ret;
 }
 
+/*
+ * The directory of the database, made if it is missing and its parent is
+ * there (a server started by hand, without the unit's StateDirectory=);
+ * otherwise exactly what to do. One level only: a mistyped path is not
+ * made into a tree of directories.
+ */
+static int make_dir(struct store *st, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], parent[PATH_MAX], tmp[PATH_MAX];
+	struct stat sb;
+	int e;
+
+	/* dirname() may change its argument or return a static string */
+	snprintf(tmp, sizeof(tmp), "%s", st->path);
+	snprintf(dir, sizeof(dir), "%s", dirname(tmp));
+	snprintf(tmp, sizeof(tmp), "%s", dir);
+	snprintf(parent, sizeof(parent), "%s", dirname(tmp));
+	if (!stat(dir, &sb))
+		return 0;	/* not a directory: SQLite says so */
+	e = errno;
+	if (e == ENOENT && stat(parent, &sb)) {
+		snprintf(err, errlen,
+			 "directory %s does not exist, nor does %s: create it (install -d -m 0750 %s, as the user that runs remsim-server) or give another -D PATH",
+			 dir, parent, dir);
+		return -ENOENT;
+	}
+	if (e == ENOENT && !mkdir(dir, 0750)) {
+		st->made_dir = true;
+		return 0;
+	}
+	if (e == ENOENT)
+		e = errno;
+	snprintf(err, errlen,
+		 "cannot create directory %s: %s; as root: install -d -m 0750 -o USER %s (USER: the user that runs remsim-server), or give -D PATH in a directory you may write (e.g. -D ./slotmaps.db)",
+		 dir, strerror(e), dir);
+	return -e;
+}
+
+/*
+ * The name of the lock file: beside the file that @path is, whatever the
+ * symlinks on the way, so two paths to one database share one lock.
+ */
+static int lock_name(const char *path, char *out, size_t len)
+{
+	char real[PATH_MAX], dir[PATH_MAX], base[PATH_MAX], tmp[PATH_MAX];
+
+	if (realpath(path, real))
+		return snprintf(out, len, "%s-lock", real) < (int)len ? 0 : -ENAMETOOLONG;
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	snprintf(dir, sizeof(dir), "%s", dirname(tmp));
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	snprintf(base, sizeof(base), "%s", basename(tmp));
+	if (!realpath(dir, real))
+		snprintf(real, sizeof(real), "%s", dir);
+	return snprintf(out, len, "%s/%s-lock", real, base) < (int)len ? 0 : -ENAMETOOLONG;
+}
+
+/*
+ * One server per database: two would each push their own idea of the maps
+ * and count restarts twice. SQLite's locks last a transaction, so PATH-lock
+ * holds a POSIX write lock for the server's life; the kernel drops it when
+ * the process ends however it ends, so a stale file never blocks a start
+ * (it is never removed: removing a lock file races with the next taker).
+ * F_GETLK names the holder; the file holds its pid for humans too.
+ * `remsim-server token` and `backup` do not take it: they work beside the
+ * server.
+ */
+static int take_lock(struct store *st, char *err, size_t errlen)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	char lock[2 * PATH_MAX + 8], pid[24];
+	int fd, n;
+
+	if (lock_name(st->path, lock, sizeof(lock))) {
+		snprintf(err, errlen, "the lock file's path is too long (%s)", st->path);
+		return -ENAMETOOLONG;
+	}
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open the lock file %s: %s", lock, strerror(errno));
+		return -errno;
+	}
+	if (fcntl(fd, F_SETLK, &fl)) {
+		if (errno != EACCES && errno != EAGAIN) {
+			snprintf(err, errlen, "cannot lock %s: %s", lock, strerror(errno));
+			close(fd);
+			return -EIO;
+		}
+		fl = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		if (fcntl(fd, F_GETLK, &fl) || fl.l_type == F_UNLCK || fl.l_pid <= 0)
+			snprintf(pid, sizeof(pid), "?");
+		else
+			snprintf(pid, sizeof(pid), "%d", (int)fl.l_pid);
+		snprintf(err, errlen,
+			 "in use by another remsim-server (pid %s holds %s): one server per database; stop that one, or give this one another -D PATH",
+			 pid, lock);
+		close(fd);
+		return -EBUSY;
+	}
+	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) || pwrite(fd, pid, n, 0) != n) {
+		/* the lock holds without it: the pid is for humans */
+	}
+	st->lock_fd = fd;
+	return 0;
+}
+
 /* @server: the daemon (counts a restart), not `remsim-server token`. */
 static int open_db(struct store **out, const char *path, bool server, char *err,
 		   size_t errlen)
@@ -168,7 +387,13 @@ static int open_db(struct store **out, const char *path, bool server, char *err,
 
 	if (!st)
 		return -ENOMEM;
+	st->lock_fd = -1;
 	snprintf(st->path, sizeof(st->path), "%s", path);
+	if (server) {
+		ret = make_dir(st, err, errlen);
+		if (ret)
+			goto fail;
+	}
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 			    NULL) != SQLITE_OK) {
 		ret = fail(st, err, errlen, "cannot open the database");
@@ -184,13 +409,22 @@ static int open_db(struct store **out, const char *path, bool server, char *err,
 		ret = -EROFS;
 		goto fail;
 	}
+	/* locked before the first write: a second server changes nothing */
+	if (server) {
+		ret = take_lock(st, err, errlen);
+		if (ret)
+			goto fail;
+	}
 	sqlite3_busy_timeout(st->db, STORE_OPEN_BUSY_MS);
 	ret = check_integrity(st, err, errlen);
+	/* before journal_mode: a newer server's file is not written to */
+	if (!ret)
+		ret = check_version(st, err, errlen);
 	if (!ret)
 		ret = exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
 			   err, errlen);
 	if (!ret)
-		ret = exec(st, schema, err, errlen);
+		ret = migrate(st, err, errlen);
 	if (!ret && server)
 		ret = count_restart(st, err, errlen);
 	if (ret)
@@ -202,6 +436,8 @@ static int open_db(struct store **out, const char *path, bool server, char *err,
 	return 0;
 fail:
 	sqlite3_close(st->db);
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);
 	free(st);
 	return ret;
 }
@@ -221,7 +457,22 @@ void store_close(struct store *st)
 	if (!st)
 		return;
 	sqlite3_close(st->db);
+	/* the lock goes with the descriptor; the file stays (see take_lock()) */
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);
 	free(st);
+}
+
+int store_schema_version(const struct store *st, int *found, bool *created)
+{
+	*found = st->found_version;
+	*created = st->created;
+	return STORE_SCHEMA_VERSION;
+}
+
+bool store_made_dir(const struct store *st)
+{
+	return st->made_dir;
 }
 
 uint64_t store_restart_counter(const struct store *st)

@@ -15,6 +15,9 @@
 
 struct store;
 
+/* PRAGMA user_version of the schema this server writes */
+#define STORE_SCHEMA_VERSION	1
+
 /* SHA-256, the only form in which a token is stored */
 #define STORE_HASH_LEN		32
 #define STORE_TOKEN_NAME_MAX	64
@@ -41,9 +44,13 @@ struct stored_map {
 };
 
 /*
- * Opens (creating if needed) the database at @path, checks it, and counts
- * this start. On failure returns -errno and a sentence in @err (SQLite's
- * reason, the system error and the path; -EROFS for a read-only file).
+ * Opens (creating if needed) the database at @path, checks it, brings its
+ * schema to STORE_SCHEMA_VERSION, and counts this start. On failure returns
+ * -errno and a sentence in @err (SQLite's reason, the system error and the
+ * path; -EROFS for a read-only file, -EPROTO for a schema newer than ours,
+ * left untouched). It also makes the database's directory if only that is
+ * missing, and holds PATH-lock until store_close(): -EBUSY, with the other
+ * server's pid, when another server holds it.
  *
  * Every change below returns -EBUSY (with @err) when another process holds
  * the database's write lock for more than 100 ms: the caller answers
@@ -56,6 +63,20 @@ int store_open(struct store **st, const char *path, char *err, size_t errlen);
  */
 int store_open_command(struct store **st, const char *path, char *err, size_t errlen);
 void store_close(struct store *st);
+/* Ours; in @found the file's version before, @created: it had no table. */
+int store_schema_version(const struct store *st, int *found, bool *created);
+/* Whether store_open() created the database's directory. */
+bool store_made_dir(const struct store *st);
+/*
+ * `remsim-server backup`: copies the database @path, consistent as of one
+ * moment, into @dest while a server may be writing it (SQLite's online
+ * backup, in one read transaction: WAL lets the server write meanwhile).
+ * Written to @dest.partial, checked and renamed, so @dest is a complete
+ * copy or untouched. 0, or -errno and a sentence in @err; @info gets a line
+ * on what was copied.
+ */
+int store_backup(const char *path, const char *dest, char *info, size_t infolen,
+		 char *err, size_t errlen);
 
 uint64_t store_restart_counter(const struct store *st);
 
