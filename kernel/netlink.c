@@ -377,17 +377,30 @@ void remsim_nl_slot_event(struct remsim_slot *slot, u8 cmd, gfp_t gfp)
 		multicast_slots(skb);
 }
 
-/* Signal and error events come from any context: identity and news only. */
+/*
+ * Signal and error events come from any context: the slot's identity,
+ * where it is and its map (so that a consumer need not ask, racing a
+ * remap), and the news. The events group is for admins: the map may go.
+ */
 static void small_event(struct remsim_slot *slot, u8 cmd, int attr1, u32 val1,
 			int attr2, u32 val2)
 {
 	struct sk_buff *skb = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_ATOMIC);
+	struct remsim_map map;
+	unsigned long flags;
 	void *hdr;
 
 	if (!skb)
 		return;
+	spin_lock_irqsave(&slot->lock, flags);
+	map = slot->map;
+	spin_unlock_irqrestore(&slot->lock, flags);
 	hdr = genlmsg_put(skb, 0, 0, &remsim_family, 0, cmd);
-	if (!hdr || put_identity(skb, slot) || nla_put_u32(skb, attr1, val1) ||
+	if (!hdr || put_identity(skb, slot) ||
+	    nla_put_string(skb, REMSIM_A_SLOT_BOARD, slot->board) ||
+	    nla_put_string(skb, REMSIM_A_SLOT_BUS_PATH, slot->bus_path) ||
+	    nla_put_u32(skb, REMSIM_A_SLOT_INTERFACE, slot->interface) ||
+	    put_map(skb, &map) || nla_put_u32(skb, attr1, val1) ||
 	    (attr2 && nla_put_u32(skb, attr2, val2))) {
 		nlmsg_free(skb);
 		return;

@@ -355,7 +355,8 @@ TEST_TIMEOUT(client_follows_a_static_target_change, 600)
 	ASSERT_EQ(0, remsimctl("map %u client 60 slot 0 bank 1 slot 0 via 127.0.0.1:1", fx.index));
 	EXPECT_TRUE(file_has(path, "client 60 slot 0 bank 1 slot 0 via 127.0.0.1:1"));
 	EXPECT_TRUE(client_says("card is B1:0 at 127.0.0.1:1", 5000));
-	ASSERT_EQ(0, remsimctl("map %u client 60 slot 0 bank 1 slot 0 via 127.0.0.1:%d",
+	/* another target for the mapped slot: a replacement, so --force */
+	ASSERT_EQ(0, remsimctl("map %u client 60 slot 0 bank 1 slot 0 via 127.0.0.1:%d --force",
 			       fx.index, chain.bank[0].port));
 	snprintf(text, sizeof(text), "card is B1:0 at 127.0.0.1:%d", chain.bank[0].port);
 	EXPECT_TRUE(client_says(text, 5000));

@@ -3,8 +3,10 @@
  * remsimctl_test - remsimctl against remsim.ko: every command, its JSON
  * (parsed), and its errors: bad arguments (exit 2, the argument named),
  * slots that do not exist and refusals of the kernel (exit 1, its
- * message), an unprivileged caller, the module not loaded; slots of the
- * software USB board named by their USB path.
+ * message, the value given), an unprivileged caller, the module not
+ * loaded; one identity on one slot only, a map replaced only with
+ * --force, apply --sync; slots of the software USB board named by udev's
+ * ID_PATH, the older port name and the serial.
  */
 #define _GNU_SOURCE
 #include <jansson.h>
@@ -21,6 +23,8 @@
 #include "daemon.h"
 #include "kmod.h"
 #include "ktap.h"
+#include "modem.h"
+#include "sim_modem.h"
 #include "slotdev.h"
 
 static char out[16384];
@@ -51,6 +55,20 @@ static int ctl(const char *fmt, ...)
 static bool has(const char *text)
 {
 	return strstr(out, text) != NULL;
+}
+
+/* has() of a formatted text. */
+static bool __attribute__((format(printf, 1, 2))) hasf(const char *fmt, ...)
+{
+	char want[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof(want), fmt, ap);
+	va_end(ap);
+	if (!has(want))
+		TH_LOG("want \"%s\"", want);
+	return has(want);
 }
 
 /* Whether the targets file has a line with @text. */
@@ -116,9 +134,15 @@ TEST(show_and_json_describe_slots)
 	ASSERT_TRUE(json_is_array(j));
 	EXPECT_GE(json_array_size(j), 2u);
 	json_decref(j);
+	/* one slot is an array of one, as with ip -j */
 	ASSERT_EQ(0, ctl("-j show remsim%d", a));
 	j = json_loads(out, 0, &err);
 	ASSERT_TRUE(j != NULL);
+	ASSERT_TRUE(json_is_array(j));
+	EXPECT_EQ(1u, json_array_size(j));
+	slot = json_incref(json_array_get(j, 0));
+	json_decref(j);
+	j = slot;
 	EXPECT_EQ(a, json_integer_value(json_object_get(j, "index")));
 	EXPECT_EQ(0, strcmp("sim", json_string_value(json_object_get(j, "backend"))));
 	EXPECT_TRUE(json_is_null(json_object_get(j, "map")));
@@ -129,7 +153,9 @@ TEST(show_and_json_describe_slots)
 	ASSERT_EQ(0, ctl("-j stats %d", a));
 	j = json_loads(out, 0, &err);
 	ASSERT_TRUE(j != NULL);
-	slot = json_object_get(j, "stats");
+	ASSERT_TRUE(json_is_array(j));
+	EXPECT_EQ(1u, json_array_size(j));
+	slot = json_object_get(json_array_get(j, 0), "stats");
 	EXPECT_TRUE(json_is_integer(json_object_get(slot, "apdus")));
 	EXPECT_TRUE(json_is_integer(json_object_get(slot, "down_backpressure")));
 	json_decref(j);
@@ -159,9 +185,19 @@ TEST(map_and_unmap)
 	ASSERT_EQ(0, ctl("map remsim%d client 23 slot 1", a));
 	ASSERT_EQ(0, ctl("show %d", a));
 	EXPECT_TRUE(has("\tmap client 23 slot 1\n"));
-	ASSERT_EQ(0, ctl("-j map %d client 24 slot 0 bank 3 slot 7 via [2001:db8::7]:9999", a));
+	/* the same map again is no change; another one needs --force */
+	ASSERT_EQ(0, ctl("map remsim%d client 23 slot 1", a));
+	EXPECT_EQ(1, ctl("map %d client 24 slot 0 bank 3 slot 7 via [2001:db8::7]:9999", a));
+	EXPECT_TRUE(hasf("remsim%d is mapped to client 23 slot 1 now; --force replaces it", a));
+	ASSERT_EQ(0, ctl("show %d", a));
+	EXPECT_TRUE(has("\tmap client 23 slot 1\n"));
+	EXPECT_FALSE(targets_have("client 24 slot 0"));
+	ASSERT_EQ(0, ctl("-j map %d client 24 slot 0 bank 3 slot 7 via [2001:db8::7]:9999 --force",
+			 a));
 	j = json_loads(out, 0, &err);
 	ASSERT_TRUE(j != NULL);
+	EXPECT_EQ(23, json_integer_value(json_object_get(json_object_get(j, "replaced"),
+							 "client_id")));
 	m = json_object_get(j, "map");
 	EXPECT_EQ(24, json_integer_value(json_object_get(m, "client_id")));
 	EXPECT_EQ(7, json_integer_value(json_object_get(m, "bank_slot")));
@@ -172,17 +208,22 @@ TEST(map_and_unmap)
 	EXPECT_TRUE(has("bank 3 slot 7 via [2001:db8::7]:9999"));
 	/* the kernel keeps the identity, the targets file the target */
 	EXPECT_TRUE(targets_have("client 24 slot 0 bank 3 slot 7 via [2001:db8::7]:9999"));
-	ASSERT_EQ(0, ctl("map %d client 24 slot 0 bank 3 slot 7 via bank.example:10000", a));
+	/* another target of the same identity is another map too */
+	EXPECT_EQ(1, ctl("map %d client 24 slot 0 bank 3 slot 7 via bank.example:10000", a));
+	EXPECT_TRUE(targets_have("client 24 slot 0 bank 3 slot 7 via [2001:db8::7]:9999"));
+	ASSERT_EQ(0, ctl("map -f %d client 24 slot 0 bank 3 slot 7 via bank.example:10000", a));
+	EXPECT_TRUE(hasf("remsim%d: replaced client 24 slot 0 bank 3 slot 7 via [2001:db8::7]:9999",
+			 a));
 	EXPECT_TRUE(targets_have("client 24 slot 0 bank 3 slot 7 via bank.example:10000"));
 	EXPECT_FALSE(targets_have("2001:db8::7"));
 	/* the same identity without a target: the server's choice again */
-	ASSERT_EQ(0, ctl("map %d client 24 slot 0", a));
+	ASSERT_EQ(0, ctl("map %d client 24 slot 0 --force", a));
 	ASSERT_EQ(0, ctl("show %d", a));
 	EXPECT_TRUE(has("\tmap client 24 slot 0\n"));
 	EXPECT_FALSE(targets_have("client 24 slot 0"));
 	/* another identity: the old one's target goes once it is replaced */
-	ASSERT_EQ(0, ctl("map %d client 25 slot 0 bank 3 slot 8 via 10.0.0.8:9999", a));
-	ASSERT_EQ(0, ctl("map %d client 26 slot 0 bank 3 slot 9 via 10.0.0.9:9999", a));
+	ASSERT_EQ(0, ctl("map %d client 25 slot 0 bank 3 slot 8 via 10.0.0.8:9999 --force", a));
+	ASSERT_EQ(0, ctl("map %d client 26 slot 0 bank 3 slot 9 via 10.0.0.9:9999 --force", a));
 	EXPECT_FALSE(targets_have("client 25 slot 0"));
 	EXPECT_TRUE(targets_have("client 26 slot 0 bank 3 slot 9"));
 	ASSERT_EQ(0, ctl("unmap %d", a));
@@ -193,14 +234,14 @@ TEST(map_and_unmap)
 }
 
 /*
- * Two slots with one identity: unmapping one keeps the target the other
- * still uses. A targets file with bad lines: show warns FILE:LINE and
- * shows the good ones; map refuses a file it cannot read and changes
- * nothing, in the kernel either.
+ * Two slots with one identity: refused, both named, nothing changed. A
+ * targets file with bad lines: show warns FILE:LINE and shows the good
+ * ones; map refuses a file it cannot read and changes nothing, in the
+ * kernel either.
  */
-TEST(targets_file_shared_and_broken)
+TEST(one_identity_and_a_broken_targets_file)
 {
-	char path[] = "/tmp/remsimctl-targets-XXXXXX", file[64];
+	char path[] = "/tmp/remsimctl-targets-XXXXXX", file[64], before[4096], after[4096];
 	int a, b;
 	FILE *f;
 
@@ -212,33 +253,49 @@ TEST(targets_file_shared_and_broken)
 	b = sim_add();
 	ASSERT_GE(b, 0);
 	ASSERT_EQ(0, ctl("map %d client 70 slot 0 bank 1 slot 1 via 10.0.0.1:9999", a));
-	ASSERT_EQ(0, ctl("map %d client 70 slot 0 bank 1 slot 1 via 10.0.0.1:9999", b));
-	ASSERT_EQ(0, ctl("unmap %d", a));
+	/* somebody's identity on a second slot: its APDUs would go either way */
+	EXPECT_EQ(1, ctl("map %d client 70 slot 0 bank 1 slot 2 via 10.6.6.6:9999", b));
+	EXPECT_TRUE(hasf("client 70 slot 0 is remsim%d's already, so not remsim%d's too", a, b));
+	EXPECT_EQ(1, ctl("map %d client 70 slot 0 --force", b));
 	ASSERT_EQ(0, ctl("show %d", b));
+	EXPECT_FALSE(has("\tmap"));
+	EXPECT_FALSE(targets_have("10.6.6.6"));
+	ASSERT_EQ(0, ctl("show %d", a));
 	EXPECT_TRUE(has("map client 70 slot 0 bank 1 slot 1 via 10.0.0.1:9999"));
 
 	f = fopen(file, "a");
 	ASSERT_TRUE(f != NULL);
 	fprintf(f, "client 71 slot 0 bank 1 slot\n");
 	fclose(f);
-	ASSERT_EQ(0, ctl("show %d", b));
+	ASSERT_EQ(0, ctl("show %d", a));
 	EXPECT_TRUE(has("warning: "));
 	EXPECT_TRUE(has("targets:3: expected: client ID slot N"));
 	EXPECT_TRUE(has("map client 70 slot 0 bank 1 slot 1 via 10.0.0.1:9999"));
 
 	/* a file that is not one: refused before the kernel is asked */
-	ASSERT_EQ(0, unlink(file));
+	f = fopen(file, "r");
+	ASSERT_TRUE(f != NULL);
+	before[fread(before, 1, sizeof(before) - 1, f)] = 0;
+	fclose(f);
+	ASSERT_EQ(0, rename(file, "/tmp/remsimctl-targets-saved"));
 	ASSERT_EQ(0, mkdir(file, 0755));
-	EXPECT_EQ(1, ctl("map %d client 72 slot 0 bank 1 slot 2 via 10.0.0.1:9999", a));
+	EXPECT_EQ(1, ctl("map %d client 72 slot 0 bank 1 slot 2 via 10.0.0.1:9999", b));
 	EXPECT_TRUE(has("is a directory: fix or remove the file"));
-	EXPECT_EQ(1, ctl("unmap %d", b));
-	ASSERT_EQ(0, ctl("show %d", a));
-	EXPECT_FALSE(has("\tmap"));
+	EXPECT_EQ(1, ctl("unmap %d", a));
 	ASSERT_EQ(0, ctl("show %d", b));
+	EXPECT_FALSE(has("\tmap"));
+	ASSERT_EQ(0, ctl("show %d", a));
 	EXPECT_TRUE(has("\tmap client 70 slot 0"));
 	rmdir(file);
+	ASSERT_EQ(0, rename("/tmp/remsimctl-targets-saved", file));
+	f = fopen(file, "r");
+	ASSERT_TRUE(f != NULL);
+	after[fread(after, 1, sizeof(after) - 1, f)] = 0;
+	fclose(f);
+	EXPECT_EQ(0, strcmp(before, after));
 	ctl("sim del %d", a);
 	ctl("sim del %d", b);
+	unsetenv("REMSIM_TARGETS");
 }
 
 TEST(bad_arguments_are_named)
@@ -261,10 +318,15 @@ TEST(bad_arguments_are_named)
 	EXPECT_TRUE(has("nonsense: not a slot name"));
 	/* the kernel's own words, the argument named */
 	EXPECT_EQ(1, ctl("map 4000 client 1 slot 0"));
-	EXPECT_TRUE(has("remsimctl map: integer out of range (SLOT)"));
+	EXPECT_TRUE(has("remsimctl map: integer out of range (4000)"));
 	EXPECT_EQ(1, ctl("map 1000 client 1 slot 0"));
-	EXPECT_TRUE(has("remsimctl map: no such slot (SLOT)"));
+	EXPECT_TRUE(has("remsimctl map: no such slot (1000)"));
 	EXPECT_EQ(1, ctl("unmap remsim1001"));
+	EXPECT_TRUE(has("remsimctl unmap: no such slot (remsim1001)"));
+	EXPECT_EQ(1, ctl("show 9-9.9-if0"));
+	EXPECT_TRUE(has("remsimctl show: no such slot (9-9.9-if0)"));
+	EXPECT_EQ(2, ctl("show by-pth/9-9.9-if0"));
+	EXPECT_TRUE(has("remsimctl show: by-pth/9-9.9-if0: not a slot name"));
 	EXPECT_EQ(1, ctl("sim del 1002"));
 	EXPECT_EQ(2, ctl("sim"));
 	EXPECT_TRUE(has("usage: remsimctl [-j] sim add | del SLOT"));
@@ -426,9 +488,10 @@ TEST(monitor_prints_one_line_per_event)
 		snprintf(want, sizeof(want), " remsim%d ", a);
 		if (!strstr(line, want))
 			continue;
-		/* "2026-11-26T04:50:01.123 remsimN EVENT ..." */
+		/* "2026-11-26T04:50:01.123+00:00 remsimN EVENT ...": UTC, said */
 		EXPECT_EQ('T', line[10]);
 		EXPECT_EQ('.', line[19]);
+		EXPECT_EQ(0, strncmp(line + 23, "+00:00 ", 7));
 		if (lines == 0)
 			EXPECT_TRUE(strstr(line, " add remsim_sim unmapped") != NULL);
 		if (lines == 1)
@@ -449,13 +512,82 @@ TEST(monitor_prints_one_line_per_event)
 		json_t *j = json_loads(line, 0, &err);
 
 		EXPECT_TRUE(j != NULL);
-		if (j && json_integer_value(json_object_get(json_object_get(j, "slot"), "index")) == a)
+		if (j && json_integer_value(json_object_get(json_object_get(j, "slot"), "index")) == a) {
+			const char *t = json_string_value(json_object_get(j, "time"));
+
+			EXPECT_TRUE(t && strlen(t) == 29 && !strcmp(t + 23, "+00:00"));
 			lines++;
+		}
 		json_decref(j);
 	}
 	fclose(f);
 	EXPECT_EQ(4, lines);
 	unlink(path);
+	unlink(jpath);
+}
+
+/*
+ * A signals event says which slot it is: its board and its map, as the
+ * kernel has them now, and "changed" is a list like "signals".
+ */
+TEST(monitor_signals_carry_the_slot)
+{
+	char jpath[] = "/tmp/remsimctl-jsig-XXXXXX", line[4096];
+	struct slot_fixture fx;
+	int jfd = mkstemp(jpath), found = 0;
+	pid_t jpid;
+	FILE *f;
+
+	ASSERT_EQ(0, slot_modules_load());
+	ASSERT_GE(jfd, 0);
+	ASSERT_EQ(0, slot_fixture(&fx, -1));
+	ASSERT_EQ(0, ctl("map %u client 5 slot 6 bank 1 slot 2 via 10.0.0.5:9999", fx.index));
+	jpid = fork();
+	if (!jpid) {
+		dup2(jfd, 1);
+		execl(daemon_bin_fast("remsimctl"), "remsimctl", "-j", "monitor", (char *)NULL);
+		_exit(127);
+	}
+	usleep(300000);
+	ASSERT_EQ(0, modem_lines(fx.modem, SIM_MODEM_VCC | SIM_MODEM_RST));
+	usleep(300000);
+	kill(jpid, SIGTERM);
+	waitpid(jpid, NULL, 0);
+	f = fopen(jpath, "r");
+	ASSERT_TRUE(f != NULL);
+	while (fgets(line, sizeof(line), f)) {
+		json_error_t err;
+		json_t *j = json_loads(line, 0, &err), *slot, *map, *chg;
+
+		TH_LOG("monitor: %s", line);
+		ASSERT_TRUE(j != NULL);
+		slot = json_object_get(j, "slot");
+		if (strcmp("signals", json_string_value(json_object_get(j, "event")) ?: "") ||
+		    json_integer_value(json_object_get(slot, "index")) != fx.index) {
+			json_decref(j);
+			continue;
+		}
+		found++;
+		EXPECT_EQ(0, strcmp("remsim_sim", json_string_value(json_object_get(slot,
+									      "board"))));
+		map = json_object_get(slot, "map");
+		EXPECT_EQ(5, json_integer_value(json_object_get(map, "client_id")));
+		EXPECT_EQ(6, json_integer_value(json_object_get(map, "client_slot")));
+		EXPECT_EQ(2, json_integer_value(json_object_get(map, "bank_slot")));
+		chg = json_object_get(j, "changed");
+		ASSERT_TRUE(json_is_array(chg));
+		EXPECT_EQ(2u, json_array_size(chg));
+		EXPECT_EQ(0, strcmp("vcc", json_string_value(json_array_get(chg, 0))));
+		EXPECT_EQ(0, strcmp("rst", json_string_value(json_array_get(chg, 1))));
+		/* what the event does not know is not made up */
+		EXPECT_TRUE(json_object_get(slot, "atr") == NULL);
+		EXPECT_TRUE(json_object_get(slot, "t0_state") == NULL);
+		json_decref(j);
+	}
+	fclose(f);
+	EXPECT_EQ(1, found);
+	ctl("unmap %u", fx.index);
+	slot_fixture_done(&fx);
 	unlink(jpath);
 }
 
@@ -472,11 +604,12 @@ TEST(apply_maps_what_the_file_names)
 	ASSERT_GE(b, 0);
 	f = fdopen(fd, "w");
 	fprintf(f, "# rack 1\nremsim%d  client 40 slot 0\n\n"
-		"9-9.9-if0 client 41 slot 0   # not plugged in: skipped\n"
+		"9-9.9-if0 client 41 slot 0   # not plugged in: skipped, and said\n"
 		"remsim%d client 42 slot 3 bank 1 slot 2 via 10.0.0.7:9999\n", a, b);
 	fclose(f);
 	EXPECT_EQ(0, ctl("apply %s --check", conf));
 	EXPECT_EQ(0, ctl("apply %s", conf));
+	EXPECT_TRUE(has(":4: no such slot (9-9.9-if0) now, skipped"));
 	ASSERT_EQ(0, ctl("show %d", a));
 	EXPECT_TRUE(has("map client 40 slot 0"));
 	ASSERT_EQ(0, ctl("show %d", b));
@@ -513,23 +646,129 @@ TEST(apply_maps_what_the_file_names)
 	unlink(conf);
 }
 
+/* slots.conf with @text; its path in @conf. */
+static void conf_write(const char *conf, const char *fmt, ...)
+{
+	va_list ap;
+	FILE *f = fopen(conf, "w");
+
+	ASSERT_TRUE(f != NULL);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fclose(f);
+}
+
+/*
+ * The file against what the kernel has: an identity another slot keeps is
+ * refused with both slots named and nothing applied; --sync unmaps the
+ * slots the file does not list and drops targets nobody has, plain apply
+ * leaves them; two slots swap identities without one being on both.
+ */
+TEST(apply_sync_and_one_identity)
+{
+	char conf[] = "/tmp/slots-sync-XXXXXX";
+	int fd = mkstemp(conf), a, b, c;
+	FILE *f;
+
+	ASSERT_EQ(0, slot_modules_load());
+	ASSERT_GE(fd, 0);
+	close(fd);
+	a = sim_add();
+	b = sim_add();
+	c = sim_add();
+	ASSERT_GE(c, 0);
+	ASSERT_EQ(0, ctl("map %d client 50 slot 0 bank 1 slot 9 via 10.0.0.50:9999", c));
+	conf_write(conf, "remsim%d client 50 slot 0\nremsim%d client 51 slot 0\n", a, b);
+	EXPECT_EQ(2, ctl("apply %s", conf));
+	EXPECT_TRUE(hasf(":1: remsim%d: client 50 slot 0 is remsim%d's, which keeps it, so not "
+			 "remsim%d's too", a, c, a));
+	EXPECT_TRUE(has("1 error, nothing applied"));
+	ASSERT_EQ(0, ctl("show %d", b));
+	EXPECT_FALSE(has("\tmap"));
+
+	/* a target of an identity nobody has (a slot unmapped by hand, long ago) */
+	f = fopen("/run/remsim/targets", "a");
+	ASSERT_TRUE(f != NULL);
+	fprintf(f, "client 99 slot 0 bank 1 slot 1 via 10.0.0.99:9999\n");
+	fclose(f);
+	EXPECT_EQ(0, ctl("apply --sync %s", conf));
+	EXPECT_TRUE(hasf("remsim%d: unmapped (not in %s)", c, conf));
+	EXPECT_TRUE(has("dropped the target of client 99 slot 0: no slot has it"));
+	ASSERT_EQ(0, ctl("show %d", c));
+	EXPECT_FALSE(has("\tmap"));
+	ASSERT_EQ(0, ctl("show %d", a));
+	EXPECT_TRUE(has("\tmap client 50 slot 0\n"));
+	EXPECT_FALSE(targets_have("client 50 slot 0"));
+	EXPECT_FALSE(targets_have("client 99 slot 0"));
+
+	/* without --sync a slot the file does not list keeps its map */
+	ASSERT_EQ(0, ctl("map %d client 52 slot 0", c));
+	EXPECT_EQ(0, ctl("apply %s", conf));
+	ASSERT_EQ(0, ctl("show %d", c));
+	EXPECT_TRUE(has("\tmap client 52 slot 0\n"));
+
+	/* a swap: each slot lets its identity go before the other takes it */
+	conf_write(conf, "remsim%d client 51 slot 0\nremsim%d client 50 slot 0 "
+		   "bank 2 slot 3 via 10.0.0.2:9999\n", a, b);
+	EXPECT_EQ(0, ctl("apply --sync --slot remsim%d %s", c, conf));
+	ASSERT_EQ(0, ctl("show %d", c));
+	EXPECT_FALSE(has("\tmap"));
+	EXPECT_EQ(0, ctl("apply --sync %s", conf));
+	ASSERT_EQ(0, ctl("show %d", a));
+	EXPECT_TRUE(has("\tmap client 51 slot 0\n"));
+	ASSERT_EQ(0, ctl("show %d", b));
+	EXPECT_TRUE(has("\tmap client 50 slot 0 bank 2 slot 3 via 10.0.0.2:9999\n"));
+	EXPECT_TRUE(targets_have("client 50 slot 0 bank 2 slot 3 via 10.0.0.2:9999"));
+
+	/* one slot on two lines, by two names */
+	conf_write(conf, "remsim%d client 51 slot 0\n%d client 53 slot 0\n", a, a);
+	EXPECT_EQ(2, ctl("apply %s", conf));
+	EXPECT_TRUE(hasf(":2: %d is remsim%d, which line 1 names already (remsim%d)", a, a, a));
+	ctl("sim del %d", a);
+	ctl("sim del %d", b);
+	ctl("sim del %d", c);
+	unlink(conf);
+}
+
+/*
+ * udev's ID_PATH names a USB slot: the controller by its device (here
+ * dummy_hcd's platform device), not by its bus number, which follows the
+ * controllers' probe order. The older port name and the serial still do.
+ */
 TEST(usb_slots_by_their_path)
 {
+	const char *id_path = "platform-dummy_hcd.0-usb-0:1:1.1";
+	char name[64], serial[64] = "";
 	struct test_board b;
-	char name[64];
+	FILE *f;
 
 	ASSERT_EQ(0, board_start(&b, "qmod", 0));
+	f = fopen("/sys/bus/usb/devices/1-1/serial", "r");
+	ASSERT_TRUE(f != NULL);
+	ASSERT_TRUE(fscanf(f, "%63s", serial) == 1);
+	fclose(f);
 	ASSERT_EQ(0, ctl("-j show %u", b.index[1]));
-	ASSERT_TRUE(has("\"stable_name\":\"1-1-if1\""));
+	EXPECT_TRUE(hasf("\"stable_name\":\"%s\"", id_path));
+	EXPECT_TRUE(has("\"usb_name\":\"1-1-if1\""));
+	EXPECT_TRUE(hasf("\"serial\":\"%s\"", serial));
 	snprintf(name, sizeof(name), "remsim%u ", b.index[1]);
+	EXPECT_EQ(0, ctl("show %s", id_path));
+	EXPECT_TRUE(strncmp(out, name, strlen(name)) == 0);
+	EXPECT_TRUE(hasf(" serial %s path %s usb 1-1-if1 ", serial, id_path));
+	EXPECT_EQ(0, ctl("show by-path/%s", id_path));
+	EXPECT_TRUE(strncmp(out, name, strlen(name)) == 0);
+	EXPECT_EQ(0, ctl("show by-id/%s-if1", serial));
+	EXPECT_TRUE(strncmp(out, name, strlen(name)) == 0);
+	/* the older name is an alias */
 	EXPECT_EQ(0, ctl("show 1-1-if1"));
 	EXPECT_TRUE(strncmp(out, name, strlen(name)) == 0);
-	EXPECT_TRUE(has(" path 1-1-if1 "));
 	EXPECT_EQ(0, ctl("map by-path/1-1-if0 client 7 slot 0"));
 	EXPECT_EQ(0, ctl("show %u", b.index[0]));
 	EXPECT_TRUE(has("map client 7 slot 0"));
 	EXPECT_EQ(1, ctl("show 1-1-if5"));
-	EXPECT_TRUE(has("no such slot"));
+	EXPECT_TRUE(has("no such slot (1-1-if5)"));
+	EXPECT_EQ(1, ctl("show platform-dummy_hcd.0-usb-0:1:1.5"));
 	board_stop(&b);
 }
 

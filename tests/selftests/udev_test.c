@@ -3,8 +3,10 @@
  * udev_test - udev/60-remsim.rules under Debian's real systemd-udevd,
  * driven by the uevents of the software USB board being plugged and
  * unplugged: /dev/remsimN for the remsim group (0660), stable names under
- * /dev/remsim/by-path and by-id that point at the new node after every
- * replug and go away on unplug, and the maps of /etc/remsim/slots.conf
+ * /dev/remsim/by-path (udev's ID_PATH, which remsimctl shows and resolves
+ * alike, and the older port name) and by-id that point at the new node
+ * after every replug and go away on unplug, and the maps of
+ * /etc/remsim/slots.conf
  * applied by "remsimctl apply --slot" as the slots appear (a bank target
  * to /run/remsim/targets).
  */
@@ -93,6 +95,36 @@ static void expect_node(unsigned int index)
 	EXPECT_EQ(g->gr_gid, st.st_gid);
 }
 
+/* udev's ID_PATH of /dev/remsimN into @buf ("" if none). */
+static void udev_id_path(unsigned int index, char *buf, size_t size)
+{
+	char cmd[160];
+	FILE *p;
+
+	buf[0] = 0;
+	snprintf(cmd, sizeof(cmd), "udevadm info -q property -n /dev/remsim%u | "
+		 "sed -n 's/^ID_PATH=//p'", index);
+	p = popen(cmd, "r");
+	if (!p)
+		return;
+	if (fgets(buf, size, p))
+		buf[strcspn(buf, "\n")] = 0;
+	pclose(p);
+}
+
+/* Whether "remsimctl -j show N" names the slot @name. */
+static bool ctl_names(unsigned int index, const char *name)
+{
+	char cmd[256], want[160];
+
+	snprintf(want, sizeof(want), "\"stable_name\":\"%s\"", name);
+	snprintf(cmd, sizeof(cmd), "%s -j show %u | grep -qF '%s'", daemon_bin_fast("remsimctl"),
+		 index, want);
+	return !shell("%s", cmd);
+}
+
+#define ID_PATH0	"platform-dummy_hcd.0-usb-0:1:1.0"
+
 TEST_TIMEOUT(board_comes_up_named_and_mapped, 300)
 {
 	char serial[64] = "", link[160];
@@ -103,15 +135,21 @@ TEST_TIMEOUT(board_comes_up_named_and_mapped, 300)
 	/* slot 0 of the board at 1-1 is client 60:0 */
 	f = fopen("/etc/remsim/slots.conf", "w");
 	ASSERT_TRUE(f != NULL);
-	fprintf(f, "# the test rack\nby-path/1-1-if0  client 60 slot 0\n");
+	fprintf(f, "# the test rack\nby-path/" ID_PATH0 "  client 60 slot 0\n");
 	fclose(f);
 
 	ASSERT_EQ(0, board_start(&b, "qmod", 0));
 	ASSERT_EQ(0, shell("udevadm settle -t 30"));
 	expect_node(b.index[0]);
 	expect_node(b.index[1]);
+	/* the controller by its device, not by bus number; the older name too */
+	EXPECT_EQ((int)b.index[0], link_index("/dev/remsim/by-path/" ID_PATH0));
 	EXPECT_EQ((int)b.index[0], link_index("/dev/remsim/by-path/1-1-if0"));
 	EXPECT_EQ((int)b.index[1], link_index("/dev/remsim/by-path/1-1-if1"));
+	udev_id_path(b.index[1], link, sizeof(link));
+	EXPECT_EQ(0, strcmp("platform-dummy_hcd.0-usb-0:1:1.1", link));
+	EXPECT_TRUE(ctl_names(b.index[1], link));
+	EXPECT_TRUE(ctl_names(b.index[0], ID_PATH0));
 	f = fopen("/sys/bus/usb/devices/1-1/serial", "r");
 	ASSERT_TRUE(f != NULL);
 	ASSERT_TRUE(fscanf(f, "%63s", serial) == 1);
@@ -131,10 +169,11 @@ TEST_TIMEOUT(board_comes_up_named_and_mapped, 300)
 	ASSERT_EQ(0, board_unplug(&b));
 	ASSERT_EQ(0, shell("udevadm settle -t 30"));
 	EXPECT_NE(0, access("/dev/remsim/by-path/1-1-if0", F_OK));
+	EXPECT_NE(0, access("/dev/remsim/by-path/" ID_PATH0, F_OK));
 	EXPECT_NE(0, access(link, F_OK));
 	ASSERT_EQ(0, board_plug(&b));
 	ASSERT_EQ(0, shell("udevadm settle -t 30"));
-	EXPECT_EQ((int)b.index[0], link_index("/dev/remsim/by-path/1-1-if0"));
+	EXPECT_EQ((int)b.index[0], link_index("/dev/remsim/by-path/" ID_PATH0));
 	EXPECT_EQ((int)b.index[1], link_index(link));
 	EXPECT_TRUE(mapped_to(b.index[0], 60, 0));
 	EXPECT_TRUE(mapped_to(b.index[1], 61, 0));

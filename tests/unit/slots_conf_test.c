@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * slots_conf_test - "remsimctl apply --check" on hostile slots.conf files:
- * /dev/zero, a directory, a NUL byte, a line too long. --check reads the
- * file only, so this runs natively, without remsim.ko.
+ * /dev/zero, a directory, a NUL byte, a line too long; and on wrong ones:
+ * every error of a file said, not just the first, one identity on two
+ * slots, a mistyped slot name. --check reads the file only, so this runs
+ * natively, without remsim.ko.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -68,6 +70,65 @@ TEST(hostile_files_are_refused)
 	longer[sizeof(longer) - 1] = '\n';
 	file_of(path, sizeof(path), longer, sizeof(longer));
 	expect_check(path, 2, "slots.conf:1: line longer than 4096 bytes");
+}
+
+/* A slots.conf of @text. */
+static void conf_of(char *path, size_t size, const char *text)
+{
+	file_of(path, size, text, strlen(text));
+}
+
+TEST(every_error_of_a_file_is_said)
+{
+	char path[128];
+
+	conf_of(path, sizeof(path),
+		"by-path/1-1-if0 client 23 slott 0\n"
+		"by-path/1-1-if1 client 24 slot 0\n"
+		"by-pth/1-1-if2 client 25 slot 0\n"
+		"by-path/1-1-if3 client 1024 slot 0\n");
+	expect_check(path, 2, "slots.conf:1: by-path/1-1-if0: expected: client ID slot N");
+	/* a mistyped name is no slot name, not a slot that is just absent */
+	expect_check(path, 2, "slots.conf:3: by-pth/1-1-if2: not a slot name");
+	expect_check(path, 2, "slots.conf:4: by-path/1-1-if3: client \"1024\"");
+	expect_check(path, 2, "slots.conf: 3 errors, nothing applied");
+}
+
+TEST(one_identity_is_one_slot)
+{
+	char path[128];
+
+	conf_of(path, sizeof(path),
+		"by-path/1-1-if0 client 23 slot 0\n"
+		"# the second slot's line, copied and not changed\n"
+		"by-path/1-1-if1 client 23 slot 0 bank 1 slot 5 via 10.0.0.7:9999\n");
+	expect_check(path, 2, "slots.conf:3: by-path/1-1-if1: client 23 slot 0 is "
+		     "by-path/1-1-if0's on line 1 already");
+	conf_of(path, sizeof(path),
+		"by-path/1-1-if0 client 23 slot 0\n"
+		"by-path/1-1-if1 client 23 slot 1\n"
+		"pci-0000:00:14.0-usb-0:1.2:1.0 client 24 slot 0\n"
+		"by-id/0123abcd-if1 client 25 slot 0\n");
+	expect_check(path, 0, NULL);
+}
+
+/* A file of a thousand bad lines: twenty said, the rest counted once. */
+TEST(many_errors_are_counted_not_listed)
+{
+	static char text[40000];
+	char path[128], log[128], line[80];
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < 1000; i++)
+		n += snprintf(text + n, sizeof(text) - n, "remsim%d client x slot 0\n", i);
+	conf_of(path, sizeof(path), text);
+	expect_check(path, 2, "slots.conf:20: remsim19: client \"x\"");
+	expect_check(path, 2, "slots.conf: 980 more errors not shown");
+	expect_check(path, 2, "slots.conf: 1000 errors, nothing applied");
+	snprintf(log, sizeof(log), "%s/check.log", dir);
+	snprintf(line, sizeof(line), "slots.conf:21:");
+	EXPECT_FALSE(log_contains(log, line));
 }
 
 int main(int argc, char **argv)

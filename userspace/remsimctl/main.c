@@ -33,12 +33,15 @@ int fail(int status, const char *cmd, const char *fmt, ...)
 	return status;
 }
 
-/* The argument a command line gave for an attribute the kernel blamed. */
-static const char *blamed(uint16_t attr)
+/*
+ * The argument a command line gave for an attribute the kernel blamed:
+ * the value itself where we have it, "no such slot (remsim9)".
+ */
+static const char *blamed(const struct ctl *c, uint16_t attr)
 {
 	switch (attr) {
 	case REMSIM_A_SLOT_INDEX:
-		return "SLOT";
+		return c->slot_given ? c->slot_given : "SLOT";
 	case REMSIM_A_SLOT_MAP:
 		return "the map";
 	default:
@@ -49,7 +52,7 @@ static const char *blamed(uint16_t attr)
 int refused(const struct ctl *c, const char *cmd, int err)
 {
 	const char *msg = rsnl_errmsg(c->nl);
-	const char *arg = blamed(rsnl_err_attr(c->nl));
+	const char *arg = blamed(c, rsnl_err_attr(c->nl));
 
 	if (err == -EPERM)
 		return fail(EXIT_REFUSED, cmd, "permission denied: needs CAP_NET_ADMIN");

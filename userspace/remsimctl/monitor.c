@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -48,7 +49,10 @@ static void signal_list(uint32_t sig, char *buf, size_t size)
 		snprintf(buf, size, ",none");
 }
 
-/* Local time with milliseconds: "2026-11-26T04:50:01.123". */
+/*
+ * UTC with milliseconds and the offset said: "2026-11-26T04:50:01.123+00:00",
+ * one clock for every host of a rack, and no guessing which zone it was.
+ */
 static void stamp(char *buf, size_t size)
 {
 	struct timeval tv;
@@ -56,9 +60,26 @@ static void stamp(char *buf, size_t size)
 	size_t n;
 
 	gettimeofday(&tv, NULL);
-	localtime_r(&tv.tv_sec, &tm);
+	gmtime_r(&tv.tv_sec, &tm);
 	n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, size - n, ".%03ld", (long)tv.tv_usec / 1000);
+	snprintf(buf + n, size - n, ".%03ld+00:00", (long)tv.tv_usec / 1000);
+}
+
+static void print_json(const struct ctl *c, const struct rsnl_event *ev, const char *when)
+{
+	bool small = ev->cmd == REMSIM_CMD_SLOT_SIGNAL_NTF || ev->cmd == REMSIM_CMD_SLOT_ERROR_NTF;
+	json_t *j = json_object();
+
+	json_object_set_new(j, "time", json_string(when));
+	json_object_set_new(j, "event", json_string(event_name(ev->cmd)));
+	/* a signal or error event has no ATR, owner or T=0 state: none made up */
+	json_object_set_new(j, "slot", small ? slot_json_brief(c, &ev->slot)
+					     : slot_json(c, &ev->slot, false));
+	if (ev->cmd == REMSIM_CMD_SLOT_SIGNAL_NTF)
+		json_object_set_new(j, "changed", signals_json(ev->signals_changed));
+	if (ev->cmd == REMSIM_CMD_SLOT_ERROR_NTF)
+		json_object_set_new(j, "error", json_string(error_name(ev->error)));
+	json_out(j);
 }
 
 static void print_event(const struct ctl *c, const struct rsnl_event *ev)
@@ -66,28 +87,18 @@ static void print_event(const struct ctl *c, const struct rsnl_event *ev)
 	char when[40], sig[32], chg[32];
 
 	stamp(when, sizeof(when));
-	signal_list(ev->slot.signals, sig, sizeof(sig));
-	signal_list(ev->signals_changed, chg, sizeof(chg));
 	if (c->json) {
-		json_t *j = json_object();
-
-
-		json_object_set_new(j, "time", json_string(when));
-		json_object_set_new(j, "event", json_string(event_name(ev->cmd)));
-		json_object_set_new(j, "slot", slot_json(c, &ev->slot, false));
-		if (ev->cmd == REMSIM_CMD_SLOT_SIGNAL_NTF)
-			json_object_set_new(j, "changed", json_string(chg + 1));
-		if (ev->cmd == REMSIM_CMD_SLOT_ERROR_NTF)
-			json_object_set_new(j, "error", json_string(error_name(ev->error)));
-		json_out(j);
+		print_json(c, ev, when);
 		fflush(stdout);
 		return;
 	}
+	signal_list(ev->slot.signals, sig, sizeof(sig));
+	signal_list(ev->signals_changed, chg, sizeof(chg));
 	printf("%s %s %s", when, ev->slot.name, event_name(ev->cmd));
 	switch (ev->cmd) {
 	case REMSIM_CMD_SLOT_ADD_NTF:
 	case REMSIM_CMD_SLOT_CHANGE_NTF: {
-		char stable[96];
+		char stable[SLOT_PATH_MAX];
 
 		slot_stable_name(&ev->slot, stable, sizeof(stable));
 		printf(" %s", ev->slot.board);
@@ -111,6 +122,27 @@ static void print_event(const struct ctl *c, const struct rsnl_event *ev)
 	fflush(stdout);
 }
 
+/*
+ * The targets file again when it is another one now (remsimctl renames a
+ * new one over it): the file has the target before the kernel has the
+ * label, and a target may change with no kernel event at all. A stat an
+ * event, not a read.
+ */
+static void refresh_targets(struct ctl *c)
+{
+	static struct stat last;
+	struct stat st;
+
+	if (stat(rs_targets_path(), &st))
+		memset(&st, 0, sizeof(st));
+	if (st.st_ino == last.st_ino && st.st_dev == last.st_dev &&
+	    st.st_mtim.tv_sec == last.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == last.st_mtim.tv_nsec && st.st_size == last.st_size)
+		return;
+	last = st;
+	ctl_load_targets(c, "monitor");
+}
+
 static int run_monitor(struct ctl *c, int argc, char **argv)
 {
 	struct rsnl_event ev;
@@ -132,10 +164,8 @@ static int run_monitor(struct ctl *c, int argc, char **argv)
 			continue;
 		if (ret)
 			return refused(c, "monitor", ret);
-		/* the file has the target before the kernel has the label */
-		if (c->json && (ev.cmd == REMSIM_CMD_SLOT_ADD_NTF ||
-				ev.cmd == REMSIM_CMD_SLOT_CHANGE_NTF))
-			ctl_load_targets(c, "monitor");
+		if (c->json)
+			refresh_targets(c);
 		print_event(c, &ev);
 	}
 }
@@ -144,7 +174,8 @@ const struct cmd cmd_monitor = {
 	.name = "monitor",
 	.run = run_monitor,
 	.usage = "",
-	.help = "The kernel's events, one line each with a local timestamp: a slot\n"
-		"added, removed or (un)mapped, modem signal changes, exchange errors.\n"
-		"With -j one JSON object per line. Needs CAP_NET_ADMIN.\n",
+	.help = "The kernel's events, one line each with a UTC timestamp\n"
+		"(2026-11-26T04:50:01.123+00:00): a slot added, removed or (un)mapped,\n"
+		"modem signal changes, exchange errors. With -j one JSON object per\n"
+		"line; \"changed\" of a signals event is an array. Needs CAP_NET_ADMIN.\n",
 };

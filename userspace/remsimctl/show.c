@@ -55,52 +55,95 @@ static void hex(const uint8_t *p, unsigned int n, char *buf)
 	buf[2 * n] = 0;
 }
 
-json_t *slot_json(const struct ctl *c, const struct rsnl_slot *s, bool stats)
+json_t *map_json(const struct rs_target *t)
 {
-	json_t *j = json_object(), *sig = json_array();
-	char stable[96], atr[2 * REMSIM_ATR_MAX + 1];
-	unsigned int i;
+	json_t *m = json_object();
 
-	slot_stable_name(s, stable, sizeof(stable));
-	hex(s->atr, s->atr_len, atr);
+	json_object_set_new(m, "client_id", json_integer(t->client_id));
+	json_object_set_new(m, "client_slot", json_integer(t->client_slot));
+	if (t->has_bank) {
+		json_object_set_new(m, "bank_id", json_integer(t->bank_id));
+		json_object_set_new(m, "bank_slot", json_integer(t->bank_slot));
+		json_object_set_new(m, "bankd_host", json_string(t->host));
+		json_object_set_new(m, "bankd_port", json_integer(t->port));
+	}
+	return m;
+}
+
+/* The slot's map as JSON (null: unmapped), its target from the file. */
+static json_t *slot_map_json(const struct ctl *c, const struct rsnl_slot *s)
+{
+	struct ctl_was now;
+
+	ctl_current(c, &s->map, &now);
+	return now.mapped ? map_json(&now.map) : json_null();
+}
+
+static json_t *string_or_null(const char *s)
+{
+	return s[0] ? json_string(s) : json_null();
+}
+
+/* What every slot object starts with: which slot, and where it is. */
+static json_t *slot_json_place(const struct rsnl_slot *s)
+{
+	json_t *j = json_object();
+	char usb[96];
+	struct slot_place p;
+
+	slot_sysfs(s, &p);
+	slot_usb_name(s, usb, sizeof(usb));
 	json_object_set_new(j, "index", json_integer(s->index));
 	json_object_set_new(j, "name", json_string(s->name));
 	json_object_set_new(j, "backend", json_string(backend_name(s->backend)));
 	json_object_set_new(j, "board", json_string(s->board));
+	json_object_set_new(j, "serial", string_or_null(p.serial));
 	json_object_set_new(j, "bus_path", json_string(s->bus_path));
 	json_object_set_new(j, "interface", json_integer(s->interface));
-	json_object_set_new(j, "stable_name", stable[0] ? json_string(stable) : json_null());
+	json_object_set_new(j, "stable_name", string_or_null(p.id_path));
+	json_object_set_new(j, "usb_name", string_or_null(usb));
+	return j;
+}
+
+json_t *signals_json(uint32_t sig)
+{
+	json_t *a = json_array();
+
+	if (sig & REMSIM_SIG_VCC)
+		json_array_append_new(a, json_string("vcc"));
+	if (sig & REMSIM_SIG_RST)
+		json_array_append_new(a, json_string("rst"));
+	if (sig & REMSIM_SIG_CLK)
+		json_array_append_new(a, json_string("clk"));
+	if (sig & REMSIM_SIG_CARD)
+		json_array_append_new(a, json_string("card"));
+	return a;
+}
+
+json_t *slot_json_brief(const struct ctl *c, const struct rsnl_slot *s)
+{
+	json_t *j = slot_json_place(s);
+
+	json_object_set_new(j, "signals", signals_json(s->signals));
+	json_object_set_new(j, "map", slot_map_json(c, s));
+	return j;
+}
+
+json_t *slot_json(const struct ctl *c, const struct rsnl_slot *s, bool stats)
+{
+	json_t *j = slot_json_place(s);
+	char atr[2 * REMSIM_ATR_MAX + 1];
+	unsigned int i;
+
+	hex(s->atr, s->atr_len, atr);
 	json_object_set_new(j, "owner_pid", s->owned ? json_integer(s->owner_pid) : json_null());
 	json_object_set_new(j, "t0_state", json_string(s->t0_state < 4 ? t0_names[s->t0_state]
 								       : "unknown"));
-	if (s->signals & REMSIM_SIG_VCC)
-		json_array_append_new(sig, json_string("vcc"));
-	if (s->signals & REMSIM_SIG_RST)
-		json_array_append_new(sig, json_string("rst"));
-	if (s->signals & REMSIM_SIG_CLK)
-		json_array_append_new(sig, json_string("clk"));
-	if (s->signals & REMSIM_SIG_CARD)
-		json_array_append_new(sig, json_string("card"));
-	json_object_set_new(j, "signals", sig);
+	json_object_set_new(j, "signals", signals_json(s->signals));
 	/* limited: the kernel left ATR, map and counters out for us */
 	json_object_set_new(j, "limited", json_boolean(s->limited));
 	json_object_set_new(j, "atr", s->limited ? json_null() : json_string(atr));
-	if (s->map.mapped) {
-		const struct rs_target *t = ctl_target(c, &s->map);
-		json_t *m = json_object();
-
-		json_object_set_new(m, "client_id", json_integer(s->map.client_id));
-		json_object_set_new(m, "client_slot", json_integer(s->map.client_slot));
-		if (t) {
-			json_object_set_new(m, "bank_id", json_integer(t->bank_id));
-			json_object_set_new(m, "bank_slot", json_integer(t->bank_slot));
-			json_object_set_new(m, "bankd_host", json_string(t->host));
-			json_object_set_new(m, "bankd_port", json_integer(t->port));
-		}
-		json_object_set_new(j, "map", m);
-	} else {
-		json_object_set_new(j, "map", json_null());
-	}
+	json_object_set_new(j, "map", slot_map_json(c, s));
 	if (stats && s->limited) {
 		json_object_set_new(j, "stats", json_null());
 	} else if (stats) {
@@ -116,14 +159,20 @@ json_t *slot_json(const struct ctl *c, const struct rsnl_slot *s, bool stats)
 void slot_print(const struct ctl *c, const struct rsnl_slot *s)
 {
 	const struct rs_target *t = ctl_target(c, &s->map);
-	char stable[96], sig[32], atr[2 * REMSIM_ATR_MAX + 1];
+	char usb[96], sig[32], atr[2 * REMSIM_ATR_MAX + 1];
+	struct slot_place p;
 
-	slot_stable_name(s, stable, sizeof(stable));
+	slot_sysfs(s, &p);
+	slot_usb_name(s, usb, sizeof(usb));
 	signals_text(s->signals, sig, sizeof(sig));
 	hex(s->atr, s->atr_len, atr);
 	printf("%s %s %s", s->name, backend_name(s->backend), s->board);
-	if (stable[0])
-		printf(" path %s", stable);
+	if (p.serial[0])
+		printf(" serial %s", p.serial);
+	if (p.id_path[0])
+		printf(" path %s", p.id_path);
+	if (usb[0])
+		printf(" usb %s", usb);
 	if (s->owned)
 		printf(" owner %u", s->owner_pid);
 	printf(" t0 %s signals %s\n", s->t0_state < 4 ? t0_names[s->t0_state] : "unknown", sig);
@@ -212,11 +261,10 @@ static int show_or_stats(struct ctl *c, int argc, char **argv, bool stats)
 	ret = rsnl_slot_get(c->nl, index, &s);
 	if (ret)
 		return refused(c, cmd->name, ret);
-	l.all = NULL;
+	/* one slot is a list of one, as "ip -j link show dev X" has it */
+	list_one(&s, &l);
 	if (c->json)
-		json_out(slot_json(c, &s, stats));
-	else
-		list_one(&s, &l);
+		json_out(l.all);
 	return 0;
 }
 
@@ -234,13 +282,15 @@ const struct cmd cmd_show = {
 	.name = "show",
 	.run = run_show,
 	.usage = "[SLOT]",
-	.help = "Every slot (or SLOT): backend, board, stable name, owner, T=0 state,\n"
+	.help = "Every slot (or SLOT): backend, board, its serial, stable name (udev's\n"
+		"ID_PATH, /dev/remsim/by-path/), the older USB port name, owner, T=0 state,\n"
 		"modem signals, map and ATR; a map's static bank target comes from the\n"
 		"targets file (" RS_TARGETS_DEFAULT "). Without CAP_NET_ADMIN, map and ATR\n"
 		"only of the slots whose /dev/remsimN the caller may open, and owners\n"
 		"only there.\n\n"
 		"SLOT: an index, remsimN, /dev/remsimN, a link to one, or a stable name\n"
-		"(1-1.2-if0, by-path/1-1.2-if0, by-id/SERIAL-if0).\n",
+		"(pci-0000:00:14.0-usb-0:1.2:1.0, by-path/..., by-id/SERIAL-if0, or the\n"
+		"older 1-1.2-if0). With -j an array, for one SLOT too.\n",
 };
 
 const struct cmd cmd_stats = {
@@ -248,5 +298,6 @@ const struct cmd cmd_stats = {
 	.run = run_stats,
 	.usage = "[SLOT]",
 	.help = "Every slot's counters (or SLOT's): APDUs, responses, bytes, resets,\n"
-		"errors by kind, time-outs, queue peaks and back-pressure.\n",
+		"errors by kind, time-outs, queue peaks and back-pressure. With -j an\n"
+		"array, for one SLOT too.\n",
 };

@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * What a SLOT argument names. Kernel indices are handed out in plug order,
- * so racks name slots by where the board is: the USB port path and the
- * interface ("1-1.2-if0", the udev rules' /dev/remsim/by-path/ links) or
- * the board's serial number (/dev/remsim/by-id/).
+ * and USB bus numbers in the order the host controllers were probed, so
+ * racks name slots by where the board is: udev's ID_PATH of the slot's USB
+ * interface ("pci-0000:00:14.0-usb-0:1.2:1.0", the udev rules'
+ * /dev/remsim/by-path/ links), or the board's serial number and the
+ * interface (/dev/remsim/by-id/SERIAL-if0). The older by-path form, the
+ * bus number's port path and the interface ("1-1.2-if0"), still names a
+ * slot: it is an alias, stable only while the controllers probe in the
+ * same order.
  */
 #include <errno.h>
 #include <limits.h>
@@ -15,24 +20,159 @@
 
 #include "remsimctl.h"
 
+#define SYSFS_DEVICES	"/sys/devices"
+
 int slot_arg(struct ctl *c, const char *cmd, const char *arg)
 {
 	int index = slot_resolve(c, arg);
 
+	c->slot_given = arg;
 	if (index == -EINVAL)
 		return fail(-EXIT_USAGE, cmd, "%s: not a slot name", arg);
 	if (index < 0)
-		return fail(-EXIT_REFUSED, cmd, "%s: no such slot", arg);
+		return fail(-EXIT_REFUSED, cmd, "no such slot (%s)", arg);
 	return index;
 }
 
-void slot_stable_name(const struct rsnl_slot *s, char *buf, size_t size)
+void slot_usb_name(const struct rsnl_slot *s, char *buf, size_t size)
 {
 	size_t dev = strcspn(s->bus_path, ":");
 
 	buf[0] = 0;
 	if (s->backend == REMSIM_BACKEND_USB && s->bus_path[dev])
 		snprintf(buf, size, "%.*s-if%u", (int)dev, s->bus_path, s->interface);
+}
+
+/* @src into @buf whole, or "" where it does not fit: never a cut name. */
+static void copy(char *buf, size_t size, const char *src)
+{
+	size_t len = strlen(src);
+
+	if (len >= size)
+		len = 0;
+	memcpy(buf, src, len);
+	buf[len] = 0;
+}
+
+/* The last component of @dir's "subsystem" link ("usb", "pci"), or "". */
+static void subsystem(const char *dir, char *buf, size_t size)
+{
+	char link[PATH_MAX + 16], target[PATH_MAX];
+	ssize_t n;
+
+	buf[0] = 0;
+	snprintf(link, sizeof(link), "%s/subsystem", dir);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return;
+	target[n] = 0;
+	copy(buf, size, strrchr(target, '/') ? strrchr(target, '/') + 1 : target);
+}
+
+/*
+ * "@part-@path" into @path (or just @part when @path is empty); false when
+ * it does not fit.
+ */
+static bool prepend(char *path, size_t size, const char *part)
+{
+	size_t len = strlen(path), plen = strlen(part), sep = len ? 1 : 0;
+
+	if (plen + sep + len >= size)
+		return false;
+	memmove(path + plen + sep, path, len + 1);
+	memcpy(path, part, plen);
+	if (sep)
+		path[plen] = '-';
+	return true;
+}
+
+/*
+ * The ID_PATH that udev's path_id gives the device at @dir (a sysfs path
+ * under /sys/devices), for the parents a USB slot has: the USB interface
+ * as "usb-0:" and its name without the bus number, the controller as its
+ * closest PCI or platform device. Others add nothing, as in path_id.
+ * Consecutive parents of one subsystem count once: the interface's hubs,
+ * the controller's bridges. "" when no PCI or platform parent was found:
+ * udev then gives no ID_PATH either.
+ */
+static void id_path(char *dir, char *out, size_t size)
+{
+	char sub[32], last[32] = "", part[SLOT_PATH_MAX];
+	bool parent = false;
+	char *slash;
+
+	out[0] = 0;
+	while (strlen(dir) > strlen(SYSFS_DEVICES) && (slash = strrchr(dir, '/'))) {
+		const char *name = slash + 1, *port;
+
+		subsystem(dir, sub, sizeof(sub));
+		if (!sub[0] || !strcmp(sub, last)) {
+			*slash = 0;
+			continue;
+		}
+		part[0] = 0;
+		if (!strcmp(sub, "usb") && (port = strchr(name, '-'))) {
+			copy(part + 6, sizeof(part) - 6, port + 1);
+			memcpy(part, "usb-0:", 6);
+		} else if (!strcmp(sub, "pci") || !strcmp(sub, "platform")) {
+			copy(part + strlen(sub) + 1, sizeof(part) - strlen(sub) - 1, name);
+			memcpy(part, sub, strlen(sub));
+			part[strlen(sub)] = '-';
+			parent = true;
+		}
+		if (part[0] && !prepend(out, size, part)) {
+			out[0] = 0;	/* too long for a name: none */
+			return;
+		}
+		snprintf(last, sizeof(last), "%s", sub);
+		*slash = 0;
+	}
+	if (!parent)
+		out[0] = 0;
+}
+
+/* The first line of @dir/@attr into @buf, or "". */
+static void read_attr(const char *dir, const char *attr, char *buf, size_t size)
+{
+	char path[PATH_MAX + 16];
+	FILE *f;
+
+	buf[0] = 0;
+	snprintf(path, sizeof(path), "%s/%s", dir, attr);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(buf, size, f))
+		buf[strcspn(buf, "\n")] = 0;
+	else
+		buf[0] = 0;
+	fclose(f);
+}
+
+void slot_sysfs(const struct rsnl_slot *s, struct slot_place *p)
+{
+	char link[PATH_MAX], dev[PATH_MAX], *slash;
+
+	p->id_path[0] = p->serial[0] = 0;
+	if (s->backend != REMSIM_BACKEND_USB || !s->name[0])
+		return;
+	snprintf(link, sizeof(link), "/sys/class/remsim/%s/device", s->name);
+	if (!realpath(link, dev) || strncmp(dev, SYSFS_DEVICES "/", strlen(SYSFS_DEVICES) + 1))
+		return;
+	/* the interface's parent is the board's USB device, which has the serial */
+	slash = strrchr(dev, '/');
+	*slash = 0;
+	read_attr(dev, "serial", p->serial, sizeof(p->serial));
+	*slash = '/';
+	id_path(dev, p->id_path, sizeof(p->id_path));
+}
+
+void slot_stable_name(const struct rsnl_slot *s, char *buf, size_t size)
+{
+	struct slot_place p;
+
+	slot_sysfs(s, &p);
+	snprintf(buf, size, "%s", p.id_path);
 }
 
 /* A decimal number and nothing else; -1 if not. */
@@ -64,22 +204,52 @@ static int from_node(const char *path)
 	return n < 0 ? -EINVAL : (int)n;
 }
 
+int slot_name_check(const char *arg)
+{
+	if (!arg[0])
+		return -EINVAL;
+	if (number(arg) >= 0 || arg[0] == '/')
+		return 0;
+	if (!strncmp(arg, "remsim", 6) && number(arg + 6) >= 0)
+		return 0;
+	if (!strncmp(arg, "by-path/", 8))
+		arg += 8;
+	else if (!strncmp(arg, "by-id/", 6))
+		arg += 6;
+	/* a stable name has a dash and no slash: "by-pth/..." is a typo */
+	return arg[0] && strchr(arg, '-') && !strchr(arg, '/') ? 0 : -EINVAL;
+}
+
 struct by_name {
 	const char *name;
+	bool by_id;
 	int index;
 };
+
+static bool names_slot(const struct rsnl_slot *s, const char *name, bool by_id)
+{
+	char buf[SLOT_PATH_MAX + 16];
+	struct slot_place p;
+
+	if (s->backend != REMSIM_BACKEND_USB)
+		return false;
+	slot_sysfs(s, &p);
+	if (by_id) {
+		snprintf(buf, sizeof(buf), "%s-if%u", p.serial, s->interface);
+		return p.serial[0] && !strcmp(buf, name);
+	}
+	slot_usb_name(s, buf, sizeof(buf));
+	return (p.id_path[0] && !strcmp(p.id_path, name)) || (buf[0] && !strcmp(buf, name));
+}
 
 static int match_stable(const struct rsnl_slot *s, void *arg)
 {
 	struct by_name *b = arg;
-	char name[96];
 
-	slot_stable_name(s, name, sizeof(name));
-	if (name[0] && !strcmp(name, b->name)) {
-		b->index = s->index;
-		return 1;
-	}
-	return 0;
+	if (!names_slot(s, b->name, b->by_id))
+		return 0;
+	b->index = s->index;
+	return 1;
 }
 
 int slot_resolve(struct ctl *c, const char *arg)
@@ -88,6 +258,8 @@ int slot_resolve(struct ctl *c, const char *arg)
 	char link[PATH_MAX];
 	long n = number(arg);
 
+	if (slot_name_check(arg))
+		return -EINVAL;
 	if (n >= 0)
 		return n;
 	if (!strncmp(arg, "remsim", 6) && number(arg + 6) >= 0)
@@ -98,19 +270,18 @@ int slot_resolve(struct ctl *c, const char *arg)
 		snprintf(link, sizeof(link), "/dev/remsim/%s", arg);
 		if (!access(link, F_OK))
 			return from_node(link);
-		if (!strncmp(arg, "by-id/", 6))
-			return -ENOENT;
-		arg += 8;
+		b.by_id = arg[3] == 'i';
+		arg = strchr(arg, '/') + 1;
 	}
-	/* a stable name: the kernel's bus paths, then udev's links */
+	/* a stable name: the kernel's slots and sysfs, then udev's links */
 	b.name = arg;
 	if (c->nl && rsnl_slot_dump(c->nl, match_stable, &b, NULL) == 1)
 		return b.index;
 	snprintf(link, sizeof(link), "/dev/remsim/by-path/%s", arg);
-	if (!access(link, F_OK))
+	if (!b.by_id && !access(link, F_OK))
 		return from_node(link);
 	snprintf(link, sizeof(link), "/dev/remsim/by-id/%s", arg);
 	if (!access(link, F_OK))
 		return from_node(link);
-	return strchr(arg, '-') ? -ENOENT : -EINVAL;
+	return -ENOENT;
 }

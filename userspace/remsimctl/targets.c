@@ -4,7 +4,9 @@
  * kernel (netlink slot-set) and, for setups without remsim-server, the
  * identity's static bank target in the targets file (remsim/targets.h),
  * which the kernel does not keep because it is daemon configuration.
- * ctl_map() changes both or neither, under the file's lock.
+ * ctl_map() changes both or neither, under the file's lock, and checks
+ * under it too that no other slot has the identity and that a different
+ * map is replaced only when asked to.
  *
  * Order, so that remsim-client (which reads the file when a slot changes
  * and when the file does) never sees a slot without the target it is
@@ -51,27 +53,72 @@ static int file_refused(const char *cmd, int err, const char *why)
 }
 
 struct other_arg {
-	uint32_t index;
-	struct rsnl_map id;
-	bool found;
+	uint32_t index, client_id, client_slot;
+	int found;
 };
 
 static int other_one(const struct rsnl_slot *s, void *arg)
 {
 	struct other_arg *o = arg;
 
-	if (s->index != o->index && s->map.mapped && s->map.client_id == o->id.client_id &&
-	    s->map.client_slot == o->id.client_slot)
-		o->found = true;
-	return 0;
+	if (s->index == o->index || !s->map.mapped || s->map.client_id != o->client_id ||
+	    s->map.client_slot != o->client_slot)
+		return 0;
+	o->found = s->index;
+	return 1;
+}
+
+int ctl_carrier(struct ctl *c, uint32_t index, uint32_t client_id, uint32_t client_slot)
+{
+	struct other_arg o = { index, client_id, client_slot, -ENOENT };
+	int ret = rsnl_slot_dump(c->nl, other_one, &o, NULL);
+
+	return ret < 0 ? ret : o.found;
 }
 
 /* Whether a slot other than @index carries identity @id (when unsure: yes). */
 static bool carried_elsewhere(struct ctl *c, uint32_t index, const struct rsnl_map *id)
 {
-	struct other_arg o = { index, *id, false };
+	return ctl_carrier(c, index, id->client_id, id->client_slot) != -ENOENT;
+}
 
-	return rsnl_slot_dump(c->nl, other_one, &o, NULL) || o.found;
+void ctl_current(const struct ctl *c, const struct rsnl_map *m, struct ctl_was *was)
+{
+	const struct rs_target *t = ctl_target(c, m);
+
+	memset(was, 0, sizeof(*was));
+	was->mapped = m->mapped;
+	if (t) {
+		was->map = *t;
+	} else {
+		was->map.client_id = m->client_id;
+		was->map.client_slot = m->client_slot;
+	}
+}
+
+/*
+ * Whether slot @s may take @t: no other slot has its identity, and a
+ * different map of its own goes only with CTL_MAP_FORCE. 0, or the exit
+ * status, said.
+ */
+static int may_map(struct ctl *c, const char *cmd, const struct rsnl_slot *s,
+		   const struct rs_target *t, unsigned int flags, const struct ctl_was *now)
+{
+	char text[REMSIM_MAP_HOST_MAX + 96];
+	int other;
+
+	other = ctl_carrier(c, s->index, t->client_id, t->client_slot);
+	if (other >= 0)
+		return fail(EXIT_REFUSED, cmd, "client %u slot %u is remsim%d's already, so not "
+			    "%s's too: one identity, one slot (unmap remsim%d first)",
+			    t->client_id, t->client_slot, other, s->name, other);
+	if (other != -ENOENT)
+		return refused(c, cmd, other);
+	if (!now->mapped || rs_target_same(&now->map, t) || (flags & CTL_MAP_FORCE))
+		return 0;
+	rs_target_format(&now->map, text, sizeof(text));
+	return fail(EXIT_REFUSED, cmd, "%s is mapped to %s now; --force replaces it", s->name,
+		    text);
 }
 
 static bool same_id(const struct rsnl_map *m, const struct rs_target *t)
@@ -128,8 +175,10 @@ static int drop_old(struct ctl *c, const char *cmd, uint32_t index, const struct
 	return ret;
 }
 
-static int transact(struct ctl *c, const char *cmd, uint32_t index, const struct rs_target *t)
+static int transact(struct ctl *c, const char *cmd, uint32_t index, const struct rs_target *t,
+		    unsigned int flags, struct ctl_was *before)
 {
+	struct ctl_was now;
 	struct rs_targets ts = { 0 };
 	const struct rs_target *was;
 	struct rsnl_slot s;
@@ -145,6 +194,14 @@ static int transact(struct ctl *c, const char *cmd, uint32_t index, const struct
 	if (ret && ret != -ENOENT)
 		return fail(EXIT_REFUSED, cmd, "%s: fix or remove the file", err);
 	ret = 0;	/* no file yet: no targets */
+	ctl_current(c, &s.map, &now);
+	if (before)
+		*before = now;
+	if (t) {
+		ret = may_map(c, cmd, &s, t, flags, &now);
+		if (ret)
+			return ret;
+	}
 	if (rs_targets_copy(&ts, &c->targets))
 		return fail(EXIT_REFUSED, cmd, "out of memory");
 
@@ -188,7 +245,8 @@ out:
 	return ret;
 }
 
-int ctl_map(struct ctl *c, const char *cmd, uint32_t index, const struct rs_target *t)
+int ctl_map(struct ctl *c, const char *cmd, uint32_t index, const struct rs_target *t,
+	    unsigned int flags, struct ctl_was *was)
 {
 	char err[300];
 	int lock, ret;
@@ -196,7 +254,44 @@ int ctl_map(struct ctl *c, const char *cmd, uint32_t index, const struct rs_targ
 	lock = rs_targets_lock(rs_targets_path(), err, sizeof(err));
 	if (lock < 0)
 		return file_refused(cmd, lock, err);
-	ret = transact(c, cmd, index, t);
+	ret = transact(c, cmd, index, t, flags, was);
+	close(lock);
+	return ret;
+}
+
+int ctl_prune_targets(struct ctl *c, const char *cmd,
+		      bool (*keep)(const struct rs_target *t, void *arg), void *arg)
+{
+	struct rs_targets ts = { 0 };
+	char err[300];
+	size_t i;
+	int lock, ret;
+
+	lock = rs_targets_lock(rs_targets_path(), err, sizeof(err));
+	if (lock < 0)
+		return file_refused(cmd, lock, err);
+	ret = rs_targets_load(&ts, rs_targets_path(), warn_line, (void *)cmd, err, sizeof(err));
+	if (ret == -ENOENT) {
+		ret = 0;	/* no file: nothing to drop */
+		goto out;
+	}
+	if (ret) {
+		ret = fail(EXIT_REFUSED, cmd, "%s: fix or remove the file", err);
+		goto out;
+	}
+	for (i = ts.n; i-- > 0;) {
+		struct rs_target t = ts.v[i];
+
+		if (keep(&t, arg))
+			continue;
+		rs_targets_del(&ts, t.client_id, t.client_slot);
+		printf("dropped the target of client %u slot %u: no slot has it\n", t.client_id,
+		       t.client_slot);
+		ret = 1;
+	}
+	ret = ret ? save(cmd, &ts) : 0;
+out:
+	rs_targets_free(&ts);
 	close(lock);
 	return ret;
 }

@@ -88,9 +88,10 @@
  * @REMSIM_CMD_SLOT_CHANGE_NTF: (events, slots) a slot was mapped or
  *	unmapped, or its ATR changed
  * @REMSIM_CMD_SLOT_SIGNAL_NTF: (events) the modem changed VCC, RST or CLK:
- *	index, REMSIM_A_SLOT_SIGNALS and REMSIM_A_SLOT_SIGNALS_CHANGED
- * @REMSIM_CMD_SLOT_ERROR_NTF: (events) an exchange error: index and
- *	REMSIM_A_SLOT_ERROR (enum remsim_error_code)
+ *	index, name, backend, board, bus path, interface, map (absent:
+ *	unmapped), REMSIM_A_SLOT_SIGNALS and REMSIM_A_SLOT_SIGNALS_CHANGED
+ * @REMSIM_CMD_SLOT_ERROR_NTF: (events) an exchange error: the same slot
+ *	attributes and REMSIM_A_SLOT_ERROR (enum remsim_error_code)
  */
 enum remsim_cmd {
 	REMSIM_CMD_UNSPEC,
