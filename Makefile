@@ -291,7 +291,7 @@ $(B)/obj/tests/lib/pcsc_env.o $(SAN)/obj/tests/lib/pcsc_env.o: ALL_CFLAGS += $(P
 PCSC_TESTS	:= bankd_test softsim_test client_shell_test hostile_test tls_chain_test
 $(B)/tests/unit/hostile_test: LDLIBS += -lsqlite3
 # its HTTPS client (tests/lib/https.c)
-$(B)/tests/unit/rest_auth_test: LDLIBS += -lgnutls
+$(B)/tests/unit/rest_auth_test $(B)/tests/unit/pki_tool_test: LDLIBS += -lgnutls
 $(B)/tests/selftests/client_test $(B)/tests/selftests/client_usb_test \
 $(B)/tests/selftests/faults_test: LDLIBS += -lpcsclite
 $(B)/tests/selftests/remsimctl_test: LDLIBS += -ljansson
