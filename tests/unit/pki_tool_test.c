@@ -8,6 +8,7 @@
  * load; bad input is said with exit status 2, never a half-made file.
  */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,6 @@
 #include "ktap.h"
 #include "rspro_peer.h"
 
-#define TOOL	"userspace/tools/remsim-pki"
 
 static char dir[] = "/tmp/pki_tool_test-XXXXXX";
 static char pki[200];
@@ -32,12 +32,13 @@ static struct ev_loop *loop;
 /* remsim-pki with @args (shell words), its output in @out: the exit status */
 static int tool(const char *args, char *out, size_t size)
 {
-	char cmd[800];
+	char cmd[PATH_MAX + 700];
 	size_t n = 0;
 	FILE *p;
 	int st;
 
-	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", TOOL, args);
+	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", daemon_src_path("userspace/tools/remsim-pki"),
+		 args);
 	p = popen(cmd, "r");
 	if (!p)
 		return -1;
