@@ -66,11 +66,12 @@ static int chain_token(struct chain *c, const char *db)
 	return ret;
 }
 
-/* The chain's TLS options for certificate @stem into @argv from @n; the new n. */
+/* The files named on a daemon's command line: they live until its exec. */
 struct tls_argv {
 	char ca[200], crl[200], cert[200], key[200];
 };
 
+/* The chain's TLS options for certificate @stem into @argv from @n; the new n. */
 static int tls_argv(struct chain *c, struct tls_argv *t, const char *stem, char **argv, int n)
 {
 	if (!c->o.tls)
