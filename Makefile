@@ -7,7 +7,7 @@
 #   make check        every test: unit tests here, selftests in the VM
 #   make selftests    only the VM selftests; TAP in build/vm/selftests.tap
 #   make selftests-debug  the same and USB fault rounds on a KASAN+lockdep kernel
-#   make demo         the main job, see README.md
+#   make demo         the main job, see README.md (TLS=off: in plaintext)
 #   make bench        benchmarks; make faults: the fault suite (REPS=100)
 #   make hostile      hostile peers against the daemons (SECONDS=10 each)
 #   make install      see install.mk (also modules_install, dkms-install)
@@ -294,7 +294,7 @@ $(B)/tests/unit/hostile_test: LDLIBS += -lsqlite3
 # it makes databases of older schemas and reads them back
 $(B)/tests/unit/store_test: LDLIBS += -lsqlite3
 # its HTTPS client (tests/lib/https.c)
-$(B)/tests/unit/rest_auth_test: LDLIBS += -lgnutls
+$(B)/tests/unit/rest_auth_test $(B)/tests/unit/pki_tool_test: LDLIBS += -lgnutls
 $(B)/tests/selftests/client_test $(B)/tests/selftests/client_usb_test \
 $(B)/tests/selftests/faults_test: LDLIBS += -lpcsclite
 $(B)/tests/selftests/remsimctl_test: LDLIBS += -ljansson
@@ -475,8 +475,10 @@ run-check: all vm-prep
 		$(if $(SELFTEST_RUN),$(B)/vm/selftests.tap $(B)/vm/verdict.tap) \
 		$$(cat $(B)/check/debug.tap-files 2>/dev/null)
 
+# TLS=off: the demo in plaintext, as with osmo-remsim peers (default: TLS)
 run-demo: all vm-prep
-	scripts/demo
+	@case "$(or $(TLS),on)" in on|off) ;; *) echo "TLS=$(TLS): on or off"; exit 2;; esac
+	scripts/demo $(if $(filter off,$(TLS)),--plaintext)
 
 # REPS=N repetitions of each fault (default 100); make check runs 2.
 run-faults: all vm-prep

@@ -2,7 +2,7 @@
 #
 # Installation, included by the Makefile:
 #
-#   make install DESTDIR=... PREFIX=...   programs, library, headers, udev rules,
+#   make install DESTDIR=... PREFIX=...   programs, remsim-pki, library, headers, udev rules,
 #                                         systemd units, sysusers, man pages,
 #                                         bash completion, example configs
 #   make modules_install [DESTDIR=...]    the modules for KVER, then depmod
@@ -56,7 +56,7 @@ install: $(addprefix $(B)/bin/,$(DAEMONS) remsimctl) $(LIBRSPRO) $(LIBDAEMON)
 		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(BASHCOMPDIR) \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR)/examples
 	$(INSTALL) -m 0755 $(addprefix $(B)/bin/,$(DAEMONS)) $(DESTDIR)$(BINDIR)/
-	$(INSTALL) -m 0755 $(B)/bin/remsimctl $(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 0755 $(B)/bin/remsimctl userspace/tools/remsim-pki $(DESTDIR)$(SBINDIR)/
 	$(INSTALL) -m 0644 $(LIBRSPRO) $(LIBDAEMON) $(DESTDIR)$(LIBDIR)/
 	$(SUBST) userspace/lib/rspro/remsim-rspro.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/remsim-rspro.pc
 	$(SUBST) userspace/lib/daemon/remsim-daemon.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/remsim-daemon.pc

@@ -11,7 +11,18 @@
  * by strace -f in a separate 1-slot run of its own: strace stops bankd at
  * every call, so that run's latency means nothing and is not reported.
  *
- *   bankd_rtt [ROUNDS]
+ * Then what TLS on the client <-> bankd link adds, in the same run: two
+ * bankds under a TLS server (certificates from remsim-pki), bank 1's
+ * client listener plaintext, bank 2's TLS, one softsim card each; APDUs
+ * alternate between the two links round by round, so that drift (clock,
+ * other load) hits both alike. Their system calls per APDU, counted the
+ * same way; and the reconnect (TCP, handshake, connectClientReq/Res)
+ * plaintext, with a full TLS handshake and with a resumed session. That
+ * comparison is a run of its own (--tls): libpcsclite keeps the pcscd
+ * socket of its first use for the whole process, so the first run's
+ * direct PC/SC would leave the second chain's pcscds unreachable.
+ *
+ *   bankd_rtt [--tls] [ROUNDS]
  */
 #include <PCSC/winscard.h>
 #include <pthread.h>
@@ -26,10 +37,13 @@
 #include "measure.h"
 #include "chain.h"
 #include "rspro_peer.h"
+#include "remsim/rspro_tls.h"
 
 #define SLOTS	16
 /* APDUs in the run under strace: enough for a steady count */
 #define COUNTED_MAX	500
+/* reconnects measured of each kind */
+#define RECONNECTS	50
 
 static const uint8_t status[] = { 0xa0, 0xf2, 0x00, 0x00, 0x16 };
 static unsigned int rounds;
@@ -238,6 +252,276 @@ static int run_bankd(struct ev_loop *loop, int port, unsigned int slots, unsigne
 	return 0;
 }
 
+/* One client of the TLS comparison: a link to a bankd, its client id. */
+struct link {
+	struct tpeer t;
+	unsigned int client_id, bank_id;
+	uint64_t *lat;
+};
+
+static int link_open(struct link *l, struct ev_loop *loop, int port, struct rspro_tls *tls)
+{
+	struct rspro_client_slot cs = { l->client_id, 0 };
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+
+	tpeer_tls = tls;
+	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "bench", "remsim-client", "b");
+	if (tpeer_connect(&l->t, loop, port))
+		return -1;
+	tpeer_tls = NULL;
+	rspro_connect_client_req(&pdu, &id, &cs);
+	tpeer_send(&l->t, &pdu);
+	return tpeer_wait(&l->t, RSPRO_SET_ATR_REQ, NULL, 20000) ? 0 : -1;
+}
+
+/* One STATUS through @l: its round trip in ns, 0 on failure. */
+static uint64_t link_apdu(struct link *l)
+{
+	struct rspro_pdu pdu;
+	uint64_t t0;
+
+	rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, (struct rspro_client_slot){ l->client_id, 0 },
+		   (struct rspro_bank_slot){ l->bank_id, 0 }, status, sizeof(status));
+	t0 = now_ns();
+	tpeer_send(&l->t, &pdu);
+	if (!tpeer_wait(&l->t, RSPRO_TPDU_CARD_TO_MODEM, &pdu, 10000) || pdu.tpdu.len != 24)
+		return 0;
+	return now_ns() - t0;
+}
+
+/* @n APDUs through @l alone with bankd @pid under strace: its calls per APDU, or -1. */
+static double link_syscalls(struct link *l, pid_t pid, const char *dir, unsigned int n)
+{
+	struct meter m = { .strace = true, .bankd = pid, .apdus = n };
+	unsigned int i;
+
+	snprintf(m.out, sizeof(m.out), "%s/bankd%d.strace", dir, pid);
+	if (meter_start(&m))
+		return -1;
+	for (i = 0; i < n; i++)
+		if (!link_apdu(l))
+			break;
+	meter_stop(&m);
+	return i == n && m.count >= 0 ? (double)m.count / n : -1;
+}
+
+/*
+ * A reconnect to bankd port @port as client @id: TCP, the TLS handshake
+ * when @tls (resuming from @resume when it holds a ticket), and the
+ * connectClientReq/Res; its time in ns, 0 on failure.
+ */
+static uint64_t reconnect(struct ev_loop *loop, int port, unsigned int id, struct rspro_tls *tls,
+			  struct rspro_tls_resume *resume)
+{
+	struct tpeer t;
+	uint64_t t0 = now_ns(), dt;
+	int ret;
+
+	tpeer_tls = tls;
+	tpeer_resume = resume;
+	ret = tpeer_client_result(&t, loop, port, id, 0);
+	dt = now_ns() - t0;
+	tpeer_tls = NULL;
+	tpeer_resume = NULL;
+	tpeer_close(&t);
+	/* an id with no map is told cardNotPresent: the connection stands all the same */
+	return ret == RSPRO_OK || ret == RSPRO_CARD_NOT_PRESENT ? dt : 0;
+}
+
+static struct rspro_tls *client_tls(const struct chain *c)
+{
+	struct rspro_tls_cfg cfg;
+	char err[300];
+	struct rspro_tls *tls;
+
+	rspro_tls_cfg_default(&cfg);
+	cfg.mode = RSPRO_TLS_ON;
+	snprintf(cfg.ca, sizeof(cfg.ca), "%s/ca.pem", c->pki);
+	snprintf(cfg.cert, sizeof(cfg.cert), "%s/client-0-1023.pem", c->pki);
+	snprintf(cfg.key, sizeof(cfg.key), "%s/client-0-1023.key", c->pki);
+	tls = rspro_tls_new(&cfg, true, err, sizeof(err));
+	if (!tls)
+		fprintf(stderr, "bankd_rtt: client credentials: %s\n", err);
+	return tls;
+}
+
+static int tls_maps_active(struct chain *c, struct ev_loop *loop)
+{
+	char body[4096];
+
+	if (chain_map(c, 0, 100, 0) != 201 || chain_map(c, 1, 101, 0) != 201)
+		return -1;
+	for (int t = 0; t < 100; t++) {
+		chain_rest(c, "GET", "/api/backend/v1/slotmaps", NULL, body, sizeof(body));
+		if (!strstr(body, "NEW") && !strstr(body, "UNACK"))
+			return 0;
+		tpeer_run(loop, 50);
+	}
+	return -1;
+}
+
+static void print_reconnects(uint64_t *rc[3])
+{
+	printf("bankd_reconnect_plain_p50: %.1f us\n", percentile(rc[0], RECONNECTS, 50) / 1e3);
+	printf("bankd_reconnect_tls_p50: %.1f us (%.2fx vs bankd_reconnect_plain_p50)\n",
+	       percentile(rc[1], RECONNECTS, 50) / 1e3,
+	       (double)percentile(rc[1], RECONNECTS, 50) / percentile(rc[0], RECONNECTS, 50));
+	printf("bankd_reconnect_tls_resumed_p50: %.1f us (%.2fx vs bankd_reconnect_tls_p50)\n",
+	       percentile(rc[2], RECONNECTS, 50) / 1e3,
+	       (double)percentile(rc[2], RECONNECTS, 50) / percentile(rc[1], RECONNECTS, 50));
+}
+
+/* The reconnects, the three kinds interleaved; client ids 200 up, each used once. */
+static int run_reconnects(struct ev_loop *loop, struct chain *c, struct rspro_tls *tls)
+{
+	struct rspro_tls_resume resume = { 0 };
+	static uint64_t plain[RECONNECTS], full[RECONNECTS], resumed[RECONNECTS];
+	uint64_t *rc[3] = { plain, full, resumed };
+	unsigned int id = 200, i;
+	int bad = 0;
+
+	/* the first session's ticket */
+	if (!reconnect(loop, c->bank[1].port, id++, tls, &resume) || !resume.data) {
+		fprintf(stderr, "bankd_rtt: no session ticket from the first connection\n");
+		bad = 1;
+	}
+	for (i = 0; !bad && i < RECONNECTS; i++) {
+		plain[i] = reconnect(loop, c->bank[0].port, id++, NULL, NULL);
+		full[i] = reconnect(loop, c->bank[1].port, id++, tls, NULL);
+		resumed[i] = reconnect(loop, c->bank[1].port, id++, tls, &resume);
+		bad = !plain[i] || !full[i] || !resumed[i];
+	}
+	if (!bad) {
+		printf("# %u reconnects each, %lu of the ticket's resumed\n", RECONNECTS,
+		       resume.resumed);
+		bad = resume.resumed != RECONNECTS;
+	}
+	rspro_tls_resume_clear(&resume);
+	if (bad) {
+		fprintf(stderr, "bankd_rtt: a reconnect failed or did not resume (see %s)\n",
+			c->dir);
+		return -1;
+	}
+	print_reconnects(rc);
+	return 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The median of what TLS added to each pair of neighbouring APDUs: on a
+ * busy machine steadier than the difference of the two medians.
+ */
+static double paired_added_us(const uint64_t *plain, const uint64_t *tls, unsigned int n)
+{
+	int64_t *d = calloc(n, sizeof(*d));
+	double ret;
+	unsigned int i;
+
+	if (!d)
+		return 0;
+	for (i = 0; i < n; i++)
+		d[i] = (int64_t)tls[i] - (int64_t)plain[i];
+	qsort(d, n, sizeof(*d), cmp_i64);
+	ret = d[n / 2] / 1e3;
+	free(d);
+	return ret;
+}
+
+static void print_tls(uint64_t *plain, uint64_t *tls, unsigned int n, double sc_plain,
+		      double sc_tls)
+{
+	double added = paired_added_us(plain, tls, n);
+	uint64_t p50, p99, t50, t99;
+
+	printf("# client <-> bankd, %u STATUS APDUs each, alternating: plaintext against "
+	       "TLS 1.3 (goal: under 1.10x)\n", n);
+	printf("# TLS added per APDU, median of neighbouring pairs: %.1f us\n", added);
+	/* percentile() sorts: the pairs first */
+	p50 = percentile(plain, n, 50);
+	p99 = percentile(plain, n, 99);
+	t50 = percentile(tls, n, 50);
+	t99 = percentile(tls, n, 99);
+	printf("bankd_plain_rtt_p50: %.1f us\n", p50 / 1e3);
+	printf("bankd_tls_rtt_p50: %.1f us (%.2fx vs bankd_plain_rtt_p50)\n", t50 / 1e3,
+	       (double)t50 / p50);
+	printf("bankd_plain_rtt_p99: %.1f us\n", p99 / 1e3);
+	printf("bankd_tls_rtt_p99: %.1f us (%.2fx vs bankd_plain_rtt_p99)\n", t99 / 1e3,
+	       (double)t99 / p99);
+	printf("bankd_plain_syscalls_per_apdu: %.1f calls\n", sc_plain);
+	printf("bankd_tls_syscalls_per_apdu: %.1f calls (%.2fx vs bankd_plain_syscalls_per_apdu)\n",
+	       sc_tls, sc_tls / sc_plain);
+}
+
+/* The TLS comparison (see the top of the file); 0 or -1. */
+static int run_tls(struct ev_loop *loop, unsigned int n)
+{
+	static char *const plain_listener[] = { "--tls-bankd", "off", NULL };
+	struct chain_opts o = { .cards = 1, .banks = 2, .no_client = true, .tls = true,
+				.bankd_args = { plain_listener } };
+	struct link l[2] = { { .client_id = 100, .bank_id = 1 },
+			     { .client_id = 101, .bank_id = 2 } };
+	static struct chain c;
+	struct rspro_tls *tls = NULL;
+	double sc[2] = { -1, -1 };
+	unsigned int r, k, counted = n < COUNTED_MAX ? n : COUNTED_MAX;
+	int ret = -1;
+
+	l[0].lat = calloc(n, sizeof(uint64_t));
+	l[1].lat = calloc(n, sizeof(uint64_t));
+	if (!l[0].lat || !l[1].lat)
+		goto out;
+	ret = chain_start_opts(&c, &o);
+	if (ret || tls_maps_active(&c, loop)) {
+		fprintf(stderr, "bankd_rtt: no TLS chain (%s): %s\n", c.dir,
+			ret ? strerror(-ret) : "maps not active");
+		ret = -1;
+		goto out;
+	}
+	ret = -1;
+	tls = client_tls(&c);
+	if (!tls || link_open(&l[0], loop, c.bank[0].port, NULL) ||
+	    link_open(&l[1], loop, c.bank[1].port, tls)) {
+		fprintf(stderr, "bankd_rtt: no link to the bankds (%s)\n", c.dir);
+		goto out;
+	}
+	for (r = 0; r < n; r++) {
+		/* which goes first alternates too */
+		for (k = 0; k < 2; k++) {
+			struct link *x = &l[(r + k) & 1];
+
+			x->lat[r] = link_apdu(x);
+			if (!x->lat[r]) {
+				fprintf(stderr, "bankd_rtt: APDU %u failed (%s)\n", r, c.dir);
+				goto out;
+			}
+		}
+	}
+	for (k = 0; k < 2; k++)
+		sc[k] = link_syscalls(&l[k], c.bank[k].bankd.pid, c.dir, counted);
+	if (sc[0] <= 0 || sc[1] <= 0) {
+		fprintf(stderr, "bankd_rtt: cannot count the bankds' system calls (strace)\n");
+		goto out;
+	}
+	print_tls(l[0].lat, l[1].lat, n, sc[0], sc[1]);
+	ret = run_reconnects(loop, &c, tls);
+out:
+	tpeer_close(&l[0].t);
+	tpeer_close(&l[1].t);
+	if (chain_stop(&c))
+		ret = -1;
+	rspro_tls_free(tls);
+	free(l[0].lat);
+	free(l[1].lat);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	char body[4096];
@@ -247,8 +531,20 @@ int main(int argc, char **argv)
 	unsigned int i, slots, counted;
 	int t;
 
+	bool tls = argc > 1 && !strcmp(argv[1], "--tls");
+
+	if (tls) {
+		argc--;
+		argv++;
+	}
 	rounds = argc > 1 ? strtoul(argv[1], NULL, 0) : 1000;
+	if (!rounds || rounds > 1000000) {
+		fprintf(stderr, "usage: bankd_rtt [--tls] [ROUNDS]: 1..1000000 rounds\n");
+		return 2;
+	}
 	signal(SIGPIPE, SIG_IGN);
+	if (tls)
+		return run_tls(loop, rounds) ? 1 : 0;
 	lat = calloc(rounds * SLOTS, sizeof(*lat));
 	for (i = 0; i < SLOTS; i++)
 		direct_lat[i] = calloc(rounds, sizeof(uint64_t));
@@ -317,7 +613,6 @@ int main(int argc, char **argv)
 
 	printf("bankd syscalls/APDU: %.1f (osmo-remsim-bankd ~7.5)\n", (double)sc.count / counted);
 	printf("bankd voluntary context switches/APDU: %.2f\n", (double)sw.count / rounds);
-
 	return chain_stop(&ch) ? 1 : 0;
 fail:
 	/* the daemons go, their logs stay for a look */

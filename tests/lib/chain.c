@@ -2,6 +2,7 @@
 /* chain.c - see chain.h. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,15 +12,133 @@
 
 #include "chain.h"
 #include "http.h"
+#include "https.h"
+
+static int sh(const char *cmd)
+{
+	int st = system(cmd);
+
+	return WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : -EIO;
+}
+
+/*
+ * The rack's certificates as an operator makes them (remsim-pki): the
+ * server's also for REST's HTTPS on 127.0.0.1, a bankd's per bank, and one
+ * client certificate for every client id (the chain's host has them all).
+ * A chain_opts.pki_dir made ahead holds the same files.
+ */
+static int chain_pki(struct chain *c)
+{
+	const char *tool = daemon_src_path("userspace/tools/remsim-pki");
+	char cmd[PATH_MAX + 200];
+	unsigned int b;
+	int ret;
+
+	snprintf(c->pki, sizeof(c->pki), "%s/pki", c->dir);
+	snprintf(cmd, sizeof(cmd), "{ %s init %s && %s server %s localhost 127.0.0.1 && "
+		 "%s client 0-1023 %s; } >/dev/null", tool, c->pki, tool, c->pki, tool, c->pki);
+	ret = sh(cmd);
+	for (b = 0; !ret && b < c->o.banks; b++) {
+		snprintf(cmd, sizeof(cmd), "%s bankd %u %s >/dev/null", tool, b + 1, c->pki);
+		ret = sh(cmd);
+	}
+	return ret;
+}
+
+/* An admin token in the server's database, before the server starts. */
+static int chain_token(struct chain *c, const char *db)
+{
+	char cmd[PATH_MAX + 200];
+	FILE *p;
+	int ret = -EIO;
+
+	snprintf(cmd, sizeof(cmd), "%s token add chain --scope admin -D %s 2>/dev/null",
+		 daemon_bin_fast("remsim-server"), db);
+	p = popen(cmd, "r");
+	if (!p)
+		return -errno;
+	if (fgets(c->token, sizeof(c->token), p)) {
+		c->token[strcspn(c->token, "\n")] = 0;
+		ret = strncmp(c->token, "remsim_", 7) ? -EPROTO : 0;
+	}
+	if (pclose(p))
+		ret = -EIO;
+	return ret;
+}
+
+/* The files named on a daemon's command line: they live until its exec. */
+struct tls_argv {
+	char ca[200], crl[200], cert[200], key[200];
+};
+
+/* The chain's TLS options for certificate @stem into @argv from @n; the new n. */
+static int tls_argv(struct chain *c, struct tls_argv *t, const char *stem, char **argv, int n)
+{
+	if (!c->o.tls)
+		return n;
+	snprintf(t->ca, sizeof(t->ca), "%s/ca.pem", c->pki);
+	snprintf(t->crl, sizeof(t->crl), "%s/crl.pem", c->pki);
+	snprintf(t->cert, sizeof(t->cert), "%s/%s.pem", c->pki, stem);
+	snprintf(t->key, sizeof(t->key), "%s/%s.key", c->pki, stem);
+	argv[n++] = "--tls";
+	argv[n++] = "on";
+	argv[n++] = "--tls-ca";
+	argv[n++] = t->ca;
+	argv[n++] = "--tls-crl";
+	argv[n++] = t->crl;
+	argv[n++] = "--tls-cert";
+	argv[n++] = t->cert;
+	argv[n++] = "--tls-key";
+	argv[n++] = t->key;
+	return n;
+}
+
+int chain_rest(struct chain *c, const char *method, const char *path, const char *json,
+	       char *resp, size_t size)
+{
+	char req[1024], ca[200];
+	size_t len = json ? strlen(json) : 0;
+
+	if (!c->o.tls)
+		return http_json(c->rest_port, method, path, json, resp, size);
+	if ((size_t)snprintf(req, sizeof(req),
+			     "%s %s HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer %s\r\n"
+			     "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+			     "Connection: close\r\n\r\n%s", method, path, c->token, len,
+			     json ? json : "") >= sizeof(req))
+		return -E2BIG;
+	snprintf(ca, sizeof(ca), "%s/ca.pem", c->pki);
+	return https_raw(c->rest_port, ca, req, resp, size);
+}
 
 int chain_start_server(struct chain *c)
 {
-	char db[96], log[96], rs[8], rt[8];
-	char *argv[] = { (char *)daemon_bin_fast("remsim-server"), "-D", db, "--rspro-port", rs,
-			 "--rest-port", rt, NULL };
-	int ret;
+	char db[96], log[96], rs[8], rt[8], rc[200], rk[200];
+	char *argv[32] = { (char *)daemon_bin_fast("remsim-server"), "-D", db, "--rspro-port", rs,
+			   "--rest-port", rt };
+	struct tls_argv t;
+	int n = 7, ret;
 
 	snprintf(db, sizeof(db), "%s/server.db", c->o.db_dir ? c->o.db_dir : c->dir);
+	n = tls_argv(c, &t, "server", argv, n);
+	if (c->o.tls) {
+		if (!c->token[0]) {
+			ret = chain_token(c, db);
+			if (ret)
+				return ret;
+		}
+		snprintf(rc, sizeof(rc), "%s/server.pem", c->pki);
+		snprintf(rk, sizeof(rk), "%s/server.key", c->pki);
+		argv[n++] = "--rest-tls";
+		argv[n++] = "on";
+		argv[n++] = "--rest-tls-cert";
+		argv[n++] = rc;
+		argv[n++] = "--rest-tls-key";
+		argv[n++] = rk;
+		argv[n++] = "--rest-auth";
+		argv[n++] = "on";
+	}
+	argv[n] = NULL;
 	snprintf(log, sizeof(log), "%s/server.log", c->dir);
 	snprintf(rs, sizeof(rs), "%d", c->rspro_port);
 	snprintf(rt, sizeof(rt), "%d", c->rest_port);
@@ -35,8 +154,8 @@ int chain_wait_bankd(struct chain *c, unsigned int bank, int ms)
 
 	snprintf(want, sizeof(want), "\"bankId\":%u", bank + 1);
 	for (int waited = 0; waited < ms; waited += 50) {
-		if (http_json(c->rest_port, "GET", "/api/backend/v1/banks", NULL, body,
-			      sizeof(body)) == 200 && strstr(body, want))
+		if (chain_rest(c, "GET", "/api/backend/v1/banks", NULL, body,
+			       sizeof(body)) == 200 && strstr(body, want))
 			return 0;
 		usleep(50000);
 	}
@@ -59,8 +178,9 @@ static int write_csv(struct chain *c, unsigned int bank, char *csv, size_t size)
 int chain_start_bankd(struct chain *c, unsigned int bank)
 {
 	struct chain_bank *b = &c->bank[bank];
-	char log[96], rs[8], bp[8], n[8], id[8], csv[96];
-	char *argv[24];
+	char log[96], rs[8], bp[8], n[8], id[8], csv[96], stem[16];
+	struct tls_argv t;
+	char *argv[40];
 	int i = 0, ret;
 
 	ret = write_csv(c, bank, csv, sizeof(csv));
@@ -85,6 +205,13 @@ int chain_start_bankd(struct chain *c, unsigned int bank)
 	argv[i++] = bp;
 	argv[i++] = "-S";
 	argv[i++] = csv;
+	snprintf(stem, sizeof(stem), "bankd-%u", bank + 1);
+	i = tls_argv(c, &t, stem, argv, i);
+	for (int a = 0; c->o.bankd_args[bank] && c->o.bankd_args[bank][a]; a++) {
+		if (i == 39)
+			return -E2BIG;
+		argv[i++] = c->o.bankd_args[bank][a];
+	}
 	argv[i] = NULL;
 	snprintf(log, sizeof(log), "%s/bankd%u.log", c->dir, bank + 1);
 	snprintf(rs, sizeof(rs), "%d", c->rspro_port);
@@ -101,8 +228,9 @@ int chain_start_bankd(struct chain *c, unsigned int bank)
 
 int chain_start_client(struct chain *c, char *const *args)
 {
-	char *argv[40];
+	char *argv[50];
 	char log[96], rs[8];
+	struct tls_argv t;
 	int n = 0, i;
 
 	if (args) {
@@ -119,6 +247,7 @@ int chain_start_client(struct chain *c, char *const *args)
 	argv[n++] = "127.0.0.1";
 	argv[n++] = "-p";
 	argv[n++] = rs;
+	n = tls_argv(c, &t, "client-0-1023", argv, n);
 	for (i = 0; c->client_args[i]; i++)
 		argv[n++] = c->client_args[i];
 	argv[n] = NULL;
@@ -148,6 +277,15 @@ int chain_start_opts(struct chain *c, const struct chain_opts *o)
 	if (!mkdtemp(c->dir))
 		return -errno;
 	c->cards = o->cards;
+	if (c->o.tls && c->o.pki_dir) {
+		if (strlen(c->o.pki_dir) >= sizeof(c->pki))
+			return -ENAMETOOLONG;
+		snprintf(c->pki, sizeof(c->pki), "%s", c->o.pki_dir);
+	} else if (c->o.tls) {
+		ret = chain_pki(c);
+		if (ret)
+			return ret;
+	}
 	pcsc_env_fast = true;
 	for (b = 0; b < c->o.banks; b++) {
 		ret = pcsc_env_start(&c->bank[b].env, c->cards);
@@ -193,8 +331,7 @@ int chain_map(struct chain *c, int card, int client_id, int client_slot)
 	snprintf(json, sizeof(json),
 		 "{\"bank\":{\"bankId\":%u,\"slotNr\":%u},\"client\":{\"clientId\":%d,\"slotNr\":%d}}",
 		 card / c->cards + 1, card % c->cards, client_id, client_slot);
-	return http_json(c->rest_port, "POST", "/api/backend/v1/slotmaps", json, body,
-			 sizeof(body));
+	return chain_rest(c, "POST", "/api/backend/v1/slotmaps", json, body, sizeof(body));
 }
 
 int chain_unmap(struct chain *c, int card)
@@ -204,7 +341,7 @@ int chain_unmap(struct chain *c, int card)
 	/* osmo-remsim's id of a map: (bankId << 16) | bank slot */
 	snprintf(path, sizeof(path), "/api/backend/v1/slotmaps/%u",
 		 (card / c->cards + 1) << 16 | card % c->cards);
-	return http_json(c->rest_port, "DELETE", path, NULL, body, sizeof(body));
+	return chain_rest(c, "DELETE", path, NULL, body, sizeof(body));
 }
 
 /*
@@ -243,13 +380,6 @@ int chain_duplicates(struct chain *c, const char *hex_prefix)
 
 	snprintf(cond, sizeof(cond), "$4 ~ /^%s/", hex_prefix);
 	return count_commands(c, cond, true);
-}
-
-static int sh(const char *cmd)
-{
-	int st = system(cmd);
-
-	return WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : -EIO;
 }
 
 int chain_netns_create(void)

@@ -32,6 +32,15 @@ struct chain_opts {
 	bool no_client;
 	bool netns;			/* bankds in CHAIN_NETNS (chain_netns_create) */
 	const char *db_dir;		/* the server's database directory (the chain's) */
+	/*
+	 * TLS on every RSPRO link with certificates remsim-pki made in the
+	 * chain's directory, REST over HTTPS with an admin token: as installed.
+	 */
+	bool tls;
+	/* with tls: a directory remsim-pki made already (NULL: made in the chain's) */
+	const char *pki_dir;
+	/* bank N's bankd gets these options too (NULL-terminated; may be NULL) */
+	char *const *bankd_args[CHAIN_BANKS_MAX];
 };
 
 struct chain_bank {
@@ -48,6 +57,8 @@ struct chain {
 	unsigned int cards;		/* per bank */
 	char dir[64];
 	char *client_args[32];		/* what the client was started with, for restarts */
+	char pki[160];			/* with o.tls: remsim-pki's directory */
+	char token[96];			/* with o.tls: REST's bearer token */
 };
 
 /* One bank with @cards cards, the server; the client unless !client. */
@@ -63,6 +74,13 @@ int chain_wait_bankd(struct chain *c, unsigned int bank, int ms);
 /* SIGTERM to everything, pcscd last; 0 if every daemon exited cleanly. */
 int chain_stop(struct chain *c);
 
+/*
+ * A REST request over HTTP, or HTTPS with the token when the chain runs
+ * TLS: the status, or -errno; @resp gets the body (over HTTPS the whole
+ * answer, headers first).
+ */
+int chain_rest(struct chain *c, const char *method, const char *path, const char *json,
+	       char *resp, size_t size);
 /* REST: map card @card to client @client_id:@client_slot. */
 int chain_map(struct chain *c, int card, int client_id, int client_slot);
 /* REST: remove card @card's map. */

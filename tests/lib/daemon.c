@@ -38,6 +38,23 @@ static const char *bin_path(const char *name, bool san)
 	return path;
 }
 
+const char *daemon_src_path(const char *rel)
+{
+	static char path[PATH_MAX + 64];
+	char self[PATH_MAX], *build;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0)
+		return rel;
+	self[n] = 0;
+	build = strstr(self, "/build/");
+	if (!build)
+		return rel;
+	build[1] = 0;
+	snprintf(path, sizeof(path), "%s%s", self, rel);
+	return path;
+}
+
 const char *daemon_bin(const char *name)
 {
 	return bin_path(name, true);

@@ -18,6 +18,8 @@ struct daemon {
 const char *daemon_bin(const char *name);
 /* build/bin/NAME always: benchmarks measure the optimised build. */
 const char *daemon_bin_fast(const char *name);
+/* @rel (a script, say) in the source tree whose build/ the program is in. */
+const char *daemon_src_path(const char *rel);
 
 /* Starts argv[0] with stdout and stderr appended to @log. */
 int daemon_start(struct daemon *d, char *const argv[], const char *log);

@@ -11,6 +11,7 @@
 #include "rspro_peer.h"
 
 struct rspro_tls *tpeer_tls;
+struct rspro_tls_resume *tpeer_resume;
 
 static void tpeer_pdu(struct rspro_conn *c, const struct rspro_pdu *pdu)
 {
@@ -71,7 +72,7 @@ static int connect_with(struct tpeer *t, struct ev_loop *loop, int port,
 		return -ECONNREFUSED;
 	}
 	t->conn = rspro_conn_new(loop, tpeer_tls ? rspro_transport_tls(fd, tpeer_tls, false, NULL,
-									 NULL) :
+									 tpeer_resume) :
 				 rspro_transport_tcp(fd), cfg, &tpeer_ops, t);
 	return t->conn ? 0 : -ENOMEM;
 }

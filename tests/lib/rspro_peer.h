@@ -25,6 +25,8 @@ struct tpeer {
 
 /* Set: the peers that connect speak TLS with these credentials. */
 extern struct rspro_tls *tpeer_tls;
+/* Set with tpeer_tls: the session ticket kept and used, as a daemon's link does. */
+extern struct rspro_tls_resume *tpeer_resume;
 
 /* Connects to 127.0.0.1:@port (answers PINGs, sends none). */
 int tpeer_connect(struct tpeer *t, struct ev_loop *loop, int port);

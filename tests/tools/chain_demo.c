@@ -8,7 +8,13 @@
  * another card live and reads its IMSI. A table at the end; the exit
  * status says whether everything worked.
  *
- *	chain_demo [SLOTS [CARDS]]	(as root, in the VM)
+ * As an install runs it: TLS 1.3 on every RSPRO link with certificates
+ * remsim-pki makes for the demo (or made ahead in DIR, as scripts/demo
+ * does on the host: certtool under TCG takes seconds), REST over HTTPS
+ * with a bearer token; --plaintext runs everything in the clear, as
+ * osmo-remsim does.
+ *
+ *	chain_demo [--plaintext | --pki DIR] [SLOTS [CARDS]]	(as root, in the VM)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -120,15 +126,30 @@ static int fail(const char *what, int ret)
 
 int main(int argc, char **argv)
 {
-	unsigned int n = argc > 1 ? atoi(argv[1]) : 4;
-	unsigned int cards = argc > 2 ? atoi(argv[2]) : 8;
+	struct chain_opts o = { .cards = 8, .tls = true };
 	static struct phone phones[SLOTS_MAX];
+	unsigned int n = 4, i;
 	struct phone *p;
 	int failed = 0, ret;
-	unsigned int i;
 
-	if (!n || n > SLOTS_MAX || cards <= n || cards > 16)
+	if (argc > 1 && !strcmp(argv[1], "--plaintext")) {
+		o.tls = false;
+		argc--;
+		argv++;
+	} else if (argc > 2 && !strcmp(argv[1], "--pki")) {
+		o.pki_dir = argv[2];
+		argc -= 2;
+		argv += 2;
+	}
+	if (argc > 1)
+		n = atoi(argv[1]);
+	if (argc > 2)
+		o.cards = atoi(argv[2]);
+	if (!n || n > SLOTS_MAX || o.cards <= n || o.cards > 16) {
+		fprintf(stderr, "usage: chain_demo [--plaintext | --pki DIR] [SLOTS [CARDS]]: "
+			"1..%d slots, more cards than slots, at most 16\n", SLOTS_MAX);
 		return 2;
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ret = slot_modules_load();
@@ -136,12 +157,18 @@ int main(int argc, char **argv)
 		return fail("loading remsim.ko and remsim_sim.ko", ret);
 
 	step("pcscd + vsmartcard-vpcd + remsim-softsim with %u cards; remsim-server (SQLite), "
-	     "remsim-bankd (%u slots), remsim-client", cards, cards);
-	ret = chain_start(&chain, cards, true);
+	     "remsim-bankd (%u slots), remsim-client", o.cards, o.cards);
+	if (o.tls)
+		printf("          TLS 1.3 on every RSPRO link, certificates from remsim-pki "
+		       "(CA, server, bankd 1, clients 0-1023); REST over HTTPS with a bearer "
+		       "token\n");
+	else
+		printf("          plaintext RSPRO and REST, as osmo-remsim\n");
+	ret = chain_start_opts(&chain, &o);
 	if (ret)
 		return fail("starting the chain", ret);
-	printf("          server %d (REST %d), bankd %d, state in %s\n", chain.rspro_port,
-	       chain.rest_port, chain.bank[0].port, chain.dir);
+	printf("          server %d (REST %s %d), bankd %d, state in %s\n", chain.rspro_port,
+	       o.tls ? "HTTPS" : "HTTP", chain.rest_port, chain.bank[0].port, chain.dir);
 
 	step("%u simulated slots, a phone in each; their client identities from remsimctl", n);
 	for (i = 0; i < n; i++) {
@@ -178,14 +205,14 @@ int main(int argc, char **argv)
 
 	p = &phones[0];
 	step("live remap over REST: client 1 (remsim%u) from card 0 to card %u", p->fx.index,
-	     cards - 1);
+	     o.cards - 1);
 	ret = chain_unmap(&chain, 0);
 	if (ret != 200)
 		return fail("DELETE slotmaps", ret < 0 ? ret : EPROTO);
-	ret = chain_map(&chain, cards - 1, 1, 0);
+	ret = chain_map(&chain, o.cards - 1, 1, 0);
 	if (ret != 201)
 		return fail("POST slotmaps", ret < 0 ? ret : EPROTO);
-	p->card = cards - 1;
+	p->card = o.cards - 1;
 	p->remapped = true;
 	run_phone(p);
 	row(p);

@@ -432,6 +432,33 @@ TEST(options_parse)
 	EXPECT_EQ(0, strcmp(why, "tls on needs tls-ca, tls-cert and tls-key, or tls-psk-file"));
 }
 
+/* "%d/NAME": a credential systemd's LoadCredential= put in the unit's directory */
+TEST(credentials_directory_paths)
+{
+	struct rspro_tls_cfg cfg;
+	char why[200];
+
+	rspro_tls_cfg_default(&cfg);
+	unsetenv("CREDENTIALS_DIRECTORY");
+	EXPECT_EQ(-EINVAL, rspro_tls_cfg_set(&cfg, "tls-ca", "%d/ca.pem", why, sizeof(why)));
+	EXPECT_EQ(0, strcmp(why, "tls-ca \"%d/ca.pem\": %d is $CREDENTIALS_DIRECTORY, "
+			    "which is not set (LoadCredential= in the unit)"));
+	setenv("CREDENTIALS_DIRECTORY", "/run/credentials/remsim-bankd.service", 1);
+	EXPECT_EQ(0, rspro_tls_cfg_set(&cfg, "tls-ca", "%d/ca.pem", why, sizeof(why)));
+	EXPECT_EQ(0, strcmp(cfg.ca, "/run/credentials/remsim-bankd.service/ca.pem"));
+	EXPECT_EQ(0, rspro_tls_cfg_set(&cfg, "tls-key", "%d/key.pem", why, sizeof(why)));
+	EXPECT_EQ(0, strcmp(cfg.key, "/run/credentials/remsim-bankd.service/key.pem"));
+	EXPECT_EQ(0, rspro_tls_cfg_set(&cfg, "tls-psk-file", "%d/psk", why, sizeof(why)));
+	EXPECT_EQ(0, strcmp(cfg.psk_file, "/run/credentials/remsim-bankd.service/psk"));
+	/* a credential is a name in that directory, not a path out of it */
+	EXPECT_EQ(-EINVAL, rspro_tls_cfg_set(&cfg, "tls-crl", "%d/../x", why, sizeof(why)));
+	EXPECT_EQ(-EINVAL, rspro_tls_cfg_set(&cfg, "tls-crl", "%d/", why, sizeof(why)));
+	/* other paths as they are */
+	EXPECT_EQ(0, rspro_tls_cfg_set(&cfg, "tls-cert", "cert%d.pem", why, sizeof(why)));
+	EXPECT_EQ(0, strcmp(cfg.cert, "cert%d.pem"));
+	unsetenv("CREDENTIALS_DIRECTORY");
+}
+
 TEST(reconnect_resumes_the_session)
 {
 	struct rspro_tls_resume resume = { 0 };

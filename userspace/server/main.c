@@ -232,11 +232,11 @@ static int apply(void *arg, int opt, const char *value, char *why, size_t whylen
 	case OPT_REST_TLS:
 		return set_switch(&cfg->rest.tls, value, "rest-tls", why, whylen);
 	case OPT_REST_TLS_CERT:
-		return copy_str(cfg->rest.tls_cert, sizeof(cfg->rest.tls_cert), value,
-				"rest-tls-cert", why, whylen);
+		return rspro_tls_cred_path(cfg->rest.tls_cert, sizeof(cfg->rest.tls_cert),
+					   "rest-tls-cert", value, why, whylen);
 	case OPT_REST_TLS_KEY:
-		return copy_str(cfg->rest.tls_key, sizeof(cfg->rest.tls_key), value,
-				"rest-tls-key", why, whylen);
+		return rspro_tls_cred_path(cfg->rest.tls_key, sizeof(cfg->rest.tls_key),
+					   "rest-tls-key", value, why, whylen);
 	case OPT_REST_AUTH:
 		return set_switch(&cfg->rest.auth, value, "rest-auth", why, whylen);
 	case OPT_AUDIT_MAX:

@@ -73,6 +73,39 @@ static int set_path(char *dst, size_t size, const char *key, const char *value, 
 	return 0;
 }
 
+/*
+ * "%d/NAME" is NAME in $CREDENTIALS_DIRECTORY, where systemd's
+ * LoadCredential= puts a unit's credentials: the spelling of systemd's own
+ * specifier, so one path works on a unit's command line (systemd expands
+ * it) and in config files and /etc/default (the daemon does). Any other
+ * value is a path as it is.
+ */
+int rspro_tls_cred_path(char *dst, size_t size, const char *key, const char *value,
+			char *why, size_t whylen)
+{
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	char path[RSPRO_TLS_PATH_MAX];
+
+	if (strncmp(value, "%d/", 3))
+		return set_path(dst, size, key, value, why, whylen);
+	if (!creds || !*creds) {
+		snprintf(why, whylen,
+			 "%s \"%s\": %%d is $CREDENTIALS_DIRECTORY, which is not set "
+			 "(LoadCredential= in the unit)", key, value);
+		return -EINVAL;
+	}
+	if (!value[3] || strchr(value + 3, '/')) {
+		snprintf(why, whylen, "%s \"%s\": %%d/ takes a credential name", key, value);
+		return -EINVAL;
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", creds, value + 3) >= sizeof(path)) {
+		snprintf(why, whylen, "%s: $CREDENTIALS_DIRECTORY/%s is too long", key,
+			 value + 3);
+		return -EINVAL;
+	}
+	return set_path(dst, size, key, path, why, whylen);
+}
+
 int rspro_tls_cfg_set(struct rspro_tls_cfg *cfg, const char *key, const char *value,
 		      char *why, size_t whylen)
 {
@@ -87,13 +120,17 @@ int rspro_tls_cfg_set(struct rspro_tls_cfg *cfg, const char *key, const char *va
 	case 0:
 		return set_mode(&cfg->mode, key, value, why, whylen);
 	case 1:
-		return set_path(cfg->ca, sizeof(cfg->ca), key, value, why, whylen);
+		return rspro_tls_cred_path(cfg->ca, sizeof(cfg->ca), key, value, why,
+					   whylen);
 	case 2:
-		return set_path(cfg->cert, sizeof(cfg->cert), key, value, why, whylen);
+		return rspro_tls_cred_path(cfg->cert, sizeof(cfg->cert), key, value, why,
+					   whylen);
 	case 3:
-		return set_path(cfg->key, sizeof(cfg->key), key, value, why, whylen);
+		return rspro_tls_cred_path(cfg->key, sizeof(cfg->key), key, value, why,
+					   whylen);
 	case 4:
-		return set_path(cfg->crl, sizeof(cfg->crl), key, value, why, whylen);
+		return rspro_tls_cred_path(cfg->crl, sizeof(cfg->crl), key, value, why,
+					   whylen);
 	case 5:
 		if (rspro_tls_parse_id(value, false, &id)) {
 			snprintf(why, whylen,
@@ -103,7 +140,8 @@ int rspro_tls_cfg_set(struct rspro_tls_cfg *cfg, const char *key, const char *va
 		return set_path(cfg->psk_identity, sizeof(cfg->psk_identity), key, value, why,
 				whylen);
 	case 6:
-		return set_path(cfg->psk_file, sizeof(cfg->psk_file), key, value, why, whylen);
+		return rspro_tls_cred_path(cfg->psk_file, sizeof(cfg->psk_file), key, value, why,
+					   whylen);
 	case 7:
 		if (conf_uint(value, 1, 600, &v)) {
 			snprintf(why, whylen, "%s \"%s\" is not 1..600 seconds", key, value);

@@ -83,6 +83,13 @@ const char *rspro_tls_opt_key(int opt);
  */
 int rspro_tls_cfg_set(struct rspro_tls_cfg *cfg, const char *key, const char *value,
 		      char *why, size_t whylen);
+/*
+ * A credential file of option @key into @dst: "%d/NAME" is NAME in
+ * $CREDENTIALS_DIRECTORY (systemd's LoadCredential=), anything else a path
+ * as given. 0, or -EINVAL with the reason in @why.
+ */
+int rspro_tls_cred_path(char *dst, size_t size, const char *key, const char *value,
+			char *why, size_t whylen);
 /* Whether the link to the server / to a bankd runs TLS. */
 bool rspro_tls_server_link(const struct rspro_tls_cfg *cfg);
 bool rspro_tls_bankd_link(const struct rspro_tls_cfg *cfg);
