@@ -270,6 +270,15 @@ $(SAN)/obj/%.o: %.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SANFLAGS) -Itests/lib -c -o $@ $<
 
+# The version programs print (-v, remsim_build_info) is the commit's: a file
+# that changes only with it makes what uses REMSIM_VERSION build again, or a
+# merge left binaries naming an older commit.
+VERSION_STAMP	:= $(B)/version
+$(shell mkdir -p $(B); [ "$$(cat $(VERSION_STAMP) 2>/dev/null)" = "$(VERSION)" ] || \
+	echo "$(VERSION)" >$(VERSION_STAMP))
+VERSION_USERS	:= $(shell grep -rl --include='*.c' REMSIM_VERSION userspace tests bench 2>/dev/null)
+$(foreach o,$(B)/obj $(SAN)/obj,$(patsubst %.c,$(o)/%.o,$(VERSION_USERS))): $(VERSION_STAMP)
+
 $(SAN)/libremsim.a: $(patsubst %.c,$(SAN)/obj/%.o,$(LIBREMSIM_SRCS) $(SOFTSIM_SRCS)) \
 		    $(patsubst $(B)/obj/%,$(SAN)/obj/%,$(PLAIN_OBJS))
 $(SAN)/libtest.a: $(patsubst %.c,$(SAN)/obj/%.o,$(TESTLIB_SRCS))
