@@ -460,6 +460,7 @@ run-selftests-debug: all vm-prep
 	$(Q)test -n "$(filter %-remsim-debug,$(KVER))" || \
 		{ echo "run-selftests-debug: KDIR is not the debug kernel (make selftests-debug)"; exit 1; }
 	$(Q)scripts/vm -q -n selftests-debug -m 2048 -t 7200 -a 'panic_on_warn=0 acpi=off tsc=unstable' -- bash -c ' \
+		export REMSIM_TEST_SLOW=8; \
 		s=0; scripts/run-tap -t 2700 $(DEBUG_RUN)/selftests.tap $(SELFTEST_RUN) || s=1; \
 		$(DEBUG_FAULTS) exit $$s'; scripts/vm-verdict $(B)/vm/selftests-debug \
 		>$(B)/vm/verdict-debug.tap
