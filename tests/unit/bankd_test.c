@@ -27,6 +27,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -1499,6 +1500,48 @@ static void card_ids(int n, char *iccid, char *imsi)
 }
 
 /*
+ * Runs `remsim-server cards` with the argument @fmt into file @out (a
+ * table with single spaces between columns), and checks its exit status.
+ */
+static void cards_table(char *out, size_t size, const char *fmt, ...)
+{
+	char arg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(arg, sizeof(arg), fmt, ap);
+	va_end(ap);
+	snprintf(out, size, "%s/cards.txt", logdir);
+	ASSERT_EQ(0, shell("%s cards %s | tr -s ' ' >%s", daemon_bin("remsim-server"), arg, out));
+	EXPECT_TRUE(log_contains(out, "MODEM CLIENT BANK READER ICCID IMSI STATE SINCE APDUS"));
+}
+
+/* The last GET /cards answer, in a file of its own; returns its path. */
+static const char *body_file(char *path, size_t size)
+{
+	FILE *f;
+
+	snprintf(path, size, "%s/cards.json", logdir);
+	f = fopen(path, "w");
+	if (f) {
+		fputs(body, f);
+		fclose(f);
+	}
+	return path;
+}
+
+/* A line of table @out has @a and then @b. */
+static void expect_row(const char *out, const char *a, const char *b)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "grep -q -- '%s.*%s' %s", a, b, out);
+	if (shell("%s", cmd))
+		TH_LOG("no row with \"%s\" and \"%s\" in %s", a, b, out);
+	EXPECT_EQ(0, shell("%s", cmd));
+}
+
+/*
  * The inventory: each card's reader, ICCID and IMSI (PIN1 is off on the
  * softsim) reach GET /cards from bankd on its own, with no client; a card
  * taken out shows "absent" with a new "since", and its return "present";
@@ -1507,6 +1550,7 @@ static void card_ids(int n, char *iccid, char *imsi)
 TEST_TIMEOUT(inventory_lists_every_card_and_its_removal, 120)
 {
 	char card[1024], iccid[64], imsi[64], reader[300], want[320], since[64];
+	char out[128], body_copy[128];
 	char *s;
 	int n;
 
@@ -1540,6 +1584,16 @@ TEST_TIMEOUT(inventory_lists_every_card_and_its_removal, 120)
 	card_ids(0, iccid, imsi);
 	get_card(0, card, sizeof(card));
 	EXPECT_TRUE(strstr(card, iccid) != NULL);
+	/* the table of remsim-server cards, over HTTP and from standard input */
+	cards_table(out, sizeof(out), "http://127.0.0.1:%d", rest_port);
+	expect_row(out, "1:0", "8988200000000000000 001010000000000 present");
+	expect_row(out, "1:1", "8988200000000000001 001010000000001 present");
+	cards_table(out, sizeof(out), "- <%s", body_file(body_copy, sizeof(body_copy)));
+	expect_row(out, "1:1", "8988200000000000001 001010000000001 present");
+	EXPECT_NE(0, shell("%s cards http://127.0.0.1:1 2>%s/err", daemon_bin("remsim-server"),
+			   logdir));
+	snprintf(want, sizeof(want), "%s/err", logdir);
+	EXPECT_TRUE(log_contains(want, "127.0.0.1 port 1: Connection refused"));
 	/* the bankd gone: nobody knows what its readers hold */
 	ASSERT_EQ(0, daemon_stop(&bankd, SIGTERM, 10000));
 	ASSERT_TRUE(wait_card(0, "\"state\":\"offline\"", card, sizeof(card), 5000));
@@ -1555,7 +1609,7 @@ TEST_TIMEOUT(inventory_lists_every_card_and_its_removal, 120)
  */
 TEST_TIMEOUT(inventory_leaves_a_session_alone, 120)
 {
-	char card[1024], iccid[64], imsi[64];
+	char card[1024], iccid[64], imsi[64], out[128];
 	struct rspro_pdu atr;
 	uint8_t resp[300];
 	struct tpeer c;
@@ -1581,6 +1635,9 @@ TEST_TIMEOUT(inventory_leaves_a_session_alone, 120)
 		    NULL);
 	EXPECT_EQ(0, tpeer_settle(&c, RSPRO_ERROR_IND, 0));
 	EXPECT_FALSE(c.closed);
+	/* no connection to the server: the modem slot is the client's id */
+	cards_table(out, sizeof(out), "http://127.0.0.1:%d", rest_port);
+	expect_row(out, "^7:0 7:0 1:0 ", "8988200000000000000 001010000000000 present");
 	/* the session's APDUs reach the inventory once it is over */
 	tpeer_close(&c);
 	tpeer_run(loop, 300);
