@@ -1631,6 +1631,8 @@ TEST_TIMEOUT(inventory_leaves_a_session_alone, 120)
 	EXPECT_EQ(0x90, resp[10]);
 	get_card(0, card, sizeof(card));
 	EXPECT_TRUE(strstr(card, iccid) != NULL);
+	/* a session's count goes once it is over, not on every round */
+	EXPECT_TRUE(strstr(card, "\"apdus\":0,") != NULL);
 	EXPECT_TRUE(strstr(card, "\"map\":{\"clientId\":7,\"slotNr\":0,\"state\":\"ACTIVE\"") !=
 		    NULL);
 	EXPECT_EQ(0, tpeer_settle(&c, RSPRO_ERROR_IND, 0));

@@ -173,17 +173,19 @@ static bool server_keeps(struct bankd *bd)
 
 /*
  * One slot to the server, in a ConnectBankReq that updates our
- * registration: when what the reader holds changed, or the APDU count
- * since the last report (sent only from idle slots, so at most one report
- * per slot and interval, after each session).
+ * registration: when what the reader holds changed, or, with @idle, the
+ * APDU count since the last report. A slot in a session counts on every
+ * round; its count goes once the session is over, so a busy bank sends no
+ * stream of reports.
  */
-static void report(struct bankd *bd, struct worker *w)
+static void report(struct bankd *bd, struct worker *w, bool idle)
 {
 	struct rspro_pdu pdu;
 	struct rspro_error err;
 	uint32_t apdus = (uint32_t)w->stats.apdus;
 
-	if (!w->inv_known || !server_keeps(bd) || (w->inv_sent && apdus == w->inv_sent_apdus))
+	if (!w->inv_known || !server_keeps(bd) ||
+	    (w->inv_sent && (!idle || apdus == w->inv_sent_apdus)))
 		return;
 	rspro_connect_bank_req(&pdu, &bd->identity, bd->cfg.bank_id, bd->cfg.num_slots);
 	if (bd->cfg.name[0])
@@ -210,6 +212,7 @@ static bool same_card(const struct rspro_card_info *a, const struct rspro_card_i
 void inventory_done(struct bankd *bd, struct worker *w, struct job *j)
 {
 	struct rspro_card_info now = { .slot_nr = w->slot, .present = j->present };
+	bool busy;
 
 	w->inv_out = false;
 	if (j->inv_busy)
@@ -228,6 +231,7 @@ void inventory_done(struct bankd *bd, struct worker *w, struct job *j)
 		snprintf(now.iccid, sizeof(now.iccid), "%s", j->iccid);
 		snprintf(now.imsi, sizeof(now.imsi), "%s", j->imsi);
 	}
+	busy = j->inv_busy;
 	free(j);
 	if (!w->inv_known || !same_card(&now, &w->inv)) {
 		LOGP(DBANKDW, LOG_INFO, w->name, "%s: %s%s%s%s%s", now.reader,
@@ -237,7 +241,7 @@ void inventory_done(struct bankd *bd, struct worker *w, struct job *j)
 		w->inv_known = true;
 		w->inv_sent = false;
 	}
-	report(bd, w);
+	report(bd, w, !busy);
 }
 
 /* One inventory job to each slot that has none out. */
@@ -299,6 +303,6 @@ void inventory_server_up(struct bankd *bd)
 
 	for (i = 0; i < bd->cfg.num_slots; i++) {
 		bd->workers[i].inv_sent = false;
-		report(bd, &bd->workers[i]);
+		report(bd, &bd->workers[i], true);
 	}
 }
