@@ -340,6 +340,8 @@ $(STRICT)/strict.o: $(STRICT)/gen/.stamp tests/rspro-strict/strict.c tests/rspro
 	$(Q)objcopy -G rspro_strict_decode $(STRICT)/all.o $@
 
 $(B)/tests/unit/rspro_strict_test: $(STRICT)/strict.o
+# its fake osmo-remsim-server decodes what bankd sends with osmo's module
+$(B)/tests/unit/bankd_test: $(STRICT)/strict.o
 
 # The daemons again under ASan and UBSan (SAN_PROGRAMS): the native tests
 # run these, so a leak or undefined behaviour in a daemon fails its test.

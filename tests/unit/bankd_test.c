@@ -27,12 +27,14 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "../rspro-strict/strict.h"
 #include "card.h"
 #include "daemon.h"
 #include "http.h"
@@ -50,6 +52,8 @@ static int rspro_port, rest_port, bankd_port;
 static char topdir[] = "/tmp/remsim-bankd-test-XXXXXX";
 static char logdir[sizeof(topdir) + 16];
 static char body[8192];
+/* more bankd options for the next start_bankd_with(), NULL-terminated */
+static const char *bankd_extra[8];
 
 /* The directory of this test's logs and files, fresh for each test. */
 static void make_logdir(void)
@@ -119,6 +123,8 @@ static void start_bankd_with(unsigned int slots, const char *nofile, const char 
 		argv[i++] = "--identify-timeout";
 		argv[i++] = (char *)identify;
 	}
+	for (int k = 0; bankd_extra[k]; k++)
+		argv[i++] = (char *)bankd_extra[k];
 	argv[i] = NULL;
 	ASSERT_EQ(0, daemon_start(&bankd, argv, log));
 	ASSERT_TRUE(wait_port(bankd_port, 5000));
@@ -178,6 +184,7 @@ static void teardown(void)
 
 static void after_each(void)
 {
+	memset(bankd_extra, 0, sizeof(bankd_extra));
 	if (bankd.pid)
 		daemon_stop(&bankd, SIGKILL, 1000);
 	if (server.pid)
@@ -1449,6 +1456,222 @@ TEST_TIMEOUT(sighup_reloads_the_reader_map_and_keeps_serving, 120)
 	tpeer_close(&b);
 	tpeer_close(&a);
 	teardown();
+}
+
+/*
+ * Bank slot @slot's object in GET /cards into @out ("" if it is not
+ * listed); the answer is compact JSON in bank and slot order.
+ */
+static void get_card(int slot, char *out, size_t size)
+{
+	char key[64], *p, *end;
+
+	out[0] = 0;
+	ASSERT_EQ(200, http_json(rest_port, "GET", "/api/backend/v1/cards", NULL, body,
+				 sizeof(body)));
+	snprintf(key, sizeof(key), "{\"bank\":{\"bankId\":%d,\"slotNr\":%d}", BANK, slot);
+	p = strstr(body, key);
+	if (!p)
+		return;
+	end = strstr(p + 1, "{\"bank\":");
+	snprintf(out, size, "%.*s", (int)(end ? end - p : (long)strlen(p)), p);
+}
+
+/* Waits up to @ms until slot @slot's object in GET /cards contains @want. */
+static bool wait_card(int slot, const char *want, char *out, size_t size, int ms)
+{
+	int t;
+
+	for (t = 0; t < ms / 100; t++) {
+		get_card(slot, out, size);
+		if (strstr(out, want))
+			return true;
+		tpeer_run(loop, 100);
+	}
+	TH_LOG("slot %d: want %s in %s", slot, want, out);
+	return false;
+}
+
+/* What softsim card @n holds, as GET /cards has it (userspace/softsim/card.c). */
+static void card_ids(int n, char *iccid, char *imsi)
+{
+	sprintf(iccid, "\"iccid\":\"89882%014d\"", n);
+	sprintf(imsi, "\"imsi\":\"00101%010d\"", n);
+}
+
+/*
+ * Runs `remsim-server cards` with the argument @fmt into file @out (a
+ * table with single spaces between columns), and checks its exit status.
+ */
+static void cards_table(char *out, size_t size, const char *fmt, ...)
+{
+	char arg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(arg, sizeof(arg), fmt, ap);
+	va_end(ap);
+	snprintf(out, size, "%s/cards.txt", logdir);
+	ASSERT_EQ(0, shell("%s cards %s | tr -s ' ' >%s", daemon_bin("remsim-server"), arg, out));
+	EXPECT_TRUE(log_contains(out, "MODEM CLIENT BANK READER ICCID IMSI STATE SINCE APDUS"));
+}
+
+/* The last GET /cards answer, in a file of its own; returns its path. */
+static const char *body_file(char *path, size_t size)
+{
+	FILE *f;
+
+	snprintf(path, size, "%s/cards.json", logdir);
+	f = fopen(path, "w");
+	if (f) {
+		fputs(body, f);
+		fclose(f);
+	}
+	return path;
+}
+
+/* A line of table @out has @a and then @b. */
+static void expect_row(const char *out, const char *a, const char *b)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "grep -q -- '%s.*%s' %s", a, b, out);
+	if (shell("%s", cmd))
+		TH_LOG("no row with \"%s\" and \"%s\" in %s", a, b, out);
+	EXPECT_EQ(0, shell("%s", cmd));
+}
+
+/*
+ * The inventory: each card's reader, ICCID and IMSI (PIN1 is off on the
+ * softsim) reach GET /cards from bankd on its own, with no client; a card
+ * taken out shows "absent" with a new "since", and its return "present";
+ * a bankd gone leaves its cards "offline".
+ */
+TEST_TIMEOUT(inventory_lists_every_card_and_its_removal, 120)
+{
+	char card[1024], iccid[64], imsi[64], reader[300], want[320], since[64];
+	char out[128], body_copy[128];
+	char *s;
+	int n;
+
+	bankd_extra[0] = "--inventory-interval";
+	bankd_extra[1] = "200";
+	setup(2);
+	for (n = 0; n < 2; n++) {
+		card_ids(n, iccid, imsi);
+		ASSERT_TRUE(wait_card(n, iccid, card, sizeof(card), 10000));
+		EXPECT_TRUE(strstr(card, imsi) != NULL);
+		EXPECT_TRUE(strstr(card, "\"state\":\"present\"") != NULL);
+		EXPECT_TRUE(strstr(card, "\"map\":null") != NULL);
+		EXPECT_TRUE(strstr(card, "+00:00\"") != NULL);
+		pcsc_env_reader(&env, n, reader, sizeof(reader));
+		snprintf(want, sizeof(want), "\"reader\":\"%s\"", reader);
+		EXPECT_TRUE(strstr(card, want) != NULL);
+	}
+	s = strstr(card, "\"since\":");
+	ASSERT_TRUE(s != NULL);
+	snprintf(since, sizeof(since), "%.35s", s);
+	sleep(1);	/* a second later: "since" must move */
+	pull_card(1);
+	ASSERT_TRUE(wait_card(1, "\"state\":\"absent\"", card, sizeof(card), 10000));
+	EXPECT_TRUE(strstr(card, "\"iccid\":null") != NULL);
+	EXPECT_TRUE(strstr(card, since) == NULL);
+	insert_card(1);
+	card_ids(1, iccid, imsi);
+	ASSERT_TRUE(wait_card(1, iccid, card, sizeof(card), 10000));
+	EXPECT_TRUE(strstr(card, "\"state\":\"present\"") != NULL);
+	/* slot 0 kept its card throughout */
+	card_ids(0, iccid, imsi);
+	get_card(0, card, sizeof(card));
+	EXPECT_TRUE(strstr(card, iccid) != NULL);
+	/* the table of remsim-server cards, over HTTP and from standard input */
+	cards_table(out, sizeof(out), "http://127.0.0.1:%d", rest_port);
+	expect_row(out, "1:0", "8988200000000000000 001010000000000 present");
+	expect_row(out, "1:1", "8988200000000000001 001010000000001 present");
+	cards_table(out, sizeof(out), "- <%s", body_file(body_copy, sizeof(body_copy)));
+	expect_row(out, "1:1", "8988200000000000001 001010000000001 present");
+	EXPECT_NE(0, shell("%s cards http://127.0.0.1:1 2>%s/err", daemon_bin("remsim-server"),
+			   logdir));
+	snprintf(want, sizeof(want), "%s/err", logdir);
+	EXPECT_TRUE(log_contains(want, "127.0.0.1 port 1: Connection refused"));
+	/* the bankd gone: nobody knows what its readers hold */
+	ASSERT_EQ(0, daemon_stop(&bankd, SIGTERM, 10000));
+	ASSERT_TRUE(wait_card(0, "\"state\":\"offline\"", card, sizeof(card), 5000));
+	daemon_stop(&server, SIGTERM, 10000);
+	pcsc_env_stop(&env);
+}
+
+/*
+ * The inventory reads a card only when no client session has it: its
+ * SELECTs would move the session's current file. bankd shares the card
+ * here (-s), so nothing but bankd's own rule keeps the inventory out; a
+ * SIGHUP asks for every card to be read again at once.
+ */
+TEST_TIMEOUT(inventory_leaves_a_session_alone, 120)
+{
+	char card[1024], iccid[64], imsi[64], out[128];
+	struct rspro_pdu atr;
+	uint8_t resp[300];
+	struct tpeer c;
+
+	bankd_extra[0] = "-s";
+	bankd_extra[1] = "--inventory-interval";
+	bankd_extra[2] = "3600000";
+	setup(1);
+	card_ids(0, iccid, imsi);
+	ASSERT_TRUE(wait_card(0, iccid, card, sizeof(card), 10000));
+	map(0, 7);
+	ASSERT_TRUE(client_connect(&c, 7, &atr));
+	ASSERT_EQ(2, transceive(&c, 7, 0, select_iccid, sizeof(select_iccid), resp));
+	kill(bankd.pid, SIGHUP);
+	EXPECT_TRUE(wait_log(bankd.log, "inventory: a session has the card", 5000));
+	/* the session's file is still EF.ICCID, and its card still open */
+	ASSERT_EQ(12, transceive(&c, 7, 0, read_iccid, sizeof(read_iccid), resp));
+	EXPECT_EQ(0x98, resp[0]);
+	EXPECT_EQ(0x90, resp[10]);
+	get_card(0, card, sizeof(card));
+	EXPECT_TRUE(strstr(card, iccid) != NULL);
+	/* a session's count goes once it is over, not on every round */
+	EXPECT_TRUE(strstr(card, "\"apdus\":0,") != NULL);
+	EXPECT_TRUE(strstr(card, "\"map\":{\"clientId\":7,\"slotNr\":0,\"state\":\"ACTIVE\"") !=
+		    NULL);
+	EXPECT_EQ(0, tpeer_settle(&c, RSPRO_ERROR_IND, 0));
+	EXPECT_FALSE(c.closed);
+	/* no connection to the server: the modem slot is the client's id */
+	cards_table(out, sizeof(out), "http://127.0.0.1:%d", rest_port);
+	expect_row(out, "^7:0 7:0 1:0 ", "8988200000000000000 001010000000000 present");
+	/* the session's APDUs reach the inventory once it is over */
+	tpeer_close(&c);
+	tpeer_run(loop, 300);
+	kill(bankd.pid, SIGHUP);
+	EXPECT_TRUE(wait_card(0, "\"apdus\":2", card, sizeof(card), 5000));
+	teardown();
+}
+
+/*
+ * Toward a server that did not announce "cards" (osmo-remsim-server), bankd
+ * sends no inventory: all it sends decodes with osmo's own module.
+ */
+TEST_TIMEOUT(inventory_is_not_sent_to_an_osmo_server, 60)
+{
+	uint8_t buf[RSPRO_PDU_MAX];
+	char why[200];
+	int i, len;
+
+	bankd_extra[0] = "--inventory-interval";
+	bankd_extra[1] = "100";
+	setup_fake_server(1);
+	ASSERT_TRUE(wait_log(bankd.log, "card, ICCID", 5000));
+	tpeer_settle(&fake, RSPRO_CONNECT_BANK_REQ, 500);
+	for (i = 0; i < fake.count; i++) {
+		len = rspro_encode(fake.inbox[i], buf, sizeof(buf), NULL);
+		ASSERT_GT(len, 0);
+		EXPECT_EQ((int)fake.inbox[i]->msg, rspro_strict_decode(buf, len, why, sizeof(why)));
+		if (fake.inbox[i]->msg == RSPRO_CONNECT_BANK_REQ)
+			EXPECT_FALSE(fake.inbox[i]->connect_bank_req.has_card_info);
+	}
+	EXPECT_EQ(0, tpeer_settle(&fake, RSPRO_CONNECT_BANK_REQ, 0));
+	teardown_fake_server();
 }
 
 int main(int argc, char **argv)

@@ -189,6 +189,55 @@ TEST(bankd_address_is_refused_by_osmo_module)
 	TH_LOG("connectBankReq with bankdAddress: %s", why);
 }
 
+/*
+ * The card inventory addition: every field round-trips through the
+ * library; the strict peer refuses it like bankdAddress; the constraints
+ * of its strings are checked on encoding.
+ */
+TEST(card_info_round_trips_and_osmo_module_refuses_it)
+{
+	static struct rspro_pdu pdu, back;
+	const struct rspro_card_info *ci = &back.connect_bank_req.card_info;
+	struct rspro_identity id;
+	uint8_t buf[RSPRO_PDU_MAX];
+	char why[200] = "";
+	int len;
+
+	identity(&id, RSPRO_COMP_BANKD, 0);
+	rspro_connect_bank_req(&pdu, &id, 1, 8);
+	pdu.connect_bank_req.has_card_info = true;
+	pdu.connect_bank_req.card_info = (struct rspro_card_info){
+		.slot_nr = 5, .present = true, .reader = "Reader 5 00 00",
+		.iccid = "8988211000000000005", .imsi = "001010000000005",
+		.has_apdus = true, .apdus = 4000000000u,
+	};
+	len = rspro_encode(&pdu, buf, sizeof(buf), NULL);
+	ASSERT_GT(len, 0);
+	ASSERT_EQ(0, rspro_decode(buf, len, &back, NULL));
+	ASSERT_TRUE(back.connect_bank_req.has_card_info);
+	EXPECT_EQ(5, ci->slot_nr);
+	EXPECT_TRUE(ci->present);
+	EXPECT_EQ(0, strcmp("Reader 5 00 00", ci->reader));
+	EXPECT_EQ(0, strcmp("8988211000000000005", ci->iccid));
+	EXPECT_EQ(0, strcmp("001010000000005", ci->imsi));
+	EXPECT_TRUE(ci->has_apdus);
+	EXPECT_EQ(4000000000u, ci->apdus);
+	EXPECT_FALSE(back.connect_bank_req.has_bankd_addr);
+	EXPECT_EQ(-1, strict(&pdu, why, sizeof(why)));
+	TH_LOG("connectBankReq with cardInfo: %s", why);
+	/* an absent card: no strings, no count */
+	memset(&pdu.connect_bank_req.card_info, 0, sizeof(pdu.connect_bank_req.card_info));
+	len = rspro_encode(&pdu, buf, sizeof(buf), NULL);
+	ASSERT_GT(len, 0);
+	ASSERT_EQ(0, rspro_decode(buf, len, &back, NULL));
+	EXPECT_FALSE(ci->present);
+	EXPECT_EQ(0, strcmp("", ci->iccid));
+	EXPECT_FALSE(ci->has_apdus);
+	/* IA5String: no byte above 0x7f */
+	snprintf(pdu.connect_bank_req.card_info.reader, RSPRO_READER_MAX + 1, "caf\xc3\xa9");
+	EXPECT_EQ(-EINVAL, rspro_encode(&pdu, buf, sizeof(buf), NULL));
+}
+
 /* Bytes a strict decoder must refuse and asn1c's stock decoder accepts. */
 TEST(strict_decoder_refuses_unknown_extensions)
 {
@@ -621,6 +670,7 @@ TEST(server_start_toward_bankd)
 	EXPECT_EQ(RSPRO_OK, pdu.connect_res.result);
 	EXPECT_EQ(0, strcmp(pdu.connect_res.identity.software, "remsim-server"));
 	EXPECT_TRUE(rspro_identity_has_ext(&pdu.connect_res.identity, RSPRO_EXT_BANKD_ADDR));
+	EXPECT_TRUE(rspro_identity_has_ext(&pdu.connect_res.identity, RSPRO_EXT_CARDS));
 	close(fd);
 	daemon_done();
 }

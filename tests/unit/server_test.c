@@ -5,7 +5,7 @@
  * operator's scripts send them: registration, maps reaching bankd and
  * client, deletion in every state, global reset, duplicate identities, a
  * peer vanishing without FIN, restarts with maps in SQLite, a damaged
- * database, malformed REST and RSPRO. Every server must exit cleanly
+ * database, malformed REST and RSPRO, a bankd's card reports in GET /cards. Every server must exit cleanly
  * (LeakSanitizer included) when stopped.
  */
 #include <arpa/inet.h>
@@ -280,6 +280,83 @@ TEST(bankd_address_updates_the_registration)
 	EXPECT_TRUE(strstr(get("banks"), "\"bankId\":1,\"numberOfSlots\":8") != NULL);
 	EXPECT_FALSE(b.closed);
 	tpeer_close(&b);
+	tpeer_close(&c);
+	srv_stop();
+}
+
+/* A bankd's report of bank slot @slot on @b: the result of its ConnectBankRes. */
+static int card_report(struct tpeer *b, int slot, bool present, const char *iccid)
+{
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+
+	rspro_identity_init(&id, RSPRO_COMP_BANKD, "testbank", "remsim-bankd", "test");
+	rspro_connect_bank_req(&pdu, &id, 1, 8);
+	pdu.connect_bank_req.has_card_info = true;
+	pdu.connect_bank_req.card_info.slot_nr = slot;
+	pdu.connect_bank_req.card_info.present = present;
+	snprintf(pdu.connect_bank_req.card_info.reader, RSPRO_READER_MAX + 1, "R %d", slot);
+	snprintf(pdu.connect_bank_req.card_info.iccid, RSPRO_ICCID_MAX + 1, "%s", iccid);
+	pdu.connect_bank_req.card_info.has_apdus = true;
+	pdu.connect_bank_req.card_info.apdus = 12;
+	if (tpeer_send(b, &pdu) || !tpeer_wait(b, RSPRO_CONNECT_BANK_RES, &pdu, 3000))
+		return -1;
+	return pdu.connect_res.result;
+}
+
+/*
+ * The card inventory: a bankd's reports in GET /cards by bank and slot,
+ * with the map; a report leaves the address the bankd announced (an
+ * update without bankdAddress once sent clients back to port 9999); a slot
+ * beyond the bank's is refused and the registration stays; the bankd gone,
+ * its slots are offline.
+ */
+TEST(card_reports_fill_get_cards)
+{
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+	struct tpeer b, c;
+	const char *cards;
+
+	setup();
+	srv_start(NULL);
+	ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 1, 8, -1));
+	ASSERT_TRUE(tpeer_client(&c, loop, S.rspro, 23, 0));
+	rspro_identity_init(&id, RSPRO_COMP_BANKD, "testbank", "remsim-bankd", "test");
+	rspro_connect_bank_req(&pdu, &id, 1, 8);
+	pdu.connect_bank_req.has_bankd_addr = true;
+	ASSERT_EQ(0, rspro_ip_port_parse(&pdu.connect_bank_req.bankd_addr, "0.0.0.0:9444"));
+	ASSERT_EQ(0, tpeer_send(&b, &pdu));
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CONNECT_BANK_RES, &pdu, 3000));
+	EXPECT_EQ(0, strcmp(get("cards"), "{\"cards\":[]}"));
+
+	EXPECT_EQ(RSPRO_OK, card_report(&b, 5, true, "8988211000000000005"));
+	EXPECT_EQ(RSPRO_OK, card_report(&b, 0, false, ""));
+	EXPECT_EQ(RSPRO_ILLEGAL_SLOT_ID, card_report(&b, 8, true, "1"));
+	ASSERT_EQ(201, post_map(1, 5, 23, 0));
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+	answer(&b, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, &pdu, 3000));
+	EXPECT_EQ(9444, pdu.config_client_bank.bankd.port);
+	cards = get("cards");
+	TH_LOG("%s", cards);
+	EXPECT_TRUE(strstr(cards, "{\"cards\":[{\"bank\":{\"bankId\":1,\"slotNr\":0},"
+			   "\"reader\":\"R 0\",\"iccid\":null,\"imsi\":null,"
+			   "\"state\":\"absent\",\"since\":\"") == cards);
+	EXPECT_TRUE(strstr(cards, "+00:00\",\"apdus\":12,\"map\":null},{\"bank\":{\"bankId\":1,"
+			   "\"slotNr\":5},\"reader\":\"R 5\",\"iccid\":\"8988211000000000005\","
+			   "\"imsi\":null,\"state\":\"present\",\"since\":\"") != NULL);
+	EXPECT_TRUE(strstr(cards, "\"map\":{\"clientId\":23,\"slotNr\":0,\"state\":\"ACTIVE\","
+			   "\"clientName\":\"testclient\"}}]}") != NULL);
+	EXPECT_TRUE(strstr(cards, "\"slotNr\":8") == NULL);
+	EXPECT_FALSE(b.closed);
+	EXPECT_EQ(405, http_json(S.rest, "DELETE", "/api/backend/v1/cards", NULL, body,
+				 sizeof(body)));
+	tpeer_close(&b);
+	tpeer_run(loop, 200);
+	cards = get("cards");
+	EXPECT_TRUE(strstr(cards, "\"state\":\"present\"") == NULL);
+	EXPECT_TRUE(strstr(cards, "\"state\":\"offline\"") != NULL);
 	tpeer_close(&c);
 	srv_stop();
 }

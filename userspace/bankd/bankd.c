@@ -27,6 +27,7 @@ void bankd_cfg_default(struct bankd_cfg *cfg)
 	cfg->gsmtap_slot = -1;
 	strcpy(cfg->csv_path, "bankd_pcsc_slots.csv");
 	cfg->ka_interval_ms = 30000;
+	cfg->inventory_ms = INVENTORY_MS_DEFAULT;
 	cfg->ka_timeout_ms = 10000;
 	cfg->identify_timeout_ms = 10000;
 	rspro_tls_cfg_default(&cfg->tls);
@@ -128,10 +129,10 @@ static void remove_mapping(struct bankd *bd, const struct rspro_pdu *pdu)
 static void address_res(struct bankd *bd, const struct rspro_pdu *pdu)
 {
 	if (pdu->connect_res.result == RSPRO_OK)
-		LOGP(DRSPRO, LOG_DEBUG, "server", "the server took our address");
+		LOGP(DRSPRO, LOG_DEBUG, "server", "the server took our update (address, cards)");
 	else
 		LOGP(DRSPRO, LOG_ERROR, "server",
-		     "the server refused our address (%s): clients are told port 9999",
+		     "the server refused our registration update (%s): address or card inventory not taken",
 		     rspro_result_name(pdu->connect_res.result) ?: "?");
 }
 
@@ -207,6 +208,7 @@ static void server_up(struct rspro_link *l)
 	LOGP(DRSPRO, LOG_INFO, "server", "registered as bank %u with %u slots",
 	     bd->cfg.bank_id, bd->cfg.num_slots);
 	announce_address(bd);
+	inventory_server_up(bd);
 }
 
 static void server_down(struct rspro_link *l, const char *why)
@@ -259,7 +261,10 @@ static void done_cb(struct ev_io *io, uint32_t revents)
 	atomic_store(&bd->done_told, false);
 	for (i = 0; i < bd->cfg.num_slots; i++)
 		while ((j = worker_take_done(&bd->workers[i])))
-			clients_job_done(bd, &bd->workers[i], j);
+			if (j->type == JOB_INVENTORY)
+				inventory_done(bd, &bd->workers[i], j);
+			else
+				clients_job_done(bd, &bd->workers[i], j);
 }
 
 struct check_ctx {
@@ -391,6 +396,7 @@ int bankd_start(struct bankd *bd, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	rspro_link_start(bd->link);
+	inventory_start(bd);
 	LOGP(DMAIN, LOG_INFO, NULL, "bank %u: %u slots, clients on %s port %u (%s), server %s:%u (%s)",
 	     bd->cfg.bank_id, bd->cfg.num_slots, bd->cfg.bind_ip, bd->cfg.bind_port,
 	     rspro_tls_bankd_link(&bd->cfg.tls) ? "TLS" : "plaintext",
@@ -404,6 +410,8 @@ void bankd_stop(struct bankd *bd)
 	unsigned int i;
 
 	clients_close_all(bd);
+	if (bd->workers)
+		inventory_stop(bd);
 	rspro_link_free(bd->link);
 	if (bd->listen_fd > 0) {
 		net_listener_stop(&bd->listener);

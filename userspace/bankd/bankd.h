@@ -49,6 +49,7 @@ struct bankd_cfg {
 	struct rspro_tls_cfg tls;
 	struct metrics_cfg metrics;	/* --metrics */
 	bool strict;			/* --strict: the reader map's warnings refuse it */
+	unsigned int inventory_ms;	/* --inventory-interval; 0: no inventory */
 };
 
 /*
@@ -67,7 +68,16 @@ struct bankd_cfg {
  */
 #define CARD_RETRY_MS		1000
 
-enum job_type { JOB_OPEN, JOB_TRANSMIT, JOB_RESET, JOB_CLOSE };
+/*
+ * How often an idle slot's reader is looked at for the card inventory
+ * (--inventory-interval): one SCardListReaders and one zero-timeout
+ * SCardGetStatusChange per slot; the card is read only when it changed.
+ */
+#define INVENTORY_MS_DEFAULT	2000
+#define INVENTORY_MS_MIN	100
+#define INVENTORY_MS_MAX	3600000
+
+enum job_type { JOB_OPEN, JOB_TRANSMIT, JOB_RESET, JOB_CLOSE, JOB_INVENTORY };
 
 /* A job for a slot's worker and, filled in, its result. */
 struct job {
@@ -84,6 +94,13 @@ struct job {
 	uint8_t atr[64];
 	size_t atr_len;
 	uint64_t card_ns;		/* JOB_TRANSMIT: time in SCardTransmit */
+	/* JOB_INVENTORY */
+	bool inv_force;			/* read the card even if it is the same */
+	bool inv_busy;			/* a session has the card: not looked at */
+	bool present;
+	char reader[RSPRO_READER_MAX + 1];
+	char iccid[RSPRO_ICCID_MAX + 1];
+	char imsi[RSPRO_IMSI_MAX + 1];
 };
 
 struct bankd;
@@ -135,6 +152,18 @@ struct worker {
 	long ctx;			/* SCARDCONTEXT, 0 when none */
 	long card;			/* SCARDHANDLE, 0 when none */
 	char reader[256];
+	/* the inventory's: the card read last, its ids (inventory.c) */
+	bool inv_read;
+	unsigned long inv_state;	/* pcsc-lite's insertion count and presence */
+	char inv_iccid[RSPRO_ICCID_MAX + 1];
+	char inv_imsi[RSPRO_IMSI_MAX + 1];
+	/* the loop's: what the server was told, and whether a job is out */
+	bool inv_out;
+	bool inv_failing;		/* the last job failed: its reason was logged */
+	bool inv_known;			/* an answer came since the server link came up */
+	struct rspro_card_info inv;	/* the last answer */
+	bool inv_sent;			/* inv as it is went to the server */
+	uint32_t inv_sent_apdus;
 };
 
 struct client {
@@ -190,6 +219,7 @@ struct bankd {
 	bool bad_config;		/* bankd_start() refused the reader map */
 	bool port_warned;		/* "clients cannot reach us" said */
 	uint64_t server_connects;	/* the server link came up */
+	struct ev_timer inv_timer;	/* the next inventory round */
 };
 
 void bankd_cfg_default(struct bankd_cfg *cfg);
@@ -206,12 +236,23 @@ int bankd_check_slots(const struct bankd *bd, const struct slot_table *t, const 
 		      const char *ctx, char *err, size_t errlen);
 
 /* worker.c */
+int worker_find_reader(struct worker *w, struct job *j);
 int worker_start(struct worker *w, struct bankd *bd, uint16_t slot);
 void worker_stop(struct worker *w);
 void worker_submit(struct worker *w, struct job *j);
 /* The loop's: takes the next finished job off @w, oldest first, NULL if none. */
 struct job *worker_take_done(struct worker *w);
 struct job *job_new(enum job_type type, uint64_t owner);
+
+/* inventory.c */
+void worker_inventory(struct worker *w, struct job *j);
+void inventory_start(struct bankd *bd);
+void inventory_stop(struct bankd *bd);
+void inventory_done(struct bankd *bd, struct worker *w, struct job *j);
+/* SIGHUP: every idle slot's card is read again now. */
+void inventory_rescan(struct bankd *bd);
+/* The server link came up: every slot is told again, if it keeps them. */
+void inventory_server_up(struct bankd *bd);
 
 /* clients.c */
 void clients_accept(struct net_listener *l, int fd);

@@ -652,6 +652,7 @@ void clients_job_done(struct bankd *bd, struct worker *w, struct job *j)
 		}
 		break;
 	case JOB_CLOSE:
+	case JOB_INVENTORY:	/* bankd.c gives those to inventory_done() */
 		break;
 	}
 	free(j);

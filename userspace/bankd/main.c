@@ -48,6 +48,9 @@ static void usage(FILE *f)
 		"                              tell the server our -I/-P for clients: auto\n"
 		"                              (default) only to a server that says it\n"
 		"                              understands it (remsim-server)\n"
+		"      --inventory-interval MS\n"
+		"                              look at idle readers for the card inventory\n"
+		"                              this often (default 2000, 100..3600000; 0 off)\n"
 		"%s%s"
 		"      --metrics ADDR:PORT     Prometheus GET /metrics there (default off;\n"
 		"                              PORT or :PORT alone: 127.0.0.1 only)\n"
@@ -63,7 +66,7 @@ static void usage(FILE *f)
 
 enum {
 	OPT_KA_INTERVAL = 256, OPT_KA_TIMEOUT, OPT_IDENTIFY_TIMEOUT, OPT_ANNOUNCE,
-	OPT_METRICS, OPT_STRICT,
+	OPT_METRICS, OPT_STRICT, OPT_INVENTORY,
 };
 
 static const struct option options[] = {
@@ -84,6 +87,7 @@ static const struct option options[] = {
 	{ "keepalive-timeout",	required_argument,	NULL, OPT_KA_TIMEOUT },
 	{ "identify-timeout",	required_argument,	NULL, OPT_IDENTIFY_TIMEOUT },
 	{ "announce-address",	required_argument,	NULL, OPT_ANNOUNCE },
+	{ "inventory-interval",	required_argument,	NULL, OPT_INVENTORY },
 	RSPRO_TLS_LONG_OPTIONS,
 	RSPRO_TLS_LINK_OPTIONS,
 	{ "metrics",		required_argument,	NULL, OPT_METRICS },
@@ -192,6 +196,16 @@ static int apply(void *arg, int opt, const char *v, char *why, size_t whylen)
 			snprintf(why, whylen, "announce-address \"%s\" is not yes, no or auto", v);
 			return -EINVAL;
 		}
+		return 0;
+	case OPT_INVENTORY:
+		if (num(&n, v, 0, INVENTORY_MS_MAX, "inventory-interval", why, whylen))
+			return -EINVAL;
+		if (n && n < INVENTORY_MS_MIN) {
+			snprintf(why, whylen, "inventory-interval %lu is below %u ms (0: off)", n,
+				 INVENTORY_MS_MIN);
+			return -EINVAL;
+		}
+		cfg->inventory_ms = n;
 		return 0;
 	case OPT_METRICS:
 		return metrics_parse(&cfg->metrics, v, why, whylen);
@@ -344,6 +358,7 @@ static void reload(struct daemon *d)
 	daemon_keep_setting("gsmtap-ip", strcmp(cfg.gsmtap_host, cur->gsmtap_host));
 	daemon_keep_setting("gsmtap-slot", cfg.gsmtap_slot != cur->gsmtap_slot);
 	daemon_keep_setting("announce-address", cfg.announce != cur->announce);
+	daemon_keep_setting("inventory-interval", cfg.inventory_ms != cur->inventory_ms);
 	daemon_keep_setting("tls", rspro_tls_cfg_changed(&cfg.tls, &cur->tls));
 	daemon_keep_setting("metrics", metrics_changed(&cfg.metrics, &cur->metrics));
 	cur->ka_interval_ms = cfg.ka_interval_ms;
@@ -355,6 +370,8 @@ static void reload(struct daemon *d)
 	LOGP(DMAIN, LOG_DEBUG, NULL, "SIGHUP: keepalive %u/%u ms, identify-timeout %u ms",
 	     cur->ka_interval_ms, cur->ka_timeout_ms, cur->identify_timeout_ms);
 	reload_csv(bd, cfg.csv_path);
+	/* the readers may be others now; an operator's way to read every card again */
+	inventory_rescan(bd);
 }
 
 /* The card's answer times on a slot since start, as the metrics have them. */

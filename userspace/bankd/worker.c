@@ -73,20 +73,23 @@ static void read_atr(struct worker *w, struct job *j)
 		j->atr_len = atr_len;
 }
 
-static void do_open(struct worker *w, struct job *j)
+/*
+ * A context (again, after pcscd restarted) and the reader of this slot's
+ * row into w->reader: 0, or -1 with the job's rv and why set.
+ */
+int worker_find_reader(struct worker *w, struct job *j)
 {
 	const struct slot_row *row = slot_table_find(&w->bd->slots, w->bd->cfg.bank_id, w->slot);
 	char *readers = NULL, *r;
-	DWORD len = SCARD_AUTOALLOCATE, proto;
+	DWORD len = SCARD_AUTOALLOCATE;
 	LONG rv;
 
-	drop_card(w, SCARD_UNPOWER_CARD);
 	if (!row) {
 		j->rv = SCARD_E_UNKNOWN_READER;
 		snprintf(j->why, sizeof(j->why),
 			 "no reader configured for bank slot %u:%u in %s: fix your config",
 			 w->bd->cfg.bank_id, w->slot, w->bd->cfg.csv_path);
-		return;
+		return -1;
 	}
 	/*
 	 * A context made before pcscd restarted fails at once: then a new one,
@@ -99,7 +102,7 @@ static void do_open(struct worker *w, struct job *j)
 			rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx);
 			if (rv != SCARD_S_SUCCESS) {
 				fail(j, rv, "PC/SC context");
-				return;
+				return -1;
 			}
 			w->ctx = ctx;
 		}
@@ -111,7 +114,7 @@ static void do_open(struct worker *w, struct job *j)
 	}
 	if (rv != SCARD_S_SUCCESS) {
 		fail(j, rv, "listing readers");
-		return;
+		return -1;
 	}
 	for (r = readers; *r; r += strlen(r) + 1)
 		if (!regexec(&row->re, r, 0, NULL, 0))
@@ -120,10 +123,21 @@ static void do_open(struct worker *w, struct job *j)
 		j->rv = SCARD_E_UNKNOWN_READER;
 		snprintf(j->why, sizeof(j->why), "no reader matches \"%s\"", row->pattern);
 		SCardFreeMemory(w->ctx, readers);
-		return;
+		return -1;
 	}
 	snprintf(w->reader, sizeof(w->reader), "%s", r);
 	SCardFreeMemory(w->ctx, readers);
+	return 0;
+}
+
+static void do_open(struct worker *w, struct job *j)
+{
+	DWORD proto;
+	LONG rv;
+
+	drop_card(w, SCARD_UNPOWER_CARD);
+	if (worker_find_reader(w, j))
+		return;
 	{
 		SCARDHANDLE card;
 
@@ -268,6 +282,9 @@ static void run_job(struct worker *w, struct job *j)
 	case JOB_CLOSE:
 		drop_card(w, SCARD_UNPOWER_CARD);
 		j->rv = SCARD_S_SUCCESS;
+		break;
+	case JOB_INVENTORY:
+		worker_inventory(w, j);
 		break;
 	}
 }

@@ -19,5 +19,7 @@ typedef int (*token_cfg_fn)(const char *conf, const char *db, struct server_cfg 
 int token_main(int argc, char **argv, token_cfg_fn load_cfg);
 /* `remsim-server backup FILE` (store_backup.c), with the same settings */
 int backup_main(int argc, char **argv, token_cfg_fn load_cfg);
+/* `remsim-server cards`: a running server's card inventory as a table (cards_cmd.c). */
+int cards_main(int argc, char **argv);
 
 #endif

@@ -207,6 +207,39 @@ static json_t *map_json(const struct server_map_info *m)
 			 m->client.slot_nr, "state", m->state);
 }
 
+/* Unix time in µs as UTC with its offset, as the audit trail has it. */
+static void utc_text(int64_t us, char *buf, size_t size)
+{
+	time_t t = us / 1000000;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+}
+
+/* One bank slot of GET /cards; absent strings are null. */
+static json_t *card_json(const struct server_card_info *ci)
+{
+	const struct rspro_card_info *c = ci->card;
+	json_t *o, *map = json_null();
+	char since[40];
+
+	utc_text(ci->since_us, since, sizeof(since));
+	if (ci->mapped)
+		map = json_pack("{s:i,s:i,s:s,s:s?}", "clientId", ci->client.client_id,
+				"slotNr", ci->client.slot_nr, "state", ci->map_state,
+				"clientName", ci->client_identity ? ci->client_identity->name :
+				NULL);
+	o = json_pack("{s:{s:i,s:i},s:s?,s:s?,s:s?,s:s,s:s,s:I,s:o}",
+		      "bank", "bankId", ci->bank.bank_id, "slotNr", ci->bank.slot_nr,
+		      "reader", c->reader[0] ? c->reader : NULL,
+		      "iccid", c->iccid[0] ? c->iccid : NULL,
+		      "imsi", c->imsi[0] ? c->imsi : NULL,
+		      "state", ci->state, "since", since,
+		      "apdus", (json_int_t)c->apdus, "map", map ?: json_null());
+	return o;
+}
+
 /* "B1:5<->C23:0" for audit lines, with the state if @state. */
 static void map_text(const struct server_map_info *m, bool state, char *buf, size_t size)
 {
@@ -627,6 +660,15 @@ enum MHD_Result rest_route(struct MHD_Connection *c, struct server *srv,
 			json_array_append_new(a, map_json(&info));
 		return reply(c, MHD_HTTP_OK, json_pack("{s:o}", "slotmaps", a));
 	}
+	if (!strcmp(path, "/cards") && get) {
+		json_t *a = json_array();
+		struct server_card_info info;
+		const struct server_card *sc = NULL;
+
+		while (a && (sc = server_card_next_info(srv, sc, &info)))
+			json_array_append_new(a, card_json(&info));
+		return reply(c, MHD_HTTP_OK, json_pack("{s:o}", "cards", a));
+	}
 	if (!strcmp(path, "/slotmaps") && post)
 		return post_slotmap(c, srv, rq);
 	if (!strcmp(path, "/log-level") && put)
@@ -638,7 +680,7 @@ enum MHD_Result rest_route(struct MHD_Connection *c, struct server *srv,
 	if (!strcmp(path, "/audit") && get)
 		return get_audit(c, srv);
 	if (!strcmp(path, "/restart-counter") || !strcmp(path, "/banks") ||
-	    !strcmp(path, "/audit") ||
+	    !strcmp(path, "/audit") || !strcmp(path, "/cards") ||
 	    !strcmp(path, "/clients") || !strcmp(path, "/slotmaps") ||
 	    !strcmp(path, "/global-reset") || !strcmp(path, "/log-level") ||
 	    !strncmp(path, "/banks/", 7) ||

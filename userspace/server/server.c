@@ -139,7 +139,7 @@ static void bank_res(struct peer *p, int32_t result)
 	struct rspro_identity id = p->srv->identity;
 	struct rspro_pdu res;
 
-	rspro_identity_set_exts(&id, RSPRO_EXT_BANKD_ADDR);
+	rspro_identity_set_exts(&id, RSPRO_EXT_BANKD_ADDR "," RSPRO_EXT_CARDS);
 	rspro_connect_bank_res(&res, &id, result);
 	peer_send(p, &res);
 }
@@ -292,11 +292,19 @@ static void connect_bank_update(struct peer *p, const struct rspro_pdu *pdu)
 		bank_res(p, result);
 		return;
 	}
+	if (pdu->connect_bank_req.has_card_info) {
+		result = server_card_update(srv, p, &pdu->connect_bank_req.card_info);
+		/* an inventory update alone leaves the address as it is */
+		if (!pdu->connect_bank_req.has_bankd_addr) {
+			bank_res(p, result);
+			return;
+		}
+	}
 	bankd_address(p, pdu);
 	rspro_ip_port_format(&p->bankd_addr, addr, sizeof(addr));
 	LOGP(DRSPRO, LOG_INFO, p->name, "bankd updated its registration: clients reach it at %s",
 	     addr);
-	bank_res(p, RSPRO_OK);
+	bank_res(p, result);
 	if (!memcmp(&old, &p->bankd_addr, sizeof(old)))
 		return;
 	for (m = srv->maps; m; m = m->next)
@@ -409,6 +417,7 @@ static void peer_gone(struct peer *p, const char *why)
 			break;
 		}
 	if (p->state == PEER_BANKD) {
+		server_cards_offline(srv, p->bank_id);
 		/* the bankd keeps its maps; they are pushed again on return */
 		for (m = srv->maps; m; m = m->next) {
 			if (m->bank.bank_id != p->bank_id)
@@ -570,6 +579,7 @@ void server_stop(struct server *srv)
 		free(m);
 	}
 	store_close(srv->store);
+	server_cards_free(srv);
 	rspro_tls_free(srv->tls);
 	srv->tls = NULL;
 }

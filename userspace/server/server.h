@@ -113,6 +113,9 @@ struct server {
 	struct audit *audit;		/* audit.c's; NULL: log lines only */
 	uint64_t map_ops[MAP_OP_COUNT];
 	uint64_t connects[CONNECT_COUNT];
+	struct server_card *cards;	/* cards.c's, by bank and slot */
+	unsigned int num_cards;
+	bool cards_full_logged;
 };
 
 void server_cfg_default(struct server_cfg *cfg);
@@ -138,6 +141,17 @@ struct slotmap *server_map_first(struct server *srv);
 struct slotmap *server_map_next(struct slotmap *m);
 const char *map_state_name(enum map_state state);
 const char *peer_state_name(enum peer_state state);
+
+/* cards.c: the card inventory the bankds report */
+
+/* Bank slots kept; what comes beyond is logged once and dropped. */
+#define SERVER_CARDS_MAX	16384
+
+/* A bankd's cardInfo: an RSPRO result for its ConnectBankRes. */
+int server_card_update(struct server *srv, struct peer *bp, const struct rspro_card_info *ci);
+/* The bankd is gone: what its readers hold is unknown from now on. */
+void server_cards_offline(struct server *srv, uint16_t bank_id);
+void server_cards_free(struct server *srv);
 
 /* server_metrics.c: the series of GET /metrics */
 void server_metrics(struct server *srv, struct metrics_out *o);

@@ -89,6 +89,26 @@ const struct peer *server_peer_next_info(struct server *srv, enum server_peer_ki
 					 const struct peer *prev,
 					 struct server_peer_info *info);
 
+/* --- the card inventory (cards.c) --- */
+
+struct server_card;
+
+struct server_card_info {
+	struct rspro_bank_slot bank;
+	const struct rspro_card_info *card;	/* reader, ICCID, IMSI, APDUs */
+	const char *state;		/* "present", "absent", "offline" (bankd gone) */
+	int64_t since_us;		/* Unix time in µs of the last change of state */
+	bool mapped;
+	struct rspro_client_slot client;	/* the map's, if mapped */
+	const char *map_state;
+	const struct rspro_identity *client_identity;	/* if that client is connected */
+};
+
+/* The bank slots a bankd reported, by bank and slot: as server_map_next_info(). */
+const struct server_card *server_card_next_info(struct server *srv,
+						const struct server_card *prev,
+						struct server_card_info *info);
+
 /* --- bearer tokens (auth.c) --- */
 
 enum server_scope {

@@ -171,6 +171,30 @@ static void get_ip_port(struct rspro_ip_port *out, const IpPort_t *in)
 	out->port = in->port;
 }
 
+/* The extension cardInfo; asn1c checked its sizes and characters. */
+static int get_card_info(struct rspro_card_info *out,
+			 const struct ConnectBankReq__cardInfo *in,
+			 struct rspro_error *err)
+{
+	const IA5String_t *str[3] = { in->reader, in->iccid, in->imsi };
+	char *dst[3] = { out->reader, out->iccid, out->imsi };
+	size_t size[3] = { sizeof(out->reader), sizeof(out->iccid), sizeof(out->imsi) };
+	static const char *const what[3] = { "cardInfo.reader", "cardInfo.iccid",
+					     "cardInfo.imsi" };
+	int i;
+
+	out->slot_nr = in->slotNr;
+	out->present = in->cardPresent;
+	for (i = 0; i < 3; i++)
+		if (str[i] && get_string(dst[i], size[i], str[i], what[i], err))
+			return -EBADMSG;
+	if (in->apdus) {
+		out->has_apdus = true;
+		out->apdus = *in->apdus;
+	}
+	return 0;
+}
+
 static int get_msg(struct rspro_pdu *pdu, const RsproPDUchoice_t *in,
 		   struct rspro_error *err)
 {
@@ -184,6 +208,12 @@ static int get_msg(struct rspro_pdu *pdu, const RsproPDUchoice_t *in,
 			pdu->connect_bank_req.has_bankd_addr = true;
 			get_ip_port(&pdu->connect_bank_req.bankd_addr,
 				    u->connectBankReq.bankdAddress);
+		}
+		if (u->connectBankReq.cardInfo) {
+			pdu->connect_bank_req.has_card_info = true;
+			if (get_card_info(&pdu->connect_bank_req.card_info,
+					  u->connectBankReq.cardInfo, err))
+				return -EBADMSG;
 		}
 		return get_identity(&pdu->connect_bank_req.identity,
 				    &u->connectBankReq.identity, err);

@@ -26,6 +26,9 @@ struct enc_scratch {
 	ClientSlot_t err_client;
 	ErrorString_t err_text;
 	IpPort_t bankd_addr;
+	struct ConnectBankReq__cardInfo card;
+	IA5String_t card_str[3];
+	unsigned long card_apdus;
 };
 
 static void set_octets(OCTET_STRING_t *os, const void *buf, size_t len)
@@ -155,6 +158,29 @@ static int put_error_ind(ErrorInd_t *out, const struct rspro_pdu *pdu,
 	return 0;
 }
 
+/* The extension cardInfo; its strings' constraints are asn1c's to check. */
+static struct ConnectBankReq__cardInfo *
+put_card_info(const struct rspro_card_info *in, struct enc_scratch *s)
+{
+	const char *str[3] = { in->reader, in->iccid, in->imsi };
+	IA5String_t **dst[3] = { &s->card.reader, &s->card.iccid, &s->card.imsi };
+	int i;
+
+	s->card.slotNr = in->slot_nr;
+	s->card.cardPresent = in->present;
+	for (i = 0; i < 3; i++) {
+		if (!str[i][0])
+			continue;
+		set_string(&s->card_str[i], str[i]);
+		*dst[i] = &s->card_str[i];
+	}
+	if (in->has_apdus) {
+		s->card_apdus = in->apdus;
+		s->card.apdus = &s->card_apdus;
+	}
+	return &s->card;
+}
+
 /* Fills the choice of @out from @pdu. */
 static int put_msg(RsproPDUchoice_t *out, const struct rspro_pdu *pdu,
 		   struct enc_scratch *s, ClientSlot_t *opt_client,
@@ -173,6 +199,9 @@ static int put_msg(RsproPDUchoice_t *out, const struct rspro_pdu *pdu,
 				return -EINVAL;
 			u->connectBankReq.bankdAddress = &s->bankd_addr;
 		}
+		if (pdu->connect_bank_req.has_card_info)
+			u->connectBankReq.cardInfo =
+				put_card_info(&pdu->connect_bank_req.card_info, s);
 		return put_identity(&u->connectBankReq.identity,
 				    &pdu->connect_bank_req.identity, s, err);
 	case RSPRO_CONNECT_BANK_RES:

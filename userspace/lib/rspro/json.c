@@ -85,6 +85,25 @@ static void put_identity(struct out *o, const struct rspro_identity *id)
 	put(o, "}");
 }
 
+static void put_card_info(struct out *o, const struct rspro_card_info *c)
+{
+	const char *str[3] = { c->reader, c->iccid, c->imsi };
+	static const char *const keys[3] = { "reader", "iccid", "imsi" };
+	int i;
+
+	put(o, ",\"cardInfo\":{\"slotNr\":%u,\"cardPresent\":%s", c->slot_nr,
+	    c->present ? "true" : "false");
+	for (i = 0; i < 3; i++) {
+		if (!str[i][0])
+			continue;
+		put(o, ",");
+		put_str(o, keys[i], str[i]);
+	}
+	if (c->has_apdus)
+		put(o, ",\"apdus\":%u", c->apdus);
+	put(o, "}");
+}
+
 static void put_client(struct out *o, const char *key,
 		       const struct rspro_client_slot *s)
 {
@@ -163,6 +182,8 @@ static void put_body(struct out *o, const struct rspro_pdu *pdu)
 					     ipp, sizeof(ipp));
 			put(o, ",\"bankdAddress\":\"%s\"", ipp);
 		}
+		if (pdu->connect_bank_req.has_card_info)
+			put_card_info(o, &pdu->connect_bank_req.card_info);
 		break;
 	case RSPRO_CONNECT_BANK_RES:
 	case RSPRO_CONNECT_CLIENT_RES:

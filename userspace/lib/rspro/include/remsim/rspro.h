@@ -131,6 +131,24 @@ struct rspro_slot_phys {
 	int8_t card_present;
 };
 
+/*
+ * remsim's extension ConnectBankReq.cardInfo: what is in one bank slot's
+ * reader. Empty strings are absent (not read, or not readable without PIN).
+ */
+#define RSPRO_READER_MAX	128
+#define RSPRO_ICCID_MAX		20
+#define RSPRO_IMSI_MAX		15
+
+struct rspro_card_info {
+	uint16_t slot_nr;
+	bool present;
+	char reader[RSPRO_READER_MAX + 1];
+	char iccid[RSPRO_ICCID_MAX + 1];	/* digits */
+	char imsi[RSPRO_IMSI_MAX + 1];		/* digits */
+	bool has_apdus;
+	uint32_t apdus;		/* answered by this slot's card since bankd started */
+};
+
 struct rspro_tpdu {
 	struct rspro_client_slot client;
 	struct rspro_bank_slot bank;
@@ -151,6 +169,9 @@ struct rspro_pdu {
 			/* remsim's extension: where clients reach this bankd */
 			bool has_bankd_addr;
 			struct rspro_ip_port bankd_addr;
+			/* remsim's extension: one slot's card inventory */
+			bool has_card_info;
+			struct rspro_card_info card_info;
 		} connect_bank_req;
 		/* ConnectBankRes and ConnectClientRes */
 		struct {
@@ -290,6 +311,8 @@ void rspro_error_ind(struct rspro_pdu *pdu, enum rspro_component sender,
 #define RSPRO_EXT_PREFIX	"remsim-ext:"
 /* ConnectBankReq.bankdAddress: the server understands it */
 #define RSPRO_EXT_BANKD_ADDR	"addr"
+/* ConnectBankReq.cardInfo: the server keeps the bank's card inventory */
+#define RSPRO_EXT_CARDS		"cards"
 
 /* Sets hwModel to announce @names ("addr" or "addr,x"); -EINVAL if too long. */
 int rspro_identity_set_exts(struct rspro_identity *id, const char *names);

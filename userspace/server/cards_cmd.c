@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `remsim-server cards`: the rack's inventory as one table, from a running
+ * server's GET /api/backend/v1/cards (the inventory lives in its memory,
+ * not in the database). Plain HTTP by itself; for HTTPS, curl's output on
+ * standard input ("-"), so that no second TLS client lives here.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <netdb.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "auth.h"
+
+/* The largest answer taken: 16384 slots of about 300 bytes each, and room. */
+#define CARDS_BODY_MAX		(8u << 20)
+#define CARDS_TIMEOUT_S		10
+#define CARDS_DEFAULT_URL	"http://127.0.0.1:9997"
+
+static void cards_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: remsim-server cards [-j] [URL | -]\n"
+		"\n"
+		"Prints the card inventory of a running server: per bank slot the modem\n"
+		"slot mapped to it (client host, else client id:slot), client, bank slot,\n"
+		"reader, ICCID, IMSI, state, since when (UTC) and APDUs.\n"
+		"\n"
+		"  URL        the server's REST, http://HOST:PORT (default %s);\n"
+		"             with --rest-auth, the token in $REMSIM_TOKEN\n"
+		"  -          the JSON of GET /api/backend/v1/cards on standard input, e.g.\n"
+		"             curl -sf -H \"Authorization: Bearer $T\" \\\n"
+		"               https://srv:9997/api/backend/v1/cards | remsim-server cards -\n"
+		"  -j, --json that JSON as it is\n",
+		CARDS_DEFAULT_URL);
+}
+
+/* Appends what @fd gives until EOF into *@buf; -EFBIG beyond CARDS_BODY_MAX. */
+static int slurp(int fd, char **buf, size_t *len)
+{
+	size_t cap = 0;
+	ssize_t n;
+
+	*buf = NULL;
+	*len = 0;
+	for (;;) {
+		if (*len + 4096 + 1 > cap) {
+			char *nb;
+
+			if (cap >= CARDS_BODY_MAX)
+				return -EFBIG;
+			cap = cap ? cap * 2 : 65536;
+			nb = realloc(*buf, cap);
+			if (!nb)
+				return -ENOMEM;
+			*buf = nb;
+		}
+		n = read(fd, *buf + *len, cap - *len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (!n)
+			break;
+		*len += n;
+	}
+	(*buf)[*len] = 0;
+	return 0;
+}
+
+/* http://HOST[:PORT][/...] into @host and @port; -EINVAL otherwise. */
+static int parse_url(const char *url, char *host, size_t hsize, char *port, size_t psize)
+{
+	const char *h, *end, *colon;
+
+	if (strncmp(url, "http://", 7))
+		return -EINVAL;
+	h = url + 7;
+	end = h + strcspn(h, "/");
+	if (*h == '[') {	/* [v6]:port */
+		const char *rb = memchr(h, ']', end - h);
+
+		if (!rb)
+			return -EINVAL;
+		snprintf(host, hsize, "%.*s", (int)(rb - h - 1), h + 1);
+		colon = rb[1] == ':' ? rb + 1 : NULL;
+	} else {
+		colon = memchr(h, ':', end - h);
+		snprintf(host, hsize, "%.*s", (int)((colon ? colon : end) - h), h);
+	}
+	snprintf(port, psize, "%.*s", colon ? (int)(end - colon - 1) : 4,
+		 colon ? colon + 1 : "9997");
+	return host[0] && port[0] ? 0 : -EINVAL;
+}
+
+static int connect_to(const char *host, const char *port)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	struct timeval tv = { .tv_sec = CARDS_TIMEOUT_S };
+	int fd = -1;
+
+	if (getaddrinfo(host, port, &hints, &res))
+		return -EHOSTUNREACH;
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		/* a server that accepts and says nothing does not hang us */
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (!connect(fd, ai->ai_addr, ai->ai_addrlen))
+			break;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd < 0 ? -ECONNREFUSED : fd;
+}
+
+/* GET /api/backend/v1/cards over HTTP/1.0: the body, or NULL with a message. */
+static char *fetch(const char *url)
+{
+	const char *token = getenv("REMSIM_TOKEN");
+	char host[256], port[16], req[1024], *buf, *body;
+	size_t len;
+	int fd, status, n;
+
+	if (parse_url(url, host, sizeof(host), port, sizeof(port))) {
+		fprintf(stderr, "remsim-server cards: %s: not http://HOST[:PORT] (HTTPS: see --help)\n",
+			url);
+		return NULL;
+	}
+	fd = connect_to(host, port);
+	if (fd < 0) {
+		fprintf(stderr, "remsim-server cards: %s port %s: %s\n", host, port, strerror(-fd));
+		return NULL;
+	}
+	n = snprintf(req, sizeof(req), "GET /api/backend/v1/cards HTTP/1.0\r\nHost: %s\r\n%s%s%s\r\n",
+		     host, token ? "Authorization: Bearer " : "", token ?: "", token ? "\r\n" : "");
+	if (n >= (int)sizeof(req) || write(fd, req, n) != n || slurp(fd, &buf, &len)) {
+		fprintf(stderr, "remsim-server cards: %s: no answer (%s)\n", url, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	close(fd);
+	body = strstr(buf, "\r\n\r\n");
+	if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1 || !body) {
+		fprintf(stderr, "remsim-server cards: %s: not an HTTP answer\n", url);
+		free(buf);
+		return NULL;
+	}
+	body += 4;
+	if (status != 200) {
+		fprintf(stderr, "remsim-server cards: %s: HTTP %d %s\n", url, status, body);
+		free(buf);
+		return NULL;
+	}
+	memmove(buf, body, strlen(body) + 1);
+	return buf;
+}
+
+static const char *str_or(json_t *o, const char *key, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : dflt;
+}
+
+/* One row; -EINVAL if @c is not a card object of GET /cards. */
+static int print_row(json_t *c)
+{
+	json_t *bank = json_object_get(c, "bank"), *map = json_object_get(c, "map");
+	char modem[64] = "-", client[16] = "-", bslot[16];
+
+	if (!json_is_object(bank) || !json_is_integer(json_object_get(bank, "bankId")) ||
+	    !json_is_integer(json_object_get(c, "apdus")))
+		return -EINVAL;
+	snprintf(bslot, sizeof(bslot), "%d:%d",
+		 (int)json_integer_value(json_object_get(bank, "bankId")),
+		 (int)json_integer_value(json_object_get(bank, "slotNr")));
+	if (json_is_object(map)) {
+		snprintf(client, sizeof(client), "%d:%d",
+			 (int)json_integer_value(json_object_get(map, "clientId")),
+			 (int)json_integer_value(json_object_get(map, "slotNr")));
+		/* the client's host while it is connected; else its id */
+		snprintf(modem, sizeof(modem), "%s", str_or(map, "clientName", client));
+	}
+	printf("%-16s %-8s %-8s %-28s %-20s %-15s %-8s %-25s %lld\n", modem, client, bslot,
+	       str_or(c, "reader", "-"), str_or(c, "iccid", "-"), str_or(c, "imsi", "-"),
+	       str_or(c, "state", "-"), str_or(c, "since", "-"),
+	       (long long)json_integer_value(json_object_get(c, "apdus")));
+	return 0;
+}
+
+static int print_table(const char *text)
+{
+	json_error_t jerr;
+	json_t *root = json_loads(text, 0, &jerr), *cards;
+	size_t i;
+	int ret = 0;
+
+	cards = json_object_get(root, "cards");
+	if (!json_is_array(cards)) {
+		fprintf(stderr, "remsim-server cards: not the JSON of GET /cards (%s)\n",
+			root ? "no \"cards\" array" : jerr.text);
+		json_decref(root);
+		return 1;
+	}
+	printf("%-16s %-8s %-8s %-28s %-20s %-15s %-8s %-25s %s\n", "MODEM", "CLIENT", "BANK",
+	       "READER", "ICCID", "IMSI", "STATE", "SINCE", "APDUS");
+	for (i = 0; i < json_array_size(cards); i++)
+		if (print_row(json_array_get(cards, i))) {
+			fprintf(stderr, "remsim-server cards: entry %zu is not a card\n", i);
+			ret = 1;
+		}
+	json_decref(root);
+	return ret;
+}
+
+int cards_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *src = CARDS_DEFAULT_URL;
+	bool json = false;
+	char *text = NULL;
+	size_t len;
+	int opt, ret;
+
+	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		if (opt == 'j') {
+			json = true;
+		} else if (opt == 'h') {
+			cards_usage(stdout);
+			return 0;
+		} else {
+			cards_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc)
+		src = argv[optind++];
+	if (optind < argc) {
+		cards_usage(stderr);
+		return 2;
+	}
+	if (!strcmp(src, "-")) {
+		ret = slurp(STDIN_FILENO, &text, &len);
+		if (ret) {
+			fprintf(stderr, "remsim-server cards: standard input: %s\n", strerror(-ret));
+			free(text);
+			return 1;
+		}
+	} else {
+		text = fetch(src);
+		if (!text)
+			return 1;
+	}
+	if (json)
+		ret = printf("%s\n", text) < 0;
+	else
+		ret = print_table(text);
+	free(text);
+	return ret;
+}
