@@ -35,13 +35,17 @@ INSTALL		:= install
 SUBST		= sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' \
 		      -e 's|@VERSION@|$(VERSION)|g' -e 's|@PREFIX@|$(PREFIX)|g' \
 		      -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
-		      -e 's|@UAPIDIR@|$${includedir}/remsim/uapi|g'
+		      -e 's|@UAPIDIR@|$${includedir}/remsim/uapi|g' \
+		      -e 's|Documentation/\([a-z0-9-]*\.rst\)|$(DOCDIR)/\1|g'
 
 DAEMONS		:= remsim-server remsim-bankd remsim-client remsim-client-shell remsim-softsim \
 		   remsim-rspro-decode
 UNITS		:= $(patsubst systemd/%.in,%,$(wildcard systemd/*.service.in))
 MAN8		:= $(wildcard man/*.8)
 MAN5		:= $(wildcard man/*.5)
+# The documents the man pages, units and --help point to, in DOCDIR: the
+# pages name them as Documentation/X.rst, SUBST makes that DOCDIR/X.rst.
+DOCS		:= $(wildcard Documentation/*.rst)
 RSPRO_HEADERS	:= $(addprefix userspace/lib/rspro/include/remsim/,rspro.h ipa.h rspro_conn.h rspro_tls.h \
 		   rspro_link.h)
 DAEMON_HEADERS	:= $(addprefix userspace/lib/daemon/include/remsim/,evloop.h log.h conf.h net.h \
@@ -84,8 +88,10 @@ install: $(addprefix $(B)/bin/,$(DAEMONS) remsimctl) $(LIBRSPRO) $(LIBDAEMON)
 		$(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(UNITS))
 	$(INSTALL) -m 0644 systemd/remsim.sysusers $(DESTDIR)$(SYSUSERSDIR)/remsim.conf
 	$(INSTALL) -m 0644 contrib/bash-completion/remsimctl $(DESTDIR)$(BASHCOMPDIR)/remsimctl
-	$(INSTALL) -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
-	$(INSTALL) -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	for m in $(MAN8) $(MAN5); do \
+		d=$(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; \
+		$(SUBST) $$m >$$d && chmod 0644 $$d || exit 1; done
+	$(INSTALL) -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 	$(INSTALL) -m 0644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
 	@for c in $(CONFFILES); do \
 		src=contrib/examples/$${c%%:*}; dst=$(DESTDIR)$(SYSCONFDIR)/$${c#*:}; \
