@@ -36,7 +36,8 @@ SUBST		= sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' \
 		      -e 's|@VERSION@|$(VERSION)|g' -e 's|@PREFIX@|$(PREFIX)|g' \
 		      -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
 		      -e 's|@UAPIDIR@|$${includedir}/remsim/uapi|g' \
-		      -e 's|Documentation/\([a-z0-9-]*\.rst\)|$(DOCDIR)/\1|g'
+		      -e 's|Documentation/\([a-z0-9-]*\.rst\)|$(DOCDIR)/\1|g' \
+		      -e 's|contrib/examples/|$(DOCDIR)/examples/|g'
 
 DAEMONS		:= remsim-server remsim-bankd remsim-client remsim-client-shell remsim-softsim \
 		   remsim-rspro-decode
@@ -44,7 +45,8 @@ UNITS		:= $(patsubst systemd/%.in,%,$(wildcard systemd/*.service.in))
 MAN8		:= $(wildcard man/*.8)
 MAN5		:= $(wildcard man/*.5)
 # The documents the man pages, units and --help point to, in DOCDIR: the
-# pages name them as Documentation/X.rst, SUBST makes that DOCDIR/X.rst.
+# pages name them as Documentation/X.rst (and contrib/examples/X), SUBST
+# makes that DOCDIR/X.rst (DOCDIR/examples/X).
 DOCS		:= $(wildcard Documentation/*.rst)
 RSPRO_HEADERS	:= $(addprefix userspace/lib/rspro/include/remsim/,rspro.h ipa.h rspro_conn.h rspro_tls.h \
 		   rspro_link.h)
