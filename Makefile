@@ -18,10 +18,20 @@
 
 KVER		:= $(shell KDIR=$(KDIR) scripts/kver)
 KDIR		?= /usr/src/linux-headers-$(KVER)
-VERSION		:= $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+# the file VERSION and git: see scripts/version
+VERSION		:= $(shell scripts/version)
+ifeq ($(VERSION),)
+$(error scripts/version gave no version)
+endif
 WERROR		?= 1
 
 B		:= build
+# The version programs print (-v, remsim_build_info) is the commit's: a file
+# that changes only with it makes what uses REMSIM_VERSION build again, or a
+# merge left binaries naming an older commit.
+VERSION_STAMP	:= $(B)/version
+$(shell mkdir -p $(B); [ "$$(cat $(VERSION_STAMP) 2>/dev/null)" = "$(VERSION)" ] || \
+	echo "$(VERSION)" >$(VERSION_STAMP))
 # A kernel built here (scripts/kernel-debug) gets a staging directory of its
 # own, so that remsim.ko for Debian's kernel stays as it is.
 MODSTAGE	:= $(B)/module$(if $(filter $(CURDIR)/$(B)/%,$(abspath $(KDIR))),-$(KVER))
@@ -79,7 +89,7 @@ module: $(MODULES)
 $(MODSTAGE)/remsim_sim.ko: $(MODSTAGE)/remsim.ko
 
 # (a kernel rebuilt here renews its Module.symvers: the module follows)
-$(MODSTAGE)/remsim.ko: $(MODULE_SRCS) $(wildcard include/uapi/linux/*.h) Makefile \
+$(MODSTAGE)/remsim.ko: $(MODULE_SRCS) $(wildcard include/uapi/linux/*.h) Makefile $(VERSION_STAMP) \
 		       $(wildcard $(KDIR)/Module.symvers)
 	$(quiet) STAGE $(MODSTAGE)
 	$(Q)mkdir -p $(addprefix $(MODSTAGE)/,$(MODULE_DIRS))
@@ -173,8 +183,8 @@ $(LIBRSPRO): $(patsubst %.c,$(B)/obj/%.o,$(RSPRO_SRCS)) $(B)/asn1/obj/.done
 $(LIBDAEMON): $(patsubst %.c,$(B)/obj/%.o,$(DAEMON_SRCS))
 
 # pkg-config files for the build tree: each library's header directory
-$(B)/lib/pkgconfig/remsim-rspro.pc: userspace/lib/rspro/remsim-rspro.pc.in Makefile
-$(B)/lib/pkgconfig/remsim-daemon.pc: userspace/lib/daemon/remsim-daemon.pc.in Makefile
+$(B)/lib/pkgconfig/remsim-rspro.pc: userspace/lib/rspro/remsim-rspro.pc.in Makefile $(VERSION_STAMP)
+$(B)/lib/pkgconfig/remsim-daemon.pc: userspace/lib/daemon/remsim-daemon.pc.in Makefile $(VERSION_STAMP)
 $(B)/lib/pkgconfig/remsim-%.pc:
 	$(Q)mkdir -p $(dir $@)
 	$(Q)sed -e 's|@PREFIX@|$(CURDIR)|; s|@LIBDIR@|$(CURDIR)/$(B)/lib|; s|@INCLUDEDIR@|$(CURDIR)/userspace/lib/$*/include|; s|@UAPIDIR@|$(CURDIR)/include/uapi|; s|@VERSION@|$(VERSION)|' $< >$@
@@ -270,12 +280,7 @@ $(SAN)/obj/%.o: %.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SANFLAGS) -Itests/lib -c -o $@ $<
 
-# The version programs print (-v, remsim_build_info) is the commit's: a file
-# that changes only with it makes what uses REMSIM_VERSION build again, or a
-# merge left binaries naming an older commit.
-VERSION_STAMP	:= $(B)/version
-$(shell mkdir -p $(B); [ "$$(cat $(VERSION_STAMP) 2>/dev/null)" = "$(VERSION)" ] || \
-	echo "$(VERSION)" >$(VERSION_STAMP))
+# (VERSION_STAMP: see the top)
 VERSION_USERS	:= $(shell grep -rl --include='*.c' REMSIM_VERSION userspace tests bench 2>/dev/null)
 $(foreach o,$(B)/obj $(SAN)/obj,$(patsubst %.c,$(o)/%.o,$(VERSION_USERS))): $(VERSION_STAMP)
 

@@ -3,9 +3,13 @@
  * log_test - the -d debug masks of osmo-remsim's programs work unchanged:
  * remsim's categories in any case, libosmocore's own (DLINP, DLGLOBAL, ...)
  * and unknown ones ignored with one warning, never a refusal to start.
+ * Under systemd (JOURNAL_STREAM names stderr) lines carry journald's
+ * "<N>" priority; on a terminal or file they are as they were.
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -107,6 +111,89 @@ TEST(unknown_categories_warn_bad_levels_refuse)
 	EXPECT_EQ(-EINVAL, parse_captured("DMAIN,loud", err, sizeof(err)));
 	EXPECT_EQ(-EINVAL, parse_captured("DMAIN,9", err, sizeof(err)));
 	EXPECT_EQ(-EINVAL, parse_captured("DMAIN,", err, sizeof(err)));
+}
+
+/*
+ * log_init() and a line at each level with stderr on a file, JOURNAL_STREAM
+ * as @journal says: "self" the file's own DEVICE:INODE, else the text given
+ * (NULL: unset). The lines in @out.
+ */
+static void lines_with_journal(const char *journal, char *out, size_t size)
+{
+	char path[] = "/tmp/remsim-log-test-XXXXXX", env[64];
+	int fd = mkstemp(path), saved = dup(2);
+	struct stat st;
+	ssize_t n;
+
+	ASSERT_GE(fd, 0);
+	unlink(path);
+	ASSERT_EQ(0, fstat(fd, &st));
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	if (!journal)
+		unsetenv("JOURNAL_STREAM");
+	else
+		setenv("JOURNAL_STREAM", strcmp(journal, "self") ? journal : env, 1);
+	fflush(stderr);
+	dup2(fd, 2);
+	log_init("log_test", LOG_DEBUG);
+	log_line(DMAIN, LOG_DEBUG, "C1:0", "debug");
+	log_line(DMAIN, LOG_INFO, "C1:0", "info");
+	log_line(DMAIN, LOG_NOTICE, "C1:0", "notice");
+	log_line(DRSPRO, LOG_ERROR, "C1:0", "error");
+	log_line(DRSPRO, LOG_FATAL, NULL, "fatal");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	unsetenv("JOURNAL_STREAM");
+	log_init("log_test", LOG_NOTICE);
+	n = pread(fd, out, size - 1, 0);
+	out[n > 0 ? n : 0] = 0;
+	close(fd);
+}
+
+static void expect_lines(const char *want, const char *got)
+{
+	const char *p = got, *nl;
+
+	while (strcmp(want, got) && *p) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		TH_LOG("got: %.*s", (int)(nl - p), p);
+		p = *nl ? nl + 1 : nl;
+	}
+	EXPECT_EQ(0, strcmp(want, got));
+}
+
+TEST(journald_priorities_when_stderr_is_the_journal)
+{
+	char out[1024];
+
+	lines_with_journal("self", out, sizeof(out));
+	expect_lines("<7>log_test DMAIN DEBUG C1:0: debug\n"
+		     "<6>log_test DMAIN INFO C1:0: info\n"
+		     "<5>log_test DMAIN NOTICE C1:0: notice\n"
+		     "<3>log_test DRSPRO ERROR C1:0: error\n"
+		     "<2>log_test DRSPRO FATAL -: fatal\n", out);
+}
+
+TEST(no_prefix_on_a_terminal_or_a_file)
+{
+	static const char plain[] = "log_test DMAIN DEBUG C1:0: debug\n"
+				    "log_test DMAIN INFO C1:0: info\n"
+				    "log_test DMAIN NOTICE C1:0: notice\n"
+				    "log_test DRSPRO ERROR C1:0: error\n"
+				    "log_test DRSPRO FATAL -: fatal\n";
+	char out[1024];
+
+	lines_with_journal(NULL, out, sizeof(out));
+	expect_lines(plain, out);
+	/* inherited from a unit by a child whose stderr is elsewhere */
+	lines_with_journal("1:1", out, sizeof(out));
+	expect_lines(plain, out);
+	lines_with_journal("junk", out, sizeof(out));
+	expect_lines(plain, out);
 }
 
 /*

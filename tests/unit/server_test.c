@@ -374,6 +374,9 @@ TEST(delete_in_every_state)
 	ASSERT_EQ(201, post_map(1, 0, 30, 0));
 	ASSERT_EQ(200, delete_map(1, 0));
 	EXPECT_EQ(0, strcmp(get("slotmaps"), "{\"slotmaps\":[]}"));
+	/* the log line of each change names the REST caller, as the audit line does */
+	EXPECT_TRUE(log_contains(S.log, "created by 127.0.0.1:"));
+	EXPECT_TRUE(log_contains(S.log, "deleted in state NEW by 127.0.0.1:"));
 	ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 1, 8, 9999));
 	ASSERT_TRUE(tpeer_wait(&b, RSPRO_REMOVE_MAPPING_REQ, &pdu, 3000));
 	EXPECT_EQ(30, pdu.mapping.client.client_id);
@@ -557,6 +560,7 @@ TEST(global_reset_removes_every_map)
 	ASSERT_EQ(200, http_json(S.rest, "POST", "/api/backend/v1/global-reset", NULL,
 				 body, sizeof(body)));
 	EXPECT_EQ(0, strcmp(get("slotmaps"), "{\"slotmaps\":[]}"));
+	EXPECT_TRUE(log_contains(S.log, "global reset by 127.0.0.1:"));
 	for (i = 0; i < 4; i++)
 		ASSERT_TRUE(tpeer_wait(&b, RSPRO_REMOVE_MAPPING_REQ, NULL, 3000));
 	tpeer_close(&b);
@@ -1527,7 +1531,8 @@ TEST(sighup_reloads_sigusr1_counts_rest_sets_the_log_level)
 				 "{\"level\":\"loud\"}", body, sizeof(body)));
 	EXPECT_EQ(200, http_json(S.rest, "PUT", "/api/backend/v1/log-level",
 				 "{\"level\":\"info\"}", body, sizeof(body)));
-	EXPECT_TRUE(wait_srv_log("log level set by REST: level info", 2000));
+	EXPECT_TRUE(wait_srv_log("log level set by REST from 127.0.0.1:", 2000));
+	EXPECT_TRUE(log_contains(S.log, ": level info"));
 	get("restart-counter");
 	EXPECT_FALSE(log_contains(S.log, "GET /api/backend/v1/restart-counter"));
 	EXPECT_EQ(200, http_json(S.rest, "PUT", "/api/backend/v1/log-level",

@@ -60,7 +60,7 @@ static void usage(FILE *f)
 		"  -L, --disable-color         accepted for osmo-remsim\n"
 		"  -V, --version, -h, --help\n"
 		"\n"
-		"See Documentation/bankd.rst and Documentation/security.rst.\n",
+		"See remsim-bankd(8).\n",
 		rspro_tls_usage, rspro_tls_link_usage);
 }
 

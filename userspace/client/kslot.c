@@ -35,8 +35,26 @@ struct kslot {
 	unsigned long answered_retry;
 	uint32_t state;			/* REMSIM_SIG_* last reported */
 	bool have_state;
+	bool gone;			/* ENODEV seen: unplugged */
 	uint8_t msg[REMSIM_MSG_MAX];
 };
+
+/*
+ * ENODEV: the board was unplugged and the slot is going (its netlink del
+ * frees it). That is no error: said once, at info, and the board is not
+ * driven any more. Anything else is an error.
+ */
+static void slot_call_failed(struct kslot *k, const char *what)
+{
+	if (errno != ENODEV) {
+		LOGP(DMAIN, LOG_ERROR, rc_slot_name(k->rc), "%s: %s", what, strerror(errno));
+		return;
+	}
+	if (!k->gone)
+		LOGP(DMAIN, LOG_INFO, rc_slot_name(k->rc), "slot %u gone (unplugged or removed)",
+		     k->index);
+	k->gone = true;
+}
 
 static void respond(struct kslot *k, uint64_t seq, const uint8_t *data, size_t len)
 {
@@ -50,10 +68,11 @@ static void respond(struct kslot *k, uint64_t seq, const uint8_t *data, size_t l
 	h->len = len;
 	h->seq = seq;
 	memcpy(buf + sizeof(*h), data, len);
+	if (k->gone)
+		return;
 	/* ESTALE: the modem gave up on it (reset); nothing to do */
 	if (write(k->fd, buf, sizeof(*h) + len) < 0 && errno != ESTALE)
-		LOGP(DMAIN, LOG_ERROR, rc_slot_name(k->rc), "writing a response: %s",
-		     strerror(errno));
+		slot_call_failed(k, "writing a response");
 }
 
 static void respond_sw(struct kslot *k, uint64_t seq, uint16_t sw)
@@ -70,13 +89,15 @@ static void on_atr(struct rc_slot *s, const uint8_t *atr, size_t len)
 	struct kslot *k = rc_slot_data(s);
 	struct remsim_atr a;
 
+	if (k->gone)
+		return;
 	memset(&a, 0, sizeof(a));
 	if (len > sizeof(a.atr))
 		len = sizeof(a.atr);
 	a.len = len;
 	memcpy(a.atr, atr, len);
 	if (ioctl(k->fd, REMSIM_IOC_SET_ATR, &a))
-		LOGP(DMAIN, LOG_ERROR, rc_slot_name(s), "SET_ATR: %s", strerror(errno));
+		slot_call_failed(k, "SET_ATR");
 }
 
 static void on_response(struct rc_slot *s, const uint8_t *data, size_t len)
@@ -108,12 +129,15 @@ static void on_operational(struct rc_slot *s, bool on)
 		.action = REMSIM_MODEM_RESET_PULSE, .pulse_ms = 300,
 	};
 
+	if (k->gone)
+		return;
 	if ((k->features & REMSIM_FEAT_SIM_SELECT) && ioctl(k->fd, REMSIM_IOC_SIM_SELECT, &sel))
-		LOGP(DMAIN, LOG_ERROR, rc_slot_name(s), "SIM_SELECT: %s", strerror(errno));
-	if (ioctl(k->fd, REMSIM_IOC_CARD_INSERT, &card))
-		LOGP(DMAIN, LOG_ERROR, rc_slot_name(s), "CARD_INSERT: %s", strerror(errno));
-	if ((k->features & REMSIM_FEAT_MODEM_RESET) && ioctl(k->fd, REMSIM_IOC_MODEM_RESET, &mr))
-		LOGP(DMAIN, LOG_ERROR, rc_slot_name(s), "MODEM_RESET: %s", strerror(errno));
+		slot_call_failed(k, "SIM_SELECT");
+	if (!k->gone && ioctl(k->fd, REMSIM_IOC_CARD_INSERT, &card))
+		slot_call_failed(k, "CARD_INSERT");
+	if (!k->gone && (k->features & REMSIM_FEAT_MODEM_RESET) &&
+	    ioctl(k->fd, REMSIM_IOC_MODEM_RESET, &mr))
+		slot_call_failed(k, "MODEM_RESET");
 }
 
 static const struct rc_frontend_ops kslot_ops = {
@@ -188,6 +212,7 @@ static void on_readable(struct ev_io *io, uint32_t revents)
 			if (errno == EAGAIN)
 				return;
 			/* ENODEV: the slot is gone; the netlink event frees it */
+			slot_call_failed(k, "read");
 			ev_io_stop(&k->io);
 			return;
 		}

@@ -61,7 +61,7 @@ static void usage(FILE *f)
 		"\n"
 		"SIGUSR1 logs every slot's statistics; SIGHUP reads the options and\n"
 		"--config again (log level, per-slot settings for slots starting).\n"
-		"See Documentation/client.rst and Documentation/security.rst.\n",
+		"See remsim-client(8).\n",
 		rspro_tls_usage, rspro_tls_link_usage);
 }
 

@@ -77,12 +77,13 @@ static const char *who(const struct usbslot *u)
 	return u->rc ? rc_slot_name(u->rc) : u->id.name;
 }
 
-static void went_dead(struct usbslot *u, const char *why)
+/* An unplug (@unplugged) is what boards do: info. A board that fails is an error. */
+static void went_dead(struct usbslot *u, bool unplugged, const char *why)
 {
 	if (u->dead || u->closing)
 		return;
 	u->dead = true;
-	LOGP(DMAIN, LOG_ERROR, who(u), "USB %s: %s", u->id.name, why);
+	LOGP(DMAIN, unplugged ? LOG_INFO : LOG_ERROR, who(u), "USB %s: %s", u->id.name, why);
 	if (u->dead_cb)
 		u->dead_cb(u->dead_arg);
 }
@@ -103,7 +104,7 @@ static void out_done(struct libusb_transfer *x)
 	case LIBUSB_TRANSFER_CANCELLED:
 		break;
 	case LIBUSB_TRANSFER_NO_DEVICE:
-		went_dead(u, "unplugged");
+		went_dead(u, true, "unplugged");
 		break;
 	default:
 		u->stats.usb_errors++;
@@ -112,7 +113,7 @@ static void out_done(struct libusb_transfer *x)
 		if (x->status == LIBUSB_TRANSFER_STALL)
 			libusb_clear_halt(u->h, u->ep_out);
 		if (++u->errors > US_ERR_BURST)
-			went_dead(u, "too many transfer errors");
+			went_dead(u, false, "too many transfer errors");
 	}
 	if (u->closing && !u->inflight)
 		ev_timer_start(u->loop, &u->reap, 0);
@@ -150,7 +151,7 @@ static int send_msg(struct usbslot *u, const uint8_t *buf, size_t len)
 	if (ret) {
 		libusb_free_transfer(x);
 		if (ret == LIBUSB_ERROR_NO_DEVICE)
-			went_dead(u, "unplugged");
+			went_dead(u, true, "unplugged");
 		else
 			LOGP(DMAIN, LOG_ERROR, who(u), "OUT transfer: %s", libusb_strerror(ret));
 		return -EIO;
@@ -314,7 +315,8 @@ static void in_submit(struct usbslot *u, unsigned int i)
 	if (!ret)
 		u->inflight++;
 	else
-		went_dead(u, ret == LIBUSB_ERROR_NO_DEVICE ? "unplugged" : libusb_strerror(ret));
+		went_dead(u, ret == LIBUSB_ERROR_NO_DEVICE,
+			  ret == LIBUSB_ERROR_NO_DEVICE ? "unplugged" : libusb_strerror(ret));
 }
 
 static void in_done(struct libusb_transfer *x)
@@ -334,7 +336,7 @@ static void in_done(struct libusb_transfer *x)
 	case LIBUSB_TRANSFER_CANCELLED:
 		break;
 	case LIBUSB_TRANSFER_NO_DEVICE:
-		went_dead(u, "unplugged");
+		went_dead(u, true, "unplugged");
 		break;
 	case LIBUSB_TRANSFER_STALL:
 		u->stats.usb_errors++;
@@ -344,7 +346,7 @@ static void in_done(struct libusb_transfer *x)
 		/* usbfs says this when the board goes: look again in a moment */
 		u->stats.usb_errors++;
 		if (++u->errors > US_ERR_BURST) {
-			went_dead(u, "transfers keep failing");
+			went_dead(u, false, "transfers keep failing");
 			break;
 		}
 		if (u->closing || u->dead)

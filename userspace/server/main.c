@@ -70,7 +70,7 @@ static void usage(FILE *f)
 		"  -V, --version              print the version\n"
 		"  -h, --help                 this text\n"
 		"\n"
-		"See Documentation/server.rst and Documentation/security.rst.\n", DEFAULT_CONF,
+		"See remsim-server(8).\n", DEFAULT_CONF,
 		SERVER_DEFAULT_DB, rspro_tls_usage);
 }
 

@@ -264,7 +264,7 @@ static struct slotmap *oldest(struct server *srv, uint16_t bank_id,
 /* --- slot maps from REST --- */
 
 int server_map_create(struct server *srv, struct rspro_bank_slot bank,
-		      struct rspro_client_slot client, char *err, size_t errlen)
+		      struct rspro_client_slot client, const char *by, char *err, size_t errlen)
 {
 	struct stored_map sm = { .bank = bank, .client = client };
 	struct slotmap *m, *next, *nm;
@@ -298,7 +298,7 @@ int server_map_create(struct server *srv, struct rspro_bank_slot bank,
 	nm->state = MAP_NEW;
 	map_link(srv, nm);
 	srv->map_ops[MAP_OP_CREATE]++;
-	LOGP(DSLOTMAP, LOG_INFO, "rest", "map %s created", map_name(nm));
+	LOGP(DSLOTMAP, LOG_INFO, "rest", "map %s created by %s", map_name(nm), by);
 	bp = bank_peer(srv, bank.bank_id);
 	if (bp)
 		push(srv, bp);
@@ -306,13 +306,13 @@ int server_map_create(struct server *srv, struct rspro_bank_slot bank,
 }
 
 /* The deletion of one map once it is stored; see the states above. */
-static void map_deleted(struct server *srv, struct slotmap *m)
+static void map_deleted(struct server *srv, struct slotmap *m, const char *by)
 {
 	struct peer *bp = bank_peer(srv, m->bank.bank_id);
 
 	m->deleted = true;
-	LOGP(DSLOTMAP, LOG_INFO, "rest", "map %s deleted in state %s",
-	     map_name(m), map_state_name(m->state));
+	LOGP(DSLOTMAP, LOG_INFO, "rest", "map %s deleted in state %s by %s",
+	     map_name(m), map_state_name(m->state), by);
 	switch (m->state) {
 	case MAP_NEW:
 	case MAP_ACTIVE:
@@ -330,7 +330,7 @@ static void map_deleted(struct server *srv, struct slotmap *m)
 	update_client(srv, m->client);
 }
 
-int server_map_delete(struct server *srv, struct rspro_bank_slot bank,
+int server_map_delete(struct server *srv, struct rspro_bank_slot bank, const char *by,
 		      char *err, size_t errlen)
 {
 	struct slotmap *m;
@@ -345,7 +345,7 @@ int server_map_delete(struct server *srv, struct rspro_bank_slot bank,
 	if (ret)
 		return ret;
 	srv->map_ops[MAP_OP_DELETE]++;
-	map_deleted(srv, m);
+	map_deleted(srv, m, by);
 	return 0;
 }
 

@@ -410,7 +410,7 @@ static enum MHD_Result post_slotmap(struct MHD_Connection *c, struct server *srv
 			     "Content-Type \"%s\" is not application/json", ct);
 	if (parse_slotmap(rq, &bank, &client, why, sizeof(why)))
 		return rest_error(c, MHD_HTTP_BAD_REQUEST, "%s", why);
-	ret = server_map_create(srv, bank, client, why, sizeof(why));
+	ret = server_map_create(srv, bank, client, rq->caller, why, sizeof(why));
 	if (ret == -EEXIST)
 		return rest_error(c, MHD_HTTP_BAD_REQUEST,
 			     "bank slot %u:%u or client slot %u:%u is already mapped",
@@ -442,7 +442,7 @@ static enum MHD_Result delete_slotmap(struct MHD_Connection *c, struct server *s
 		return rest_error(c, MHD_HTTP_NOT_FOUND, "no slot map on bank slot %u:%u",
 			     bank.bank_id, bank.slot_nr);
 	map_text(&info, true, before, sizeof(before));
-	ret = server_map_delete(srv, bank, why, sizeof(why));
+	ret = server_map_delete(srv, bank, rq->caller, why, sizeof(why));
 	if (ret)
 		return store_error(c, ret, "the deletion was not stored", why);
 	server_audit(srv, rq->caller, "slotmap delete", before, NULL);
@@ -463,7 +463,7 @@ static enum MHD_Result global_reset(struct MHD_Connection *c, struct server *srv
 
 	while (server_map_next_info(srv, NULL, &info)) {
 		map_text(&info, true, before, sizeof(before));
-		ret = server_map_delete(srv, info.bank, why, sizeof(why));
+		ret = server_map_delete(srv, info.bank, rq->caller, why, sizeof(why));
 		if (ret)
 			break;
 		server_audit(srv, rq->caller, "global-reset: slotmap delete", before, NULL);
@@ -474,7 +474,7 @@ static enum MHD_Result global_reset(struct MHD_Connection *c, struct server *srv
 	server_audit(srv, rq->caller, "global-reset", NULL, before);
 	if (ret)
 		return store_error(c, ret, "the reset was not stored", why);
-	LOGP(DREST, LOG_NOTICE, "rest", "global reset: every slot map deleted");
+	LOGP(DREST, LOG_NOTICE, "rest", "global reset by %s: every slot map deleted", rq->caller);
 	return reply(c, MHD_HTTP_OK, NULL);
 }
 
@@ -524,7 +524,7 @@ static enum MHD_Result put_log_level(struct MHD_Connection *c, struct server *sr
 	if (level_text)
 		log_set_all(level);
 	/* said at notice, so that the change shows at any level it leaves */
-	LOGP(DREST, LOG_NOTICE, "rest", "log level set by REST:%s%s%s%s",
+	LOGP(DREST, LOG_NOTICE, "rest", "log level set by REST from %s:%s%s%s%s", rq->caller,
 	     level_text ? " level " : "", level_text ?: "", mask ? " mask " : "", mask ?: "");
 	log_format_mask(after, sizeof(after));
 	server_audit(srv, rq->caller, "log-level", before, after);

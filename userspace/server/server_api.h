@@ -58,12 +58,13 @@ const struct slotmap *server_map_next_info(struct server *srv, const struct slot
 					   struct server_map_info *info);
 /*
  * Creates a map: -EEXIST if its bank or client slot is in use, -EIO (with
- * @err) if it could not be stored. Pushed to its bankd at once.
+ * @err) if it could not be stored. Pushed to its bankd at once. @by, who
+ * asked ("127.0.0.1:40000 token=ops"), is named in the log line.
  */
 int server_map_create(struct server *srv, struct rspro_bank_slot bank,
-		      struct rspro_client_slot client, char *err, size_t errlen);
+		      struct rspro_client_slot client, const char *by, char *err, size_t errlen);
 /* Deletes the map on @bank: -ENOENT, or -EIO if it could not be stored. */
-int server_map_delete(struct server *srv, struct rspro_bank_slot bank,
+int server_map_delete(struct server *srv, struct rspro_bank_slot bank, const char *by,
 		      char *err, size_t errlen);
 
 /* --- the bankds and clients connected --- */

@@ -31,7 +31,7 @@ static void usage(FILE *f)
 		"Virtual SIM/USIM cards for pcscd, through the vsmartcard-vpcd reader\n"
 		"driver: card N connects to vpcd's slot on port BASE + N.\n"
 		"\n"
-		"  -p, --profile FILE          card contents (see Documentation/softsim.rst)\n"
+		"  -p, --profile FILE          card contents (see remsim-softsim(8))\n"
 		"  -n, --cards N               number of cards (default: from the profile, or 1)\n"
 		"  -H, --vpcd-host HOST        where pcscd runs (default 127.0.0.1)\n"
 		"  -P, --vpcd-port BASE        port of card 0 (default 35963, vpcd's own)\n"

@@ -5,13 +5,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "remsim/log.h"
 
 static const char *prog = "remsim";
 static enum log_level levels[LOG_CAT_COUNT];
 static bool timestamps;
+static bool journal;
 
 static const char *const cat_names[LOG_CAT_COUNT] = {
 	[DMAIN] = "DMAIN", [DRSPRO] = "DRSPRO", [DREST] = "DREST",
@@ -30,9 +33,47 @@ static const char *level_name(enum log_level level)
 	}
 }
 
+/*
+ * The syslog priority journald gives a line that starts with "<N>"
+ * (sd-daemon(3)): journalctl -p err then shows ERROR and FATAL lines.
+ */
+static int journal_priority(enum log_level level)
+{
+	if (level >= LOG_FATAL)
+		return 2;	/* LOG_CRIT */
+	if (level >= LOG_ERROR)
+		return 3;	/* LOG_ERR */
+	if (level >= LOG_NOTICE)
+		return 5;	/* LOG_NOTICE */
+	if (level >= LOG_INFO)
+		return 6;	/* LOG_INFO */
+	return 7;		/* LOG_DEBUG */
+}
+
+/*
+ * systemd sets JOURNAL_STREAM to "DEVICE:INODE" of the stream it connects
+ * stderr to (systemd.exec(5)). A child inherits the variable even when its
+ * stderr goes elsewhere (a terminal, a file of a test): only the same
+ * stream counts, as sd_journal_stream_fd(3) advises.
+ */
+static bool stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char extra;
+
+	if (!env || sscanf(env, "%llu:%llu%c", &dev, &ino, &extra) != 2)
+		return false;
+	if (fstat(STDERR_FILENO, &st))
+		return false;
+	return st.st_dev == dev && st.st_ino == ino;
+}
+
 void log_init(const char *name, enum log_level level)
 {
 	prog = name;
+	journal = stderr_is_journal();
 	log_set_all(level);
 }
 
@@ -181,13 +222,15 @@ void log_line(enum log_cat cat, enum log_level level, const char *who,
 	size_t n = 0;
 	va_list ap;
 
+	if (journal)
+		n += snprintf(line, sizeof(line), "<%d>", journal_priority(level));
 	if (timestamps) {
 		struct timespec ts;
 		struct tm tm;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
-		n += strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+		n += strftime(line + n, sizeof(line) - n, "%Y-%m-%dT%H:%M:%S", &tm);
 		n += snprintf(line + n, sizeof(line) - n, ".%03ldZ ",
 			      ts.tv_nsec / 1000000);
 	}

@@ -31,7 +31,10 @@ enum log_cat {
 	LOG_CAT_COUNT
 };
 
-/* Program name for the lines; all categories at @level. */
+/*
+ * Program name for the lines; all categories at @level. Lines get journald
+ * "<N>" priority prefixes when stderr is the stream JOURNAL_STREAM names.
+ */
 void log_init(const char *prog, enum log_level level);
 void log_set_level(enum log_cat cat, enum log_level level);
 void log_set_all(enum log_level level);
