@@ -126,7 +126,8 @@ SAN_PROGRAMS	:= $(B)/san/bin/remsim-server $(B)/san/bin/remsim-softsim $(B)/san/
 		   $(B)/san/bin/remsim-client-shell
 
 userspace: $(PROGRAMS) $(SAN_PROGRAMS) $(SELFTESTS) $(UNITTESTS) $(FUZZERS) $(BENCHES) \
-	$(TOOLS) $(BOARD) $(IFD_LIB) $(B)/lib/pkgconfig/remsim-rspro.pc $(B)/lib/pkgconfig/remsim-daemon.pc \
+	$(TOOLS) $(BOARD) $(IFD_LIB) $(B)/lib/pkgconfig/remsim-rspro.pc \
+	$(B)/lib/pkgconfig/remsim-daemon.pc \
 	$(B)/udev/60-remsim.rules
 
 # The udev rules as the VM tests use them: remsimctl from build/bin.
@@ -326,7 +327,8 @@ $(B)/obj/tests/lib/pcsc_env.o $(SAN)/obj/tests/lib/pcsc_env.o: ALL_CFLAGS += $(P
 PCSC_TESTS	:= bankd_test softsim_test client_shell_test hostile_test tls_chain_test \
 		   metrics_test ifd_test
 # the IFD handler's parts, without pcscd: its mapping, parser and reader core
-$(B)/tests/unit/ifd_test: $(patsubst %.c,$(SAN)/obj/%.o,$(wildcard userspace/ifd/*.c) $(CLIENT_CORE))
+$(B)/tests/unit/ifd_test: $(patsubst %.c,$(SAN)/obj/%.o,$(wildcard userspace/ifd/*.c) \
+			  $(CLIENT_CORE))
 $(B)/tests/unit/ifd_test: LDLIBS := $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a $(LDLIBS)
 $(SAN)/obj/userspace/ifd/ifdhandler.o: ALL_CFLAGS += $(PCSC_CFLAGS)
 $(B)/tests/unit/hostile_test: LDLIBS += -lsqlite3

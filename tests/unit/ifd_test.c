@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ifd_test - remsim-ifd, pcsc-lite's IFD handler of remsim. Its APDU to
+ * T=0 TPDU mapping against a scripted card, its DEVICENAME parser, and the
+ * library itself in Debian's pcscd, a reader whose card is a softsim card
+ * of a real chain (remsim-server, remsim-bankd, pcscd and remsim-softsim of
+ * the bank): the ATR and the ICCID through PC/SC, the bankd killed (the
+ * card goes within a bounded time, pcscd keeps answering) and restarted
+ * (the card comes back).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <PCSC/winscard.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chain.h"
+#include "daemon.h"
+#include "ktap.h"
+#include "pcsc_env.h"
+#include "../../userspace/ifd/ifd.h"
+
+/* --- the APDU mapping against a scripted card --- */
+
+#define SCRIPT_MAX	8
+
+struct script {
+	unsigned int n, at;
+	const char *cmd[SCRIPT_MAX], *resp[SCRIPT_MAX];	/* hex */
+	int err;		/* returned once the script is used up, 0: fail */
+	bool repeat;		/* the last exchange again and again, instead */
+	unsigned int calls;
+};
+
+static size_t unhex(const char *h, uint8_t *out)
+{
+	size_t n = 0;
+	unsigned int b;
+
+	while (h[0] && h[1] && sscanf(h, "%2x", &b) == 1) {
+		out[n++] = b;
+		h += 2;
+	}
+	return n;
+}
+
+static int scripted(void *arg, const uint8_t *tx, size_t txlen, uint8_t *rx, size_t *rxlen)
+{
+	struct script *s = arg;
+	uint8_t want[300];
+	size_t n;
+
+	s->calls++;
+	if (s->repeat && s->at == s->n)
+		s->at--;
+	if (s->at >= s->n) {
+		EXPECT_NE(0, s->err);
+		return s->err ? s->err : -EIO;
+	}
+	n = unhex(s->cmd[s->at], want);
+	EXPECT_EQ(n, txlen);
+	if (n == txlen)
+		EXPECT_EQ(0, memcmp(want, tx, n));
+	n = unhex(s->resp[s->at++], rx);
+	EXPECT_LE(n, *rxlen);
+	*rxlen = n;
+	return 0;
+}
+
+/* Runs APDU @apdu against the script: 0 and the response in hex, or -errno. */
+static int run(struct script *s, const char *apdu, char *hex, size_t outcap)
+{
+	uint8_t in[300], out[600];
+	size_t len = outcap, i;
+	int ret;
+
+	ret = ifd_t0_apdu(in, unhex(apdu, in), out, &len, scripted, s);
+	if (!ret)
+		for (i = 0; i < len; i++)
+			sprintf(hex + 2 * i, "%02x", out[i]);
+	return ret;
+}
+
+TEST(case1_gets_p3_00)
+{
+	struct script s = { .n = 1, .cmd = { "a004000000" }, .resp = { "9000" } };
+	char hex[1200];
+
+	ASSERT_EQ(0, run(&s, "a0040000", hex, 600));
+	EXPECT_EQ(0, strcmp(hex, "9000"));
+	EXPECT_EQ(1, s.at);
+}
+
+TEST(case4_loses_le_and_gathers_get_response)
+{
+	/* USIM SELECT by FID: 61XX, the data in two GET RESPONSE rounds */
+	struct script s = { .n = 3,
+			    .cmd = { "00a40004022fe2", "00c0000004", "00c0000002" },
+			    .resp = { "6104", "62028202" "6102", "8a05" "9000" } };
+	char hex[1200];
+
+	ASSERT_EQ(0, run(&s, "00a40004022fe200", hex, 600));
+	EXPECT_EQ(0, strcmp(hex, "620282028a059000"));
+	EXPECT_EQ(3, s.at);
+}
+
+TEST(case3_keeps_61xx_for_the_caller)
+{
+	struct script s = { .n = 1, .cmd = { "00a40004022fe2" }, .resp = { "611e" } };
+	char hex[1200];
+
+	ASSERT_EQ(0, run(&s, "00a40004022fe2", hex, 600));
+	EXPECT_EQ(0, strcmp(hex, "611e"));
+}
+
+TEST(case2_6cxx_again_with_that_le)
+{
+	struct script s = { .n = 2, .cmd = { "00b0000000", "00b0000002" },
+			    .resp = { "6c02", "98889000" } };
+	char hex[1200];
+
+	ASSERT_EQ(0, run(&s, "00b0000000", hex, 600));
+	EXPECT_EQ(0, strcmp(hex, "98889000"));
+}
+
+TEST(proprietary_class_gets_response_in_00)
+{
+	/* TS 102 221: STATUS in CLA 80, GET RESPONSE in its twin 00; channel 1 kept */
+	struct script s = { .n = 2, .cmd = { "81f2000000", "01c0000002" },
+			    .resp = { "6102", "abcd9000" } };
+	char hex[1200];
+
+	ASSERT_EQ(0, run(&s, "81f2000000", hex, 600));
+	EXPECT_EQ(0, strcmp(hex, "abcd9000"));
+}
+
+TEST(gsm_9fxx_left_to_the_caller)
+{
+	struct script s = { .n = 1, .cmd = { "a0a40000023f00" }, .resp = { "9f16" } };
+	char hex[1200];
+
+	ASSERT_EQ(0, run(&s, "a0a40000023f0000", hex, 600));
+	EXPECT_EQ(0, strcmp(hex, "9f16"));
+}
+
+TEST(bad_apdus_refused_before_the_card)
+{
+	struct script s = { .n = 0 };
+	char hex[1200];
+
+	EXPECT_EQ(-EINVAL, run(&s, "00a400", hex, 600));
+	/* Lc 00: extended */
+	EXPECT_EQ(-EINVAL, run(&s, "00a40000000002", hex, 600));
+	/* Lc says 2, 3 bytes follow */
+	EXPECT_EQ(-EINVAL, run(&s, "00a4000002aabbccdd", hex, 600));
+	EXPECT_EQ(0, s.at);
+}
+
+TEST(limits_of_a_response)
+{
+	struct script small = { .n = 1, .cmd = { "00b0000004" }, .resp = { "010203049000" } };
+	struct script endless = { .n = 1, .cmd = { "00b0000004" }, .resp = { "6c04" },
+				  .repeat = true };
+	struct script nosw = { .n = 1, .cmd = { "00b0000004" }, .resp = { "01" } };
+	struct script lost = { .err = -ETIMEDOUT };
+	char hex[1200];
+
+	/* four data bytes and SW do not fit into five */
+	EXPECT_EQ(-ENOSPC, run(&small, "00b0000004", hex, 5));
+	/* a card that says 6C forever: the rounds end */
+	EXPECT_EQ(-EPROTO, run(&endless, "00b0000004", hex, 600));
+	EXPECT_EQ(IFD_T0_ROUNDS, endless.calls);
+	EXPECT_EQ(-EPROTO, run(&nosw, "00b0000004", hex, 600));
+	EXPECT_EQ(-ETIMEDOUT, run(&lost, "00b0000004", hex, 600));
+}
+
+TEST(device_names)
+{
+	struct ifd_dev d;
+	char err[300];
+
+	ASSERT_EQ(0, ifd_parse_device("server=10.1.2.3:9000 client=23 slot=1", &d, err,
+				      sizeof(err)));
+	EXPECT_EQ(0, strcmp(d.cfg.server_host, "10.1.2.3"));
+	EXPECT_EQ(9000, d.cfg.server_port);
+	EXPECT_EQ(23, d.cfg.slot.client_id);
+	EXPECT_EQ(1, d.cfg.slot.slot_nr);
+	EXPECT_EQ(IFD_TIMEOUT_MS_DEFAULT, d.timeout_ms);
+	ASSERT_EQ(0, ifd_parse_device("client=5,server=[::1]:9998,timeout=250", &d, err,
+				      sizeof(err)));
+	EXPECT_EQ(0, strcmp(d.cfg.server_host, "::1"));
+	EXPECT_EQ(9998, d.cfg.server_port);
+	EXPECT_EQ(250, d.timeout_ms);
+	EXPECT_EQ(-EINVAL, ifd_parse_device("server=h slot=0", &d, err, sizeof(err)));
+	EXPECT_TRUE(strstr(err, "client") != NULL);
+	EXPECT_EQ(-EINVAL, ifd_parse_device("client=1024", &d, err, sizeof(err)));
+	EXPECT_EQ(-EINVAL, ifd_parse_device("client=1 timeout=10", &d, err, sizeof(err)));
+	EXPECT_EQ(-EINVAL, ifd_parse_device("client=1 server=h:0", &d, err, sizeof(err)));
+	EXPECT_EQ(-EINVAL, ifd_parse_device("client=1 colour=red", &d, err, sizeof(err)));
+	EXPECT_TRUE(strstr(err, "colour") != NULL);
+	EXPECT_EQ(-EINVAL, ifd_parse_device("client=1 slot", &d, err, sizeof(err)));
+	/* as pcscd hands it over from reader.conf.d, quotes and all */
+	ASSERT_EQ(0, ifd_parse_device("\"server=h:1 client=2 slot=3\"", &d, err, sizeof(err)));
+	EXPECT_EQ(0, strcmp(d.cfg.server_host, "h"));
+	EXPECT_EQ(3, d.cfg.slot.slot_nr);
+	EXPECT_EQ(-EINVAL, ifd_parse_device("\"client=2", &d, err, sizeof(err)));
+}
+
+/* --- the library in pcscd --- */
+
+/* FRIENDLYNAME, and pcscd's reader and slot numbers */
+#define FRIENDLY	"remsim 23:0"
+#define READER		FRIENDLY " 00 00"
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static long since_ms(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* pcscd with remsim-ifd as its one reader, for the chain's server */
+static void start_ifd_pcscd(struct pcsc_env *e, const struct chain *c)
+{
+	char path[PATH_MAX], conf[160];
+	FILE *f;
+
+	memset(e, 0, sizeof(*e));
+	snprintf(e->dir, sizeof(e->dir), "/tmp/remsim-ifd-XXXXXX");
+	ASSERT_TRUE(mkdtemp(e->dir) != NULL);
+	snprintf(conf, sizeof(conf), "%s/reader.conf.d", e->dir);
+	ASSERT_EQ(0, shell("mkdir -p %s/run %s", e->dir, conf));
+	ASSERT_TRUE(realpath(daemon_src_path("build/lib/libifd-remsim.so"), path) != NULL);
+	snprintf(conf, sizeof(conf), "%s/reader.conf.d/remsim", e->dir);
+	f = fopen(conf, "w");
+	ASSERT_TRUE(f != NULL);
+	fprintf(f, "FRIENDLYNAME \"%s\"\nDEVICENAME \"server=127.0.0.1:%d client=23 slot=0 "
+		"timeout=2000\"\nLIBPATH %s\n", FRIENDLY, c->rspro_port, path);
+	fclose(f);
+	snprintf(e->sock, sizeof(e->sock), "%s/run/pcscd.comm", e->dir);
+	ASSERT_EQ(0, pcsc_env_start_pcscd(e));
+	/* this process asks only this pcscd (the chain's are asked from children) */
+	setenv("PCSCLITE_CSOCK_NAME", e->sock, 1);
+}
+
+/* Waits up to @ms for the reader to have (or lose) its card. */
+static bool wait_card(SCARDCONTEXT ctx, bool present, int ms)
+{
+	SCARD_READERSTATE rs = { .szReader = READER, .dwCurrentState = SCARD_STATE_UNAWARE };
+	int t;
+
+	for (t = 0; t < ms; t += 100, sleep_ms(100)) {
+		rs.dwCurrentState = SCARD_STATE_UNAWARE;
+		if (SCardGetStatusChange(ctx, 0, &rs, 1) != SCARD_S_SUCCESS)
+			continue;
+		if (!!(rs.dwEventState & SCARD_STATE_PRESENT) == present)
+			return true;
+	}
+	return false;
+}
+
+static LONG apdu(SCARDHANDLE h, const char *cmd, char *hex)
+{
+	uint8_t tx[300], rx[300];
+	DWORD rxlen = sizeof(rx), i;
+	LONG rv;
+
+	rv = SCardTransmit(h, SCARD_PCI_T0, tx, unhex(cmd, tx), NULL, rx, &rxlen);
+	hex[0] = 0;
+	if (rv == SCARD_S_SUCCESS)
+		for (i = 0; i < rxlen; i++)
+			sprintf(hex + 2 * i, "%02x", rx[i]);
+	return rv;
+}
+
+/* The default softsim card 0's EF.ICCID (89882000000000000000), case 4 SELECT */
+static void read_iccid(SCARDHANDLE h)
+{
+	char hex[700];
+
+	ASSERT_EQ(SCARD_S_SUCCESS, apdu(h, "00a40004022fe200", hex));
+	/* the FCP came by GET RESPONSE: more than the status word */
+	EXPECT_GT(strlen(hex), 4);
+	EXPECT_EQ(0, strcmp(hex + strlen(hex) - 4, "9000"));
+	ASSERT_EQ(SCARD_S_SUCCESS, apdu(h, "00b000000a", hex));
+	EXPECT_EQ(0, strcmp(hex, "988802000000000000f09000"));
+}
+
+static SCARDHANDLE connect_card(SCARDCONTEXT ctx)
+{
+	SCARDHANDLE h = 0;
+	DWORD proto = 0;
+
+	EXPECT_EQ(SCARD_S_SUCCESS, SCardConnect(ctx, READER, SCARD_SHARE_SHARED,
+						SCARD_PROTOCOL_T0, &h, &proto));
+	EXPECT_EQ(SCARD_PROTOCOL_T0, proto);
+	return h;
+}
+
+TEST_TIMEOUT(card_of_the_bank_through_pcscd, 150)
+{
+	static struct chain c;
+	static struct pcsc_env ifd;
+	SCARDCONTEXT ctx;
+	SCARDHANDLE h;
+	uint8_t atr[64];
+	DWORD atrlen = sizeof(atr), state, proto, rlen = 0;
+	struct timespec t0;
+	char hex[700], name[64];
+	LONG rv;
+
+	ASSERT_EQ(0, chain_start(&c, 1, false));
+	ASSERT_EQ(0, chain_wait_bankd(&c, 0, 10000));
+	ASSERT_EQ(201, chain_map(&c, 0, 23, 0));
+	start_ifd_pcscd(&ifd, &c);
+	ASSERT_EQ(SCARD_S_SUCCESS, SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx));
+	ASSERT_TRUE(wait_card(ctx, true, 20000));
+
+	h = connect_card(ctx);
+	rlen = sizeof(name);
+	ASSERT_EQ(SCARD_S_SUCCESS, SCardStatus(h, name, &rlen, &state, &proto, atr, &atrlen));
+	/* the card's own ATR, not the client's local 3B 00 */
+	EXPECT_EQ(0x3b, atr[0]);
+	EXPECT_GT(atrlen, 2);
+	read_iccid(h);
+	/* a warm reset goes to the bank's card, the card answers on */
+	EXPECT_EQ(SCARD_S_SUCCESS, SCardReconnect(h, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0,
+						  SCARD_RESET_CARD, &proto));
+	read_iccid(h);
+
+	/* the bankd dies: the card is gone within a bounded time */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	daemon_stop(&c.bank[0].bankd, SIGKILL, 2000);
+	rv = apdu(h, "00b000000a", hex);
+	EXPECT_NE(SCARD_S_SUCCESS, rv);
+	EXPECT_LT(since_ms(&t0), 5000);
+	EXPECT_TRUE(wait_card(ctx, false, 15000));
+	EXPECT_LT(since_ms(&t0), 15000);
+	/* pcscd answers on */
+	rlen = 0;
+	EXPECT_EQ(SCARD_S_SUCCESS, SCardListReaders(ctx, NULL, NULL, &rlen));
+	SCardDisconnect(h, SCARD_LEAVE_CARD);
+
+	/* the bankd is back: so is the card */
+	ASSERT_EQ(0, chain_start_bankd(&c, 0));
+	ASSERT_TRUE(wait_card(ctx, true, 30000));
+	h = connect_card(ctx);
+	read_iccid(h);
+	SCardDisconnect(h, SCARD_UNPOWER_CARD);
+	SCardReleaseContext(ctx);
+
+	/* pcscd closes the reader: the library's loop thread ends, no hang */
+	EXPECT_EQ(0, daemon_stop(&ifd.pcscd, SIGTERM, 10000));
+	EXPECT_EQ(0, chain_stop(&c));
+	shell("rm -rf %s", ifd.dir);
+}
+
+KTAP_MAIN
