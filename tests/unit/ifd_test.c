@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <PCSC/winscard.h>
 #include <signal.h>
 #include <stdio.h>
@@ -215,8 +216,8 @@ TEST(device_names)
 /* --- the library in pcscd --- */
 
 /* FRIENDLYNAME, and pcscd's reader and slot numbers */
-#define FRIENDLY	"remsim 23:0"
-#define READER		FRIENDLY " 00 00"
+#define READER		"remsim 23:0 00 00"
+#define READER2		"remsim 24:0 01 00"
 
 static void sleep_ms(int ms)
 {
@@ -233,10 +234,11 @@ static long since_ms(const struct timespec *t0)
 	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-/* pcscd with remsim-ifd as its one reader, for the chain's server */
-static void start_ifd_pcscd(struct pcsc_env *e, const struct chain *c)
+/* pcscd with remsim-ifd readers for clients 23:0, 24:0 ..., for the chain's server */
+static void start_ifd_pcscd(struct pcsc_env *e, const struct chain *c, unsigned int readers)
 {
 	char path[PATH_MAX], conf[160];
+	unsigned int i;
 	FILE *f;
 
 	memset(e, 0, sizeof(*e));
@@ -248,8 +250,10 @@ static void start_ifd_pcscd(struct pcsc_env *e, const struct chain *c)
 	snprintf(conf, sizeof(conf), "%s/reader.conf.d/remsim", e->dir);
 	f = fopen(conf, "w");
 	ASSERT_TRUE(f != NULL);
-	fprintf(f, "FRIENDLYNAME \"%s\"\nDEVICENAME \"server=127.0.0.1:%d client=23 slot=0 "
-		"timeout=2000\"\nLIBPATH %s\n", FRIENDLY, c->rspro_port, path);
+	for (i = 0; i < readers; i++)
+		fprintf(f, "FRIENDLYNAME \"remsim %u:0\"\nDEVICENAME \"server=127.0.0.1:%d "
+			"client=%u slot=0 timeout=2000\"\nLIBPATH %s\n\n", 23 + i, c->rspro_port,
+			23 + i, path);
 	fclose(f);
 	snprintf(e->sock, sizeof(e->sock), "%s/run/pcscd.comm", e->dir);
 	ASSERT_EQ(0, pcsc_env_start_pcscd(e));
@@ -257,10 +261,10 @@ static void start_ifd_pcscd(struct pcsc_env *e, const struct chain *c)
 	setenv("PCSCLITE_CSOCK_NAME", e->sock, 1);
 }
 
-/* Waits up to @ms for the reader to have (or lose) its card. */
-static bool wait_card(SCARDCONTEXT ctx, bool present, int ms)
+/* Waits up to @ms for @reader to have (or lose) its card. */
+static bool wait_reader_card(SCARDCONTEXT ctx, const char *reader, bool present, int ms)
 {
-	SCARD_READERSTATE rs = { .szReader = READER, .dwCurrentState = SCARD_STATE_UNAWARE };
+	SCARD_READERSTATE rs = { .szReader = reader, .dwCurrentState = SCARD_STATE_UNAWARE };
 	int t;
 
 	for (t = 0; t < ms; t += 100, sleep_ms(100)) {
@@ -271,6 +275,11 @@ static bool wait_card(SCARDCONTEXT ctx, bool present, int ms)
 			return true;
 	}
 	return false;
+}
+
+static bool wait_card(SCARDCONTEXT ctx, bool present, int ms)
+{
+	return wait_reader_card(ctx, READER, present, ms);
 }
 
 static LONG apdu(SCARDHANDLE h, const char *cmd, char *hex)
@@ -300,15 +309,20 @@ static void read_iccid(SCARDHANDLE h)
 	EXPECT_EQ(0, strcmp(hex, "988802000000000000f09000"));
 }
 
-static SCARDHANDLE connect_card(SCARDCONTEXT ctx)
+static SCARDHANDLE connect_reader(SCARDCONTEXT ctx, const char *reader)
 {
 	SCARDHANDLE h = 0;
 	DWORD proto = 0;
 
-	EXPECT_EQ(SCARD_S_SUCCESS, SCardConnect(ctx, READER, SCARD_SHARE_SHARED,
+	EXPECT_EQ(SCARD_S_SUCCESS, SCardConnect(ctx, reader, SCARD_SHARE_SHARED,
 						SCARD_PROTOCOL_T0, &h, &proto));
 	EXPECT_EQ(SCARD_PROTOCOL_T0, proto);
 	return h;
+}
+
+static SCARDHANDLE connect_card(SCARDCONTEXT ctx)
+{
+	return connect_reader(ctx, READER);
 }
 
 TEST_TIMEOUT(card_of_the_bank_through_pcscd, 150)
@@ -326,7 +340,7 @@ TEST_TIMEOUT(card_of_the_bank_through_pcscd, 150)
 	ASSERT_EQ(0, chain_start(&c, 1, false));
 	ASSERT_EQ(0, chain_wait_bankd(&c, 0, 10000));
 	ASSERT_EQ(201, chain_map(&c, 0, 23, 0));
-	start_ifd_pcscd(&ifd, &c);
+	start_ifd_pcscd(&ifd, &c, 1);
 	ASSERT_EQ(SCARD_S_SUCCESS, SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx));
 	ASSERT_TRUE(wait_card(ctx, true, 20000));
 
@@ -364,6 +378,86 @@ TEST_TIMEOUT(card_of_the_bank_through_pcscd, 150)
 	SCardReleaseContext(ctx);
 
 	/* pcscd closes the reader: the library's loop thread ends, no hang */
+	EXPECT_EQ(0, daemon_stop(&ifd.pcscd, SIGTERM, 10000));
+	EXPECT_EQ(0, chain_stop(&c));
+	shell("rm -rf %s", ifd.dir);
+}
+
+/* A command on reader 23:0 from a thread of its own, timed. */
+struct silent_cmd {
+	SCARDHANDLE h;
+	LONG rv;
+	long ms;
+};
+
+static void *silent_transmit(void *arg)
+{
+	struct silent_cmd *sc = arg;
+	struct timespec t0;
+	char hex[700];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	sc->rv = apdu(sc->h, "00b000000a", hex);
+	sc->ms = since_ms(&t0);
+	return NULL;
+}
+
+/*
+ * Two readers of one pcscd, each a card of its own bank. The first bank's
+ * bankd stops answering (SIGSTOP: its connection stays up): the command
+ * there fails after the reader's timeout, not later, while the second
+ * reader answers on meanwhile. The bankd back, its late answer is dropped
+ * and the next command gets its own.
+ */
+TEST_TIMEOUT(silent_bankd_is_a_timeout_other_readers_go_on, 150)
+{
+	static struct chain c;
+	static struct pcsc_env ifd;
+	struct chain_opts o = { .cards = 1, .banks = 2, .no_client = true };
+	struct silent_cmd sc = { 0 };
+	SCARDCONTEXT ctx, ctx2;
+	SCARDHANDLE h2;
+	struct timespec t0;
+	char hex[700];
+	pthread_t th;
+	int i;
+
+	ASSERT_EQ(0, chain_start_opts(&c, &o));
+	ASSERT_EQ(201, chain_map(&c, 0, 23, 0));
+	ASSERT_EQ(201, chain_map(&c, 1, 24, 0));
+	start_ifd_pcscd(&ifd, &c, 2);
+	ASSERT_EQ(SCARD_S_SUCCESS, SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx));
+	ASSERT_EQ(SCARD_S_SUCCESS, SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx2));
+	ASSERT_TRUE(wait_reader_card(ctx, READER, true, 20000));
+	ASSERT_TRUE(wait_reader_card(ctx, READER2, true, 20000));
+	sc.h = connect_card(ctx);
+	h2 = connect_reader(ctx2, READER2);
+	read_iccid(sc.h);
+	read_iccid(h2);
+
+	ASSERT_EQ(0, kill(c.bank[0].bankd.pid, SIGSTOP));
+	ASSERT_EQ(0, pthread_create(&th, NULL, silent_transmit, &sc));
+	sleep_ms(200);
+	/* the other reader, while the first waits */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < 5; i++)
+		EXPECT_EQ(SCARD_S_SUCCESS, apdu(h2, "00b000000a", hex));
+	EXPECT_LT(since_ms(&t0), 1500);
+	pthread_join(th, NULL);
+	EXPECT_NE(SCARD_S_SUCCESS, sc.rv);
+	/* the reader's timeout is 2000 ms */
+	EXPECT_GE(sc.ms, 1900);
+	EXPECT_LT(sc.ms, 4000);
+	kill(c.bank[0].bankd.pid, SIGCONT);
+	/* the late answer went nowhere: the next command has its own */
+	for (i = 0; i < 50 && apdu(sc.h, "00b000000a", hex) != SCARD_S_SUCCESS; i++)
+		sleep_ms(100);
+	EXPECT_EQ(0, strcmp(hex, "988802000000000000f09000"));
+
+	SCardDisconnect(sc.h, SCARD_LEAVE_CARD);
+	SCardDisconnect(h2, SCARD_LEAVE_CARD);
+	SCardReleaseContext(ctx);
+	SCardReleaseContext(ctx2);
 	EXPECT_EQ(0, daemon_stop(&ifd.pcscd, SIGTERM, 10000));
 	EXPECT_EQ(0, chain_stop(&c));
 	shell("rm -rf %s", ifd.dir);
