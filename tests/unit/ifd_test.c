@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <PCSC/winscard.h>
+#include <PCSC/ifdhandler.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,6 +212,48 @@ TEST(device_names)
 	EXPECT_EQ(0, strcmp(d.cfg.server_host, "h"));
 	EXPECT_EQ(3, d.cfg.slot.slot_nr);
 	EXPECT_EQ(-EINVAL, ifd_parse_device("\"client=2", &d, err, sizeof(err)));
+}
+
+/* --- the library's entry points, as pcscd calls them --- */
+
+TEST(sixteen_readers_then_refused_all_closed)
+{
+	DWORD len = 0;
+	uint8_t buf[300];
+	DWORD n = sizeof(buf);
+	char name[100];
+	unsigned int round, i;
+	SCARD_IO_HEADER pci = { SCARD_PROTOCOL_T0, 8 };
+
+	/* twice: the loop thread stops with the last reader and starts again */
+	for (round = 0; round < 2; round++) {
+		/* a server that is not there: no card, and every call answers at once */
+		for (i = 0; i < IFD_READERS_MAX; i++) {
+			snprintf(name, sizeof(name), "\"server=127.0.0.1:1 client=%u slot=0\"", i);
+			ASSERT_EQ(IFD_SUCCESS, IFDHCreateChannelByName(i << 16, name));
+		}
+		snprintf(name, sizeof(name), "server=127.0.0.1:1 client=99 slot=0");
+		EXPECT_EQ(IFD_COMMUNICATION_ERROR, IFDHCreateChannelByName(99 << 16, name));
+		EXPECT_EQ(IFD_ICC_NOT_PRESENT, IFDHICCPresence(0));
+		len = sizeof(buf);
+		EXPECT_EQ(IFD_ICC_NOT_PRESENT, IFDHPowerICC(0, IFD_POWER_UP, buf, &len));
+		EXPECT_EQ(0, len);
+		n = sizeof(buf);
+		EXPECT_EQ(IFD_ICC_NOT_PRESENT,
+			  IFDHTransmitToICC(0, pci, (PUCHAR)"\x00\xb0\x00\x00\x0a", 5, buf, &n,
+					    NULL));
+		EXPECT_EQ(0, n);
+		EXPECT_EQ(IFD_PROTOCOL_NOT_SUPPORTED,
+			  IFDHSetProtocolParameters(0, SCARD_PROTOCOL_T1, 0, 0, 0, 0));
+		EXPECT_EQ(IFD_NO_SUCH_DEVICE, IFDHICCPresence(99 << 16));
+		for (i = 0; i < IFD_READERS_MAX; i++)
+			EXPECT_EQ(IFD_SUCCESS, IFDHCloseChannel(i << 16));
+		EXPECT_EQ(IFD_NO_SUCH_DEVICE, IFDHCloseChannel(0));
+	}
+	/* no DEVICENAME, or a bad one: refused */
+	EXPECT_EQ(IFD_COMMUNICATION_ERROR, IFDHCreateChannel(0, 0x103f8));
+	EXPECT_EQ(IFD_COMMUNICATION_ERROR, IFDHCreateChannelByName(0, "client=1 slot=x"));
+	EXPECT_EQ(IFD_NO_SUCH_DEVICE, IFDHICCPresence(0));
 }
 
 /* --- the library in pcscd --- */

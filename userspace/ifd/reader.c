@@ -73,6 +73,8 @@ static struct {
 } lib = { .efd = -1 };
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+/* Opens and closes one at a time: the last close stops the loop a next open needs */
+static pthread_mutex_t life_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void lib_init_once(void)
 {
@@ -327,6 +329,7 @@ struct ifd_reader *ifd_reader_open(const struct ifd_dev *dev, char *err, size_t 
 	pthread_cond_init(&r->cond, &ca);
 	pthread_condattr_destroy(&ca);
 
+	pthread_mutex_lock(&life_lock);
 	pthread_mutex_lock(&lib.lock);
 	if (!lib.loop && loop_start(err, errlen))
 		goto fail;
@@ -344,9 +347,11 @@ struct ifd_reader *ifd_reader_open(const struct ifd_dev *dev, char *err, size_t 
 	lib.readers = r;
 	wake_loop();		/* serve() starts the slot in the loop */
 	pthread_mutex_unlock(&lib.lock);
+	pthread_mutex_unlock(&life_lock);
 	return r;
 fail:
 	pthread_mutex_unlock(&lib.lock);
+	pthread_mutex_unlock(&life_lock);
 	pthread_cond_destroy(&r->cond);
 	free(r);
 	return NULL;
@@ -358,6 +363,7 @@ void ifd_reader_close(struct ifd_reader *r)
 
 	if (!r)
 		return;
+	pthread_mutex_lock(&life_lock);
 	pthread_mutex_lock(&lib.lock);
 	r->closing = true;
 	wake_loop();
@@ -368,6 +374,7 @@ void ifd_reader_close(struct ifd_reader *r)
 	pthread_mutex_unlock(&lib.lock);
 	if (last)
 		loop_stop();
+	pthread_mutex_unlock(&life_lock);
 	pthread_cond_destroy(&r->cond);
 	free(r);
 }
