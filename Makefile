@@ -537,6 +537,6 @@ run-bench: all vm-prep
 include install.mk
 
 clean:
-	rm -rf $(B)/module $(B)/module-* $(B)/obj $(B)/san $(B)/fuzz $(B)/tests $(B)/lib $(B)/bin $(B)/vm \
+	rm -rf $(B)/module $(B)/module-* $(B)/obj $(B)/pic $(B)/san $(B)/fuzz $(B)/tests $(B)/lib $(B)/bin $(B)/vm \
 		$(B)/check
 .SECONDARY:
