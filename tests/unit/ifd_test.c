@@ -398,6 +398,8 @@ TEST_TIMEOUT(card_of_the_bank_through_pcscd, 150)
 	EXPECT_EQ(SCARD_S_SUCCESS, SCardReconnect(h, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0,
 						  SCARD_RESET_CARD, &proto));
 	read_iccid(h);
+	/* (the bankd runs it before the next command: it is logged by now) */
+	EXPECT_TRUE(log_contains(c.bank[0].bankd.log, "warm reset of the card"));
 
 	/* the bankd dies: the card is gone within a bounded time */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
