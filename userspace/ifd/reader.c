@@ -31,11 +31,13 @@ enum tpdu_state {
 };
 
 /*
- * A card that went stays away this long, even if its bankd is back at
- * once: pcscd polls presence every 400 ms and a removal it did not see
- * leaves the reader "absent" for good (its failed command said so, its
- * poll saw no change). The card is a new one anyway: the bankd reset it.
+ * A card that went stays away for pcscd until its presence poll (every
+ * 400 ms) said "absent" this many times, and at least ABSENT_HOLD_MS, even
+ * if the bankd is back at once: a removal pcscd did not poll leaves the
+ * reader "absent" for good (its failed command said so, its poll saw no
+ * change). The card is a new one anyway: the bankd opened it again.
  */
+#define ABSENT_POLLS	2
 #define ABSENT_HOLD_MS	1200
 
 /* Line changes a power action makes; more are refused, never queued. */
@@ -51,6 +53,7 @@ struct ifd_reader {
 	uint8_t atr[RSPRO_ATR_MAX];
 	size_t atr_len;			/* 0: no ATR from the bankd yet */
 	uint64_t absent_until_ns;	/* ABSENT_HOLD_MS after a removal */
+	unsigned int absent_polls;	/* polls still to answer "absent" */
 	enum tpdu_state state;
 	int err;
 	uint8_t tx[261], rx[IFD_RESP_MAX];
@@ -153,6 +156,7 @@ static void on_operational(struct rc_slot *s, bool on)
 	if (!on && r->atr_len) {
 		r->atr_len = 0;
 		r->absent_until_ns = ev_now_ns() + ABSENT_HOLD_MS * 1000000ull;
+		r->absent_polls = ABSENT_POLLS;
 		LOGP(DMAIN, LOG_NOTICE, r->name, "card removed (bankd link down)");
 	}
 	pthread_cond_broadcast(&r->cond);
@@ -284,7 +288,8 @@ static void loop_stop(void)
 /* The card is there for pcscd; under lib.lock. */
 static bool card_here(const struct ifd_reader *r)
 {
-	return r->operational && r->atr_len && ev_now_ns() >= r->absent_until_ns;
+	return r->operational && r->atr_len && !r->absent_polls &&
+	       ev_now_ns() >= r->absent_until_ns;
 }
 
 /* Waits on @r's condition until @deadline (CLOCK_MONOTONIC): false on timeout. */
@@ -384,7 +389,12 @@ bool ifd_reader_present(struct ifd_reader *r)
 	bool present;
 
 	pthread_mutex_lock(&lib.lock);
-	present = card_here(r);
+	if (r->absent_polls) {
+		r->absent_polls--;	/* one more "absent" pcscd has seen */
+		present = false;
+	} else {
+		present = card_here(r);
+	}
 	pthread_mutex_unlock(&lib.lock);
 	return present;
 }
