@@ -214,6 +214,36 @@ TEST(device_names)
 	EXPECT_EQ(-EINVAL, ifd_parse_device("\"client=2", &d, err, sizeof(err)));
 }
 
+TEST(device_conf_file)
+{
+	char path[] = "/tmp/remsim-ifd-conf-XXXXXX", dev[200], err[300];
+	struct ifd_dev d;
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+
+	ASSERT_TRUE(f != NULL);
+	fprintf(f, "# the reader's link\nserver = 10.0.0.1:9000\nclient = 7\n"
+		"tls = on\ntls-ca = /etc/remsim/tls/ca.pem\n");
+	fclose(f);
+	snprintf(dev, sizeof(dev), "conf=%s slot=2", path);
+	ASSERT_EQ(0, ifd_parse_device(dev, &d, err, sizeof(err)));
+	EXPECT_EQ(0, strcmp(d.cfg.server_host, "10.0.0.1"));
+	EXPECT_EQ(7, d.cfg.slot.client_id);
+	EXPECT_EQ(2, d.cfg.slot.slot_nr);
+	EXPECT_EQ(0, strcmp(d.tls.ca, "/etc/remsim/tls/ca.pem"));
+	EXPECT_TRUE(rspro_tls_any(&d.tls));
+	/* a bad line names the file and the line */
+	f = fopen(path, "a");
+	ASSERT_TRUE(f != NULL);
+	fprintf(f, "tls-bankd = maybe\n");
+	fclose(f);
+	EXPECT_EQ(-EINVAL, ifd_parse_device(dev, &d, err, sizeof(err)));
+	EXPECT_TRUE(strstr(err, ":6") != NULL);
+	unlink(path);
+	EXPECT_EQ(-EINVAL, ifd_parse_device(dev, &d, err, sizeof(err)));
+	EXPECT_TRUE(strstr(err, path) != NULL);
+}
+
 /* --- the library's entry points, as pcscd calls them --- */
 
 TEST(sixteen_readers_then_refused_all_closed)
@@ -278,7 +308,8 @@ static long since_ms(const struct timespec *t0)
 }
 
 /* pcscd with remsim-ifd readers for clients 23:0, 24:0 ..., for the chain's server */
-static void start_ifd_pcscd(struct pcsc_env *e, const struct chain *c, unsigned int readers)
+static void start_ifd_pcscd_with(struct pcsc_env *e, const struct chain *c,
+				 unsigned int readers, const char *more)
 {
 	char path[PATH_MAX], conf[160];
 	unsigned int i;
@@ -295,13 +326,18 @@ static void start_ifd_pcscd(struct pcsc_env *e, const struct chain *c, unsigned 
 	ASSERT_TRUE(f != NULL);
 	for (i = 0; i < readers; i++)
 		fprintf(f, "FRIENDLYNAME \"remsim %u:0\"\nDEVICENAME \"server=127.0.0.1:%d "
-			"client=%u slot=0 timeout=2000\"\nLIBPATH %s\n\n", 23 + i, c->rspro_port,
-			23 + i, path);
+			"client=%u slot=0 timeout=2000 %s\"\nLIBPATH %s\n\n", 23 + i,
+			c->rspro_port, 23 + i, more, path);
 	fclose(f);
 	snprintf(e->sock, sizeof(e->sock), "%s/run/pcscd.comm", e->dir);
 	ASSERT_EQ(0, pcsc_env_start_pcscd(e));
 	/* this process asks only this pcscd (the chain's are asked from children) */
 	setenv("PCSCLITE_CSOCK_NAME", e->sock, 1);
+}
+
+static void start_ifd_pcscd(struct pcsc_env *e, const struct chain *c, unsigned int readers)
+{
+	start_ifd_pcscd_with(e, c, readers, "");
 }
 
 /* Waits up to @ms for @reader to have (or lose) its card. */
@@ -423,6 +459,38 @@ TEST_TIMEOUT(card_of_the_bank_through_pcscd, 150)
 	SCardReleaseContext(ctx);
 
 	/* pcscd closes the reader: the library's loop thread ends, no hang */
+	EXPECT_EQ(0, daemon_stop(&ifd.pcscd, SIGTERM, 10000));
+	EXPECT_EQ(0, chain_stop(&c));
+	shell("rm -rf %s", ifd.dir);
+}
+
+/* TLS on both links, as an install runs, the credentials from a conf file. */
+TEST_TIMEOUT(card_over_tls, 120)
+{
+	static struct chain c;
+	static struct pcsc_env ifd;
+	struct chain_opts o = { .cards = 1, .no_client = true, .tls = true };
+	char conf[160], more[200];
+	SCARDCONTEXT ctx;
+	SCARDHANDLE h;
+	FILE *f;
+
+	ASSERT_EQ(0, chain_start_opts(&c, &o));
+	ASSERT_EQ(201, chain_map(&c, 0, 23, 0));
+	snprintf(conf, sizeof(conf), "%s/ifd.conf", c.dir);
+	f = fopen(conf, "w");
+	ASSERT_TRUE(f != NULL);
+	fprintf(f, "tls = on\ntls-ca = %1$s/ca.pem\ntls-crl = %1$s/crl.pem\n"
+		"tls-cert = %1$s/client-0-1023.pem\ntls-key = %1$s/client-0-1023.key\n", c.pki);
+	fclose(f);
+	snprintf(more, sizeof(more), "conf=%s", conf);
+	start_ifd_pcscd_with(&ifd, &c, 1, more);
+	ASSERT_EQ(SCARD_S_SUCCESS, SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx));
+	ASSERT_TRUE(wait_card(ctx, true, 20000));
+	h = connect_card(ctx);
+	read_iccid(h);
+	SCardDisconnect(h, SCARD_LEAVE_CARD);
+	SCardReleaseContext(ctx);
 	EXPECT_EQ(0, daemon_stop(&ifd.pcscd, SIGTERM, 10000));
 	EXPECT_EQ(0, chain_stop(&c));
 	shell("rm -rf %s", ifd.dir);

@@ -27,11 +27,14 @@
 struct ifd_dev {
 	struct rc_cfg cfg;
 	unsigned int timeout_ms;
+	bool has_client;
+	struct rspro_tls_cfg tls;	/* tls, tls-ca, ... as remsim-client's */
 };
 
 /*
  * DEVICENAME of reader.conf.d, "server=HOST[:PORT] client=N slot=N
- * [timeout=MS]" (spaces or commas between): 0, or -EINVAL with @err.
+ * [timeout=MS] [tls...=..] [conf=FILE]" (spaces or commas between; FILE
+ * has the same keys, "KEY = VALUE" a line): 0, or -EINVAL with @err.
  */
 int ifd_parse_device(const char *text, struct ifd_dev *dev, char *err, size_t errlen);
 

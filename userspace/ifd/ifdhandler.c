@@ -13,6 +13,7 @@
 #include <PCSC/ifdhandler.h>
 #include <PCSC/reader.h>
 
+#include "remsim/conf.h"
 #include "remsim/log.h"
 #include "ifd.h"
 
@@ -78,47 +79,66 @@ static int parse_server(const char *v, struct rc_cfg *cfg)
 	return 0;
 }
 
+/* One setting, of DEVICENAME or of its conf file (conf_load()'s setter). */
+static int set_key(const char *key, const char *v, void *arg, char *why, size_t whylen)
+{
+	struct ifd_dev *dev = arg;
+	unsigned long n;
+	int ret;
+
+	if (!strcmp(key, "server")) {
+		if (!parse_server(v, &dev->cfg))
+			return 0;
+	} else if (!strcmp(key, "client") || !strcmp(key, "slot")) {
+		if (!parse_num(v, 0, 1023, &n)) {
+			if (*key == 'c') {
+				dev->cfg.slot.client_id = n;
+				dev->has_client = true;
+			} else {
+				dev->cfg.slot.slot_nr = n;
+			}
+			return 0;
+		}
+	} else if (!strcmp(key, "timeout")) {
+		if (!parse_num(v, IFD_TIMEOUT_MS_MIN, IFD_TIMEOUT_MS_MAX, &n)) {
+			dev->timeout_ms = n;
+			return 0;
+		}
+	} else {
+		ret = rspro_tls_cfg_set(&dev->tls, key, v, why, whylen);
+		if (ret == -ENOENT)
+			snprintf(why, whylen,
+				 "unknown key \"%s\" (server, client, slot, timeout, tls..., conf)",
+				 key);
+		return ret ? -EINVAL : 0;
+	}
+	snprintf(why, whylen, "%s=%s is out of range or malformed", key, v);
+	return -EINVAL;
+}
+
 static int parse_pair(char *tok, struct ifd_dev *dev, char *err, size_t errlen)
 {
 	char *v = strchr(tok, '=');
-	unsigned long n;
 
 	if (!v) {
 		snprintf(err, errlen, "\"%s\" is not KEY=VALUE", tok);
 		return -EINVAL;
 	}
 	*v++ = 0;
-	if (!strcmp(tok, "server")) {
-		if (!parse_server(v, &dev->cfg))
-			return 0;
-	} else if (!strcmp(tok, "client") || !strcmp(tok, "slot")) {
-		if (!parse_num(v, 0, 1023, &n)) {
-			if (*tok == 'c')
-				dev->cfg.slot.client_id = n;
-			else
-				dev->cfg.slot.slot_nr = n;
-			return 0;
-		}
-	} else if (!strcmp(tok, "timeout")) {
-		if (!parse_num(v, IFD_TIMEOUT_MS_MIN, IFD_TIMEOUT_MS_MAX, &n)) {
-			dev->timeout_ms = n;
-			return 0;
-		}
-	} else {
-		snprintf(err, errlen, "unknown key \"%s\" (server, client, slot, timeout)", tok);
-		return -EINVAL;
-	}
-	snprintf(err, errlen, "%s=%s is out of range or malformed", tok, v);
-	return -EINVAL;
+	/* a file for what DEVICENAME (its length limited by pcscd) has no room for */
+	if (!strcmp(tok, "conf"))
+		return conf_load(v, set_key, dev, err, errlen) ? -EINVAL : 0;
+	return set_key(tok, v, dev, err, errlen);
 }
 
 int ifd_parse_device(const char *text, struct ifd_dev *dev, char *err, size_t errlen)
 {
-	bool has_client = false;
 	char buf[512], *tok, *save;
 	size_t len;
 
+	memset(dev, 0, sizeof(*dev));
 	rc_cfg_default(&dev->cfg);
+	rspro_tls_cfg_default(&dev->tls);
 	dev->timeout_ms = IFD_TIMEOUT_MS_DEFAULT;
 	if (strlen(text) >= sizeof(buf)) {
 		snprintf(err, errlen, "DEVICENAME longer than %zu bytes", sizeof(buf) - 1);
@@ -138,15 +158,12 @@ int ifd_parse_device(const char *text, struct ifd_dev *dev, char *err, size_t er
 	}
 	memcpy(buf, text, len);
 	buf[len] = 0;
-	for (tok = strtok_r(buf, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
-		if (!strncmp(tok, "client=", 7))
-			has_client = true;
+	for (tok = strtok_r(buf, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save))
 		if (parse_pair(tok, dev, err, errlen))
 			return -EINVAL;
-	}
-	if (!has_client) {
+	if (!dev->has_client) {
 		/* client 0 slot 0 by default would be one more reader on the same slot */
-		snprintf(err, errlen, "no client=N in \"%s\"", text);
+		snprintf(err, errlen, "no client=N in \"%.*s\"", (int)len, text);
 		return -EINVAL;
 	}
 	snprintf(dev->cfg.label, sizeof(dev->cfg.label), "ifd");

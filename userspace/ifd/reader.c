@@ -47,6 +47,7 @@ struct ifd_reader {
 	struct ifd_reader *next;
 	struct ifd_dev dev;
 	struct rc_slot *slot;		/* the loop's alone */
+	struct rspro_tls *tls;		/* its links' credentials, or NULL */
 	bool started, closing;
 	/* under lib.lock: */
 	bool operational;
@@ -324,6 +325,10 @@ struct ifd_reader *ifd_reader_open(const struct ifd_dev *dev, char *err, size_t 
 		return NULL;
 	}
 	r->dev = *dev;
+	if (rc_cfg_tls(&r->dev.cfg, &dev->tls, &r->tls, err, errlen)) {
+		free(r);
+		return NULL;
+	}
 	gethostname(host, sizeof(host) - 1);
 	rspro_identity_init(&r->dev.cfg.identity, RSPRO_COMP_CLIENT, host, "remsim-ifd",
 			    REMSIM_VERSION);
@@ -358,6 +363,7 @@ fail:
 	pthread_mutex_unlock(&lib.lock);
 	pthread_mutex_unlock(&life_lock);
 	pthread_cond_destroy(&r->cond);
+	rspro_tls_free(r->tls);
 	free(r);
 	return NULL;
 }
@@ -381,6 +387,7 @@ void ifd_reader_close(struct ifd_reader *r)
 		loop_stop();
 	pthread_mutex_unlock(&life_lock);
 	pthread_cond_destroy(&r->cond);
+	rspro_tls_free(r->tls);
 	free(r);
 }
 
