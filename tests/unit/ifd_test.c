@@ -311,28 +311,19 @@ static long since_ms(const struct timespec *t0)
 static void start_ifd_pcscd_with(struct pcsc_env *e, const struct chain *c,
 				 unsigned int readers, const char *more)
 {
-	char path[PATH_MAX], conf[160];
+	char lib[PATH_MAX], conf[4096];
+	size_t len = 0;
 	unsigned int i;
-	FILE *f;
 
-	memset(e, 0, sizeof(*e));
-	snprintf(e->dir, sizeof(e->dir), "/tmp/remsim-ifd-XXXXXX");
-	ASSERT_TRUE(mkdtemp(e->dir) != NULL);
-	snprintf(conf, sizeof(conf), "%s/reader.conf.d", e->dir);
-	ASSERT_EQ(0, shell("mkdir -p %s/run %s", e->dir, conf));
-	ASSERT_TRUE(realpath(daemon_src_path("build/lib/libifd-remsim.so"), path) != NULL);
-	snprintf(conf, sizeof(conf), "%s/reader.conf.d/remsim", e->dir);
-	f = fopen(conf, "w");
-	ASSERT_TRUE(f != NULL);
+	ASSERT_EQ(0, pcsc_env_ifd_lib(lib, sizeof(lib)));
 	for (i = 0; i < readers; i++)
-		fprintf(f, "FRIENDLYNAME \"remsim %u:0\"\nDEVICENAME \"server=127.0.0.1:%d "
-			"client=%u slot=0 timeout=2000 %s\"\nLIBPATH %s\n\n", 23 + i,
-			c->rspro_port, 23 + i, more, path);
-	fclose(f);
-	snprintf(e->sock, sizeof(e->sock), "%s/run/pcscd.comm", e->dir);
-	ASSERT_EQ(0, pcsc_env_start_pcscd(e));
+		len += snprintf(conf + len, sizeof(conf) - len,
+				"FRIENDLYNAME \"remsim %u:0\"\nDEVICENAME \"server=127.0.0.1:%d "
+				"client=%u slot=0 timeout=2000 %s\"\nLIBPATH %s\n\n", 23 + i,
+				c->rspro_port, 23 + i, more, lib);
+	ASSERT_LT(len, sizeof(conf));
 	/* this process asks only this pcscd (the chain's are asked from children) */
-	setenv("PCSCLITE_CSOCK_NAME", e->sock, 1);
+	ASSERT_EQ(0, pcsc_env_start_readers(e, conf));
 }
 
 static void start_ifd_pcscd(struct pcsc_env *e, const struct chain *c, unsigned int readers)
