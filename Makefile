@@ -342,10 +342,10 @@ $(B)/tests/selftests/remsimctl_test: LDLIBS += -ljansson
 $(B)/obj/tests/selftests/client_test.o $(B)/obj/tests/selftests/client_usb_test.o: \
 	ALL_CFLAGS += $(PCSC_CFLAGS)
 $(addprefix $(B)/tests/unit/,$(PCSC_TESTS)) $(B)/bench/bankd_rtt $(B)/bench/chain_rtt \
-	$(B)/bench/chain_scale: \
+	$(B)/bench/chain_scale $(B)/bench/ifd_rtt: \
 	LDLIBS += -lpcsclite
 $(patsubst %,$(SAN)/obj/tests/unit/%.o,$(PCSC_TESTS)) $(B)/obj/bench/bankd_rtt.o \
-	$(B)/obj/bench/chain_rtt.o: \
+	$(B)/obj/bench/chain_rtt.o $(B)/obj/bench/ifd_rtt.o: \
 	ALL_CFLAGS += $(PCSC_CFLAGS)
 
 # The strict peer of rspro_strict_test: asn1c's decoder of osmo-remsim's own
