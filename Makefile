@@ -111,6 +111,8 @@ DAEMON_SRCS	:= $(wildcard userspace/lib/daemon/*.c)
 LIBDAEMON	:= $(B)/lib/libremsim-daemon.a
 SOFTSIM_SRCS	:= $(filter-out userspace/softsim/main.c,$(wildcard userspace/softsim/*.c))
 LIBREMSIM	:= $(B)/lib/libremsim.a
+# pcscd's driver remsim-ifd (userspace/ifd), a shared library
+IFD_LIB		:= $(B)/lib/libifd-remsim.so
 TESTLIB_SRCS	:= $(wildcard tests/lib/*.c)
 TESTLIB		:= $(B)/tests/libtest.a
 # libremsim-rspro's TLS transport (userspace/lib/rspro/tls.c) is on GnuTLS
@@ -134,7 +136,8 @@ SAN_PROGRAMS	:= $(B)/san/bin/remsim-server $(B)/san/bin/remsim-softsim $(B)/san/
 		   $(B)/san/bin/remsim-client-shell
 
 userspace: $(PROGRAMS) $(SAN_PROGRAMS) $(SELFTESTS) $(UNITTESTS) $(FUZZERS) $(BENCHES) \
-	$(TOOLS) $(BOARD) $(B)/lib/pkgconfig/remsim-rspro.pc $(B)/lib/pkgconfig/remsim-daemon.pc \
+	$(TOOLS) $(BOARD) $(IFD_LIB) $(B)/lib/pkgconfig/remsim-rspro.pc \
+	$(B)/lib/pkgconfig/remsim-daemon.pc \
 	$(B)/udev/60-remsim.rules
 
 # The udev rules as the VM tests use them: remsimctl from build/bin.
@@ -160,6 +163,7 @@ $(B)/asn1/%/.done: $(ASN1_GEN)/.stamp scripts/asn1-objs
 
 ASN1_CC_obj	= $(CC) $(CFLAGS)
 ASN1_CC_san	= $(CC) $(CFLAGS) $(SANFLAGS)
+ASN1_CC_pic	= $(CC) $(CFLAGS) -fPIC
 # as the fuzzers themselves: any UBSan report in asn1c's code aborts the run
 ASN1_CC_fuzz	= $(CLANG) -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
 		  -fno-sanitize-recover=all
@@ -211,6 +215,29 @@ $(B)/bin/remsim-client: LDLIBS += -lusb-1.0
 $(B)/bin/remsim-client-shell: $(patsubst %.c,$(B)/obj/%.o,userspace/client/shell.c $(CLIENT_CORE)) \
 			      $(LIBRSPRO) $(LIBDAEMON)
 	$(call link)
+# remsim-ifd: pcsc-lite's IFD handler, a shared library pcscd loads. Its
+# objects and those of the libraries it takes in are built again with -fPIC
+# (build/pic); only the IFDH functions leave it (userspace/ifd/ifd.map).
+IFD_SRCS	:= $(wildcard userspace/ifd/*.c) $(CLIENT_CORE) $(RSPRO_SRCS) \
+		   $(filter-out %/daemon.c %/metrics_http.c,$(DAEMON_SRCS))
+PIC		:= $(B)/pic
+
+$(PIC)/obj/%.o: %.c
+	$(quiet) CC-PIC $<
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -c -o $@ $<
+
+$(patsubst %.c,$(PIC)/obj/%.o,$(RSPRO_SRCS)): ALL_CFLAGS += $(RSPRO_CFLAGS)
+$(patsubst %.c,$(PIC)/obj/%.o,$(RSPRO_SRCS)): | $(ASN1_GEN)/.stamp
+$(PIC)/obj/userspace/ifd/ifdhandler.o: ALL_CFLAGS += $(PCSC_CFLAGS)
+
+$(IFD_LIB): $(patsubst %.c,$(PIC)/obj/%.o,$(IFD_SRCS)) $(B)/asn1/pic/.done \
+	    userspace/ifd/ifd.map
+	$(quiet) LD $@
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -shared -fPIC -Wl,-z,defs -Wl,--version-script=userspace/ifd/ifd.map \
+		-o $@ $(filter %.o,$^) $(B)/asn1/pic/*.o -lpthread -lgnutls
+
 BANKD_SRCS	:= $(wildcard userspace/bankd/*.c)
 REMSIMCTL_SRCS	:= $(wildcard userspace/remsimctl/*.c)
 
@@ -303,7 +330,12 @@ $(B)/tests/unit/client_config_test: $(patsubst %.c,$(SAN)/obj/userspace/client/%
 $(B)/tests/unit/client_config_test: LDLIBS := $(SAN)/libremsim.a $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a -lusb-1.0 $(LDLIBS)
 $(B)/obj/tests/lib/pcsc_env.o $(SAN)/obj/tests/lib/pcsc_env.o: ALL_CFLAGS += $(PCSC_CFLAGS)
 PCSC_TESTS	:= bankd_test softsim_test client_shell_test hostile_test tls_chain_test \
-		   metrics_test
+		   metrics_test ifd_test
+# the IFD handler's parts, without pcscd: its mapping, parser and reader core
+$(B)/tests/unit/ifd_test: $(patsubst %.c,$(SAN)/obj/%.o,$(wildcard userspace/ifd/*.c) \
+			  $(CLIENT_CORE))
+$(B)/tests/unit/ifd_test: LDLIBS := $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a $(LDLIBS)
+$(SAN)/obj/userspace/ifd/ifdhandler.o: ALL_CFLAGS += $(PCSC_CFLAGS)
 $(B)/tests/unit/hostile_test: LDLIBS += -lsqlite3
 # it makes databases of older schemas and reads them back
 $(B)/tests/unit/store_test: LDLIBS += -lsqlite3
@@ -315,10 +347,10 @@ $(B)/tests/selftests/remsimctl_test: LDLIBS += -ljansson
 $(B)/obj/tests/selftests/client_test.o $(B)/obj/tests/selftests/client_usb_test.o: \
 	ALL_CFLAGS += $(PCSC_CFLAGS)
 $(addprefix $(B)/tests/unit/,$(PCSC_TESTS)) $(B)/bench/bankd_rtt $(B)/bench/chain_rtt \
-	$(B)/bench/chain_scale: \
+	$(B)/bench/chain_scale $(B)/bench/ifd_rtt: \
 	LDLIBS += -lpcsclite
 $(patsubst %,$(SAN)/obj/tests/unit/%.o,$(PCSC_TESTS)) $(B)/obj/bench/bankd_rtt.o \
-	$(B)/obj/bench/chain_rtt.o: \
+	$(B)/obj/bench/chain_rtt.o $(B)/obj/bench/ifd_rtt.o: \
 	ALL_CFLAGS += $(PCSC_CFLAGS)
 
 # The strict peer of rspro_strict_test: asn1c's decoder of osmo-remsim's own
@@ -399,7 +431,7 @@ fuzz: $(FUZZERS)
 	$(Q)mkdir -p $(B)/check
 	$(Q)scripts/run-fuzz $(FUZZ_SECONDS) $(B)/check/fuzz.tap $(FUZZERS)
 
--include $(shell find $(B)/obj $(B)/san/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/obj $(B)/san/obj $(B)/pic/obj -name '*.d' 2>/dev/null)
 
 # --- tests ------------------------------------------------------------------------
 #
@@ -517,6 +549,6 @@ run-bench: all vm-prep
 include install.mk
 
 clean:
-	rm -rf $(B)/module $(B)/module-* $(B)/obj $(B)/san $(B)/fuzz $(B)/tests $(B)/lib $(B)/bin $(B)/vm \
+	rm -rf $(B)/module $(B)/module-* $(B)/obj $(B)/pic $(B)/san $(B)/fuzz $(B)/tests $(B)/lib $(B)/bin $(B)/vm \
 		$(B)/check
 .SECONDARY:

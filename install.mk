@@ -3,6 +3,7 @@
 # Installation, included by the Makefile:
 #
 #   make install DESTDIR=... PREFIX=...   programs, remsim-pki, library, headers, udev rules,
+#                                         the IFD handler for pcscd (IFDDIR),
 #                                         systemd units, sysusers, man pages,
 #                                         bash completion, example configs, the
 #                                         configuration files in /etc (see CONFFILES)
@@ -26,6 +27,8 @@ UDEVDIR		?= $(call pkgvar,udev,udevdir,/lib/udev)
 SYSTEMDUNITDIR	?= $(call pkgvar,systemd,systemdsystemunitdir,/lib/systemd/system)
 SYSUSERSDIR	?= $(call pkgvar,systemd,sysusersdir,/usr/lib/sysusers.d)
 BASHCOMPDIR	?= $(call pkgvar,bash-completion,completionsdir,$(DATADIR)/bash-completion/completions)
+# where pcscd's drivers live (reader.conf.d's LIBPATH names the file there)
+IFDDIR		?= $(call pkgvar,libpcsclite,usbdropdir,$(LIBDIR)/pcsc/drivers)
 DKMSDIR		?= /usr/src/remsim-$(VERSION)
 # not under PREFIX: the units and programs read /etc/remsim and /etc/default
 SYSCONFDIR	?= /etc
@@ -69,15 +72,17 @@ DKMS_FILES	:= $(MODULE_SRCS) $(UAPI_HEADERS)
 
 .PHONY: install modules_install dkms-install
 
-install: $(addprefix $(B)/bin/,$(DAEMONS) remsimctl) $(LIBRSPRO) $(LIBDAEMON)
+install: $(addprefix $(B)/bin/,$(DAEMONS) remsimctl) $(LIBRSPRO) $(LIBDAEMON) $(IFD_LIB)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PKGCONFIGDIR) \
 		$(DESTDIR)$(INCLUDEDIR)/remsim/uapi/linux $(DESTDIR)$(UDEVDIR)/rules.d \
 		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(BASHCOMPDIR) \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR)/examples \
-		$(DESTDIR)$(SYSCONFDIR)/remsim $(DESTDIR)$(SYSCONFDIR)/default
+		$(DESTDIR)$(SYSCONFDIR)/remsim $(DESTDIR)$(SYSCONFDIR)/default \
+		$(DESTDIR)$(IFDDIR)
 	$(INSTALL) -m 0755 $(addprefix $(B)/bin/,$(DAEMONS)) $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -m 0755 $(B)/bin/remsimctl userspace/tools/remsim-pki $(DESTDIR)$(SBINDIR)/
 	$(INSTALL) -m 0644 $(LIBRSPRO) $(LIBDAEMON) $(DESTDIR)$(LIBDIR)/
+	$(INSTALL) -m 0755 $(IFD_LIB) $(DESTDIR)$(IFDDIR)/
 	$(SUBST) userspace/lib/rspro/remsim-rspro.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/remsim-rspro.pc
 	$(SUBST) userspace/lib/daemon/remsim-daemon.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/remsim-daemon.pc
 	$(INSTALL) -m 0644 $(RSPRO_HEADERS) $(DAEMON_HEADERS) $(DESTDIR)$(INCLUDEDIR)/remsim/

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* pcscd + vpcd + remsim-softsim, private to one test program. */
 #include <errno.h>
+#include <limits.h>
 #include <PCSC/winscard.h>
 #include <signal.h>
 #include <stdio.h>
@@ -257,6 +258,45 @@ int pcsc_env_count_commands(struct pcsc_env *e, unsigned int n, const char *hex)
 			count++;
 	fclose(f);
 	return count;
+}
+
+int pcsc_env_start_readers(struct pcsc_env *e, const char *readers)
+{
+	char path[160];
+	FILE *f;
+
+	memset(e, 0, sizeof(*e));
+	snprintf(e->dir, sizeof(e->dir), "/tmp/remsim-ifd-XXXXXX");
+	if (!mkdtemp(e->dir))
+		return -errno;
+	snprintf(path, sizeof(path), "%s/run", e->dir);
+	if (mkdir(path, 0755))
+		return -errno;
+	snprintf(path, sizeof(path), "%s/reader.conf.d", e->dir);
+	if (mkdir(path, 0755))
+		return -errno;
+	snprintf(path, sizeof(path), "%s/reader.conf.d/remsim", e->dir);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fputs(readers, f);
+	if (fclose(f))
+		return -EIO;
+	snprintf(e->sock, sizeof(e->sock), "%s/run/pcscd.comm", e->dir);
+	if (pcsc_env_start_pcscd(e))
+		return -EIO;
+	setenv("PCSCLITE_CSOCK_NAME", e->sock, 1);
+	return 0;
+}
+
+int pcsc_env_ifd_lib(char *buf, size_t size)
+{
+	char path[PATH_MAX];
+
+	if (!realpath(daemon_src_path("build/lib/libifd-remsim.so"), path))
+		return -errno;
+	snprintf(buf, size, "%s", path);
+	return 0;
 }
 
 void pcsc_env_stop(struct pcsc_env *e)

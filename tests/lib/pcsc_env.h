@@ -41,6 +41,14 @@ bool pcsc_env_wait_cards(struct pcsc_env *e, int ms);
  * failed command but its poll saw no change), so tests wait for this.
  */
 bool pcsc_env_wait_absent(struct pcsc_env *e, unsigned int n, int ms);
+/*
+ * pcscd alone, with @readers as its reader.conf.d (remsim-ifd's readers),
+ * in a fresh directory; PCSCLITE_CSOCK_NAME points this process at it.
+ */
+int pcsc_env_start_readers(struct pcsc_env *e, const char *readers);
+/* The path of build/lib/libifd-remsim.so of this build tree, in @buf. */
+int pcsc_env_ifd_lib(char *buf, size_t size);
+
 /* One control command to the softsim; its reply in @reply. */
 int softsim_ctl(struct pcsc_env *e, const char *cmd, char *reply, size_t size);
 /* The reader name of card @n. */
