@@ -59,7 +59,12 @@ static void start_bankd(void)
 	char log[128], rs[8], bp[8];
 	char *argv[] = { (char *)daemon_bin("remsim-bankd"), "-i", "127.0.0.1", "-p", rs,
 			 "-b", "1", "-n", "1", "-I", "127.0.0.1", "-P", bp, "-S", env.csv,
-			 "-e", "debug", NULL };
+			 "-e", "debug",
+			 /*
+			  * The softsim's command log proves exactly-once; the
+			  * inventory's IMSI read is the same READ BINARY.
+			  */
+			 "--inventory-interval", "0", NULL };
 	int port = free_port();
 
 	snprintf(rs, sizeof(rs), "%d", rspro_port);
