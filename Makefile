@@ -200,7 +200,7 @@ SERVER_SRCS	:= $(wildcard userspace/server/*.c)
 
 $(B)/bin/remsim-server: $(patsubst %.c,$(B)/obj/%.o,$(SERVER_SRCS)) $(LIBRSPRO) $(LIBDAEMON)
 	$(call link)
-$(B)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson -lgnutls
+$(B)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson
 
 SOFTSIMD_SRCS	:= $(wildcard userspace/softsimd/*.c)
 CLIENT_CORE	:= userspace/client/slot.c userspace/client/script.c
@@ -339,8 +339,6 @@ $(SAN)/obj/userspace/ifd/ifdhandler.o: ALL_CFLAGS += $(PCSC_CFLAGS)
 $(B)/tests/unit/hostile_test: LDLIBS += -lsqlite3
 # it makes databases of older schemas and reads them back
 $(B)/tests/unit/store_test: LDLIBS += -lsqlite3
-# its HTTPS client (tests/lib/https.c)
-$(B)/tests/unit/rest_auth_test $(B)/tests/unit/pki_tool_test: LDLIBS += -lgnutls
 $(B)/tests/selftests/client_test $(B)/tests/selftests/client_usb_test \
 $(B)/tests/selftests/faults_test: LDLIBS += -lpcsclite
 $(B)/tests/selftests/remsimctl_test: LDLIBS += -ljansson
@@ -384,7 +382,7 @@ $(B)/tests/unit/bankd_test: $(STRICT)/strict.o
 # run these, so a leak or undefined behaviour in a daemon fails its test.
 $(SAN)/bin/remsim-server: $(patsubst %.c,$(SAN)/obj/%.o,$(SERVER_SRCS)) $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a
 	$(call link,$(SANFLAGS))
-$(SAN)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson -lgnutls
+$(SAN)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson
 
 $(SAN)/bin/remsim-client-shell: $(patsubst %.c,$(SAN)/obj/%.o,userspace/client/shell.c \
 				 $(CLIENT_CORE)) $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a
