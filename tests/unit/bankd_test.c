@@ -1649,6 +1649,47 @@ TEST_TIMEOUT(inventory_leaves_a_session_alone, 120)
 }
 
 /*
+ * A long session's APDU count and card time reach GET /cards while it
+ * runs, every INVENTORY_BUSY_ROUNDS (5) inventory rounds at most, not on
+ * each round; `remsim-server cards` prints the card time in ms.
+ */
+TEST_TIMEOUT(inventory_reports_a_busy_slot_and_its_card_time, 120)
+{
+	char card[1024], iccid[64], imsi[64], out[128];
+	struct rspro_pdu atr;
+	uint8_t resp[300];
+	struct tpeer c;
+	int i;
+
+	bankd_extra[0] = "--inventory-interval";
+	bankd_extra[1] = "200";
+	setup(1);
+	card_ids(0, iccid, imsi);
+	ASSERT_TRUE(wait_card(0, iccid, card, sizeof(card), 10000));
+	EXPECT_TRUE(strstr(card, "\"cardTimeP50Us\":null") != NULL);
+	map(0, 7);
+	ASSERT_TRUE(client_connect(&c, 7, &atr));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(2, transceive(&c, 7, 0, select_iccid, sizeof(select_iccid), resp));
+	/* the session is still open: the count comes anyway, with the times */
+	ASSERT_TRUE(wait_card(0, "\"apdus\":3,", card, sizeof(card), 5000));
+	EXPECT_TRUE(strstr(card, "\"cardTimeP50Us\":null") == NULL);
+	EXPECT_TRUE(strstr(card, "\"cardTimeP99Us\":null") == NULL);
+	EXPECT_TRUE(strstr(card, "\"cardTimeP50Us\":") != NULL);
+	/* at most every fifth round: 200 ms after the report, still 3 */
+	ASSERT_EQ(2, transceive(&c, 7, 0, select_iccid, sizeof(select_iccid), resp));
+	tpeer_run(loop, 200);
+	get_card(0, card, sizeof(card));
+	EXPECT_TRUE(strstr(card, "\"apdus\":3,") != NULL);
+	ASSERT_TRUE(wait_card(0, "\"apdus\":4,", card, sizeof(card), 5000));
+	cards_table(out, sizeof(out), "http://127.0.0.1:%d", rest_port);
+	EXPECT_TRUE(log_contains(out, "APDUS P50_MS P99_MS"));
+	expect_row(out, "1:0", "present [^ ]* 4 [0-9][0-9]*[.][0-9] [0-9][0-9]*[.][0-9]$");
+	tpeer_close(&c);
+	teardown();
+}
+
+/*
  * Toward a server that did not announce "cards" (osmo-remsim-server), bankd
  * sends no inventory: all it sends decodes with osmo's own module.
  */

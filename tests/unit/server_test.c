@@ -299,6 +299,10 @@ static int card_report(struct tpeer *b, int slot, bool present, const char *icci
 	snprintf(pdu.connect_bank_req.card_info.iccid, RSPRO_ICCID_MAX + 1, "%s", iccid);
 	pdu.connect_bank_req.card_info.has_apdus = true;
 	pdu.connect_bank_req.card_info.apdus = 12;
+	/* a card that answered has a card time */
+	pdu.connect_bank_req.card_info.has_card_time = present;
+	pdu.connect_bank_req.card_info.card_time_p50_us = 1500;
+	pdu.connect_bank_req.card_info.card_time_p99_us = 20000;
 	if (tpeer_send(b, &pdu) || !tpeer_wait(b, RSPRO_CONNECT_BANK_RES, &pdu, 3000))
 		return -1;
 	return pdu.connect_res.result;
@@ -306,7 +310,7 @@ static int card_report(struct tpeer *b, int slot, bool present, const char *icci
 
 /*
  * The card inventory: a bankd's reports in GET /cards by bank and slot,
- * with the map; a report leaves the address the bankd announced (an
+ * with the map and the card time (null when none came); a report leaves the address the bankd announced (an
  * update without bankdAddress once sent clients back to port 9999); a slot
  * beyond the bank's is refused and the registration stays; the bankd gone,
  * its slots are offline.
@@ -343,9 +347,12 @@ TEST(card_reports_fill_get_cards)
 	EXPECT_TRUE(strstr(cards, "{\"cards\":[{\"bank\":{\"bankId\":1,\"slotNr\":0},"
 			   "\"reader\":\"R 0\",\"iccid\":null,\"imsi\":null,"
 			   "\"state\":\"absent\",\"since\":\"") == cards);
-	EXPECT_TRUE(strstr(cards, "+00:00\",\"apdus\":12,\"map\":null},{\"bank\":{\"bankId\":1,"
+	EXPECT_TRUE(strstr(cards, "+00:00\",\"apdus\":12,\"cardTimeP50Us\":null,"
+			   "\"cardTimeP99Us\":null,\"map\":null},{\"bank\":{\"bankId\":1,"
 			   "\"slotNr\":5},\"reader\":\"R 5\",\"iccid\":\"8988211000000000005\","
 			   "\"imsi\":null,\"state\":\"present\",\"since\":\"") != NULL);
+	EXPECT_TRUE(strstr(cards, "\"apdus\":12,\"cardTimeP50Us\":1500,\"cardTimeP99Us\":20000,"
+			   "\"map\":{") != NULL);
 	EXPECT_TRUE(strstr(cards, "\"map\":{\"clientId\":23,\"slotNr\":0,\"state\":\"ACTIVE\","
 			   "\"clientName\":\"testclient\"}}]}") != NULL);
 	EXPECT_TRUE(strstr(cards, "\"slotNr\":8") == NULL);

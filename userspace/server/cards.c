@@ -78,6 +78,9 @@ int server_card_update(struct server *srv, struct peer *bp, const struct rspro_c
 	} else if (same_state(&c->info, ci) && !c->offline) {
 		c->info.apdus = ci->apdus;
 		c->info.has_apdus = ci->has_apdus;
+		c->info.has_card_time = ci->has_card_time;
+		c->info.card_time_p50_us = ci->card_time_p50_us;
+		c->info.card_time_p99_us = ci->card_time_p99_us;
 		return RSPRO_OK;
 	}
 	c->info = *ci;
