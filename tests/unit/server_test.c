@@ -354,7 +354,7 @@ TEST(card_reports_fill_get_cards)
 	EXPECT_TRUE(strstr(cards, "\"apdus\":12,\"cardTimeP50Us\":1500,\"cardTimeP99Us\":20000,"
 			   "\"map\":{") != NULL);
 	EXPECT_TRUE(strstr(cards, "\"map\":{\"clientId\":23,\"slotNr\":0,\"state\":\"ACTIVE\","
-			   "\"clientName\":\"testclient\"}}]}") != NULL);
+			   "\"clientName\":\"testclient\",\"modemPath\":null}}]}") != NULL);
 	EXPECT_TRUE(strstr(cards, "\"slotNr\":8") == NULL);
 	EXPECT_FALSE(b.closed);
 	EXPECT_EQ(405, http_json(S.rest, "DELETE", "/api/backend/v1/cards", NULL, body,
@@ -365,6 +365,90 @@ TEST(card_reports_fill_get_cards)
 	EXPECT_TRUE(strstr(cards, "\"state\":\"present\"") == NULL);
 	EXPECT_TRUE(strstr(cards, "\"state\":\"offline\"") != NULL);
 	tpeer_close(&c);
+	srv_stop();
+}
+
+/* The client's ConnectClientReq again, with @path: its ConnectClientRes result. */
+static int modem_path_update(struct tpeer *c, int client_id, int slot, const char *path)
+{
+	struct rspro_client_slot cs = { client_id, slot };
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+
+	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "testclient", "remsim-client", "test");
+	rspro_connect_client_req(&pdu, &id, &cs);
+	snprintf(pdu.connect_client_req.modem_path, sizeof(pdu.connect_client_req.modem_path),
+		 "%s", path);
+	if (tpeer_send(c, &pdu) || !tpeer_wait(c, RSPRO_CONNECT_CLIENT_RES, &pdu, 3000))
+		return -1;
+	return pdu.connect_res.result;
+}
+
+/*
+ * The modem slot: the server's ConnectClientRes announces "path"; a
+ * client's ConnectClientReq with its by-path name updates its registration
+ * (another identity is refused, the registration stays), and GET /cards and
+ * remsim-server cards show host/by-path for the card mapped to it; a client
+ * that told none shows its host, one not connected its id:slot.
+ */
+TEST(modem_path_reaches_get_cards)
+{
+	static const char path[] = "pci-0000:00:14.0-usb-0:1.2:1.0";
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+	struct tpeer b, c, d;
+	char table[256];
+	const char *cards;
+
+	setup();
+	srv_start(NULL);
+	ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 1, 8, -1));
+	ASSERT_TRUE(tpeer_connect(&c, loop, S.rspro) == 0);
+	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "testclient", "remsim-client", "test");
+	rspro_connect_client_req(&pdu, &id, &(struct rspro_client_slot){ 23, 0 });
+	ASSERT_EQ(0, tpeer_send(&c, &pdu));
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_CONNECT_CLIENT_RES, &pdu, 3000));
+	EXPECT_EQ(RSPRO_OK, pdu.connect_res.result);
+	EXPECT_TRUE(rspro_identity_has_ext(&pdu.connect_res.identity, RSPRO_EXT_PATH));
+	ASSERT_TRUE(tpeer_client(&d, loop, S.rspro, 24, 0));
+	EXPECT_EQ(RSPRO_OK, card_report(&b, 1, true, "8988211000000000001"));
+	EXPECT_EQ(RSPRO_OK, card_report(&b, 2, true, "8988211000000000002"));
+	EXPECT_EQ(RSPRO_OK, card_report(&b, 3, true, "8988211000000000003"));
+	ASSERT_EQ(201, post_map(1, 1, 23, 0));
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+	answer(&b, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+	ASSERT_EQ(201, post_map(1, 2, 24, 0));
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+	answer(&b, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+	ASSERT_EQ(201, post_map(1, 3, 25, 0));
+
+	EXPECT_EQ(RSPRO_OK, modem_path_update(&c, 23, 0, path));
+	/* someone else's identity on this connection: refused, nothing changes */
+	EXPECT_EQ(RSPRO_ILLEGAL_CLIENT_ID, modem_path_update(&c, 24, 0, "pci-other"));
+	EXPECT_FALSE(c.closed);
+	cards = get("cards");
+	TH_LOG("%s", cards);
+	EXPECT_TRUE(strstr(cards, "\"map\":{\"clientId\":23,\"slotNr\":0,\"state\":\"ACTIVE\","
+			   "\"clientName\":\"testclient\",\"modemPath\":\"pci-0000:00:14.0-usb-0:"
+			   "1.2:1.0\"}") != NULL);
+	EXPECT_TRUE(strstr(cards, "\"clientId\":24,\"slotNr\":0,\"state\":\"ACTIVE\","
+			   "\"clientName\":\"testclient\",\"modemPath\":null}") != NULL);
+	EXPECT_TRUE(strstr(cards, "pci-other") == NULL);
+
+	/* the table: host/by-path, host alone, id:slot of a client not connected */
+	snprintf(table, sizeof(table), "%s/cards.txt", dir);
+	ASSERT_EQ(0, shell("%s cards http://127.0.0.1:%d | tr -s ' ' >%s",
+			   daemon_bin("remsim-server"), S.rest, table));
+	EXPECT_EQ(0, shell("grep -q '^testclient/pci-0000:00:14.0-usb-0:1.2:1.0 23:0 1:1 ' %s",
+			   table));
+	EXPECT_EQ(0, shell("grep -q '^testclient 24:0 1:2 ' %s", table));
+	EXPECT_EQ(0, shell("grep -q '^25:0 25:0 1:3 ' %s", table));
+	/* the client gone, its path goes with it */
+	tpeer_close(&c);
+	tpeer_run(loop, 200);
+	EXPECT_TRUE(strstr(get("cards"), path) == NULL);
+	tpeer_close(&d);
+	tpeer_close(&b);
 	srv_stop();
 }
 

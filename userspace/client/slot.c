@@ -292,6 +292,12 @@ static void server_pdu(struct rspro_link *l, const struct rspro_pdu *pdu)
 	case RSPRO_CONFIG_CLIENT_BANK_REQ:
 		config_bank(s, pdu);
 		return;
+	case RSPRO_CONNECT_CLIENT_RES:
+		/* the answer to the modem path's update */
+		if (pdu->connect_res.result != RSPRO_OK)
+			LOGP(DMAIN, LOG_ERROR, s->name, "the server refused the modem path: %s",
+			     rspro_result_name(pdu->connect_res.result) ?: "unknown result");
+		return;
 	case RSPRO_CONFIG_CLIENT_ID_REQ:
 		LOGP(DMAIN, LOG_NOTICE, s->name, "server assigns client slot C%u:%u",
 		     pdu->config_client_id.client_id, pdu->config_client_id.slot_nr);
@@ -305,11 +311,35 @@ static void server_pdu(struct rspro_link *l, const struct rspro_pdu *pdu)
 	}
 }
 
+/*
+ * The modem slot's by-path name, in a ConnectClientReq that updates our
+ * registration, to a server that announced it keeps it ("path"): never to
+ * osmo-remsim-server, whose module does not define it.
+ */
+static void send_modem_path(struct rc_slot *s)
+{
+	struct rspro_error err = { "" };
+	struct rspro_pdu pdu;
+	int ret;
+
+	if (!s->cfg.modem_path[0] ||
+	    !rspro_identity_has_ext(rspro_link_peer_identity(s->server), RSPRO_EXT_PATH))
+		return;
+	rspro_connect_client_req(&pdu, &s->cfg.identity, &s->cfg.slot);
+	snprintf(pdu.connect_client_req.modem_path, sizeof(pdu.connect_client_req.modem_path),
+		 "%s", s->cfg.modem_path);
+	ret = rspro_link_send(s->server, &pdu, &err);
+	if (ret)
+		LOGP(DMAIN, LOG_ERROR, s->name, "cannot send the modem path: %s",
+		     ret == -EINVAL ? err.msg : strerror(-ret));
+}
+
 static void server_up(struct rspro_link *l)
 {
 	struct rc_slot *s = rspro_link_data(l);
 
 	s->stats.server_connects++;
+	send_modem_path(s);
 	if (s->state == RC_INIT) {
 		set_state(s, RC_UNCONFIGURED);
 		run_script(s, "event-server-connect");

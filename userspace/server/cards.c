@@ -138,11 +138,14 @@ const struct server_card *server_card_next_info(struct server *srv,
 		info->client = m->client;
 		info->map_state = map_state_name(m->state);
 		info->client_identity = NULL;
+		info->modem_path = NULL;
 		{
 			struct peer *cp = client_peer(srv, m->client);
 
-			if (cp)
+			if (cp) {
 				info->client_identity = &cp->identity;
+				info->modem_path = cp->modem_path[0] ? cp->modem_path : NULL;
+			}
 		}
 	}
 	return c;

@@ -30,7 +30,8 @@ static void cards_usage(FILE *f)
 		"usage: remsim-server cards [-j] [URL | -]\n"
 		"\n"
 		"Prints the card inventory of a running server: per bank slot the modem\n"
-		"slot mapped to it (client host, else client id:slot), client, bank slot,\n"
+		"slot mapped to it (client host/by-path name, the host alone if the client\n"
+		"did not tell its slot's, else client id:slot), client, bank slot,\n"
 		"reader, ICCID, IMSI, state, since when (UTC), APDUs, and the card's\n"
 		"answer time p50/p99 in ms (bankd's SCardTransmit).\n"
 		"\n"
@@ -189,7 +190,9 @@ static void ms_text(json_t *c, const char *key, char *buf, size_t size)
 static int print_row(json_t *c)
 {
 	json_t *bank = json_object_get(c, "bank"), *map = json_object_get(c, "map");
-	char modem[64] = "-", client[16] = "-", bslot[16], p50[24], p99[24];
+	char modem[320] = "-", client[16] = "-", bslot[16];	/* host 64, path 128 */
+	char p50[24], p99[24];
+	const char *host, *path;
 
 	if (!json_is_object(bank) || !json_is_integer(json_object_get(bank, "bankId")) ||
 	    !json_is_integer(json_object_get(c, "apdus")))
@@ -201,8 +204,16 @@ static int print_row(json_t *c)
 		snprintf(client, sizeof(client), "%d:%d",
 			 (int)json_integer_value(json_object_get(map, "clientId")),
 			 (int)json_integer_value(json_object_get(map, "slotNr")));
-		/* the client's host while it is connected; else its id */
-		snprintf(modem, sizeof(modem), "%s", str_or(map, "clientName", client));
+		/*
+		 * The client's host and its slot's by-path name while it is
+		 * connected and told it; else its id.
+		 */
+		host = str_or(map, "clientName", NULL);
+		path = str_or(map, "modemPath", NULL);
+		if (host && path)
+			snprintf(modem, sizeof(modem), "%s/%s", host, path);
+		else
+			snprintf(modem, sizeof(modem), "%s", host ? host : client);
 	}
 	ms_text(c, "cardTimeP50Us", p50, sizeof(p50));
 	ms_text(c, "cardTimeP99Us", p99, sizeof(p99));

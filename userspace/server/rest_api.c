@@ -226,10 +226,10 @@ static json_t *card_json(const struct server_card_info *ci)
 
 	utc_text(ci->since_us, since, sizeof(since));
 	if (ci->mapped)
-		map = json_pack("{s:i,s:i,s:s,s:s?}", "clientId", ci->client.client_id,
+		map = json_pack("{s:i,s:i,s:s,s:s?,s:s?}", "clientId", ci->client.client_id,
 				"slotNr", ci->client.slot_nr, "state", ci->map_state,
 				"clientName", ci->client_identity ? ci->client_identity->name :
-				NULL);
+				NULL, "modemPath", ci->modem_path);
 	o = json_pack("{s:{s:i,s:i},s:s?,s:s?,s:s?,s:s,s:s,s:I,s:o,s:o,s:o}",
 		      "bank", "bankId", ci->bank.bank_id, "slotNr", ci->bank.slot_nr,
 		      "reader", c->reader[0] ? c->reader : NULL,

@@ -91,6 +91,8 @@ struct peer {
 	char name[24];			/* "C23:0", "B1" or the address */
 	struct rspro_identity identity;
 	struct rspro_client_slot client;	/* PEER_CLIENT */
+	/* the client's modem slot by udev's ID_PATH ("": not told) */
+	char modem_path[RSPRO_MODEM_PATH_MAX + 1];
 	uint16_t bank_id, num_slots;		/* PEER_BANKD */
 	struct rspro_ip_port bankd_addr;	/* where clients reach it */
 	/* what this client was last told (all zero: nothing) */
