@@ -675,11 +675,22 @@ TEST_TIMEOUT(hundred_apdus_in_a_row, 120)
 /*
  * The owner answers each APDU 5 ms after reading it: the slot's latency
  * histogram counts every one, at 5 ms or more, and its median is in the
- * bucket of 5 ms, (4.19, 8.39] ms, or the next one when the VM is slow.
- * Time-outs are not timed, and a stats reset empties the histogram.
+ * bucket of 5 ms, (4.19, 8.39] ms, or the next one when the VM is slow
+ * (REMSIM_TEST_SLOW times more under make selftests-debug: the wake-up of
+ * the owner is in the measure). Time-outs are not timed, and a stats reset
+ * empties the histogram.
  */
 #define LAT_APDUS	10
 #define LAT_DELAY_NS	5000000ULL
+
+/* REMSIM_TEST_SLOW (1..100), as faults_test reads it. */
+static uint64_t slow_factor(void)
+{
+	const char *s = getenv("REMSIM_TEST_SLOW");
+	int f = s ? atoi(s) : 1;
+
+	return f >= 1 && f <= 100 ? f : 1;
+}
 
 static struct rsnl_latency latency(void)
 {
@@ -730,7 +741,8 @@ TEST_TIMEOUT(latency_histogram_times_answered_apdus, 60)
 	p50 = rsnl_latency_quantile(&lat, 500);
 	TH_LOG("p50 <= %llu ns, p99 <= %llu ns", (unsigned long long)p50,
 	       (unsigned long long)rsnl_latency_quantile(&lat, 990));
-	EXPECT_TRUE(p50 == 1ULL << 23 || p50 == 1ULL << 24);
+	EXPECT_GE(p50, 1ULL << 23);
+	EXPECT_LE(p50, (1ULL << 24) * slow_factor());
 
 	/* a time-out answers the modem, not the owner: not timed */
 	ASSERT_EQ(0, slot_set_param("remsim", "apdu_timeout", "300"));

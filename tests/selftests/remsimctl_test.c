@@ -598,7 +598,8 @@ TEST(monitor_signals_carry_the_slot)
 /*
  * APDUs answered 5 ms after they are read: stats prints the median and
  * p99 latency as the upper bound of their bucket in microseconds, 8389
- * (2^23 ns) or, on a slow VM, the next bucket's 16778; -j has the same.
+ * (2^23 ns) or, on a slow VM, the next bucket's 16778 (more with
+ * REMSIM_TEST_SLOW, make selftests-debug); -j has the same.
  */
 TEST(stats_print_apdu_latency)
 {
@@ -606,6 +607,7 @@ TEST(stats_print_apdu_latency)
 	const struct timespec delay = { 0, 5000000 };
 	unsigned long long p50 = 0, p99 = 0;
 	struct slot_fixture fx;
+	int slow;
 	json_t *j, *lat;
 	json_error_t err;
 	const char *p;
@@ -627,7 +629,10 @@ TEST(stats_print_apdu_latency)
 	p = strstr(out, " p50_us ");
 	ASSERT_TRUE(p != NULL);
 	ASSERT_EQ(2, sscanf(p, " p50_us %llu p99_us %llu", &p50, &p99));
-	EXPECT_TRUE(p50 == 8389 || p50 == 16778);
+	slow = getenv("REMSIM_TEST_SLOW") ? atoi(getenv("REMSIM_TEST_SLOW")) : 1;
+	if (slow < 1 || slow > 100)
+		slow = 1;
+	EXPECT_TRUE(p50 == 8389 || p50 == 16778 || (slow > 1 && p50 > 16778));
 	EXPECT_GE(p99, p50);
 
 	ASSERT_EQ(0, ctl("-j stats %u", fx.index));
