@@ -625,30 +625,54 @@ TEST(link_sees_a_peer_back_within_the_fast_window)
 	mini_stop(&s);
 }
 
+/*
+ * The step for each time away, each delay in [3/4, 1] of it (the whole
+ * range used). Where a step changes, in the new step's length before its
+ * time, either step's range and nothing else.
+ */
 TEST(backoff_fast_then_osmo_steps)
 {
 	static const struct {
-		unsigned int away_ms, lo, hi;
+		unsigned int away_ms, lo, hi, lo2, hi2;
 	} t[] = {
-		{ 0, 100, 250 }, { 4999, 100, 250 },
-		{ 5000, 750, 1000 }, { 29999, 750, 1000 },
-		{ 30000, 1500, 2000 }, { 89999, 1500, 2000 },
-		{ 90000, 3000, 4000 }, { 209999, 3000, 4000 },
-		{ 210000, 6000, 8000 }, { 449999, 6000, 8000 },
-		{ 450000, 12000, 16000 }, { 4000000000u, 12000, 16000 },
+		{ 0, 100, 250, 0, 0 }, { 3999, 100, 250, 0, 0 },
+		{ 4500, 100, 250, 750, 1000 },
+		{ 5000, 750, 1000, 0, 0 }, { 27999, 750, 1000, 0, 0 },
+		{ 29000, 750, 1000, 1500, 2000 },
+		{ 30000, 1500, 2000, 0, 0 }, { 85999, 1500, 2000, 0, 0 },
+		{ 88000, 1500, 2000, 3000, 4000 },
+		{ 90000, 3000, 4000, 0, 0 }, { 201999, 3000, 4000, 0, 0 },
+		{ 206000, 3000, 4000, 6000, 8000 },
+		{ 210000, 6000, 8000, 0, 0 }, { 433999, 6000, 8000, 0, 0 },
+		{ 442000, 6000, 8000, 12000, 16000 },
+		{ 450000, 12000, 16000, 0, 0 }, { 4294967295u, 12000, 16000, 0, 0 },
 	};
-	unsigned int i, lo, hi;
+	unsigned int i, lo, hi, first, second, other;
 	uint32_t r;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		lo = ~0u;
 		hi = 0;
-		/* the whole range of the jitter is used and never left */
-		for (r = 0; r < 20000; r++) {
+		first = second = other = 0;
+		/* every low half (the delay), high halves spread over the range */
+		for (r = 0; r < 65536; r++) {
 			unsigned int d = rspro_backoff_ms(t[i].away_ms, r * 2654435761u);
 
 			lo = d < lo ? d : lo;
 			hi = d > hi ? d : hi;
+			if (d >= t[i].lo && d <= t[i].hi)
+				first++;
+			else if (t[i].hi2 && d >= t[i].lo2 && d <= t[i].hi2)
+				second++;
+			else
+				other++;
+		}
+		EXPECT_EQ(0u, other);
+		if (t[i].hi2) {
+			/* about half each, at the middle of the change */
+			EXPECT_GE(first, 65536u / 4);
+			EXPECT_GE(second, 65536u / 4);
+			continue;
 		}
 		EXPECT_EQ(t[i].lo, lo);
 		EXPECT_EQ(t[i].hi, hi);

@@ -97,7 +97,10 @@ unsigned long rspro_link_tls_resumed(const struct rspro_link *l);
  * jitter. Away less than RSPRO_BACKOFF_FAST_MS: 100..250 ms. Then
  * osmo-remsim's steps by time: 1 s until 30 s, 2 s until 90 s, 4 s until
  * 210 s, 8 s until 450 s, then RSPRO_BACKOFF_MAX_MS; each delay in [3/4, 1]
- * of its step. The first attempt after a drop or a start goes at once.
+ * of its step. Each change of step comes at a random point of the new
+ * step's length before its time (the fast retries end between 4 and 5 s),
+ * so that links lost together do not change step together. The first
+ * attempt after a drop or a start goes at once.
  */
 unsigned int rspro_backoff_ms(unsigned int away_ms, uint32_t rnd);
 #define RSPRO_BACKOFF_FAST_MS		5000
