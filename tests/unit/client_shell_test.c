@@ -408,6 +408,62 @@ TEST_TIMEOUT(same_bankd_again_connects_at_once_keeps_a_live_session, 30)
 	ev_loop_free(loop);
 }
 
+/*
+ * The same for a link whose TCP connect is pending: the bankd's accept
+ * queue was full, its SYN dropped, and the kernel sends it again only 1 s
+ * later. Told its bankd again, the client connects anew at once.
+ */
+TEST_TIMEOUT(same_bankd_again_restarts_a_pending_connect, 30)
+{
+	struct ev_loop *loop = ev_loop_new();
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+	int lsrv, lbank, fd, n, i, flood[8];
+	struct tpeer srv;
+	struct shell sh;
+	uint64_t t0;
+
+	if (dir[strlen(dir) - 1] == 'X')
+		ASSERT_TRUE(mkdtemp(dir) != NULL);
+	ASSERT_TRUE(loop != NULL);
+	lsrv = net_listen("127.0.0.1", 0, 8);
+	lbank = net_listen("127.0.0.1", 0, 0);
+	ASSERT_GE(lsrv, 0);
+	ASSERT_GE(lbank, 0);
+	/* a full accept queue: the next SYN is dropped */
+	n = tcp_flood(net_local_port(lbank), flood, 8);
+	ASSERT_GE(n, 2);
+	tpeer_run(loop, 100);
+	rspro_port = net_local_port(lsrv);
+	shell_start(&sh, NULL);
+	ASSERT_EQ(0, tpeer_accept(&srv, loop, lsrv, 5000));
+	ASSERT_TRUE(tpeer_wait(&srv, RSPRO_CONNECT_CLIENT_REQ, &pdu, 5000));
+	rspro_identity_init(&id, RSPRO_COMP_SERVER, "fake", "remsim-server", "test");
+	rspro_connect_client_res(&pdu, &id, RSPRO_OK);
+	ASSERT_EQ(0, tpeer_send(&srv, &pdu));
+	tell_bankd(&srv, net_local_port(lbank));
+	ASSERT_TRUE(tpeer_wait(&srv, RSPRO_CONFIG_CLIENT_BANK_RES, NULL, 2000));
+	tpeer_run(loop, 300);
+	/* the queue emptied: only the flood's connections were in it */
+	for (i = 0; i < n; i++)
+		close(flood[i]);
+	while ((fd = accept4(lbank, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
+		close(fd);
+	t0 = ev_now_ns();
+	tell_bankd(&srv, net_local_port(lbank));
+	fd = accept_within(loop, lbank, 3000);
+	ASSERT_GE(fd, 0);
+	ksft_print_msg("bankd link connected %llu ms after the server said so\n",
+		       (unsigned long long)((ev_now_ns() - t0) / 1000000));
+	EXPECT_LE(ev_now_ns() - t0, 150 * 1000000ull);
+	close(fd);
+	tpeer_close(&srv);
+	close(lbank);
+	close(lsrv);
+	EXPECT_EQ(0, shell_stop(&sh));
+	ev_loop_free(loop);
+}
+
 int main(int argc, char **argv)
 {
 	int ret;

@@ -250,10 +250,13 @@ static void apply_bank(struct rc_slot *s, struct rspro_bank_slot bank,
 	if (same) {
 		/*
 		 * The server tells us again when our bankd registered again
-		 * (RSPRO_EXT_RETELL): a link waiting out its back-off connects
-		 * now; a live session stays.
+		 * (RSPRO_EXT_RETELL): a link waiting out its back-off, or a
+		 * connect whose SYN may have gone while the bankd was down,
+		 * starts over now; a live session or one being opened stays.
 		 */
-		if (rspro_link_state(s->bankd) == RSPRO_LINK_REESTABLISH_DELAY) {
+		enum rspro_link_state ls = rspro_link_state(s->bankd);
+
+		if (ls == RSPRO_LINK_REESTABLISH_DELAY || ls == RSPRO_LINK_REESTABLISH) {
 			LOGP(DMAIN, LOG_INFO, s->name, "bankd is back: connecting now");
 			rspro_link_start(s->bankd);
 		}
