@@ -626,6 +626,45 @@ TEST(link_sees_a_peer_back_within_the_fast_window)
 }
 
 /*
+ * A peer that accepts and drops each link at once (a server that says ok
+ * and dies) must not keep it in the fast retries: a connection shorter
+ * than RSPRO_BACKOFF_STABLE_MS leaves the clock running, so past the fast
+ * window the link reconnects once a 1 s step, not every 100-250 ms.
+ */
+TEST(link_to_a_peer_that_drops_at_once_slows_down)
+{
+	struct mini_server s;
+	struct link_log g;
+	struct rspro_link *l;
+	uint64_t t0, t;
+	int i, port, ups_late = -1;
+
+	setup();
+	port = mini_start(&s);
+	l = client_link(port, &g);
+	rspro_link_start(l);
+	t0 = ev_now_ns();
+	while ((t = ev_now_ns() - t0) < 7000 * 1000000ull) {
+		ev_run_once(loop, 10);
+		if (g.up_now) {
+			for (i = 0; i < s.n; i++)
+				if (s.peers[i].conn) {
+					rspro_conn_close(s.peers[i].conn);
+					s.peers[i].conn = NULL;
+				}
+			s.n = 0;
+		}
+		if (ups_late < 0 && t >= 5500 * 1000000ull)
+			ups_late = g.ups;
+	}
+	/* fast at first, then at most two in the last 1.5 s */
+	EXPECT_GE(g.ups, 12);
+	EXPECT_LE(g.ups - ups_late, 2);
+	rspro_link_free(l);
+	mini_stop(&s);
+}
+
+/*
  * The step for each time away, each delay in [3/4, 1] of it (the whole
  * range used). Where a step changes, in the new step's length before its
  * time, either step's range and nothing else.
