@@ -14,7 +14,8 @@
  * osmo-remsim's: an identical map leaves the session alone, a client
  * without a map or card waits on its connection, a reconnecting one is
  * served at once. Silent peers and connection floods at the descriptor
- * limit are survived. A bankd off port 9999 behind osmo-remsim-server says
+ * limit are survived. A server that restarts is seen within a quarter
+ * second of listening again. A bankd off port 9999 behind osmo-remsim-server says
  * that its clients cannot reach it. A reader map that is bad or serves
  * nothing stops it at start-up; rows it ignores are warned about, or with
  * --strict refused.
@@ -1008,6 +1009,41 @@ TEST_TIMEOUT(reconnect_storm_is_cut_at_its_address, 60)
 	ASSERT_EQ(24, transceive(&c, 61, 0, status_cmd, sizeof(status_cmd), resp));
 	tpeer_close(&c);
 	teardown();
+}
+
+/*
+ * The server restarts: its port is closed for 3.3 s. bankd's link, live for
+ * over a second, retries every 100-250 ms and registers again within a
+ * quarter second of the port listening, not at the next 1 s step of
+ * osmo-remsim's table (0.7 s later there); the map the server sends again
+ * is taken.
+ */
+TEST_TIMEOUT(server_restart_is_seen_at_once_and_bankd_registers_again, 60)
+{
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+	uint64_t t0;
+
+	setup_fake_server(1);
+	ASSERT_EQ(RSPRO_OK, fake_map(RSPRO_CREATE_MAPPING_REQ, 0, 23));
+	tpeer_run(loop, 1200);
+	close(fake_lfd);
+	tpeer_close(&fake);
+	tpeer_run(loop, 3300);
+	fake_lfd = net_listen("127.0.0.1", rspro_port, 4);
+	ASSERT_GE(fake_lfd, 0);
+	t0 = ev_now_ns();
+	ASSERT_EQ(0, tpeer_accept(&fake, loop, fake_lfd, 5000));
+	ASSERT_TRUE(tpeer_wait(&fake, RSPRO_CONNECT_BANK_REQ, &pdu, 5000));
+	ksft_print_msg("bankd registered again %llu ms after the server listened\n",
+		       (unsigned long long)((ev_now_ns() - t0) / 1000000));
+	EXPECT_LE(ev_now_ns() - t0, 300 * 1000000ull);
+	EXPECT_EQ(BANK, pdu.connect_bank_req.bank_id);
+	rspro_identity_init(&id, RSPRO_COMP_SERVER, "srv", "remsim-server", "1.1.3");
+	rspro_connect_bank_res(&pdu, &id, RSPRO_OK);
+	ASSERT_EQ(0, tpeer_send(&fake, &pdu));
+	EXPECT_EQ(RSPRO_OK, fake_map(RSPRO_CREATE_MAPPING_REQ, 0, 23));
+	teardown_fake_server();
 }
 
 /*

@@ -202,6 +202,55 @@ TEST(map_reaches_bankd_then_client)
 	srv_stop();
 }
 
+/*
+ * A bankd that registers again (restarted, or only its server link lost):
+ * once its map is active again, a client that announced "retell" hears its
+ * unchanged bankd again, so that one waiting out its back-off connects at
+ * once; an osmo-remsim client, which would drop a live bankd session on it,
+ * hears nothing, as from osmo-remsim-server. Nothing before the map is
+ * active, nothing on a second CreateMappingRes of the same connection.
+ */
+TEST(bankd_back_retells_only_clients_that_take_it)
+{
+	struct rspro_pdu pdu;
+	struct tpeer b, c, o;
+	int i;
+
+	setup();
+	srv_start(NULL);
+	ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 1, 8, 9555));
+	ASSERT_EQ(RSPRO_OK, tpeer_client_exts(&c, loop, S.rspro, 23, 0, RSPRO_EXT_RETELL));
+	ASSERT_TRUE(tpeer_client(&o, loop, S.rspro, 24, 0));
+	ASSERT_EQ(201, post_map(1, 5, 23, 0));
+	ASSERT_EQ(201, post_map(1, 6, 24, 0));
+	for (i = 0; i < 2; i++) {
+		ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+		answer(&b, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+	}
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, NULL, 3000));
+	ASSERT_TRUE(tpeer_wait(&o, RSPRO_CONFIG_CLIENT_BANK_REQ, NULL, 3000));
+	for (i = 0; i < 2; i++) {
+		/* the bankd goes and comes back */
+		tpeer_close(&b);
+		tpeer_run(loop, 100);
+		ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 1, 8, 9555));
+		ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+		EXPECT_EQ(0, tpeer_settle(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, 100));
+		answer(&b, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+		ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+		answer(&b, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+		ASSERT_TRUE(tpeer_wait(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, &pdu, 3000));
+		EXPECT_EQ(5, pdu.config_client_bank.bank.slot_nr);
+		EXPECT_EQ(9555, pdu.config_client_bank.bankd.port);
+		EXPECT_EQ(0, tpeer_settle(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, 200));
+		EXPECT_EQ(0, tpeer_settle(&o, RSPRO_CONFIG_CLIENT_BANK_REQ, 0));
+	}
+	tpeer_close(&b);
+	tpeer_close(&c);
+	tpeer_close(&o);
+	srv_stop();
+}
+
 TEST(osmo_bankd_gets_port_9999_and_refusals_count)
 {
 	struct rspro_pdu pdu;

@@ -247,8 +247,21 @@ static void apply_bank(struct rc_slot *s, struct rspro_bank_slot bank,
 		set_state(s, RC_UNCONFIGURED);
 		return;
 	}
-	if (same)
+	if (same) {
+		/*
+		 * The server tells us again when our bankd registered again
+		 * (RSPRO_EXT_RETELL): a link waiting out its back-off, or a
+		 * connect whose SYN may have gone while the bankd was down,
+		 * starts over now; a live session or one being opened stays.
+		 */
+		enum rspro_link_state ls = rspro_link_state(s->bankd);
+
+		if (ls == RSPRO_LINK_REESTABLISH_DELAY || ls == RSPRO_LINK_REESTABLISH) {
+			LOGP(DMAIN, LOG_INFO, s->name, "bankd is back: connecting now");
+			rspro_link_start(s->bankd);
+		}
 		return;
+	}
 	/*
 	 * A new bankd or bank slot. The same one again (the server came
 	 * back) keeps a working link: osmo-remsim reconnects and resets the
@@ -376,6 +389,8 @@ struct rc_slot *rc_slot_new(struct ev_loop *loop, const struct rc_cfg *cfg,
 	snprintf(lcfg.host, sizeof(lcfg.host), "%s", cfg->server_host);
 	lcfg.port = cfg->server_port;
 	lcfg.identity = cfg->identity;
+	/* the server may tell us our bankd again: apply_bank() copes */
+	rspro_identity_set_exts(&lcfg.identity, RSPRO_EXT_RETELL);
 	lcfg.client_slot = cfg->slot;
 	lcfg.peer_type = RSPRO_COMP_SERVER;
 	lcfg.conn.ka_interval_ms = cfg->ka_interval_ms;

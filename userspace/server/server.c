@@ -359,6 +359,20 @@ static void connect_bank_update(struct peer *p, const struct rspro_pdu *pdu)
 			update_client(srv, m->client);
 }
 
+/*
+ * Marks @c's client to be told its bankd again when its map is active. Only
+ * a client that announced RSPRO_EXT_RETELL: an osmo-remsim client drops a
+ * live bankd session on every ConfigClientBankReq (the bankd may have lost
+ * only its server link), so it keeps osmo-remsim-server's behaviour.
+ */
+static void retell_client(struct server *srv, struct rspro_client_slot c)
+{
+	struct peer *cp = client_peer(srv, c);
+
+	if (cp && rspro_identity_has_ext(&cp->identity, RSPRO_EXT_RETELL))
+		cp->retell = true;
+}
+
 static void connect_bank_req(struct peer *p, const struct rspro_pdu *pdu)
 {
 	struct server *srv = p->srv;
@@ -392,11 +406,16 @@ static void connect_bank_req(struct peer *p, const struct rspro_pdu *pdu)
 	     "bankd connected from %s with %u slots, clients reach it at %s",
 	     rspro_conn_peer(p->conn), p->num_slots, addr);
 	bank_res(p, RSPRO_OK);
-	/* whatever this bank had is new to this connection */
+	/*
+	 * whatever this bank had is new to this connection; its clients that
+	 * can take it hear of it once the map is active again, so that one
+	 * waiting out its back-off toward this bankd connects at once
+	 */
 	for (m = srv->maps; m; m = m->next)
 		if (m->bank.bank_id == p->bank_id && !m->deleted) {
 			m->state = MAP_NEW;
 			m->refused = false;
+			retell_client(srv, m->client);
 		}
 	push(srv, p);
 }

@@ -98,6 +98,11 @@ struct peer {
 	/* what this client was last told (all zero: nothing) */
 	struct rspro_bank_slot told_bank;
 	struct rspro_ip_port told_addr;
+	/*
+	 * its bankd registered again: tell it again even unchanged, as it
+	 * announced RSPRO_EXT_RETELL (a live session stays)
+	 */
+	bool retell;
 };
 
 struct server {

@@ -324,6 +324,12 @@ void rspro_error_ind(struct rspro_pdu *pdu, enum rspro_component sender,
 #define RSPRO_EXT_CARDS		"cards"
 /* ConnectClientReq.modemPath: the server shows the client's modem slot */
 #define RSPRO_EXT_PATH		"path"
+/*
+ * No new element: a client that keeps a live bankd session on an unchanged
+ * ConfigClientBankReq and connects at once on one while its link waits out
+ * the back-off; the server then tells it again when its bankd is back.
+ */
+#define RSPRO_EXT_RETELL	"retell"
 
 /* Sets hwModel to announce @names ("addr" or "addr,x"); -EINVAL if too long. */
 int rspro_identity_set_exts(struct rspro_identity *id, const char *names);
