@@ -201,9 +201,6 @@ SERVER_SRCS	:= $(wildcard userspace/server/*.c)
 $(B)/bin/remsim-server: $(patsubst %.c,$(B)/obj/%.o,$(SERVER_SRCS)) $(LIBRSPRO) $(LIBDAEMON)
 	$(call link)
 $(B)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson
-# the installed dashboard's directory (install.mk's DATADIR, not known yet here)
-$(B)/obj/userspace/server/%.o $(B)/san/obj/userspace/server/%.o: \
-	ALL_CFLAGS += -DREMSIM_DATADIR='"$(or $(DATADIR),$(or $(PREFIX),/usr/local)/share)"'
 
 
 SOFTSIMD_SRCS	:= $(wildcard userspace/softsimd/*.c)

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,6 +27,24 @@ static const struct {
 	{ "app.js",	"text/javascript; charset=utf-8" },
 	{ "style.css",	"text/css; charset=utf-8" },
 };
+
+void dashboard_default_dir(char *dir, size_t size)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n <= 0) {
+		snprintf(dir, size, "/usr/share/remsim/dashboard");
+		return;
+	}
+	exe[n] = 0;
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = 0;
+	if ((size_t)snprintf(dir, size, "%s/" DASHBOARD_BESIDE, exe) >= size)
+		snprintf(dir, size, "/usr/share/remsim/dashboard");
+}
 
 bool dashboard_url(const char *method, const char *url)
 {
@@ -70,8 +89,8 @@ static void log_missing(const char *path, int err)
 		return;
 	said = true;
 	LOGP(DREST, LOG_ERROR, "rest",
-	     "dashboard: %s: %s (make install puts the files in %s; --dashboard DIR names another place)",
-	     path, strerror(err), DASHBOARD_DEFAULT_DIR);
+	     "dashboard: %s: %s (make install puts the files in PREFIX/share/remsim/dashboard; --dashboard DIR names another place)",
+	     path, strerror(err));
 }
 
 static enum MHD_Result send_file(struct MHD_Connection *c, const char *dir, size_t i)

@@ -6,11 +6,10 @@
 #include <microhttpd.h>
 #include <stdbool.h>
 
-/* Where `make install` puts the files; --dashboard names another place. */
-#ifndef REMSIM_DATADIR
-#define REMSIM_DATADIR		"/usr/local/share"
-#endif
-#define DASHBOARD_DEFAULT_DIR	REMSIM_DATADIR "/remsim/dashboard"
+#include <stddef.h>
+
+/* Where `make install` puts the files, from the program's directory. */
+#define DASHBOARD_BESIDE	"../share/remsim/dashboard"
 /* The largest file served: the page is a few kB, this is a bound, not a goal. */
 #define DASHBOARD_FILE_MAX	(1 << 20)
 
@@ -19,6 +18,11 @@
  * or "/dashboard/...". These need no token: the files hold no data, every
  * figure the page shows it asks the REST API for, with the user's token.
  */
+/*
+ * The default directory: DASHBOARD_BESIDE from the directory the program
+ * runs from (/usr/bin -> /usr/share/remsim/dashboard, whatever PREFIX was).
+ */
+void dashboard_default_dir(char *dir, size_t size);
 bool dashboard_url(const char *method, const char *url);
 /*
  * Answers a dashboard request from the files in @dir ("" when it is off):

@@ -62,7 +62,8 @@ static void usage(FILE *f)
 		"      --rest-auth on|off     REST needs a bearer token (default off)\n"
 		"      --audit-max N          audit lines kept in the database (100000)\n"
 		"      --dashboard DIR|off    the web dashboard's files, served at /dashboard/\n"
-		"                             (default %s)\n"
+		"                             (default ../share/remsim/dashboard from the\n"
+		"                             program's directory)\n"
 		"%s"
 		"      --metrics ADDR:PORT    Prometheus GET /metrics there (default off;\n"
 		"                             PORT or :PORT alone: 127.0.0.1 only)\n"
@@ -74,7 +75,7 @@ static void usage(FILE *f)
 		"  -h, --help                 this text\n"
 		"\n"
 		"See remsim-server(8).\n", DEFAULT_CONF,
-		SERVER_DEFAULT_DB, DASHBOARD_DEFAULT_DIR, rspro_tls_usage);
+		SERVER_DEFAULT_DB, rspro_tls_usage);
 }
 
 enum {
