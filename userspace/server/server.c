@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "remsim/log.h"
+#include "dashboard.h"
 #include "server.h"
 
 void server_cfg_default(struct server_cfg *cfg)
@@ -35,6 +36,7 @@ void server_cfg_default(struct server_cfg *cfg)
 	cfg->rest.deadline_ms = 10000;
 	cfg->rest.conn_max = 1000;
 	cfg->rest.conn_per_addr = 8;
+	dashboard_default_dir(cfg->rest.dashboard, sizeof(cfg->rest.dashboard));
 	cfg->audit_max = 100000;
 }
 

@@ -35,6 +35,8 @@ struct rest_cfg {
 	char tls_key[256];
 	/* bearer tokens required (--rest-auth) */
 	bool auth;
+	/* the dashboard's files (--dashboard), "" when it is off */
+	char dashboard[256];
 };
 
 struct rest_cfg *server_rest_cfg(struct server *srv);
