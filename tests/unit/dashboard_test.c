@@ -120,6 +120,11 @@ static void hostile_bank(struct tpeer *t, struct ev_loop *loop, int port)
 	snprintf(pdu.connect_bank_req.card_info.reader, RSPRO_READER_MAX + 1, "%s",
 		 HOSTILE_READER);
 	snprintf(pdu.connect_bank_req.card_info.iccid, RSPRO_ICCID_MAX + 1, "8949000000000000002");
+	pdu.connect_bank_req.card_info.has_apdus = true;
+	pdu.connect_bank_req.card_info.apdus = 42;
+	pdu.connect_bank_req.card_info.has_card_time = true;
+	pdu.connect_bank_req.card_info.card_time_p50_us = 1500;
+	pdu.connect_bank_req.card_info.card_time_p99_us = 9000;
 	ASSERT_EQ(0, tpeer_send(t, &pdu));
 	ASSERT_TRUE(tpeer_wait(t, RSPRO_CONNECT_BANK_RES, &pdu, 5000));
 	ASSERT_EQ(RSPRO_OK, pdu.connect_res.result);
@@ -195,6 +200,11 @@ TEST_TIMEOUT(an_operator_sees_the_cards_and_remaps_a_modem_slot, 180)
 	EXPECT_STREQ("0", page_text(&b, "String(document.querySelectorAll('main img, main b, main i')"
 				    ".length)", buf, sizeof(buf)));
 	EXPECT_STREQ("remsim", page_text(&b, "document.title", buf, sizeof(buf)));
+	/* what that bankd reported of its card: APDUs and card time */
+	EXPECT_STREQ("42", page_text(&b, "document.querySelector("
+			"'#cards tr[data-bank=\"2:0\"] td:nth-child(7)').textContent", buf, sizeof(buf)));
+	EXPECT_STREQ("1.50 / 9.00 ms", page_text(&b, "document.querySelector("
+			"'#cards tr[data-bank=\"2:0\"] td:nth-child(9)').textContent", buf, sizeof(buf)));
 	shot(&b, "overview");
 
 	/* map C10:0 to bank slot 1:1 from the page */
