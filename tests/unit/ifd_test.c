@@ -308,25 +308,17 @@ static long since_ms(const struct timespec *t0)
 }
 
 /* pcscd with remsim-ifd readers for clients 23:0, 24:0 ..., for the chain's server */
-static void start_ifd_pcscd_with(struct pcsc_env *e, const struct chain *c,
-				 unsigned int readers, const char *more)
+static void start_ifd_pcscd_with(struct pcsc_env *e, struct chain *c, unsigned int readers,
+				 const char *more)
 {
-	char lib[PATH_MAX], conf[4096];
-	size_t len = 0;
-	unsigned int i;
+	char words[200];
 
-	ASSERT_EQ(0, pcsc_env_ifd_lib(lib, sizeof(lib)));
-	for (i = 0; i < readers; i++)
-		len += snprintf(conf + len, sizeof(conf) - len,
-				"FRIENDLYNAME \"remsim %u:0\"\nDEVICENAME \"server=127.0.0.1:%d "
-				"client=%u slot=0 timeout=2000 %s\"\nLIBPATH %s\n\n", 23 + i,
-				c->rspro_port, 23 + i, more, lib);
-	ASSERT_LT(len, sizeof(conf));
+	snprintf(words, sizeof(words), "timeout=2000 %s", more);
 	/* this process asks only this pcscd (the chain's are asked from children) */
-	ASSERT_EQ(0, pcsc_env_start_readers(e, conf));
+	ASSERT_EQ(0, chain_start_ifd(c, e, readers, 23, words));
 }
 
-static void start_ifd_pcscd(struct pcsc_env *e, const struct chain *c, unsigned int readers)
+static void start_ifd_pcscd(struct pcsc_env *e, struct chain *c, unsigned int readers)
 {
 	start_ifd_pcscd_with(e, c, readers, "");
 }
@@ -455,27 +447,21 @@ TEST_TIMEOUT(card_of_the_bank_through_pcscd, 150)
 	shell("rm -rf %s", ifd.dir);
 }
 
-/* TLS on both links, as an install runs, the credentials from a conf file. */
+/*
+ * TLS on both links, as an install runs, the credentials from a conf file
+ * (chain_start_ifd() writes it for a chain with TLS).
+ */
 TEST_TIMEOUT(card_over_tls, 120)
 {
 	static struct chain c;
 	static struct pcsc_env ifd;
 	struct chain_opts o = { .cards = 1, .no_client = true, .tls = true };
-	char conf[160], more[200];
 	SCARDCONTEXT ctx;
 	SCARDHANDLE h;
-	FILE *f;
 
 	ASSERT_EQ(0, chain_start_opts(&c, &o));
 	ASSERT_EQ(201, chain_map(&c, 0, 23, 0));
-	snprintf(conf, sizeof(conf), "%s/ifd.conf", c.dir);
-	f = fopen(conf, "w");
-	ASSERT_TRUE(f != NULL);
-	fprintf(f, "tls = on\ntls-ca = %1$s/ca.pem\ntls-crl = %1$s/crl.pem\n"
-		"tls-cert = %1$s/client-0-1023.pem\ntls-key = %1$s/client-0-1023.key\n", c.pki);
-	fclose(f);
-	snprintf(more, sizeof(more), "conf=%s", conf);
-	start_ifd_pcscd_with(&ifd, &c, 1, more);
+	start_ifd_pcscd(&ifd, &c, 1);
 	ASSERT_EQ(SCARD_S_SUCCESS, SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx));
 	ASSERT_TRUE(wait_card(ctx, true, 20000));
 	h = connect_card(ctx);
