@@ -22,10 +22,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "card.h"
 #include "chain.h"
 #include "daemon.h"
 #include "ktap.h"
 #include "pcsc_env.h"
+#include "session.h"
 #include "../../userspace/ifd/ifd.h"
 
 /* --- the APDU mapping against a scripted card --- */
@@ -371,6 +373,56 @@ static void read_iccid(SCARDHANDLE h)
 	EXPECT_EQ(0, strcmp(hex, "988802000000000000f09000"));
 }
 
+/* An APDU as bytes: 0 and data then SW in @rx, or the PC/SC error. */
+static LONG apdu_bytes(SCARDHANDLE h, const uint8_t *cmd, DWORD len, uint8_t *rx, DWORD *rxlen)
+{
+	return SCardTransmit(h, SCARD_PCI_T0, cmd, len, NULL, rx, rxlen);
+}
+
+/*
+ * USIM AUTHENTICATE through PC/SC on card 0, the network's side from
+ * session.h: RES, CK and IK are what MILENAGE gives the network. The same
+ * command again is a replay of its AUTN, which the card refuses with a
+ * synchronisation failure: the first reached it, and the softsim's log
+ * has that RAND twice, not more, so each reached it exactly once.
+ */
+static void authenticate(SCARDHANDLE h, struct pcsc_env *bank)
+{
+	uint8_t rx[300], res[8], ck[16], ik[16];
+	struct card_profile prof;
+	struct session_auth a;
+	char hex[700], rand_hex[33];
+	DWORD rxlen;
+	int ret = -EAGAIN, i;
+
+	/* ADF.USIM by its AID's first 7 bytes (case 4) */
+	ASSERT_EQ(SCARD_S_SUCCESS, apdu(h, "00a4040407a000000087100200", hex));
+	EXPECT_EQ(0, strcmp(hex + strlen(hex) - 4, "9000"));
+	card_profile_default(&prof, 0);
+	session_auth_init(&a, prof.ki, prof.opc, (uint64_t)(time(NULL) & 0xffff) << 5);
+	/* a card whose SQN is ahead gets one resynchronisation, as from a network */
+	for (i = 0; i < 2 && ret == -EAGAIN; i++) {
+		rxlen = sizeof(rx);
+		ASSERT_EQ(SCARD_S_SUCCESS, apdu_bytes(h, a.cmd, sizeof(a.cmd), rx, &rxlen));
+		ASSERT_GE(rxlen, 2);
+		/* the 61xx of case 4 was followed by the reader: data and 9000 */
+		ASSERT_EQ(0x90, rx[rxlen - 2]);
+		ret = session_auth_check(&a, rx, rxlen - 2, res, ck, ik);
+	}
+	ASSERT_EQ(0, ret);
+	for (i = 0; i < 16; i++)
+		sprintf(rand_hex + 2 * i, "%02x", a.rand[i]);
+
+	rxlen = sizeof(rx);
+	ASSERT_EQ(SCARD_S_SUCCESS, apdu_bytes(h, a.cmd, sizeof(a.cmd), rx, &rxlen));
+	ASSERT_GE(rxlen, 2);
+	EXPECT_EQ(0x90, rx[rxlen - 2]);
+	EXPECT_EQ(0xdc, rx[0]);
+	/* the AUTS is the card's own (its MAC-S checked) */
+	EXPECT_EQ(-EAGAIN, session_auth_check(&a, rx, rxlen - 2, res, ck, ik));
+	EXPECT_EQ(2, pcsc_env_count_commands(bank, 0, rand_hex));
+}
+
 static SCARDHANDLE connect_reader(SCARDCONTEXT ctx, const char *reader)
 {
 	SCARDHANDLE h = 0;
@@ -413,6 +465,7 @@ TEST_TIMEOUT(card_of_the_bank_through_pcscd, 150)
 	EXPECT_EQ(0x3b, atr[0]);
 	EXPECT_GT(atrlen, 2);
 	read_iccid(h);
+	authenticate(h, &c.bank[0].env);
 	/* a warm reset goes to the bank's card, the card answers on */
 	EXPECT_EQ(SCARD_S_SUCCESS, SCardReconnect(h, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0,
 						  SCARD_RESET_CARD, &proto));
