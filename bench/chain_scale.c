@@ -12,8 +12,8 @@
  *    against netem's own and against what it added to a plain TCP
  *    ping-pong over the same link at the same time (1.00x:
  *    nothing held a segment back), both from a control without netem
- *    that waits as long before each APDU; more than 2% over at 50 ms
- *    fails.
+ *    that waits as long before each APDU (blocks of each in turn); more
+ *    than 2% over at 50 ms fails.
  *
  *	chain_scale [APDUS_PER_SLOT [slots|delay]]	(in the VM, make bench)
  */
@@ -384,9 +384,8 @@ static void *net_pinger(void *arg)
 }
 
 /*
- * One delay: @apdus APDUs with the ping-pong beside them, each after
- * @idle_ms of nothing; the p50 and p99 of the APDUs, the ping-pong's p50
- * and the chain's packets per APDU.
+ * A delay's figures: the p50 and p99 of the APDUs, the ping-pong's p50
+ * and the chain's packets per APDU (-1: not counted).
  */
 struct delay_run {
 	uint64_t p50, p99, net50;
@@ -396,45 +395,114 @@ struct delay_run {
 /*
  * APDUs of a delay run per APDUS_PER_SLOT: the p50 of 100 moves by about
  * 1 ms on the loaded host, which is the 2% at 50 ms; four times as many
- * halve that.
+ * halve that. They run in blocks, alternating with the control's, so that
+ * a change of the host's load hits both alike.
  */
 #define DELAY_APDUS	4
-/* the APDUs' latencies, then the ping-pong's (at most twice as many) */
-_Static_assert(3 * DELAY_APDUS <= SLOTS_MAX, "a delay run's latencies fit into all[]");
+#define DELAY_BLOCKS	8
+/* a run's and its control's APDUs, each with twice as many ping-pongs */
+_Static_assert(6 * DELAY_APDUS <= SLOTS_MAX, "a delay run's latencies fit into all[]");
 
-static int delay_rounds(struct phone *p, struct net_ping *np, unsigned int idle_ms,
-			uint64_t *all, struct delay_run *r)
+/* Latencies gathered over blocks. */
+struct delay_acc {
+	uint64_t *lat, *net;
+	unsigned int n, nnet, cap;	/* cap: APDUs; ping-pongs up to twice that */
+	long pkts;
+};
+
+static void delay_acc_init(struct delay_acc *a, uint64_t *mem, unsigned int cap)
 {
-	unsigned int n = DELAY_APDUS * apdus;
-	/* (all holds SLOTS_MAX * apdus) */
-	struct net_pinger pg = { .np = np, .lat = all + n, .max = 2 * n, .idle_ms = idle_ms };
-	long pkts, segs;
+	*a = (struct delay_acc){ .lat = mem, .net = mem + cap, .cap = cap };
+}
+
+static int set_netem(unsigned int ms)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "tc qdisc replace dev %s root netem delay %ums",
+		 CHAIN_HOST_DEV, ms);
+	return sh(cmd);
+}
+
+/*
+ * @count APDUs under @netem_ms, each after @idle_ms of nothing, with the
+ * ping-pong beside them (so paced too), into @a.
+ */
+static int delay_block(struct phone *p, struct net_ping *np, unsigned int netem_ms,
+		       unsigned int idle_ms, unsigned int count, struct delay_acc *a)
+{
+	/* at most two rounds per APDU (without netem many more would fit) */
+	struct net_pinger pg = { .np = np, .lat = a->net + a->nnet, .max = 2 * count,
+				 .idle_ms = idle_ms };
+	long pkts, segs, pkts2, segs2;
 	pthread_t th;
 	uint64_t t;
 	int ret = 0;
 
-	/* the first round after a qdisc change: not measured */
-	if (one_apdu(p, &t) || net_round(np, &t))
+	if (a->n + count > a->cap || a->nnet + 2 * count > 2 * a->cap || set_netem(netem_ms)) {
+		fprintf(stderr, "chain_scale: no netem of %u ms\n", netem_ms);
 		return -1;
+	}
+	/* the first round after a qdisc change: not measured */
+	if (one_apdu(p, &t) || net_round(np, &t)) {
+		fprintf(stderr, "chain_scale: no first round under %u ms of netem\n", netem_ms);
+		return -1;
+	}
 	pkts = link_packets();
 	segs = net_segs(np);
 	if (pthread_create(&th, NULL, net_pinger, &pg))
 		return -1;
-	for (unsigned int i = 0; i < n && !ret; i++) {
+	for (unsigned int i = 0; i < count && !ret; i++) {
 		sleep_ms(idle_ms);
-		ret = one_apdu(p, &all[i]);
+		ret = one_apdu(p, &a->lat[a->n++]);
 	}
 	atomic_store(&pg.stop, true);
 	pthread_join(th, NULL);
-	if (ret || pg.ret || !pg.n)
+	if (ret || pg.ret || !pg.n) {
+		fprintf(stderr, "chain_scale: %s failed under %u ms of netem\n",
+			ret ? "an APDU" : "the ping-pong", netem_ms);
 		return -1;
-	if (pkts < 0 || segs < 0 || link_packets() < 0 || net_segs(np) < 0)
-		r->pkts = -1;
+	}
+	a->nnet += pg.n;
+	pkts2 = link_packets();
+	segs2 = net_segs(np);
+	if (pkts < 0 || segs < 0 || pkts2 < 0 || segs2 < 0 || a->pkts < 0)
+		a->pkts = -1;
 	else
-		r->pkts = (double)(link_packets() - pkts - (net_segs(np) - segs)) / n;
-	r->p50 = percentile(all, n, 50);
-	r->p99 = percentile(all, n, 99);
-	r->net50 = percentile(pg.lat, pg.n, 50);
+		a->pkts += pkts2 - pkts - (segs2 - segs);
+	return 0;
+}
+
+static void delay_result(const struct delay_acc *a, struct delay_run *r)
+{
+	r->pkts = a->pkts < 0 ? -1 : (double)a->pkts / a->n;
+	r->p50 = percentile(a->lat, a->n, 50);
+	r->p99 = percentile(a->lat, a->n, 99);
+	r->net50 = percentile(a->net, a->nnet, 50);
+}
+
+/*
+ * @ms of netem (@r) and, unless 0, its control (@idle: no netem, @ms of
+ * nothing before each APDU and ping-pong), in alternating blocks.
+ */
+static int delay_runs(struct phone *p, struct net_ping *np, unsigned int ms, uint64_t *all,
+		      struct delay_run *r, struct delay_run *idle)
+{
+	unsigned int n = DELAY_APDUS * apdus, per = (n + DELAY_BLOCKS - 1) / DELAY_BLOCKS;
+	struct delay_acc run, ctl;
+
+	delay_acc_init(&run, all, n);
+	delay_acc_init(&ctl, all + 3 * n, n);
+	for (unsigned int done = 0; done < n; done += per) {
+		unsigned int count = per < n - done ? per : n - done;
+
+		if ((ms && delay_block(p, np, 0, ms, count, &ctl)) ||
+		    delay_block(p, np, ms, 0, count, &run))
+			return -1;
+	}
+	delay_result(&run, r);
+	if (ms)
+		delay_result(&ctl, idle);
 	return 0;
 }
 
@@ -514,16 +582,9 @@ static int by_delay(uint64_t *all)
 	}
 	for (unsigned int k = 0; k < 3; k++) {
 		struct delay_run r, idle;
-		char cmd[160], name[32];
+		char name[32];
 
-		/* the control: no netem, the same time of nothing before each APDU */
-		snprintf(cmd, sizeof(cmd), "tc qdisc replace dev %s root netem delay 0ms",
-			 CHAIN_HOST_DEV);
-		if (k && (sh(cmd) || delay_rounds(&phone, &np, delays[k], all, &idle)))
-			goto out;
-		snprintf(cmd, sizeof(cmd), "tc qdisc replace dev %s root netem delay %ums",
-			 CHAIN_HOST_DEV, delays[k]);
-		if (sh(cmd) || delay_rounds(&phone, &np, 0, all, &r))
+		if (delay_runs(&phone, &np, delays[k], all, &r, &idle))
 			goto out;
 		snprintf(name, sizeof(name), "chain_delay%ums", delays[k]);
 		report(name, r.p50, r.p99, base.p50, base.p99, "delay0ms");
