@@ -86,6 +86,16 @@ int chain_map(struct chain *c, int card, int client_id, int client_slot);
 /* REST: remove card @card's map. */
 int chain_unmap(struct chain *c, int card);
 
+/*
+ * remsim-ifd in a pcscd of its own (pcsc_env_start_readers()): @readers
+ * readers for the chain's server, reader i client @client_id + i slot 0,
+ * named "remsim ID:0" (pcscd adds " NN 00"), over TLS with the chain's
+ * client certificate (a conf= file) when the chain runs TLS. @more: more
+ * DEVICENAME words, "" for none. This process's PC/SC calls go to it.
+ */
+int chain_start_ifd(struct chain *c, struct pcsc_env *e, unsigned int readers,
+		    unsigned int client_id, const char *more);
+
 /* Authentications (3G and 2G) the cards saw: all, or those seen twice. */
 int chain_authentications(struct chain *c, bool dup);
 /* Commands starting with @hex_prefix that reached a card twice. */
