@@ -522,6 +522,99 @@ out:
 	return ret;
 }
 
+/*
+ * Direct SCardTransmit on card 1 and an APDU through bankd on card 0 (client
+ * 100), alternating APDU by APDU and which goes first, so that the load of
+ * the shared machine hits both alike: what bankd adds, from the same
+ * seconds. The separate runs above drift apart by up to 3x under load.
+ */
+static int run_paired(struct ev_loop *loop, int port, unsigned int n, uint64_t *dl,
+		      uint64_t *bl)
+{
+	struct rspro_client_slot cs = { 100, 0 };
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+	SCARDCONTEXT ctx;
+	SCARDHANDLE card;
+	DWORD proto, rlen;
+	uint8_t resp[300];
+	char reader[64];
+	struct tpeer c;
+	unsigned int r, k, i;
+	int ret = -1;
+	LONG rv;
+
+	pcsc_env_reader(&ch.bank[0].env, 1, reader, sizeof(reader));
+	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx))
+		return -1;
+	/* bankd lets go of card 1 when it sees the 16-slot run's client gone */
+	for (i = 0; (rv = SCardConnect(ctx, reader, SCARD_SHARE_EXCLUSIVE, SCARD_PROTOCOL_T0,
+					&card, &proto)) == SCARD_E_SHARING_VIOLATION && i < 500; i++)
+		usleep(10000);
+	if (rv) {
+		fprintf(stderr, "bankd_rtt: %s: %s\n", reader, pcsc_stringify_error(rv));
+		SCardReleaseContext(ctx);
+		return -1;
+	}
+	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "bench", "remsim-client", "b");
+	if (tpeer_connect(&c, loop, port))
+		goto out;
+	rspro_connect_client_req(&pdu, &id, &cs);
+	tpeer_send(&c, &pdu);
+	if (!tpeer_wait(&c, RSPRO_SET_ATR_REQ, NULL, 20000))
+		goto out_peer;
+	for (r = 0; r < n; r++) {
+		for (k = 0; k < 2; k++) {
+			uint64_t t0 = now_ns();
+
+			if ((r + k) & 1) {
+				rlen = sizeof(resp);
+				if (SCardTransmit(card, SCARD_PCI_T0, status, sizeof(status), NULL,
+						  resp, &rlen) || rlen != 24)
+					goto out_peer;
+				dl[r] = now_ns() - t0;
+				continue;
+			}
+			rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, cs, (struct rspro_bank_slot){ 1, 0 },
+				   status, sizeof(status));
+			tpeer_send(&c, &pdu);
+			if (!tpeer_wait(&c, RSPRO_TPDU_CARD_TO_MODEM, &pdu, 10000) ||
+			    pdu.tpdu.len != 24)
+				goto out_peer;
+			bl[r] = now_ns() - t0;
+		}
+	}
+	ret = 0;
+out_peer:
+	tpeer_close(&c);
+out:
+	SCardDisconnect(card, SCARD_UNPOWER_CARD);
+	SCardReleaseContext(ctx);
+	return ret;
+}
+
+static void print_paired(uint64_t *dl, uint64_t *bl, unsigned int n)
+{
+	double added = paired_added_us(dl, bl, n);
+	uint64_t d50, d99, b50, b99;
+
+	printf("# 1 slot, direct (card 1) and through bankd (card 0) alternating, %u each\n", n);
+	/* percentile() sorts: the pairs first */
+	d50 = percentile(dl, n, 50);
+	d99 = percentile(dl, n, 99);
+	b50 = percentile(bl, n, 50);
+	b99 = percentile(bl, n, 99);
+	printf("pcsc_direct_paired_p50: %.1f us\n", d50 / 1e3);
+	printf("bankd_paired_p50: %.1f us (%.2fx vs pcsc_direct_paired)\n", b50 / 1e3,
+	       (double)b50 / d50);
+	printf("pcsc_direct_paired_p99: %.1f us\n", d99 / 1e3);
+	printf("bankd_paired_p99: %.1f us (%.2fx vs pcsc_direct_paired)\n", b99 / 1e3,
+	       (double)b99 / d99);
+	printf("# goals: bankd adds at most 15 us at p50, 60 us at p99\n");
+	printf("bankd_added_p50: %.1f us\n", added);
+	printf("bankd_added_p99: %.1f us\n", ((double)b99 - (double)d99) / 1e3);
+}
+
 int main(int argc, char **argv)
 {
 	char body[4096];
@@ -586,6 +679,19 @@ int main(int argc, char **argv)
 		}
 		(slots == 1 ? b1 : b16)[0] = percentile(lat, n, 50);
 		(slots == 1 ? b1 : b16)[1] = percentile(lat, n, 99);
+	}
+	{
+		uint64_t *dl = calloc(rounds, sizeof(*dl)), *bl = calloc(rounds, sizeof(*bl));
+
+		if (!dl || !bl || run_paired(loop, ch.bank[0].port, rounds, dl, bl)) {
+			fprintf(stderr, "bankd_rtt: the alternating run failed (see %s)\n", ch.dir);
+			free(dl);
+			free(bl);
+			goto fail;
+		}
+		print_paired(dl, bl, rounds);
+		free(dl);
+		free(bl);
 	}
 	/* last: strace's stops must not touch the timed runs */
 	counted = rounds < COUNTED_MAX ? rounds : COUNTED_MAX;
