@@ -206,10 +206,15 @@ static void meter_stop(struct meter *m)
 	m->tracer = 0;
 }
 
-/* Through bankd: @slots clients, each with one APDU in flight. */
-static int run_bankd(struct ev_loop *loop, int port, unsigned int slots, unsigned int n,
+/*
+ * Through bank @bank's bankd (0-based): @slots clients, each with one APDU
+ * in flight; bank 1's client ids from 100, bank 2's from 100 + SLOTS.
+ */
+static int run_bankd(struct ev_loop *loop, unsigned int bank, unsigned int slots, unsigned int n,
 		     uint64_t *lat, struct meter *m)
 {
+	unsigned int base = 100 + bank * SLOTS;
+	int port = ch.bank[bank].port;
 	static struct tpeer c[SLOTS];
 	struct rspro_identity id;
 	struct rspro_pdu pdu;
@@ -218,7 +223,7 @@ static int run_bankd(struct ev_loop *loop, int port, unsigned int slots, unsigne
 
 	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "bench", "remsim-client", "b");
 	for (i = 0; i < slots; i++) {
-		struct rspro_client_slot cs = { 100 + i, 0 };
+		struct rspro_client_slot cs = { base + i, 0 };
 
 		if (tpeer_connect(&c[i], loop, port))
 			return -1;
@@ -233,8 +238,8 @@ static int run_bankd(struct ev_loop *loop, int port, unsigned int slots, unsigne
 	for (r = 0; r < n; r++) {
 		for (i = 0; i < slots; i++) {
 			rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD,
-				   (struct rspro_client_slot){ 100 + i, 0 },
-				   (struct rspro_bank_slot){ 1, i }, status, sizeof(status));
+				   (struct rspro_client_slot){ base + i, 0 },
+				   (struct rspro_bank_slot){ bank + 1, i }, status, sizeof(status));
 			t0[i] = now_ns();
 			tpeer_send(&c[i], &pdu);
 		}
@@ -615,10 +620,41 @@ static void print_paired(uint64_t *dl, uint64_t *bl, unsigned int n)
 	printf("bankd_added_p99: %.1f us\n", ((double)b99 - (double)d99) / 1e3);
 }
 
+/*
+ * What a busy bank slot costs bankd in memory: its worker thread (stack,
+ * what its PC/SC calls allocate), the client's connection and buffers.
+ * Bank 1's bankd has 16 busy slots, bank 2's the same program with one
+ * (-n 1), both after the same kind of APDUs: the difference over 15. The
+ * goal, checked: under 100 KiB a slot.
+ */
+#define SLOT_KIB_MAX	100
+
+static int print_memory(void)
+{
+	long r16 = pid_rss_kib(ch.bank[0].bankd.pid), r1 = pid_rss_kib(ch.bank[1].bankd.pid);
+	double per_slot = (double)(r16 - r1) / (SLOTS - 1);
+
+	if (r16 < 0 || r1 < 0)
+		return -1;
+	printf("# bankd's resident memory, after its slots were busy (goal: under %u KiB a slot)\n",
+	       SLOT_KIB_MAX);
+	printf("bankd_rss_1slot: %ld KiB\n", r1);
+	printf("bankd_rss_16slots: %ld KiB\n", r16);
+	printf("bankd_rss_per_slot: %.1f KiB\n", per_slot);
+	if (per_slot <= SLOT_KIB_MAX)
+		return 0;
+	fprintf(stderr, "bankd_rtt: a busy bank slot costs bankd %.1f KiB, more than %u\n",
+		per_slot, SLOT_KIB_MAX);
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	char body[4096];
 	struct ev_loop *loop = ev_loop_new();
+	static char *const one_slot[] = { "-n", "1", NULL };
+	struct chain_opts o = { .cards = SLOTS, .banks = 2, .no_client = true,
+				.bankd_args = { NULL, one_slot } };
 	uint64_t *lat, d1[2], d16[2], b1[2], b16[2];
 	struct meter sw = { 0 }, sc = { .strace = true };
 	unsigned int i, slots, counted;
@@ -641,12 +677,15 @@ int main(int argc, char **argv)
 	lat = calloc(rounds * SLOTS, sizeof(*lat));
 	for (i = 0; i < SLOTS; i++)
 		direct_lat[i] = calloc(rounds, sizeof(uint64_t));
-	if (chain_start(&ch, SLOTS, false)) {
+	if (chain_start_opts(&ch, &o)) {
 		fprintf(stderr, "bankd_rtt: no PC/SC environment, server or bankd (%s)\n", ch.dir);
 		chain_stop(&ch);
 		return 1;
 	}
-	for (i = 0; i < SLOTS; i++) {
+	/* the direct PC/SC is bank 1's (chain_start_bankd() set bank 2's) */
+	setenv("PCSCLITE_CSOCK_NAME", ch.bank[0].env.sock, 1);
+	/* bank 1's 16 slots; bank 2's one slot, the memory's reference */
+	for (i = 0; i <= SLOTS; i++) {
 		if (chain_map(&ch, i, 100 + i, 0) != 201) {
 			fprintf(stderr, "bankd_rtt: map %u refused\n", i);
 			goto fail;
@@ -673,7 +712,7 @@ int main(int argc, char **argv)
 		(slots == 1 ? d1 : d16)[1] = percentile(all, n, 99);
 		free(all);
 		sw.bankd = ch.bank[0].bankd.pid;
-		if (run_bankd(loop, ch.bank[0].port, slots, rounds, lat, slots == 1 ? &sw : NULL)) {
+		if (run_bankd(loop, 0, slots, rounds, lat, slots == 1 ? &sw : NULL)) {
 			fprintf(stderr, "bankd_rtt: through bankd failed (see %s)\n", ch.dir);
 			goto fail;
 		}
@@ -693,12 +732,16 @@ int main(int argc, char **argv)
 		free(dl);
 		free(bl);
 	}
+	if (run_bankd(loop, 1, 1, rounds, lat, NULL) || print_memory()) {
+		fprintf(stderr, "bankd_rtt: bankd's memory (see %s)\n", ch.dir);
+		goto fail;
+	}
 	/* last: strace's stops must not touch the timed runs */
 	counted = rounds < COUNTED_MAX ? rounds : COUNTED_MAX;
 	sc.bankd = ch.bank[0].bankd.pid;
 	sc.apdus = counted;
 	snprintf(sc.out, sizeof(sc.out), "%s/bankd.strace", ch.dir);
-	if (run_bankd(loop, ch.bank[0].port, 1, counted, lat, &sc)) {
+	if (run_bankd(loop, 0, 1, counted, lat, &sc)) {
 		fprintf(stderr, "bankd_rtt: through bankd under strace failed (see %s)\n", ch.dir);
 		goto fail;
 	}
