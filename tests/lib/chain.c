@@ -390,7 +390,7 @@ int chain_netns_create(void)
 		  "ip link set " CHAIN_BANK_DEV " netns " CHAIN_NETNS " && "
 		  "ip addr add " CHAIN_HOST_IP "/24 dev " CHAIN_HOST_DEV " && "
 		  "ip link set " CHAIN_HOST_DEV " up && "
-		  "ip -n " CHAIN_NETNS " addr add 10.99.0.2/24 dev " CHAIN_BANK_DEV " && "
+		  "ip -n " CHAIN_NETNS " addr add " CHAIN_BANK_IP "/24 dev " CHAIN_BANK_DEV " && "
 		  "ip -n " CHAIN_NETNS " link set " CHAIN_BANK_DEV " up && "
 		  "ip -n " CHAIN_NETNS " link set lo up");
 }

@@ -25,6 +25,7 @@
 #define CHAIN_HOST_DEV	"rsv0"		/* the host's end */
 #define CHAIN_HOST_IP	"10.99.0.1"
 #define CHAIN_BANK_DEV	"rsv1"
+#define CHAIN_BANK_IP	"10.99.0.2"	/* the bankd's end: where clients reach it */
 
 struct chain_opts {
 	unsigned int cards;		/* per bank, at most 16 */
