@@ -382,6 +382,14 @@ int chain_duplicates(struct chain *c, const char *hex_prefix)
 	return count_commands(c, cond, true);
 }
 
+int chain_commands(struct chain *c, const char *hex_prefix)
+{
+	char cond[80];
+
+	snprintf(cond, sizeof(cond), "$4 ~ /^%s/", hex_prefix);
+	return count_commands(c, cond, false);
+}
+
 int chain_netns_create(void)
 {
 	chain_netns_delete();

@@ -91,6 +91,8 @@ int chain_unmap(struct chain *c, int card);
 int chain_authentications(struct chain *c, bool dup);
 /* Commands starting with @hex_prefix that reached a card twice. */
 int chain_duplicates(struct chain *c, const char *hex_prefix);
+/* Commands starting with @hex_prefix the cards saw, -1 on error. */
+int chain_commands(struct chain *c, const char *hex_prefix);
 
 /* CHAIN_NETNS and its veth pair (loads veth); 0 or -errno. */
 int chain_netns_create(void);
