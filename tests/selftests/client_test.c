@@ -36,6 +36,7 @@
 #include "pcsc_env.h"
 #include "remsim/nl.h"
 #include "session.h"
+#include "sim_modem.h"
 #include "slotdev.h"
 
 static struct chain chain;
@@ -489,6 +490,43 @@ TEST_TIMEOUT(libusb_backend_without_the_module, 900)
 	snprintf(text, sizeof(text), "request-card-insert 24:0 %s 1", path);
 	EXPECT_TRUE(file_has(events, text));
 	board_stop(&bare_board);
+	stop_chain();
+}
+
+/*
+ * The slot's target turns to another card while the phone has one (the
+ * client lets the slot go and serves it anew): the phone sees the card go,
+ * though a link that breaks keeps the card over a short outage; another
+ * SIM behind the same slot is no outage.
+ */
+TEST_TIMEOUT(another_card_for_a_served_slot_is_a_card_change, 600)
+{
+	struct modem_event ev;
+	struct slot_fixture fx;
+	char path[128], text[160];
+	bool removed = false;
+
+	if (slot_backend_usb())
+		SKIP("covered on simulated slots");
+	start_chain_opt(1, false);
+	own_targets(path, sizeof(path));
+	start_client(NULL);
+	ASSERT_EQ(0, slot_fixture(&fx, -1));
+	map_card(0, 62);
+	ASSERT_EQ(0, remsimctl("map %u client 62 slot 0 bank 1 slot 0 via 127.0.0.1:%d",
+			       fx.index, chain.bank[0].port));
+	run_session(fx.modem, fx.index, 0);
+	while (modem_event(fx.modem, &ev))
+		;
+	ASSERT_EQ(0, remsimctl("map %u client 62 slot 0 bank 1 slot 1 via 127.0.0.1:%d --force",
+			       fx.index, chain.bank[0].port));
+	snprintf(text, sizeof(text), "card is B1:1 at 127.0.0.1:%d", chain.bank[0].port);
+	EXPECT_TRUE(client_says(text, 5000));
+	for (int i = 0; i < 10 && !removed; i++)
+		removed = !modem_wait_event(fx.modem, SIM_MODEM_CARD, &ev, 500) && !ev.data[0];
+	EXPECT_TRUE(removed);
+	EXPECT_FALSE(log_contains(chain.client.log, "the card stayed with the modem"));
+	slot_fixture_done(&fx);
 	stop_chain();
 }
 

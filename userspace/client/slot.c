@@ -345,6 +345,8 @@ static void apply_bank(struct rc_slot *s, struct rspro_bank_slot bank,
 	char text[80];
 	bool same_card = s->bank.bank_id == bank.bank_id && s->bank.slot_nr == bank.slot_nr;
 	bool same = s->bankd && !memcmp(addr, &s->bankd_addr, sizeof(*addr)) && same_card;
+	/* before drop_bankd(), which starts a grace if the link was up */
+	bool outage = s->grace;
 
 	rspro_ip_port_format(addr, text, sizeof(text));
 	LOGP(DMAIN, LOG_INFO, s->name, "card is B%u:%u at %s", bank.bank_id, bank.slot_nr, text);
@@ -358,7 +360,9 @@ static void apply_bank(struct rc_slot *s, struct rspro_bank_slot bank,
 		 * the bankd again when it is back. With our link still up it is
 		 * the map that went: the card goes at once.
 		 */
-		if (!(s->grace && same_card))
+		if (s->grace && !(outage && same_card))
+			end_grace(s, "the map went");
+		else if (!s->grace)
 			set_state(s, RC_UNCONFIGURED);
 		return;
 	}
@@ -370,9 +374,9 @@ static void apply_bank(struct rc_slot *s, struct rspro_bank_slot bank,
 	 * modem there, for nothing. The same card at a bankd that came back
 	 * is the one the modem kept over the outage.
 	 */
+	drop_bankd(s);
 	if (s->grace && !same_card)
 		end_grace(s, "another card mapped");
-	drop_bankd(s);
 	rspro_link_cfg_default(&lcfg);
 	if (rspro_ip_port_host(addr, lcfg.host, sizeof(lcfg.host)))
 		snprintf(lcfg.host, sizeof(lcfg.host), "0.0.0.0");
@@ -504,8 +508,11 @@ void rc_slot_free(struct rc_slot *s)
 			*pp = s->next;
 			break;
 		}
+	/* a slot let go keeps no card for the modem: it goes now, as it did */
+	s->cfg.apdu_timeout_ms = 0;
+	if (s->grace)
+		end_grace(s, "the slot is let go");
 	drop_bankd(s);
-	ev_timer_stop(&s->grace_timer);
 	rspro_link_free(s->server);
 	free(s);
 }
