@@ -52,6 +52,9 @@ USER_INCLUDES	:= -Iuserspace/lib/daemon/include -Iuserspace/lib/rspro/include
 ALL_CFLAGS	+= $(USER_INCLUDES)
 
 PCSC_CFLAGS	:= $(shell pkg-config --cflags libpcsclite 2>/dev/null)
+# remsim-server's PostgreSQL store (userspace/server/store_pg.c)
+PQ_CFLAGS	:= $(shell pkg-config --cflags libpq 2>/dev/null)
+PQ_LIBS		:= $(shell pkg-config --libs libpq 2>/dev/null || echo -lpq)
 
 ifeq ($(V),1)
 Q		:=
@@ -200,7 +203,8 @@ SERVER_SRCS	:= $(wildcard userspace/server/*.c)
 
 $(B)/bin/remsim-server: $(patsubst %.c,$(B)/obj/%.o,$(SERVER_SRCS)) $(LIBRSPRO) $(LIBDAEMON)
 	$(call link)
-$(B)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson
+$(B)/bin/remsim-server: LDLIBS += -lsqlite3 $(PQ_LIBS) -lmicrohttpd -ljansson
+$(B)/obj/userspace/server/store_pg.o: ALL_CFLAGS += $(PQ_CFLAGS)
 
 SOFTSIMD_SRCS	:= $(wildcard userspace/softsimd/*.c)
 CLIENT_CORE	:= userspace/client/slot.c userspace/client/script.c
@@ -382,7 +386,8 @@ $(B)/tests/unit/bankd_test: $(STRICT)/strict.o
 # run these, so a leak or undefined behaviour in a daemon fails its test.
 $(SAN)/bin/remsim-server: $(patsubst %.c,$(SAN)/obj/%.o,$(SERVER_SRCS)) $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a
 	$(call link,$(SANFLAGS))
-$(SAN)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson
+$(SAN)/bin/remsim-server: LDLIBS += -lsqlite3 $(PQ_LIBS) -lmicrohttpd -ljansson
+$(SAN)/obj/userspace/server/store_pg.o: ALL_CFLAGS += $(PQ_CFLAGS)
 
 $(SAN)/bin/remsim-client-shell: $(patsubst %.c,$(SAN)/obj/%.o,userspace/client/shell.c \
 				 $(CLIENT_CORE)) $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a

@@ -517,13 +517,13 @@ static void log_schema(struct server *srv)
 
 	if (store_made_dir(srv->store))
 		LOGP(DMAIN, LOG_NOTICE, NULL, "created the database's directory for %s",
-		     srv->cfg.db_path);
+		     srv->db_name);
 	if (created)
 		LOGP(DMAIN, LOG_NOTICE, NULL, "database %s: created, schema version %d",
-		     srv->cfg.db_path, ours);
+		     srv->db_name, ours);
 	else if (found != ours)
 		LOGP(DMAIN, LOG_NOTICE, NULL, "database %s: schema version %d upgraded to %d",
-		     srv->cfg.db_path, found, ours);
+		     srv->db_name, found, ours);
 }
 
 int server_start(struct server *srv, char *err, size_t errlen)
@@ -533,21 +533,22 @@ int server_start(struct server *srv, char *err, size_t errlen)
 	struct slotmap *m;
 
 	srv->limit.who = "rspro";
+	store_display_name(srv->cfg.db_path, srv->db_name, sizeof(srv->db_name));
 	ret = store_open(&srv->store, srv->cfg.db_path, why, sizeof(why));
 	if (ret) {
-		snprintf(err, errlen, "database %s: %s", srv->cfg.db_path, why);
+		snprintf(err, errlen, "database %s: %s", srv->db_name, why);
 		return ret;
 	}
 	log_schema(srv);
 	ret = store_load(srv->store, server_load_map, srv, why, sizeof(why));
 	if (ret) {
-		snprintf(err, errlen, "database %s: %s", srv->cfg.db_path, why);
+		snprintf(err, errlen, "database %s: %s", srv->db_name, why);
 		return ret;
 	}
 	for (m = srv->maps; m; m = m->next)
 		n++;
 	LOGP(DMAIN, LOG_INFO, NULL, "database %s: %d slot maps, start number %llu",
-	     srv->cfg.db_path, n, (unsigned long long)store_restart_counter(srv->store));
+	     srv->db_name, n, (unsigned long long)store_restart_counter(srv->store));
 	srv->rspro_fd = net_listen(srv->cfg.rspro_bind, srv->cfg.rspro_port, 1024);
 	if (srv->rspro_fd < 0) {
 		snprintf(err, errlen, "RSPRO on %s port %u: %s", srv->cfg.rspro_bind,

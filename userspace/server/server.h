@@ -28,7 +28,7 @@
 struct server_cfg {
 	char rspro_bind[64];
 	uint16_t rspro_port;
-	char db_path[256];
+	char db_path[1024];		/* a SQLite file or a PostgreSQL conninfo */
 	uint16_t bankd_port;		/* told to clients of bankds that do not say */
 	unsigned int ka_interval_ms;
 	unsigned int ka_timeout_ms;
@@ -102,6 +102,7 @@ struct server {
 	struct server_cfg cfg;
 	struct ev_loop *loop;
 	struct store *store;
+	char db_name[1024];		/* db_path for logs: no password */
 	struct rspro_identity identity;
 	int rspro_fd;
 	struct net_listener rspro_listener;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The server's durable state in SQLite: slot maps (and maps deleted but not
- * yet confirmed removed by their bankd), the restart counter, REST's bearer
- * tokens and the audit trail. Every change is committed before the caller
- * acknowledges it.
+ * The server's durable state in SQLite (store_sqlite.c) or PostgreSQL
+ * (store_pg.c): slot maps (and maps deleted but not yet confirmed removed
+ * by their bankd), the restart counter, REST's bearer tokens and the audit
+ * trail. Every change is committed before the caller acknowledges it.
  */
 #ifndef REMSIM_SERVER_STORE_H
 #define REMSIM_SERVER_STORE_H
@@ -15,7 +15,10 @@
 
 struct store;
 
-/* PRAGMA user_version of the schema this server writes */
+/*
+ * The version of the schema this server writes: SQLite's PRAGMA
+ * user_version, PostgreSQL's table schema_version.
+ */
 #define STORE_SCHEMA_VERSION	1
 
 /* SHA-256, the only form in which a token is stored */
@@ -44,6 +47,15 @@ struct stored_map {
 };
 
 /*
+ * Whether --database @db names PostgreSQL: a postgresql:// or postgres://
+ * URI or a libpq "keyword=value" connection string. Anything else is a
+ * SQLite file.
+ */
+bool store_is_postgres(const char *db);
+/* @db for a log line: a password in it is replaced by "***". */
+void store_display_name(const char *db, char *out, size_t len);
+
+/*
  * Opens (creating if needed) the database at @path, checks it, brings its
  * schema to STORE_SCHEMA_VERSION, and counts this start. On failure returns
  * -errno and a sentence in @err (SQLite's reason, the system error and the
@@ -58,11 +70,21 @@ struct stored_map {
  */
 int store_open(struct store **st, const char *path, char *err, size_t errlen);
 /*
+ * On PostgreSQL (@path a connection string, see store_is_postgres()), the
+ * same with these differences: the schema is made and migrated under a
+ * transaction-scoped advisory lock, so servers starting together do not
+ * run a step twice; there is no lock file and no directory; -EBUSY is a
+ * row lock held for more than 100 ms (lock_timeout); a lost connection is
+ * made again at the next call, and that call fails with -EIO if it cannot.
+ */
+/*
  * The same for `remsim-server token` beside a running server: no restart
  * counted, and a write waits up to 5 s for the server's lock.
  */
 int store_open_command(struct store **st, const char *path, char *err, size_t errlen);
 void store_close(struct store *st);
+/* Whether @st is PostgreSQL. */
+bool store_postgres(const struct store *st);
 /* Ours; in @found the file's version before, @created: it had no table. */
 int store_schema_version(const struct store *st, int *found, bool *created);
 /* Whether store_open() created the database's directory. */
