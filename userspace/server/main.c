@@ -61,6 +61,9 @@ static void usage(FILE *f)
 		"      --rest-tls-key FILE    its private key (PEM)\n"
 		"      --rest-auth on|off     REST needs a bearer token (default off)\n"
 		"      --audit-max N          audit lines kept in the database (100000)\n"
+		"      --advertise HOST       PostgreSQL with several servers: the host name\n"
+		"                             or address others reach this one at, written\n"
+		"                             for standbys to name (default: the host name)\n"
 		"%s"
 		"      --metrics ADDR:PORT    Prometheus GET /metrics there (default off;\n"
 		"                             PORT or :PORT alone: 127.0.0.1 only)\n"
@@ -93,6 +96,7 @@ enum {
 	OPT_REST_AUTH,
 	OPT_AUDIT_MAX,
 	OPT_METRICS,
+	OPT_ADVERTISE,
 };
 
 static const struct option options[] = {
@@ -114,6 +118,7 @@ static const struct option options[] = {
 	{ "rest-tls-key",	required_argument,	NULL, OPT_REST_TLS_KEY },
 	{ "rest-auth",		required_argument,	NULL, OPT_REST_AUTH },
 	{ "audit-max",		required_argument,	NULL, OPT_AUDIT_MAX },
+	{ "advertise",		required_argument,	NULL, OPT_ADVERTISE },
 	RSPRO_TLS_LONG_OPTIONS,
 	{ "metrics",		required_argument,	NULL, OPT_METRICS },
 	{ "log-level",		required_argument,	NULL, 'e' },
@@ -243,6 +248,9 @@ static int apply(void *arg, int opt, const char *value, char *why, size_t whylen
 		return set_switch(&cfg->rest.auth, value, "rest-auth", why, whylen);
 	case OPT_AUDIT_MAX:
 		return set_count(&cfg->audit_max, value, "audit-max", 10000000, why, whylen);
+	case OPT_ADVERTISE:
+		return copy_str(cfg->advertise, sizeof(cfg->advertise), value, "advertise",
+				why, whylen);
 	case OPT_METRICS:
 		return metrics_parse(&cfg->metrics, value, why, whylen);
 	case OPT_BODY_MAX:
@@ -330,6 +338,7 @@ static void reload(struct daemon *d)
 		return;
 	}
 	daemon_keep_setting("database", strcmp(cfg.db_path, cur->db_path));
+	daemon_keep_setting("advertise", strcmp(cfg.advertise, cur->advertise));
 	daemon_keep_setting("rspro-bind", strcmp(cfg.rspro_bind, cur->rspro_bind));
 	daemon_keep_setting("rspro-port", cfg.rspro_port != cur->rspro_port);
 	daemon_keep_setting("rest-bind", strcmp(cfg.rest.bind, cur->rest.bind));
@@ -435,8 +444,9 @@ static int start(struct daemon *d)
 		server_stop(srv);
 		return 1;
 	}
-	LOGP(DMAIN, LOG_INFO, NULL, "RSPRO on %s port %u (%s), REST (%s, tokens %s) on %s port %u",
-	     srv->cfg.rspro_bind, net_local_port(srv->rspro_fd),
+	LOGP(DMAIN, LOG_INFO, NULL, "RSPRO%s on %s port %u (%s), REST (%s, tokens %s) on %s port %u",
+	     srv->active ? "" : " (once active)", srv->cfg.rspro_bind,
+	     srv->active ? net_local_port(srv->rspro_fd) : srv->cfg.rspro_port,
 	     srv->tls ? "TLS 1.3" : "plaintext",
 	     srv->cfg.rest.tls ? "HTTPS" : "plain HTTP",
 	     srv->cfg.rest.auth ? "required" : "not required",

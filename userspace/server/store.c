@@ -212,3 +212,20 @@ int store_audit_query(struct store *st, int64_t since_us, int64_t after_id,
 {
 	return BACKEND(st, audit_query, since_us, after_id, limit, fn, arg, err, errlen);
 }
+
+int store_lead(struct store *st, const char *rest, const char *rspro, bool *leader,
+	       char *err, size_t errlen)
+{
+	if (st->pg)
+		return pg_store_lead(st->pg, rest, rspro, leader, err, errlen);
+	*leader = true;
+	return 0;
+}
+
+int store_active(struct store *st, char *rest, size_t len, char *err, size_t errlen)
+{
+	if (st->pg)
+		return pg_store_active(st->pg, rest, len, err, errlen);
+	rest[0] = 0;
+	return 0;
+}

@@ -71,7 +71,8 @@ void store_display_name(const char *db, char *out, size_t len);
 int store_open(struct store **st, const char *path, char *err, size_t errlen);
 /*
  * On PostgreSQL (@path a connection string, see store_is_postgres()), the
- * same with these differences: the schema is made and migrated under a
+ * same with these differences: the start is counted by store_lead(), when
+ * this server becomes the active one; the schema is made and migrated under a
  * transaction-scoped advisory lock, so servers starting together do not
  * run a step twice; there is no lock file and no directory; -EBUSY is a
  * row lock held for more than 100 ms (lock_timeout); a lost connection is
@@ -144,5 +145,23 @@ int store_audit_add(struct store *st, const struct stored_audit *a, unsigned int
 int store_audit_query(struct store *st, int64_t since_us, int64_t after_id,
 		      unsigned int limit, void (*fn)(const struct stored_audit *, void *),
 		      void *arg, char *err, size_t errlen);
+
+/*
+ * Leadership, for several servers on one PostgreSQL database: called at
+ * start and every HA poll. *@leader: this server's session holds the
+ * database's leadership lock (pg_try_advisory_lock()), taken now if it
+ * was free; on taking it, the active_server row gets @rest and @rspro
+ * (where this server is reached) and the restart counter counts this
+ * start. The lock ends with the session: a session lost (a PostgreSQL
+ * restart, a network cut) loses it, and the next call tries to take it
+ * again. From the first call on, store_add(), store_mark_deleting() and
+ * store_remove() return -EAGAIN without the lock. 0, or -EBUSY when the
+ * database cannot be reached (*@leader false). SQLite: always the leader
+ * (its lock file keeps other servers out).
+ */
+int store_lead(struct store *st, const char *rest, const char *rspro, bool *leader,
+	       char *err, size_t errlen);
+/* The active server's REST address, as it wrote it ("" if none did). */
+int store_active(struct store *st, char *rest, size_t len, char *err, size_t errlen);
 
 #endif

@@ -71,5 +71,8 @@ int pg_store_audit_add(struct pg_store *st, const struct stored_audit *a, unsign
 int pg_store_audit_query(struct pg_store *st, int64_t since_us, int64_t after_id,
 			 unsigned int limit, void (*fn)(const struct stored_audit *, void *),
 			 void *arg, char *err, size_t errlen);
+int pg_store_lead(struct pg_store *st, const char *rest, const char *rspro, bool *leader,
+		  char *err, size_t errlen);
+int pg_store_active(struct pg_store *st, char *rest, size_t len, char *err, size_t errlen);
 
 #endif

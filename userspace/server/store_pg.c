@@ -28,6 +28,8 @@
 #define STORE_PG_CONNECT_S	"2"
 /* pg_advisory_xact_lock() key of the migrations: "remsim" in ASCII */
 #define STORE_PG_MIGRATE_KEY	"114101109115105109"
+/* pg_try_advisory_lock() key of the leadership: the same, plus one */
+#define STORE_PG_LEADER_KEY	"114101109115105110"
 
 struct pg_store {
 	PGconn *db;
@@ -38,6 +40,13 @@ struct pg_store {
 	int found_version;
 	bool created;
 	bool migrated;		/* the tables are there: statements can be prepared */
+	/*
+	 * This session holds the leadership lock. The maps are changed on
+	 * this same session: a server whose session died (and its lock with
+	 * it) cannot commit a change after another server took over.
+	 */
+	bool leader;
+	bool ha;		/* store_lead() was called: changes need the lock */
 };
 
 /* Version 0 is an empty database; migrations[v] takes v to v + 1. */
@@ -69,7 +78,13 @@ static const char schema_v1[] =
 	"  action TEXT NOT NULL,"
 	"  before TEXT,"
 	"  after TEXT);"
-	"CREATE INDEX IF NOT EXISTS audit_time ON audit (time_us);";
+	"CREATE INDEX IF NOT EXISTS audit_time ON audit (time_us);"
+	/* the server holding the leadership lock says here where it is */
+	"CREATE TABLE IF NOT EXISTS active_server ("
+	"  one INTEGER PRIMARY KEY CHECK (one = 1),"
+	"  rest TEXT NOT NULL,"
+	"  rspro TEXT NOT NULL,"
+	"  since_us BIGINT NOT NULL);";
 
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	schema_v1,
@@ -136,15 +151,22 @@ static const char *stmt_name(enum pg_stmt q)
 	return names[q];
 }
 
-/* libpq's messages end in a newline; a log line does not. */
+/* libpq's messages span lines and end in a newline; a log line does not. */
 static void trimmed(char *err, size_t errlen, const char *what, const char *msg,
 		    const char *where)
 {
-	size_t n;
+	size_t n, i, o;
 
 	snprintf(err, errlen, "%s: %s", what, msg && *msg ? msg : "unknown error");
-	n = strlen(err);
-	while (n && (err[n - 1] == '\n' || err[n - 1] == ' '))
+	for (i = o = 0; err[i]; i++) {
+		char c = err[i] == '\n' || err[i] == '\t' ? ' ' : err[i];
+
+		if (c != ' ' || (o && err[o - 1] != ' '))
+			err[o++] = c;
+	}
+	err[o] = 0;
+	n = o;
+	while (n && err[n - 1] == ' ')
 		err[--n] = 0;
 	if (n + 1 < errlen)
 		snprintf(err + n, errlen - n, " (%s)", where);
@@ -173,9 +195,10 @@ static int fail(struct pg_store *st, PGresult *r, const char *what, char *err,
 	}
 	if (!msg || !*msg)
 		msg = PQerrorMessage(st->db);
+	/* nothing changed: the same request works once it is back */
 	if (PQstatus(st->db) != CONNECTION_OK) {
 		trimmed(err, errlen, "PostgreSQL connection lost", msg, st->name);
-		return -EIO;
+		return -EBUSY;
 	}
 	trimmed(err, errlen, what, msg, st->name);
 	if (state && strlen(err) + 20 < errlen)
@@ -243,6 +266,8 @@ static int connect_db(struct pg_store *st, char *err, size_t errlen)
 				       st->conninfo, NULL };
 
 	PQfinish(st->db);
+	/* a session-level lock ends with its session */
+	st->leader = false;
 	st->db = PQconnectdbParams(keys, values, 1);
 	if (!st->db) {
 		snprintf(err, errlen, "out of memory connecting to %s", st->name);
@@ -251,7 +276,7 @@ static int connect_db(struct pg_store *st, char *err, size_t errlen)
 	if (PQstatus(st->db) != CONNECTION_OK) {
 		trimmed(err, errlen, "cannot connect to PostgreSQL", PQerrorMessage(st->db),
 			st->name);
-		return -EIO;
+		return st->migrated ? -EBUSY : -EIO;
 	}
 	return session_setup(st, err, errlen);
 }
@@ -278,13 +303,28 @@ static PGresult *run(struct pg_store *st, enum pg_stmt q, const char *const *par
 	return PQexecPrepared(st->db, stmt_name(q), n, params, NULL, NULL, 0);
 }
 
-/* A change: 0, -EEXIST, -EBUSY or -EIO; @changed gets the rows changed. */
+/*
+ * A change: 0, -EEXIST, -EBUSY or -EIO; @changed gets the rows changed.
+ * A server that does not hold the leadership lock changes no map: it
+ * would race the one that does.
+ */
 static int change(struct pg_store *st, enum pg_stmt q, const char *const *params, int n,
 		  int *changed, char *err, size_t errlen)
 {
 	PGresult *r;
 	int ret;
 
+	if (st->ha && (q == Q_ADD || q == Q_MARK_DELETING || q == Q_REMOVE)) {
+		ret = ready(st, err, errlen);
+		if (ret)
+			return ret;
+		if (!st->leader) {
+			snprintf(err, errlen,
+				 "this server is not the active one: it lost the leadership lock of %s",
+				 st->name);
+			return -EAGAIN;
+		}
+	}
 	r = run(st, q, params, n, err, errlen, &ret);
 	if (!r)
 		return ret ? ret : fail(st, NULL, "database write", err, errlen);
@@ -421,8 +461,6 @@ int pg_store_open(struct pg_store **out, const char *conninfo, bool server, char
 	st->migrated = !ret;
 	if (!ret)
 		ret = prepare(st, err, errlen);
-	if (!ret && server)
-		ret = count_restart(st, err, errlen);
 	if (ret) {
 		pg_store_close(st);
 		return ret;
@@ -717,4 +755,89 @@ int pg_store_audit_query(struct pg_store *st, int64_t since_us, int64_t after_id
 	}
 	PQclear(r);
 	return 0;
+}
+
+/* --- leadership: one active server per database --- */
+
+/* Whether this session still answers. */
+static bool alive(struct pg_store *st)
+{
+	PGresult *r = PQexec(st->db, "SELECT 1");
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+
+	PQclear(r);
+	return ok;
+}
+
+/* Says where the new active server is and counts its start. */
+static int took_lead(struct pg_store *st, const char *rest, const char *rspro, char *err,
+		     size_t errlen)
+{
+	const char *p[2] = { rest, rspro };
+	PGresult *r;
+	int ret;
+
+	r = PQexecParams(st->db, "INSERT INTO active_server VALUES (1, $1, $2,"
+			 " (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)"
+			 " ON CONFLICT (one) DO UPDATE SET rest = $1, rspro = $2,"
+			 " since_us = excluded.since_us", 2, NULL, p, NULL, NULL, 0);
+	ret = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 :
+	      fail(st, r, "noting the active server", err, errlen);
+	PQclear(r);
+	return ret ? ret : count_restart(st, err, errlen);
+}
+
+int pg_store_lead(struct pg_store *st, const char *rest, const char *rspro, bool *leader,
+		  char *err, size_t errlen)
+{
+	PGresult *r;
+	bool got;
+	int ret;
+
+	st->ha = true;
+	if (st->leader && alive(st)) {
+		*leader = true;
+		return 0;
+	}
+	*leader = false;
+	ret = ready(st, err, errlen);
+	if (ret)
+		return ret;
+	r = PQexec(st->db, "SELECT pg_try_advisory_lock(" STORE_PG_LEADER_KEY ")");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || !PQntuples(r)) {
+		ret = fail(st, r, "leadership lock", err, errlen);
+		PQclear(r);
+		return ret == -EEXIST ? -EIO : ret;
+	}
+	got = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if (!got)
+		return 0;
+	ret = took_lead(st, rest, rspro, err, errlen);
+	if (ret) {
+		/* not active without its row: the next call tries again */
+		PQclear(PQexec(st->db, "SELECT pg_advisory_unlock(" STORE_PG_LEADER_KEY ")"));
+		return ret == -EEXIST ? -EIO : ret;
+	}
+	st->leader = true;
+	*leader = true;
+	return 0;
+}
+
+int pg_store_active(struct pg_store *st, char *rest, size_t len, char *err, size_t errlen)
+{
+	PGresult *r;
+	int ret;
+
+	rest[0] = 0;
+	ret = ready(st, err, errlen);
+	if (ret)
+		return ret;
+	r = PQexec(st->db, "SELECT rest FROM active_server");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		ret = fail(st, r, "reading the active server", err, errlen);
+	else if (PQntuples(r))
+		snprintf(rest, len, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return ret == -EEXIST ? -EIO : ret;
 }
