@@ -583,6 +583,82 @@ TEST(link_to_nobody_retries_by_the_table)
 	rspro_link_free(l);
 }
 
+/* A port on 127.0.0.1 that nobody listens on. */
+static int dead_port(void)
+{
+	int fd = net_listen("127.0.0.1", 0, 1), port = net_local_port(fd);
+
+	close(fd);
+	return port;
+}
+
+/*
+ * Several servers, "a,b" (one active, the others refusing): a refused or
+ * lost link tries the next at once, without the back-off's delay, and
+ * comes back to the first one after the last.
+ */
+TEST(link_moves_to_the_next_address)
+{
+	struct mini_server s;
+	struct link_log g;
+	struct rspro_link *l;
+	int i, port, dead = dead_port();
+	char list[100];
+
+	setup();
+	port = mini_start(&s);
+	memset(&g, 0, sizeof(g));
+	{
+		struct rspro_link_cfg cfg;
+
+		rspro_link_cfg_default(&cfg);
+		snprintf(list, sizeof(list), "127.0.0.1:%d,[::1]:%d,127.0.0.1:%d", dead, dead,
+			 port);
+		snprintf(cfg.host, sizeof(cfg.host), "%s", list);
+		cfg.port = dead;
+		rspro_identity_init(&cfg.identity, RSPRO_COMP_CLIENT, "t", "remsim-client", "1");
+		cfg.client_slot = (struct rspro_client_slot){ 23, 0 };
+		cfg.conn.ka_interval_ms = 0;
+		l = rspro_link_new(loop, &cfg, &log_ops, &g);
+	}
+	rspro_link_start(l);
+	/* two refusals on the way, no delay: one attempt of the back-off */
+	ASSERT_TRUE(run_until(&g.up_now, 300));
+	EXPECT_EQ(1u, rspro_link_attempts(l));
+	ASSERT_EQ(1, s.n);
+	/* lost: the two others refuse, and the third is back at once */
+	rspro_conn_close(s.peers[0].conn);
+	s.peers[0].conn = NULL;
+	for (i = 0; i < 30 && g.ups < 2; i++)
+		ev_run_once(loop, 10);
+	EXPECT_EQ(2, g.ups);
+	EXPECT_EQ(2, s.n);
+	rspro_link_free(l);
+	mini_stop(&s);
+}
+
+/* Nobody at any address: the back-off counts rounds of the list. */
+TEST(link_to_a_list_of_nobody_backs_off_by_rounds)
+{
+	struct rspro_link_cfg cfg;
+	struct link_log g = { 0 };
+	struct rspro_link *l;
+
+	setup();
+	rspro_link_cfg_default(&cfg);
+	snprintf(cfg.host, sizeof(cfg.host), "127.0.0.1:%d,127.0.0.1", dead_port());
+	cfg.port = dead_port();
+	rspro_identity_init(&cfg.identity, RSPRO_COMP_CLIENT, "t", "remsim-client", "1");
+	cfg.client_slot = (struct rspro_client_slot){ 23, 0 };
+	l = rspro_link_new(loop, &cfg, &log_ops, &g);
+	rspro_link_start(l);
+	run_for(300);
+	EXPECT_EQ(RSPRO_LINK_REESTABLISH_DELAY, rspro_link_state(l));
+	EXPECT_EQ(4u, rspro_link_attempts(l));
+	EXPECT_TRUE(strstr(g.why, "Connection refused") != NULL);
+	rspro_link_free(l);
+}
+
 TEST(backoff_table)
 {
 	unsigned int n;

@@ -21,6 +21,11 @@ enum rspro_link_state {
 };
 
 struct rspro_link_cfg {
+	/*
+	 * One address, or several "a,b,c" (each HOST, HOST:PORT or
+	 * [V6]:PORT, @port where none is given): a failed attempt or a lost
+	 * link tries the next at once, the back-off counts whole rounds.
+	 */
 	char host[256];
 	uint16_t port;
 	struct rspro_identity identity;	/* ours: its type picks the request */
