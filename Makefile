@@ -333,7 +333,7 @@ $(B)/tests/unit/client_config_test: $(patsubst %.c,$(SAN)/obj/userspace/client/%
 # (the objects come after the libraries on the command line: those again)
 $(B)/tests/unit/client_config_test: LDLIBS := $(SAN)/libremsim.a $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a -lusb-1.0 $(LDLIBS)
 $(B)/obj/tests/lib/pcsc_env.o $(SAN)/obj/tests/lib/pcsc_env.o: ALL_CFLAGS += $(PCSC_CFLAGS)
-PCSC_TESTS	:= bankd_test softsim_test client_shell_test hostile_test tls_chain_test \
+PCSC_TESTS	:= bankd_test softsim_test client_shell_test hostile_test tls_chain_test ha_test \
 		   metrics_test ifd_test
 # the IFD handler's parts, without pcscd: its mapping, parser and reader core
 $(B)/tests/unit/ifd_test: $(patsubst %.c,$(SAN)/obj/%.o,$(wildcard userspace/ifd/*.c) \
