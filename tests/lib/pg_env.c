@@ -12,6 +12,8 @@
 
 #define PG_BIN	"/usr/lib/postgresql/15/bin"
 
+bool pg_env_fsync;
+
 /*
  * PostgreSQL will not run as root: then the cluster's files belong to
  * "nobody" and its programs run as that user (setpriv, util-linux).
@@ -30,10 +32,7 @@ int pg_env_start(struct pg_env *e)
 	snprintf(e->log, sizeof(e->log), "%s/commands.log", e->dir);
 	if (!geteuid() && shell("chown nobody:nogroup %s", e->dir))
 		return -1;
-	/*
-	 * trust on the socket only (a private directory); fsync off: what
-	 * the tests kill is the server and the database, never the machine.
-	 */
+	/* trust on the socket only: it is in a private directory */
 	if (shell("%s" PG_BIN "/initdb -D %s/data -U remsim -A trust --no-sync >%s 2>&1",
 		  as_user(), e->dir, e->log)) {
 		fprintf(stderr, "# initdb failed, see %s\n", e->log);
@@ -47,8 +46,9 @@ int pg_env_restart(struct pg_env *e)
 {
 	/* -w: back when it accepts connections; timeout bounds a stuck start */
 	if (shell("%s" PG_BIN "/pg_ctl -D %s/data -l %s/server.log -w -t 30 -m fast"
-		  " -o \"-k %s -c listen_addresses='' -c fsync=off -c max_connections=50\""
-		  " restart >>%s 2>&1", as_user(), e->dir, e->dir, e->dir, e->log)) {
+		  " -o \"-k %s -c listen_addresses='' -c fsync=%s -c max_connections=50\""
+		  " restart >>%s 2>&1", as_user(), e->dir, e->dir, e->dir,
+		  pg_env_fsync ? "on" : "off", e->log)) {
 		fprintf(stderr, "# pg_ctl restart failed, see %s\n", e->log);
 		return -1;
 	}

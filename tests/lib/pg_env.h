@@ -17,6 +17,12 @@ struct pg_env {
 	bool up;
 };
 
+/*
+ * Tests run without fsync (they kill servers, never the machine); a
+ * benchmark comparing with SQLite's synchronous=FULL sets this first.
+ */
+extern bool pg_env_fsync;
+
 /* initdb and start; 0, or -1 with the reason on stderr and in e->log. */
 int pg_env_start(struct pg_env *e);
 /* Stops the server (fast: sessions are cut) and removes its directory. */
