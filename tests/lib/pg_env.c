@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* A private PostgreSQL on a Unix socket in a temporary directory. */
+#include <dirent.h>
 #include <errno.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +67,64 @@ void pg_env_stop(struct pg_env *e)
 	e->up = false;
 	shell("rm -rf %s", e->dir);
 	e->dir[0] = 0;
+}
+
+/* The postmaster's pid, from its pid file; or -1. */
+static pid_t postmaster(const struct pg_env *e)
+{
+	char path[100];
+	FILE *f;
+	int pid = -1;
+
+	snprintf(path, sizeof(path), "%s/data/postmaster.pid", e->dir);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &pid) != 1)
+		pid = -1;
+	fclose(f);
+	return pid;
+}
+
+/* Sends @sig to the children of @parent (its backends and workers). */
+static void signal_children(pid_t parent, int sig)
+{
+	char path[300];
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+	int pid, ppid;
+	FILE *f;
+
+	while (d && (de = readdir(d))) {
+		pid = atoi(de->d_name);
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		/* pid (comm) state ppid: comm may hold spaces, not ')' of ours */
+		if (fscanf(f, "%*d (%*[^)]) %*c %d", &ppid) == 1 && ppid == parent)
+			kill(pid, sig);
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+}
+
+int pg_env_freeze(struct pg_env *e, bool frozen)
+{
+	pid_t pm = postmaster(e);
+
+	if (pm <= 0)
+		return -1;
+	/* the postmaster first on the way down: it starts no new backend */
+	if (frozen && kill(pm, SIGSTOP))
+		return -1;
+	signal_children(pm, frozen ? SIGSTOP : SIGCONT);
+	if (!frozen && kill(pm, SIGCONT))
+		return -1;
+	return 0;
 }
 
 const char *pg_env_conninfo(const struct pg_env *e, const char *name, char *out, size_t len)

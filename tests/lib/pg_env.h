@@ -29,6 +29,12 @@ int pg_env_start(struct pg_env *e);
 void pg_env_stop(struct pg_env *e);
 /* Restarts the server on the same data: every session is cut, no data lost. */
 int pg_env_restart(struct pg_env *e);
+/*
+ * Freezes (SIGSTOP) or thaws (SIGCONT) the server and its backends, by
+ * their pids: a database host that stopped answering while the kernel
+ * still takes connections and data. 0 or -1.
+ */
+int pg_env_freeze(struct pg_env *e, bool frozen);
 /* Creates database @name; 0 or -1. */
 int pg_env_createdb(struct pg_env *e, const char *name);
 /* The libpq connection string of database @name, in @out. */

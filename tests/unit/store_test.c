@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -695,6 +696,57 @@ TEST(pg_backup_points_to_pg_dump)
 	EXPECT_EQ(1, shell("%s backup -D '%s' %s/x.dump >%s 2>&1", daemon_bin("remsim-server"),
 			   A.db, dir, out));
 	expect_log(out, "the database is PostgreSQL: use pg_dump");
+}
+
+/*
+ * A database that stops answering (its processes frozen; the kernel still
+ * takes the connection and what is sent) holds the server at most a few
+ * seconds at a time: REST keeps answering, a change gets 503, and once
+ * the database answers again the server carries on.
+ */
+TEST_TIMEOUT(pg_a_frozen_database_does_not_hold_the_server, 90)
+{
+	struct timespec a, b;
+	long long worst = 0, ms, start;
+	int st = 0, t;
+
+	pg_db(&A, "frozen");
+	srv_start(&A, "pg-frozen");
+	ASSERT_EQ(201, http_json(A.rest, "POST", "/api/backend/v1/slotmaps", one_map, body,
+				 sizeof(body)));
+	ASSERT_EQ(0, pg_env_freeze(&pg, true));
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	start = a.tv_sec * 1000LL + a.tv_nsec / 1000000;
+	/* 8 s of reads: each answered within the 3 s a statement may take, and more */
+	for (t = 0; t < 80; t++) {
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		EXPECT_EQ(200, http_json(A.rest, "GET", "/api/backend/v1/restart-counter", NULL,
+					 body, sizeof(body)));
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		ms = (b.tv_sec - a.tv_sec) * 1000LL + (b.tv_nsec - a.tv_nsec) / 1000000;
+		if (ms > worst)
+			worst = ms;
+		if (b.tv_sec * 1000LL + b.tv_nsec / 1000000 - start > 8000)
+			break;
+		usleep(100000);
+	}
+	TH_LOG("the slowest read while the database was frozen: %lld ms", worst);
+	EXPECT_LT(worst, 4000);
+	EXPECT_EQ(503, http_json(A.rest, "POST", "/api/backend/v1/slotmaps",
+				 "{\"bank\":{\"bankId\":1,\"slotNr\":1},\"client\":{\"clientId\":8,"
+				 "\"slotNr\":0}}", body, sizeof(body)));
+	ASSERT_EQ(0, pg_env_freeze(&pg, false));
+	/* back: the same change goes through once the lock is taken again */
+	for (t = 0; t < 150 && st != 201; t++) {
+		st = http_json(A.rest, "POST", "/api/backend/v1/slotmaps",
+			       "{\"bank\":{\"bankId\":1,\"slotNr\":1},\"client\":{\"clientId\":8,"
+			       "\"slotNr\":0}}", body, sizeof(body));
+		if (st != 201)
+			usleep(100000);
+	}
+	EXPECT_EQ(201, st);
+	expect_log(A.log, "no answer from PostgreSQL within 3000 ms");
+	srv_stop(&A);
 }
 
 int main(int argc, char **argv)

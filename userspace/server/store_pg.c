@@ -9,9 +9,11 @@
  */
 #include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store_int.h"
 
@@ -23,9 +25,23 @@
  */
 #define STORE_PG_LOCK_MS	100
 #define STORE_PG_COMMAND_LOCK_MS 5000
-#define STORE_PG_STATEMENT_MS	5000
+#define STORE_PG_STATEMENT_MS	2000
+/*
+ * How long the server waits for any answer: a database that stopped
+ * answering (its host frozen, its processes stopped) would otherwise hold
+ * the event loop for good, as the kernel still acknowledges what is sent.
+ * Past it the session is dropped (and the leadership lock with it).
+ */
+#define STORE_PG_ANSWER_MS	3000
 /* seconds to reach the database, unless the connection string says */
 #define STORE_PG_CONNECT_S	"2"
+/*
+ * A connection attempt that failed slowly (a database host that drops
+ * packets: connect_timeout) held the event loop that long; the next one
+ * waits this much, and calls meanwhile fail at once with its reason.
+ */
+#define STORE_PG_SLOW_FAIL_MS	1000
+#define STORE_PG_RETRY_MS	5000
 /* pg_advisory_xact_lock() key of the migrations: "remsim" in ASCII */
 #define STORE_PG_MIGRATE_KEY	"114101109115105109"
 /* pg_try_advisory_lock() key of the leadership: the same, plus one */
@@ -47,6 +63,9 @@ struct pg_store {
 	 */
 	bool leader;
 	bool ha;		/* store_lead() was called: changes need the lock */
+	bool timed_out;		/* the last call had no answer in time */
+	struct timespec retry_at;	/* no connection attempt before (0: any time) */
+	char last_err[256];		/* why the last attempt failed */
 };
 
 /* Version 0 is an empty database; migrations[v] takes v to v + 1. */
@@ -193,6 +212,12 @@ static int fail(struct pg_store *st, PGresult *r, const char *what, char *err,
 			 st->name, st->server ? STORE_PG_LOCK_MS : STORE_PG_COMMAND_LOCK_MS);
 		return -EBUSY;
 	}
+	if (st->timed_out || !st->db) {
+		snprintf(err, errlen,
+			 "%s: no answer from PostgreSQL within %d ms, its session dropped (%s)",
+			 what, STORE_PG_ANSWER_MS, st->name);
+		return -EBUSY;
+	}
 	if (!msg || !*msg)
 		msg = PQerrorMessage(st->db);
 	/* nothing changed: the same request works once it is back */
@@ -206,10 +231,106 @@ static int fail(struct pg_store *st, PGresult *r, const char *what, char *err,
 	return -EIO;
 }
 
+static long long ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000LL + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/* No answer in time: the session goes, its lock too; the next call reconnects. */
+static void drop_session(struct pg_store *st)
+{
+	PQfinish(st->db);
+	st->db = NULL;
+	st->leader = false;
+	st->timed_out = true;
+}
+
+/*
+ * The answer to what was just sent, within STORE_PG_ANSWER_MS: the first
+ * error of a multi-statement query, or else its last result, as PQexec()
+ * gives; NULL when the connection failed or the time ran out.
+ */
+static PGresult *answer(struct pg_store *st)
+{
+	struct pollfd pfd = { .fd = PQsocket(st->db) };
+	PGresult *r, *keep = NULL;
+	struct timespec start;
+	long long left;
+	int flush;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		flush = PQflush(st->db);
+		if (flush < 0)
+			break;
+		if (!flush && !PQisBusy(st->db)) {
+			r = PQgetResult(st->db);
+			if (!r)
+				return keep;
+			if (keep && PQresultStatus(keep) == PGRES_FATAL_ERROR) {
+				PQclear(r);
+			} else {
+				PQclear(keep);
+				keep = r;
+			}
+			continue;
+		}
+		left = STORE_PG_ANSWER_MS - ms_since(&start);
+		pfd.events = POLLIN | (flush ? POLLOUT : 0);
+		if (left <= 0 || poll(&pfd, 1, left) == 0) {
+			PQclear(keep);
+			drop_session(st);
+			return NULL;
+		}
+		if ((pfd.revents & (POLLIN | POLLERR | POLLHUP)) && !PQconsumeInput(st->db))
+			break;
+	}
+	PQclear(keep);
+	return NULL;
+}
+
+/* PQexec() and its kin, bounded in time (see answer()). */
+static PGresult *db_exec(struct pg_store *st, const char *sql)
+{
+	st->timed_out = false;
+	if (!st->db || !PQsendQuery(st->db, sql))
+		return NULL;
+	return answer(st);
+}
+
+static PGresult *db_prepared(struct pg_store *st, const char *name, int n,
+			     const char *const *params)
+{
+	st->timed_out = false;
+	if (!st->db || !PQsendQueryPrepared(st->db, name, n, params, NULL, NULL, 0))
+		return NULL;
+	return answer(st);
+}
+
+static PGresult *db_params(struct pg_store *st, const char *sql, int n,
+			   const char *const *params)
+{
+	st->timed_out = false;
+	if (!st->db || !PQsendQueryParams(st->db, sql, n, NULL, params, NULL, NULL, 0))
+		return NULL;
+	return answer(st);
+}
+
+static PGresult *db_prepare(struct pg_store *st, const char *name, const char *sql)
+{
+	st->timed_out = false;
+	if (!st->db || !PQsendPrepare(st->db, name, sql, 0, NULL))
+		return NULL;
+	return answer(st);
+}
+
 /* Runs @sql (no parameters) expecting no rows. */
 static int exec(struct pg_store *st, const char *sql, char *err, size_t errlen)
 {
-	PGresult *r = PQexec(st->db, sql);
+	PGresult *r = db_exec(st, sql);
 	int ret = 0;
 
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
@@ -224,7 +345,7 @@ static int prepare(struct pg_store *st, char *err, size_t errlen)
 	int q, ret = 0;
 
 	for (q = 0; q < Q_COUNT && !ret; q++) {
-		r = PQprepare(st->db, stmt_name(q), statements[q], 0, NULL);
+		r = db_prepare(st, stmt_name(q), statements[q]);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK)
 			ret = fail(st, r, "preparing a statement", err, errlen);
 		PQclear(r);
@@ -287,10 +408,26 @@ static int connect_db(struct pg_store *st, char *err, size_t errlen)
  */
 static int ready(struct pg_store *st, char *err, size_t errlen)
 {
+	struct timespec start;
+	int ret;
+
 	if (st->db && PQstatus(st->db) == CONNECTION_OK &&
 	    PQtransactionStatus(st->db) == PQTRANS_IDLE)
 		return 0;
-	return connect_db(st, err, errlen);
+	if (st->retry_at.tv_sec && ms_since(&st->retry_at) < 0) {
+		snprintf(err, errlen, "%s; next attempt in %lld ms", st->last_err,
+			 -ms_since(&st->retry_at));
+		return -EBUSY;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	ret = connect_db(st, err, errlen);
+	st->retry_at.tv_sec = 0;
+	if (ret && ms_since(&start) >= STORE_PG_SLOW_FAIL_MS) {
+		snprintf(st->last_err, sizeof(st->last_err), "%s", err);
+		st->retry_at = start;
+		st->retry_at.tv_sec += (ms_since(&start) + STORE_PG_RETRY_MS) / 1000;
+	}
+	return ret;
 }
 
 /* Runs prepared statement @q; NULL (and @err) when it could not be sent. */
@@ -300,7 +437,7 @@ static PGresult *run(struct pg_store *st, enum pg_stmt q, const char *const *par
 	*ret = ready(st, err, errlen);
 	if (*ret)
 		return NULL;
-	return PQexecPrepared(st->db, stmt_name(q), n, params, NULL, NULL, 0);
+	return db_prepared(st, stmt_name(q), n, params);
 }
 
 /*
@@ -358,7 +495,7 @@ static int query(struct pg_store *st, enum pg_stmt q, const char *const *params,
 /* The version of the schema in the database, 0 if it has none; or -1. */
 static int read_version(struct pg_store *st, char *err, size_t errlen)
 {
-	PGresult *r = PQexec(st->db, "SELECT version FROM schema_version");
+	PGresult *r = db_exec(st, "SELECT version FROM schema_version");
 	int v = -1;
 
 	if (PQresultStatus(r) == PGRES_TUPLES_OK)
@@ -371,7 +508,7 @@ static int read_version(struct pg_store *st, char *err, size_t errlen)
 
 static bool has_tables(struct pg_store *st)
 {
-	PGresult *r = PQexec(st->db, "SELECT to_regclass('slotmaps') IS NOT NULL");
+	PGresult *r = db_exec(st, "SELECT to_regclass('slotmaps') IS NOT NULL");
 	bool any = true;
 
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r))
@@ -424,13 +561,13 @@ static int migrate(struct pg_store *st, char *err, size_t errlen)
 	if (!ret)
 		return 0;
 rollback:
-	PQclear(PQexec(st->db, "ROLLBACK"));
+	PQclear(db_exec(st, "ROLLBACK"));
 	return ret;
 }
 
 static int count_restart(struct pg_store *st, char *err, size_t errlen)
 {
-	PGresult *r = PQexec(st->db,
+	PGresult *r = db_exec(st,
 			     "INSERT INTO meta (key, value) VALUES ('restart_counter', 1)"
 			     " ON CONFLICT (key) DO UPDATE SET value = meta.value + 1"
 			     " RETURNING value");
@@ -687,7 +824,7 @@ static int audit_insert(struct pg_store *st, const struct stored_audit *a, char 
 
 	snprintf(us, sizeof(us), "%lld", (long long)a->time_us);
 	/* inside audit_add()'s transaction: no reconnect between its parts */
-	r = PQexecPrepared(st->db, stmt_name(Q_AUDIT_INSERT), 6, p, NULL, NULL, 0);
+	r = db_prepared(st, stmt_name(Q_AUDIT_INSERT), 6, p);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		ret = fail(st, r, "audit write", err, errlen);
 	PQclear(r);
@@ -712,7 +849,7 @@ int pg_store_audit_add(struct pg_store *st, const struct stored_audit *a, unsign
 		ret = audit_insert(st, &a[i], err, errlen);
 	snprintf(k, sizeof(k), "%u", keep);
 	if (!ret) {
-		r = PQexecPrepared(st->db, stmt_name(Q_AUDIT_TRIM), 1, p, NULL, NULL, 0);
+		r = db_prepared(st, stmt_name(Q_AUDIT_TRIM), 1, p);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK)
 			ret = fail(st, r, "audit trim", err, errlen);
 		PQclear(r);
@@ -720,7 +857,7 @@ int pg_store_audit_add(struct pg_store *st, const struct stored_audit *a, unsign
 	if (!ret)
 		ret = exec(st, "COMMIT", err, errlen);
 	if (ret)
-		PQclear(PQexec(st->db, "ROLLBACK"));
+		PQclear(db_exec(st, "ROLLBACK"));
 	return ret;
 }
 
@@ -762,7 +899,7 @@ int pg_store_audit_query(struct pg_store *st, int64_t since_us, int64_t after_id
 /* Whether this session still answers. */
 static bool alive(struct pg_store *st)
 {
-	PGresult *r = PQexec(st->db, "SELECT 1");
+	PGresult *r = db_exec(st, "SELECT 1");
 	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
 
 	PQclear(r);
@@ -777,10 +914,10 @@ static int took_lead(struct pg_store *st, const char *rest, const char *rspro, c
 	PGresult *r;
 	int ret;
 
-	r = PQexecParams(st->db, "INSERT INTO active_server VALUES (1, $1, $2,"
-			 " (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)"
-			 " ON CONFLICT (one) DO UPDATE SET rest = $1, rspro = $2,"
-			 " since_us = excluded.since_us", 2, NULL, p, NULL, NULL, 0);
+	r = db_params(st, "INSERT INTO active_server VALUES (1, $1, $2,"
+		      " (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)"
+		      " ON CONFLICT (one) DO UPDATE SET rest = $1, rspro = $2,"
+		      " since_us = excluded.since_us", 2, p);
 	ret = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 :
 	      fail(st, r, "noting the active server", err, errlen);
 	PQclear(r);
@@ -803,7 +940,7 @@ int pg_store_lead(struct pg_store *st, const char *rest, const char *rspro, bool
 	ret = ready(st, err, errlen);
 	if (ret)
 		return ret;
-	r = PQexec(st->db, "SELECT pg_try_advisory_lock(" STORE_PG_LEADER_KEY ")");
+	r = db_exec(st, "SELECT pg_try_advisory_lock(" STORE_PG_LEADER_KEY ")");
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || !PQntuples(r)) {
 		ret = fail(st, r, "leadership lock", err, errlen);
 		PQclear(r);
@@ -816,7 +953,7 @@ int pg_store_lead(struct pg_store *st, const char *rest, const char *rspro, bool
 	ret = took_lead(st, rest, rspro, err, errlen);
 	if (ret) {
 		/* not active without its row: the next call tries again */
-		PQclear(PQexec(st->db, "SELECT pg_advisory_unlock(" STORE_PG_LEADER_KEY ")"));
+		PQclear(db_exec(st, "SELECT pg_advisory_unlock(" STORE_PG_LEADER_KEY ")"));
 		return ret == -EEXIST ? -EIO : ret;
 	}
 	st->leader = true;
@@ -833,7 +970,7 @@ int pg_store_active(struct pg_store *st, char *rest, size_t len, char *err, size
 	ret = ready(st, err, errlen);
 	if (ret)
 		return ret;
-	r = PQexec(st->db, "SELECT rest FROM active_server");
+	r = db_exec(st, "SELECT rest FROM active_server");
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
 		ret = fail(st, r, "reading the active server", err, errlen);
 	else if (PQntuples(r))
