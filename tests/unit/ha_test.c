@@ -368,8 +368,8 @@ TEST_TIMEOUT(active_killed_the_standby_takes_over_within_3s, 180)
 	push_ms = now_ms() - t0;
 	while (!w.first_b_ms && now_ms() - t0 < TAKEOVER_MS)
 		usleep(10000);
-	TH_LOG("after the kill: B active in %lld ms, the map pushed in %lld ms, the first write in %lld ms",
-	       active_ms, push_ms, w.first_b_ms ? w.first_b_ms - t0 : -1);
+	TH_LOG("after the kill: B active in %lld ms, the map pushed in %lld ms, "
+	       "the first write in %lld ms", active_ms, push_ms, w.first_b_ms ? w.first_b_ms - t0 : -1);
 	EXPECT_NE(0, w.first_b_ms);
 	EXPECT_LE(w.first_b_ms - t0, TAKEOVER_MS);
 	EXPECT_TRUE(apdu_flows());
