@@ -206,6 +206,7 @@ $(B)/bin/remsim-server: $(patsubst %.c,$(B)/obj/%.o,$(SERVER_SRCS)) $(LIBRSPRO) 
 $(B)/bin/remsim-server: LDLIBS += -lsqlite3 $(PQ_LIBS) -lmicrohttpd -ljansson
 $(B)/obj/userspace/server/store_pg.o: ALL_CFLAGS += $(PQ_CFLAGS)
 
+
 SOFTSIMD_SRCS	:= $(wildcard userspace/softsimd/*.c)
 CLIENT_CORE	:= userspace/client/slot.c userspace/client/script.c
 
@@ -334,13 +335,15 @@ $(B)/tests/unit/client_config_test: $(patsubst %.c,$(SAN)/obj/userspace/client/%
 $(B)/tests/unit/client_config_test: LDLIBS := $(SAN)/libremsim.a $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a -lusb-1.0 $(LDLIBS)
 $(B)/obj/tests/lib/pcsc_env.o $(SAN)/obj/tests/lib/pcsc_env.o: ALL_CFLAGS += $(PCSC_CFLAGS)
 PCSC_TESTS	:= bankd_test softsim_test client_shell_test hostile_test tls_chain_test ha_test \
-		   metrics_test ifd_test
+		   metrics_test ifd_test dashboard_test
 # the IFD handler's parts, without pcscd: its mapping, parser and reader core
 $(B)/tests/unit/ifd_test: $(patsubst %.c,$(SAN)/obj/%.o,$(wildcard userspace/ifd/*.c) \
 			  $(CLIENT_CORE))
 $(B)/tests/unit/ifd_test: LDLIBS := $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a $(LDLIBS)
 $(SAN)/obj/userspace/ifd/ifdhandler.o: ALL_CFLAGS += $(PCSC_CFLAGS)
 $(B)/tests/unit/hostile_test: LDLIBS += -lsqlite3
+# tests/lib/browser.c speaks the DevTools protocol's JSON
+$(B)/tests/unit/dashboard_test: LDLIBS += -ljansson
 # it makes databases of older schemas and reads them back
 $(B)/tests/unit/store_test: LDLIBS += -lsqlite3
 $(B)/tests/selftests/client_test $(B)/tests/selftests/client_usb_test \

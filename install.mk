@@ -57,6 +57,8 @@ DAEMON_HEADERS	:= $(addprefix userspace/lib/daemon/include/remsim/,evloop.h log.
 		   metrics.h daemon.h)
 UAPI_HEADERS	:= include/uapi/linux/remsim.h include/uapi/linux/remsim_dev.h
 EXAMPLES	:= $(wildcard contrib/examples/*)
+# remsim-server's web dashboard, found as ../share/remsim/dashboard from BINDIR
+DASHBOARD	:= $(addprefix userspace/server/dashboard/,index.html app.js style.css)
 # The files an operator edits, from contrib/examples: SOURCE:DESTINATION
 # under SYSCONFDIR. One is installed only where there is none (a dangling
 # link counts as one). One that differs from the new example (edited, or of
@@ -78,7 +80,7 @@ install: $(addprefix $(B)/bin/,$(DAEMONS) remsimctl) $(LIBRSPRO) $(LIBDAEMON) $(
 		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(BASHCOMPDIR) \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR)/examples \
 		$(DESTDIR)$(SYSCONFDIR)/remsim $(DESTDIR)$(SYSCONFDIR)/default \
-		$(DESTDIR)$(IFDDIR)
+		$(DESTDIR)$(IFDDIR) $(DESTDIR)$(DATADIR)/remsim/dashboard
 	$(INSTALL) -m 0755 $(addprefix $(B)/bin/,$(DAEMONS)) $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -m 0755 $(B)/bin/remsimctl userspace/tools/remsim-pki $(DESTDIR)$(SBINDIR)/
 	$(INSTALL) -m 0644 $(LIBRSPRO) $(LIBDAEMON) $(DESTDIR)$(LIBDIR)/
@@ -99,6 +101,7 @@ install: $(addprefix $(B)/bin/,$(DAEMONS) remsimctl) $(LIBRSPRO) $(LIBDAEMON) $(
 		d=$(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; \
 		$(SUBST) $$m >$$d && chmod 0644 $$d || exit 1; done
 	$(INSTALL) -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 0644 $(DASHBOARD) $(DESTDIR)$(DATADIR)/remsim/dashboard/
 	$(INSTALL) -m 0644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
 	@for c in $(CONFFILES); do \
 		src=contrib/examples/$${c%%:*}; dst=$(DESTDIR)$(SYSCONFDIR)/$${c#*:}; \

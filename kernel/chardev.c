@@ -324,6 +324,7 @@ static long ioc_reset_stats(struct remsim_slot *slot)
 {
 	spin_lock_irq(&slot->lock);
 	memset(&slot->stats, 0, sizeof(slot->stats));
+	memset(&slot->latency, 0, sizeof(slot->latency));
 	spin_unlock_irq(&slot->lock);
 	return 0;
 }

@@ -261,6 +261,7 @@ static void deliver_apdu(struct remsim_slot *slot)
 	slot->apdu_msg = msg;
 	slot->apdu_seq = msg->hdr.seq;
 	slot->apdu_since = jiffies;
+	slot->apdu_queued_ns = msg->hdr.timestamp_ns;
 	slot->stats.apdus++;
 	if (remsim_apdu_timeout_ms)
 		mod_delayed_work(system_wq, &slot->timeout_work,
@@ -286,6 +287,21 @@ static void apply(struct remsim_slot *slot, const struct t0_result *res,
 		down_queue(slot, &res->tx);
 	if (res->actions & T0_DO_DELIVER)
 		deliver_apdu(slot);
+}
+
+/*
+ * Counts one latency in its log2 bucket: bucket i holds (2^(S+i-1),
+ * 2^(S+i)] ns for S = REMSIM_LAT_MIN_SHIFT, the last everything above.
+ */
+static void latency_add(struct remsim_latency *lat, u64 ns)
+{
+	unsigned int i = ns ? fls64((ns - 1) >> REMSIM_LAT_MIN_SHIFT) : 0;
+
+	if (i >= REMSIM_LAT_BUCKETS)
+		i = REMSIM_LAT_BUCKETS - 1;
+	lat->buckets[i]++;
+	lat->count++;
+	lat->sum_ns += ns;
 }
 
 /* The engine answered the waiting APDU (the owner, a give-up). */
@@ -582,6 +598,8 @@ static ssize_t write_response(struct remsim_slot *slot, const struct remsim_msg_
 	}
 	apply(slot, &res, &a);
 	answered(slot);
+	/* The response is on its way to the board: the owner's time ends. */
+	latency_add(&slot->latency, ktime_get_ns() - slot->apdu_queued_ns);
 	slot->stats.responses++;
 	slot->stats.bytes_down += len;
 out:

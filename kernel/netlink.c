@@ -168,6 +168,7 @@ struct slot_view {
 	u32			signals;
 	u32			t0_state;
 	struct remsim_stats	stats;
+	struct remsim_latency	latency;
 };
 
 /*
@@ -186,6 +187,7 @@ static void slot_view(struct remsim_slot *slot, struct slot_view *v, const struc
 	v->signals = slot->signals.state;
 	v->t0_state = slot->mode == REMSIM_MODE_RAW ? REMSIM_T0_RAW : slot->t0.state;
 	v->stats = slot->stats;
+	v->latency = slot->latency;
 	spin_unlock_irq(&slot->lock);
 }
 
@@ -251,6 +253,50 @@ static int put_stats(struct sk_buff *skb, const struct remsim_stats *s)
 	return 0;
 }
 
+static int put_lat_bucket(struct sk_buff *skb, u64 le_ns, u64 count)
+{
+	struct nlattr *nest = nla_nest_start(skb, REMSIM_LAT_A_BUCKET);
+
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u64_64bit(skb, REMSIM_LAT_BUCKET_A_LE_NS, le_ns, REMSIM_LAT_BUCKET_A_PAD) ||
+	    nla_put_u64_64bit(skb, REMSIM_LAT_BUCKET_A_COUNT, count, REMSIM_LAT_BUCKET_A_PAD)) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/*
+ * Every bucket with its bound, empty ones too: a reader needs no table of
+ * bounds of its own, and a later change of the buckets breaks nobody.
+ */
+static int put_latency(struct sk_buff *skb, const struct remsim_latency *lat)
+{
+	struct nlattr *nest;
+	unsigned int i;
+
+	nest = nla_nest_start(skb, REMSIM_A_SLOT_LATENCY);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u64_64bit(skb, REMSIM_LAT_A_COUNT, lat->count, REMSIM_LAT_A_PAD) ||
+	    nla_put_u64_64bit(skb, REMSIM_LAT_A_SUM_NS, lat->sum_ns, REMSIM_LAT_A_PAD))
+		goto cancel;
+	for (i = 0; i < REMSIM_LAT_BUCKETS; i++) {
+		u64 le = i == REMSIM_LAT_BUCKETS - 1 ? U64_MAX :
+			 1ULL << (REMSIM_LAT_MIN_SHIFT + i);
+
+		if (put_lat_bucket(skb, le, lat->buckets[i]))
+			goto cancel;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+cancel:
+	nla_nest_cancel(skb, nest);
+	return -EMSGSIZE;
+}
+
 /* The attributes every message about a slot starts with. */
 static int put_identity(struct sk_buff *skb, struct remsim_slot *slot)
 {
@@ -272,7 +318,8 @@ static int fill_slot(struct sk_buff *skb, struct remsim_slot *slot, const struct
 	if (!v->full)
 		return nla_put_flag(skb, REMSIM_A_SLOT_LIMITED) ? -EMSGSIZE : 0;
 	if (nla_put(skb, REMSIM_A_SLOT_ATR, v->atr_len, v->atr) ||
-	    put_map(skb, &v->map) || put_stats(skb, &v->stats))
+	    put_map(skb, &v->map) || put_stats(skb, &v->stats) ||
+	    put_latency(skb, &v->latency))
 		return -EMSGSIZE;
 	return 0;
 }

@@ -54,6 +54,17 @@ struct remsim_map {
 	u32		client_slot;
 };
 
+/*
+ * A slot's APDU latency histogram (uapi remsim.h, REMSIM_A_SLOT_LATENCY):
+ * fixed log2 buckets, so that timing an APDU allocates nothing and costs a
+ * few instructions under the slot's lock.
+ */
+struct remsim_latency {
+	u64		count;
+	u64		sum_ns;
+	u64		buckets[REMSIM_LAT_BUCKETS];
+};
+
 struct remsim_slot {
 	struct device		dev;		/* refcount: the last put frees */
 	struct cdev		cdev;		/* an open file pins dev */
@@ -125,8 +136,10 @@ struct remsim_slot {
 	struct remsim_msg	*apdu_msg;	/* queued, not yet read */
 	u64			apdu_seq;	/* the APDU waiting for an answer */
 	unsigned long		apdu_since;	/* jiffies it was queued */
+	u64			apdu_queued_ns;	/* ktime_get_ns() of the same */
 	struct remsim_signals	signals;
 	struct remsim_stats	stats;
+	struct remsim_latency	latency;	/* reset with stats */
 
 	/* Synchronised by themselves. */
 	wait_queue_head_t	read_wait;	/* owner: read, poll */

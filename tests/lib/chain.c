@@ -113,11 +113,14 @@ int chain_rest(struct chain *c, const char *method, const char *path, const char
 
 int chain_start_server(struct chain *c)
 {
-	char db[96], log[96], rs[8], rt[8], rc[200], rk[200];
+	char db[96], log[96], rs[8], rt[8], rc[200], rk[200], dash[300];
+	/* the dashboard from the source tree, as installed it is from DATADIR */
 	char *argv[32] = { (char *)daemon_bin_fast("remsim-server"), "-D", db, "--rspro-port", rs,
-			   "--rest-port", rt };
+			   "--rest-port", rt, "--dashboard", dash };
 	struct tls_argv t;
-	int n = 7, ret;
+	int n = 9, ret;
+
+	snprintf(dash, sizeof(dash), "%s", daemon_src_path("userspace/server/dashboard"));
 
 	snprintf(db, sizeof(db), "%s/server.db", c->o.db_dir ? c->o.db_dir : c->dir);
 	n = tls_argv(c, &t, "server", argv, n);

@@ -104,6 +104,17 @@ extern int ktap_expect_failed;
 #define EXPECT_TRUE(a)		KTAP_CMP(0, !!(a), ==, 1)
 #define EXPECT_FALSE(a)		KTAP_CMP(0, !!(a), ==, 0)
 
+/* Two C strings, both shown when they differ. */
+#define KTAP_STREQ(fatal, a, b) do {						\
+	const char *_a = (a), *_b = (b);					\
+	if (strcmp(_a, _b))							\
+		ktap_fail_here(__FILE__, __LINE__, fatal,			\
+			       "%s == %s: \"%s\" vs \"%s\"", #a, #b, _a, _b);	\
+} while (0)
+
+#define ASSERT_STREQ(a, b)	KTAP_STREQ(1, a, b)
+#define EXPECT_STREQ(a, b)	KTAP_STREQ(0, a, b)
+
 /* A call that must fail with -1 and the given errno. */
 #define KTAP_ERRNO(fatal, call, err) do {					\
 	errno = 0;								\

@@ -202,8 +202,8 @@ bool tpeer_bankd(struct tpeer *t, struct ev_loop *loop, int port, int bank_id,
 	       pdu.connect_res.result == RSPRO_OK;
 }
 
-int tpeer_client_result(struct tpeer *t, struct ev_loop *loop, int port, int client_id,
-			int slot)
+int tpeer_client_exts(struct tpeer *t, struct ev_loop *loop, int port, int client_id,
+		      int slot, const char *exts)
 {
 	struct rspro_client_slot cs = { client_id, slot };
 	struct rspro_identity id;
@@ -212,11 +212,19 @@ int tpeer_client_result(struct tpeer *t, struct ev_loop *loop, int port, int cli
 	if (tpeer_connect(t, loop, port))
 		return -ECONNREFUSED;
 	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "testclient", "remsim-client", "test");
+	if (exts)
+		rspro_identity_set_exts(&id, exts);
 	rspro_connect_client_req(&pdu, &id, &cs);
 	tpeer_send(t, &pdu);
 	if (!tpeer_wait(t, RSPRO_CONNECT_CLIENT_RES, &pdu, 5000))
 		return t->closed ? -ECONNRESET : -ETIMEDOUT;
 	return pdu.connect_res.result;
+}
+
+int tpeer_client_result(struct tpeer *t, struct ev_loop *loop, int port, int client_id,
+			int slot)
+{
+	return tpeer_client_exts(t, loop, port, client_id, slot, NULL);
 }
 
 bool tpeer_client(struct tpeer *t, struct ev_loop *loop, int port, int client_id,

@@ -61,6 +61,9 @@ bool tpeer_client(struct tpeer *t, struct ev_loop *loop, int port, int client_id
 /* The same, with the ConnectClientRes result (or -errno when none came). */
 int tpeer_client_result(struct tpeer *t, struct ev_loop *loop, int port, int client_id,
 			int slot);
+/* The same, announcing remsim's extensions @exts (NULL: none, as osmo). */
+int tpeer_client_exts(struct tpeer *t, struct ev_loop *loop, int port, int client_id,
+		      int slot, const char *exts);
 
 /*
  * PDUs that reached undefined behaviour in asn1c 0.9.28's BER decoder before

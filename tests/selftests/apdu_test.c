@@ -672,4 +672,96 @@ TEST_TIMEOUT(hundred_apdus_in_a_row, 120)
 	EXPECT_EQ(0, st.errors);
 }
 
+/*
+ * The owner answers each APDU 5 ms after reading it: the slot's latency
+ * histogram counts every one, at 5 ms or more, and its median is in the
+ * bucket of 5 ms, (4.19, 8.39] ms, or the next one when the VM is slow
+ * (REMSIM_TEST_SLOW times more under make selftests-debug: the wake-up of
+ * the owner is in the measure). Time-outs are not timed, and a stats reset
+ * empties the histogram.
+ */
+#define LAT_APDUS	10
+#define LAT_DELAY_NS	5000000ULL
+
+/* REMSIM_TEST_SLOW (1..100), as faults_test reads it. */
+static uint64_t slow_factor(void)
+{
+	const char *s = getenv("REMSIM_TEST_SLOW");
+	int f = s ? atoi(s) : 1;
+
+	return f >= 1 && f <= 100 ? f : 1;
+}
+
+static struct rsnl_latency latency(void)
+{
+	struct rsnl_slot s;
+
+	ASSERT_EQ(0, rsnl_slot_get(fx.nl, fx.index, &s));
+	ASSERT_TRUE(s.latency.present);
+	return s.latency;
+}
+
+TEST_TIMEOUT(latency_histogram_times_answered_apdus, 60)
+{
+	uint8_t hdr[] = { 0xa0, 0xf2, 0x00, 0x00, 0x02 };
+	const struct timespec delay = { 0, LAT_DELAY_NS };
+	struct rsnl_latency lat;
+	uint64_t p50, total = 0;
+
+	setup();
+	ASSERT_EQ(0, ioctl(fx.fd, REMSIM_IOC_RESET_STATS));
+	lat = latency();
+	EXPECT_EQ(0, lat.count);
+	EXPECT_EQ(REMSIM_LAT_BUCKETS, lat.n);
+	EXPECT_EQ(1ULL << REMSIM_LAT_MIN_SHIFT, lat.le_ns[0]);
+	EXPECT_EQ(UINT64_MAX, lat.le_ns[REMSIM_LAT_BUCKETS - 1]);
+	EXPECT_EQ(0, rsnl_latency_quantile(&lat, 500));
+
+	for (int i = 0; i < LAT_APDUS; i++) {
+		struct phone_call call;
+		struct slot_msg msg;
+
+		ASSERT_EQ(0, phone_tpdu_start(&call, fx.modem, hdr, NULL, true));
+		ASSERT_EQ(0, slot_read_type(fx.fd, REMSIM_MSG_APDU, &msg, 3000));
+		nanosleep(&delay, NULL);
+		ASSERT_EQ(0, slot_respond(fx.fd, msg.hdr.seq,
+					  (uint8_t[]){ 1, 2, 0x90, 0x00 }, 4));
+		ASSERT_EQ(0, phone_call_wait(&call));
+		EXPECT_EQ(0x9000, call.sw);
+	}
+	lat = latency();
+	for (unsigned int i = 0; i < lat.n; i++)
+		total += lat.buckets[i];
+	EXPECT_EQ(LAT_APDUS, lat.count);
+	EXPECT_EQ(LAT_APDUS, total);
+	EXPECT_GE(lat.sum_ns, LAT_APDUS * LAT_DELAY_NS);
+	/* nothing below the delay: the buckets up to 4.19 ms are empty */
+	for (unsigned int i = 0; i < lat.n && lat.le_ns[i] < LAT_DELAY_NS; i++)
+		EXPECT_EQ(0, lat.buckets[i]);
+	p50 = rsnl_latency_quantile(&lat, 500);
+	TH_LOG("p50 <= %llu ns, p99 <= %llu ns", (unsigned long long)p50,
+	       (unsigned long long)rsnl_latency_quantile(&lat, 990));
+	EXPECT_GE(p50, 1ULL << 23);
+	EXPECT_LE(p50, (1ULL << 24) * slow_factor());
+
+	/* a time-out answers the modem, not the owner: not timed */
+	ASSERT_EQ(0, slot_set_param("remsim", "apdu_timeout", "300"));
+	{
+		struct phone_call call;
+		struct slot_msg msg;
+
+		ASSERT_EQ(0, phone_tpdu_start(&call, fx.modem, hdr, NULL, true));
+		ASSERT_EQ(0, slot_read_type(fx.fd, REMSIM_MSG_APDU, &msg, 3000));
+		ASSERT_EQ(0, phone_call_wait(&call));
+		EXPECT_EQ(0x6f00, call.sw);
+	}
+	EXPECT_EQ(LAT_APDUS, latency().count);
+
+	ASSERT_EQ(0, ioctl(fx.fd, REMSIM_IOC_RESET_STATS));
+	lat = latency();
+	EXPECT_EQ(0, lat.count);
+	EXPECT_EQ(0, lat.sum_ns);
+	EXPECT_EQ(0, rsnl_latency_quantile(&lat, 990));
+}
+
 KTAP_MAIN

@@ -34,6 +34,7 @@
 #include "ktap.h"
 #include "modem.h"
 #include "pcsc_env.h"
+#include "remsim/idpath.h"
 #include "remsim/nl.h"
 #include "session.h"
 #include "slotdev.h"
@@ -117,6 +118,37 @@ static void run_session(struct modem *m, unsigned int index, unsigned int card)
 	       (unsigned long long)session_percentile(&r, 50) / 1000);
 }
 
+/*
+ * The server's GET /cards names the modem slot of card 0 by what the client
+ * told: "modemPath" is the slot's ID_PATH on the software USB board, and
+ * null for a simulated slot, which has none.
+ */
+static void expect_modem_path(unsigned int index)
+{
+	char resp[16384], dev[64], path[RS_ID_PATH_MAX], want[RS_ID_PATH_MAX + 32];
+	int t;
+
+	snprintf(dev, sizeof(dev), "/sys/class/remsim/remsim%u/device", index);
+	rs_id_path(dev, path, sizeof(path));
+	if (slot_backend_usb()) {
+		EXPECT_NE(0, path[0]);
+		snprintf(want, sizeof(want), "\"modemPath\":\"%s\"", path);
+	} else {
+		EXPECT_EQ(0, path[0]);
+		snprintf(want, sizeof(want), "\"modemPath\":null");
+	}
+	/* the update follows the client's registration: a moment at most */
+	for (t = 0; t < 50; t++) {
+		ASSERT_EQ(200, chain_rest(&chain, "GET", "/api/backend/v1/cards", NULL, resp,
+					  sizeof(resp)));
+		if (strstr(resp, want))
+			break;
+		usleep(100000);
+	}
+	TH_LOG("want %s in %.400s", want, resp);
+	EXPECT_TRUE(strstr(resp, want) != NULL);
+}
+
 TEST_TIMEOUT(phone_session_through_the_whole_chain, 600)
 {
 	struct slot_fixture fx, fx2;
@@ -126,6 +158,7 @@ TEST_TIMEOUT(phone_session_through_the_whole_chain, 600)
 	map_slot(fx.nl, fx.index, 23);
 	map_card(0, 23);
 	run_session(fx.modem, fx.index, 0);
+	expect_modem_path(fx.index);
 	if (slot_backend_usb()) {
 		/* one software board at a time: the USB variant stops here */
 		slot_fixture_done(&fx);

@@ -9,6 +9,7 @@
  * ID_PATH, the older port name and the serial.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "board.h"
@@ -161,6 +163,8 @@ TEST(show_and_json_describe_slots)
 	json_decref(j);
 	ASSERT_EQ(0, ctl("stats %d", a));
 	EXPECT_TRUE(has(" apdus 0 responses 0 "));
+	/* nothing timed yet: no latency made up */
+	EXPECT_TRUE(has(" p50_us - p99_us -\n"));
 
 	EXPECT_EQ(0, ctl("sim del %d", a));
 	EXPECT_EQ(0, ctl("-j sim del remsim%d", b));
@@ -589,6 +593,57 @@ TEST(monitor_signals_carry_the_slot)
 	ctl("unmap %u", fx.index);
 	slot_fixture_done(&fx);
 	unlink(jpath);
+}
+
+/*
+ * APDUs answered 5 ms after they are read: stats prints the median and
+ * p99 latency as the upper bound of their bucket in microseconds, 8389
+ * (2^23 ns) or, on a slow VM, the next bucket's 16778 (more with
+ * REMSIM_TEST_SLOW, make selftests-debug); -j has the same.
+ */
+TEST(stats_print_apdu_latency)
+{
+	uint8_t hdr[] = { 0xa0, 0xf2, 0x00, 0x00, 0x02 };
+	const struct timespec delay = { 0, 5000000 };
+	unsigned long long p50 = 0, p99 = 0;
+	struct slot_fixture fx;
+	int slow;
+	json_t *j, *lat;
+	json_error_t err;
+	const char *p;
+
+	ASSERT_EQ(0, slot_modules_load());
+	ASSERT_EQ(0, slot_fixture(&fx, O_RDWR));
+	ASSERT_EQ(0, slot_fixture_power_on(&fx));
+	for (int i = 0; i < 4; i++) {
+		struct phone_call call;
+		struct slot_msg msg;
+
+		ASSERT_EQ(0, phone_tpdu_start(&call, fx.modem, hdr, NULL, true));
+		ASSERT_EQ(0, slot_read_type(fx.fd, REMSIM_MSG_APDU, &msg, 3000));
+		nanosleep(&delay, NULL);
+		ASSERT_EQ(0, slot_respond(fx.fd, msg.hdr.seq, (uint8_t[]){ 1, 2, 0x90, 0x00 }, 4));
+		ASSERT_EQ(0, phone_call_wait(&call));
+	}
+	ASSERT_EQ(0, ctl("stats %u", fx.index));
+	p = strstr(out, " p50_us ");
+	ASSERT_TRUE(p != NULL);
+	ASSERT_EQ(2, sscanf(p, " p50_us %llu p99_us %llu", &p50, &p99));
+	slow = getenv("REMSIM_TEST_SLOW") ? atoi(getenv("REMSIM_TEST_SLOW")) : 1;
+	if (slow < 1 || slow > 100)
+		slow = 1;
+	EXPECT_TRUE(p50 == 8389 || p50 == 16778 || (slow > 1 && p50 > 16778));
+	EXPECT_GE(p99, p50);
+
+	ASSERT_EQ(0, ctl("-j stats %u", fx.index));
+	j = json_loads(out, 0, &err);
+	ASSERT_TRUE(j != NULL);
+	lat = json_object_get(json_array_get(j, 0), "latency");
+	EXPECT_EQ(4, json_integer_value(json_object_get(lat, "count")));
+	EXPECT_EQ(p50, json_integer_value(json_object_get(lat, "p50_us")));
+	EXPECT_EQ(p99, json_integer_value(json_object_get(lat, "p99_us")));
+	json_decref(j);
+	slot_fixture_done(&fx);
 }
 
 TEST(apply_maps_what_the_file_names)

@@ -14,7 +14,8 @@
  * osmo-remsim's: an identical map leaves the session alone, a client
  * without a map or card waits on its connection, a reconnecting one is
  * served at once. Silent peers and connection floods at the descriptor
- * limit are survived. A bankd off port 9999 behind osmo-remsim-server says
+ * limit are survived. A server that restarts is seen within a quarter
+ * second of listening again. A bankd off port 9999 behind osmo-remsim-server says
  * that its clients cannot reach it. A reader map that is bad or serves
  * nothing stops it at start-up; rows it ignores are warned about, or with
  * --strict refused.
@@ -1011,6 +1012,41 @@ TEST_TIMEOUT(reconnect_storm_is_cut_at_its_address, 60)
 }
 
 /*
+ * The server restarts: its port is closed for 3.3 s. bankd's link, live for
+ * over a second, retries every 100-250 ms and registers again within a
+ * quarter second of the port listening, not at the next 1 s step of
+ * osmo-remsim's table (0.7 s later there); the map the server sends again
+ * is taken.
+ */
+TEST_TIMEOUT(server_restart_is_seen_at_once_and_bankd_registers_again, 60)
+{
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+	uint64_t t0;
+
+	setup_fake_server(1);
+	ASSERT_EQ(RSPRO_OK, fake_map(RSPRO_CREATE_MAPPING_REQ, 0, 23));
+	tpeer_run(loop, 1200);
+	close(fake_lfd);
+	tpeer_close(&fake);
+	tpeer_run(loop, 3300);
+	fake_lfd = net_listen("127.0.0.1", rspro_port, 4);
+	ASSERT_GE(fake_lfd, 0);
+	t0 = ev_now_ns();
+	ASSERT_EQ(0, tpeer_accept(&fake, loop, fake_lfd, 5000));
+	ASSERT_TRUE(tpeer_wait(&fake, RSPRO_CONNECT_BANK_REQ, &pdu, 5000));
+	ksft_print_msg("bankd registered again %llu ms after the server listened\n",
+		       (unsigned long long)((ev_now_ns() - t0) / 1000000));
+	EXPECT_LE(ev_now_ns() - t0, 300 * 1000000ull);
+	EXPECT_EQ(BANK, pdu.connect_bank_req.bank_id);
+	rspro_identity_init(&id, RSPRO_COMP_SERVER, "srv", "remsim-server", "1.1.3");
+	rspro_connect_bank_res(&pdu, &id, RSPRO_OK);
+	ASSERT_EQ(0, tpeer_send(&fake, &pdu));
+	EXPECT_EQ(RSPRO_OK, fake_map(RSPRO_CREATE_MAPPING_REQ, 0, 23));
+	teardown_fake_server();
+}
+
+/*
  * osmo-remsim-server ignores the bankd's address and tells clients 9999:
  * a bankd on another port (as every test's) says once that its clients
  * cannot reach it, however often it registers.
@@ -1645,6 +1681,47 @@ TEST_TIMEOUT(inventory_leaves_a_session_alone, 120)
 	tpeer_run(loop, 300);
 	kill(bankd.pid, SIGHUP);
 	EXPECT_TRUE(wait_card(0, "\"apdus\":2", card, sizeof(card), 5000));
+	teardown();
+}
+
+/*
+ * A long session's APDU count and card time reach GET /cards while it
+ * runs, every INVENTORY_BUSY_ROUNDS (5) inventory rounds at most, not on
+ * each round; `remsim-server cards` prints the card time in ms.
+ */
+TEST_TIMEOUT(inventory_reports_a_busy_slot_and_its_card_time, 120)
+{
+	char card[1024], iccid[64], imsi[64], out[128];
+	struct rspro_pdu atr;
+	uint8_t resp[300];
+	struct tpeer c;
+	int i;
+
+	bankd_extra[0] = "--inventory-interval";
+	bankd_extra[1] = "200";
+	setup(1);
+	card_ids(0, iccid, imsi);
+	ASSERT_TRUE(wait_card(0, iccid, card, sizeof(card), 10000));
+	EXPECT_TRUE(strstr(card, "\"cardTimeP50Us\":null") != NULL);
+	map(0, 7);
+	ASSERT_TRUE(client_connect(&c, 7, &atr));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(2, transceive(&c, 7, 0, select_iccid, sizeof(select_iccid), resp));
+	/* the session is still open: the count comes anyway, with the times */
+	ASSERT_TRUE(wait_card(0, "\"apdus\":3,", card, sizeof(card), 5000));
+	EXPECT_TRUE(strstr(card, "\"cardTimeP50Us\":null") == NULL);
+	EXPECT_TRUE(strstr(card, "\"cardTimeP99Us\":null") == NULL);
+	EXPECT_TRUE(strstr(card, "\"cardTimeP50Us\":") != NULL);
+	/* at most every fifth round: 200 ms after the report, still 3 */
+	ASSERT_EQ(2, transceive(&c, 7, 0, select_iccid, sizeof(select_iccid), resp));
+	tpeer_run(loop, 200);
+	get_card(0, card, sizeof(card));
+	EXPECT_TRUE(strstr(card, "\"apdus\":3,") != NULL);
+	ASSERT_TRUE(wait_card(0, "\"apdus\":4,", card, sizeof(card), 5000));
+	cards_table(out, sizeof(out), "http://127.0.0.1:%d", rest_port);
+	EXPECT_TRUE(log_contains(out, "APDUS P50_MS P99_MS"));
+	expect_row(out, "1:0", "present [^ ]* 4 [0-9][0-9]*[.][0-9] [0-9][0-9]*[.][0-9]$");
+	tpeer_close(&c);
 	teardown();
 }
 

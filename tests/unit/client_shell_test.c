@@ -5,7 +5,8 @@
  * remsim-softsim. A mapped card answers hex TPDUs as a local card does, the
  * event script runs with osmo-remsim's environment, a command whose bankd
  * connection breaks is lost and never resent (the softsim's command log
- * proves it), and the server going away does not take the card away.
+ * proves it), and the server going away does not take the card away. On
+ * fake peers: an unchanged bankd told again connects a waiting link.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -305,6 +307,161 @@ TEST_TIMEOUT(sigusr1_and_sighup_leave_the_shell_running, 30)
 		usleep(20000);
 	EXPECT_TRUE(log_contains(log, "SIGHUP: no config file"));
 	EXPECT_EQ(0, shell_stop(&sh));
+}
+
+/* Runs @loop until @lfd has a connection to accept: its fd, or -1 after @ms. */
+static int accept_within(struct ev_loop *loop, int lfd, int ms)
+{
+	uint64_t end = ev_now_ns() + ms * 1000000ull;
+	int fd;
+
+	do {
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+		tpeer_run(loop, 2);
+	} while (ev_now_ns() < end);
+	return -1;
+}
+
+static void tell_bankd(struct tpeer *srv, int port)
+{
+	struct rspro_bank_slot bank = { 1, 0 };
+	struct rspro_ip_port addr;
+	struct rspro_pdu pdu;
+
+	ASSERT_EQ(0, rspro_ip_port_parse(&addr, "127.0.0.1:1"));
+	addr.port = port;
+	rspro_config_client_bank_req(&pdu, bank, &addr);
+	ASSERT_EQ(0, tpeer_send(srv, &pdu));
+}
+
+/*
+ * The server tells a client its unchanged bankd again when that bankd
+ * registered again (RSPRO_EXT_RETELL, announced in ConnectClientReq): a
+ * link waiting out its back-off (here 0.75-1 s steps, the bankd away over
+ * 5 s, accepting and closing) connects at once; a live session stays.
+ */
+TEST_TIMEOUT(same_bankd_again_connects_at_once_keeps_a_live_session, 30)
+{
+	struct ev_loop *loop = ev_loop_new();
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+	struct tpeer srv, bk;
+	int lsrv, lbank, fd, n = 0;
+	struct shell sh;
+	uint64_t t0;
+
+	if (dir[strlen(dir) - 1] == 'X')
+		ASSERT_TRUE(mkdtemp(dir) != NULL);
+	ASSERT_TRUE(loop != NULL);
+	lsrv = net_listen("127.0.0.1", 0, 8);
+	lbank = net_listen("127.0.0.1", 0, 64);
+	ASSERT_GE(lsrv, 0);
+	ASSERT_GE(lbank, 0);
+	rspro_port = net_local_port(lsrv);
+	shell_start(&sh, NULL);
+	ASSERT_EQ(0, tpeer_accept(&srv, loop, lsrv, 5000));
+	ASSERT_TRUE(tpeer_wait(&srv, RSPRO_CONNECT_CLIENT_REQ, &pdu, 5000));
+	EXPECT_TRUE(rspro_identity_has_ext(&pdu.connect_client_req.identity,
+					   RSPRO_EXT_RETELL));
+	rspro_identity_init(&id, RSPRO_COMP_SERVER, "fake", "remsim-server", "test");
+	rspro_connect_client_res(&pdu, &id, RSPRO_OK);
+	ASSERT_EQ(0, tpeer_send(&srv, &pdu));
+	tell_bankd(&srv, net_local_port(lbank));
+	/* the bankd is "down" past the fast retries: each attempt closed */
+	t0 = ev_now_ns();
+	while (ev_now_ns() - t0 < 5500 * 1000000ull) {
+		fd = accept_within(loop, lbank, 300);
+		if (fd >= 0) {
+			close(fd);
+			n++;
+		}
+	}
+	EXPECT_GE(n, 15);
+	fd = accept_within(loop, lbank, 2000);
+	ASSERT_GE(fd, 0);
+	close(fd);
+	/* just after an attempt, the next one is 0.75-1 s away: told, it is now */
+	t0 = ev_now_ns();
+	tell_bankd(&srv, net_local_port(lbank));
+	ASSERT_EQ(0, tpeer_accept(&bk, loop, lbank, 2000));
+	ksft_print_msg("bankd link back %llu ms after the server said so\n",
+		       (unsigned long long)((ev_now_ns() - t0) / 1000000));
+	EXPECT_LE(ev_now_ns() - t0, 200 * 1000000ull);
+	EXPECT_TRUE(tpeer_wait(&srv, RSPRO_CONFIG_CLIENT_BANK_RES, NULL, 2000));
+	/* this time the bankd takes it: a live session */
+	ASSERT_TRUE(tpeer_wait(&bk, RSPRO_CONNECT_CLIENT_REQ, NULL, 2000));
+	rspro_identity_init(&id, RSPRO_COMP_BANKD, "fake", "remsim-bankd", "test");
+	rspro_connect_client_res(&pdu, &id, RSPRO_OK);
+	ASSERT_EQ(0, tpeer_send(&bk, &pdu));
+	tpeer_run(loop, 200);
+	tell_bankd(&srv, net_local_port(lbank));
+	EXPECT_TRUE(tpeer_wait(&srv, RSPRO_CONFIG_CLIENT_BANK_RES, NULL, 2000));
+	EXPECT_EQ(-1, accept_within(loop, lbank, 500));
+	EXPECT_FALSE(bk.closed);
+	tpeer_close(&bk);
+	tpeer_close(&srv);
+	close(lbank);
+	close(lsrv);
+	EXPECT_EQ(0, shell_stop(&sh));
+	ev_loop_free(loop);
+}
+
+/*
+ * The same for a link whose TCP connect is pending: the bankd's accept
+ * queue was full, its SYN dropped, and the kernel sends it again only 1 s
+ * later. Told its bankd again, the client connects anew at once.
+ */
+TEST_TIMEOUT(same_bankd_again_restarts_a_pending_connect, 30)
+{
+	struct ev_loop *loop = ev_loop_new();
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+	int lsrv, lbank, fd, n, i, flood[8];
+	struct tpeer srv;
+	struct shell sh;
+	uint64_t t0;
+
+	if (dir[strlen(dir) - 1] == 'X')
+		ASSERT_TRUE(mkdtemp(dir) != NULL);
+	ASSERT_TRUE(loop != NULL);
+	lsrv = net_listen("127.0.0.1", 0, 8);
+	lbank = net_listen("127.0.0.1", 0, 0);
+	ASSERT_GE(lsrv, 0);
+	ASSERT_GE(lbank, 0);
+	/* a full accept queue: the next SYN is dropped */
+	n = tcp_flood(net_local_port(lbank), flood, 8);
+	ASSERT_GE(n, 2);
+	tpeer_run(loop, 100);
+	rspro_port = net_local_port(lsrv);
+	shell_start(&sh, NULL);
+	ASSERT_EQ(0, tpeer_accept(&srv, loop, lsrv, 5000));
+	ASSERT_TRUE(tpeer_wait(&srv, RSPRO_CONNECT_CLIENT_REQ, &pdu, 5000));
+	rspro_identity_init(&id, RSPRO_COMP_SERVER, "fake", "remsim-server", "test");
+	rspro_connect_client_res(&pdu, &id, RSPRO_OK);
+	ASSERT_EQ(0, tpeer_send(&srv, &pdu));
+	tell_bankd(&srv, net_local_port(lbank));
+	ASSERT_TRUE(tpeer_wait(&srv, RSPRO_CONFIG_CLIENT_BANK_RES, NULL, 2000));
+	tpeer_run(loop, 300);
+	/* the queue emptied: only the flood's connections were in it */
+	for (i = 0; i < n; i++)
+		close(flood[i]);
+	while ((fd = accept4(lbank, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
+		close(fd);
+	t0 = ev_now_ns();
+	tell_bankd(&srv, net_local_port(lbank));
+	fd = accept_within(loop, lbank, 3000);
+	ASSERT_GE(fd, 0);
+	ksft_print_msg("bankd link connected %llu ms after the server said so\n",
+		       (unsigned long long)((ev_now_ns() - t0) / 1000000));
+	EXPECT_LE(ev_now_ns() - t0, 150 * 1000000ull);
+	close(fd);
+	tpeer_close(&srv);
+	close(lbank);
+	close(lsrv);
+	EXPECT_EQ(0, shell_stop(&sh));
+	ev_loop_free(loop);
 }
 
 int main(int argc, char **argv)

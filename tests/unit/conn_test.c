@@ -530,12 +530,13 @@ TEST(link_refused_identity_backs_off)
 	s.result = RSPRO_IDENTITY_IN_USE;
 	l = client_link(port, &g);
 	rspro_link_start(l);
-	/* three immediate attempts, then the 1 s step of the back-off */
-	run_for(300);
+	/* one attempt at once, then one every 100-250 ms: 4 to 6 in 700 ms */
+	run_for(700);
 	EXPECT_EQ(0, g.ups);
 	EXPECT_EQ(RSPRO_LINK_REESTABLISH_DELAY, rspro_link_state(l));
-	EXPECT_EQ(4u, rspro_link_attempts(l));
-	EXPECT_EQ(3, s.n);
+	EXPECT_GE(s.n, 4);
+	EXPECT_LE(s.n, 6);
+	EXPECT_EQ((unsigned int)s.n + 1, rspro_link_attempts(l));
 	EXPECT_TRUE(strstr(g.why, "identityInUse") != NULL);
 	rspro_link_free(l);
 	mini_stop(&s);
@@ -561,7 +562,7 @@ TEST(link_to_the_wrong_peer_type_stops)
 	mini_stop(&s);
 }
 
-TEST(link_to_nobody_retries_by_the_table)
+TEST(link_to_nobody_retries_fast_at_first)
 {
 	struct link_log g;
 	struct rspro_link *l;
@@ -574,12 +575,12 @@ TEST(link_to_nobody_retries_by_the_table)
 	close(fd);
 	l = client_link(port, &g);
 	rspro_link_start(l);
-	run_for(300);
+	run_for(1000);
 	EXPECT_EQ(RSPRO_LINK_REESTABLISH_DELAY, rspro_link_state(l));
-	EXPECT_EQ(4u, rspro_link_attempts(l));
+	/* 1 at once, then every 100-250 ms: 5 to 11 in 1 s, with the next */
+	EXPECT_GE(rspro_link_attempts(l), 6u);
+	EXPECT_LE(rspro_link_attempts(l), 12u);
 	EXPECT_TRUE(strstr(g.why, "Connection refused") != NULL);
-	run_for(1100);
-	EXPECT_EQ(5u, rspro_link_attempts(l));
 	rspro_link_free(l);
 }
 
@@ -637,44 +638,177 @@ TEST(link_moves_to_the_next_address)
 	mini_stop(&s);
 }
 
-/* Nobody at any address: the back-off counts rounds of the list. */
-TEST(link_to_a_list_of_nobody_backs_off_by_rounds)
+/*
+ * Two servers that both refuse: the back-off counts rounds of the list,
+ * each round tries both, one right after the other.
+ */
+TEST(link_to_a_list_of_refusals_backs_off_by_rounds)
 {
+	struct mini_server s1, s2;
 	struct rspro_link_cfg cfg;
 	struct link_log g = { 0 };
 	struct rspro_link *l;
+	unsigned int rounds;
 
 	setup();
 	rspro_link_cfg_default(&cfg);
-	snprintf(cfg.host, sizeof(cfg.host), "127.0.0.1:%d,127.0.0.1", dead_port());
-	cfg.port = dead_port();
+	snprintf(cfg.host, sizeof(cfg.host), "127.0.0.1:%d,127.0.0.1", mini_start(&s1));
+	cfg.port = mini_start(&s2);
+	s1.result = RSPRO_IDENTITY_IN_USE;
+	s2.result = RSPRO_IDENTITY_IN_USE;
 	rspro_identity_init(&cfg.identity, RSPRO_COMP_CLIENT, "t", "remsim-client", "1");
 	cfg.client_slot = (struct rspro_client_slot){ 23, 0 };
+	cfg.conn.ka_interval_ms = 0;
 	l = rspro_link_new(loop, &cfg, &log_ops, &g);
 	rspro_link_start(l);
-	run_for(300);
-	EXPECT_EQ(RSPRO_LINK_REESTABLISH_DELAY, rspro_link_state(l));
-	EXPECT_EQ(4u, rspro_link_attempts(l));
-	EXPECT_TRUE(strstr(g.why, "Connection refused") != NULL);
+	/* short of 8 rounds: a mini server keeps 8 connections */
+	run_for(600);
+	rounds = rspro_link_attempts(l);
+	TH_LOG("%u rounds, %d and %d connections", rounds, s1.n, s2.n);
+	EXPECT_GE(rounds, 3u);
+	/* one attempt of the back-off is one connection to each */
+	EXPECT_LE(s1.n, (int)rounds);
+	EXPECT_GE(s1.n, (int)rounds - 1);
+	EXPECT_LE(s2.n, s1.n);
+	EXPECT_GE(s2.n, s1.n - 1);
+	EXPECT_EQ(0, g.ups);
 	rspro_link_free(l);
+	mini_stop(&s1);
+	mini_stop(&s2);
 }
 
-TEST(backoff_table)
+/*
+ * A server that restarts within the first seconds is back on its link
+ * within a quarter second of listening again, not at the next 1 s step of
+ * osmo-remsim's table (3.3 s after the drop: 0.7 s later there).
+ */
+TEST(link_sees_a_peer_back_within_the_fast_window)
 {
-	unsigned int n;
+	struct mini_server s;
+	struct link_log g;
+	struct rspro_link *l;
+	uint64_t t0;
+	int port;
 
-	for (n = 1; n <= 3; n++)
-		EXPECT_EQ(0u, rspro_backoff_ms(n));
-	for (; n <= 33; n++)
-		EXPECT_EQ(1000u, rspro_backoff_ms(n));
-	for (; n <= 63; n++)
-		EXPECT_EQ(2000u, rspro_backoff_ms(n));
-	for (; n <= 93; n++)
-		EXPECT_EQ(4000u, rspro_backoff_ms(n));
-	for (; n <= 123; n++)
-		EXPECT_EQ(8000u, rspro_backoff_ms(n));
-	EXPECT_EQ(16000u, rspro_backoff_ms(124));
-	EXPECT_EQ(16000u, rspro_backoff_ms(100000));
+	setup();
+	port = mini_start(&s);
+	l = client_link(port, &g);
+	rspro_link_start(l);
+	ASSERT_TRUE(run_until(&g.up_now, 2000));
+	/* up long enough to count as a live link, then the server goes */
+	run_for(RSPRO_BACKOFF_STABLE_MS + 100);
+	mini_stop(&s);
+	run_for(50);
+	EXPECT_FALSE(g.up_now);
+	run_for(3250);
+	EXPECT_FALSE(g.up_now);
+	/* back on the same port */
+	memset(&s, 0, sizeof(s));
+	s.type = RSPRO_COMP_SERVER;
+	s.lfd = net_listen("127.0.0.1", port, 8);
+	ASSERT_GE(s.lfd, 0);
+	ASSERT_EQ(0, ev_io_start(loop, &s.io, s.lfd, EPOLLIN, mini_accept, &s));
+	t0 = ev_now_ns();
+	ASSERT_TRUE(run_until(&g.up_now, 2000));
+	ksft_print_msg("back %llu ms after the server listened again\n",
+	     (unsigned long long)((ev_now_ns() - t0) / 1000000));
+	EXPECT_LE(ev_now_ns() - t0, 300 * 1000000ull);
+	EXPECT_EQ(1, g.downs);
+	rspro_link_free(l);
+	mini_stop(&s);
+}
+
+/*
+ * A peer that accepts and drops each link at once (a server that says ok
+ * and dies) must not keep it in the fast retries: a connection shorter
+ * than RSPRO_BACKOFF_STABLE_MS leaves the clock running, so past the fast
+ * window the link reconnects once a 1 s step, not every 100-250 ms.
+ */
+TEST(link_to_a_peer_that_drops_at_once_slows_down)
+{
+	struct mini_server s;
+	struct link_log g;
+	struct rspro_link *l;
+	uint64_t t0, t;
+	int i, port, ups_late = -1;
+
+	setup();
+	port = mini_start(&s);
+	l = client_link(port, &g);
+	rspro_link_start(l);
+	t0 = ev_now_ns();
+	while ((t = ev_now_ns() - t0) < 7000 * 1000000ull) {
+		ev_run_once(loop, 10);
+		if (g.up_now) {
+			for (i = 0; i < s.n; i++)
+				if (s.peers[i].conn) {
+					rspro_conn_close(s.peers[i].conn);
+					s.peers[i].conn = NULL;
+				}
+			s.n = 0;
+		}
+		if (ups_late < 0 && t >= 5500 * 1000000ull)
+			ups_late = g.ups;
+	}
+	/* fast at first, then at most two in the last 1.5 s */
+	EXPECT_GE(g.ups, 12);
+	EXPECT_LE(g.ups - ups_late, 2);
+	rspro_link_free(l);
+	mini_stop(&s);
+}
+
+/*
+ * The step for each time away, each delay in [3/4, 1] of it (the whole
+ * range used). Where a step changes, in the new step's length before its
+ * time, either step's range and nothing else.
+ */
+TEST(backoff_fast_then_osmo_steps)
+{
+	static const struct {
+		unsigned int away_ms, lo, hi, lo2, hi2;
+	} t[] = {
+		{ 0, 100, 250, 0, 0 }, { 3999, 100, 250, 0, 0 },
+		{ 4500, 100, 250, 750, 1000 },
+		{ 5000, 750, 1000, 0, 0 }, { 27999, 750, 1000, 0, 0 },
+		{ 29000, 750, 1000, 1500, 2000 },
+		{ 30000, 1500, 2000, 0, 0 }, { 85999, 1500, 2000, 0, 0 },
+		{ 88000, 1500, 2000, 3000, 4000 },
+		{ 90000, 3000, 4000, 0, 0 }, { 201999, 3000, 4000, 0, 0 },
+		{ 206000, 3000, 4000, 6000, 8000 },
+		{ 210000, 6000, 8000, 0, 0 }, { 433999, 6000, 8000, 0, 0 },
+		{ 442000, 6000, 8000, 12000, 16000 },
+		{ 450000, 12000, 16000, 0, 0 }, { 4294967295u, 12000, 16000, 0, 0 },
+	};
+	unsigned int i, lo, hi, first, second, other;
+	uint32_t r;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		lo = ~0u;
+		hi = 0;
+		first = second = other = 0;
+		/* every low half (the delay), high halves spread over the range */
+		for (r = 0; r < 65536; r++) {
+			unsigned int d = rspro_backoff_ms(t[i].away_ms, r * 2654435761u);
+
+			lo = d < lo ? d : lo;
+			hi = d > hi ? d : hi;
+			if (d >= t[i].lo && d <= t[i].hi)
+				first++;
+			else if (t[i].hi2 && d >= t[i].lo2 && d <= t[i].hi2)
+				second++;
+			else
+				other++;
+		}
+		EXPECT_EQ(0u, other);
+		if (t[i].hi2) {
+			/* about half each, at the middle of the change */
+			EXPECT_GE(first, 65536u / 4);
+			EXPECT_GE(second, 65536u / 4);
+			continue;
+		}
+		EXPECT_EQ(t[i].lo, lo);
+		EXPECT_EQ(t[i].hi, hi);
+	}
 }
 
 /* --- the event loop itself --- */

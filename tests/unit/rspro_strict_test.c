@@ -210,6 +210,7 @@ TEST(card_info_round_trips_and_osmo_module_refuses_it)
 		.slot_nr = 5, .present = true, .reader = "Reader 5 00 00",
 		.iccid = "8988211000000000005", .imsi = "001010000000005",
 		.has_apdus = true, .apdus = 4000000000u,
+		.has_card_time = true, .card_time_p50_us = 1200, .card_time_p99_us = 4000000000u,
 	};
 	len = rspro_encode(&pdu, buf, sizeof(buf), NULL);
 	ASSERT_GT(len, 0);
@@ -222,6 +223,9 @@ TEST(card_info_round_trips_and_osmo_module_refuses_it)
 	EXPECT_EQ(0, strcmp("001010000000005", ci->imsi));
 	EXPECT_TRUE(ci->has_apdus);
 	EXPECT_EQ(4000000000u, ci->apdus);
+	EXPECT_TRUE(ci->has_card_time);
+	EXPECT_EQ(1200u, ci->card_time_p50_us);
+	EXPECT_EQ(4000000000u, ci->card_time_p99_us);
 	EXPECT_FALSE(back.connect_bank_req.has_bankd_addr);
 	EXPECT_EQ(-1, strict(&pdu, why, sizeof(why)));
 	TH_LOG("connectBankReq with cardInfo: %s", why);
@@ -233,8 +237,46 @@ TEST(card_info_round_trips_and_osmo_module_refuses_it)
 	EXPECT_FALSE(ci->present);
 	EXPECT_EQ(0, strcmp("", ci->iccid));
 	EXPECT_FALSE(ci->has_apdus);
+	EXPECT_FALSE(ci->has_card_time);
 	/* IA5String: no byte above 0x7f */
 	snprintf(pdu.connect_bank_req.card_info.reader, RSPRO_READER_MAX + 1, "caf\xc3\xa9");
+	EXPECT_EQ(-EINVAL, rspro_encode(&pdu, buf, sizeof(buf), NULL));
+}
+
+/*
+ * The modem path addition of ConnectClientReq round-trips through the
+ * library; the strict peer refuses it (it goes only to a server that
+ * announced "path"), and takes the request without it; its size and
+ * characters are checked on encoding.
+ */
+TEST(modem_path_round_trips_and_osmo_module_refuses_it)
+{
+	static const struct rspro_client_slot slot = { 3, 1 };
+	static struct rspro_pdu pdu, back;
+	struct rspro_identity id;
+	uint8_t buf[RSPRO_PDU_MAX];
+	char why[200] = "";
+	int len;
+
+	identity(&id, RSPRO_COMP_CLIENT, 0);
+	rspro_connect_client_req(&pdu, &id, &slot);
+	EXPECT_STRICT(&pdu, "no modemPath");
+	snprintf(pdu.connect_client_req.modem_path, sizeof(pdu.connect_client_req.modem_path),
+		 "pci-0000:00:14.0-usb-0:1.2:1.0");
+	len = rspro_encode(&pdu, buf, sizeof(buf), NULL);
+	ASSERT_GT(len, 0);
+	ASSERT_EQ(0, rspro_decode(buf, len, &back, NULL));
+	EXPECT_EQ(0, strcmp("pci-0000:00:14.0-usb-0:1.2:1.0",
+			    back.connect_client_req.modem_path));
+	EXPECT_TRUE(back.connect_client_req.has_slot);
+	EXPECT_EQ(-1, strict(&pdu, why, sizeof(why)));
+	TH_LOG("connectClientReq with modemPath: %s", why);
+	/* 128 characters at most, IA5String */
+	memset(pdu.connect_client_req.modem_path, 'a', RSPRO_MODEM_PATH_MAX);
+	pdu.connect_client_req.modem_path[RSPRO_MODEM_PATH_MAX] = 0;
+	EXPECT_GT(rspro_encode(&pdu, buf, sizeof(buf), NULL), 0);
+	snprintf(pdu.connect_client_req.modem_path, sizeof(pdu.connect_client_req.modem_path),
+		 "caf\xc3\xa9");
 	EXPECT_EQ(-EINVAL, rspro_encode(&pdu, buf, sizeof(buf), NULL));
 }
 

@@ -202,6 +202,55 @@ TEST(map_reaches_bankd_then_client)
 	srv_stop();
 }
 
+/*
+ * A bankd that registers again (restarted, or only its server link lost):
+ * once its map is active again, a client that announced "retell" hears its
+ * unchanged bankd again, so that one waiting out its back-off connects at
+ * once; an osmo-remsim client, which would drop a live bankd session on it,
+ * hears nothing, as from osmo-remsim-server. Nothing before the map is
+ * active, nothing on a second CreateMappingRes of the same connection.
+ */
+TEST(bankd_back_retells_only_clients_that_take_it)
+{
+	struct rspro_pdu pdu;
+	struct tpeer b, c, o;
+	int i;
+
+	setup();
+	srv_start(NULL);
+	ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 1, 8, 9555));
+	ASSERT_EQ(RSPRO_OK, tpeer_client_exts(&c, loop, S.rspro, 23, 0, RSPRO_EXT_RETELL));
+	ASSERT_TRUE(tpeer_client(&o, loop, S.rspro, 24, 0));
+	ASSERT_EQ(201, post_map(1, 5, 23, 0));
+	ASSERT_EQ(201, post_map(1, 6, 24, 0));
+	for (i = 0; i < 2; i++) {
+		ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+		answer(&b, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+	}
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, NULL, 3000));
+	ASSERT_TRUE(tpeer_wait(&o, RSPRO_CONFIG_CLIENT_BANK_REQ, NULL, 3000));
+	for (i = 0; i < 2; i++) {
+		/* the bankd goes and comes back */
+		tpeer_close(&b);
+		tpeer_run(loop, 100);
+		ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 1, 8, 9555));
+		ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+		EXPECT_EQ(0, tpeer_settle(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, 100));
+		answer(&b, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+		ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+		answer(&b, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+		ASSERT_TRUE(tpeer_wait(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, &pdu, 3000));
+		EXPECT_EQ(5, pdu.config_client_bank.bank.slot_nr);
+		EXPECT_EQ(9555, pdu.config_client_bank.bankd.port);
+		EXPECT_EQ(0, tpeer_settle(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, 200));
+		EXPECT_EQ(0, tpeer_settle(&o, RSPRO_CONFIG_CLIENT_BANK_REQ, 0));
+	}
+	tpeer_close(&b);
+	tpeer_close(&c);
+	tpeer_close(&o);
+	srv_stop();
+}
+
 TEST(osmo_bankd_gets_port_9999_and_refusals_count)
 {
 	struct rspro_pdu pdu;
@@ -299,6 +348,10 @@ static int card_report(struct tpeer *b, int slot, bool present, const char *icci
 	snprintf(pdu.connect_bank_req.card_info.iccid, RSPRO_ICCID_MAX + 1, "%s", iccid);
 	pdu.connect_bank_req.card_info.has_apdus = true;
 	pdu.connect_bank_req.card_info.apdus = 12;
+	/* a card that answered has a card time */
+	pdu.connect_bank_req.card_info.has_card_time = present;
+	pdu.connect_bank_req.card_info.card_time_p50_us = 1500;
+	pdu.connect_bank_req.card_info.card_time_p99_us = 20000;
 	if (tpeer_send(b, &pdu) || !tpeer_wait(b, RSPRO_CONNECT_BANK_RES, &pdu, 3000))
 		return -1;
 	return pdu.connect_res.result;
@@ -306,7 +359,7 @@ static int card_report(struct tpeer *b, int slot, bool present, const char *icci
 
 /*
  * The card inventory: a bankd's reports in GET /cards by bank and slot,
- * with the map; a report leaves the address the bankd announced (an
+ * with the map and the card time (null when none came); a report leaves the address the bankd announced (an
  * update without bankdAddress once sent clients back to port 9999); a slot
  * beyond the bank's is refused and the registration stays; the bankd gone,
  * its slots are offline.
@@ -343,11 +396,14 @@ TEST(card_reports_fill_get_cards)
 	EXPECT_TRUE(strstr(cards, "{\"cards\":[{\"bank\":{\"bankId\":1,\"slotNr\":0},"
 			   "\"reader\":\"R 0\",\"iccid\":null,\"imsi\":null,"
 			   "\"state\":\"absent\",\"since\":\"") == cards);
-	EXPECT_TRUE(strstr(cards, "+00:00\",\"apdus\":12,\"map\":null},{\"bank\":{\"bankId\":1,"
+	EXPECT_TRUE(strstr(cards, "+00:00\",\"apdus\":12,\"cardTimeP50Us\":null,"
+			   "\"cardTimeP99Us\":null,\"map\":null},{\"bank\":{\"bankId\":1,"
 			   "\"slotNr\":5},\"reader\":\"R 5\",\"iccid\":\"8988211000000000005\","
 			   "\"imsi\":null,\"state\":\"present\",\"since\":\"") != NULL);
+	EXPECT_TRUE(strstr(cards, "\"apdus\":12,\"cardTimeP50Us\":1500,\"cardTimeP99Us\":20000,"
+			   "\"map\":{") != NULL);
 	EXPECT_TRUE(strstr(cards, "\"map\":{\"clientId\":23,\"slotNr\":0,\"state\":\"ACTIVE\","
-			   "\"clientName\":\"testclient\"}}]}") != NULL);
+			   "\"clientName\":\"testclient\",\"modemPath\":null}}]}") != NULL);
 	EXPECT_TRUE(strstr(cards, "\"slotNr\":8") == NULL);
 	EXPECT_FALSE(b.closed);
 	EXPECT_EQ(405, http_json(S.rest, "DELETE", "/api/backend/v1/cards", NULL, body,
@@ -358,6 +414,90 @@ TEST(card_reports_fill_get_cards)
 	EXPECT_TRUE(strstr(cards, "\"state\":\"present\"") == NULL);
 	EXPECT_TRUE(strstr(cards, "\"state\":\"offline\"") != NULL);
 	tpeer_close(&c);
+	srv_stop();
+}
+
+/* The client's ConnectClientReq again, with @path: its ConnectClientRes result. */
+static int modem_path_update(struct tpeer *c, int client_id, int slot, const char *path)
+{
+	struct rspro_client_slot cs = { client_id, slot };
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+
+	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "testclient", "remsim-client", "test");
+	rspro_connect_client_req(&pdu, &id, &cs);
+	snprintf(pdu.connect_client_req.modem_path, sizeof(pdu.connect_client_req.modem_path),
+		 "%s", path);
+	if (tpeer_send(c, &pdu) || !tpeer_wait(c, RSPRO_CONNECT_CLIENT_RES, &pdu, 3000))
+		return -1;
+	return pdu.connect_res.result;
+}
+
+/*
+ * The modem slot: the server's ConnectClientRes announces "path"; a
+ * client's ConnectClientReq with its by-path name updates its registration
+ * (another identity is refused, the registration stays), and GET /cards and
+ * remsim-server cards show host/by-path for the card mapped to it; a client
+ * that told none shows its host, one not connected its id:slot.
+ */
+TEST(modem_path_reaches_get_cards)
+{
+	static const char path[] = "pci-0000:00:14.0-usb-0:1.2:1.0";
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+	struct tpeer b, c, d;
+	char table[256];
+	const char *cards;
+
+	setup();
+	srv_start(NULL);
+	ASSERT_TRUE(tpeer_bankd(&b, loop, S.rspro, 1, 8, -1));
+	ASSERT_TRUE(tpeer_connect(&c, loop, S.rspro) == 0);
+	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "testclient", "remsim-client", "test");
+	rspro_connect_client_req(&pdu, &id, &(struct rspro_client_slot){ 23, 0 });
+	ASSERT_EQ(0, tpeer_send(&c, &pdu));
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_CONNECT_CLIENT_RES, &pdu, 3000));
+	EXPECT_EQ(RSPRO_OK, pdu.connect_res.result);
+	EXPECT_TRUE(rspro_identity_has_ext(&pdu.connect_res.identity, RSPRO_EXT_PATH));
+	ASSERT_TRUE(tpeer_client(&d, loop, S.rspro, 24, 0));
+	EXPECT_EQ(RSPRO_OK, card_report(&b, 1, true, "8988211000000000001"));
+	EXPECT_EQ(RSPRO_OK, card_report(&b, 2, true, "8988211000000000002"));
+	EXPECT_EQ(RSPRO_OK, card_report(&b, 3, true, "8988211000000000003"));
+	ASSERT_EQ(201, post_map(1, 1, 23, 0));
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+	answer(&b, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+	ASSERT_EQ(201, post_map(1, 2, 24, 0));
+	ASSERT_TRUE(tpeer_wait(&b, RSPRO_CREATE_MAPPING_REQ, NULL, 3000));
+	answer(&b, RSPRO_CREATE_MAPPING_RES, RSPRO_OK);
+	ASSERT_EQ(201, post_map(1, 3, 25, 0));
+
+	EXPECT_EQ(RSPRO_OK, modem_path_update(&c, 23, 0, path));
+	/* someone else's identity on this connection: refused, nothing changes */
+	EXPECT_EQ(RSPRO_ILLEGAL_CLIENT_ID, modem_path_update(&c, 24, 0, "pci-other"));
+	EXPECT_FALSE(c.closed);
+	cards = get("cards");
+	TH_LOG("%s", cards);
+	EXPECT_TRUE(strstr(cards, "\"map\":{\"clientId\":23,\"slotNr\":0,\"state\":\"ACTIVE\","
+			   "\"clientName\":\"testclient\",\"modemPath\":\"pci-0000:00:14.0-usb-0:"
+			   "1.2:1.0\"}") != NULL);
+	EXPECT_TRUE(strstr(cards, "\"clientId\":24,\"slotNr\":0,\"state\":\"ACTIVE\","
+			   "\"clientName\":\"testclient\",\"modemPath\":null}") != NULL);
+	EXPECT_TRUE(strstr(cards, "pci-other") == NULL);
+
+	/* the table: host/by-path, host alone, id:slot of a client not connected */
+	snprintf(table, sizeof(table), "%s/cards.txt", dir);
+	ASSERT_EQ(0, shell("%s cards http://127.0.0.1:%d | tr -s ' ' >%s",
+			   daemon_bin("remsim-server"), S.rest, table));
+	EXPECT_EQ(0, shell("grep -q '^testclient/pci-0000:00:14.0-usb-0:1.2:1.0 23:0 1:1 ' %s",
+			   table));
+	EXPECT_EQ(0, shell("grep -q '^testclient 24:0 1:2 ' %s", table));
+	EXPECT_EQ(0, shell("grep -q '^25:0 25:0 1:3 ' %s", table));
+	/* the client gone, its path goes with it */
+	tpeer_close(&c);
+	tpeer_run(loop, 200);
+	EXPECT_TRUE(strstr(get("cards"), path) == NULL);
+	tpeer_close(&d);
+	tpeer_close(&b);
 	srv_stop();
 }
 

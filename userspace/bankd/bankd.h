@@ -76,6 +76,13 @@ struct bankd_cfg {
 #define INVENTORY_MS_DEFAULT	2000
 #define INVENTORY_MS_MIN	100
 #define INVENTORY_MS_MAX	3600000
+/*
+ * A slot in a session reports its APDU count and card time every this many
+ * inventory rounds at most, and only when the count moved (10 s at the
+ * default interval): the server sees a long session progress without a
+ * report on every round of a busy bank.
+ */
+#define INVENTORY_BUSY_ROUNDS	5
 
 enum job_type { JOB_OPEN, JOB_TRANSMIT, JOB_RESET, JOB_CLOSE, JOB_INVENTORY };
 
@@ -164,6 +171,7 @@ struct worker {
 	struct rspro_card_info inv;	/* the last answer */
 	bool inv_sent;			/* inv as it is went to the server */
 	uint32_t inv_sent_apdus;
+	unsigned int inv_busy_rounds;	/* busy rounds since the last report */
 };
 
 struct client {

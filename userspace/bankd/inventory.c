@@ -171,21 +171,44 @@ static bool server_keeps(struct bankd *bd)
 	       rspro_identity_has_ext(rspro_link_peer_identity(bd->link), RSPRO_EXT_CARDS);
 }
 
+/* A quantile of the card time in whole microseconds, saturated at 2^32 - 1. */
+static uint32_t card_time_us(const struct metrics_hist *h, double q)
+{
+	double us = metrics_hist_quantile(h, q) * 1e6 + 0.5;
+
+	return us >= UINT32_MAX ? UINT32_MAX : us <= 0 ? 0 : (uint32_t)us;
+}
+
+/*
+ * Whether the APDU count (and card time) is due: it moved since the last
+ * report, and the slot is idle, or busy for INVENTORY_BUSY_ROUNDS rounds.
+ */
+static bool count_due(struct worker *w, uint32_t apdus, bool idle)
+{
+	if (apdus == w->inv_sent_apdus)
+		return false;
+	if (idle)
+		return true;
+	return ++w->inv_busy_rounds >= INVENTORY_BUSY_ROUNDS;
+}
+
 /*
  * One slot to the server, in a ConnectBankReq that updates our
- * registration: when what the reader holds changed, or, with @idle, the
- * APDU count since the last report. A slot in a session counts on every
- * round; its count goes once the session is over, so a busy bank sends no
- * stream of reports.
+ * registration: when what the reader holds changed, or when the APDU count
+ * is due (count_due()), with the card time's p50 and p99. A slot in a
+ * session counts on every round; its count goes once the session is over
+ * and every INVENTORY_BUSY_ROUNDS rounds during it, so a busy bank sends
+ * no stream of reports.
  */
 static void report(struct bankd *bd, struct worker *w, bool idle)
 {
+	const struct metrics_hist *card = &w->stats.card;
 	struct rspro_pdu pdu;
 	struct rspro_error err;
 	uint32_t apdus = (uint32_t)w->stats.apdus;
 
 	if (!w->inv_known || !server_keeps(bd) ||
-	    (w->inv_sent && (!idle || apdus == w->inv_sent_apdus)))
+	    (w->inv_sent && !count_due(w, apdus, idle)))
 		return;
 	rspro_connect_bank_req(&pdu, &bd->identity, bd->cfg.bank_id, bd->cfg.num_slots);
 	if (bd->cfg.name[0])
@@ -195,12 +218,18 @@ static void report(struct bankd *bd, struct worker *w, bool idle)
 	pdu.connect_bank_req.card_info = w->inv;
 	pdu.connect_bank_req.card_info.has_apdus = true;
 	pdu.connect_bank_req.card_info.apdus = apdus;
+	if (card->count) {
+		pdu.connect_bank_req.card_info.has_card_time = true;
+		pdu.connect_bank_req.card_info.card_time_p50_us = card_time_us(card, 0.5);
+		pdu.connect_bank_req.card_info.card_time_p99_us = card_time_us(card, 0.99);
+	}
 	if (rspro_link_send(bd->link, &pdu, &err)) {
 		LOGP(DRSPRO, LOG_ERROR, w->name, "cannot send the card inventory: %s", err.msg);
 		return;
 	}
 	w->inv_sent = true;
 	w->inv_sent_apdus = apdus;
+	w->inv_busy_rounds = 0;
 }
 
 static bool same_card(const struct rspro_card_info *a, const struct rspro_card_info *b)

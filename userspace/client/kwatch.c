@@ -29,6 +29,7 @@
 
 #include "client.h"
 #include "kslot.h"
+#include "remsim/idpath.h"
 #include "remsim/log.h"
 #include "remsim/nl.h"
 #include "remsim/targets.h"
@@ -109,6 +110,7 @@ static void slot_update(struct kwatch *w, const struct rsnl_slot *slot)
 	const struct rs_target *target;
 	struct run_map map = { .mapped = slot->map.mapped };
 	struct rc_cfg cfg;
+	char sysdev[64];
 	struct kslot *k;
 	char err[200];
 
@@ -151,6 +153,8 @@ static void slot_update(struct kwatch *w, const struct rsnl_slot *slot)
 		snprintf(cfg.usb_path, sizeof(cfg.usb_path), "%.*s",
 			 (int)strcspn(slot->bus_path, ":"), slot->bus_path);
 		cfg.usb_interface = slot->interface;
+		snprintf(sysdev, sizeof(sysdev), "/sys/class/remsim/%s/device", slot->name);
+		rs_id_path(sysdev, cfg.modem_path, sizeof(cfg.modem_path));
 	}
 	k = kslot_open(w->cl->loop, slot->index, &cfg, err, sizeof(err));
 	if (!k) {

@@ -247,8 +247,21 @@ static void apply_bank(struct rc_slot *s, struct rspro_bank_slot bank,
 		set_state(s, RC_UNCONFIGURED);
 		return;
 	}
-	if (same)
+	if (same) {
+		/*
+		 * The server tells us again when our bankd registered again
+		 * (RSPRO_EXT_RETELL): a link waiting out its back-off, or a
+		 * connect whose SYN may have gone while the bankd was down,
+		 * starts over now; a live session or one being opened stays.
+		 */
+		enum rspro_link_state ls = rspro_link_state(s->bankd);
+
+		if (ls == RSPRO_LINK_REESTABLISH_DELAY || ls == RSPRO_LINK_REESTABLISH) {
+			LOGP(DMAIN, LOG_INFO, s->name, "bankd is back: connecting now");
+			rspro_link_start(s->bankd);
+		}
 		return;
+	}
 	/*
 	 * A new bankd or bank slot. The same one again (the server came
 	 * back) keeps a working link: osmo-remsim reconnects and resets the
@@ -292,6 +305,12 @@ static void server_pdu(struct rspro_link *l, const struct rspro_pdu *pdu)
 	case RSPRO_CONFIG_CLIENT_BANK_REQ:
 		config_bank(s, pdu);
 		return;
+	case RSPRO_CONNECT_CLIENT_RES:
+		/* the answer to the modem path's update */
+		if (pdu->connect_res.result != RSPRO_OK)
+			LOGP(DMAIN, LOG_ERROR, s->name, "the server refused the modem path: %s",
+			     rspro_result_name(pdu->connect_res.result) ?: "unknown result");
+		return;
 	case RSPRO_CONFIG_CLIENT_ID_REQ:
 		LOGP(DMAIN, LOG_NOTICE, s->name, "server assigns client slot C%u:%u",
 		     pdu->config_client_id.client_id, pdu->config_client_id.slot_nr);
@@ -305,11 +324,35 @@ static void server_pdu(struct rspro_link *l, const struct rspro_pdu *pdu)
 	}
 }
 
+/*
+ * The modem slot's by-path name, in a ConnectClientReq that updates our
+ * registration, to a server that announced it keeps it ("path"): never to
+ * osmo-remsim-server, whose module does not define it.
+ */
+static void send_modem_path(struct rc_slot *s)
+{
+	struct rspro_error err = { "" };
+	struct rspro_pdu pdu;
+	int ret;
+
+	if (!s->cfg.modem_path[0] ||
+	    !rspro_identity_has_ext(rspro_link_peer_identity(s->server), RSPRO_EXT_PATH))
+		return;
+	rspro_connect_client_req(&pdu, &s->cfg.identity, &s->cfg.slot);
+	snprintf(pdu.connect_client_req.modem_path, sizeof(pdu.connect_client_req.modem_path),
+		 "%s", s->cfg.modem_path);
+	ret = rspro_link_send(s->server, &pdu, &err);
+	if (ret)
+		LOGP(DMAIN, LOG_ERROR, s->name, "cannot send the modem path: %s",
+		     ret == -EINVAL ? err.msg : strerror(-ret));
+}
+
 static void server_up(struct rspro_link *l)
 {
 	struct rc_slot *s = rspro_link_data(l);
 
 	s->stats.server_connects++;
+	send_modem_path(s);
 	if (s->state == RC_INIT) {
 		set_state(s, RC_UNCONFIGURED);
 		run_script(s, "event-server-connect");
@@ -346,6 +389,8 @@ struct rc_slot *rc_slot_new(struct ev_loop *loop, const struct rc_cfg *cfg,
 	snprintf(lcfg.host, sizeof(lcfg.host), "%s", cfg->server_host);
 	lcfg.port = cfg->server_port;
 	lcfg.identity = cfg->identity;
+	/* the server may tell us our bankd again: apply_bank() copes */
+	rspro_identity_set_exts(&lcfg.identity, RSPRO_EXT_RETELL);
 	lcfg.client_slot = cfg->slot;
 	lcfg.peer_type = RSPRO_COMP_SERVER;
 	lcfg.conn.ka_interval_ms = cfg->ka_interval_ms;

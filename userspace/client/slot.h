@@ -38,6 +38,11 @@ struct rc_cfg {
 	char usb_path[32];
 	int usb_interface;		/* -1: not a USB slot */
 	char label[40];			/* the frontend: "remsim3", "1-1.2:1.0" */
+	/*
+	 * The modem slot's udev ID_PATH (remsim/idpath.h), told to a server
+	 * that announced RSPRO_EXT_PATH; "" when it has none (simulated, stdio).
+	 */
+	char modem_path[RSPRO_MODEM_PATH_MAX + 1];
 	unsigned int ka_interval_ms, ka_timeout_ms;
 	/* TLS credentials of the server link and the bankd links; NULL: plaintext */
 	struct rspro_tls *tls_server, *tls_bankd;

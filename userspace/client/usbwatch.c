@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "remsim/idpath.h"
 #include "remsim/log.h"
 #include "usbhost.h"
 
@@ -93,6 +94,7 @@ static void serve(struct usbwatch *w, const struct usb_cardem *c)
 	struct usbslot *u;
 	bool from_options = false;
 	struct rc_cfg cfg;
+	char sysdev[96];
 	unsigned int i;
 	char err[200];
 
@@ -117,6 +119,8 @@ static void serve(struct usbwatch *w, const struct usb_cardem *c)
 	snprintf(cfg.usb_path, sizeof(cfg.usb_path), "%s", c->path);
 	cfg.usb_interface = c->ifnum;
 	snprintf(cfg.label, sizeof(cfg.label), "%s", c->name);
+	snprintf(sysdev, sizeof(sysdev), "/sys/bus/usb/devices/%s", c->name);
+	rs_id_path(sysdev, cfg.modem_path, sizeof(cfg.modem_path));
 	u = usbslot_open(w->host, w->cl->loop, c, &w->cl->usb_opts, &cfg, slot_dead, w, err,
 			 sizeof(err));
 	if (!u) {

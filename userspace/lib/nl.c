@@ -232,6 +232,77 @@ static void parse_stats(const struct nlattr *nest, struct remsim_stats *s)
 			*fields[i] = mnl_attr_get_u64(a[i]);
 }
 
+static uint64_t get_u64(const struct nlattr *attr)
+{
+	return attr && mnl_attr_get_payload_len(attr) == 8 ? mnl_attr_get_u64(attr) : 0;
+}
+
+static void parse_lat_bucket(const struct nlattr *nest, struct rsnl_latency *lat)
+{
+	const struct nlattr *a[REMSIM_LAT_BUCKET_A_MAX + 1] = {};
+	struct tb tb = { a, REMSIM_LAT_BUCKET_A_MAX };
+	unsigned int i = lat->n;
+
+	mnl_attr_parse_nested(nest, attr_cb, &tb);
+	if (i == RSNL_LAT_BUCKETS_MAX) {
+		/* more than we keep: the last one grows and loses its bound */
+		i--;
+		lat->le_ns[i] = UINT64_MAX;
+	} else {
+		lat->le_ns[i] = a[REMSIM_LAT_BUCKET_A_LE_NS] ?
+				get_u64(a[REMSIM_LAT_BUCKET_A_LE_NS]) : UINT64_MAX;
+		lat->n++;
+	}
+	lat->buckets[i] += get_u64(a[REMSIM_LAT_BUCKET_A_COUNT]);
+}
+
+static void parse_latency(const struct nlattr *nest, struct rsnl_latency *lat)
+{
+	const struct nlattr *attr;
+
+	memset(lat, 0, sizeof(*lat));
+	if (!nest)
+		return;
+	lat->present = true;
+	mnl_attr_for_each_nested(attr, nest) {
+		switch (mnl_attr_get_type(attr)) {
+		case REMSIM_LAT_A_COUNT:
+			lat->count = get_u64(attr);
+			break;
+		case REMSIM_LAT_A_SUM_NS:
+			lat->sum_ns = get_u64(attr);
+			break;
+		case REMSIM_LAT_A_BUCKET:
+			parse_lat_bucket(attr, lat);
+			break;
+		}
+	}
+}
+
+uint64_t rsnl_latency_quantile(const struct rsnl_latency *lat, unsigned int permille)
+{
+	uint64_t total = 0, rank, seen = 0;
+	unsigned int i;
+
+	for (i = 0; i < lat->n; i++)
+		total += lat->buckets[i];
+	if (!total)
+		return 0;
+	/* the smallest rank that has @permille of the latencies at or below it */
+	if (total > UINT64_MAX / 1000)
+		rank = total / 1000 * permille;	/* 10^16 APDUs: the rounding is moot */
+	else
+		rank = (total * permille + 999) / 1000;
+	if (!rank)
+		rank = 1;
+	for (i = 0; i < lat->n; i++) {
+		seen += lat->buckets[i];
+		if (seen >= rank)
+			return lat->le_ns[i];
+	}
+	return UINT64_MAX;
+}
+
 static void parse_attrs(const struct nlattr **a, struct rsnl_slot *slot)
 {
 	memset(slot, 0, sizeof(*slot));
@@ -254,6 +325,7 @@ static void parse_attrs(const struct nlattr **a, struct rsnl_slot *slot)
 	}
 	parse_map(a[REMSIM_A_SLOT_MAP], &slot->map);
 	parse_stats(a[REMSIM_A_SLOT_STATS], &slot->stats);
+	parse_latency(a[REMSIM_A_SLOT_LATENCY], &slot->latency);
 }
 
 int rsnl_parse_slot(const struct nlmsghdr *nlh, struct rsnl_slot *slot)

@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "remsim/idpath.h"
 #include "remsim/nl.h"
 #include "remsim/targets.h"
 
@@ -61,8 +62,7 @@ int slot_name_check(const char *arg);
  */
 int slot_arg(struct ctl *c, const char *cmd, const char *arg);
 
-/* ID_PATH can be long: a PCI bridge chain, hubs five deep. */
-#define SLOT_PATH_MAX	160
+#define SLOT_PATH_MAX	RS_ID_PATH_MAX
 
 /* Where a USB slot is, from sysfs ("" each when unknown, or not USB). */
 struct slot_place {

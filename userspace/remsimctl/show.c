@@ -129,6 +129,41 @@ json_t *slot_json_brief(const struct ctl *c, const struct rsnl_slot *s)
 	return j;
 }
 
+/*
+ * A quantile of the APDU latency in whole microseconds, rounded up: the
+ * upper bound of its bucket. 0: nothing timed; UINT64_MAX: over the bounds.
+ */
+static uint64_t latency_us(const struct rsnl_slot *s, unsigned int permille)
+{
+	uint64_t ns = rsnl_latency_quantile(&s->latency, permille);
+
+	return ns == UINT64_MAX ? ns : (ns + 999) / 1000;
+}
+
+static void latency_text(uint64_t us, char *buf, size_t size)
+{
+	if (!us)
+		snprintf(buf, size, "-");
+	else if (us == UINT64_MAX)
+		snprintf(buf, size, "inf");
+	else
+		snprintf(buf, size, "%llu", (unsigned long long)us);
+}
+
+/* count, and p50_us/p99_us: null when nothing was timed or over the bounds */
+static json_t *latency_json(const struct rsnl_slot *s)
+{
+	json_t *j = json_object();
+	uint64_t p50 = latency_us(s, 500), p99 = latency_us(s, 990);
+
+	json_object_set_new(j, "count", json_integer(s->latency.count));
+	json_object_set_new(j, "p50_us", p50 && p50 != UINT64_MAX ? json_integer(p50)
+								  : json_null());
+	json_object_set_new(j, "p99_us", p99 && p99 != UINT64_MAX ? json_integer(p99)
+								  : json_null());
+	return j;
+}
+
 json_t *slot_json(const struct ctl *c, const struct rsnl_slot *s, bool stats)
 {
 	json_t *j = slot_json_place(s);
@@ -152,6 +187,8 @@ json_t *slot_json(const struct ctl *c, const struct rsnl_slot *s, bool stats)
 		for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
 			json_object_set_new(st, counters[i].name, json_integer(counter(s, i)));
 		json_object_set_new(j, "stats", st);
+		if (s->latency.present)
+			json_object_set_new(j, "latency", latency_json(s));
 	}
 	return j;
 }
@@ -204,6 +241,13 @@ void stats_print(const struct rsnl_slot *s)
 	}
 	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
 		printf(" %s %llu", counters[i].name, (unsigned long long)counter(s, i));
+	if (s->latency.present) {
+		char p50[24], p99[24];
+
+		latency_text(latency_us(s, 500), p50, sizeof(p50));
+		latency_text(latency_us(s, 990), p99, sizeof(p99));
+		printf(" p50_us %s p99_us %s", p50, p99);
+	}
 	printf("\n");
 }
 

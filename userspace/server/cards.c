@@ -78,6 +78,9 @@ int server_card_update(struct server *srv, struct peer *bp, const struct rspro_c
 	} else if (same_state(&c->info, ci) && !c->offline) {
 		c->info.apdus = ci->apdus;
 		c->info.has_apdus = ci->has_apdus;
+		c->info.has_card_time = ci->has_card_time;
+		c->info.card_time_p50_us = ci->card_time_p50_us;
+		c->info.card_time_p99_us = ci->card_time_p99_us;
 		return RSPRO_OK;
 	}
 	c->info = *ci;
@@ -135,11 +138,14 @@ const struct server_card *server_card_next_info(struct server *srv,
 		info->client = m->client;
 		info->map_state = map_state_name(m->state);
 		info->client_identity = NULL;
+		info->modem_path = NULL;
 		{
 			struct peer *cp = client_peer(srv, m->client);
 
-			if (cp)
+			if (cp) {
 				info->client_identity = &cp->identity;
+				info->modem_path = cp->modem_path[0] ? cp->modem_path : NULL;
+			}
 		}
 	}
 	return c;

@@ -30,8 +30,10 @@ static void cards_usage(FILE *f)
 		"usage: remsim-server cards [-j] [URL | -]\n"
 		"\n"
 		"Prints the card inventory of a running server: per bank slot the modem\n"
-		"slot mapped to it (client host, else client id:slot), client, bank slot,\n"
-		"reader, ICCID, IMSI, state, since when (UTC) and APDUs.\n"
+		"slot mapped to it (client host/by-path name, the host alone if the client\n"
+		"did not tell its slot's, else client id:slot), client, bank slot,\n"
+		"reader, ICCID, IMSI, state, since when (UTC), APDUs, and the card's\n"
+		"answer time p50/p99 in ms (bankd's SCardTransmit).\n"
 		"\n"
 		"  URL        the server's REST, http://HOST:PORT (default %s);\n"
 		"             with --rest-auth, the token in $REMSIM_TOKEN\n"
@@ -173,11 +175,24 @@ static const char *str_or(json_t *o, const char *key, const char *dflt)
 	return s ? s : dflt;
 }
 
+/* A card time of GET /cards in ms ("1.2"), or "-" when the bankd sent none. */
+static void ms_text(json_t *c, const char *key, char *buf, size_t size)
+{
+	json_t *v = json_object_get(c, key);
+
+	if (json_is_integer(v))
+		snprintf(buf, size, "%.1f", json_integer_value(v) / 1000.0);
+	else
+		snprintf(buf, size, "-");
+}
+
 /* One row; -EINVAL if @c is not a card object of GET /cards. */
 static int print_row(json_t *c)
 {
 	json_t *bank = json_object_get(c, "bank"), *map = json_object_get(c, "map");
-	char modem[64] = "-", client[16] = "-", bslot[16];
+	char modem[320] = "-", client[16] = "-", bslot[16];	/* host 64, path 128 */
+	char p50[24], p99[24];
+	const char *host, *path;
 
 	if (!json_is_object(bank) || !json_is_integer(json_object_get(bank, "bankId")) ||
 	    !json_is_integer(json_object_get(c, "apdus")))
@@ -189,13 +204,23 @@ static int print_row(json_t *c)
 		snprintf(client, sizeof(client), "%d:%d",
 			 (int)json_integer_value(json_object_get(map, "clientId")),
 			 (int)json_integer_value(json_object_get(map, "slotNr")));
-		/* the client's host while it is connected; else its id */
-		snprintf(modem, sizeof(modem), "%s", str_or(map, "clientName", client));
+		/*
+		 * The client's host and its slot's by-path name while it is
+		 * connected and told it; else its id.
+		 */
+		host = str_or(map, "clientName", NULL);
+		path = str_or(map, "modemPath", NULL);
+		if (host && path)
+			snprintf(modem, sizeof(modem), "%s/%s", host, path);
+		else
+			snprintf(modem, sizeof(modem), "%s", host ? host : client);
 	}
-	printf("%-16s %-8s %-8s %-28s %-20s %-15s %-8s %-25s %lld\n", modem, client, bslot,
-	       str_or(c, "reader", "-"), str_or(c, "iccid", "-"), str_or(c, "imsi", "-"),
+	ms_text(c, "cardTimeP50Us", p50, sizeof(p50));
+	ms_text(c, "cardTimeP99Us", p99, sizeof(p99));
+	printf("%-16s %-8s %-8s %-28s %-20s %-15s %-8s %-25s %-8lld %-8s %s\n", modem, client,
+	       bslot, str_or(c, "reader", "-"), str_or(c, "iccid", "-"), str_or(c, "imsi", "-"),
 	       str_or(c, "state", "-"), str_or(c, "since", "-"),
-	       (long long)json_integer_value(json_object_get(c, "apdus")));
+	       (long long)json_integer_value(json_object_get(c, "apdus")), p50, p99);
 	return 0;
 }
 
@@ -213,8 +238,8 @@ static int print_table(const char *text)
 		json_decref(root);
 		return 1;
 	}
-	printf("%-16s %-8s %-8s %-28s %-20s %-15s %-8s %-25s %s\n", "MODEM", "CLIENT", "BANK",
-	       "READER", "ICCID", "IMSI", "STATE", "SINCE", "APDUS");
+	printf("%-16s %-8s %-8s %-28s %-20s %-15s %-8s %-25s %-8s %-8s %s\n", "MODEM", "CLIENT",
+	       "BANK", "READER", "ICCID", "IMSI", "STATE", "SINCE", "APDUS", "P50_MS", "P99_MS");
 	for (i = 0; i < json_array_size(cards); i++)
 		if (print_row(json_array_get(cards, i))) {
 			fprintf(stderr, "remsim-server cards: entry %zu is not a card\n", i);

@@ -18,6 +18,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "remsim/rspro_tls.h"
+#include "dashboard.h"
 #include "rest.h"
 #include "server.h"
 
@@ -61,6 +62,9 @@ static void usage(FILE *f)
 		"      --rest-tls-key FILE    its private key (PEM)\n"
 		"      --rest-auth on|off     REST needs a bearer token (default off)\n"
 		"      --audit-max N          audit lines kept in the database (100000)\n"
+		"      --dashboard DIR|off    the web dashboard's files, served at /dashboard/\n"
+		"                             (default ../share/remsim/dashboard from the\n"
+		"                             program's directory)\n"
 		"      --advertise HOST       PostgreSQL with several servers: the host name\n"
 		"                             or address others reach this one at, written\n"
 		"                             for standbys to name (default: the host name)\n"
@@ -95,6 +99,7 @@ enum {
 	OPT_REST_TLS_KEY,
 	OPT_REST_AUTH,
 	OPT_AUDIT_MAX,
+	OPT_DASHBOARD,
 	OPT_METRICS,
 	OPT_ADVERTISE,
 };
@@ -118,6 +123,7 @@ static const struct option options[] = {
 	{ "rest-tls-key",	required_argument,	NULL, OPT_REST_TLS_KEY },
 	{ "rest-auth",		required_argument,	NULL, OPT_REST_AUTH },
 	{ "audit-max",		required_argument,	NULL, OPT_AUDIT_MAX },
+	{ "dashboard",		required_argument,	NULL, OPT_DASHBOARD },
 	{ "advertise",		required_argument,	NULL, OPT_ADVERTISE },
 	RSPRO_TLS_LONG_OPTIONS,
 	{ "metrics",		required_argument,	NULL, OPT_METRICS },
@@ -248,6 +254,13 @@ static int apply(void *arg, int opt, const char *value, char *why, size_t whylen
 		return set_switch(&cfg->rest.auth, value, "rest-auth", why, whylen);
 	case OPT_AUDIT_MAX:
 		return set_count(&cfg->audit_max, value, "audit-max", 10000000, why, whylen);
+	case OPT_DASHBOARD:
+		if (!strcmp(value, "off")) {
+			cfg->rest.dashboard[0] = 0;
+			return 0;
+		}
+		return copy_str(cfg->rest.dashboard, sizeof(cfg->rest.dashboard), value,
+				"dashboard", why, whylen);
 	case OPT_ADVERTISE:
 		return copy_str(cfg->advertise, sizeof(cfg->advertise), value, "advertise",
 				why, whylen);
@@ -314,7 +327,7 @@ static int check_cfg(const struct server_cfg *cfg, char *why, size_t whylen)
  * log level and mask, timestamps, keepalive-interval and keepalive-timeout
  * (for connections made from now on), bankd-port (told to clients from now
  * on), rest-body-max, rest-request-timeout, rest-auth (from the next
- * request on) and audit-max. The listening sockets (metrics too), the database, REST's
+ * request on), audit-max and dashboard. The listening sockets (metrics too), the database, REST's
  * TLS settings and the REST connection limits need a restart. A file that does
  * not parse changes nothing. Logs go to stderr (journald): nothing to reopen.
  */
@@ -355,6 +368,7 @@ static void reload(struct daemon *d)
 		     cfg.rest.auth ? "required" : "no longer required");
 	cur->rest.auth = cfg.rest.auth;
 	cur->audit_max = cfg.audit_max;
+	memcpy(cur->rest.dashboard, cfg.rest.dashboard, sizeof(cur->rest.dashboard));
 	/* the credentials too: a restart loads them */
 	daemon_keep_setting("tls", rspro_tls_cfg_changed(&cfg.tls, &cur->tls));
 	cur->ka_interval_ms = cfg.ka_interval_ms;

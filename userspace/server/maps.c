@@ -145,9 +145,10 @@ static void audit_client_push(struct server *srv, const struct peer *p,
 /*
  * Tells a client where its card is: the bankd of its ACTIVE map, or
  * 0.0.0.0:0 ("no bankd") when it has none, but only when that differs
- * from what this connection was told last. "No bankd" carries the bank
- * slot the client was told before, as osmo-remsim-server sends the slot of
- * the map being deleted.
+ * from what this connection was told last, or when its bankd registered
+ * again and the client said it wants to hear that (see server.h). "No
+ * bankd" carries the bank slot the client was told before, as
+ * osmo-remsim-server sends the slot of the map being deleted.
  */
 void update_client(struct server *srv, struct rspro_client_slot c)
 {
@@ -168,8 +169,10 @@ void update_client(struct server *srv, struct rspro_client_slot c)
 	} else {
 		bank = p->told_bank;
 	}
-	if (same_bank(bank, p->told_bank) && !memcmp(&addr, &p->told_addr, sizeof(addr)))
+	if (same_bank(bank, p->told_bank) && !memcmp(&addr, &p->told_addr, sizeof(addr)) &&
+	    !(p->retell && addr.port))
 		return;
+	p->retell = false;
 	rspro_config_client_bank_req(&pdu, bank, &addr);
 	rspro_ip_port_format(&addr, text, sizeof(text));
 	LOGP(DSLOTMAP, LOG_INFO, p->name, "bankd for this client: B%u:%u at %s",

@@ -31,6 +31,7 @@
 
 #include "remsim/log.h"
 #include "remsim/net.h"
+#include "dashboard.h"
 #include "rest.h"
 #include "rest_int.h"
 #include "server_api.h"
@@ -366,7 +367,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 			return MHD_NO;
 		*con_cls = rq;
 		peer_address(c, rq->caller, sizeof(rq->caller));
-		if (!rest->cfg->auth || authorized(rest, c, method, url, rq, &ret))
+		/* the dashboard's files hold no data: the page asks with a token */
+		if (!rest->cfg->auth || dashboard_url(method, url) ||
+		    authorized(rest, c, method, url, rq, &ret))
 			return MHD_YES;
 		rest->requests++;
 		return ret;
@@ -396,6 +399,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 	if (rq->too_big)
 		return rest_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "the body is over %zu bytes",
 			     rest->cfg->body_max);
+	if (dashboard_url(method, url))
+		return dashboard_serve(c, rest->cfg->dashboard, url);
 	if (strncmp(url, PREFIX "/", strlen(PREFIX) + 1))
 		return rest_error(c, MHD_HTTP_NOT_FOUND, "no such resource: %s", url);
 	return rest_route(c, rest->srv, method, url + strlen(PREFIX), rq);

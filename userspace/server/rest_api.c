@@ -226,17 +226,23 @@ static json_t *card_json(const struct server_card_info *ci)
 
 	utc_text(ci->since_us, since, sizeof(since));
 	if (ci->mapped)
-		map = json_pack("{s:i,s:i,s:s,s:s?}", "clientId", ci->client.client_id,
+		map = json_pack("{s:i,s:i,s:s,s:s?,s:s?}", "clientId", ci->client.client_id,
 				"slotNr", ci->client.slot_nr, "state", ci->map_state,
 				"clientName", ci->client_identity ? ci->client_identity->name :
-				NULL);
-	o = json_pack("{s:{s:i,s:i},s:s?,s:s?,s:s?,s:s,s:s,s:I,s:o}",
+				NULL, "modemPath", ci->modem_path);
+	o = json_pack("{s:{s:i,s:i},s:s?,s:s?,s:s?,s:s,s:s,s:I,s:o,s:o,s:o}",
 		      "bank", "bankId", ci->bank.bank_id, "slotNr", ci->bank.slot_nr,
 		      "reader", c->reader[0] ? c->reader : NULL,
 		      "iccid", c->iccid[0] ? c->iccid : NULL,
 		      "imsi", c->imsi[0] ? c->imsi : NULL,
 		      "state", ci->state, "since", since,
-		      "apdus", (json_int_t)c->apdus, "map", map ?: json_null());
+		      "apdus", (json_int_t)c->apdus,
+		      /* the bankd's card time (SCardTransmit); null: none yet */
+		      "cardTimeP50Us", c->has_card_time ?
+				       json_integer(c->card_time_p50_us) : json_null(),
+		      "cardTimeP99Us", c->has_card_time ?
+				       json_integer(c->card_time_p99_us) : json_null(),
+		      "map", map ?: json_null());
 	return o;
 }
 

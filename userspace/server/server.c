@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "remsim/log.h"
+#include "dashboard.h"
 #include "server.h"
 
 void server_cfg_default(struct server_cfg *cfg)
@@ -35,6 +36,7 @@ void server_cfg_default(struct server_cfg *cfg)
 	cfg->rest.deadline_ms = 10000;
 	cfg->rest.conn_max = 1000;
 	cfg->rest.conn_per_addr = 8;
+	dashboard_default_dir(cfg->rest.dashboard, sizeof(cfg->rest.dashboard));
 	cfg->audit_max = 100000;
 }
 
@@ -202,10 +204,56 @@ static bool cert_allows(struct peer *p, const struct rspro_pdu *req, enum rspro_
 	return false;
 }
 
+/*
+ * ConnectClientRes, with our identity saying that we keep the modem path
+ * (remsim's ConnectClientReq addition): remsim-client sends it only then.
+ */
+static void client_res(struct peer *p, int32_t result)
+{
+	struct rspro_identity id = p->srv->identity;
+	struct rspro_pdu res;
+
+	rspro_identity_set_exts(&id, RSPRO_EXT_PATH);
+	rspro_connect_client_res(&res, &id, result);
+	peer_send(p, &res);
+}
+
+/* Keeps the client's modem path, if it told one. */
+static void client_modem_path(struct peer *p, const struct rspro_pdu *pdu)
+{
+	const char *path = pdu->connect_client_req.modem_path;
+
+	if (!path[0] || !strcmp(path, p->modem_path))
+		return;
+	snprintf(p->modem_path, sizeof(p->modem_path), "%s", path);
+	LOGP(DRSPRO, LOG_INFO, p->name, "client serves modem slot %s", path);
+}
+
+/*
+ * A ConnectClientReq on a registered client's connection: remsim-client
+ * sends its modem path so, once our ConnectClientRes said we keep it. It
+ * updates this registration; another identity is refused, and the
+ * registration stays.
+ */
+static void connect_client_update(struct peer *p, const struct rspro_pdu *pdu)
+{
+	const struct rspro_client_slot *cs = &pdu->connect_client_req.slot;
+
+	if (pdu->connect_client_req.identity.type != RSPRO_COMP_CLIENT ||
+	    !pdu->connect_client_req.has_slot || cs->client_id != p->client.client_id ||
+	    cs->slot_nr != p->client.slot_nr) {
+		LOGP(DRSPRO, LOG_ERROR, p->name,
+		     "connectClientReq again, as another client: illegalClientId, the registration stays");
+		client_res(p, RSPRO_ILLEGAL_CLIENT_ID);
+		return;
+	}
+	client_modem_path(p, pdu);
+	client_res(p, RSPRO_OK);
+}
+
 static void connect_client_req(struct peer *p, const struct rspro_pdu *pdu)
 {
 	struct server *srv = p->srv;
-	struct rspro_pdu res;
 
 	if (pdu->connect_client_req.identity.type != RSPRO_COMP_CLIENT) {
 		LOGP(DRSPRO, LOG_ERROR, p->name,
@@ -235,8 +283,9 @@ static void connect_client_req(struct peer *p, const struct rspro_pdu *pdu)
 	p->identity = pdu->connect_client_req.identity;
 	LOGP(DRSPRO, LOG_INFO, p->name, "client connected from %s (%s %s)",
 	     rspro_conn_peer(p->conn), p->identity.software, p->identity.sw_version);
-	rspro_connect_client_res(&res, &srv->identity, RSPRO_OK);
-	peer_send(p, &res);
+	/* a peer that knows the server may send it at once */
+	client_modem_path(p, pdu);
+	client_res(p, RSPRO_OK);
 	update_client(srv, p->client);
 }
 
@@ -312,6 +361,20 @@ static void connect_bank_update(struct peer *p, const struct rspro_pdu *pdu)
 			update_client(srv, m->client);
 }
 
+/*
+ * Marks @c's client to be told its bankd again when its map is active. Only
+ * a client that announced RSPRO_EXT_RETELL: an osmo-remsim client drops a
+ * live bankd session on every ConfigClientBankReq (the bankd may have lost
+ * only its server link), so it keeps osmo-remsim-server's behaviour.
+ */
+static void retell_client(struct server *srv, struct rspro_client_slot c)
+{
+	struct peer *cp = client_peer(srv, c);
+
+	if (cp && rspro_identity_has_ext(&cp->identity, RSPRO_EXT_RETELL))
+		cp->retell = true;
+}
+
 static void connect_bank_req(struct peer *p, const struct rspro_pdu *pdu)
 {
 	struct server *srv = p->srv;
@@ -345,11 +408,16 @@ static void connect_bank_req(struct peer *p, const struct rspro_pdu *pdu)
 	     "bankd connected from %s with %u slots, clients reach it at %s",
 	     rspro_conn_peer(p->conn), p->num_slots, addr);
 	bank_res(p, RSPRO_OK);
-	/* whatever this bank had is new to this connection */
+	/*
+	 * whatever this bank had is new to this connection; its clients that
+	 * can take it hear of it once the map is active again, so that one
+	 * waiting out its back-off toward this bankd connects at once
+	 */
 	for (m = srv->maps; m; m = m->next)
 		if (m->bank.bank_id == p->bank_id && !m->deleted) {
 			m->state = MAP_NEW;
 			m->refused = false;
+			retell_client(srv, m->client);
 		}
 	push(srv, p);
 }
@@ -370,6 +438,10 @@ static void peer_pdu(struct rspro_conn *c, const struct rspro_pdu *pdu)
 			     "%s before connect*Req: ignored", rspro_msg_name(pdu->msg));
 		return;
 	case PEER_CLIENT:
+		if (pdu->msg == RSPRO_CONNECT_CLIENT_REQ) {
+			connect_client_update(p, pdu);
+			return;
+		}
 		if (pdu->msg == RSPRO_CONFIG_CLIENT_BANK_RES ||
 		    pdu->msg == RSPRO_CONFIG_CLIENT_ID_RES) {
 			if (pdu->result != RSPRO_OK)

@@ -92,11 +92,18 @@ struct peer {
 	char name[24];			/* "C23:0", "B1" or the address */
 	struct rspro_identity identity;
 	struct rspro_client_slot client;	/* PEER_CLIENT */
+	/* the client's modem slot by udev's ID_PATH ("": not told) */
+	char modem_path[RSPRO_MODEM_PATH_MAX + 1];
 	uint16_t bank_id, num_slots;		/* PEER_BANKD */
 	struct rspro_ip_port bankd_addr;	/* where clients reach it */
 	/* what this client was last told (all zero: nothing) */
 	struct rspro_bank_slot told_bank;
 	struct rspro_ip_port told_addr;
+	/*
+	 * its bankd registered again: tell it again even unchanged, as it
+	 * announced RSPRO_EXT_RETELL (a live session stays)
+	 */
+	bool retell;
 };
 
 struct server {

@@ -35,6 +35,8 @@ struct rest_cfg {
 	char tls_key[256];
 	/* bearer tokens required (--rest-auth) */
 	bool auth;
+	/* the dashboard's files (--dashboard), "" when it is off */
+	char dashboard[256];
 };
 
 struct rest_cfg *server_rest_cfg(struct server *srv);
@@ -109,6 +111,7 @@ struct server_card_info {
 	struct rspro_client_slot client;	/* the map's, if mapped */
 	const char *map_state;
 	const struct rspro_identity *client_identity;	/* if that client is connected */
+	const char *modem_path;		/* its modem slot's ID_PATH, NULL: unknown */
 };
 
 /* The bank slots a bankd reported, by bank and slot: as server_map_next_info(). */

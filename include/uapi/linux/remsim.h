@@ -46,6 +46,8 @@
  *     REMSIM_MAP_A_CLIENT_SLOT  u32      0..1023   }
  *   REMSIM_A_SLOT_STATS         nest     counters, REMSIM_STATS_A_* (u64)
  *   REMSIM_A_SLOT_LIMITED       flag     the public view: no ATR, map or counters
+ *   REMSIM_A_SLOT_LATENCY       nest     APDU latency histogram, REMSIM_LAT_A_*
+ *                                        (with the counters, not in the public view)
  *
  * The kernel keeps only that label. A static bank target (a bankd's host and
  * port for setups without remsim-server) is user-space configuration:
@@ -119,6 +121,8 @@ enum remsim_cmd {
  * @REMSIM_A_SLOT_LIMITED: flag: the message is the public view of the slot
  *	(the reader may not see its ATR, map and counters, which are left out;
  *	an absent REMSIM_A_SLOT_MAP then does not mean "unmapped")
+ * @REMSIM_A_SLOT_LATENCY: nest, enum remsim_latency_attr: how long the
+ *	owner took to answer the slot's APDUs (see there)
  */
 enum remsim_attr {
 	REMSIM_A_UNSPEC,
@@ -139,6 +143,7 @@ enum remsim_attr {
 	REMSIM_A_SLOT_SIGNALS_CHANGED,
 	REMSIM_A_SLOT_ERROR,
 	REMSIM_A_SLOT_LIMITED,
+	REMSIM_A_SLOT_LATENCY,
 
 	__REMSIM_A_MAX
 };
@@ -197,5 +202,54 @@ enum remsim_stats_attr {
 	__REMSIM_STATS_A_MAX
 };
 #define REMSIM_STATS_A_MAX (__REMSIM_STATS_A_MAX - 1)
+
+/*
+ * The APDU latency histogram: from the moment a complete command APDU is
+ * queued for the owner to the moment its response is handed to the board
+ * (APDU mode, answered by the owner; time-outs and give-ups are counted in
+ * the stats, not here). Bucket i counts latencies in
+ * (2^(REMSIM_LAT_MIN_SHIFT + i - 1), 2^(REMSIM_LAT_MIN_SHIFT + i)] ns,
+ * bucket 0 everything up to 2^REMSIM_LAT_MIN_SHIFT ns (16.4 us), and the
+ * last one everything over 2^(REMSIM_LAT_MIN_SHIFT + REMSIM_LAT_BUCKETS - 2)
+ * ns (68.7 s). Reset with the counters (REMSIM_IOC_RESET_STATS).
+ */
+#define REMSIM_LAT_MIN_SHIFT		14
+#define REMSIM_LAT_BUCKETS		24
+
+/**
+ * enum remsim_latency_attr - inside REMSIM_A_SLOT_LATENCY
+ * @REMSIM_LAT_A_PAD: padding for 64-bit attributes
+ * @REMSIM_LAT_A_COUNT: u64, APDUs timed (the sum of the buckets)
+ * @REMSIM_LAT_A_SUM_NS: u64, their latencies added up, in ns
+ * @REMSIM_LAT_A_BUCKET: nest, enum remsim_lat_bucket_attr; one per bucket,
+ *	REMSIM_LAT_BUCKETS of them, in order
+ */
+enum remsim_latency_attr {
+	REMSIM_LAT_A_UNSPEC,
+	REMSIM_LAT_A_PAD,
+	REMSIM_LAT_A_COUNT,
+	REMSIM_LAT_A_SUM_NS,
+	REMSIM_LAT_A_BUCKET,
+
+	__REMSIM_LAT_A_MAX
+};
+#define REMSIM_LAT_A_MAX (__REMSIM_LAT_A_MAX - 1)
+
+/**
+ * enum remsim_lat_bucket_attr - one bucket of REMSIM_A_SLOT_LATENCY
+ * @REMSIM_LAT_BUCKET_A_PAD: padding for 64-bit attributes
+ * @REMSIM_LAT_BUCKET_A_LE_NS: u64, the bucket's upper bound in ns (it counts
+ *	latencies up to and including it); U64_MAX for the last bucket
+ * @REMSIM_LAT_BUCKET_A_COUNT: u64, the latencies counted in it
+ */
+enum remsim_lat_bucket_attr {
+	REMSIM_LAT_BUCKET_A_UNSPEC,
+	REMSIM_LAT_BUCKET_A_PAD,
+	REMSIM_LAT_BUCKET_A_LE_NS,
+	REMSIM_LAT_BUCKET_A_COUNT,
+
+	__REMSIM_LAT_BUCKET_A_MAX
+};
+#define REMSIM_LAT_BUCKET_A_MAX (__REMSIM_LAT_BUCKET_A_MAX - 1)
 
 #endif /* _UAPI_LINUX_REMSIM_H */

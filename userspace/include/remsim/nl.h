@@ -31,6 +31,29 @@ struct rsnl_map {
 	uint32_t	client_slot;
 };
 
+/*
+ * A slot's APDU latency histogram as the kernel sent it (uapi remsim.h,
+ * REMSIM_A_SLOT_LATENCY): each bucket with its upper bound, in order.
+ * Buckets beyond RSNL_LAT_BUCKETS_MAX (a newer kernel) add to the last.
+ */
+#define RSNL_LAT_BUCKETS_MAX	32
+
+struct rsnl_latency {
+	bool		present;	/* absent: an older kernel, the public view */
+	uint64_t	count;
+	uint64_t	sum_ns;
+	unsigned int	n;		/* buckets */
+	uint64_t	le_ns[RSNL_LAT_BUCKETS_MAX];	/* UINT64_MAX: no bound */
+	uint64_t	buckets[RSNL_LAT_BUCKETS_MAX];
+};
+
+/*
+ * The upper bound in ns of the bucket that holds the latency at @permille
+ * (500: the median, 990: p99); 0 when nothing was timed, UINT64_MAX when it
+ * is in the last, unbounded bucket.
+ */
+uint64_t rsnl_latency_quantile(const struct rsnl_latency *lat, unsigned int permille);
+
 struct rsnl_slot {
 	uint32_t		index;
 	char			name[32];
@@ -47,6 +70,7 @@ struct rsnl_slot {
 	unsigned int		atr_len;
 	struct rsnl_map		map;
 	struct remsim_stats	stats;
+	struct rsnl_latency	latency;
 };
 
 /* A notification of the "events" or the "slots" group. */

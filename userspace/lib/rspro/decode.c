@@ -192,6 +192,12 @@ static int get_card_info(struct rspro_card_info *out,
 		out->has_apdus = true;
 		out->apdus = *in->apdus;
 	}
+	/* both or neither: one alone says nothing we could show */
+	if (in->cardTimeP50 && in->cardTimeP99) {
+		out->has_card_time = true;
+		out->card_time_p50_us = *in->cardTimeP50;
+		out->card_time_p99_us = *in->cardTimeP99;
+	}
 	return 0;
 }
 
@@ -228,6 +234,11 @@ static int get_msg(struct rspro_pdu *pdu, const RsproPDUchoice_t *in,
 			get_client(&pdu->connect_client_req.slot,
 				   u->connectClientReq.clientSlot);
 		}
+		if (u->connectClientReq.modemPath &&
+		    get_string(pdu->connect_client_req.modem_path,
+			       sizeof(pdu->connect_client_req.modem_path),
+			       u->connectClientReq.modemPath, "modemPath", err))
+			return -EBADMSG;
 		return get_identity(&pdu->connect_client_req.identity,
 				    &u->connectClientReq.identity, err);
 	case RSPRO_CONNECT_CLIENT_RES:

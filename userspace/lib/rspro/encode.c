@@ -29,6 +29,8 @@ struct enc_scratch {
 	struct ConnectBankReq__cardInfo card;
 	IA5String_t card_str[3];
 	unsigned long card_apdus;
+	unsigned long card_time[2];
+	IA5String_t modem_path;
 };
 
 static void set_octets(OCTET_STRING_t *os, const void *buf, size_t len)
@@ -178,6 +180,12 @@ put_card_info(const struct rspro_card_info *in, struct enc_scratch *s)
 		s->card_apdus = in->apdus;
 		s->card.apdus = &s->card_apdus;
 	}
+	if (in->has_card_time) {
+		s->card_time[0] = in->card_time_p50_us;
+		s->card_time[1] = in->card_time_p99_us;
+		s->card.cardTimeP50 = &s->card_time[0];
+		s->card.cardTimeP99 = &s->card_time[1];
+	}
 	return &s->card;
 }
 
@@ -212,6 +220,10 @@ static int put_msg(RsproPDUchoice_t *out, const struct rspro_pdu *pdu,
 		if (pdu->connect_client_req.has_slot) {
 			put_client(opt_client, &pdu->connect_client_req.slot);
 			u->connectClientReq.clientSlot = opt_client;
+		}
+		if (pdu->connect_client_req.modem_path[0]) {
+			set_string(&s->modem_path, pdu->connect_client_req.modem_path);
+			u->connectClientReq.modemPath = &s->modem_path;
 		}
 		return put_identity(&u->connectClientReq.identity,
 				    &pdu->connect_client_req.identity, s, err);

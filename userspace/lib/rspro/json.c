@@ -101,6 +101,9 @@ static void put_card_info(struct out *o, const struct rspro_card_info *c)
 	}
 	if (c->has_apdus)
 		put(o, ",\"apdus\":%u", c->apdus);
+	if (c->has_card_time)
+		put(o, ",\"cardTimeP50\":%u,\"cardTimeP99\":%u", c->card_time_p50_us,
+		    c->card_time_p99_us);
 	put(o, "}");
 }
 
@@ -196,6 +199,10 @@ static void put_body(struct out *o, const struct rspro_pdu *pdu)
 		if (pdu->connect_client_req.has_slot) {
 			put(o, ",");
 			put_client(o, "clientSlot", &pdu->connect_client_req.slot);
+		}
+		if (pdu->connect_client_req.modem_path[0]) {
+			put(o, ",");
+			put_str(o, "modemPath", pdu->connect_client_req.modem_path);
 		}
 		break;
 	case RSPRO_CREATE_MAPPING_REQ:

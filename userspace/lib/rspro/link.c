@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "remsim/rspro_link.h"
@@ -26,6 +27,9 @@ struct rspro_link {
 	struct rspro_tls_resume resume;	/* the TLS session ticket, if any */
 	unsigned int attempts;
 	uint64_t last_attempt_ns;	/* 0: none yet */
+	uint64_t away_ns;		/* since when the peer is missed */
+	uint64_t up_ns;			/* since when CONNECTED */
+	uint32_t rnd;			/* the back-off's jitter, xorshift32 */
 	/* the entry of cfg.host tried now (see next_address()) */
 	unsigned int addr_idx;
 	char host[256];
@@ -142,25 +146,39 @@ static bool next_address(struct rspro_link *l)
 	return l->addr_idx == 0;
 }
 
-/* REESTABLISH_DELAY: wait out the back-off, counted from the last attempt. */
+static uint32_t jitter(struct rspro_link *l)
+{
+	l->rnd ^= l->rnd << 13;
+	l->rnd ^= l->rnd >> 17;
+	l->rnd ^= l->rnd << 5;
+	return l->rnd;
+}
+
+/*
+ * REESTABLISH_DELAY: wait out the back-off, counted from the last attempt.
+ * A link that was up a while misses its peer from now on and retries at
+ * once, then fast; a short connection leaves the clock running.
+ */
 static void backoff(struct rspro_link *l, const char *why)
 {
-	uint64_t now = ev_now_ns(), delay_ns, since = 0;
+	uint64_t now = ev_now_ns(), delay_ns = 0, since = 0;
 
 	drop_transport(l);
+	if (l->state == RSPRO_LINK_CONNECTED &&
+	    now - l->up_ns >= RSPRO_BACKOFF_STABLE_MS * 1000000ull) {
+		l->away_ns = now;
+		l->attempts = 0;
+	}
 	if (!next_address(l)) {
 		set_state(l, RSPRO_LINK_REESTABLISH_DELAY, why);
 		ev_timer_start(l->loop, &l->timer, 0);
 		return;
 	}
-	if (l->last_attempt_ns) {
+	if (l->last_attempt_ns)
 		since = now - l->last_attempt_ns;
-		/* a link that stayed up a while reconnects fast again */
-		if (since > RSPRO_BACKOFF_RESET_MS * 1000000ull)
-			l->attempts = 0;
-	}
-	l->attempts++;
-	delay_ns = rspro_backoff_ms(l->attempts) * 1000000ull;
+	if (l->attempts++)
+		delay_ns = rspro_backoff_ms((now - l->away_ns) / 1000000,
+					    jitter(l)) * 1000000ull;
 	delay_ns = delay_ns > since ? delay_ns - since : 1000000;
 	set_state(l, RSPRO_LINK_REESTABLISH_DELAY, why);
 	ev_timer_start(l->loop, &l->timer, delay_ns / 1000000);
@@ -304,6 +322,7 @@ static void connect_res(struct rspro_link *l, const struct rspro_pdu *pdu)
 	}
 	ev_timer_stop(&l->timer);
 	l->peer = pdu->connect_res.identity;
+	l->up_ns = ev_now_ns();
 	set_state(l, RSPRO_LINK_CONNECTED, "connected");
 	if (l->ops->up)
 		l->ops->up(l);
@@ -348,6 +367,11 @@ struct rspro_link *rspro_link_new(struct ev_loop *loop,
 	/* the first back-off moves to the first address */
 	l->addr_idx = address_count(cfg->host) - 1;
 	ev_timer_init(&l->timer, timer_cb, l);
+	/* links started together must not draw the same delays */
+	if (getrandom(&l->rnd, sizeof(l->rnd), GRND_NONBLOCK) != sizeof(l->rnd))
+		l->rnd = (uint32_t)(ev_now_ns() ^ (uintptr_t)l);
+	if (!l->rnd)
+		l->rnd = 1;	/* xorshift's one fixed point */
 	return l;
 }
 
@@ -364,6 +388,7 @@ void rspro_link_start(struct rspro_link *l)
 {
 	l->attempts = 0;
 	l->last_attempt_ns = 0;
+	l->away_ns = ev_now_ns();
 	l->addr_idx = address_count(l->cfg.host) - 1;
 	backoff(l, "establish");
 }

@@ -147,7 +147,14 @@ struct rspro_card_info {
 	char imsi[RSPRO_IMSI_MAX + 1];		/* digits */
 	bool has_apdus;
 	uint32_t apdus;		/* answered by this slot's card since bankd started */
+	/* the card's answer time on this slot since bankd started, in us */
+	bool has_card_time;
+	uint32_t card_time_p50_us;
+	uint32_t card_time_p99_us;
 };
+
+/* remsim's extension ConnectClientReq.modemPath: udev's ID_PATH of the slot */
+#define RSPRO_MODEM_PATH_MAX	128
 
 struct rspro_tpdu {
 	struct rspro_client_slot client;
@@ -182,6 +189,8 @@ struct rspro_pdu {
 			struct rspro_identity identity;
 			bool has_slot;
 			struct rspro_client_slot slot;
+			/* remsim's extension: the modem slot's by-path name ("": none) */
+			char modem_path[RSPRO_MODEM_PATH_MAX + 1];
 		} connect_client_req;
 		/* CreateMappingReq and RemoveMappingReq */
 		struct {
@@ -313,6 +322,14 @@ void rspro_error_ind(struct rspro_pdu *pdu, enum rspro_component sender,
 #define RSPRO_EXT_BANKD_ADDR	"addr"
 /* ConnectBankReq.cardInfo: the server keeps the bank's card inventory */
 #define RSPRO_EXT_CARDS		"cards"
+/* ConnectClientReq.modemPath: the server shows the client's modem slot */
+#define RSPRO_EXT_PATH		"path"
+/*
+ * No new element: a client that keeps a live bankd session on an unchanged
+ * ConfigClientBankReq and connects at once on one while its link waits out
+ * the back-off; the server then tells it again when its bankd is back.
+ */
+#define RSPRO_EXT_RETELL	"retell"
 
 /* Sets hwModel to announce @names ("addr" or "addr,x"); -EINVAL if too long. */
 int rspro_identity_set_exts(struct rspro_identity *id, const char *names);

@@ -3,7 +3,8 @@
  * The outgoing RSPRO link of a client (to the server and to a bankd) or of
  * a bankd (to the server), with osmo-remsim's state machine: connect, send
  * Connect*Req, wait for an ok Connect*Res, and on any loss reconnect after
- * the back-off delay.
+ * the back-off delay (fast for a peer just lost, slower for one that stays
+ * away).
  */
 #ifndef REMSIM_RSPRO_LINK_H
 #define REMSIM_RSPRO_LINK_H
@@ -90,18 +91,32 @@ enum rspro_link_state rspro_link_state(const struct rspro_link *l);
 const struct rspro_identity *rspro_link_peer_identity(const struct rspro_link *l);
 const char *rspro_link_state_name(enum rspro_link_state state);
 void *rspro_link_data(const struct rspro_link *l);
-/* Connection attempts since the last reset of the back-off. */
+/* Connection attempts since the peer was last seen (or the start). */
 unsigned int rspro_link_attempts(const struct rspro_link *l);
 /* TLS connections of this link that resumed their session (0: plaintext). */
 unsigned long rspro_link_tls_resumed(const struct rspro_link *l);
 
 /*
- * osmo-remsim's reconnect back-off: the delay before attempt @n (counted
- * from 1 since the last reset): 3 x 0 s, 30 x 1 s, 30 x 2 s, 30 x 4 s,
- * 30 x 8 s, then 16 s.
+ * The reconnect back-off (Documentation/rspro.rst): the delay before the
+ * next attempt to a peer away for @away_ms, @rnd a random number for the
+ * jitter. Away less than RSPRO_BACKOFF_FAST_MS: 100..250 ms. Then
+ * osmo-remsim's steps by time: 1 s until 30 s, 2 s until 90 s, 4 s until
+ * 210 s, 8 s until 450 s, then RSPRO_BACKOFF_MAX_MS; each delay in [3/4, 1]
+ * of its step. Each change of step comes at a random point of the new
+ * step's length before its time (the fast retries end between 4 and 5 s),
+ * so that links lost together do not change step together. The first
+ * attempt after a drop or a start goes at once.
  */
-unsigned int rspro_backoff_ms(unsigned int n);
-/* Past this much time since the last attempt, the back-off starts over. */
-#define RSPRO_BACKOFF_RESET_MS	32000
+unsigned int rspro_backoff_ms(unsigned int away_ms, uint32_t rnd);
+#define RSPRO_BACKOFF_FAST_MS		5000
+#define RSPRO_BACKOFF_FAST_MIN_MS	100
+#define RSPRO_BACKOFF_FAST_MAX_MS	250
+#define RSPRO_BACKOFF_MAX_MS		16000
+/*
+ * A link that was CONNECTED at least this long counts its peer away from
+ * the drop; a shorter connection does not count, so a peer that accepts
+ * and drops at once never gets the fast retries for good.
+ */
+#define RSPRO_BACKOFF_STABLE_MS		1000
 
 #endif
