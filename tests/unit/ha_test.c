@@ -254,6 +254,11 @@ static void setup(const char *name)
 	ASSERT_TRUE(wait_role(0, "active", 5000));
 	srv_start(1);
 	ASSERT_TRUE(wait_role(1, "standby", 5000));
+	/* the standby's restart counter is the database's, not its own 0 */
+	usleep(600000);
+	ASSERT_EQ(200, http_json(S[1].rest, "GET", "/api/backend/v1/restart-counter", NULL, body,
+				 sizeof(body)));
+	EXPECT_EQ(0, strcmp(body, "{\"restart_counter\":1}"));
 	start_bankd();
 	ASSERT_EQ(201, http_json(S[0].rest, "POST", "/api/backend/v1/slotmaps", map, body,
 				 sizeof(body)));

@@ -161,7 +161,10 @@ int store_audit_query(struct store *st, int64_t since_us, int64_t after_id,
  */
 int store_lead(struct store *st, const char *rest, const char *rspro, bool *leader,
 	       char *err, size_t errlen);
-/* The active server's REST address, as it wrote it ("" if none did). */
+/*
+ * The active server's REST address, as it wrote it ("" if none did); a
+ * standby's store_restart_counter() becomes the database's.
+ */
 int store_active(struct store *st, char *rest, size_t len, char *err, size_t errlen);
 
 #endif

@@ -970,11 +970,16 @@ int pg_store_active(struct pg_store *st, char *rest, size_t len, char *err, size
 	ret = ready(st, err, errlen);
 	if (ret)
 		return ret;
-	r = db_exec(st, "SELECT rest FROM active_server");
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+	/* the restart counter too: a standby's GET /restart-counter is the active one's */
+	r = db_exec(st, "SELECT rest, (SELECT value FROM meta WHERE key = 'restart_counter')"
+		    " FROM active_server");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		ret = fail(st, r, "reading the active server", err, errlen);
-	else if (PQntuples(r))
+	} else if (PQntuples(r)) {
 		snprintf(rest, len, "%s", PQgetvalue(r, 0, 0));
+		if (!st->leader && !PQgetisnull(r, 0, 1))
+			st->restarts = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+	}
 	PQclear(r);
 	return ret == -EEXIST ? -EIO : ret;
 }
