@@ -698,6 +698,32 @@ TEST(pg_backup_points_to_pg_dump)
 	expect_log(out, "the database is PostgreSQL: use pg_dump");
 }
 
+/* The config file's "database" key takes the same connection strings as -D. */
+TEST(pg_the_config_file_names_the_database)
+{
+	char conf[300], rest[8], rspro[8];
+	char *argv[] = { (char *)daemon_bin("remsim-server"), "-c", conf, "--rest-bind",
+			 "127.0.0.1", "--rest-port", rest, "--rspro-port", rspro, NULL };
+	FILE *f;
+
+	pg_db(&A, "conf");
+	snprintf(conf, sizeof(conf), "%s/pg.conf", dir);
+	f = fopen(conf, "w");
+	ASSERT_TRUE(f != NULL);
+	fprintf(f, "database = %s\n", A.db);
+	fclose(f);
+	A.rest = free_port();
+	snprintf(rest, sizeof(rest), "%d", A.rest);
+	snprintf(rspro, sizeof(rspro), "%d", free_port());
+	snprintf(A.log, sizeof(A.log), "%s/pg-conf.log", dir);
+	ASSERT_EQ(0, daemon_start(&A.d, argv, A.log));
+	ASSERT_TRUE(wait_port(A.rest, 10000));
+	ASSERT_EQ(201, http_json(A.rest, "POST", "/api/backend/v1/slotmaps", one_map, body,
+				 sizeof(body)));
+	srv_stop(&A);
+	EXPECT_EQ(1, pg_env_int(&pg, "conf", "SELECT count(*) FROM slotmaps"));
+}
+
 /*
  * A database that stops answering (its processes frozen; the kernel still
  * takes the connection and what is sent) holds the server at most a few
