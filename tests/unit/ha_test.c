@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -130,12 +131,23 @@ static void start_bankd(void)
 	ASSERT_TRUE(wait_port(port, 5000));
 }
 
+static char events[300];
+
+/* The shell, with an event script noting each event and the server it names. */
 static void shell_start(void)
 {
 	int in[2], out[2];
-	char log[300];
+	char log[300], script[300];
+	FILE *f;
 
 	snprintf(log, sizeof(log), "%s/shell.log", dir);
+	snprintf(script, sizeof(script), "%s/event.sh", dir);
+	snprintf(events, sizeof(events), "%s/events.txt", dir);
+	f = fopen(script, "w");
+	ASSERT_TRUE(f != NULL);
+	fprintf(f, "#!/bin/sh\necho \"$1 $REMSIM_SERVER_ADDR\" >> %s\n", events);
+	fclose(f);
+	ASSERT_EQ(0, chmod(script, 0755));
 	ASSERT_EQ(0, pipe2(in, O_CLOEXEC));
 	ASSERT_EQ(0, pipe2(out, O_CLOEXEC));
 	memset(&sh, 0, sizeof(sh));
@@ -148,7 +160,7 @@ static void shell_start(void)
 		dup2(out[1], 1);
 		dup2(fd, 2);
 		execl(daemon_bin("remsim-client-shell"), "remsim-client-shell", "-i", servers,
-		      "-c", "23", "-n", "0", "--log-level", "debug", (char *)NULL);
+		      "-c", "23", "-n", "0", "--log-level", "debug", "-e", script, (char *)NULL);
 		_exit(127);
 	}
 	close(in[0]);
@@ -378,6 +390,9 @@ TEST_TIMEOUT(active_killed_the_standby_takes_over_within_3s, 180)
 	EXPECT_NE(0, w.first_b_ms);
 	EXPECT_LE(w.first_b_ms - t0, TAKEOVER_MS);
 	EXPECT_TRUE(apdu_flows());
+	/* the client's event script named the server it was at, not the list */
+	snprintf(want, sizeof(want), "event-server-connect 127.0.0.1:%d\n", S[0].rspro);
+	EXPECT_TRUE(log_contains(events, want));
 	usleep(300000);
 	w.stop = true;
 	pthread_join(w.thread, NULL);

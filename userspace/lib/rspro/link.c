@@ -432,3 +432,11 @@ unsigned long rspro_link_tls_resumed(const struct rspro_link *l)
 {
 	return l->resume.resumed;
 }
+
+void rspro_link_address(const struct rspro_link *l, char *out, size_t len)
+{
+	if (l->host[0])
+		snprintf(out, len, "%s:%u", l->host, l->port);
+	else
+		snprintf(out, len, "%s:%u", l->cfg.host, l->cfg.port);
+}
