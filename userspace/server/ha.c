@@ -75,17 +75,15 @@ static unsigned int maps_count(struct server *srv)
 	return n;
 }
 
-/* Took the lock: the maps as the database has them, pushed as after a restart. */
+/*
+ * Took the lock, the maps just read from the database: RSPRO listens,
+ * and the maps go to the bankds as after a restart.
+ */
 static int become_active(struct server *srv, char *err, size_t errlen)
 {
 	char why[256];
 	int ret;
 
-	ret = maps_reload(srv, why, sizeof(why));
-	if (ret) {
-		snprintf(err, errlen, "database %s: %s", srv->db_name, why);
-		return ret;
-	}
 	ret = server_rspro_listen(srv, err, errlen);
 	if (ret)
 		return ret;
@@ -98,6 +96,32 @@ static int become_active(struct server *srv, char *err, size_t errlen)
 		     "active now (took the leadership lock of %s): %u slot maps, start number %llu",
 		     srv->db_name, maps_count(srv), (unsigned long long)srv->lead_restarts);
 	return 0;
+}
+
+/*
+ * Holding the lock in a poll: active now. Maps that cannot be read now
+ * (the session failed right after the lock was taken) leave it standby
+ * until a poll that can, said once. A server that cannot listen for
+ * RSPRO exits, which ends its session and lock: another one takes over.
+ */
+static void take_over(struct server *srv)
+{
+	char err[512], why[256];
+
+	if (maps_reload(srv, why, sizeof(why))) {
+		if (!srv->takeover_failed)
+			LOGP(DMAIN, LOG_ERROR, NULL,
+			     "took the leadership lock, but cannot read the maps of %s: %s; trying again every %u ms",
+			     srv->db_name, why, HA_POLL_MS);
+		srv->takeover_failed = true;
+		return;
+	}
+	srv->takeover_failed = false;
+	if (become_active(srv, err, sizeof(err))) {
+		LOGP(DMAIN, LOG_FATAL, NULL, "%s: exiting, so that another server takes over",
+		     err);
+		exit(1);
+	}
 }
 
 /* Lost the lock: no RSPRO, no peers; the maps are the database's from now on. */
@@ -129,8 +153,6 @@ static void standby_refresh(struct server *srv)
  */
 static void reacquired(struct server *srv)
 {
-	char err[512];
-
 	LOGP(DMAIN, LOG_NOTICE, NULL, "leadership lock of %s taken again after its session ended",
 	     srv->db_name);
 	srv->lost_ms = 0;
@@ -140,11 +162,7 @@ static void reacquired(struct server *srv)
 		return;
 	}
 	become_standby(srv, "another server was active meanwhile");
-	if (become_active(srv, err, sizeof(err))) {
-		LOGP(DMAIN, LOG_FATAL, NULL, "%s: exiting, so that another server takes over",
-		     err);
-		exit(1);
-	}
+	take_over(srv);
 }
 
 /* The active server without its lock: wait for it, or give way. */
@@ -167,7 +185,7 @@ static void active_lost(struct server *srv, int ret, const char *why)
 
 static void ha_poll(struct server *srv)
 {
-	char rest[300], rspro[300], why[256], err[512];
+	char rest[300], rspro[300], why[256];
 	bool leader;
 	int ret;
 
@@ -182,11 +200,7 @@ static void ha_poll(struct server *srv)
 		LOGP(DMAIN, LOG_NOTICE, NULL, "database %s reachable again", srv->db_name);
 	}
 	if (leader && !srv->active) {
-		if (become_active(srv, err, sizeof(err))) {
-			LOGP(DMAIN, LOG_FATAL, NULL, "%s: exiting, so that another server takes over",
-			     err);
-			exit(1);
-		}
+		take_over(srv);
 	} else if (leader && store_restart_counter(srv->store) != srv->lead_restarts) {
 		reacquired(srv);
 	} else if (!leader && srv->active) {
@@ -217,6 +231,11 @@ int server_ha_start(struct server *srv, char *err, size_t errlen)
 		return ret;
 	}
 	if (leader) {
+		ret = maps_reload(srv, why, sizeof(why));
+		if (ret) {
+			snprintf(err, errlen, "database %s: %s", srv->db_name, why);
+			return ret;
+		}
 		ret = become_active(srv, err, errlen);
 		if (ret)
 			return ret;

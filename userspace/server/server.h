@@ -129,6 +129,7 @@ struct server {
 	bool active;			/* RSPRO listens, maps change */
 	bool ha_polling;		/* PostgreSQL: ha_timer polls the lock */
 	bool db_down;			/* the last poll could not reach it */
+	bool takeover_failed;		/* the lock, but the maps could not be read */
 	struct ev_timer ha_timer;
 	uint64_t lost_ms;		/* active, its session lost since (0: not) */
 	uint64_t lead_restarts;		/* the restart counter when it took the lock */
