@@ -95,8 +95,8 @@ static void run_script(struct rc_slot *s, const char *cause)
 	if (!s->cfg.event_script[0])
 		return;
 	memset(&env, 0, sizeof(env));
-	snprintf(env.server_addr, sizeof(env.server_addr), "%s:%u", s->cfg.server_host,
-		 s->cfg.server_port);
+	/* of several servers (-i a,b), the one the link is at */
+	rspro_link_address(s->server, env.server_addr, sizeof(env.server_addr));
 	snprintf(env.server_state, sizeof(env.server_state), "%s",
 		 rspro_link_state_name(rspro_link_state(s->server)));
 	if (s->bankd_addr.port)
