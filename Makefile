@@ -52,6 +52,9 @@ USER_INCLUDES	:= -Iuserspace/lib/daemon/include -Iuserspace/lib/rspro/include
 ALL_CFLAGS	+= $(USER_INCLUDES)
 
 PCSC_CFLAGS	:= $(shell pkg-config --cflags libpcsclite 2>/dev/null)
+# remsim-server's PostgreSQL store (userspace/server/store_pg.c)
+PQ_CFLAGS	:= $(shell pkg-config --cflags libpq 2>/dev/null)
+PQ_LIBS		:= $(shell pkg-config --libs libpq 2>/dev/null || echo -lpq)
 
 ifeq ($(V),1)
 Q		:=
@@ -200,7 +203,8 @@ SERVER_SRCS	:= $(wildcard userspace/server/*.c)
 
 $(B)/bin/remsim-server: $(patsubst %.c,$(B)/obj/%.o,$(SERVER_SRCS)) $(LIBRSPRO) $(LIBDAEMON)
 	$(call link)
-$(B)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson
+$(B)/bin/remsim-server: LDLIBS += -lsqlite3 $(PQ_LIBS) -lmicrohttpd -ljansson
+$(B)/obj/userspace/server/store_pg.o: ALL_CFLAGS += $(PQ_CFLAGS)
 
 
 SOFTSIMD_SRCS	:= $(wildcard userspace/softsimd/*.c)
@@ -331,7 +335,7 @@ $(B)/tests/unit/client_config_test: $(patsubst %.c,$(SAN)/obj/userspace/client/%
 # (the objects come after the libraries on the command line: those again)
 $(B)/tests/unit/client_config_test: LDLIBS := $(SAN)/libremsim.a $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a -lusb-1.0 $(LDLIBS)
 $(B)/obj/tests/lib/pcsc_env.o $(SAN)/obj/tests/lib/pcsc_env.o: ALL_CFLAGS += $(PCSC_CFLAGS)
-PCSC_TESTS	:= bankd_test softsim_test client_shell_test hostile_test tls_chain_test \
+PCSC_TESTS	:= bankd_test softsim_test client_shell_test hostile_test tls_chain_test ha_test \
 		   metrics_test ifd_test dashboard_test
 # the IFD handler's parts, without pcscd: its mapping, parser and reader core
 $(B)/tests/unit/ifd_test: $(patsubst %.c,$(SAN)/obj/%.o,$(wildcard userspace/ifd/*.c) \
@@ -386,7 +390,8 @@ $(B)/tests/unit/bankd_test: $(STRICT)/strict.o
 # run these, so a leak or undefined behaviour in a daemon fails its test.
 $(SAN)/bin/remsim-server: $(patsubst %.c,$(SAN)/obj/%.o,$(SERVER_SRCS)) $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a
 	$(call link,$(SANFLAGS))
-$(SAN)/bin/remsim-server: LDLIBS += -lsqlite3 -lmicrohttpd -ljansson
+$(SAN)/bin/remsim-server: LDLIBS += -lsqlite3 $(PQ_LIBS) -lmicrohttpd -ljansson
+$(SAN)/obj/userspace/server/store_pg.o: ALL_CFLAGS += $(PQ_CFLAGS)
 
 $(SAN)/bin/remsim-client-shell: $(patsubst %.c,$(SAN)/obj/%.o,userspace/client/shell.c \
 				 $(CLIENT_CORE)) $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a

@@ -430,6 +430,14 @@ int chain_duplicates(struct chain *c, const char *hex_prefix)
 	return count_commands(c, cond, true);
 }
 
+int chain_commands(struct chain *c, const char *hex_prefix)
+{
+	char cond[80];
+
+	snprintf(cond, sizeof(cond), "$4 ~ /^%s/", hex_prefix);
+	return count_commands(c, cond, false);
+}
+
 int chain_netns_create(void)
 {
 	chain_netns_delete();
@@ -438,7 +446,7 @@ int chain_netns_create(void)
 		  "ip link set " CHAIN_BANK_DEV " netns " CHAIN_NETNS " && "
 		  "ip addr add " CHAIN_HOST_IP "/24 dev " CHAIN_HOST_DEV " && "
 		  "ip link set " CHAIN_HOST_DEV " up && "
-		  "ip -n " CHAIN_NETNS " addr add 10.99.0.2/24 dev " CHAIN_BANK_DEV " && "
+		  "ip -n " CHAIN_NETNS " addr add " CHAIN_BANK_IP "/24 dev " CHAIN_BANK_DEV " && "
 		  "ip -n " CHAIN_NETNS " link set " CHAIN_BANK_DEV " up && "
 		  "ip -n " CHAIN_NETNS " link set lo up");
 }

@@ -25,6 +25,7 @@
 #define CHAIN_HOST_DEV	"rsv0"		/* the host's end */
 #define CHAIN_HOST_IP	"10.99.0.1"
 #define CHAIN_BANK_DEV	"rsv1"
+#define CHAIN_BANK_IP	"10.99.0.2"	/* the bankd's end: where clients reach it */
 
 struct chain_opts {
 	unsigned int cards;		/* per bank, at most 16 */
@@ -100,6 +101,8 @@ int chain_start_ifd(struct chain *c, struct pcsc_env *e, unsigned int readers,
 int chain_authentications(struct chain *c, bool dup);
 /* Commands starting with @hex_prefix that reached a card twice. */
 int chain_duplicates(struct chain *c, const char *hex_prefix);
+/* Commands starting with @hex_prefix the cards saw, -1 on error. */
+int chain_commands(struct chain *c, const char *hex_prefix);
 
 /* CHAIN_NETNS and its veth pair (loads veth); 0 or -errno. */
 int chain_netns_create(void);

@@ -644,6 +644,99 @@ TEST(link_to_nobody_retries_fast_at_first)
 	rspro_link_free(l);
 }
 
+/* A port on 127.0.0.1 that nobody listens on. */
+static int dead_port(void)
+{
+	int fd = net_listen("127.0.0.1", 0, 1), port = net_local_port(fd);
+
+	close(fd);
+	return port;
+}
+
+/*
+ * Several servers, "a,b" (one active, the others refusing): a refused or
+ * lost link tries the next at once, without the back-off's delay, and
+ * comes back to the first one after the last.
+ */
+TEST(link_moves_to_the_next_address)
+{
+	struct mini_server s;
+	struct link_log g;
+	struct rspro_link *l;
+	int i, port, dead = dead_port();
+	char list[100];
+
+	setup();
+	port = mini_start(&s);
+	memset(&g, 0, sizeof(g));
+	{
+		struct rspro_link_cfg cfg;
+
+		rspro_link_cfg_default(&cfg);
+		snprintf(list, sizeof(list), "127.0.0.1:%d,[::1]:%d,127.0.0.1:%d", dead, dead,
+			 port);
+		snprintf(cfg.host, sizeof(cfg.host), "%s", list);
+		cfg.port = dead;
+		rspro_identity_init(&cfg.identity, RSPRO_COMP_CLIENT, "t", "remsim-client", "1");
+		cfg.client_slot = (struct rspro_client_slot){ 23, 0 };
+		cfg.conn.ka_interval_ms = 0;
+		l = rspro_link_new(loop, &cfg, &log_ops, &g);
+	}
+	rspro_link_start(l);
+	/* two refusals on the way, no delay: one attempt of the back-off */
+	ASSERT_TRUE(run_until(&g.up_now, 300));
+	EXPECT_EQ(1u, rspro_link_attempts(l));
+	ASSERT_EQ(1, s.n);
+	/* lost: the two others refuse, and the third is back at once */
+	rspro_conn_close(s.peers[0].conn);
+	s.peers[0].conn = NULL;
+	for (i = 0; i < 30 && g.ups < 2; i++)
+		ev_run_once(loop, 10);
+	EXPECT_EQ(2, g.ups);
+	EXPECT_EQ(2, s.n);
+	rspro_link_free(l);
+	mini_stop(&s);
+}
+
+/*
+ * Two servers that both refuse: the back-off counts rounds of the list,
+ * each round tries both, one right after the other.
+ */
+TEST(link_to_a_list_of_refusals_backs_off_by_rounds)
+{
+	struct mini_server s1, s2;
+	struct rspro_link_cfg cfg;
+	struct link_log g = { 0 };
+	struct rspro_link *l;
+	unsigned int rounds;
+
+	setup();
+	rspro_link_cfg_default(&cfg);
+	snprintf(cfg.host, sizeof(cfg.host), "127.0.0.1:%d,127.0.0.1", mini_start(&s1));
+	cfg.port = mini_start(&s2);
+	s1.result = RSPRO_IDENTITY_IN_USE;
+	s2.result = RSPRO_IDENTITY_IN_USE;
+	rspro_identity_init(&cfg.identity, RSPRO_COMP_CLIENT, "t", "remsim-client", "1");
+	cfg.client_slot = (struct rspro_client_slot){ 23, 0 };
+	cfg.conn.ka_interval_ms = 0;
+	l = rspro_link_new(loop, &cfg, &log_ops, &g);
+	rspro_link_start(l);
+	/* short of 8 rounds: a mini server keeps 8 connections */
+	run_for(600);
+	rounds = rspro_link_attempts(l);
+	TH_LOG("%u rounds, %d and %d connections", rounds, s1.n, s2.n);
+	EXPECT_GE(rounds, 3u);
+	/* one attempt of the back-off is one connection to each */
+	EXPECT_LE(s1.n, (int)rounds);
+	EXPECT_GE(s1.n, (int)rounds - 1);
+	EXPECT_LE(s2.n, s1.n);
+	EXPECT_GE(s2.n, s1.n - 1);
+	EXPECT_EQ(0, g.ups);
+	rspro_link_free(l);
+	mini_stop(&s1);
+	mini_stop(&s2);
+}
+
 /*
  * A server that restarts within the first seconds is back on its link
  * within a quarter second of listening again, not at the next 1 s step of

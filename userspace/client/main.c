@@ -30,7 +30,9 @@ static void usage(FILE *f)
 		"Serves every mapped /dev/remsimN of this host (remsimctl map) or, where\n"
 		"remsim.ko is not loaded, the SIMtrace2-family boards over libusb.\n"
 		"\n"
-		"  -i, --server-ip HOST       remsim-server (default 127.0.0.1)\n"
+		"  -i, --server-ip HOST       remsim-server (default 127.0.0.1); several,\n"
+		"                             HOST[:PORT],HOST[:PORT]...: the next when one\n"
+		"                             refuses or is lost (one active server of many)\n"
 		"  -p, --server-port PORT     (default 9998)\n"
 		"  -a, --atr HEX              the local ATR (default 3b00)\n"
 		"  -r, --atr-ignore-rspro     keep the local ATR\n"
@@ -40,6 +42,9 @@ static void usage(FILE *f)
 		"  -L, --disable-color        accepted for osmo-remsim\n"
 		"      --metrics ADDR:PORT    Prometheus GET /metrics there (default off;\n"
 		"                             PORT or :PORT alone: 127.0.0.1 only)\n"
+		"      --apdu-timeout MS      how long a slot keeps the card and holds the\n"
+		"                             modem's command while its bankd is away\n"
+		"                             (default %u, 0..%u; 0: 6F00 at once)\n"
 		"      --backend B            kernel, usb, or auto (default: usb if a USB\n"
 		"                             option below is given or remsim.ko is not\n"
 		"                             loaded, else kernel)\n"
@@ -55,14 +60,16 @@ static void usage(FILE *f)
 		"      --config FILE          \"key = value\" lines: the long options, and\n"
 		"                             slot.NAME.client = ID:SLOT (for a slot the\n"
 		"                             kernel has no map for), slot.NAME.atr,\n"
-		"                             slot.NAME.event-script (NAME: remsim3, 3, or\n"
+		"                             slot.NAME.event-script, slot.NAME.apdu-timeout\n"
+		"                             (NAME: remsim3, 3, or\n"
 		"                             the USB interface 1-1.2:1.0)\n"
 		"  -v, --version, -h, --help\n"
 		"\n"
 		"SIGUSR1 logs every slot's statistics; SIGHUP reads the options and\n"
 		"--config again (log level, per-slot settings for slots starting).\n"
 		"See remsim-client(8).\n",
-		rspro_tls_usage, rspro_tls_link_usage);
+		RC_APDU_TIMEOUT_DEFAULT_MS, RC_APDU_TIMEOUT_MAX_MS, rspro_tls_usage,
+		rspro_tls_link_usage);
 }
 
 static const struct option options[] = {
@@ -75,6 +82,7 @@ static const struct option options[] = {
 	{ "log-level", required_argument, NULL, 'l' },
 	{ "disable-color", no_argument, NULL, 'L' },
 	{ "backend", required_argument, NULL, 'B' },
+	{ "apdu-timeout", required_argument, NULL, 'T' },
 	{ "metrics", required_argument, NULL, 'M' },
 	{ "usb-vendor", required_argument, NULL, 'V' },
 	{ "usb-product", required_argument, NULL, 'P' },

@@ -195,11 +195,12 @@ static int token_run(const struct server_cfg *cfg, const char *cmd, const char *
 		     const char *scope)
 {
 	struct store *st;
-	char err[512];
+	char err[512], name_db[1024];
 	int ret;
 
 	if (store_open_command(&st, cfg->db_path, err, sizeof(err))) {
-		fprintf(stderr, "remsim-server: database %s: %s\n", cfg->db_path, err);
+		store_display_name(cfg->db_path, name_db, sizeof(name_db));
+		fprintf(stderr, "remsim-server: database %s: %s\n", name_db, err);
 		return 1;
 	}
 	if (!strcmp(cmd, "add"))

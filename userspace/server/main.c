@@ -41,7 +41,8 @@ static void usage(FILE *f)
 		"\n"
 		"  -c, --config FILE          config file (default %s if present);\n"
 		"                             \"key = value\" lines, keys as the long options\n"
-		"  -D, --database PATH        SQLite database (default %s)\n"
+		"  -D, --database PATH        SQLite database (default %s), or PostgreSQL:\n"
+		"                             postgresql://... or \"host=... dbname=...\"\n"
 		"      --rspro-bind ADDR      RSPRO listening address (default 0.0.0.0)\n"
 		"      --rspro-port PORT      RSPRO port (default 9998)\n"
 		"      --rest-bind ADDR       REST listening address (default 0.0.0.0)\n"
@@ -64,6 +65,9 @@ static void usage(FILE *f)
 		"      --dashboard DIR|off    the web dashboard's files, served at /dashboard/\n"
 		"                             (default ../share/remsim/dashboard from the\n"
 		"                             program's directory)\n"
+		"      --advertise HOST       PostgreSQL with several servers: the host name\n"
+		"                             or address others reach this one at, written\n"
+		"                             for standbys to name (default: the host name)\n"
 		"%s"
 		"      --metrics ADDR:PORT    Prometheus GET /metrics there (default off;\n"
 		"                             PORT or :PORT alone: 127.0.0.1 only)\n"
@@ -97,6 +101,7 @@ enum {
 	OPT_AUDIT_MAX,
 	OPT_DASHBOARD,
 	OPT_METRICS,
+	OPT_ADVERTISE,
 };
 
 static const struct option options[] = {
@@ -119,6 +124,7 @@ static const struct option options[] = {
 	{ "rest-auth",		required_argument,	NULL, OPT_REST_AUTH },
 	{ "audit-max",		required_argument,	NULL, OPT_AUDIT_MAX },
 	{ "dashboard",		required_argument,	NULL, OPT_DASHBOARD },
+	{ "advertise",		required_argument,	NULL, OPT_ADVERTISE },
 	RSPRO_TLS_LONG_OPTIONS,
 	{ "metrics",		required_argument,	NULL, OPT_METRICS },
 	{ "log-level",		required_argument,	NULL, 'e' },
@@ -255,6 +261,9 @@ static int apply(void *arg, int opt, const char *value, char *why, size_t whylen
 		}
 		return copy_str(cfg->rest.dashboard, sizeof(cfg->rest.dashboard), value,
 				"dashboard", why, whylen);
+	case OPT_ADVERTISE:
+		return copy_str(cfg->advertise, sizeof(cfg->advertise), value, "advertise",
+				why, whylen);
 	case OPT_METRICS:
 		return metrics_parse(&cfg->metrics, value, why, whylen);
 	case OPT_BODY_MAX:
@@ -342,6 +351,7 @@ static void reload(struct daemon *d)
 		return;
 	}
 	daemon_keep_setting("database", strcmp(cfg.db_path, cur->db_path));
+	daemon_keep_setting("advertise", strcmp(cfg.advertise, cur->advertise));
 	daemon_keep_setting("rspro-bind", strcmp(cfg.rspro_bind, cur->rspro_bind));
 	daemon_keep_setting("rspro-port", cfg.rspro_port != cur->rspro_port);
 	daemon_keep_setting("rest-bind", strcmp(cfg.rest.bind, cur->rest.bind));
@@ -448,8 +458,9 @@ static int start(struct daemon *d)
 		server_stop(srv);
 		return 1;
 	}
-	LOGP(DMAIN, LOG_INFO, NULL, "RSPRO on %s port %u (%s), REST (%s, tokens %s) on %s port %u",
-	     srv->cfg.rspro_bind, net_local_port(srv->rspro_fd),
+	LOGP(DMAIN, LOG_INFO, NULL, "RSPRO%s on %s port %u (%s), REST (%s, tokens %s) on %s port %u",
+	     srv->active ? "" : " (once active)", srv->cfg.rspro_bind,
+	     srv->active ? net_local_port(srv->rspro_fd) : srv->cfg.rspro_port,
 	     srv->tls ? "TLS 1.3" : "plaintext",
 	     srv->cfg.rest.tls ? "HTTPS" : "plain HTTP",
 	     srv->cfg.rest.auth ? "required" : "not required",

@@ -162,7 +162,7 @@ enum MHD_Result rest_deny(struct MHD_Connection *c, unsigned int status,
 static enum MHD_Result store_error(struct MHD_Connection *c, int ret,
 				   const char *what, const char *why)
 {
-	if (ret == -EBUSY)
+	if (ret == -EBUSY || ret == -EAGAIN)
 		return rest_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "%s, retry: %s", what, why);
 	return rest_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s: %s", what,
 		     ret == -EIO ? why : strerror(-ret));
@@ -637,13 +637,48 @@ static enum MHD_Result get_audit(struct MHD_Connection *c, struct server *srv)
 	return reply(c, MHD_HTTP_OK, json_pack("{s:o}", "audit", a));
 }
 
+/*
+ * A standby changes no map: 503 naming the active server, which a caller
+ * (or a proxy in front of both) sends the request to instead.
+ */
+static enum MHD_Result standby_refusal(struct MHD_Connection *c, const char *active)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg),
+		 "this remsim-server is a standby: send changes to the active one%s%s",
+		 active[0] ? " at " : " (not known yet)", active);
+	rest_refusals++;
+	LOGP(DREST, LOG_NOTICE, "rest", "503: %s", msg);
+	return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+		     json_pack("{s:s,s:s}", "error", msg, "active", active));
+}
+
+/* GET /ha: this server's role and the active one's address. */
+static enum MHD_Result get_ha(struct MHD_Connection *c, struct server *srv)
+{
+	char active[300] = "";
+	bool standby = server_standby(srv, active, sizeof(active));
+
+	return reply(c, MHD_HTTP_OK, json_pack("{s:s,s:s}", "role",
+			     standby ? "standby" : "active", "active", active));
+}
+
 enum MHD_Result rest_route(struct MHD_Connection *c, struct server *srv,
 			   const char *method, const char *path,
 			   const struct request *rq)
 {
 	bool get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
 	bool del = !strcmp(method, "DELETE"), put = !strcmp(method, "PUT");
+	char active[300];
 
+	/* the log level is this process's own: a standby takes it too */
+	if ((post || del) && server_standby(srv, active, sizeof(active)) &&
+	    (!strcmp(path, "/slotmaps") || !strncmp(path, "/slotmaps/", 10) ||
+	     !strcmp(path, "/global-reset")))
+		return standby_refusal(c, active);
+	if (!strcmp(path, "/ha") && get)
+		return get_ha(c, srv);
 	if (!strcmp(path, "/restart-counter") && get)
 		return reply(c, MHD_HTTP_OK, json_pack("{s:I}", "restart_counter",
 			     (json_int_t)server_restart_counter(srv)));
@@ -689,6 +724,7 @@ enum MHD_Result rest_route(struct MHD_Connection *c, struct server *srv,
 	    !strcmp(path, "/audit") || !strcmp(path, "/cards") ||
 	    !strcmp(path, "/clients") || !strcmp(path, "/slotmaps") ||
 	    !strcmp(path, "/global-reset") || !strcmp(path, "/log-level") ||
+	    !strcmp(path, "/ha") ||
 	    !strncmp(path, "/banks/", 7) ||
 	    !strncmp(path, "/clients/", 9) || !strncmp(path, "/slotmaps/", 10))
 		return rest_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "%s is not allowed on %s",

@@ -589,37 +589,19 @@ static void log_schema(struct server *srv)
 
 	if (store_made_dir(srv->store))
 		LOGP(DMAIN, LOG_NOTICE, NULL, "created the database's directory for %s",
-		     srv->cfg.db_path);
+		     srv->db_name);
 	if (created)
 		LOGP(DMAIN, LOG_NOTICE, NULL, "database %s: created, schema version %d",
-		     srv->cfg.db_path, ours);
+		     srv->db_name, ours);
 	else if (found != ours)
 		LOGP(DMAIN, LOG_NOTICE, NULL, "database %s: schema version %d upgraded to %d",
-		     srv->cfg.db_path, found, ours);
+		     srv->db_name, found, ours);
 }
 
-int server_start(struct server *srv, char *err, size_t errlen)
+int server_rspro_listen(struct server *srv, char *err, size_t errlen)
 {
-	char why[256];
-	int ret, n = 0;
-	struct slotmap *m;
+	int ret;
 
-	srv->limit.who = "rspro";
-	ret = store_open(&srv->store, srv->cfg.db_path, why, sizeof(why));
-	if (ret) {
-		snprintf(err, errlen, "database %s: %s", srv->cfg.db_path, why);
-		return ret;
-	}
-	log_schema(srv);
-	ret = store_load(srv->store, server_load_map, srv, why, sizeof(why));
-	if (ret) {
-		snprintf(err, errlen, "database %s: %s", srv->cfg.db_path, why);
-		return ret;
-	}
-	for (m = srv->maps; m; m = m->next)
-		n++;
-	LOGP(DMAIN, LOG_INFO, NULL, "database %s: %d slot maps, start number %llu",
-	     srv->cfg.db_path, n, (unsigned long long)store_restart_counter(srv->store));
 	srv->rspro_fd = net_listen(srv->cfg.rspro_bind, srv->cfg.rspro_port, 1024);
 	if (srv->rspro_fd < 0) {
 		snprintf(err, errlen, "RSPRO on %s port %u: %s", srv->cfg.rspro_bind,
@@ -628,24 +610,50 @@ int server_start(struct server *srv, char *err, size_t errlen)
 	}
 	/* 64 accepts per wakeup; out of descriptors, the listener rests */
 	ret = net_listener_start(&srv->rspro_listener, srv->loop, srv->rspro_fd, 64,
-				   rspro_accepted, srv);
+				 rspro_accepted, srv);
 	if (ret) {
+		close(srv->rspro_fd);
+		srv->rspro_fd = -1;
 		snprintf(err, errlen, "event loop: %s", strerror(-ret));
 		return ret;
 	}
 	return 0;
 }
 
-void server_stop(struct server *srv)
+void server_rspro_unlisten(struct server *srv)
 {
-	struct slotmap *m;
-
 	while (srv->peers)
 		peer_close(srv->peers);
 	if (srv->rspro_fd > 0) {
 		net_listener_stop(&srv->rspro_listener);
 		close(srv->rspro_fd);
 	}
+	srv->rspro_fd = -1;
+}
+
+int server_start(struct server *srv, char *err, size_t errlen)
+{
+	char why[256];
+	int ret;
+
+	srv->limit.who = "rspro";
+	srv->rspro_fd = -1;
+	store_display_name(srv->cfg.db_path, srv->db_name, sizeof(srv->db_name));
+	ret = store_open(&srv->store, srv->cfg.db_path, why, sizeof(why));
+	if (ret) {
+		snprintf(err, errlen, "database %s: %s", srv->db_name, why);
+		return ret;
+	}
+	log_schema(srv);
+	return server_ha_start(srv, err, errlen);
+}
+
+void server_stop(struct server *srv)
+{
+	struct slotmap *m;
+
+	server_ha_stop(srv);
+	server_rspro_unlisten(srv);
 	while ((m = srv->maps)) {
 		srv->maps = m->next;
 		free(m);

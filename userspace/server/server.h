@@ -28,12 +28,13 @@
 struct server_cfg {
 	char rspro_bind[64];
 	uint16_t rspro_port;
-	char db_path[256];
+	char db_path[1024];		/* a SQLite file or a PostgreSQL conninfo */
 	uint16_t bankd_port;		/* told to clients of bankds that do not say */
 	unsigned int ka_interval_ms;
 	unsigned int ka_timeout_ms;
 	unsigned int connect_timeout_ms;	/* Connect*Req wait (T1) */
 	unsigned int audit_max;		/* audit lines kept in the database */
+	char advertise[256];		/* host others reach us at ("": hostname) */
 	struct rspro_tls_cfg tls;		/* the RSPRO listener's */
 	struct metrics_cfg metrics;	/* --metrics */
 	struct rest_cfg rest;
@@ -109,6 +110,7 @@ struct server {
 	struct server_cfg cfg;
 	struct ev_loop *loop;
 	struct store *store;
+	char db_name[1024];		/* db_path for logs: no password */
 	struct rspro_identity identity;
 	int rspro_fd;
 	struct net_listener rspro_listener;
@@ -123,9 +125,25 @@ struct server {
 	struct server_card *cards;	/* cards.c's, by bank and slot */
 	unsigned int num_cards;
 	bool cards_full_logged;
+	/* ha.c: one active server per PostgreSQL database */
+	bool active;			/* RSPRO listens, maps change */
+	bool ha_polling;		/* PostgreSQL: ha_timer polls the lock */
+	bool db_down;			/* the last poll could not reach it */
+	bool takeover_failed;		/* the lock, but the maps could not be read */
+	struct ev_timer ha_timer;
+	uint64_t lost_ms;		/* active, its session lost since (0: not) */
+	uint64_t lead_restarts;		/* the restart counter when it took the lock */
+	char active_rest[300];		/* standby: the active server's REST address */
 };
 
 void server_cfg_default(struct server_cfg *cfg);
+/* RSPRO's listening socket, opened when the server becomes active. */
+int server_rspro_listen(struct server *srv, char *err, size_t errlen);
+/* Closes it and every RSPRO connection. */
+void server_rspro_unlisten(struct server *srv);
+/* ha.c: becomes active or standby (PostgreSQL) and polls the lock. */
+int server_ha_start(struct server *srv, char *err, size_t errlen);
+void server_ha_stop(struct server *srv);
 int server_start(struct server *srv, char *err, size_t errlen);
 void server_stop(struct server *srv);
 

@@ -43,6 +43,12 @@ struct rest_cfg *server_rest_cfg(struct server *srv);
 struct ev_loop *server_loop(struct server *srv);
 /* How often the database has been opened: osmo-remsim's restart counter. */
 uint64_t server_restart_counter(struct server *srv);
+/*
+ * Whether this server is a standby (PostgreSQL, another server holds the
+ * leadership lock); the active one's REST address in @active ("": not
+ * known yet).
+ */
+bool server_standby(struct server *srv, char *active, size_t len);
 
 /* --- slot maps --- */
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The server's durable state in SQLite: slot maps (and maps deleted but not
- * yet confirmed removed by their bankd), the restart counter, REST's bearer
- * tokens and the audit trail. Every change is committed before the caller
- * acknowledges it.
+ * The server's durable state in SQLite (store_sqlite.c) or PostgreSQL
+ * (store_pg.c): slot maps (and maps deleted but not yet confirmed removed
+ * by their bankd), the restart counter, REST's bearer tokens and the audit
+ * trail. Every change is committed before the caller acknowledges it.
  */
 #ifndef REMSIM_SERVER_STORE_H
 #define REMSIM_SERVER_STORE_H
@@ -15,7 +15,10 @@
 
 struct store;
 
-/* PRAGMA user_version of the schema this server writes */
+/*
+ * The version of the schema this server writes: SQLite's PRAGMA
+ * user_version, PostgreSQL's table schema_version.
+ */
 #define STORE_SCHEMA_VERSION	1
 
 /* SHA-256, the only form in which a token is stored */
@@ -44,6 +47,15 @@ struct stored_map {
 };
 
 /*
+ * Whether --database @db names PostgreSQL: a postgresql:// or postgres://
+ * URI or a libpq "keyword=value" connection string. Anything else is a
+ * SQLite file.
+ */
+bool store_is_postgres(const char *db);
+/* @db for a log line: a password in it is replaced by "***". */
+void store_display_name(const char *db, char *out, size_t len);
+
+/*
  * Opens (creating if needed) the database at @path, checks it, brings its
  * schema to STORE_SCHEMA_VERSION, and counts this start. On failure returns
  * -errno and a sentence in @err (SQLite's reason, the system error and the
@@ -58,11 +70,22 @@ struct stored_map {
  */
 int store_open(struct store **st, const char *path, char *err, size_t errlen);
 /*
+ * On PostgreSQL (@path a connection string, see store_is_postgres()), the
+ * same with these differences: the start is counted by store_lead(), when
+ * this server becomes the active one; the schema is made and migrated under a
+ * transaction-scoped advisory lock, so servers starting together do not
+ * run a step twice; there is no lock file and no directory; -EBUSY is a
+ * row lock held for more than 100 ms (lock_timeout); a lost connection is
+ * made again at the next call, and that call fails with -EIO if it cannot.
+ */
+/*
  * The same for `remsim-server token` beside a running server: no restart
  * counted, and a write waits up to 5 s for the server's lock.
  */
 int store_open_command(struct store **st, const char *path, char *err, size_t errlen);
 void store_close(struct store *st);
+/* Whether @st is PostgreSQL. */
+bool store_postgres(const struct store *st);
 /* Ours; in @found the file's version before, @created: it had no table. */
 int store_schema_version(const struct store *st, int *found, bool *created);
 /* Whether store_open() created the database's directory. */
@@ -122,5 +145,26 @@ int store_audit_add(struct store *st, const struct stored_audit *a, unsigned int
 int store_audit_query(struct store *st, int64_t since_us, int64_t after_id,
 		      unsigned int limit, void (*fn)(const struct stored_audit *, void *),
 		      void *arg, char *err, size_t errlen);
+
+/*
+ * Leadership, for several servers on one PostgreSQL database: called at
+ * start and every HA poll. *@leader: this server's session holds the
+ * database's leadership lock (pg_try_advisory_lock()), taken now if it
+ * was free; on taking it, the active_server row gets @rest and @rspro
+ * (where this server is reached) and the restart counter counts this
+ * start. The lock ends with the session: a session lost (a PostgreSQL
+ * restart, a network cut) loses it, and the next call tries to take it
+ * again. From the first call on, store_add(), store_mark_deleting() and
+ * store_remove() return -EAGAIN without the lock. 0, or -EBUSY when the
+ * database cannot be reached (*@leader false). SQLite: always the leader
+ * (its lock file keeps other servers out).
+ */
+int store_lead(struct store *st, const char *rest, const char *rspro, bool *leader,
+	       char *err, size_t errlen);
+/*
+ * The active server's REST address, as it wrote it ("" if none did); a
+ * standby's store_restart_counter() becomes the database's.
+ */
+int store_active(struct store *st, char *rest, size_t len, char *err, size_t errlen);
 
 #endif

@@ -238,6 +238,13 @@ int backup_main(int argc, char **argv, token_cfg_fn load_cfg)
 	dest = argv[optind];
 	if (load_cfg(conf, db, &cfg))
 		return 2;
+	/* PostgreSQL has its own tools, which know its consistency rules */
+	if (store_is_postgres(cfg.db_path)) {
+		fprintf(stderr,
+			"remsim-server: backup: the database is PostgreSQL: use pg_dump (e.g. pg_dump -Fc -f %s DBNAME) or its streaming replica (see remsim-server(8))\n",
+			dest);
+		return 1;
+	}
 	if (store_backup(cfg.db_path, dest, info, sizeof(info), err, sizeof(err))) {
 		fprintf(stderr, "remsim-server: backup: %s\n", err);
 		return 1;

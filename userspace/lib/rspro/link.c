@@ -30,6 +30,10 @@ struct rspro_link {
 	uint64_t away_ns;		/* since when the peer is missed */
 	uint64_t up_ns;			/* since when CONNECTED */
 	uint32_t rnd;			/* the back-off's jitter, xorshift32 */
+	/* the entry of cfg.host tried now (see next_address()) */
+	unsigned int addr_idx;
+	char host[256];
+	uint16_t port;
 };
 
 static const char *const state_names[] = {
@@ -84,6 +88,64 @@ static void set_state(struct rspro_link *l, enum rspro_link_state to,
 		l->ops->down(l, why);
 }
 
+/* How many addresses cfg.host lists: "a,b,c" is three. */
+static unsigned int address_count(const char *list)
+{
+	unsigned int n = 1;
+
+	while ((list = strchr(list, ',')))
+		n++, list++;
+	return n;
+}
+
+/*
+ * Entry @idx of cfg.host in l->host and l->port: HOST, HOST:PORT or
+ * [V6]:PORT; cfg.port when it names none (a bare IPv6 address has more
+ * than one colon and no port).
+ */
+static void pick_address(struct rspro_link *l, unsigned int idx)
+{
+	const char *e = l->cfg.host, *end, *colon;
+	char *h = l->host;
+	unsigned long port;
+	size_t len;
+
+	while (idx-- && strchr(e, ','))
+		e = strchr(e, ',') + 1;
+	end = strchr(e, ',');
+	len = end ? (size_t)(end - e) : strlen(e);
+	snprintf(h, sizeof(l->host), "%.*s", (int)len, e);
+	l->port = l->cfg.port;
+	colon = strrchr(h, ':');
+	if (colon && (h[0] == '[' ? colon[-1] == ']' : strchr(h, ':') == colon)) {
+		port = strtoul(colon + 1, NULL, 10);
+		if (port && port <= 65535) {
+			l->port = port;
+			h[colon - h] = 0;
+		}
+	}
+	len = strlen(h);
+	if (h[0] == '[' && len > 1 && h[len - 1] == ']') {
+		h[len - 1] = 0;
+		memmove(h, h + 1, len - 1);
+	}
+}
+
+/*
+ * Several servers in cfg.host ("a,b": remsim-server's high availability,
+ * one active at a time): after a failure or a loss the next one is tried
+ * at once; only the end of the list counts as an attempt of the back-off.
+ * Returns whether the list starts over (always, for one address).
+ */
+static bool next_address(struct rspro_link *l)
+{
+	unsigned int n = address_count(l->cfg.host);
+
+	l->addr_idx = (l->addr_idx + 1) % n;
+	pick_address(l, l->addr_idx);
+	return l->addr_idx == 0;
+}
+
 static uint32_t jitter(struct rspro_link *l)
 {
 	l->rnd ^= l->rnd << 13;
@@ -106,6 +168,11 @@ static void backoff(struct rspro_link *l, const char *why)
 	    now - l->up_ns >= RSPRO_BACKOFF_STABLE_MS * 1000000ull) {
 		l->away_ns = now;
 		l->attempts = 0;
+	}
+	if (!next_address(l)) {
+		set_state(l, RSPRO_LINK_REESTABLISH_DELAY, why);
+		ev_timer_start(l->loop, &l->timer, 0);
+		return;
 	}
 	if (l->last_attempt_ns)
 		since = now - l->last_attempt_ns;
@@ -156,8 +223,8 @@ static void connect_done(struct ev_io *io, uint32_t revents)
 	l->connect_fd = -1;
 	if (ret) {
 		close(fd);
-		snprintf(why, sizeof(why), "connect to %s:%u: %s", l->cfg.host,
-			 l->cfg.port, strerror(-ret));
+		snprintf(why, sizeof(why), "connect to %s:%u: %s", l->host, l->port,
+			 strerror(-ret));
 		backoff(l, why);
 		return;
 	}
@@ -187,11 +254,11 @@ static void reestablish(struct rspro_link *l)
 	int fd;
 
 	l->last_attempt_ns = ev_now_ns();
-	fd = net_connect_start(l->cfg.host, l->cfg.port);
+	fd = net_connect_start(l->host, l->port);
 	if (fd < 0) {
 		/* osmo-remsim exits here; retrying serves an operator better */
-		snprintf(why, sizeof(why), "connect to %s:%u: %s", l->cfg.host,
-			 l->cfg.port, strerror(-fd));
+		snprintf(why, sizeof(why), "connect to %s:%u: %s", l->host, l->port,
+			 strerror(-fd));
 		backoff(l, why);
 		return;
 	}
@@ -297,6 +364,8 @@ struct rspro_link *rspro_link_new(struct ev_loop *loop,
 	l->ops = ops;
 	l->data = data;
 	l->connect_fd = -1;
+	/* the first back-off moves to the first address */
+	l->addr_idx = address_count(cfg->host) - 1;
 	ev_timer_init(&l->timer, timer_cb, l);
 	/* links started together must not draw the same delays */
 	if (getrandom(&l->rnd, sizeof(l->rnd), GRND_NONBLOCK) != sizeof(l->rnd))
@@ -320,6 +389,7 @@ void rspro_link_start(struct rspro_link *l)
 	l->attempts = 0;
 	l->last_attempt_ns = 0;
 	l->away_ns = ev_now_ns();
+	l->addr_idx = address_count(l->cfg.host) - 1;
 	backoff(l, "establish");
 }
 
@@ -361,4 +431,12 @@ unsigned int rspro_link_attempts(const struct rspro_link *l)
 unsigned long rspro_link_tls_resumed(const struct rspro_link *l)
 {
 	return l->resume.resumed;
+}
+
+void rspro_link_address(const struct rspro_link *l, char *out, size_t len)
+{
+	if (l->host[0])
+		snprintf(out, len, "%s:%u", l->host, l->port);
+	else
+		snprintf(out, len, "%s:%u", l->cfg.host, l->cfg.port);
 }

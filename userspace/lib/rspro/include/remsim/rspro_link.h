@@ -22,6 +22,11 @@ enum rspro_link_state {
 };
 
 struct rspro_link_cfg {
+	/*
+	 * One address, or several "a,b,c" (each HOST, HOST:PORT or
+	 * [V6]:PORT, @port where none is given): a failed attempt or a lost
+	 * link tries the next at once, the back-off counts whole rounds.
+	 */
 	char host[256];
 	uint16_t port;
 	struct rspro_identity identity;	/* ours: its type picks the request */
@@ -90,6 +95,11 @@ void *rspro_link_data(const struct rspro_link *l);
 unsigned int rspro_link_attempts(const struct rspro_link *l);
 /* TLS connections of this link that resumed their session (0: plaintext). */
 unsigned long rspro_link_tls_resumed(const struct rspro_link *l);
+/*
+ * "HOST:PORT" of the address this link tries or uses now (one entry of a
+ * list in cfg.host), in @out; cfg.host and cfg.port before the first try.
+ */
+void rspro_link_address(const struct rspro_link *l, char *out, size_t len);
 
 /*
  * The reconnect back-off (Documentation/rspro.rst): the delay before the
