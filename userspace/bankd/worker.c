@@ -117,7 +117,7 @@ int worker_find_reader(struct worker *w, struct job *j)
 		return -1;
 	}
 	for (r = readers; *r; r += strlen(r) + 1)
-		if (!regexec(&row->re, r, 0, NULL, 0))
+		if (slot_row_match(row, r))
 			break;
 	if (!*r) {
 		j->rv = SCARD_E_UNKNOWN_READER;
