@@ -580,8 +580,8 @@ static int run_paired(struct ev_loop *loop, int port, unsigned int n, uint64_t *
 				dl[r] = now_ns() - t0;
 				continue;
 			}
-			rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, cs, (struct rspro_bank_slot){ 1, 0 },
-				   status, sizeof(status));
+			rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, cs,
+				   (struct rspro_bank_slot){ 1, 0 }, status, sizeof(status));
 			tpeer_send(&c, &pdu);
 			if (!tpeer_wait(&c, RSPRO_TPDU_CARD_TO_MODEM, &pdu, 10000) ||
 			    pdu.tpdu.len != 24)
