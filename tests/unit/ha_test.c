@@ -405,6 +405,76 @@ TEST_TIMEOUT(active_killed_the_standby_takes_over_within_3s, 180)
 	EXPECT_TRUE(strcmp(role(1), "active") == 0);
 }
 
+/* REMSIM_FAULT_REPS (make faults: 100), 2 in make check. */
+static unsigned int fault_reps(void)
+{
+	const char *e = getenv("REMSIM_FAULT_REPS");
+	int n = e ? atoi(e) : 0;
+
+	return n > 0 ? (unsigned int)n : 2;
+}
+
+/* REMSIM_TEST_SLOW: a debug build or a slow machine stretches the limits. */
+static long long slow(void)
+{
+	const char *e = getenv("REMSIM_TEST_SLOW");
+	int n = e ? atoi(e) : 0;
+
+	return n > 0 ? n : 1;
+}
+
+/*
+ * The failover as a fault of `make faults` (scripts/faults runs this test
+ * with its REMSIM_FAULT_REPS): each round kills the active server, the
+ * other one each time, and times the kill to the map served again - the
+ * new active server pushed it and the bankd took it (ACTIVE) - against 3 s
+ * worst and 1 s mean as every fault; an APDU through the shell right after
+ * the kill and after the takeover (the data path never waits for a server),
+ * the map stored once. The killed server comes back as the standby. One
+ * line for the fault table.
+ */
+TEST_TIMEOUT(failover_rounds, 3600)
+{
+	static const char active_map[] = "\"clientId\":23,\"slotNr\":0},\"state\":\"ACTIVE\"";
+	unsigned int reps = fault_reps(), r, answered = 0, unanswered = 0;
+	long long sum = 0, worst = 0;
+	int active = 0;
+
+	setup("rounds");
+	for (r = 0; r < reps; r++) {
+		int standby = !active;
+		long long t0, t;
+
+		ASSERT_TRUE(wait_role(standby, "standby", 5000));
+		t0 = now_ms();
+		ASSERT_EQ(128 + SIGKILL, daemon_stop(&S[active].d, SIGKILL, 1000));
+		if (apdu_flows())
+			answered++;
+		else
+			unanswered++;
+		ASSERT_TRUE(wait_role(standby, "active", TAKEOVER_MS * slow()));
+		ASSERT_TRUE(wait_maps(standby, active_map, TAKEOVER_MS * slow()));
+		t = now_ms() - t0;
+		sum += t;
+		if (t > worst)
+			worst = t;
+		if (apdu_flows())
+			answered++;
+		else
+			unanswered++;
+		srv_start(active);
+		active = standby;
+	}
+	TH_LOG("| %-22s | %4u | %8.0f | %8.0f | %6s | %6u | %8u | %4d | %7s | %7s | %5s |",
+	       "failover (PostgreSQL)", reps, (double)sum / reps, (double)worst, "-",
+	       unanswered, answered, (int)pg_env_int(&pg, "rounds", "SELECT count(*) FROM slotmaps") - 1,
+	       "-", "-", "-");
+	EXPECT_LE(worst, TAKEOVER_MS * slow());
+	EXPECT_LE(sum / reps, 1000 * slow());
+	EXPECT_EQ(0u, unanswered);
+	EXPECT_EQ(1, pg_env_int(&pg, "rounds", "SELECT count(*) FROM slotmaps"));
+}
+
 /* PostgreSQL restarted: sessions cut; the servers carry on, one active. */
 TEST_TIMEOUT(postgresql_restarted_under_the_servers, 180)
 {
