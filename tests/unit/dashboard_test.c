@@ -242,6 +242,20 @@ TEST_TIMEOUT(an_operator_sees_the_cards_and_remaps_a_modem_slot, 180)
 	ev_loop_free(loop);
 }
 
+/*
+ * GET /cards lists no slot of a bank without inventory (the fake bankd
+ * reports none): the modem slot's list is given bank slot @bank by hand.
+ */
+static void offer_bank_slot(struct browser *b, const char *bank)
+{
+	char js[300];
+
+	snprintf(js, sizeof(js), "(() => { const s = document.querySelector('#clients select');"
+		 " const o = document.createElement('option'); o.value = '%s';"
+		 " s.appendChild(o); return true; })()", bank);
+	json_decref(browser_eval(b, js, 5000));
+}
+
 /* A server with --rest-auth on and tokens "ro" (read) and "ops" (admin). */
 struct auth_srv {
 	struct daemon d;
@@ -366,10 +380,7 @@ TEST_TIMEOUT(the_page_asks_for_a_token_and_a_read_token_cannot_map, 120)
 			      " document.querySelectorAll('#clients tr[data-slot]').length === 1 &&"
 			      " document.querySelectorAll('#banks tbody tr:not(.empty)').length === 1",
 			      10000));
-	/* GET /cards lists no slot of a bank without inventory: map by id instead */
-	json_decref(browser_eval(&b, "(() => { const s = document.querySelector('#clients select');"
-				 " const o = document.createElement('option'); o.value = '1:0';"
-				 " s.appendChild(o); return true; })()", 5000));
+	offer_bank_slot(&b, "1:0");
 	choose_and_map(&b, "10:0", "1:0");
 	ASSERT_TRUE(wait_page(&b, loop, "document.getElementById('message').textContent"
 			      ".includes('failed: 403')", 10000));
@@ -383,9 +394,7 @@ TEST_TIMEOUT(the_page_asks_for_a_token_and_a_read_token_cannot_map, 120)
 	ASSERT_EQ(0, browser_open(&b, url, 20000));
 	ASSERT_TRUE(wait_page(&b, loop, "document.querySelectorAll('#clients tr[data-slot]')"
 			      ".length === 1", 10000));
-	json_decref(browser_eval(&b, "(() => { const s = document.querySelector('#clients select');"
-				 " const o = document.createElement('option'); o.value = '1:0';"
-				 " s.appendChild(o); return true; })()", 5000));
+	offer_bank_slot(&b, "1:0");
 	choose_and_map(&b, "10:0", "1:0");
 	ASSERT_TRUE(wait_page(&b, loop, "document.getElementById('message').textContent"
 			      " === 'C10:0 mapped to B1:0'", 10000));

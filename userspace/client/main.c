@@ -284,12 +284,10 @@ static int start(struct daemon *d)
 {
 	struct client_daemon *cd = d->data;
 	struct client *cl = &cd->cl;
-	char host[RSPRO_NAME_MAX + 1] = "remsim-client";
 	int ret;
 
-	gethostname(host, sizeof(host) - 1);
-	rspro_identity_init(&cl->cfg.identity, RSPRO_COMP_CLIENT, host, "remsim-client",
-			    REMSIM_VERSION);
+	rspro_identity_local(&cl->cfg.identity, RSPRO_COMP_CLIENT, "remsim-client",
+			     REMSIM_VERSION);
 	cl->loop = d->loop;
 	ret = start_backend(cd);
 	if (ret) {
