@@ -596,6 +596,10 @@ static void phone_until_served(struct modem *m, uint8_t tag)
 			break;
 		usleep(500000);
 	}
+	if (tries == 60) {
+		TH_LOG("the phone was not served in 60 tries; the client's last lines:");
+		shell("grep -v DEBUG %s | tail -n 40 | sed 's/^/# /'", chain.client.log);
+	}
 	ASSERT_LT(tries, 60);
 }
 
