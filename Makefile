@@ -345,7 +345,7 @@ $(B)/tests/unit/hostile_test: LDLIBS += -lsqlite3
 # tests/lib/browser.c speaks the DevTools protocol's JSON
 $(B)/tests/unit/dashboard_test: LDLIBS += -ljansson
 # it makes databases of older schemas and reads them back
-$(B)/tests/unit/store_test: LDLIBS += -lsqlite3
+$(B)/tests/unit/store_test $(B)/tests/unit/lease_test: LDLIBS += -lsqlite3
 $(B)/tests/selftests/client_test $(B)/tests/selftests/client_usb_test \
 $(B)/tests/selftests/faults_test: LDLIBS += -lpcsclite
 $(B)/tests/selftests/remsimctl_test: LDLIBS += -ljansson

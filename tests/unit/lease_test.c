@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lease_test - rack management in remsim-server (its ASan/UBSan build):
+ * card tags (automatic mccmnc from the IMSI, free ones over REST), pools,
+ * leases (acquire, renew, release, expiry; what another owner may not do,
+ * what an admin may force), the history of cards and modem slots, all of
+ * it across a restart; a test bankd reports the cards, a test client is
+ * the modem slot.
+ */
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "http.h"
+#include "ktap.h"
+#include "rspro_peer.h"
+
+#define API "/api/backend/v1"
+#define ICCID_A "8949000000000000001"
+#define ICCID_B "8949000000000000002"
+#define ICCID_US "8901000000000000003"
+
+static struct ev_loop *loop;
+static char dir[] = "/tmp/remsim-lease-test-XXXXXX";
+static char resp[65536];
+
+static struct {
+	struct daemon d;
+	int rspro, rest;
+	char db[300];
+	char log[300];
+	bool auth;
+} S;
+
+static void after_each(void)
+{
+	if (S.d.pid)
+		daemon_stop(&S.d, SIGKILL, 1000);
+}
+
+static void setup(void)
+{
+	if (!loop)
+		loop = ev_loop_new();
+}
+
+/* The server on S.db (kept across restarts), with --rest-auth if S.auth. */
+static void srv_run(void)
+{
+	char rspro[8], rest[8];
+	char *argv[24];
+	int i = 0;
+
+	S.rspro = free_port();
+	S.rest = free_port();
+	snprintf(rspro, sizeof(rspro), "%d", S.rspro);
+	snprintf(rest, sizeof(rest), "%d", S.rest);
+	argv[i++] = (char *)daemon_bin("remsim-server");
+	argv[i++] = "-D";
+	argv[i++] = S.db;
+	argv[i++] = "--rspro-bind";
+	argv[i++] = "127.0.0.1";
+	argv[i++] = "--rspro-port";
+	argv[i++] = rspro;
+	argv[i++] = "--rest-bind";
+	argv[i++] = "127.0.0.1";
+	argv[i++] = "--rest-port";
+	argv[i++] = rest;
+	argv[i++] = "-e";
+	argv[i++] = "debug";
+	if (S.auth) {
+		argv[i++] = "--rest-auth";
+		argv[i++] = "on";
+	}
+	argv[i] = NULL;
+	ASSERT_EQ(0, daemon_start(&S.d, argv, S.log));
+	if (!wait_port(S.rest, 5000) || !wait_port(S.rspro, 5000)) {
+		TH_LOG("the server did not come up; see %s", S.log);
+		ASSERT_TRUE(false);
+	}
+}
+
+/* A fresh database, @name's, and a server on it. */
+static void srv_start(const char *name, bool auth)
+{
+	snprintf(S.db, sizeof(S.db), "%s/%s.db", dir, name);
+	snprintf(S.log, sizeof(S.log), "%s/%s.log", dir, name);
+	S.auth = auth;
+	srv_run();
+}
+
+static void srv_stop(void)
+{
+	int status = daemon_stop(&S.d, SIGTERM, 10000);
+
+	if (status)
+		TH_LOG("server exit status %d; see %s", status, S.log);
+	EXPECT_EQ(0, status);
+}
+
+/* A new token of @scope (admin or read) into @secret. */
+static void token_add(char *secret, size_t size, const char *name, const char *scope)
+{
+	char cmd[1200];
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "%s token add %s --scope %s -D %s 2>>%s/token.err",
+		 daemon_bin("remsim-server"), name, scope, S.db, dir);
+	f = popen(cmd, "r");
+	ASSERT_TRUE(f != NULL);
+	if (!fgets(secret, size, f))
+		secret[0] = 0;
+	while (fgetc(f) != EOF)
+		;
+	ASSERT_EQ(0, pclose(f));
+	secret[strcspn(secret, "\n")] = 0;
+	ASSERT_EQ(71, (int)strlen(secret));
+}
+
+/* METHOD API PATH with bearer @token (NULL: none) and JSON @body: the status. */
+static int req(const char *method, const char *path, const char *token, const char *body)
+{
+	static char rq[70000];
+	char *start;
+	int status;
+
+	snprintf(rq, sizeof(rq),
+		 "%s " API "%s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s%s"
+		 "%sContent-Length: %zu\r\n\r\n%s", method, path,
+		 token ? "Authorization: Bearer " : "", token ?: "", token ? "\r\n" : "",
+		 body ? "Content-Type: application/json\r\n" : "",
+		 body ? strlen(body) : 0, body ?: "");
+	status = http_raw(S.rest, rq, resp, sizeof(resp));
+	/* the body only */
+	start = strstr(resp, "\r\n\r\n");
+	if (start)
+		memmove(resp, start + 4, strlen(start + 4) + 1);
+	return status;
+}
+
+static bool has(const char *text)
+{
+	if (strstr(resp, text))
+		return true;
+	TH_LOG("no \"%s\" in %s", text, resp);
+	return false;
+}
+
+/* A bankd report of @slot: a card with @iccid and @imsi. */
+static void card(struct tpeer *b, int slot, const char *iccid, const char *imsi)
+{
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+
+	rspro_identity_init(&id, RSPRO_COMP_BANKD, "testbank", "remsim-bankd", "test");
+	rspro_connect_bank_req(&pdu, &id, 1, 8);
+	pdu.connect_bank_req.has_card_info = true;
+	pdu.connect_bank_req.card_info.slot_nr = slot;
+	pdu.connect_bank_req.card_info.present = true;
+	snprintf(pdu.connect_bank_req.card_info.iccid, RSPRO_ICCID_MAX + 1, "%s", iccid);
+	snprintf(pdu.connect_bank_req.card_info.imsi, RSPRO_IMSI_MAX + 1, "%s", imsi);
+	ASSERT_EQ(0, tpeer_send(b, &pdu));
+	ASSERT_TRUE(tpeer_wait(b, RSPRO_CONNECT_BANK_RES, &pdu, 3000));
+	ASSERT_EQ(RSPRO_OK, pdu.connect_res.result);
+}
+
+/* The bankd with three cards: two German ones, one of the USA (3-digit MNC). */
+static void bank_up(struct tpeer *b)
+{
+	ASSERT_TRUE(tpeer_bankd(b, loop, S.rspro, 1, 8, -1));
+	card(b, 0, ICCID_A, "262021234567890");
+	card(b, 1, ICCID_B, "262021234567891");
+	card(b, 2, ICCID_US, "310410123456789");
+}
+
+/* The bankd answers the next CreateMappingReq or RemoveMappingReq with ok. */
+static void bank_ok(struct tpeer *b, enum rspro_msg req_msg, enum rspro_msg res)
+{
+	struct rspro_pdu pdu;
+
+	ASSERT_TRUE(tpeer_wait(b, req_msg, NULL, 3000));
+	rspro_result_res(&pdu, res, RSPRO_OK);
+	ASSERT_EQ(0, tpeer_send(b, &pdu));
+}
+
+static int sql_exec(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	int rc;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc;
+}
+
+static bool log_has(const char *text)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "grep -qF -- '%s' %s", text, S.log);
+	return !shell("%s", cmd);
+}
+
+/*
+ * Tags: the automatic mccmnc one (2 or 3 MNC digits), free ones set and
+ * checked; pools list their cards and which are free; both survive a
+ * restart; bad input gets 400 with a reason.
+ */
+TEST(tags_and_pools)
+{
+	struct tpeer b;
+	char many[2048];
+	int i;
+
+	setup();
+	srv_start("tags", false);
+	bank_up(&b);
+	ASSERT_EQ(200, req("GET", "/cards", NULL, NULL));
+	EXPECT_TRUE(has("\"tags\":[\"mccmnc:26202\"]"));
+	EXPECT_TRUE(has("\"tags\":[\"mccmnc:310410\"]"));
+
+	EXPECT_EQ(200, req("PUT", "/cards/" ICCID_A "/tags", NULL,
+			   "{\"tags\":[\"profile:lte\",\"x\"]}"));
+	EXPECT_EQ(400, req("PUT", "/cards/" ICCID_A "/tags", NULL, "{\"tags\":[\"a b\"]}"));
+	EXPECT_TRUE(has("is not 1..64 characters"));
+	EXPECT_EQ(400, req("PUT", "/cards/" ICCID_A "/tags", NULL,
+			   "{\"tags\":[\"mccmnc:1\"]}"));
+	EXPECT_EQ(400, req("PUT", "/cards/xyz/tags", NULL, "{\"tags\":[]}"));
+	strcpy(many, "{\"tags\":[");
+	for (i = 0; i < 17; i++)
+		sprintf(many + strlen(many), "%s\"t%d\"", i ? "," : "", i);
+	strcat(many, "]}");
+	EXPECT_EQ(400, req("PUT", "/cards/" ICCID_A "/tags", NULL, many));
+	EXPECT_TRUE(has("17 tags, the most is 16"));
+	ASSERT_EQ(200, req("GET", "/cards", NULL, NULL));
+	EXPECT_TRUE(has("\"tags\":[\"mccmnc:26202\",\"profile:lte\",\"x\"]"));
+
+	EXPECT_EQ(200, req("PUT", "/pools/de-lte", NULL,
+			   "{\"tags\":[\"mccmnc:26202\",\"profile:lte\"]}"));
+	EXPECT_EQ(200, req("PUT", "/pools/de", NULL, "{\"tags\":[\"mccmnc:26202\"]}"));
+	EXPECT_EQ(400, req("PUT", "/pools/a:b", NULL, "{\"tags\":[\"x\"]}"));
+	EXPECT_EQ(400, req("PUT", "/pools/empty", NULL, "{\"tags\":[]}"));
+	ASSERT_EQ(200, req("GET", "/pools/de-lte", NULL, NULL));
+	EXPECT_TRUE(has("\"cards\":1,\"free\":1,\"members\":[{\"iccid\":\"" ICCID_A "\""));
+	ASSERT_EQ(200, req("GET", "/pools/de", NULL, NULL));
+	EXPECT_TRUE(has("\"cards\":2,\"free\":2"));
+	ASSERT_EQ(200, req("GET", "/pools", NULL, NULL));
+	EXPECT_TRUE(has("{\"pools\":[{\"name\":\"de\""));
+	EXPECT_EQ(404, req("GET", "/pools/nope", NULL, NULL));
+	EXPECT_EQ(200, req("DELETE", "/pools/de", NULL, NULL));
+	EXPECT_EQ(404, req("DELETE", "/pools/de", NULL, NULL));
+
+	tpeer_close(&b);
+	srv_stop();
+	srv_run();
+	bank_up(&b);
+	ASSERT_EQ(200, req("GET", "/pools", NULL, NULL));
+	EXPECT_TRUE(has("{\"pools\":[{\"name\":\"de-lte\",\"tags\":[\"mccmnc:26202\","
+			"\"profile:lte\"],\"cards\":1,\"free\":1}]}"));
+	tpeer_close(&b);
+	srv_stop();
+}
+
+static int lease(const char *token, const char *what, int client_slot, const char *dur)
+{
+	char body[300];
+
+	snprintf(body, sizeof(body),
+		 "{\"client\":{\"clientId\":23,\"slotNr\":%d},%s,\"duration\":\"%s\"}",
+		 client_slot, what, dur);
+	return req("POST", "/leases", token, body);
+}
+
+/*
+ * Two owners: ops leases a card of a pool for its modem slot; ci cannot
+ * remap the card or the modem slot, renew or release the lease, nor lease
+ * the card; ops can. An admin's ?force=1 goes through, audited.
+ */
+TEST(leases_belong_to_their_owner)
+{
+	char ops[100], ci[100];
+	struct tpeer b, c;
+
+	setup();
+	srv_start("owners", true);
+	token_add(ops, sizeof(ops), "ops", "admin");
+	token_add(ci, sizeof(ci), "ci", "admin");
+	bank_up(&b);
+	ASSERT_TRUE(tpeer_client(&c, loop, S.rspro, 23, 0));
+	ASSERT_EQ(200, req("PUT", "/pools/de", ops, "{\"tags\":[\"mccmnc:26202\"]}"));
+
+	EXPECT_EQ(400, lease(ops, "\"pool\":\"de\"", 0, "30s"));
+	EXPECT_TRUE(has("is not 1m..7d"));
+	EXPECT_EQ(400, lease(ops, "\"pool\":\"de\"", 0, "8d"));
+	EXPECT_EQ(404, lease(ops, "\"pool\":\"nope\"", 0, "2h"));
+	ASSERT_EQ(201, lease(ops, "\"pool\":\"de\"", 0, "2h"));
+	EXPECT_TRUE(has("{\"id\":1,\"iccid\":\"" ICCID_A "\",\"bank\":{\"bankId\":1,"
+			"\"slotNr\":0},\"client\":{\"clientId\":23,\"slotNr\":0},"
+			"\"owner\":\"ops\""));
+	bank_ok(&b, RSPRO_CREATE_MAPPING_REQ, RSPRO_CREATE_MAPPING_RES);
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_CONFIG_CLIENT_BANK_REQ, NULL, 3000));
+
+	/* the attacker */
+	EXPECT_EQ(409, req("POST", "/slotmaps", ci, "{\"bank\":{\"bankId\":1,\"slotNr\":1},"
+			   "\"client\":{\"clientId\":23,\"slotNr\":0}}"));
+	EXPECT_TRUE(has("leased by ops until 20"));
+	EXPECT_EQ(409, req("DELETE", "/slotmaps/65536", ci, NULL));
+	EXPECT_EQ(409, req("POST", "/global-reset", ci, NULL));
+	EXPECT_EQ(409, req("POST", "/leases/1/renew", ci, "{\"duration\":\"7d\"}"));
+	EXPECT_EQ(409, req("DELETE", "/leases/1", ci, NULL));
+	EXPECT_EQ(409, lease(ci, "\"iccid\":\"" ICCID_A "\"", 1, "1h"));
+	EXPECT_TRUE(has("leased by ops"));
+	EXPECT_EQ(409, lease(ci, "\"pool\":\"de\"", 0, "1h"));
+	/* the other card of the pool is free, for another modem slot */
+	ASSERT_EQ(201, lease(ci, "\"pool\":\"de\"", 1, "1h"));
+	EXPECT_TRUE(has("\"iccid\":\"" ICCID_B "\""));
+	bank_ok(&b, RSPRO_CREATE_MAPPING_REQ, RSPRO_CREATE_MAPPING_RES);
+	EXPECT_EQ(507, lease(ops, "\"pool\":\"de\"", 2, "1h"));
+	EXPECT_TRUE(has("no free card in pool"));
+	ASSERT_EQ(200, req("GET", "/pools/de", ops, NULL));
+	EXPECT_TRUE(has("\"cards\":2,\"free\":0"));
+
+	/* the owner */
+	ASSERT_EQ(200, req("POST", "/leases/1/renew", ops, "{\"duration\":\"1d\"}"));
+	EXPECT_TRUE(has("\"owner\":\"ops\""));
+	ASSERT_EQ(200, req("GET", "/leases", ops, NULL));
+	EXPECT_TRUE(has("{\"leases\":[{\"id\":1,"));
+	EXPECT_TRUE(has("},{\"id\":2,"));
+	EXPECT_EQ(200, req("DELETE", "/leases/1", ops, NULL));
+	bank_ok(&b, RSPRO_REMOVE_MAPPING_REQ, RSPRO_REMOVE_MAPPING_RES);
+	EXPECT_EQ(404, req("DELETE", "/leases/1", ops, NULL));
+	ASSERT_EQ(200, req("GET", "/slotmaps", ops, NULL));
+	EXPECT_TRUE(has("\"slotNr\":1},\"state\":\"ACTIVE\"}]}"));
+	EXPECT_FALSE(strstr(resp, "\"bankId\":1,\"slotNr\":0") != NULL);
+
+	/* an admin forces ci's map away: the lease ends, the audit says so */
+	EXPECT_EQ(200, req("DELETE", "/slotmaps/65537?force=1", ops, NULL));
+	ASSERT_EQ(200, req("GET", "/leases", ops, NULL));
+	EXPECT_TRUE(has("{\"leases\":[]}"));
+	ASSERT_EQ(200, req("GET", "/audit?limit=1000", ops, NULL));
+	EXPECT_TRUE(has("\"action\":\"lease forced\",\"before\":\"card " ICCID_B));
+
+	/* the history of the card and of the modem slot */
+	ASSERT_EQ(200, req("GET", "/history?iccid=" ICCID_A, ops, NULL));
+	EXPECT_TRUE(has("\"event\":\"lease acquire\",\"who\":\"ops\""));
+	EXPECT_TRUE(has("\"event\":\"lease renew\",\"who\":\"ops\""));
+	EXPECT_TRUE(has("\"event\":\"lease release\",\"who\":\"ops\""));
+	EXPECT_TRUE(has("\"client\":\"23:0\",\"bank\":\"1:0\",\"event\":\"unmap\""));
+	ASSERT_EQ(200, req("GET", "/history?client=23:1&limit=2", ops, NULL));
+	EXPECT_TRUE(has("\"iccid\":\"" ICCID_B "\",\"client\":\"23:1\",\"bank\":\"1:1\","
+			"\"event\":\"map\""));
+	EXPECT_TRUE(has("\"event\":\"lease acquire\",\"who\":\"ci\"}]}"));
+	EXPECT_EQ(400, req("GET", "/history", ops, NULL));
+	EXPECT_EQ(400, req("GET", "/history?client=23", ops, NULL));
+	EXPECT_EQ(400, req("GET", "/history?iccid=" ICCID_A "&limit=0", ops, NULL));
+
+	tpeer_close(&c);
+	tpeer_close(&b);
+	srv_stop();
+}
+
+/*
+ * A lease survives a restart; one whose time passed while the server was
+ * down is expired by the new one: unmapped, one log line, in the history.
+ */
+TEST(leases_survive_a_restart_and_expire)
+{
+	struct tpeer b;
+
+	setup();
+	srv_start("restart", false);
+	bank_up(&b);
+	ASSERT_EQ(201, lease(NULL, "\"iccid\":\"" ICCID_US "\"", 0, "1h"));
+	bank_ok(&b, RSPRO_CREATE_MAPPING_REQ, RSPRO_CREATE_MAPPING_RES);
+	tpeer_close(&b);
+	srv_stop();
+
+	srv_run();
+	ASSERT_EQ(200, req("GET", "/leases", NULL, NULL));
+	EXPECT_TRUE(has("\"iccid\":\"" ICCID_US "\""));
+	EXPECT_TRUE(has("\"owner\":\"127.0.0.1\""));
+	/* ids are not reused: the next one is 2 */
+	bank_up(&b);
+	bank_ok(&b, RSPRO_CREATE_MAPPING_REQ, RSPRO_CREATE_MAPPING_RES);
+	ASSERT_EQ(201, lease(NULL, "\"iccid\":\"" ICCID_A "\"", 1, "1h"));
+	EXPECT_TRUE(has("{\"id\":2,"));
+	bank_ok(&b, RSPRO_CREATE_MAPPING_REQ, RSPRO_CREATE_MAPPING_RES);
+	tpeer_close(&b);
+	srv_stop();
+
+	/* lease 1's time is over while the server is down */
+	ASSERT_EQ(SQLITE_OK, sql_exec(S.db, "UPDATE records SET value = json_set(value,"
+				      " '$.expires', 1000000) WHERE kind = 'lease'"
+				      " AND key LIKE '%1'"));
+	srv_run();
+	bank_up(&b);
+	tpeer_run(loop, 2500);
+	ASSERT_EQ(200, req("GET", "/leases", NULL, NULL));
+	EXPECT_FALSE(strstr(resp, ICCID_US) != NULL);
+	EXPECT_TRUE(has("\"iccid\":\"" ICCID_A "\""));
+	EXPECT_TRUE(log_has("lease 1 of 127.0.0.1 expired: card " ICCID_US
+			    " unmapped from 23:0"));
+	ASSERT_EQ(200, req("GET", "/slotmaps", NULL, NULL));
+	EXPECT_FALSE(strstr(resp, "\"slotNr\":2") != NULL);
+	ASSERT_EQ(200, req("GET", "/history?iccid=" ICCID_US, NULL, NULL));
+	EXPECT_TRUE(has("\"event\":\"lease expire\",\"who\":\"lease 1 expiry\""));
+	tpeer_close(&b);
+	srv_stop();
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	ktap_after_each(after_each);
+	return ktap_main_in_dir(argc, argv, dir);
+}
