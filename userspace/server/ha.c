@@ -203,15 +203,14 @@ static void ha_poll(struct server *srv)
 		srv->db_down = false;
 		LOGP(DMAIN, LOG_NOTICE, NULL, "database %s reachable again", srv->db_name);
 	}
-	if (leader && !srv->active) {
+	if (leader && !srv->active)
 		take_over(srv);
-	} else if (leader && store_restart_counter(srv->store) != srv->lead_restarts) {
+	else if (leader && store_restart_counter(srv->store) != srv->lead_restarts)
 		reacquired(srv);
-	} else if (!leader && srv->active) {
+	else if (!leader && srv->active)
 		active_lost(srv, ret, why);
-	} else if (!leader && !ret) {
+	else if (!leader && !ret)
 		standby_refresh(srv);
-	}
 }
 
 static void ha_timer(struct ev_timer *t)
