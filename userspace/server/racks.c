@@ -750,18 +750,22 @@ int server_lease_renew(struct server *srv, uint64_t id, int64_t seconds, const c
 	return 0;
 }
 
-/* Unmaps @l's card if it is still mapped to @l's modem slot, then forgets @l. */
+/*
+ * Unmaps @l's bank slot if it is still mapped to @l's modem slot, then
+ * forgets @l. The maps, not the cards: a server that just took over has
+ * no card inventory until the bankds register with it.
+ */
 static int lease_end(struct server *srv, struct server_lease *l, const char *event,
 		     const char *by, char *err, size_t errlen)
 {
-	struct server_card_info ci;
-	const struct server_card *sc = NULL;
+	const struct slotmap *m = NULL;
+	struct server_map_info mi;
 	int ret;
 
-	while ((sc = server_card_next_info(srv, sc, &ci)))
-		if (same_bank(ci.bank, l->bank))
+	while ((m = server_map_next_info(srv, m, &mi)))
+		if (same_bank(mi.bank, l->bank))
 			break;
-	if (sc && ci.mapped && same_client(ci.client, l->client)) {
+	if (m && same_client(mi.client, l->client)) {
 		ret = server_map_delete(srv, l->bank, by, err, errlen);
 		if (ret && ret != -ENOENT)
 			return ret;
