@@ -134,7 +134,8 @@ BENCHES		:= $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 TOOLS		:= $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
 BOARD		:= $(B)/tests/board/st2board
 PROGRAMS	:= $(B)/bin/remsimctl $(B)/bin/remsim-rspro-decode $(B)/bin/remsim-server $(B)/bin/remsim-softsim \
-		   $(B)/bin/remsim-bankd $(B)/bin/remsim-client-shell $(B)/bin/remsim-client
+		   $(B)/bin/remsim-bankd $(B)/bin/remsim-client-shell $(B)/bin/remsim-client \
+		   $(B)/bin/remsim-lease
 SAN_PROGRAMS	:= $(B)/san/bin/remsim-server $(B)/san/bin/remsim-softsim $(B)/san/bin/remsim-bankd \
 		   $(B)/san/bin/remsim-client-shell
 
@@ -198,6 +199,7 @@ $(B)/lib/pkgconfig/remsim-%.pc:
 
 $(B)/bin/%: $(B)/obj/userspace/tools/%.o $(LIBRSPRO) $(LIBDAEMON)
 	$(call link)
+$(B)/bin/remsim-lease: LDLIBS += -lcurl -ljansson
 
 SERVER_SRCS	:= $(wildcard userspace/server/*.c)
 

@@ -432,6 +432,84 @@ TEST(leases_survive_a_restart_and_expire)
 	srv_stop();
 }
 
+static char out[4096];
+
+/* remsim-lease @args against S with @env before it: its exit status, stdout in out. */
+static int cli(const char *env, const char *args)
+{
+	char cmd[1500];
+	size_t n = 0;
+	FILE *f;
+	int status;
+
+	snprintf(cmd, sizeof(cmd), "%s %s --server http://127.0.0.1:%d %s 2>>%s/cli.err",
+		 env ? env : "", daemon_bin("remsim-lease"), S.rest, args, dir);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = 0;
+	status = pclose(f);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*
+ * remsim-lease for scripts: its output and its exit codes, 0 ok, 1 an
+ * error, 2 usage, 3 no free card, 4 held by another owner; the token
+ * from --token, $REMSIM_TOKEN or a file.
+ */
+TEST(the_cli_says_what_happened_in_its_exit_code)
+{
+	char ops[100], ci[100], arg[400], file[200];
+	struct tpeer b;
+	FILE *f;
+
+	setup();
+	srv_start("cli", true);
+	token_add(ops, sizeof(ops), "ops", "admin");
+	token_add(ci, sizeof(ci), "ci", "admin");
+	bank_up(&b);
+	ASSERT_EQ(200, req("PUT", "/pools/de", ops, "{\"tags\":[\"mccmnc:26202\"]}"));
+
+	EXPECT_EQ(2, cli(NULL, ""));
+	EXPECT_EQ(2, cli(NULL, "acquire --pool de"));
+	EXPECT_EQ(2, cli(NULL, "renew x"));
+	EXPECT_EQ(1, cli(NULL, "list"));	/* no token: 401 */
+	snprintf(arg, sizeof(arg), "--token %s acquire --client 23:0 --pool de -d 2h", ops);
+	ASSERT_EQ(0, cli(NULL, arg));
+	EXPECT_TRUE(strstr(out, "1 " ICCID_A " bank 1:0 client 23:0 owner ops expires 20") == out);
+	bank_ok(&b, RSPRO_CREATE_MAPPING_REQ, RSPRO_CREATE_MAPPING_RES);
+
+	snprintf(arg, sizeof(arg), "REMSIM_TOKEN=%s", ci);
+	EXPECT_EQ(4, cli(arg, "acquire --client 23:0 --pool de"));
+	EXPECT_EQ(0, cli(arg, "acquire --client 23:1 --pool de"));
+	bank_ok(&b, RSPRO_CREATE_MAPPING_REQ, RSPRO_CREATE_MAPPING_RES);
+	EXPECT_EQ(3, cli(arg, "acquire --client 23:2 --pool de"));
+	EXPECT_EQ(4, cli(arg, "renew 1"));
+	EXPECT_EQ(4, cli(arg, "release 1"));
+	EXPECT_EQ(1, cli(arg, "release 99"));
+
+	snprintf(file, sizeof(file), "%s/ops.token", dir);
+	f = fopen(file, "w");
+	ASSERT_TRUE(f != NULL);
+	fprintf(f, "%s\n", ops);
+	fclose(f);
+	snprintf(arg, sizeof(arg), "--token-file %s -j renew 1 -d 1d", file);
+	ASSERT_EQ(0, cli(NULL, arg));
+	EXPECT_TRUE(strstr(out, "{\"id\":1,") == out);
+	snprintf(arg, sizeof(arg), "--token-file %s list", file);
+	ASSERT_EQ(0, cli(NULL, arg));
+	EXPECT_TRUE(strstr(out, "owner ops") != NULL);
+	EXPECT_TRUE(strstr(out, "owner ci") != NULL);
+	snprintf(arg, sizeof(arg), "--token-file %s release 1", file);
+	EXPECT_EQ(0, cli(NULL, arg));
+	bank_ok(&b, RSPRO_REMOVE_MAPPING_REQ, RSPRO_REMOVE_MAPPING_RES);
+	tpeer_close(&b);
+	srv_stop();
+	/* nobody answers: an error */
+	EXPECT_EQ(1, cli(NULL, "list"));
+}
+
 static long long pg_now_plus(int seconds)
 {
 	return ((long long)time(NULL) + seconds) * 1000000;
