@@ -258,6 +258,14 @@ TEST(tags_and_pools)
 	EXPECT_TRUE(has("17 tags, the most is 16"));
 	ASSERT_EQ(200, req("GET", "/cards", NULL, NULL));
 	EXPECT_TRUE(has("\"tags\":[\"mccmnc:26202\",\"profile:lte\",\"x\"]"));
+	/* `remsim-server tag` sets them on the running server */
+	EXPECT_EQ(0, shell("%s tag -s http://127.0.0.1:%d %s lab:b2 2>>%s/tag.err",
+			   daemon_bin("remsim-server"), S.rest, ICCID_B, dir));
+	EXPECT_NE(0, shell("%s tag -s http://127.0.0.1:%d %s 'a b' 2>>%s/tag.err",
+			   daemon_bin("remsim-server"), S.rest, ICCID_B, dir));
+	EXPECT_EQ(2, shell("%s tag notaniccid 2>/dev/null", daemon_bin("remsim-server")));
+	ASSERT_EQ(200, req("GET", "/cards", NULL, NULL));
+	EXPECT_TRUE(has("\"tags\":[\"mccmnc:26202\",\"lab:b2\"]"));
 
 	EXPECT_EQ(200, req("PUT", "/pools/de-lte", NULL,
 			   "{\"tags\":[\"mccmnc:26202\",\"profile:lte\"]}"));
