@@ -437,14 +437,22 @@ static enum MHD_Result release_lease(struct MHD_Connection *c, struct server *sr
 	return rest_reply(c, MHD_HTTP_OK, NULL);
 }
 
-static enum MHD_Result get_leases(struct MHD_Connection *c, struct server *srv)
+/* Every lease, the oldest first; "mine": the caller is its owner (the dashboard's Release). */
+static enum MHD_Result get_leases(struct MHD_Connection *c, struct server *srv,
+				  const struct request *rq)
 {
-	json_t *a = json_array();
+	json_t *a = json_array(), *o;
 	const struct server_lease *p = NULL;
 	struct server_lease_info l;
+	char owner[160];
 
-	while (a && (p = server_lease_next_info(srv, p, &l)))
-		json_array_insert_new(a, 0, lease_json(&l));	/* the oldest first */
+	rest_owner(rq, owner, sizeof(owner));
+	while (a && (p = server_lease_next_info(srv, p, &l))) {
+		o = lease_json(&l);
+		if (o)
+			json_object_set_new(o, "mine", json_boolean(!strcmp(owner, l.owner)));
+		json_array_insert_new(a, 0, o);
+	}
 	return rest_reply(c, MHD_HTTP_OK, json_pack("{s:o}", "leases", a));
 }
 
@@ -574,7 +582,7 @@ bool rest_racks_route(struct MHD_Connection *c, struct server *srv, const char *
 	}
 	if (is(path, "/leases")) {
 		if (is(method, "GET"))
-			*ret = get_leases(c, srv);
+			*ret = get_leases(c, srv, rq);
 		else if (is(method, "POST"))
 			*ret = post_lease(c, srv, rq);
 		else
