@@ -282,6 +282,15 @@ TEST(tags_and_pools)
 	EXPECT_EQ(200, req("DELETE", "/pools/de", NULL, NULL));
 	EXPECT_EQ(404, req("DELETE", "/pools/de", NULL, NULL));
 
+	/* a card taken out and put back is in its history; the first report is not */
+	card(&b, 0, "", "");
+	card(&b, 0, ICCID_A, "262021234567890");
+	ASSERT_EQ(200, req("GET", "/history?iccid=" ICCID_A, NULL, NULL));
+	EXPECT_TRUE(has("\"client\":\"\",\"bank\":\"1:0\",\"event\":\"card removed\","
+			"\"who\":\"B1\"}"));
+	EXPECT_TRUE(has("\"event\":\"card inserted\",\"who\":\"B1\"}]}"));
+	EXPECT_TRUE(strstr(resp, "{\"history\":[{\"id\":1,") != NULL);
+
 	tpeer_close(&b);
 	srv_stop();
 	srv_run();

@@ -71,6 +71,16 @@ static int64_t now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+static bool same_client(struct rspro_client_slot a, struct rspro_client_slot b)
+{
+	return a.client_id == b.client_id && a.slot_nr == b.slot_nr;
+}
+
+static bool same_bank(struct rspro_bank_slot a, struct rspro_bank_slot b)
+{
+	return a.bank_id == b.bank_id && a.slot_nr == b.slot_nr;
+}
+
 static void utc_text(int64_t us, char *buf, size_t size)
 {
 	time_t t = us / 1000000;
@@ -401,20 +411,20 @@ int server_pool_delete(struct server *srv, const char *name, char *err, size_t e
 
 /* --- history --- */
 
-void server_history(struct server *srv, const char *iccid, struct rspro_client_slot client,
-		    struct rspro_bank_slot bank, const char *event, const char *who)
+/* One event; @client "" when no modem slot is concerned. */
+static void history_add(struct server *srv, const char *iccid, const char *client,
+			struct rspro_bank_slot bank, const char *event, const char *who)
 {
-	char time[48], cs[16], bs[16], err[256];
+	char time[48], bs[16], err[256];
 	struct stored_history h = {
-		.time = time, .iccid = iccid ? iccid : "", .client = cs, .bank = bs,
+		.time = time, .iccid = iccid ? iccid : "", .client = client, .bank = bs,
 		.event = event, .who = who,
 	};
 
 	audit_time(time, sizeof(time), &h.time_us);
-	snprintf(cs, sizeof(cs), "%u:%u", client.client_id, client.slot_nr);
 	snprintf(bs, sizeof(bs), "%u:%u", bank.bank_id, bank.slot_nr);
 	LOGP(DMAIN, LOG_INFO, "history", "%s card %s modem %s bank %s by %s", event,
-	     h.iccid[0] ? h.iccid : "?", cs, bs, who);
+	     h.iccid[0] ? h.iccid : "?", client[0] ? client : "-", bs, who);
 	if (store_history_add(srv->store, &h, SERVER_HISTORY_KEEP, err, sizeof(err))) {
 		if (!srv->racks->history_failed)
 			LOGP(DMAIN, LOG_ERROR, "history",
@@ -423,6 +433,30 @@ void server_history(struct server *srv, const char *iccid, struct rspro_client_s
 		return;
 	}
 	srv->racks->history_failed = false;
+}
+
+void server_history(struct server *srv, const char *iccid, struct rspro_client_slot client,
+		    struct rspro_bank_slot bank, const char *event, const char *who)
+{
+	char cs[16];
+
+	snprintf(cs, sizeof(cs), "%u:%u", client.client_id, client.slot_nr);
+	history_add(srv, iccid, cs, bank, event, who);
+}
+
+void server_history_card(struct server *srv, const char *iccid, struct rspro_bank_slot bank,
+			 const char *event, const char *who)
+{
+	const struct slotmap *m = NULL;
+	struct server_map_info mi;
+
+	/* the modem slot it serves sees the card go or come too */
+	while ((m = server_map_next_info(srv, m, &mi)))
+		if (same_bank(mi.bank, bank)) {
+			server_history(srv, iccid, mi.client, bank, event, who);
+			return;
+		}
+	history_add(srv, iccid, "", bank, event, who);
 }
 
 struct history_arg {
@@ -529,16 +563,6 @@ static void lease_unlink(struct racks *r, struct server_lease *l)
 			r->num_leases--;
 			return;
 		}
-}
-
-static bool same_client(struct rspro_client_slot a, struct rspro_client_slot b)
-{
-	return a.client_id == b.client_id && a.slot_nr == b.slot_nr;
-}
-
-static bool same_bank(struct rspro_bank_slot a, struct rspro_bank_slot b)
-{
-	return a.bank_id == b.bank_id && a.slot_nr == b.slot_nr;
 }
 
 int server_lease_guard(struct server *srv, const struct rspro_bank_slot *bank,

@@ -184,6 +184,13 @@ int racks_start(struct server *srv, char *err, size_t errlen);
 void racks_stop(struct server *srv);
 /* Tags, pools and leases of the database in place of those in memory. */
 int racks_reload(struct server *srv, char *err, size_t errlen);
+/*
+ * A card put in (@event "card inserted") or taken out ("card removed") of
+ * bank slot @bank, in the history of the card and of the modem slot it
+ * is mapped to.
+ */
+void server_history_card(struct server *srv, const char *iccid, struct rspro_bank_slot bank,
+			 const char *event, const char *who);
 /* The ICCID of the card in bank slot @bank, "" when none is known. */
 const char *server_card_iccid(struct server *srv, struct rspro_bank_slot bank);
 
