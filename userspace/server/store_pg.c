@@ -278,13 +278,23 @@ static long long ms_since(const struct timespec *t)
 	return (now.tv_sec - t->tv_sec) * 1000LL + (now.tv_nsec - t->tv_nsec) / 1000000;
 }
 
-/* No answer in time: the session goes, its lock too; the next call reconnects. */
+/*
+ * No answer in time: the session goes, its lock too. The calls of the next
+ * STORE_PG_SLOW_FAIL_MS fail at once, then one reconnects: two writes due
+ * together (the audit trail's and the history's flushes) would otherwise
+ * hold the event loop for the answer time and then a connect timeout.
+ */
 static void drop_session(struct pg_store *st)
 {
 	PQfinish(st->db);
 	st->db = NULL;
 	st->leader = false;
 	st->timed_out = true;
+	snprintf(st->last_err, sizeof(st->last_err),
+		 "no answer from PostgreSQL within %d ms, its session dropped (%.128s)",
+		 STORE_PG_ANSWER_MS, st->name);
+	clock_gettime(CLOCK_MONOTONIC, &st->retry_at);
+	st->retry_at.tv_sec += STORE_PG_SLOW_FAIL_MS / 1000;
 }
 
 /*
