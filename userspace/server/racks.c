@@ -23,6 +23,26 @@
 
 /* How often expiries are looked for: a lease ends within this of its time. */
 #define RACKS_TICK_MS	1000
+/*
+ * History events wait in memory up to HISTORY_FLUSH_MS (or until a GET
+ * /history) and go to the database in one transaction, as audit lines do:
+ * a commit of its own would double the fsyncs of every map change. While
+ * the database refuses them they are tried again every HISTORY_RETRY_MS,
+ * up to HISTORY_PENDING_MAX; more are only in the log, said once a minute.
+ */
+#define HISTORY_FLUSH_MS	100
+#define HISTORY_RETRY_MS	1000
+#define HISTORY_PENDING_MAX	1000
+#define HISTORY_LOG_NS		(60 * 1000000000ull)
+
+struct pending_event {
+	int64_t time_us;
+	char time[48];
+	char iccid[RSPRO_ICCID_MAX + 1];
+	char client[16], bank[16];
+	char event[24];
+	char who[160];
+};
 
 struct card_tags {
 	struct card_tags *next;
@@ -59,8 +79,14 @@ struct racks {
 	unsigned int num_leases;
 	uint64_t last_id;		/* of leases: ids are never reused */
 	struct ev_timer tick;
-	bool history_failed;		/* a history write failed: said once */
 	bool full_logged;		/* a limit was reached: said once */
+	/* history events not stored yet, and their flush */
+	struct pending_event *pending;
+	struct stored_history *batch;
+	unsigned int num_pending;
+	struct ev_timer flush;
+	unsigned long dropped, failed;	/* only in the log */
+	uint64_t said_ns;		/* when that was last said */
 };
 
 static int64_t now_us(void)
@@ -254,8 +280,18 @@ int server_tags_set(struct server *srv, const char *iccid, const char *const *ta
 	}
 	ret = store_record_put(srv->store, "tags", iccid, text, err, errlen);
 	free(text);
+	if (ret && !t->n) {
+		/* a card that had none keeps none */
+		for (pp = &r->tags; *pp; pp = &(*pp)->next)
+			if (*pp == t) {
+				*pp = t->next;
+				free(t);
+				r->num_tagged--;
+				break;
+			}
+	}
 	if (ret)
-		return ret;	/* an empty entry stays: it shows no tags */
+		return ret;
 	t->n = n;
 	for (i = 0; i < n; i++)
 		snprintf(t->tags[i], sizeof(t->tags[i]), "%s", tags[i]);
@@ -411,28 +447,79 @@ int server_pool_delete(struct server *srv, const char *name, char *err, size_t e
 
 /* --- history --- */
 
+/* Once a minute at most: how many events are in the log only, and why. */
+static void history_lost(struct racks *r, const char *why)
+{
+	uint64_t now = ev_now_ns();
+
+	if (r->said_ns && now - r->said_ns < HISTORY_LOG_NS)
+		return;
+	r->said_ns = now;
+	LOGP(DMAIN, LOG_ERROR, "history",
+	     "history events not stored (they are in this log): %lu dropped with %u waiting (the most), %lu flushes failed; last reason: %s",
+	     r->dropped, HISTORY_PENDING_MAX, r->failed, why);
+}
+
+/* The waiting events in one transaction; 0, or the store's error (tried again). */
+static int history_flush(struct server *srv)
+{
+	struct racks *r = srv->racks;
+	struct pending_event *p;
+	char err[256];
+	unsigned int i;
+	int ret;
+
+	if (!r->num_pending)
+		return 0;
+	for (i = 0; i < r->num_pending; i++) {
+		p = &r->pending[i];
+		r->batch[i] = (struct stored_history){
+			.time_us = p->time_us, .time = p->time, .iccid = p->iccid,
+			.client = p->client, .bank = p->bank, .event = p->event, .who = p->who,
+		};
+	}
+	ret = store_history_add(srv->store, r->batch, r->num_pending, SERVER_HISTORY_KEEP, err,
+				sizeof(err));
+	if (ret) {
+		r->failed++;
+		history_lost(r, err);
+		if (!ev_timer_pending(&r->flush))
+			ev_timer_start(srv->loop, &r->flush, HISTORY_RETRY_MS);
+		return ret;
+	}
+	r->num_pending = 0;
+	return 0;
+}
+
+static void flush_timer(struct ev_timer *t)
+{
+	history_flush(t->data);
+}
+
 /* One event; @client "" when no modem slot is concerned. */
 static void history_add(struct server *srv, const char *iccid, const char *client,
 			struct rspro_bank_slot bank, const char *event, const char *who)
 {
-	char time[48], bs[16], err[256];
-	struct stored_history h = {
-		.time = time, .iccid = iccid ? iccid : "", .client = client, .bank = bs,
-		.event = event, .who = who,
-	};
+	struct racks *r = srv->racks;
+	struct pending_event *p;
 
-	audit_time(time, sizeof(time), &h.time_us);
-	snprintf(bs, sizeof(bs), "%u:%u", bank.bank_id, bank.slot_nr);
-	LOGP(DMAIN, LOG_INFO, "history", "%s card %s modem %s bank %s by %s", event,
-	     h.iccid[0] ? h.iccid : "?", client[0] ? client : "-", bs, who);
-	if (store_history_add(srv->store, &h, SERVER_HISTORY_KEEP, err, sizeof(err))) {
-		if (!srv->racks->history_failed)
-			LOGP(DMAIN, LOG_ERROR, "history",
-			     "history not stored (it is in this log): %s; said once", err);
-		srv->racks->history_failed = true;
+	LOGP(DMAIN, LOG_INFO, "history", "%s card %s modem %s bank %u:%u by %s", event,
+	     iccid && iccid[0] ? iccid : "?", client[0] ? client : "-", bank.bank_id,
+	     bank.slot_nr, who);
+	if (r->num_pending >= HISTORY_PENDING_MAX) {
+		r->dropped++;
+		history_lost(r, "too many waiting");
 		return;
 	}
-	srv->racks->history_failed = false;
+	p = &r->pending[r->num_pending++];
+	audit_time(p->time, sizeof(p->time), &p->time_us);
+	snprintf(p->iccid, sizeof(p->iccid), "%s", iccid ? iccid : "");
+	snprintf(p->client, sizeof(p->client), "%s", client);
+	snprintf(p->bank, sizeof(p->bank), "%u:%u", bank.bank_id, bank.slot_nr);
+	snprintf(p->event, sizeof(p->event), "%s", event);
+	snprintf(p->who, sizeof(p->who), "%s", who);
+	if (!ev_timer_pending(&r->flush))
+		ev_timer_start(srv->loop, &r->flush, HISTORY_FLUSH_MS);
 }
 
 void server_history(struct server *srv, const char *iccid, struct rspro_client_slot client,
@@ -482,6 +569,8 @@ int server_history_query(struct server *srv, const char *iccid, const char *clie
 {
 	struct history_arg ha = { fn, arg };
 
+	/* what waits is part of the answer; if it cannot be stored, neither can this read */
+	history_flush(srv);
 	return store_history_query(srv->store, iccid, client, since_us, limit, history_row,
 				   &ha, err, errlen);
 }
@@ -968,13 +1057,19 @@ int racks_reload(struct server *srv, char *err, size_t errlen)
 
 int racks_start(struct server *srv, char *err, size_t errlen)
 {
+	struct racks *r = calloc(1, sizeof(*r));
 	int ret;
 
-	srv->racks = calloc(1, sizeof(*srv->racks));
-	if (!srv->racks) {
+	srv->racks = r;
+	if (r) {
+		r->pending = calloc(HISTORY_PENDING_MAX, sizeof(*r->pending));
+		r->batch = calloc(HISTORY_PENDING_MAX, sizeof(*r->batch));
+	}
+	if (!r || !r->pending || !r->batch) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	ev_timer_init(&r->flush, flush_timer, srv);
 	ev_timer_init(&srv->racks->tick, tick, srv);
 	ret = ev_timer_start(srv->loop, &srv->racks->tick, RACKS_TICK_MS);
 	if (ret)
@@ -986,8 +1081,14 @@ void racks_stop(struct server *srv)
 {
 	if (!srv->racks)
 		return;
+	if (srv->racks->pending && history_flush(srv))
+		LOGP(DMAIN, LOG_ERROR, "history", "%u history events not stored at exit",
+		     srv->racks->num_pending);
+	ev_timer_stop(&srv->racks->flush);
 	ev_timer_stop(&srv->racks->tick);
 	free_all(srv->racks);
+	free(srv->racks->pending);
+	free(srv->racks->batch);
 	free(srv->racks);
 	srv->racks = NULL;
 }

@@ -232,10 +232,10 @@ int store_record_load(struct store *st, const char *kind,
 	return BACKEND(st, record_load, kind, fn, arg, err, errlen);
 }
 
-int store_history_add(struct store *st, const struct stored_history *h, unsigned int keep,
-		      char *err, size_t errlen)
+int store_history_add(struct store *st, const struct stored_history *h, unsigned int n,
+		      unsigned int keep, char *err, size_t errlen)
 {
-	return BACKEND(st, history_add, h, keep, err, errlen);
+	return BACKEND(st, history_add, h, n, keep, err, errlen);
 }
 
 int store_history_query(struct store *st, const char *iccid, const char *client,

@@ -174,9 +174,9 @@ struct stored_history {
 	const char *who;		/* the owner or caller, "server" */
 };
 
-/* Adds @h and keeps only the newest @keep events. */
-int store_history_add(struct store *st, const struct stored_history *h, unsigned int keep,
-		      char *err, size_t errlen);
+/* Adds @n events in one transaction and keeps only the newest @keep. */
+int store_history_add(struct store *st, const struct stored_history *h, unsigned int n,
+		      unsigned int keep, char *err, size_t errlen);
 /*
  * Up to @limit events of card @iccid or modem slot @client (either NULL:
  * any) at or after @since_us, oldest first.

@@ -52,7 +52,7 @@ int sqlite_store_record_load(struct sqlite_store *st, const char *kind,
 			   void (*fn)(const char *, const char *, void *), void *arg,
 			   char *err, size_t errlen);
 int sqlite_store_history_add(struct sqlite_store *st, const struct stored_history *h,
-			   unsigned int keep, char *err, size_t errlen);
+			     unsigned int n, unsigned int keep, char *err, size_t errlen);
 int sqlite_store_history_query(struct sqlite_store *st, const char *iccid, const char *client,
 			     int64_t since_us, unsigned int limit,
 			     void (*fn)(const struct stored_history *, void *), void *arg,
@@ -91,7 +91,7 @@ int pg_store_record_delete(struct pg_store *st, const char *kind, const char *ke
 int pg_store_record_load(struct pg_store *st, const char *kind,
 			   void (*fn)(const char *, const char *, void *), void *arg,
 			   char *err, size_t errlen);
-int pg_store_history_add(struct pg_store *st, const struct stored_history *h,
+int pg_store_history_add(struct pg_store *st, const struct stored_history *h, unsigned int n,
 			   unsigned int keep, char *err, size_t errlen);
 int pg_store_history_query(struct pg_store *st, const char *iccid, const char *client,
 			     int64_t since_us, unsigned int limit,

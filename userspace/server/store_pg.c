@@ -996,22 +996,27 @@ static int history_step(struct pg_store *st, enum pg_stmt q, const char *const *
 	return ret;
 }
 
-int pg_store_history_add(struct pg_store *st, const struct stored_history *h,
+int pg_store_history_add(struct pg_store *st, const struct stored_history *h, unsigned int n,
 			 unsigned int keep, char *err, size_t errlen)
 {
 	char us[24], k[24];
-	const char *p[7] = { us, h->time, h->iccid, h->client, h->bank, h->event, h->who };
 	const char *t[1] = { k };
+	unsigned int i;
 	int ret;
 
-	snprintf(us, sizeof(us), "%lld", (long long)h->time_us);
 	snprintf(k, sizeof(k), "%u", keep);
 	ret = ready(st, err, errlen);
 	if (!ret)
 		ret = exec(st, "BEGIN", err, errlen);
 	if (ret)
 		return ret;
-	ret = history_step(st, Q_HISTORY_INSERT, p, 7, err, errlen);
+	for (i = 0; i < n && !ret; i++) {
+		const char *p[7] = { us, h[i].time, h[i].iccid, h[i].client, h[i].bank,
+				     h[i].event, h[i].who };
+
+		snprintf(us, sizeof(us), "%lld", (long long)h[i].time_us);
+		ret = history_step(st, Q_HISTORY_INSERT, p, 7, err, errlen);
+	}
 	if (!ret)
 		ret = history_step(st, Q_HISTORY_TRIM, t, 1, err, errlen);
 	if (!ret)

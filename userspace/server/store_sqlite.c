@@ -867,31 +867,40 @@ int sqlite_store_record_load(struct sqlite_store *st, const char *kind,
 	return 0;
 }
 
+static int history_insert(struct sqlite_store *st, const struct stored_history *h, char *err,
+			  size_t errlen)
+{
+	sqlite3_stmt *q;
+	int ret = 0;
+
+	if (sqlite3_prepare_v2(st->db, "INSERT INTO history (time_us, time, iccid, client,"
+			       " bank, event, who) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1,
+			       &q, NULL) != SQLITE_OK)
+		return fail(st, err, errlen, "history");
+	sqlite3_bind_int64(q, 1, h->time_us);
+	sqlite3_bind_text(q, 2, h->time, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, h->iccid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, h->client, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 5, h->bank, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 6, h->event, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 7, h->who, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		ret = fail(st, err, errlen, "history write");
+	sqlite3_finalize(q);
+	return ret;
+}
+
 int sqlite_store_history_add(struct sqlite_store *st, const struct stored_history *h,
-			     unsigned int keep, char *err, size_t errlen)
+			     unsigned int n, unsigned int keep, char *err, size_t errlen)
 {
 	const int v[1] = { keep };
-	sqlite3_stmt *q;
+	unsigned int i;
 	int ret = 0;
 
 	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return fail(st, err, errlen, "history");
-	if (sqlite3_prepare_v2(st->db, "INSERT INTO history (time_us, time, iccid, client,"
-			       " bank, event, who) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1,
-			       &q, NULL) != SQLITE_OK) {
-		ret = fail(st, err, errlen, "history");
-	} else {
-		sqlite3_bind_int64(q, 1, h->time_us);
-		sqlite3_bind_text(q, 2, h->time, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 3, h->iccid, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 4, h->client, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 5, h->bank, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 6, h->event, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 7, h->who, -1, SQLITE_STATIC);
-		if (sqlite3_step(q) != SQLITE_DONE)
-			ret = fail(st, err, errlen, "history write");
-		sqlite3_finalize(q);
-	}
+	for (i = 0; i < n && !ret; i++)
+		ret = history_insert(st, &h[i], err, errlen);
 	/* the newest @keep stay: ids only grow */
 	if (!ret)
 		ret = change(st, "DELETE FROM history WHERE id <= (SELECT max(id) FROM history)"
