@@ -300,6 +300,7 @@ $(B)/bench/usb_pb: LDLIBS += -lusb-1.0
 $(B)/tests/tools/%: $(B)/obj/tests/tools/%.o $(TESTLIB) $(LIBREMSIM)
 	$(call link)
 $(B)/tests/tools/chain_demo: LDLIBS += -lpcsclite
+$(B)/obj/tests/tools/chain_demo.o: ALL_CFLAGS += $(PCSC_CFLAGS)
 
 $(BOARD): $(patsubst %.c,$(B)/obj/%.o,$(wildcard tests/board/*.c)) $(TESTLIB) $(LIBREMSIM)
 	$(call link)

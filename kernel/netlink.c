@@ -601,8 +601,39 @@ static int set_map(struct remsim_slot *slot, const struct remsim_map *map)
 	return 0;
 }
 
+struct identity_owner {
+	const struct remsim_slot *self;
+	const struct remsim_map *map;
+};
+
+/* Under the table lock (remsim_slot_for_each): -EEXIST if another slot has the identity. */
+static int identity_taken(struct remsim_slot *slot, void *arg)
+{
+	const struct identity_owner *o = arg;
+	bool same;
+
+	if (slot == o->self)
+		return 0;
+	spin_lock_irq(&slot->lock);
+	same = !slot->dead && slot->map.mapped &&
+	       slot->map.client_id == o->map->client_id &&
+	       slot->map.client_slot == o->map->client_slot;
+	spin_unlock_irq(&slot->lock);
+	return same ? -EEXIST : 0;
+}
+
+/*
+ * One identity, one slot: remsim-client serves an RSPRO client slot from
+ * the one kernel slot that has its identity, and two would hand one bank
+ * card's session to two modems. remsimctl checks it too, but any
+ * CAP_NET_ADMIN caller may speak netlink directly. The check and the set
+ * cannot race another slot-set: the family's ops are serialised by the
+ * genetlink mutex (no parallel_ops).
+ */
 static int remsim_nl_slot_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	struct identity_owner owner;
+	unsigned long generation;
 	struct remsim_slot *slot;
 	struct remsim_map map;
 	int ret;
@@ -613,7 +644,14 @@ static int remsim_nl_slot_set_doit(struct sk_buff *skb, struct genl_info *info)
 	slot = slot_from_info(info);
 	if (IS_ERR(slot))
 		return PTR_ERR(slot);
-	ret = set_map(slot, &map);
+	owner.self = slot;
+	owner.map = &map;
+	ret = remsim_slot_for_each(0, identity_taken, &owner, &generation);
+	if (ret == -EEXIST)
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[REMSIM_A_SLOT_MAP],
+				    "another slot has this client identity (one identity, one slot)");
+	else if (!ret)
+		ret = set_map(slot, &map);
 	put_device(&slot->dev);
 	return ret;
 }

@@ -60,7 +60,8 @@ static void child(const char *path, const char *dir, int in, int out, const char
 		_exit(127);
 	/* root in a test VM or container: no user namespace for the sandbox */
 	execl(path, path, "--headless=new", "--remote-debugging-pipe", "--no-sandbox",
-	      "--disable-gpu", "--no-first-run", "--no-default-browser-check",
+	      "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+	      "--no-default-browser-check",
 	      "--disable-extensions", "--disable-background-networking", "--mute-audio",
 	      "--window-size=1280,900", profile, "about:blank", (char *)NULL);
 	_exit(127);

@@ -327,6 +327,51 @@ int chain_stop(struct chain *c)
 	return ret;
 }
 
+/* The TLS half of the ifd readers' DEVICENAME: a conf file, as installed. */
+static int ifd_tls_conf(struct chain *c, char *words, size_t size)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	words[0] = 0;
+	if (!c->o.tls)
+		return 0;
+	snprintf(path, sizeof(path), "%s/ifd.conf", c->dir);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "tls = on\ntls-ca = %1$s/ca.pem\ntls-crl = %1$s/crl.pem\n"
+		"tls-cert = %1$s/client-0-1023.pem\ntls-key = %1$s/client-0-1023.key\n", c->pki);
+	if (fclose(f))
+		return -EIO;
+	if ((size_t)snprintf(words, size, "conf=%s", path) >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int chain_start_ifd(struct chain *c, struct pcsc_env *e, unsigned int readers,
+		    unsigned int client_id, const char *more)
+{
+	char lib[PATH_MAX], tls[PATH_MAX + 8], conf[4096];
+	size_t len = 0;
+	int ret;
+
+	ret = pcsc_env_ifd_lib(lib, sizeof(lib));
+	if (!ret)
+		ret = ifd_tls_conf(c, tls, sizeof(tls));
+	if (ret)
+		return ret;
+	for (unsigned int i = 0; i < readers && len < sizeof(conf); i++)
+		len += snprintf(conf + len, sizeof(conf) - len,
+				"FRIENDLYNAME \"remsim %u:0\"\n"
+				"DEVICENAME \"server=127.0.0.1:%d client=%u slot=0 %s %s\"\n"
+				"LIBPATH %s\n\n", client_id + i, c->rspro_port, client_id + i,
+				tls, more, lib);
+	if (len >= sizeof(conf))
+		return -E2BIG;
+	return pcsc_env_start_readers(e, conf);
+}
+
 int chain_map(struct chain *c, int card, int client_id, int client_slot)
 {
 	char json[200], body[512];
@@ -385,6 +430,14 @@ int chain_duplicates(struct chain *c, const char *hex_prefix)
 	return count_commands(c, cond, true);
 }
 
+int chain_commands(struct chain *c, const char *hex_prefix)
+{
+	char cond[80];
+
+	snprintf(cond, sizeof(cond), "$4 ~ /^%s/", hex_prefix);
+	return count_commands(c, cond, false);
+}
+
 int chain_netns_create(void)
 {
 	chain_netns_delete();
@@ -393,7 +446,7 @@ int chain_netns_create(void)
 		  "ip link set " CHAIN_BANK_DEV " netns " CHAIN_NETNS " && "
 		  "ip addr add " CHAIN_HOST_IP "/24 dev " CHAIN_HOST_DEV " && "
 		  "ip link set " CHAIN_HOST_DEV " up && "
-		  "ip -n " CHAIN_NETNS " addr add 10.99.0.2/24 dev " CHAIN_BANK_DEV " && "
+		  "ip -n " CHAIN_NETNS " addr add " CHAIN_BANK_IP "/24 dev " CHAIN_BANK_DEV " && "
 		  "ip -n " CHAIN_NETNS " link set " CHAIN_BANK_DEV " up && "
 		  "ip -n " CHAIN_NETNS " link set lo up");
 }

@@ -25,6 +25,7 @@
 #define CHAIN_HOST_DEV	"rsv0"		/* the host's end */
 #define CHAIN_HOST_IP	"10.99.0.1"
 #define CHAIN_BANK_DEV	"rsv1"
+#define CHAIN_BANK_IP	"10.99.0.2"	/* the bankd's end: where clients reach it */
 
 struct chain_opts {
 	unsigned int cards;		/* per bank, at most 16 */
@@ -86,10 +87,22 @@ int chain_map(struct chain *c, int card, int client_id, int client_slot);
 /* REST: remove card @card's map. */
 int chain_unmap(struct chain *c, int card);
 
+/*
+ * remsim-ifd in a pcscd of its own (pcsc_env_start_readers()): @readers
+ * readers for the chain's server, reader i client @client_id + i slot 0,
+ * named "remsim ID:0" (pcscd adds " NN 00"), over TLS with the chain's
+ * client certificate (a conf= file) when the chain runs TLS. @more: more
+ * DEVICENAME words, "" for none. This process's PC/SC calls go to it.
+ */
+int chain_start_ifd(struct chain *c, struct pcsc_env *e, unsigned int readers,
+		    unsigned int client_id, const char *more);
+
 /* Authentications (3G and 2G) the cards saw: all, or those seen twice. */
 int chain_authentications(struct chain *c, bool dup);
 /* Commands starting with @hex_prefix that reached a card twice. */
 int chain_duplicates(struct chain *c, const char *hex_prefix);
+/* Commands starting with @hex_prefix the cards saw, -1 on error. */
+int chain_commands(struct chain *c, const char *hex_prefix);
 
 /* CHAIN_NETNS and its veth pair (loads veth); 0 or -errno. */
 int chain_netns_create(void);

@@ -150,7 +150,7 @@ static bool wait_cards_here(struct pcsc_env *e, int ms)
 	unsigned int i, want;
 	int t;
 
-	for (t = 0; t < ms; t += 100, sleep_ms(100)) {
+	for (t = 0; t < ms; t += 20, sleep_ms(20)) {
 		if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx))
 			continue;
 		softsim_ctl(e, "status", reply, sizeof(reply));

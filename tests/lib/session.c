@@ -165,48 +165,90 @@ static void random_bytes(uint8_t *b, size_t n)
 		b[i] = random();
 }
 
+/* A fresh RAND and the AUTN for a->sqn into a->cmd. */
+static void auth_cmd(struct session_auth *a)
+{
+	static const uint8_t hdr[6] = { 0x00, 0x88, 0x00, 0x81, 34, 16 };
+
+	random_bytes(a->rand, 16);
+	memcpy(a->cmd, hdr, 6);
+	memcpy(a->cmd + 6, a->rand, 16);
+	a->cmd[22] = 16;
+	autn_for(&a->mil, a->rand, a->sqn, a->cmd + 23);
+	a->cmd[39] = 0x00;
+}
+
+void session_auth_init(struct session_auth *a, const uint8_t ki[16], const uint8_t opc[16],
+		       uint64_t sqn)
+{
+	milenage_init(&a->mil, ki, opc);
+	a->sqn = sqn;
+	auth_cmd(a);
+}
+
+/*
+ * AUTS = SQNms ^ AK* | MAC-S: a MAC-S of the card's proves the token
+ * genuine, then the network goes past the card's SQN, its IND kept.
+ */
+static int auth_resync(struct session_auth *a, const uint8_t *auts)
+{
+	static const uint8_t amf_resync[2] = { 0, 0 };
+	uint8_t aks[6], sqn_ms[6], mac_s[8];
+	uint64_t seq_ms = 0;
+
+	milenage_f5star(&a->mil, a->rand, aks);
+	for (int i = 0; i < 6; i++) {
+		sqn_ms[i] = auts[i] ^ aks[i];
+		seq_ms = seq_ms << 8 | sqn_ms[i];
+	}
+	milenage_f1(&a->mil, a->rand, sqn_ms, amf_resync, NULL, mac_s);
+	if (memcmp(mac_s, auts + 6, 8))
+		return -EBADMSG;
+	a->sqn = ((seq_ms >> 5) + 1) << 5 | (a->sqn & 31);
+	auth_cmd(a);
+	return -EAGAIN;
+}
+
+int session_auth_check(struct session_auth *a, const uint8_t *resp, size_t len,
+		       uint8_t res[8], uint8_t ck[16], uint8_t ik[16])
+{
+	uint8_t xres[8], xck[16], xik[16];
+
+	if (len >= 16 && resp[0] == 0xdc && resp[1] == 14)
+		return auth_resync(a, resp + 2);
+	if (len < 44 || resp[0] != 0xdb || resp[1] != 8 || resp[10] != 16 || resp[27] != 16)
+		return -EBADMSG;
+	memcpy(res, resp + 2, 8);
+	memcpy(ck, resp + 11, 16);
+	memcpy(ik, resp + 28, 16);
+	milenage_f2345(&a->mil, a->rand, xres, xck, xik, NULL);
+	if (memcmp(xres, res, 8) || memcmp(xck, ck, 16) || memcmp(xik, ik, 16))
+		return -EBADMSG;
+	return 0;
+}
+
 static int usim_auth(struct run *s)
 {
-	uint8_t cmd[5 + 34 + 1] = { 0x00, 0x88, 0x00, 0x81, 34, 16 };
-	uint8_t rand[16], res[8], ck[16], ik[16];
-	struct milenage mil;
-	uint64_t sqn = s->o->sqn;
+	struct session_auth a;
+	int ret = -EAGAIN;
 
 	if (!s->o->have_keys)
 		return 0;
-	milenage_init(&mil, s->o->ki, s->o->opc);
-	random_bytes(rand, 16);
-	for (int attempt = 0; attempt < 2; attempt++) {
-		memcpy(cmd + 6, rand, 16);
-		cmd[22] = 16;
-		autn_for(&mil, rand, sqn, cmd + 23);
-		cmd[39] = 0x00;
-		if (apdu_ok(s, "AUTHENTICATE", cmd, sizeof(cmd)))
+	session_auth_init(&a, s->o->ki, s->o->opc, s->o->sqn);
+	/* at most one resynchronisation, as a network does */
+	for (int attempt = 0; attempt < 2 && ret == -EAGAIN; attempt++) {
+		if (apdu_ok(s, "AUTHENTICATE", a.cmd, sizeof(a.cmd)))
 			return -1;
-		if (s->resp[0] == 0xdc && s->resp[1] == 14 && !attempt) {
-			/* The card's SQN is ahead: take it from AUTS, go past it. */
-			uint8_t aks[6];
-			uint64_t sqn_ms = 0;
-
-			milenage_f5star(&mil, rand, aks);
-			for (int i = 0; i < 6; i++)
-				sqn_ms = sqn_ms << 8 | (s->resp[2 + i] ^ aks[i]);
-			sqn = ((sqn_ms >> 5) + 1) << 5 | (sqn & 31);
+		ret = session_auth_check(&a, s->resp, s->resp_len - 2, s->r->res, s->r->ck,
+					 s->r->ik);
+		if (ret == -EAGAIN && !attempt)
 			s->r->resynced = true;
-			random_bytes(rand, 16);
-			continue;
-		}
-		break;
 	}
-	if (s->resp[0] != 0xdb || s->resp[1] != 8 || s->resp[10] != 16 || s->resp[27] != 16)
-		return fail(s, "AUTHENTICATE: no RES (tag %02x)", s->resp[0]);
-	milenage_f2345(&mil, rand, res, ck, ik, NULL);
-	memcpy(s->r->res, s->resp + 2, 8);
-	memcpy(s->r->ck, s->resp + 11, 16);
-	memcpy(s->r->ik, s->resp + 28, 16);
-	if (memcmp(res, s->r->res, 8) || memcmp(ck, s->r->ck, 16) || memcmp(ik, s->r->ik, 16))
-		return fail(s, "AUTHENTICATE: RES, CK or IK differ from the network's");
-	s->r->sqn_used = sqn;
+	if (ret)
+		return fail(s, "AUTHENTICATE: %s (tag %02x)", ret == -EAGAIN ?
+			    "synchronisation failure again" :
+			    "no RES, or RES, CK or IK differ from the network's", s->resp[0]);
+	s->r->sqn_used = a.sqn;
 	return 0;
 }
 

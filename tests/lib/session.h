@@ -19,7 +19,10 @@
 #define _SESSION_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "milenage.h"
 
 struct modem;
 
@@ -56,5 +59,29 @@ int session_run(struct modem *m, const struct session_opts *o, struct session_re
 
 /* The median and 99th percentile of the recorded latencies. */
 uint64_t session_percentile(const struct session_result *r, unsigned int pct);
+
+/*
+ * The network side of USIM AUTHENTICATE (3G context) on its own, for any
+ * way to the card (the phone's T=0 above, PC/SC through remsim-ifd): the
+ * command with a fresh RAND and the AUTN MILENAGE gives for an SQN, and
+ * the check of the card's answer against what the network computes.
+ */
+struct session_auth {
+	struct milenage	mil;
+	uint64_t	sqn;		/* the SQN in cmd's AUTN */
+	uint8_t		rand[16];
+	uint8_t		cmd[40];	/* 00 88 00 81 22 | 10 RAND | 10 AUTN | Le 00 */
+};
+
+void session_auth_init(struct session_auth *a, const uint8_t ki[16], const uint8_t opc[16],
+		       uint64_t sqn);
+/*
+ * The card's answer (its data, no SW): 0 when RES, CK and IK are the
+ * network's (copied to @res, @ck, @ik); -EAGAIN for a synchronisation
+ * failure (AUTS), a->cmd then carries a fresh RAND and an SQN past the
+ * card's; -EBADMSG for anything else, a MAC-S that is not the card's too.
+ */
+int session_auth_check(struct session_auth *a, const uint8_t *resp, size_t len,
+		       uint8_t res[8], uint8_t ck[16], uint8_t ik[16]);
 
 #endif /* _SESSION_H */

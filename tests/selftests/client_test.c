@@ -37,6 +37,7 @@
 #include "remsim/idpath.h"
 #include "remsim/nl.h"
 #include "session.h"
+#include "sim_modem.h"
 #include "slotdev.h"
 
 static struct chain chain;
@@ -522,6 +523,152 @@ TEST_TIMEOUT(libusb_backend_without_the_module, 900)
 	snprintf(text, sizeof(text), "request-card-insert 24:0 %s 1", path);
 	EXPECT_TRUE(file_has(events, text));
 	board_stop(&bare_board);
+	stop_chain();
+}
+
+/*
+ * The slot's target turns to another card while the phone has one (the
+ * client lets the slot go and serves it anew): the phone sees the card go,
+ * though a link that breaks keeps the card over a short outage; another
+ * SIM behind the same slot is no outage.
+ */
+TEST_TIMEOUT(another_card_for_a_served_slot_is_a_card_change, 600)
+{
+	struct modem_event ev;
+	struct slot_fixture fx;
+	char path[128], text[160];
+	bool removed = false;
+
+	if (slot_backend_usb())
+		SKIP("covered on simulated slots");
+	start_chain_opt(1, false);
+	own_targets(path, sizeof(path));
+	start_client(NULL);
+	ASSERT_EQ(0, slot_fixture(&fx, -1));
+	map_card(0, 62);
+	ASSERT_EQ(0, remsimctl("map %u client 62 slot 0 bank 1 slot 0 via 127.0.0.1:%d",
+			       fx.index, chain.bank[0].port));
+	run_session(fx.modem, fx.index, 0);
+	while (modem_event(fx.modem, &ev))
+		;
+	ASSERT_EQ(0, remsimctl("map %u client 62 slot 0 bank 1 slot 1 via 127.0.0.1:%d --force",
+			       fx.index, chain.bank[0].port));
+	snprintf(text, sizeof(text), "card is B1:1 at 127.0.0.1:%d", chain.bank[0].port);
+	EXPECT_TRUE(client_says(text, 5000));
+	for (int i = 0; i < 10 && !removed; i++)
+		removed = !modem_wait_event(fx.modem, SIM_MODEM_CARD, &ev, 500) && !ev.data[0];
+	EXPECT_TRUE(removed);
+	EXPECT_FALSE(log_contains(chain.client.log, "the card stayed with the modem"));
+	slot_fixture_done(&fx);
+	stop_chain();
+}
+
+/* A command of the phone's own: SELECT by path, 16 bytes no card has. */
+static void tagged_select(uint8_t apdu[21], uint8_t tag)
+{
+	static const uint8_t hdr[] = { 0x00, 0xa4, 0x08, 0x04, 16, 0x7e };
+
+	memcpy(apdu, hdr, sizeof(hdr));
+	memset(apdu + sizeof(hdr), tag, 21 - sizeof(hdr));
+}
+
+/* How often tagged_select(@tag) reached a card. */
+static int tagged_seen(uint8_t tag)
+{
+	char hex[20];
+
+	snprintf(hex, sizeof(hex), "00a40804107e%02x", tag);
+	return chain_commands(&chain, hex);
+}
+
+/* Powers the phone's SIM and sends tagged_select(@tag) until the card answers. */
+static void phone_until_served(struct modem *m, uint8_t tag)
+{
+	uint8_t apdu[21], resp[300], atr[33];
+	size_t len, atr_len;
+	uint16_t sw = 0;
+	int tries;
+
+	tagged_select(apdu, tag);
+	for (tries = 0; tries < 60; tries++) {
+		if (!modem_power_on(m, atr, &atr_len) &&
+		    !modem_apdu(m, apdu, sizeof(apdu), resp, &len, &sw) && sw != 0x6f00)
+			break;
+		usleep(500000);
+	}
+	ASSERT_LT(tries, 60);
+}
+
+/* SIGKILL to the bankd; back when the client saw its link to it break. */
+static void bankd_gone(void)
+{
+	const char *down = "bankd link CONNECTED -> ";
+	long n = log_count(chain.client.log, down);
+
+	ASSERT_EQ(128 + SIGKILL, daemon_stop(&chain.bank[0].bankd, SIGKILL, 2000));
+	for (int t = 0; t < 250 && log_count(chain.client.log, down) == n; t++)
+		usleep(20000);
+	ASSERT_GT(log_count(chain.client.log, down), n);
+}
+
+/*
+ * The bankd goes away for a moment: the phone's command in that time waits
+ * (the board sends NULL procedure bytes, the card stays inserted) and
+ * reaches the card once when the bankd is back within the slot's
+ * apdu_timeout; a bankd away for longer means 6F00 then, and that command
+ * never reaches a card, not even after the bankd's return.
+ */
+TEST_TIMEOUT(phone_command_waits_over_a_short_bankd_outage, 600)
+{
+	uint8_t apdu[21], resp[300];
+	struct phone_call call;
+	struct slot_fixture fx;
+	struct timespec t0, t1;
+	uint16_t sw = 0;
+	size_t len;
+	long ms;
+
+	/* the default apdu_timeout, 5 s */
+	start_chain(1);
+	ASSERT_EQ(0, slot_fixture(&fx, -1));
+	map_slot(fx.nl, fx.index, 61);
+	map_card(0, 61);
+	/* the phone gives up on a silent card in 1.5 s, on one sending NULLs in 30 */
+	modem_set_timeout(fx.modem, 1500);
+	modem_set_tpdu_timeout(fx.modem, 30000);
+	phone_until_served(fx.modem, 1);
+
+	/* back after a second: the command held goes to the card, once */
+	bankd_gone();
+	tagged_select(apdu, 2);
+	ASSERT_EQ(0, phone_call_start(&call, fx.modem, apdu, sizeof(apdu)));
+	usleep(1000000);
+	ASSERT_EQ(0, chain_start_bankd(&chain, 0));
+	EXPECT_EQ(0, phone_call_wait(&call));
+	EXPECT_NE(0x6f00, call.sw);
+	if (call.sw == 0x6f00) {
+		char cmd[300];
+
+		snprintf(cmd, sizeof(cmd), "grep -v DEBUG %s | tail -n 30", chain.client.log);
+		EXPECT_EQ(0, system(cmd));
+	}
+	EXPECT_EQ(1, tagged_seen(2));
+	EXPECT_TRUE(log_contains(chain.client.log, "the card stayed with the modem"));
+
+	/* away for longer than apdu_timeout: 6F00, and no card ever sees it */
+	bankd_gone();
+	tagged_select(apdu, 3);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	EXPECT_EQ(0, modem_apdu(fx.modem, apdu, sizeof(apdu), resp, &len, &sw));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	EXPECT_EQ(0x6f00, sw);
+	EXPECT_GT(ms, 3000);
+	ASSERT_EQ(0, chain_start_bankd(&chain, 0));
+	phone_until_served(fx.modem, 4);
+	EXPECT_EQ(0, tagged_seen(3));
+	EXPECT_GE(tagged_seen(4), 1);
+	slot_fixture_done(&fx);
 	stop_chain();
 }
 

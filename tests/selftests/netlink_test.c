@@ -246,6 +246,36 @@ TEST(map_remap_and_unmap)
 	EXPECT_FALSE(s.map.mapped);
 }
 
+/*
+ * One identity, one slot, in the kernel: a raw netlink caller (not only
+ * remsimctl) cannot give a second slot an identity a slot has; the same
+ * slot may be told it again, and once the first lets it go it is free.
+ */
+TEST(one_identity_one_slot_over_raw_netlink)
+{
+	struct rsnl_map map = { .client_id = 42, .client_slot = 1 };
+	struct rsnl_slot other, s;
+
+	setup();
+	ASSERT_EQ(0, rsnl_sim_new(fx.nl, true, &other));
+	ASSERT_EQ(0, rsnl_slot_set(fx.nl, fx.index, &map));
+	EXPECT_EQ(0, rsnl_slot_set(fx.nl, fx.index, &map));
+	EXPECT_REFUSED(rsnl_slot_set(fx.nl, other.index, &map), EEXIST, REMSIM_A_SLOT_MAP);
+	EXPECT_EQ(0, strcmp("another slot has this client identity (one identity, one slot)",
+			    rsnl_errmsg(fx.nl)));
+	ASSERT_EQ(0, rsnl_slot_get(fx.nl, other.index, &s));
+	EXPECT_FALSE(s.map.mapped);
+	/* another slot number of the same client is another identity */
+	map.client_slot = 2;
+	EXPECT_EQ(0, rsnl_slot_set(fx.nl, other.index, &map));
+	map.client_slot = 1;
+	ASSERT_EQ(0, rsnl_slot_unset(fx.nl, fx.index));
+	EXPECT_EQ(0, rsnl_slot_set(fx.nl, other.index, &map));
+	ASSERT_EQ(0, rsnl_slot_get(fx.nl, other.index, &s));
+	EXPECT_EQ(1, s.map.client_slot);
+	EXPECT_EQ(0, rsnl_sim_del(fx.nl, other.index));
+}
+
 TEST(sim_commands_attribute_errors)
 {
 	struct nlmsghdr *nlh;

@@ -5,8 +5,11 @@
  * the maps, remsim-bankd with a PC/SC reader per card, pcscd with vpcd and
  * remsim-softsim's virtual cards. Each slot is mapped to a card over REST,
  * a phone in each slot runs the scripted session, then one phone gets
- * another card live and reads its IMSI. A table at the end; the exit
- * status says whether everything worked.
+ * another card live and reads its IMSI. At the end of the chain one more
+ * card as a local PC/SC reader: remsim-ifd in a pcscd of its own, mapped
+ * like the phones, its ATR and ICCID read with plain SCardConnect and
+ * SCardTransmit. A table at the end; the exit status says whether
+ * everything worked.
  *
  * As an install runs it: TLS 1.3 on every RSPRO link with certificates
  * remsim-pki makes for the demo (or made ahead in DIR, as scripts/demo
@@ -18,7 +21,9 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <PCSC/winscard.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,10 +35,13 @@
 #include "chain.h"
 #include "daemon.h"
 #include "modem.h"
+#include "pcsc_env.h"
 #include "session.h"
 #include "slotdev.h"
 
 #define SLOTS_MAX	8
+/* remsim-ifd's reader is this client (the phones are 1..SLOTS_MAX) */
+#define IFD_CLIENT	23
 
 struct phone {
 	pthread_t th;
@@ -124,6 +132,150 @@ static int fail(const char *what, int ret)
 	return 1;
 }
 
+/* Waits up to @ms for a card in @reader, in pcscd's own waits. */
+static bool wait_card(SCARDCONTEXT ctx, const char *reader, int ms)
+{
+	SCARD_READERSTATE rs = { .szReader = reader, .dwCurrentState = SCARD_STATE_UNAWARE };
+	struct timespec pause = { 0, 100000000 };
+	LONG rv;
+
+	for (; ms > 0; ms -= 250) {
+		rv = SCardGetStatusChange(ctx, 250, &rs, 1);
+		if (rv == SCARD_S_SUCCESS && (rs.dwEventState & SCARD_STATE_PRESENT))
+			return true;
+		if (rv == SCARD_S_SUCCESS)
+			rs.dwCurrentState = rs.dwEventState & ~SCARD_STATE_CHANGED;
+		else if (rv != SCARD_E_TIMEOUT)
+			nanosleep(&pause, NULL);	/* the reader not there yet */
+	}
+	return false;
+}
+
+/* One APDU; 0 with data and SW in @rx, or -EIO (PC/SC's error printed). */
+static int transmit(SCARDHANDLE h, const uint8_t *cmd, DWORD len, uint8_t *rx, DWORD *rxlen)
+{
+	LONG rv = SCardTransmit(h, SCARD_PCI_T0, cmd, len, NULL, rx, rxlen);
+
+	if (rv != SCARD_S_SUCCESS) {
+		printf("          SCardTransmit: %s\n", pcsc_stringify_error(rv));
+		return -EIO;
+	}
+	return *rxlen >= 2 && rx[*rxlen - 2] == 0x90 ? 0 : -EPROTO;
+}
+
+/* EF.ICCID as digits, as any PC/SC program reads it (SELECT is case 4). */
+static int read_iccid(SCARDHANDLE h, char iccid[21])
+{
+	static const uint8_t sel[] = { 0x00, 0xa4, 0x00, 0x04, 0x02, 0x2f, 0xe2, 0x00 };
+	static const uint8_t rd[] = { 0x00, 0xb0, 0x00, 0x00, 0x0a };
+	uint8_t rx[258], d;
+	DWORD len = sizeof(rx);
+	int i, k = 0, ret;
+
+	ret = transmit(h, sel, sizeof(sel), rx, &len);
+	len = sizeof(rx);
+	if (!ret)
+		ret = transmit(h, rd, sizeof(rd), rx, &len);
+	if (!ret && len != 12)
+		ret = -EPROTO;
+	for (i = 0; !ret && i < 20; i++) {
+		d = i % 2 ? rx[i / 2] >> 4 : rx[i / 2] & 0x0f;
+		if (d > 9)
+			break;
+		iccid[k++] = '0' + d;
+	}
+	iccid[k] = 0;
+	return ret;
+}
+
+static void hex(const uint8_t *b, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+/*
+ * The card in the reader against the bank's: its ATR (the softsim's, not
+ * a local one of the reader) and its profile's ICCID. 0 or -1.
+ */
+static int check_ifd_card(SCARDCONTEXT ctx, const char *reader, unsigned int card)
+{
+	struct card_profile prof;
+	const uint8_t *want_atr;
+	uint8_t atr[MAX_ATR_SIZE];
+	char name[128], atr_hex[2 * MAX_ATR_SIZE + 1], iccid[21] = "";
+	DWORD atr_len = sizeof(atr), name_len = sizeof(name), state, proto;
+	SCARDHANDLE h;
+	size_t want_len;
+	int ret = -1;
+
+	if (SCardConnect(ctx, reader, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0, &h, &proto) !=
+	    SCARD_S_SUCCESS)
+		return -1;
+	if (SCardStatus(h, name, &name_len, &state, &proto, atr, &atr_len) == SCARD_S_SUCCESS &&
+	    !read_iccid(h, iccid))
+		ret = 0;
+	SCardDisconnect(h, SCARD_LEAVE_CARD);
+	card_profile_default(&prof, card);
+	want_atr = card_atr(&want_len);
+	hex(atr, ret ? 0 : atr_len, atr_hex);
+	printf("          reader \"%s\": ATR %s, ICCID %s\n", name, atr_hex, iccid);
+	if (!ret && (atr_len != want_len || memcmp(atr, want_atr, want_len))) {
+		printf("          not the ATR of the bank's card\n");
+		ret = -1;
+	}
+	if (!ret && strcmp(iccid, prof.iccid)) {
+		printf("          not card %u's ICCID %s\n", card, prof.iccid);
+		ret = -1;
+	}
+	return ret;
+}
+
+/*
+ * remsim-ifd: card @card of the bank as a PC/SC reader of a pcscd of its
+ * own, mapped to client IFD_CLIENT over REST like the phones' cards. 0 or
+ * -1, said why.
+ */
+static int ifd_reader(unsigned int card)
+{
+	static struct pcsc_env ifd;
+	char reader[64];
+	SCARDCONTEXT ctx;
+	int ret;
+
+	step("remsim-ifd: card %u as a PC/SC reader of its own pcscd (client %u), "
+	     "read with SCardConnect/SCardTransmit", card, IFD_CLIENT);
+	ret = chain_map(&chain, card, IFD_CLIENT, 0);
+	if (ret != 201) {
+		printf("FAILED: POST slotmaps for the reader (%d)\n", ret);
+		return -1;
+	}
+	ret = chain_start_ifd(&chain, &ifd, 1, IFD_CLIENT, "");
+	if (ret) {
+		printf("FAILED: pcscd with remsim-ifd (%s)\n", strerror(-ret));
+		return -1;
+	}
+	/* pcscd's name: FRIENDLYNAME, reader and slot number */
+	snprintf(reader, sizeof(reader), "remsim %u:0 00 00", IFD_CLIENT);
+	ret = -1;
+	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) == SCARD_S_SUCCESS) {
+		if (!wait_card(ctx, reader, 20000))
+			printf("          no card in \"%s\" within 20 s\n", reader);
+		else
+			ret = check_ifd_card(ctx, reader, card);
+		SCardReleaseContext(ctx);
+	}
+	if (daemon_stop(&ifd.pcscd, SIGTERM, 10000)) {
+		printf("          remsim-ifd's pcscd did not exit cleanly\n");
+		ret = -1;
+	}
+	if (ret)
+		printf("          (remsim-ifd's pcscd and its log: %s)\n", ifd.dir);
+	else
+		pcsc_env_stop(&ifd);	/* its directory, too */
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	struct chain_opts o = { .cards = 8, .tls = true };
@@ -145,9 +297,10 @@ int main(int argc, char **argv)
 		n = atoi(argv[1]);
 	if (argc > 2)
 		o.cards = atoi(argv[2]);
-	if (!n || n > SLOTS_MAX || o.cards <= n || o.cards > 16) {
+	/* a card for each phone, one for the remap and one for remsim-ifd */
+	if (!n || n > SLOTS_MAX || o.cards < n + 2 || o.cards > 16) {
 		fprintf(stderr, "usage: chain_demo [--plaintext | --pki DIR] [SLOTS [CARDS]]: "
-			"1..%d slots, more cards than slots, at most 16\n", SLOTS_MAX);
+			"1..%d slots, two cards more than slots, at most 16\n", SLOTS_MAX);
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -217,6 +370,8 @@ int main(int argc, char **argv)
 	run_phone(p);
 	row(p);
 	failed |= p->ret;
+
+	failed |= ifd_reader(n);
 
 	ret = chain_authentications(&chain, true);
 	step("authentications that reached a card twice (softsim's command log): %d", ret);

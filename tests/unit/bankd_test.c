@@ -465,11 +465,50 @@ TEST_TIMEOUT(card_pulled_mid_apdu_keeps_the_connection, 120)
 	teardown();
 }
 
-/* pcscd dies under a client: the same, until pcscd and the card are back. */
+/*
+ * How soon after pcscd shows a card a client waiting for it has it. bankd
+ * watches pcscd's readers (SCardGetStatusChange on the PnP pseudo reader
+ * and the readers); its one-second retry alone took up to CARD_RETRY_MS.
+ */
+#define CARD_SHOWN_MS	300
+
+/* A card put in while its client waits is opened as soon as pcscd shows it. */
+TEST_TIMEOUT(card_put_in_is_opened_as_soon_as_pcscd_shows_it, 120)
+{
+	struct rspro_pdu atr;
+	uint8_t resp[300];
+	uint64_t shown;
+	struct tpeer c;
+
+	setup(2);
+	pull_card(1);
+	map(1, 9);
+	ASSERT_EQ(RSPRO_CARD_NOT_PRESENT, tpeer_client_result(&c, loop, bankd_port, 9, 0));
+	/*
+	 * Just after a retry: the next is a second away, more than the card
+	 * takes to show (a card put back at once was not always seen by vpcd).
+	 */
+	tpeer_run(loop, 1050);
+	insert_card(1);
+	ASSERT_TRUE(pcsc_env_wait_cards(&env, 15000));
+	shown = ev_now_ns();
+	ASSERT_TRUE(tpeer_wait(&c, RSPRO_SET_ATR_REQ, &atr, 5000));
+	EXPECT_LT((ev_now_ns() - shown) / 1000000, CARD_SHOWN_MS);
+	ASSERT_EQ(24, transceive(&c, 9, 1, status_cmd, sizeof(status_cmd), resp));
+	tpeer_close(&c);
+	teardown();
+}
+
+/*
+ * pcscd dies under a client: the same, until pcscd and the card are back,
+ * and then at once: bankd asks for a context every 50 ms while pcscd is
+ * away and watches its readers come back.
+ */
 TEST_TIMEOUT(pcscd_restart_recovers, 120)
 {
 	struct rspro_pdu pdu, atr;
 	uint8_t resp[300];
+	uint64_t shown;
 	struct tpeer c;
 
 	setup(2);
@@ -487,8 +526,11 @@ TEST_TIMEOUT(pcscd_restart_recovers, 120)
 	/* and comes back: the client is served on its connection */
 	ASSERT_EQ(0, pcsc_env_start_pcscd(&env));
 	ASSERT_TRUE(pcsc_env_wait_cards(&env, 15000));
+	shown = ev_now_ns();
 	ASSERT_TRUE(tpeer_wait(&c, RSPRO_SET_ATR_REQ, &atr, 15000));
+	EXPECT_LT((ev_now_ns() - shown) / 1000000, CARD_SHOWN_MS);
 	ASSERT_EQ(24, transceive(&c, 9, 1, status_cmd, sizeof(status_cmd), resp));
+	EXPECT_EQ(1, log_count(bankd.log, "pcscd is back"));
 	tpeer_close(&c);
 	teardown();
 }

@@ -229,6 +229,37 @@ TEST(settings_per_usb_interface_and_osmo_options)
 	EXPECT_EQ(1, cl.usb_opts.pres_pol);
 }
 
+/*
+ * apdu-timeout: how long a slot keeps its card over a bankd outage, for
+ * all slots and per slot; 0 turns it off; beyond remsim.ko's own 60 s it
+ * is refused.
+ */
+TEST(apdu_timeout_for_all_slots_and_per_slot)
+{
+	const char *names[] = { "remsim2" }, *other[] = { "remsim3" };
+	struct rc_cfg cfg;
+	char why[200];
+
+	memset(&cl, 0, sizeof(cl));
+	rc_cfg_default(&cl.cfg);
+	EXPECT_EQ(RC_APDU_TIMEOUT_DEFAULT_MS, cl.cfg.apdu_timeout_ms);
+	ASSERT_EQ(0, set("apdu-timeout", "8000", why, sizeof(why)));
+	ASSERT_EQ(0, set("slot.remsim2.apdu-timeout", "0", why, sizeof(why)));
+	client_slot_cfg(&cl, client_override(&cl, names, 1), (struct rspro_client_slot){ 1, 0 },
+			&cfg);
+	EXPECT_EQ(0u, cfg.apdu_timeout_ms);
+	client_slot_cfg(&cl, client_override(&cl, other, 1), (struct rspro_client_slot){ 1, 0 },
+			&cfg);
+	EXPECT_EQ(8000u, cfg.apdu_timeout_ms);
+	EXPECT_EQ(-EINVAL, set("apdu-timeout", "60001", why, sizeof(why)));
+	EXPECT_TRUE(strstr(why, "apdu-timeout \"60001\" is not a time in ms from 0 to 60000") !=
+		    NULL);
+	EXPECT_EQ(-EINVAL, set("slot.remsim2.apdu-timeout", "5s", why, sizeof(why)));
+	EXPECT_EQ(-EINVAL, set("apdu-timeout", "-1", why, sizeof(why)));
+	/* the values refused changed nothing */
+	EXPECT_EQ(8000u, cl.cfg.apdu_timeout_ms);
+}
+
 /* conf_load() of @text with the client's setter: @ret, and @want in the error. */
 static void expect_file(const char *text, int ret, const char *want)
 {

@@ -25,6 +25,7 @@
 #include "http.h"
 #include "ktap.h"
 #include "pcsc_env.h"
+#include "shellproc.h"
 #include "rspro_peer.h"
 
 static struct pcsc_env env;
@@ -32,14 +33,6 @@ static struct daemon server, bankd;
 static int rspro_port, rest_port;
 static char dir[] = "/tmp/remsim-client-test-XXXXXX";
 static char body[8192];
-
-/* The shell under test, with its stdin and stdout as pipes. */
-struct shell {
-	pid_t pid;
-	int in, out;
-	char buf[16384];
-	size_t len;
-};
 
 static void start_server(void)
 {
@@ -76,87 +69,15 @@ static void start_bankd(void)
 	ASSERT_TRUE(wait_port(port, 5000));
 }
 
-static void shell_start(struct shell *sh, const char *script)
+static void shell_start(struct shellproc *sh, const char *script)
 {
-	int in[2], out[2];
 	char port[8], log[128];
+	char *args[] = { "-i", "127.0.0.1", "-p", port, "-c", "23", "-n", "0",
+			 "--log-level", "debug", script ? "-e" : NULL, (char *)script, NULL };
 
 	snprintf(port, sizeof(port), "%d", rspro_port);
 	snprintf(log, sizeof(log), "%s/shell.log", dir);
-	ASSERT_EQ(0, pipe2(in, O_CLOEXEC));
-	ASSERT_EQ(0, pipe2(out, O_CLOEXEC));
-	memset(sh, 0, sizeof(*sh));
-	sh->pid = fork();
-	ASSERT_GE(sh->pid, 0);
-	if (!sh->pid) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		dup2(fd, 2);
-		execl(daemon_bin("remsim-client-shell"), "remsim-client-shell", "-i",
-		      "127.0.0.1", "-p", port, "-c", "23", "-n", "0", "--log-level", "debug",
-		      script ? "-e" : NULL, script, (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	sh->in = in[1];
-	sh->out = out[0];
-}
-
-/* The next output line starting with @prefix (others skipped), or NULL. */
-static const char *shell_line(struct shell *sh, const char *prefix, int ms)
-{
-	static char line[4096];
-
-	for (;;) {
-		char *nl = memchr(sh->buf, '\n', sh->len);
-		struct pollfd pfd = { .fd = sh->out, .events = POLLIN };
-		ssize_t n;
-
-		if (nl) {
-			size_t l = nl - sh->buf;
-
-			memcpy(line, sh->buf, l);
-			line[l] = 0;
-			sh->len -= l + 1;
-			memmove(sh->buf, nl + 1, sh->len);
-			if (!strncmp(line, prefix, strlen(prefix)))
-				return line + strlen(prefix);
-			continue;
-		}
-		if (poll(&pfd, 1, ms) != 1)
-			return NULL;
-		n = read(sh->out, sh->buf + sh->len, sizeof(sh->buf) - sh->len - 1);
-		if (n <= 0)
-			return NULL;
-		sh->len += n;
-	}
-}
-
-static void shell_send(struct shell *sh, const char *line)
-{
-	ASSERT_EQ((ssize_t)strlen(line), write(sh->in, line, strlen(line)));
-	ASSERT_EQ(1, write(sh->in, "\n", 1));
-}
-
-static int shell_stop(struct shell *sh)
-{
-	int status = -1, t;
-
-	close(sh->in);
-	for (t = 0; t < 100; t++) {
-		if (waitpid(sh->pid, &status, WNOHANG) == sh->pid)
-			break;
-		usleep(50000);
-	}
-	if (t == 100) {
-		kill(sh->pid, SIGKILL);
-		waitpid(sh->pid, &status, 0);
-	}
-	close(sh->out);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	ASSERT_EQ(0, shellproc_start(sh, args, log));
 }
 
 /* The hex of the response a fresh local card gives to @cmd, osmo_hexdump-style. */
@@ -212,7 +133,7 @@ static void teardown(void)
 TEST_TIMEOUT(shell_session_event_script_and_exactly_once, 120)
 {
 	char script[160], events[160], want[1024], cmd[300], reply[200];
-	struct shell sh;
+	struct shellproc sh;
 	const char *line;
 	size_t atr_len, i;
 	const uint8_t *atr = card_atr(&atr_len);
@@ -231,17 +152,17 @@ TEST_TIMEOUT(shell_session_event_script_and_exactly_once, 120)
 
 	shell_start(&sh, script);
 	/* the local ATR first, then the card's */
-	line = shell_line(&sh, "SET_ATR: ", 15000);
+	line = shellproc_line(&sh, "SET_ATR: ", 15000);
 	ASSERT_TRUE(line != NULL);
 	EXPECT_EQ(0, strcmp(line, "3b 00 "));
-	line = shell_line(&sh, "SET_ATR: ", 15000);
+	line = shellproc_line(&sh, "SET_ATR: ", 15000);
 	ASSERT_TRUE(line != NULL);
 	for (i = 0; i < atr_len; i++)
 		sprintf(want + 3 * i, "%02x ", atr[i]);
 	EXPECT_EQ(0, strcmp(line, want));
 	/* a command answered as a local card answers it */
-	shell_send(&sh, "a0a40000023f00");
-	line = shell_line(&sh, "R-APDU: ", 10000);
+	ASSERT_EQ(0, shellproc_send(&sh, "a0a40000023f00"));
+	line = shellproc_line(&sh, "R-APDU: ", 10000);
 	ASSERT_TRUE(line != NULL);
 	local_answer("a0a40000023f00", want);
 	EXPECT_EQ(0, strcmp(line, want));
@@ -255,15 +176,15 @@ TEST_TIMEOUT(shell_session_event_script_and_exactly_once, 120)
 
 	/* the server goes away: the card stays */
 	ASSERT_EQ(128 + SIGKILL, daemon_stop(&server, SIGKILL, 1000));
-	shell_send(&sh, "a0f2000016");
-	line = shell_line(&sh, "R-APDU: ", 10000);
+	ASSERT_EQ(0, shellproc_send(&sh, "a0f2000016"));
+	line = shellproc_line(&sh, "R-APDU: ", 10000);
 	ASSERT_TRUE(line != NULL);
 	EXPECT_EQ(0, strncmp(line + strlen(line) - 6, "90 00 ", 6));
 	start_server();
 
 	/* the card vanishes during a command: lost, never sent twice */
 	ASSERT_EQ(0, softsim_ctl(&env, "pull-on-apdu 0", reply, sizeof(reply)));
-	shell_send(&sh, "a0b0000009");
+	ASSERT_EQ(0, shellproc_send(&sh, "a0b0000009"));
 	usleep(1500000);
 	{
 		char log[128];
@@ -274,7 +195,7 @@ TEST_TIMEOUT(shell_session_event_script_and_exactly_once, 120)
 	EXPECT_EQ(1, pcsc_env_count_commands(&env, 0, "a0b0000009"));
 	/* back in: served again, and the lost command still went once */
 	ASSERT_EQ(0, softsim_ctl(&env, "insert 0", reply, sizeof(reply)));
-	EXPECT_EQ(0, shell_stop(&sh));
+	EXPECT_EQ(0, shellproc_stop(&sh));
 	EXPECT_EQ(1, pcsc_env_count_commands(&env, 0, "a0b0000009"));
 	teardown();
 }
@@ -286,7 +207,7 @@ TEST_TIMEOUT(shell_session_event_script_and_exactly_once, 120)
  */
 TEST_TIMEOUT(sigusr1_and_sighup_leave_the_shell_running, 30)
 {
-	struct shell sh;
+	struct shellproc sh;
 	char log[128];
 	int t;
 
@@ -306,7 +227,7 @@ TEST_TIMEOUT(sigusr1_and_sighup_leave_the_shell_running, 30)
 	for (t = 0; t < 250 && !log_contains(log, "SIGHUP: no config file"); t++)
 		usleep(20000);
 	EXPECT_TRUE(log_contains(log, "SIGHUP: no config file"));
-	EXPECT_EQ(0, shell_stop(&sh));
+	EXPECT_EQ(0, shellproc_stop(&sh));
 }
 
 /* Runs @loop until @lfd has a connection to accept: its fd, or -1 after @ms. */
@@ -349,7 +270,7 @@ TEST_TIMEOUT(same_bankd_again_connects_at_once_keeps_a_live_session, 30)
 	struct rspro_pdu pdu;
 	struct tpeer srv, bk;
 	int lsrv, lbank, fd, n = 0;
-	struct shell sh;
+	struct shellproc sh;
 	uint64_t t0;
 
 	if (dir[strlen(dir) - 1] == 'X')
@@ -404,7 +325,7 @@ TEST_TIMEOUT(same_bankd_again_connects_at_once_keeps_a_live_session, 30)
 	tpeer_close(&srv);
 	close(lbank);
 	close(lsrv);
-	EXPECT_EQ(0, shell_stop(&sh));
+	EXPECT_EQ(0, shellproc_stop(&sh));
 	ev_loop_free(loop);
 }
 
@@ -420,7 +341,7 @@ TEST_TIMEOUT(same_bankd_again_restarts_a_pending_connect, 30)
 	struct rspro_pdu pdu;
 	int lsrv, lbank, fd, n, i, flood[8];
 	struct tpeer srv;
-	struct shell sh;
+	struct shellproc sh;
 	uint64_t t0;
 
 	if (dir[strlen(dir) - 1] == 'X')
@@ -460,7 +381,7 @@ TEST_TIMEOUT(same_bankd_again_restarts_a_pending_connect, 30)
 	tpeer_close(&srv);
 	close(lbank);
 	close(lsrv);
-	EXPECT_EQ(0, shell_stop(&sh));
+	EXPECT_EQ(0, shellproc_stop(&sh));
 	ev_loop_free(loop);
 }
 

@@ -120,6 +120,11 @@ static void hostile_bank(struct tpeer *t, struct ev_loop *loop, int port)
 	snprintf(pdu.connect_bank_req.card_info.reader, RSPRO_READER_MAX + 1, "%s",
 		 HOSTILE_READER);
 	snprintf(pdu.connect_bank_req.card_info.iccid, RSPRO_ICCID_MAX + 1, "8949000000000000002");
+	pdu.connect_bank_req.card_info.has_apdus = true;
+	pdu.connect_bank_req.card_info.apdus = 42;
+	pdu.connect_bank_req.card_info.has_card_time = true;
+	pdu.connect_bank_req.card_info.card_time_p50_us = 1500;
+	pdu.connect_bank_req.card_info.card_time_p99_us = 9000;
 	ASSERT_EQ(0, tpeer_send(t, &pdu));
 	ASSERT_TRUE(tpeer_wait(t, RSPRO_CONNECT_BANK_RES, &pdu, 5000));
 	ASSERT_EQ(RSPRO_OK, pdu.connect_res.result);
@@ -195,6 +200,11 @@ TEST_TIMEOUT(an_operator_sees_the_cards_and_remaps_a_modem_slot, 180)
 	EXPECT_STREQ("0", page_text(&b, "String(document.querySelectorAll('main img, main b, main i')"
 				    ".length)", buf, sizeof(buf)));
 	EXPECT_STREQ("remsim", page_text(&b, "document.title", buf, sizeof(buf)));
+	/* what that bankd reported of its card: APDUs and card time */
+	EXPECT_STREQ("42", page_text(&b, "document.querySelector("
+			"'#cards tr[data-bank=\"2:0\"] td:nth-child(7)').textContent", buf, sizeof(buf)));
+	EXPECT_STREQ("1.50 / 9.00 ms", page_text(&b, "document.querySelector("
+			"'#cards tr[data-bank=\"2:0\"] td:nth-child(9)').textContent", buf, sizeof(buf)));
 	shot(&b, "overview");
 
 	/* map C10:0 to bank slot 1:1 from the page */
@@ -230,6 +240,20 @@ TEST_TIMEOUT(an_operator_sees_the_cards_and_remaps_a_modem_slot, 180)
 	tpeer_close(&bad);
 	EXPECT_EQ(0, chain_stop(&c));
 	ev_loop_free(loop);
+}
+
+/*
+ * GET /cards lists no slot of a bank without inventory (the fake bankd
+ * reports none): the modem slot's list is given bank slot @bank by hand.
+ */
+static void offer_bank_slot(struct browser *b, const char *bank)
+{
+	char js[300];
+
+	snprintf(js, sizeof(js), "(() => { const s = document.querySelector('#clients select');"
+		 " const o = document.createElement('option'); o.value = '%s';"
+		 " s.appendChild(o); return true; })()", bank);
+	json_decref(browser_eval(b, js, 5000));
 }
 
 /* A server with --rest-auth on and tokens "ro" (read) and "ops" (admin). */
@@ -374,10 +398,7 @@ TEST_TIMEOUT(the_page_asks_for_a_token_and_a_read_token_cannot_map, 120)
 			      " document.querySelectorAll('#clients tr[data-slot]').length === 1 &&"
 			      " document.querySelectorAll('#banks tbody tr:not(.empty)').length === 1",
 			      10000));
-	/* GET /cards lists no slot of a bank without inventory: map by id instead */
-	json_decref(browser_eval(&b, "(() => { const s = document.querySelector('#clients select');"
-				 " const o = document.createElement('option'); o.value = '1:0';"
-				 " s.appendChild(o); return true; })()", 5000));
+	offer_bank_slot(&b, "1:0");
 	choose_and_map(&b, "10:0", "1:0");
 	ASSERT_TRUE(wait_page(&b, loop, "document.getElementById('message').textContent"
 			      ".includes('failed: 403')", 10000));
@@ -391,9 +412,7 @@ TEST_TIMEOUT(the_page_asks_for_a_token_and_a_read_token_cannot_map, 120)
 	ASSERT_EQ(0, browser_open(&b, url, 20000));
 	ASSERT_TRUE(wait_page(&b, loop, "document.querySelectorAll('#clients tr[data-slot]')"
 			      ".length === 1", 10000));
-	json_decref(browser_eval(&b, "(() => { const s = document.querySelector('#clients select');"
-				 " const o = document.createElement('option'); o.value = '1:0';"
-				 " s.appendChild(o); return true; })()", 5000));
+	offer_bank_slot(&b, "1:0");
 	choose_and_map(&b, "10:0", "1:0");
 	ASSERT_TRUE(wait_page(&b, loop, "document.getElementById('message').textContent"
 			      " === 'C10:0 mapped to B1:0'", 10000));

@@ -22,10 +22,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "card.h"
 #include "chain.h"
 #include "daemon.h"
 #include "ktap.h"
 #include "pcsc_env.h"
+#include "session.h"
 #include "../../userspace/ifd/ifd.h"
 
 /* --- the APDU mapping against a scripted card --- */
@@ -308,25 +310,17 @@ static long since_ms(const struct timespec *t0)
 }
 
 /* pcscd with remsim-ifd readers for clients 23:0, 24:0 ..., for the chain's server */
-static void start_ifd_pcscd_with(struct pcsc_env *e, const struct chain *c,
-				 unsigned int readers, const char *more)
+static void start_ifd_pcscd_with(struct pcsc_env *e, struct chain *c, unsigned int readers,
+				 const char *more)
 {
-	char lib[PATH_MAX], conf[4096];
-	size_t len = 0;
-	unsigned int i;
+	char words[200];
 
-	ASSERT_EQ(0, pcsc_env_ifd_lib(lib, sizeof(lib)));
-	for (i = 0; i < readers; i++)
-		len += snprintf(conf + len, sizeof(conf) - len,
-				"FRIENDLYNAME \"remsim %u:0\"\nDEVICENAME \"server=127.0.0.1:%d "
-				"client=%u slot=0 timeout=2000 %s\"\nLIBPATH %s\n\n", 23 + i,
-				c->rspro_port, 23 + i, more, lib);
-	ASSERT_LT(len, sizeof(conf));
+	snprintf(words, sizeof(words), "timeout=2000 %s", more);
 	/* this process asks only this pcscd (the chain's are asked from children) */
-	ASSERT_EQ(0, pcsc_env_start_readers(e, conf));
+	ASSERT_EQ(0, chain_start_ifd(c, e, readers, 23, words));
 }
 
-static void start_ifd_pcscd(struct pcsc_env *e, const struct chain *c, unsigned int readers)
+static void start_ifd_pcscd(struct pcsc_env *e, struct chain *c, unsigned int readers)
 {
 	start_ifd_pcscd_with(e, c, readers, "");
 }
@@ -379,6 +373,56 @@ static void read_iccid(SCARDHANDLE h)
 	EXPECT_EQ(0, strcmp(hex, "988802000000000000f09000"));
 }
 
+/* An APDU as bytes: 0 and data then SW in @rx, or the PC/SC error. */
+static LONG apdu_bytes(SCARDHANDLE h, const uint8_t *cmd, DWORD len, uint8_t *rx, DWORD *rxlen)
+{
+	return SCardTransmit(h, SCARD_PCI_T0, cmd, len, NULL, rx, rxlen);
+}
+
+/*
+ * USIM AUTHENTICATE through PC/SC on card 0, the network's side from
+ * session.h: RES, CK and IK are what MILENAGE gives the network. The same
+ * command again is a replay of its AUTN, which the card refuses with a
+ * synchronisation failure: the first reached it, and the softsim's log
+ * has that RAND twice, not more, so each reached it exactly once.
+ */
+static void authenticate(SCARDHANDLE h, struct pcsc_env *bank)
+{
+	uint8_t rx[300], res[8], ck[16], ik[16];
+	struct card_profile prof;
+	struct session_auth a;
+	char hex[700], rand_hex[33];
+	DWORD rxlen;
+	int ret = -EAGAIN, i;
+
+	/* ADF.USIM by its AID's first 7 bytes (case 4) */
+	ASSERT_EQ(SCARD_S_SUCCESS, apdu(h, "00a4040407a000000087100200", hex));
+	EXPECT_EQ(0, strcmp(hex + strlen(hex) - 4, "9000"));
+	card_profile_default(&prof, 0);
+	session_auth_init(&a, prof.ki, prof.opc, (uint64_t)(time(NULL) & 0xffff) << 5);
+	/* a card whose SQN is ahead gets one resynchronisation, as from a network */
+	for (i = 0; i < 2 && ret == -EAGAIN; i++) {
+		rxlen = sizeof(rx);
+		ASSERT_EQ(SCARD_S_SUCCESS, apdu_bytes(h, a.cmd, sizeof(a.cmd), rx, &rxlen));
+		ASSERT_GE(rxlen, 2);
+		/* the 61xx of case 4 was followed by the reader: data and 9000 */
+		ASSERT_EQ(0x90, rx[rxlen - 2]);
+		ret = session_auth_check(&a, rx, rxlen - 2, res, ck, ik);
+	}
+	ASSERT_EQ(0, ret);
+	for (i = 0; i < 16; i++)
+		sprintf(rand_hex + 2 * i, "%02x", a.rand[i]);
+
+	rxlen = sizeof(rx);
+	ASSERT_EQ(SCARD_S_SUCCESS, apdu_bytes(h, a.cmd, sizeof(a.cmd), rx, &rxlen));
+	ASSERT_GE(rxlen, 2);
+	EXPECT_EQ(0x90, rx[rxlen - 2]);
+	EXPECT_EQ(0xdc, rx[0]);
+	/* the AUTS is the card's own (its MAC-S checked) */
+	EXPECT_EQ(-EAGAIN, session_auth_check(&a, rx, rxlen - 2, res, ck, ik));
+	EXPECT_EQ(2, pcsc_env_count_commands(bank, 0, rand_hex));
+}
+
 static SCARDHANDLE connect_reader(SCARDCONTEXT ctx, const char *reader)
 {
 	SCARDHANDLE h = 0;
@@ -421,6 +465,7 @@ TEST_TIMEOUT(card_of_the_bank_through_pcscd, 150)
 	EXPECT_EQ(0x3b, atr[0]);
 	EXPECT_GT(atrlen, 2);
 	read_iccid(h);
+	authenticate(h, &c.bank[0].env);
 	/* a warm reset goes to the bank's card, the card answers on */
 	EXPECT_EQ(SCARD_S_SUCCESS, SCardReconnect(h, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0,
 						  SCARD_RESET_CARD, &proto));
@@ -455,27 +500,21 @@ TEST_TIMEOUT(card_of_the_bank_through_pcscd, 150)
 	shell("rm -rf %s", ifd.dir);
 }
 
-/* TLS on both links, as an install runs, the credentials from a conf file. */
+/*
+ * TLS on both links, as an install runs, the credentials from a conf file
+ * (chain_start_ifd() writes it for a chain with TLS).
+ */
 TEST_TIMEOUT(card_over_tls, 120)
 {
 	static struct chain c;
 	static struct pcsc_env ifd;
 	struct chain_opts o = { .cards = 1, .no_client = true, .tls = true };
-	char conf[160], more[200];
 	SCARDCONTEXT ctx;
 	SCARDHANDLE h;
-	FILE *f;
 
 	ASSERT_EQ(0, chain_start_opts(&c, &o));
 	ASSERT_EQ(201, chain_map(&c, 0, 23, 0));
-	snprintf(conf, sizeof(conf), "%s/ifd.conf", c.dir);
-	f = fopen(conf, "w");
-	ASSERT_TRUE(f != NULL);
-	fprintf(f, "tls = on\ntls-ca = %1$s/ca.pem\ntls-crl = %1$s/crl.pem\n"
-		"tls-cert = %1$s/client-0-1023.pem\ntls-key = %1$s/client-0-1023.key\n", c.pki);
-	fclose(f);
-	snprintf(more, sizeof(more), "conf=%s", conf);
-	start_ifd_pcscd_with(&ifd, &c, 1, more);
+	start_ifd_pcscd(&ifd, &c, 1);
 	ASSERT_EQ(SCARD_S_SUCCESS, SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx));
 	ASSERT_TRUE(wait_card(ctx, true, 20000));
 	h = connect_card(ctx);

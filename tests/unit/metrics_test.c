@@ -30,6 +30,7 @@
 #include "http.h"
 #include "ktap.h"
 #include "pcsc_env.h"
+#include "shellproc.h"
 #include "remsim/metrics.h"
 
 static struct pcsc_env env;
@@ -40,12 +41,7 @@ static char page[1 << 20];
 static char body[8192];
 
 /* The shell under test, its stdin and stdout as pipes. */
-static struct {
-	pid_t pid;
-	int in, out;
-	char buf[16384];
-	size_t len;
-} sh;
+static struct shellproc sh;
 
 /* --- a strict reader of the text format --- */
 
@@ -261,91 +257,22 @@ static void start_bankd(void)
 
 static void start_shell(void)
 {
-	int in[2], out[2];
 	char port[8], log[128], mp[24];
+	char *args[] = { "-i", "127.0.0.1", "-p", port, "-c", "23", "-n", "0", "--metrics", mp,
+			 NULL };
 
 	shell_mport = free_port();
 	snprintf(port, sizeof(port), "%d", rspro_port);
 	snprintf(mp, sizeof(mp), ":%d", shell_mport);
 	snprintf(log, sizeof(log), "%s/shell.log", dir);
-	ASSERT_EQ(0, pipe2(in, O_CLOEXEC));
-	ASSERT_EQ(0, pipe2(out, O_CLOEXEC));
-	memset(&sh, 0, sizeof(sh));
-	sh.pid = fork();
-	ASSERT_GE(sh.pid, 0);
-	if (!sh.pid) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		dup2(fd, 2);
-		execl(daemon_bin("remsim-client-shell"), "remsim-client-shell", "-i",
-		      "127.0.0.1", "-p", port, "-c", "23", "-n", "0", "--metrics", mp,
-		      (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	sh.in = in[1];
-	sh.out = out[0];
+	ASSERT_EQ(0, shellproc_start(&sh, args, log));
 	ASSERT_TRUE(wait_port(shell_mport, 5000));
-}
-
-/* The next output line of the shell starting with @prefix, or NULL. */
-static const char *shell_line(const char *prefix, int ms)
-{
-	static char line[4096];
-
-	for (;;) {
-		char *nl = memchr(sh.buf, '\n', sh.len);
-		struct pollfd pfd = { .fd = sh.out, .events = POLLIN };
-		ssize_t n;
-
-		if (nl) {
-			size_t l = nl - sh.buf;
-
-			memcpy(line, sh.buf, l);
-			line[l] = 0;
-			sh.len -= l + 1;
-			memmove(sh.buf, nl + 1, sh.len);
-			if (!strncmp(line, prefix, strlen(prefix)))
-				return line + strlen(prefix);
-			continue;
-		}
-		if (poll(&pfd, 1, ms) != 1)
-			return NULL;
-		n = read(sh.out, sh.buf + sh.len, sizeof(sh.buf) - sh.len - 1);
-		if (n <= 0)
-			return NULL;
-		sh.len += n;
-	}
 }
 
 /* One command through the whole chain; true when its answer came. */
 static bool apdu(const char *hex)
 {
-	if (write(sh.in, hex, strlen(hex)) != (ssize_t)strlen(hex) || write(sh.in, "\n", 1) != 1)
-		return false;
-	return shell_line("R-APDU:", 10000) != NULL;
-}
-
-static int shell_stop(void)
-{
-	int status = -1, t;
-
-	close(sh.in);
-	for (t = 0; t < 100; t++) {
-		if (waitpid(sh.pid, &status, WNOHANG) == sh.pid)
-			break;
-		usleep(50000);
-	}
-	if (t == 100) {
-		kill(sh.pid, SIGKILL);
-		waitpid(sh.pid, &status, 0);
-	}
-	close(sh.out);
-	sh.pid = 0;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return !shellproc_send(&sh, hex) && shellproc_line(&sh, "R-APDU:", 10000);
 }
 
 static void setup(void)
@@ -370,12 +297,12 @@ static void setup(void)
 	}
 	ASSERT_TRUE(strstr(body, "ACTIVE") != NULL);
 	start_shell();
-	ASSERT_TRUE(shell_line("SET_ATR:", 10000) != NULL);
+	ASSERT_TRUE(shellproc_line(&sh, "SET_ATR:", 10000) != NULL);
 }
 
 static void teardown(void)
 {
-	EXPECT_EQ(0, shell_stop());
+	EXPECT_EQ(0, shellproc_stop(&sh));
 	EXPECT_EQ(0, daemon_stop(&bankd, SIGTERM, 10000));
 	EXPECT_EQ(0, daemon_stop(&server, SIGTERM, 10000));
 	pcsc_env_stop(&env);

@@ -267,6 +267,33 @@ static void done_cb(struct ev_io *io, uint32_t revents)
 				clients_job_done(bd, &bd->workers[i], j);
 }
 
+/* The reader watch saw a change: the clients waiting for a card try now. */
+static void watch_cb(struct ev_io *io, uint32_t revents)
+{
+	struct bankd *bd = io->data;
+	uint64_t n;
+
+	if (read(bd->watch_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		LOGP(DMAIN, LOG_ERROR, NULL, "eventfd: %s", strerror(errno));
+	clients_cards_changed(bd);
+}
+
+static int watch_start(struct bankd *bd, char *err, size_t errlen)
+{
+	int ret;
+
+	bd->watch_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (bd->watch_fd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		return -errno;
+	}
+	ev_io_start(bd->loop, &bd->watch_io, bd->watch_fd, EPOLLIN, watch_cb, bd);
+	ret = pcsc_watch_start(&bd->watch, bd->watch_fd);
+	if (ret)
+		snprintf(err, errlen, "reader watch thread: %s", strerror(-ret));
+	return ret;
+}
+
 struct check_ctx {
 	const struct bankd *bd;
 	const char *prefix;
@@ -307,6 +334,7 @@ int bankd_start(struct bankd *bd, char *err, size_t errlen)
 	int ret;
 
 	bd->gsmtap_fd = -1;
+	bd->watch_fd = -1;
 	/*
 	 * A map with no row for our bank (empty, or another bank's) is refused
 	 * like a bad one: that bankd would run serving nothing, every client
@@ -346,6 +374,9 @@ int bankd_start(struct bankd *bd, char *err, size_t errlen)
 			return ret;
 		}
 	}
+	ret = watch_start(bd, err, errlen);
+	if (ret)
+		return ret;
 	bd->limit.who = "clients";
 	bd->listen_fd = net_listen(bd->cfg.bind_ip, bd->cfg.bind_port, 64);
 	if (bd->listen_fd < 0) {
@@ -420,6 +451,12 @@ void bankd_stop(struct bankd *bd)
 	if (bd->workers)
 		for (i = 0; i < bd->cfg.num_slots; i++)
 			worker_stop(&bd->workers[i]);
+	pcsc_watch_stop(&bd->watch);
+	if (bd->watch_fd >= 0) {
+		ev_io_stop(&bd->watch_io);
+		close(bd->watch_fd);
+		bd->watch_fd = -1;
+	}
 	if (bd->done_fd > 0) {
 		ev_io_stop(&bd->done_io);
 		close(bd->done_fd);

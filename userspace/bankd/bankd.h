@@ -8,6 +8,7 @@
 #define REMSIM_BANKD_H
 
 #include <pthread.h>
+#include <PCSC/winscard.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -67,6 +68,16 @@ struct bankd_cfg {
  * again this often and sends setAtrReq on that connection once it opens.
  */
 #define CARD_RETRY_MS		1000
+
+/*
+ * The reader watch (pcscwatch.c): each SCardGetStatusChange waits at most
+ * WATCH_WAIT_MS (bankd stops within that); while pcscd is away, a context
+ * is asked for every WATCH_RETRY_MS, so that its return is seen at once.
+ * Readers beyond WATCH_READERS_MAX are found by the clients' retries.
+ */
+#define WATCH_WAIT_MS		500
+#define WATCH_RETRY_MS		50
+#define WATCH_READERS_MAX	128
 
 /*
  * How often an idle slot's reader is looked at for the card inventory
@@ -174,6 +185,23 @@ struct worker {
 	unsigned int inv_busy_rounds;	/* busy rounds since the last report */
 };
 
+/*
+ * The thread watching pcscd's readers: it writes @fd when pcscd came back,
+ * a reader came or went, or a card did; the rest is the thread's own.
+ */
+struct pcsc_watch {
+	pthread_t thread;
+	bool started;
+	int fd;
+	atomic_bool quit;
+	/* the pseudo reader first, then the readers listed */
+	SCARD_READERSTATE rs[WATCH_READERS_MAX + 1];
+	char names[WATCH_READERS_MAX + 1][RSPRO_READER_MAX + 1];
+	unsigned int nrs;
+	bool stale;			/* the list must be read again */
+	bool down_logged, error_logged, too_many_logged;
+};
+
 struct client {
 	struct client *next;
 	struct bankd *bd;
@@ -228,6 +256,9 @@ struct bankd {
 	bool port_warned;		/* "clients cannot reach us" said */
 	uint64_t server_connects;	/* the server link came up */
 	struct ev_timer inv_timer;	/* the next inventory round */
+	int watch_fd;			/* eventfd: the readers changed */
+	struct ev_io watch_io;
+	struct pcsc_watch watch;
 };
 
 void bankd_cfg_default(struct bankd_cfg *cfg);
@@ -252,6 +283,10 @@ void worker_submit(struct worker *w, struct job *j);
 struct job *worker_take_done(struct worker *w);
 struct job *job_new(enum job_type type, uint64_t owner);
 
+/* pcscwatch.c: the thread writes @fd on every change it sees */
+int pcsc_watch_start(struct pcsc_watch *pw, int fd);
+void pcsc_watch_stop(struct pcsc_watch *pw);
+
 /* inventory.c */
 void worker_inventory(struct worker *w, struct job *j);
 void inventory_start(struct bankd *bd);
@@ -269,6 +304,8 @@ void clients_job_done(struct bankd *bd, struct worker *w, struct job *j);
 void clients_unmap(struct bankd *bd, uint16_t bank_slot, const char *why);
 /* @bank_slot was mapped anew: a client waiting for it gets its card. */
 void clients_mapped(struct bankd *bd, uint16_t bank_slot);
+/* pcscd's readers changed: every client waiting for its card tries now. */
+void clients_cards_changed(struct bankd *bd);
 void clients_close_all(struct bankd *bd);
 
 /* metrics.c: the series of GET /metrics */

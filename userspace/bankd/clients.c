@@ -682,6 +682,21 @@ void clients_mapped(struct bankd *bd, uint16_t bank_slot)
 		take(c, bank_slot);
 }
 
+void clients_cards_changed(struct bankd *bd)
+{
+	struct client *c;
+
+	/*
+	 * Only a pending retry: no open is out then (the timer starts when
+	 * one failed), so no card is opened twice.
+	 */
+	for (c = bd->clients; c; c = c->next)
+		if (!c->card_ready && c->bank_slot >= 0 && ev_timer_pending(&c->retry)) {
+			ev_timer_stop(&c->retry);
+			open_card(c);
+		}
+}
+
 void clients_close_all(struct bankd *bd)
 {
 	bd->stopping = true;

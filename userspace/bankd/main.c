@@ -455,11 +455,9 @@ static int setup(struct daemon *d, int argc, char **argv)
 static int start(struct daemon *d)
 {
 	struct bankd *bd = d->data;
-	char host[RSPRO_NAME_MAX + 1] = "remsim-bankd", err[512];
+	char err[512];
 
-	gethostname(host, sizeof(host) - 1);
-	rspro_identity_init(&bd->identity, RSPRO_COMP_BANKD, host, "remsim-bankd",
-			    REMSIM_VERSION);
+	rspro_identity_local(&bd->identity, RSPRO_COMP_BANKD, "remsim-bankd", REMSIM_VERSION);
 	bd->loop = d->loop;
 	if (!bankd_start(bd, err, sizeof(err)))
 		return 0;

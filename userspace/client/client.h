@@ -26,6 +26,8 @@ struct slot_override {
 	uint8_t atr[RSPRO_ATR_MAX];
 	size_t atr_len;
 	char event_script[256];
+	bool has_apdu_timeout;
+	unsigned int apdu_timeout_ms;
 };
 
 enum client_backend {

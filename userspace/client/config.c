@@ -32,6 +32,23 @@ void client_slot_cfg(const struct client *cl, const struct slot_override *o,
 	}
 	if (o && o->event_script[0])
 		snprintf(cfg->event_script, sizeof(cfg->event_script), "%s", o->event_script);
+	if (o && o->has_apdu_timeout)
+		cfg->apdu_timeout_ms = o->apdu_timeout_ms;
+}
+
+/* apdu-timeout: ms, 0 (no holding) up to RC_APDU_TIMEOUT_MAX_MS. */
+static int apdu_timeout_parse(const char *key, const char *value, unsigned int *ms,
+			      char *why, size_t whylen)
+{
+	unsigned long v;
+
+	if (conf_uint(value, 0, RC_APDU_TIMEOUT_MAX_MS, &v)) {
+		snprintf(why, whylen, "%s \"%s\" is not a time in ms from 0 to %u", key, value,
+			 RC_APDU_TIMEOUT_MAX_MS);
+		return -EINVAL;
+	}
+	*ms = v;
+	return 0;
 }
 
 void client_log_stats(const struct rc_slot *rc, const char *where)
@@ -102,6 +119,12 @@ static int slot_set(struct client *cl, const char *key, const char *value, char 
 	}
 	if (!strcmp(dot + 1, "event-script")) {
 		snprintf(o->event_script, sizeof(o->event_script), "%s", value);
+		return 0;
+	}
+	if (!strcmp(dot + 1, "apdu-timeout")) {
+		if (apdu_timeout_parse(key, value, &o->apdu_timeout_ms, why, whylen))
+			return -EINVAL;
+		o->has_apdu_timeout = true;
 		return 0;
 	}
 	snprintf(why, whylen, "unknown slot setting \"%s\"", dot + 1);
@@ -183,6 +206,8 @@ int client_conf_set(const char *key, const char *value, void *arg, char *why, si
 			return -EINVAL;
 		}
 		cl->cfg.server_port = v;
+	} else if (!strcmp(key, "apdu-timeout")) {
+		return apdu_timeout_parse(key, value, &cl->cfg.apdu_timeout_ms, why, whylen);
 	} else if (!strcmp(key, "event-script")) {
 		snprintf(cl->cfg.event_script, sizeof(cl->cfg.event_script), "%s", value);
 	} else if (!strcmp(key, "atr")) {

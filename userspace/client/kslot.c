@@ -171,6 +171,21 @@ static void on_apdu(struct kslot *k, const struct remsim_msg_hdr *h)
 	k->pending_seq = h->seq;
 }
 
+static void on_error(struct kslot *k, const struct remsim_msg_hdr *h)
+{
+	const struct remsim_error *e = (const void *)(h + 1);
+
+	LOGP(DMAIN, LOG_NOTICE, rc_slot_name(k->rc), "slot reports an exchange error");
+	if (h->len < sizeof(*e) || !k->pending || e->ref_seq != k->pending_seq)
+		return;
+	/*
+	 * The modem gave up on the APDU out (reset, timeout): its answer finds
+	 * nobody waiting; one held for the bankd's return is not sent at all.
+	 */
+	k->pending = false;
+	rc_slot_abort_held(k->rc);
+}
+
 static void report_lines(struct kslot *k, uint32_t state)
 {
 	struct rspro_slot_phys phys = {
@@ -226,7 +241,7 @@ static void on_readable(struct ev_io *io, uint32_t revents)
 			on_signals(k, (const void *)(h + 1));
 			break;
 		case REMSIM_MSG_ERROR:
-			LOGP(DMAIN, LOG_NOTICE, rc_slot_name(k->rc), "slot reports an exchange error");
+			on_error(k, h);
 			break;
 		default:
 			break;

@@ -42,6 +42,9 @@ static void usage(FILE *f)
 		"  -L, --disable-color        accepted for osmo-remsim\n"
 		"      --metrics ADDR:PORT    Prometheus GET /metrics there (default off;\n"
 		"                             PORT or :PORT alone: 127.0.0.1 only)\n"
+		"      --apdu-timeout MS      how long a slot keeps the card and holds the\n"
+		"                             modem's command while its bankd is away\n"
+		"                             (default %u, 0..%u; 0: 6F00 at once)\n"
 		"      --backend B            kernel, usb, or auto (default: usb if a USB\n"
 		"                             option below is given or remsim.ko is not\n"
 		"                             loaded, else kernel)\n"
@@ -57,14 +60,16 @@ static void usage(FILE *f)
 		"      --config FILE          \"key = value\" lines: the long options, and\n"
 		"                             slot.NAME.client = ID:SLOT (for a slot the\n"
 		"                             kernel has no map for), slot.NAME.atr,\n"
-		"                             slot.NAME.event-script (NAME: remsim3, 3, or\n"
+		"                             slot.NAME.event-script, slot.NAME.apdu-timeout\n"
+		"                             (NAME: remsim3, 3, or\n"
 		"                             the USB interface 1-1.2:1.0)\n"
 		"  -v, --version, -h, --help\n"
 		"\n"
 		"SIGUSR1 logs every slot's statistics; SIGHUP reads the options and\n"
 		"--config again (log level, per-slot settings for slots starting).\n"
 		"See remsim-client(8).\n",
-		rspro_tls_usage, rspro_tls_link_usage);
+		RC_APDU_TIMEOUT_DEFAULT_MS, RC_APDU_TIMEOUT_MAX_MS, rspro_tls_usage,
+		rspro_tls_link_usage);
 }
 
 static const struct option options[] = {
@@ -77,6 +82,7 @@ static const struct option options[] = {
 	{ "log-level", required_argument, NULL, 'l' },
 	{ "disable-color", no_argument, NULL, 'L' },
 	{ "backend", required_argument, NULL, 'B' },
+	{ "apdu-timeout", required_argument, NULL, 'T' },
 	{ "metrics", required_argument, NULL, 'M' },
 	{ "usb-vendor", required_argument, NULL, 'V' },
 	{ "usb-product", required_argument, NULL, 'P' },
@@ -278,12 +284,10 @@ static int start(struct daemon *d)
 {
 	struct client_daemon *cd = d->data;
 	struct client *cl = &cd->cl;
-	char host[RSPRO_NAME_MAX + 1] = "remsim-client";
 	int ret;
 
-	gethostname(host, sizeof(host) - 1);
-	rspro_identity_init(&cl->cfg.identity, RSPRO_COMP_CLIENT, host, "remsim-client",
-			    REMSIM_VERSION);
+	rspro_identity_local(&cl->cfg.identity, RSPRO_COMP_CLIENT, "remsim-client",
+			     REMSIM_VERSION);
 	cl->loop = d->loop;
 	ret = start_backend(cd);
 	if (ret) {

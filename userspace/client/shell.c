@@ -323,11 +323,8 @@ static void log_stats(struct daemon *d)
 static int start(struct daemon *d)
 {
 	struct shell *sh = d->data;
-	char host[RSPRO_NAME_MAX + 1] = "remsim-client";
 
-	gethostname(host, sizeof(host) - 1);
-	rspro_identity_init(&cfg.identity, RSPRO_COMP_CLIENT, host, "remsim-client",
-			    REMSIM_VERSION);
+	rspro_identity_local(&cfg.identity, RSPRO_COMP_CLIENT, "remsim-client", REMSIM_VERSION);
 	sh->loop = d->loop;
 	sh->slot = rc_slot_new(sh->loop, &cfg, &shell_ops, sh);
 	if (!sh->slot) {

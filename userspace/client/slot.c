@@ -28,6 +28,16 @@ struct rc_slot {
 	struct rspro_bank_slot bank;
 	struct rspro_ip_port bankd_addr;
 	bool outstanding;		/* a command waits for its answer */
+	/*
+	 * The bankd link broke while OPERATIONAL: for cfg.apdu_timeout_ms the
+	 * frontend still has the card, and the modem's command waits here.
+	 */
+	bool grace;
+	struct ev_timer grace_timer;
+	bool has_held;
+	uint8_t held[261];
+	size_t held_len;
+	uint64_t held_ns;		/* its arrival */
 	uint64_t sent_ns;		/* when it was sent */
 	struct rspro_slot_phys last_phys;
 	struct rc_stats stats;
@@ -56,6 +66,7 @@ void rc_cfg_default(struct rc_cfg *cfg)
 	cfg->usb_interface = -1;
 	cfg->ka_interval_ms = 30000;
 	cfg->ka_timeout_ms = 10000;
+	cfg->apdu_timeout_ms = RC_APDU_TIMEOUT_DEFAULT_MS;
 }
 
 int rc_cfg_tls(struct rc_cfg *cfg, const struct rspro_tls_cfg *tcfg, struct rspro_tls **tls,
@@ -107,14 +118,29 @@ static void run_script(struct rc_slot *s, const char *cause)
 	script_run(s->cfg.event_script, cause, &env, s->name);
 }
 
+static void send_held(struct rc_slot *s);
+static void drop_held(struct rc_slot *s, const char *why);
+
 static void set_state(struct rc_slot *s, enum rc_state to)
 {
 	enum rc_state from = s->state;
+	bool had_card = from == RC_OPERATIONAL || s->grace;
 
 	if (from == to)
 		return;
 	s->state = to;
 	LOGP(DMAIN, LOG_INFO, s->name, "%s -> %s", rc_state_name(from), rc_state_name(to));
+	if (s->grace) {
+		s->grace = false;
+		ev_timer_stop(&s->grace_timer);
+		if (to == RC_OPERATIONAL) {
+			/* the modem never saw the card go: no reset, the command goes */
+			LOGP(DMAIN, LOG_NOTICE, s->name, "bankd back: the card stayed with the modem");
+			send_held(s);
+			return;
+		}
+		drop_held(s, "the card went elsewhere");
+	}
 	if (to == RC_OPERATIONAL) {
 		/* remote SIM, local ATR, card in, modem reset: as osmo-remsim */
 		run_script(s, "request-sim-remote");
@@ -124,7 +150,7 @@ static void set_state(struct rc_slot *s, enum rc_state to)
 		run_script(s, "request-modem-reset");
 		if (s->ops->operational)
 			s->ops->operational(s, true);
-	} else if (from == RC_OPERATIONAL) {
+	} else if (had_card) {
 		run_script(s, "request-card-remove");
 		run_script(s, "request-sim-local");
 		run_script(s, "request-modem-reset");
@@ -143,6 +169,78 @@ static void lose_outstanding(struct rc_slot *s, const char *why)
 	LOGP(DMAIN, LOG_ERROR, s->name, "command lost, not resent: %s", why);
 	if (s->ops->tpdu_lost)
 		s->ops->tpdu_lost(s, why);
+}
+
+/* The command held over the outage will not be sent: 6F00 to the modem. */
+static void drop_held(struct rc_slot *s, const char *why)
+{
+	if (!s->has_held)
+		return;
+	s->has_held = false;
+	s->stats.lost++;
+	LOGP(DMAIN, LOG_ERROR, s->name, "command held for the bankd dropped: %s", why);
+	if (s->ops->tpdu_lost)
+		s->ops->tpdu_lost(s, why);
+}
+
+static int send_tpdu(struct rc_slot *s, const uint8_t *data, size_t len, uint64_t since)
+{
+	struct rspro_pdu pdu;
+	int ret;
+
+	rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, s->cfg.slot, s->bank, data, len);
+	ret = rspro_link_send(s->bankd, &pdu, NULL);
+	if (ret) {
+		s->stats.not_sent++;
+		return ret;
+	}
+	s->sent_ns = since;
+	s->outstanding = true;
+	s->stats.tpdus++;
+	return 0;
+}
+
+/* The link is back: the command held never reached a card, so it goes now. */
+static void send_held(struct rc_slot *s)
+{
+	int ret;
+
+	if (!s->has_held)
+		return;
+	s->has_held = false;
+	ret = send_tpdu(s, s->held, s->held_len, s->held_ns);
+	if (ret) {
+		s->has_held = true;
+		drop_held(s, strerror(-ret));
+	}
+}
+
+/*
+ * The card kept over the outage goes after all: the command held is lost
+ * and the frontend hears that the card left, as if the link had broken
+ * just now without the grace.
+ */
+static void end_grace(struct rc_slot *s, const char *why)
+{
+	enum rc_state state = s->state;
+
+	LOGP(DMAIN, LOG_NOTICE, s->name, "%s: the card is removed", why);
+	drop_held(s, why);
+	ev_timer_stop(&s->grace_timer);
+	s->grace = false;
+	s->state = RC_OPERATIONAL;
+	set_state(s, s->bankd ? state : RC_UNCONFIGURED);
+}
+
+/* The bankd stayed away for apdu_timeout: the modem hears what it used to. */
+static void grace_over(struct ev_timer *t)
+{
+	struct rc_slot *s = t->data;
+	char why[80];
+
+	snprintf(why, sizeof(why), "the bankd not back within apdu_timeout (%u ms)",
+		 s->cfg.apdu_timeout_ms);
+	end_grace(s, why);
 }
 
 static void bankd_pdu(struct rspro_link *l, const struct rspro_pdu *pdu)
@@ -199,8 +297,18 @@ static void bankd_down(struct rspro_link *l, const char *why)
 	struct rc_slot *s = rspro_link_data(l);
 
 	lose_outstanding(s, why);
-	if (s->state == RC_OPERATIONAL)
+	if (s->state != RC_OPERATIONAL)
+		return;
+	if (!s->cfg.apdu_timeout_ms) {
 		set_state(s, RC_WAIT_BANKD);
+		return;
+	}
+	/* the card stays with the modem for apdu_timeout: the bankd may be back */
+	LOGP(DMAIN, LOG_INFO, s->name, "%s -> %s: the card kept for %u ms", rc_state_name(s->state),
+	     rc_state_name(RC_WAIT_BANKD), s->cfg.apdu_timeout_ms);
+	s->state = RC_WAIT_BANKD;
+	s->grace = true;
+	ev_timer_start(s->loop, &s->grace_timer, s->cfg.apdu_timeout_ms);
 }
 
 static void link_state(struct rspro_link *l, enum rspro_link_state from,
@@ -235,8 +343,10 @@ static void apply_bank(struct rc_slot *s, struct rspro_bank_slot bank,
 {
 	struct rspro_link_cfg lcfg;
 	char text[80];
-	bool same = s->bankd && !memcmp(addr, &s->bankd_addr, sizeof(*addr)) &&
-		    s->bank.bank_id == bank.bank_id && s->bank.slot_nr == bank.slot_nr;
+	bool same_card = s->bank.bank_id == bank.bank_id && s->bank.slot_nr == bank.slot_nr;
+	bool same = s->bankd && !memcmp(addr, &s->bankd_addr, sizeof(*addr)) && same_card;
+	/* before drop_bankd(), which starts a grace if the link was up */
+	bool outage = s->grace;
 
 	rspro_ip_port_format(addr, text, sizeof(text));
 	LOGP(DMAIN, LOG_INFO, s->name, "card is B%u:%u at %s", bank.bank_id, bank.slot_nr, text);
@@ -244,7 +354,16 @@ static void apply_bank(struct rc_slot *s, struct rspro_bank_slot bank,
 	s->bankd_addr = *addr;
 	if (!addr->port) {
 		drop_bankd(s);
-		set_state(s, RC_UNCONFIGURED);
+		/*
+		 * The server saw the bankd go as well (we saw it first): the
+		 * card stays for the rest of apdu_timeout, and the server names
+		 * the bankd again when it is back. With our link still up it is
+		 * the map that went: the card goes at once.
+		 */
+		if (s->grace && !(outage && same_card))
+			end_grace(s, "the map went");
+		else if (!s->grace)
+			set_state(s, RC_UNCONFIGURED);
 		return;
 	}
 	if (same) {
@@ -265,9 +384,12 @@ static void apply_bank(struct rc_slot *s, struct rspro_bank_slot bank,
 	/*
 	 * A new bankd or bank slot. The same one again (the server came
 	 * back) keeps a working link: osmo-remsim reconnects and resets the
-	 * modem there, for nothing.
+	 * modem there, for nothing. The same card at a bankd that came back
+	 * is the one the modem kept over the outage.
 	 */
 	drop_bankd(s);
+	if (s->grace && !same_card)
+		end_grace(s, "another card mapped");
 	rspro_link_cfg_default(&lcfg);
 	if (rspro_ip_port_host(addr, lcfg.host, sizeof(lcfg.host)))
 		snprintf(lcfg.host, sizeof(lcfg.host), "0.0.0.0");
@@ -384,6 +506,7 @@ struct rc_slot *rc_slot_new(struct ev_loop *loop, const struct rc_cfg *cfg,
 	s->ops = ops;
 	s->data = data;
 	s->last_phys = (struct rspro_slot_phys){ 0, RSPRO_UNKNOWN, RSPRO_UNKNOWN, RSPRO_UNKNOWN };
+	ev_timer_init(&s->grace_timer, grace_over, s);
 	snprintf(s->name, sizeof(s->name), "C%u:%u", cfg->slot.client_id, cfg->slot.slot_nr);
 	rspro_link_cfg_default(&lcfg);
 	snprintf(lcfg.host, sizeof(lcfg.host), "%s", cfg->server_host);
@@ -430,6 +553,10 @@ void rc_slot_free(struct rc_slot *s)
 			*pp = s->next;
 			break;
 		}
+	/* a slot let go keeps no card for the modem: it goes now, as it did */
+	s->cfg.apdu_timeout_ms = 0;
+	if (s->grace)
+		end_grace(s, "the slot is let go");
 	drop_bankd(s);
 	rspro_link_free(s->server);
 	free(s);
@@ -438,27 +565,35 @@ void rc_slot_free(struct rc_slot *s)
 int rc_slot_tpdu(struct rc_slot *s, const uint8_t *data, size_t len)
 {
 	uint64_t now = ev_now_ns();	/* the command's arrival: the timing starts */
-	struct rspro_pdu pdu;
-	int ret;
 
 	if (len < 5 || len > 261) {
 		s->stats.refused++;
 		return -EINVAL;
 	}
+	if (s->grace) {
+		/* a second one means the modem gave up on the first: it replaces it */
+		if (!s->has_held)
+			s->stats.held++;
+		memcpy(s->held, data, len);
+		s->held_len = len;
+		s->held_ns = now;
+		s->has_held = true;
+		LOGP(DMAIN, LOG_INFO, s->name, "command held until the bankd is back");
+		return 0;
+	}
 	if (s->state != RC_OPERATIONAL || s->outstanding) {
 		s->stats.not_sent++;
 		return s->outstanding ? -EBUSY : -ENOTCONN;
 	}
-	rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, s->cfg.slot, s->bank, data, len);
-	ret = rspro_link_send(s->bankd, &pdu, NULL);
-	if (ret) {
-		s->stats.not_sent++;
-		return ret;
-	}
-	s->sent_ns = now;
-	s->outstanding = true;
-	s->stats.tpdus++;
-	return 0;
+	return send_tpdu(s, data, len, now);
+}
+
+void rc_slot_abort_held(struct rc_slot *s)
+{
+	if (!s->has_held)
+		return;
+	s->has_held = false;
+	LOGP(DMAIN, LOG_INFO, s->name, "the modem gave up on the command held: not sent");
 }
 
 void rc_slot_modem_status(struct rc_slot *s, const struct rspro_slot_phys *phys)

@@ -8,6 +8,12 @@
  * Exactly once: at most one command is out at a time; if the bankd link
  * breaks before its answer, the command is reported lost to the frontend
  * (which gives the modem a status word to retry) and never sent again.
+ *
+ * A short outage is hidden from the modem: for apdu_timeout_ms after the
+ * bankd link broke, the card stays inserted and a command from the modem
+ * is held (the board keeps the modem waiting with NULL procedure bytes)
+ * until the link is back, then sent (it never reached a card), or until
+ * that time is up: lost then, and the card removed as before.
  */
 #ifndef REMSIM_CLIENT_SLOT_H
 #define REMSIM_CLIENT_SLOT_H
@@ -17,6 +23,15 @@
 #include "remsim/metrics.h"
 #include "remsim/rspro_link.h"
 #include "remsim/rspro_tls.h"
+
+/*
+ * apdu_timeout's default and limit (ms). A modem waits as long as NULL
+ * procedure bytes come, up to its own APDU timer; remsim.ko answers 6F00
+ * itself after its apdu_timeout parameter (60 s by default): beyond that
+ * holding is of no use.
+ */
+#define RC_APDU_TIMEOUT_DEFAULT_MS	5000
+#define RC_APDU_TIMEOUT_MAX_MS		60000
 
 enum rc_state {
 	RC_INIT,		/* the server link not yet connected once */
@@ -44,6 +59,8 @@ struct rc_cfg {
 	 */
 	char modem_path[RSPRO_MODEM_PATH_MAX + 1];
 	unsigned int ka_interval_ms, ka_timeout_ms;
+	/* how long the card outlives a broken bankd link; 0: not at all */
+	unsigned int apdu_timeout_ms;
 	/* TLS credentials of the server link and the bankd links; NULL: plaintext */
 	struct rspro_tls *tls_server, *tls_bankd;
 };
@@ -61,6 +78,7 @@ struct rc_frontend_ops {
 
 struct rc_stats {
 	unsigned long tpdus, responses, lost, refused, bankd_connects;
+	unsigned long held;		/* commands held over a bankd outage */
 	unsigned long not_sent;		/* rc_slot_tpdu() said no: not OPERATIONAL, busy */
 	unsigned long sw_6f00;		/* 6F00 to the modem: the card's, or ours on a loss */
 	unsigned long server_connects;
@@ -87,10 +105,17 @@ void rc_slot_static_bank(struct rc_slot *s, struct rspro_bank_slot bank,
 void rc_slot_free(struct rc_slot *s);
 
 /*
- * Sends a command TPDU (5..261 bytes) to the card: 0, -ENOTCONN when not
- * OPERATIONAL, -EBUSY while a command is out, -EINVAL for a bad size.
+ * Sends a command TPDU (5..261 bytes) to the card, or holds it while the
+ * bankd link is down (see above; a new one replaces one held): 0, its
+ * answer or loss comes through the frontend ops; -ENOTCONN when the card
+ * is not there, -EBUSY while a command is out, -EINVAL for a bad size.
  */
 int rc_slot_tpdu(struct rc_slot *s, const uint8_t *data, size_t len);
+/*
+ * The frontend's modem gave up on its command (reset, power-down): a
+ * command held for the bankd's return is dropped, never sent.
+ */
+void rc_slot_abort_held(struct rc_slot *s);
 /* The modem's lines changed: clientSlotStatusInd to the bankd. */
 void rc_slot_modem_status(struct rc_slot *s, const struct rspro_slot_phys *phys);
 

@@ -194,6 +194,8 @@ static void apply(struct usbslot *u, const struct t0_result *res)
 		/* its answer, if it comes, finds no APDU waiting and is dropped */
 		ev_timer_stop(&u->apdu_timer);
 		u->stats.aborted++;
+		/* one held for the bankd's return never reaches the card now */
+		rc_slot_abort_held(u->rc);
 		LOGP(DMAIN, LOG_INFO, who(u), "the modem reset: the APDU out is void");
 	}
 	if (res->error && res->error != REMSIM_ERR_ABANDONED && res->error != REMSIM_ERR_TIMEOUT)

@@ -316,7 +316,6 @@ static struct timespec deadline_in(unsigned int ms)
 struct ifd_reader *ifd_reader_open(const struct ifd_dev *dev, char *err, size_t errlen)
 {
 	struct ifd_reader *r = calloc(1, sizeof(*r));
-	char host[RSPRO_NAME_MAX + 1] = "remsim-ifd";
 	pthread_condattr_t ca;
 
 	ifd_lib_init();
@@ -329,9 +328,8 @@ struct ifd_reader *ifd_reader_open(const struct ifd_dev *dev, char *err, size_t 
 		free(r);
 		return NULL;
 	}
-	gethostname(host, sizeof(host) - 1);
-	rspro_identity_init(&r->dev.cfg.identity, RSPRO_COMP_CLIENT, host, "remsim-ifd",
-			    REMSIM_VERSION);
+	rspro_identity_local(&r->dev.cfg.identity, RSPRO_COMP_CLIENT, "remsim-ifd",
+			     REMSIM_VERSION);
 	snprintf(r->name, sizeof(r->name), "C%u:%u", dev->cfg.slot.client_id,
 		 dev->cfg.slot.slot_nr);
 	pthread_condattr_init(&ca);

@@ -445,11 +445,9 @@ static int setup(struct daemon *d, int argc, char **argv)
 static int start(struct daemon *d)
 {
 	struct server *srv = d->data;
-	char host[RSPRO_NAME_MAX + 1] = "remsim-server", err[512];
+	char err[512];
 
-	gethostname(host, sizeof(host) - 1);
-	rspro_identity_init(&srv->identity, RSPRO_COMP_SERVER, host, "remsim-server",
-			    REMSIM_VERSION);
+	rspro_identity_local(&srv->identity, RSPRO_COMP_SERVER, "remsim-server", REMSIM_VERSION);
 	srv->loop = d->loop;
 	if (server_start(srv, err, sizeof(err)) || audit_start(srv, err, sizeof(err)) ||
 	    rest_start(&rest, srv, err, sizeof(err))) {

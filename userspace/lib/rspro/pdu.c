@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "remsim/rspro.h"
 #include "rspro_internal.h"
@@ -136,6 +137,16 @@ void rspro_identity_init(struct rspro_identity *id, enum rspro_component type,
 	copy_name(id->name, name);
 	copy_name(id->software, software);
 	copy_name(id->sw_version, sw_version);
+}
+
+void rspro_identity_local(struct rspro_identity *id, enum rspro_component type,
+			  const char *software, const char *sw_version)
+{
+	char host[RSPRO_NAME_MAX + 1] = "";
+
+	if (gethostname(host, sizeof(host) - 1) || !host[0])
+		snprintf(host, sizeof(host), "%s", software);
+	rspro_identity_init(id, type, host, software, sw_version);
 }
 
 static void pdu_init(struct rspro_pdu *pdu, enum rspro_msg msg)

@@ -92,14 +92,13 @@ function parseClientPeer(name) {
 	return m ? { clientId: Number(m[1]), slotNr: Number(m[2]) } : null;
 }
 
+/* bankd's card time (SCardTransmit) for the slot: null until it answered */
 function latencyText(c) {
-	const l = c.cardTime || c.latency;
-
-	if (!l || l.p50Us === undefined)
-		return '';
 	const ms = (us) => (us / 1000).toFixed(us < 10000 ? 2 : 0);
 
-	return ms(l.p50Us) + ' / ' + ms(l.p99Us) + ' ms';
+	if (typeof c.cardTimeP50Us !== 'number' || typeof c.cardTimeP99Us !== 'number')
+		return '';
+	return ms(c.cardTimeP50Us) + ' / ' + ms(c.cardTimeP99Us) + ' ms';
 }
 
 function apduRate(key, apdus, now) {
@@ -136,7 +135,8 @@ function drawCards(cards, now) {
 		cell(tr, c.apdus, 'num');
 		cell(tr, apduRate(key, c.apdus, now), 'num');
 		cell(tr, latencyText(c), 'num');
-		cell(tr, c.map ? 'C' + clientKey(c.map) : '');
+		cell(tr, c.map ? 'C' + clientKey(c.map) +
+		     (c.map.modemPath ? ' ' + c.map.modemPath : '') : '');
 		cell(tr, (c.tags || []).join(' '), 'tags');
 		return tr;
 	}), 'no bank slot has reported (is a remsim-bankd connected?)');
@@ -215,7 +215,9 @@ function drawClients(clients, maps, cards) {
 
 		tr.dataset.slot = key;
 		cell(tr, 'C' + key);
-		cell(tr, s.peer && s.peer.component_id && s.peer.component_id.name);
+		cell(tr, [s.peer && s.peer.component_id && s.peer.component_id.name,
+			  card && card.map && card.map.modemPath].filter(Boolean).join(' '),
+		     'host');
 		cell(tr, s.peer ? s.peer.state : 'not connected',
 		     stateClass(s.peer && s.peer.state));
 		cell(tr, map ? 'B' + bankKey(map.bank) + (card && card.iccid ?

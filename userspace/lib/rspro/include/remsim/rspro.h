@@ -268,6 +268,12 @@ int rspro_to_json(const struct rspro_pdu *pdu, char *buf, size_t size);
 void rspro_identity_init(struct rspro_identity *id, enum rspro_component type,
 			 const char *name, const char *software,
 			 const char *sw_version);
+/*
+ * This host's identity as a daemon gives it: the host name as its name
+ * (@software when the host has none), @software and @sw_version.
+ */
+void rspro_identity_local(struct rspro_identity *id, enum rspro_component type,
+			  const char *software, const char *sw_version);
 
 void rspro_connect_bank_req(struct rspro_pdu *pdu,
 			    const struct rspro_identity *id, uint16_t bank_id,
