@@ -51,6 +51,7 @@ static void usage(FILE *f)
 		"  -i, --iccid ICCID     this card\n"
 		"  -d, --duration D      1m..7d: a number and s, m, h or d (default 1h)\n"
 		"  -j, --json            the server's JSON as it is\n"
+		"  -V, --version         the version\n"
 		"\n"
 		"Exit: 0 ok, 1 error, 2 usage, 3 no free card in the pool, 4 held by another owner.\n",
 		LEASE_DEFAULT_URL);
@@ -264,6 +265,7 @@ int main(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .duration = "1h" };
@@ -272,7 +274,7 @@ int main(int argc, char **argv)
 	int opt, ret;
 
 	o.server = getenv("REMSIM_SERVER_URL") ?: LEASE_DEFAULT_URL;
-	while ((opt = getopt_long(argc, argv, "s:t:T:c:p:i:d:jh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:t:T:c:p:i:d:jhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's': o.server = optarg; break;
 		case 't': snprintf(o.token, sizeof(o.token), "%s", optarg); break;
@@ -284,6 +286,7 @@ int main(int argc, char **argv)
 		case 'd': o.duration = optarg; break;
 		case 'j': o.json = true; break;
 		case 'h': usage(stdout); return EXIT_OK;
+		case 'V': printf("remsim-lease %s\n", REMSIM_VERSION); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
