@@ -401,6 +401,18 @@ TEST(leases_belong_to_their_owner)
 	EXPECT_TRUE(has("{\"leases\":[]}"));
 	ASSERT_EQ(200, req("GET", "/audit?limit=1000", ops, NULL));
 	EXPECT_TRUE(has("\"action\":\"lease forced\",\"before\":\"card " ICCID_B));
+	/* a forced lease of ci's modem slot ends ci's lease and its map */
+	ASSERT_EQ(201, lease(ci, "\"iccid\":\"" ICCID_B "\"", 1, "1h"));
+	EXPECT_EQ(409, lease(ops, "\"iccid\":\"" ICCID_A "\"", 1, "1h"));
+	ASSERT_EQ(201, req("POST", "/leases?force=1", ops, "{\"client\":{\"clientId\":23,"
+			   "\"slotNr\":1},\"iccid\":\"" ICCID_A "\",\"duration\":\"1h\"}"));
+	ASSERT_EQ(200, req("GET", "/leases", ops, NULL));
+	EXPECT_TRUE(has("\"iccid\":\"" ICCID_A "\",\"bank\":{\"bankId\":1,\"slotNr\":0},"
+			"\"client\":{\"clientId\":23,\"slotNr\":1},\"owner\":\"ops\""));
+	EXPECT_FALSE(strstr(resp, "\"owner\":\"ci\"") != NULL);
+	ASSERT_EQ(200, req("GET", "/history?iccid=" ICCID_B, ops, NULL));
+	EXPECT_TRUE(has("\"event\":\"lease broken\""));
+	EXPECT_EQ(200, req("DELETE", "/leases/4", ops, NULL));
 
 	/* the history of the card and of the modem slot */
 	ASSERT_EQ(200, req("GET", "/history?iccid=" ICCID_A, ops, NULL));

@@ -694,6 +694,9 @@ void server_lease_break(struct server *srv, uint64_t id, const char *by)
 	lease_unlink(srv->racks, l);
 }
 
+static int lease_end(struct server *srv, struct server_lease *l, const char *event,
+		     const char *by, char *err, size_t errlen);
+
 /* The free card of @pool with the lowest bank slot, or the card @iccid. */
 static int pick_card(struct server *srv, const char *pool, const char *iccid,
 		     struct server_card_info *out, char *err, size_t errlen)
@@ -768,8 +771,14 @@ int server_lease_acquire(struct server *srv, struct rspro_client_slot client,
 	ret = server_lease_guard(srv, NULL, &client, owner, &held, err, errlen);
 	if (ret && !force)
 		return ret;
-	if (ret)
-		server_lease_break(srv, held, by);
+	/* forced: the modem slot's lease ends with its map, to make room */
+	if (ret) {
+		LOGP(DMAIN, LOG_NOTICE, "lease", "lease %" PRIu64 " ended by a forced lease of %s",
+		     held, by);
+		ret = lease_end(srv, lease_find(r, held), "lease broken", by, err, errlen);
+		if (ret)
+			return ret;
+	}
 	ret = pick_card(srv, pool, iccid, &ci, err, errlen);
 	if (!ret)
 		ret = check_card(srv, &ci, owner, err, errlen);
