@@ -588,6 +588,7 @@ TEST_TIMEOUT(pg_a_lease_survives_a_takeover_and_expires_there, 60)
 {
 	char sql[300];
 	struct tpeer b;
+	int i;
 
 	setup();
 	ASSERT_TRUE(pg.up);
@@ -607,6 +608,14 @@ TEST_TIMEOUT(pg_a_lease_survives_a_takeover_and_expires_there, 60)
 	ASSERT_EQ(0, pg_env_sql(&pg, "takeover", sql));
 
 	srv_run_one(&T);
+	/* the standby reads the lease from the database and refuses changes */
+	for (i = 0; i < 50 && (http_json(T.rest, "GET", API "/leases", NULL, resp,
+					  sizeof(resp)) != 200 || !strstr(resp, ICCID_A)); i++)
+		usleep(100000);
+	EXPECT_TRUE(strstr(resp, "\"iccid\":\"" ICCID_A "\"") != NULL);
+	EXPECT_EQ(503, http_json(T.rest, "POST", API "/leases", "{}", resp, sizeof(resp)));
+	EXPECT_EQ(503, http_json(T.rest, "DELETE", API "/leases/1", NULL, resp, sizeof(resp)));
+	EXPECT_EQ(503, http_json(T.rest, "PUT", API "/pools/x", "{}", resp, sizeof(resp)));
 	tpeer_close(&b);
 	ASSERT_EQ(0, kill(S.d.pid, SIGKILL));
 	daemon_stop(&S.d, SIGKILL, 1000);
