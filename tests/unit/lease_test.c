@@ -39,6 +39,9 @@ struct srv {
 	bool auth;
 };
 
+/* extra options of the next srv_run_one() (NULL-terminated), NULL: none */
+static const char *const *extra_opts;
+
 /* S: the server req() asks; T: a second one on the same PostgreSQL database */
 static struct srv S, T;
 static struct pg_env pg;
@@ -61,7 +64,7 @@ static void setup(void)
 static void srv_run_one(struct srv *s)
 {
 	char rspro[8], rest[8];
-	char *argv[24];
+	char *argv[32];
 	int i = 0;
 
 	s->rspro = free_port();
@@ -87,6 +90,8 @@ static void srv_run_one(struct srv *s)
 	}
 	argv[i++] = "--advertise";
 	argv[i++] = "127.0.0.1";
+	while (extra_opts && *extra_opts && i < 30)
+		argv[i++] = (char *)*extra_opts++;
 	argv[i] = NULL;
 	ASSERT_EQ(0, daemon_start(&s->d, argv, s->log));
 	/* a standby does not listen for RSPRO */
@@ -558,6 +563,45 @@ TEST(the_cli_says_what_happened_in_its_exit_code)
 	srv_stop();
 	/* nobody answers: an error */
 	EXPECT_EQ(1, cli(NULL, "list"));
+}
+
+/* Over HTTPS, with the server's certificate as the CA to trust. */
+TEST(the_cli_speaks_https)
+{
+	char cert[300], key[300], arg[1200];
+	const char *const opts[] = { "--rest-tls", "on", "--rest-tls-cert", cert,
+				     "--rest-tls-key", key, NULL };
+	char cmd[1500];
+	FILE *f;
+	int status;
+	size_t n;
+
+	setup();
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/key.pem", dir);
+	ASSERT_EQ(0, shell("printf 'cn = localhost\\ndns_name = localhost\\n"
+			   "ip_address = 127.0.0.1\\nexpiration_days = 2\\ntls_www_server\\n"
+			   "signing_key\\n' >%s/cert.tmpl && "
+			   "certtool --generate-privkey --key-type=ecdsa --outfile %s 2>/dev/null && "
+			   "certtool --generate-self-signed --load-privkey %s --template %s/cert.tmpl "
+			   "--outfile %s >/dev/null 2>&1", dir, key, key, dir, cert));
+	extra_opts = opts;
+	srv_start("https", false);
+	extra_opts = NULL;
+	snprintf(arg, sizeof(arg), "--server https://127.0.0.1:%d --cacert %s list", S.rest,
+		 cert);
+	snprintf(cmd, sizeof(cmd), "%s %s 2>>%s/cli.err", daemon_bin("remsim-lease"), arg, dir);
+	f = popen(cmd, "r");
+	ASSERT_TRUE(f != NULL);
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = 0;
+	status = pclose(f);
+	EXPECT_EQ(0, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	EXPECT_STREQ("", out);
+	/* without the CA the certificate is not trusted: an error */
+	EXPECT_EQ(1, shell("%s --server https://127.0.0.1:%d list 2>/dev/null",
+			   daemon_bin("remsim-lease"), S.rest));
+	srv_stop();
 }
 
 static long long pg_now_plus(int seconds)
