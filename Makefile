@@ -330,6 +330,9 @@ $(B)/tests/unit/%: $(SAN)/obj/tests/unit/%.o $(SAN)/libtest.a $(SAN)/libremsim.a
 		   $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a
 	$(call link,$(SANFLAGS))
 
+# it looks at asn1c's generated asn_internal.h (under -isystem: not in its .d)
+$(SAN)/obj/tests/unit/rspro_test.o: ALL_CFLAGS += $(RSPRO_CFLAGS)
+$(SAN)/obj/tests/unit/rspro_test.o: $(ASN1_GEN)/.stamp
 $(B)/tests/unit/bankd_csv_test: $(SAN)/obj/userspace/bankd/csv.o
 $(B)/tests/unit/bankd_csv_test: LDLIBS := $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a $(LDLIBS)
 $(B)/tests/unit/client_config_test: $(patsubst %.c,$(SAN)/obj/userspace/client/%.o,config.c \

@@ -206,10 +206,15 @@ static void meter_stop(struct meter *m)
 	m->tracer = 0;
 }
 
-/* Through bankd: @slots clients, each with one APDU in flight. */
-static int run_bankd(struct ev_loop *loop, int port, unsigned int slots, unsigned int n,
+/*
+ * Through bank @bank's bankd (0-based): @slots clients, each with one APDU
+ * in flight; bank 1's client ids from 100, bank 2's from 100 + SLOTS.
+ */
+static int run_bankd(struct ev_loop *loop, unsigned int bank, unsigned int slots, unsigned int n,
 		     uint64_t *lat, struct meter *m)
 {
+	unsigned int base = 100 + bank * SLOTS;
+	int port = ch.bank[bank].port;
 	static struct tpeer c[SLOTS];
 	struct rspro_identity id;
 	struct rspro_pdu pdu;
@@ -218,7 +223,7 @@ static int run_bankd(struct ev_loop *loop, int port, unsigned int slots, unsigne
 
 	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "bench", "remsim-client", "b");
 	for (i = 0; i < slots; i++) {
-		struct rspro_client_slot cs = { 100 + i, 0 };
+		struct rspro_client_slot cs = { base + i, 0 };
 
 		if (tpeer_connect(&c[i], loop, port))
 			return -1;
@@ -233,8 +238,8 @@ static int run_bankd(struct ev_loop *loop, int port, unsigned int slots, unsigne
 	for (r = 0; r < n; r++) {
 		for (i = 0; i < slots; i++) {
 			rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD,
-				   (struct rspro_client_slot){ 100 + i, 0 },
-				   (struct rspro_bank_slot){ 1, i }, status, sizeof(status));
+				   (struct rspro_client_slot){ base + i, 0 },
+				   (struct rspro_bank_slot){ bank + 1, i }, status, sizeof(status));
 			t0[i] = now_ns();
 			tpeer_send(&c[i], &pdu);
 		}
@@ -522,10 +527,134 @@ out:
 	return ret;
 }
 
+/*
+ * Direct SCardTransmit on card 1 and an APDU through bankd on card 0 (client
+ * 100), alternating APDU by APDU and which goes first, so that the load of
+ * the shared machine hits both alike: what bankd adds, from the same
+ * seconds. The separate runs above drift apart by up to 3x under load.
+ */
+static int run_paired(struct ev_loop *loop, int port, unsigned int n, uint64_t *dl,
+		      uint64_t *bl)
+{
+	struct rspro_client_slot cs = { 100, 0 };
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+	SCARDCONTEXT ctx;
+	SCARDHANDLE card;
+	DWORD proto, rlen;
+	uint8_t resp[300];
+	char reader[64];
+	struct tpeer c;
+	unsigned int r, k, i;
+	int ret = -1;
+	LONG rv;
+
+	pcsc_env_reader(&ch.bank[0].env, 1, reader, sizeof(reader));
+	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx))
+		return -1;
+	/* bankd lets go of card 1 when it sees the 16-slot run's client gone */
+	for (i = 0; (rv = SCardConnect(ctx, reader, SCARD_SHARE_EXCLUSIVE, SCARD_PROTOCOL_T0,
+					&card, &proto)) == SCARD_E_SHARING_VIOLATION && i < 500; i++)
+		usleep(10000);
+	if (rv) {
+		fprintf(stderr, "bankd_rtt: %s: %s\n", reader, pcsc_stringify_error(rv));
+		SCardReleaseContext(ctx);
+		return -1;
+	}
+	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "bench", "remsim-client", "b");
+	if (tpeer_connect(&c, loop, port))
+		goto out;
+	rspro_connect_client_req(&pdu, &id, &cs);
+	tpeer_send(&c, &pdu);
+	if (!tpeer_wait(&c, RSPRO_SET_ATR_REQ, NULL, 20000))
+		goto out_peer;
+	for (r = 0; r < n; r++) {
+		for (k = 0; k < 2; k++) {
+			uint64_t t0 = now_ns();
+
+			if ((r + k) & 1) {
+				rlen = sizeof(resp);
+				if (SCardTransmit(card, SCARD_PCI_T0, status, sizeof(status), NULL,
+						  resp, &rlen) || rlen != 24)
+					goto out_peer;
+				dl[r] = now_ns() - t0;
+				continue;
+			}
+			rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, cs,
+				   (struct rspro_bank_slot){ 1, 0 }, status, sizeof(status));
+			tpeer_send(&c, &pdu);
+			if (!tpeer_wait(&c, RSPRO_TPDU_CARD_TO_MODEM, &pdu, 10000) ||
+			    pdu.tpdu.len != 24)
+				goto out_peer;
+			bl[r] = now_ns() - t0;
+		}
+	}
+	ret = 0;
+out_peer:
+	tpeer_close(&c);
+out:
+	SCardDisconnect(card, SCARD_UNPOWER_CARD);
+	SCardReleaseContext(ctx);
+	return ret;
+}
+
+static void print_paired(uint64_t *dl, uint64_t *bl, unsigned int n)
+{
+	double added = paired_added_us(dl, bl, n);
+	uint64_t d50, d99, b50, b99;
+
+	printf("# 1 slot, direct (card 1) and through bankd (card 0) alternating, %u each\n", n);
+	/* percentile() sorts: the pairs first */
+	d50 = percentile(dl, n, 50);
+	d99 = percentile(dl, n, 99);
+	b50 = percentile(bl, n, 50);
+	b99 = percentile(bl, n, 99);
+	printf("pcsc_direct_paired_p50: %.1f us\n", d50 / 1e3);
+	printf("bankd_paired_p50: %.1f us (%.2fx vs pcsc_direct_paired)\n", b50 / 1e3,
+	       (double)b50 / d50);
+	printf("pcsc_direct_paired_p99: %.1f us\n", d99 / 1e3);
+	printf("bankd_paired_p99: %.1f us (%.2fx vs pcsc_direct_paired)\n", b99 / 1e3,
+	       (double)b99 / d99);
+	printf("# goals: bankd adds at most 15 us at p50, 60 us at p99\n");
+	printf("bankd_added_p50: %.1f us\n", added);
+	printf("bankd_added_p99: %.1f us\n", ((double)b99 - (double)d99) / 1e3);
+}
+
+/*
+ * What a busy bank slot costs bankd in memory: its worker thread (stack,
+ * what its PC/SC calls allocate), the client's connection and buffers.
+ * Bank 1's bankd has 16 busy slots, bank 2's the same program with one
+ * (-n 1), both after the same kind of APDUs: the difference over 15. The
+ * goal, checked: under 100 KiB a slot.
+ */
+#define SLOT_KIB_MAX	100
+
+static int print_memory(void)
+{
+	long r16 = pid_rss_kib(ch.bank[0].bankd.pid), r1 = pid_rss_kib(ch.bank[1].bankd.pid);
+	double per_slot = (double)(r16 - r1) / (SLOTS - 1);
+
+	if (r16 < 0 || r1 < 0)
+		return -1;
+	printf("# bankd's resident memory, after its slots were busy (goal: under %u KiB a slot)\n",
+	       SLOT_KIB_MAX);
+	printf("bankd_rss_1slot: %ld KiB\n", r1);
+	printf("bankd_rss_16slots: %ld KiB\n", r16);
+	printf("bankd_rss_per_slot: %.1f KiB\n", per_slot);
+	if (per_slot <= SLOT_KIB_MAX)
+		return 0;
+	fprintf(stderr, "bankd_rtt: a busy bank slot costs bankd %.1f KiB, more than %u\n",
+		per_slot, SLOT_KIB_MAX);
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	char body[4096];
 	struct ev_loop *loop = ev_loop_new();
+	static char *const one_slot[] = { "-n", "1", NULL };
+	struct chain_opts o = { .cards = SLOTS, .banks = 2, .no_client = true,
+				.bankd_args = { NULL, one_slot } };
 	uint64_t *lat, d1[2], d16[2], b1[2], b16[2];
 	struct meter sw = { 0 }, sc = { .strace = true };
 	unsigned int i, slots, counted;
@@ -548,12 +677,15 @@ int main(int argc, char **argv)
 	lat = calloc(rounds * SLOTS, sizeof(*lat));
 	for (i = 0; i < SLOTS; i++)
 		direct_lat[i] = calloc(rounds, sizeof(uint64_t));
-	if (chain_start(&ch, SLOTS, false)) {
+	if (chain_start_opts(&ch, &o)) {
 		fprintf(stderr, "bankd_rtt: no PC/SC environment, server or bankd (%s)\n", ch.dir);
 		chain_stop(&ch);
 		return 1;
 	}
-	for (i = 0; i < SLOTS; i++) {
+	/* the direct PC/SC is bank 1's (chain_start_bankd() set bank 2's) */
+	setenv("PCSCLITE_CSOCK_NAME", ch.bank[0].env.sock, 1);
+	/* bank 1's 16 slots; bank 2's one slot, the memory's reference */
+	for (i = 0; i <= SLOTS; i++) {
 		if (chain_map(&ch, i, 100 + i, 0) != 201) {
 			fprintf(stderr, "bankd_rtt: map %u refused\n", i);
 			goto fail;
@@ -580,19 +712,36 @@ int main(int argc, char **argv)
 		(slots == 1 ? d1 : d16)[1] = percentile(all, n, 99);
 		free(all);
 		sw.bankd = ch.bank[0].bankd.pid;
-		if (run_bankd(loop, ch.bank[0].port, slots, rounds, lat, slots == 1 ? &sw : NULL)) {
+		if (run_bankd(loop, 0, slots, rounds, lat, slots == 1 ? &sw : NULL)) {
 			fprintf(stderr, "bankd_rtt: through bankd failed (see %s)\n", ch.dir);
 			goto fail;
 		}
 		(slots == 1 ? b1 : b16)[0] = percentile(lat, n, 50);
 		(slots == 1 ? b1 : b16)[1] = percentile(lat, n, 99);
 	}
+	{
+		uint64_t *dl = calloc(rounds, sizeof(*dl)), *bl = calloc(rounds, sizeof(*bl));
+
+		if (!dl || !bl || run_paired(loop, ch.bank[0].port, rounds, dl, bl)) {
+			fprintf(stderr, "bankd_rtt: the alternating run failed (see %s)\n", ch.dir);
+			free(dl);
+			free(bl);
+			goto fail;
+		}
+		print_paired(dl, bl, rounds);
+		free(dl);
+		free(bl);
+	}
+	if (run_bankd(loop, 1, 1, rounds, lat, NULL) || print_memory()) {
+		fprintf(stderr, "bankd_rtt: bankd's memory (see %s)\n", ch.dir);
+		goto fail;
+	}
 	/* last: strace's stops must not touch the timed runs */
 	counted = rounds < COUNTED_MAX ? rounds : COUNTED_MAX;
 	sc.bankd = ch.bank[0].bankd.pid;
 	sc.apdus = counted;
 	snprintf(sc.out, sizeof(sc.out), "%s/bankd.strace", ch.dir);
-	if (run_bankd(loop, ch.bank[0].port, 1, counted, lat, &sc)) {
+	if (run_bankd(loop, 0, 1, counted, lat, &sc)) {
 		fprintf(stderr, "bankd_rtt: through bankd under strace failed (see %s)\n", ch.dir);
 		goto fail;
 	}

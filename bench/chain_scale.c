@@ -174,6 +174,36 @@ static void phones_done(struct phone *phones, unsigned int n)
 	}
 }
 
+/*
+ * The daemons' resident memory once all 64 slots were busy: one
+ * remsim-client serves them all (goal, checked: under 8 MiB); each bankd
+ * has 16 (bench/bankd_rtt checks what a slot costs it).
+ */
+#define CLIENT_KIB_MAX	8192
+
+static int print_memory(struct chain *c)
+{
+	long client = pid_rss_kib(c->client.pid), bankd = 0;
+
+	for (unsigned int b = 0; b < c->o.banks; b++) {
+		long r = pid_rss_kib(c->bank[b].bankd.pid);
+
+		if (r > bankd)
+			bankd = r;
+	}
+	if (client < 0 || bankd <= 0) {
+		fprintf(stderr, "chain_scale: no resident memory of the daemons\n");
+		return -1;
+	}
+	printf("client_rss_64slots: %ld KiB\n", client);
+	printf("bankd_rss_16slots_max: %ld KiB\n", bankd);
+	if (client <= CLIENT_KIB_MAX)
+		return 0;
+	fprintf(stderr, "chain_scale: remsim-client with 64 busy slots: %ld KiB, more than %u\n",
+		client, CLIENT_KIB_MAX);
+	return -1;
+}
+
 static int by_slots(uint64_t *all)
 {
 	static const unsigned int counts[] = { 1, 8, 64 };
@@ -200,6 +230,7 @@ static int by_slots(uint64_t *all)
 
 		if (burst(phones, counts[k], all, &p50, &p99, &per_s)) {
 			fprintf(stderr, "chain_scale: an APDU failed with %u slots\n", counts[k]);
+			ret = -1;
 			break;
 		}
 		snprintf(name, sizeof(name), "chain_slots%u", counts[k]);
@@ -210,9 +241,11 @@ static int by_slots(uint64_t *all)
 			base99 = p99;
 		}
 	}
+	if (!ret)
+		ret = print_memory(&c);
 	phones_done(phones, SLOTS_MAX);
 	chain_stop(&c);
-	return 0;
+	return ret;
 }
 
 static int sh(const char *cmd)

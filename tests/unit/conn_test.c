@@ -357,6 +357,66 @@ TEST(sent_pdus_arrive_whole)
 	close(fd);
 }
 
+/* A TCP transport whose reads are counted: how many recv() a PDU costs. */
+static unsigned int reads;
+static const struct rspro_transport_ops *tcp_ops;
+static struct rspro_transport_ops counted_ops;
+
+static ssize_t counted_read(struct rspro_transport *t, void *buf, size_t len)
+{
+	reads++;
+	return tcp_ops->read(t, buf, len);
+}
+
+/*
+ * The APDU path's cost: a whole PDU read in one recv() is not followed by
+ * a second that can only say EAGAIN (the watch is level-triggered). Three
+ * frames in one write still all arrive, and one split in two halves too.
+ */
+TEST(one_read_per_pdu)
+{
+	struct rspro_conn_cfg cfg;
+	uint8_t three[3 * sizeof(frame_cmr)];
+	struct rspro_transport *t;
+	struct peer p = { 0 };
+	int sv[2], i;
+
+	setup();
+	cfg_quiet(&cfg);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv));
+	t = rspro_transport_tcp(sv[1]);
+	ASSERT_TRUE(t != NULL);
+	tcp_ops = t->ops;
+	counted_ops = *t->ops;
+	counted_ops.read = counted_read;
+	t->ops = &counted_ops;
+	p.conn = rspro_conn_new(loop, t, &cfg, &peer_ops, &p);
+	ASSERT_TRUE(p.conn != NULL);
+	reads = 0;
+	for (i = 1; i <= 10; i++) {
+		ASSERT_EQ((ssize_t)sizeof(frame_cmr), write(sv[0], frame_cmr, sizeof(frame_cmr)));
+		while (p.pdus < i && !p.closed)
+			ev_run_once(loop, 100);
+	}
+	run_for(20);
+	EXPECT_EQ(10, p.pdus);
+	EXPECT_EQ(10u, reads);
+	for (i = 0; i < 3; i++)
+		memcpy(three + i * sizeof(frame_cmr), frame_cmr, sizeof(frame_cmr));
+	ASSERT_EQ((ssize_t)sizeof(three), write(sv[0], three, sizeof(three)));
+	run_for(20);
+	EXPECT_EQ(13, p.pdus);
+	ASSERT_EQ(5, write(sv[0], frame_cmr, 5));
+	run_for(20);
+	ASSERT_EQ((ssize_t)sizeof(frame_cmr) - 5,
+		  write(sv[0], frame_cmr + 5, sizeof(frame_cmr) - 5));
+	run_for(20);
+	EXPECT_EQ(14, p.pdus);
+	EXPECT_FALSE(p.closed);
+	rspro_conn_close(p.conn);
+	close(sv[0]);
+}
+
 /* --- the client link against a small server --- */
 
 struct mini_server {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The reader map file, with a line number for every complaint. */
 #include <errno.h>
+#include <pthread.h>
+#include <regex.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,14 +83,28 @@ static int number(const char *s, unsigned long *v)
 	return *end || *v > 1023 ? -EINVAL : 0;
 }
 
+bool slot_row_match(const struct slot_row *row, const char *reader)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	bool match = false;
+	regex_t re;
+
+	pthread_mutex_lock(&lock);
+	/* it compiled when the file was read; memory may fail now */
+	if (!regcomp(&re, row->pattern, REG_EXTENDED | REG_NOSUB)) {
+		match = !regexec(&re, reader, 0, NULL, 0);
+		regfree(&re);
+	}
+	pthread_mutex_unlock(&lock);
+	return match;
+}
+
 void slot_table_free(struct slot_table *t)
 {
 	size_t i;
 
-	for (i = 0; i < t->count; i++) {
-		regfree(&t->rows[i].re);
+	for (i = 0; i < t->count; i++)
 		free(t->rows[i].pattern);
-	}
 	free(t->rows);
 	t->rows = NULL;
 	t->count = 0;
@@ -101,6 +117,7 @@ static int add_row(struct slot_table *t, unsigned long bank, unsigned long slot,
 	const struct slot_row *old = slot_table_find(t, bank, slot);
 	struct slot_row *rows, *row;
 	char rerr[100];
+	regex_t re;
 	int rc;
 
 	if (old) {
@@ -117,13 +134,14 @@ static int add_row(struct slot_table *t, unsigned long bank, unsigned long slot,
 		return -ENOMEM;
 	t->rows = rows;
 	row = &rows[t->count];
-	rc = regcomp(&row->re, *regex, REG_EXTENDED | REG_NOSUB);
+	rc = regcomp(&re, *regex, REG_EXTENDED | REG_NOSUB);
 	if (rc) {
-		regerror(rc, &row->re, rerr, sizeof(rerr));
+		regerror(rc, &re, rerr, sizeof(rerr));
 		snprintf(err, errlen, "%s:%u: bad regex \"%s\": %s", name, lineno, *regex,
 			 rerr);
 		return -EINVAL;
 	}
+	regfree(&re);
 	row->bank_id = bank;
 	row->slot_nr = slot;
 	row->line = lineno;

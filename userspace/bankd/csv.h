@@ -8,14 +8,14 @@
 #ifndef REMSIM_BANKD_CSV_H
 #define REMSIM_BANKD_CSV_H
 
-#include <regex.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /*
  * Rows of one file. A bank has at most 1023 slots; a file shared by a few
- * banks fits. Each row holds a compiled regex, so a file of a million tiny
- * rows must not be taken.
+ * banks fits. Each row's regex is compiled once when read (to refuse a bad
+ * one), so a file of a million tiny rows must not be taken.
  */
 #define SLOT_ROWS_MAX	4096
 
@@ -23,8 +23,7 @@ struct slot_row {
 	uint16_t bank_id;
 	uint16_t slot_nr;
 	unsigned int line;	/* in the file, for messages */
-	char *pattern;
-	regex_t re;
+	char *pattern;		/* checked: it compiles */
 };
 
 struct slot_table {
@@ -38,6 +37,15 @@ struct slot_table {
  */
 int slot_table_parse(struct slot_table *t, const char *text, const char *name,
 		     char *err, size_t errlen);
+/*
+ * Whether @reader matches @row's regex. Any thread may call it. The regex
+ * is compiled for the call and freed after it: glibc's regexec() keeps the
+ * DFA states it built in the regex_t, about 50 KiB for a row matched
+ * against 16 reader names, for good: that was half of what a busy bank
+ * slot cost bankd in memory (bench/bankd_rtt, bankd_rss_per_slot). One
+ * call at a time, so that the scratch is the same few pages for all.
+ */
+bool slot_row_match(const struct slot_row *row, const char *reader);
 /*
  * Reads @path with conf_line() (its limits on lines and size apply), then
  * as slot_table_parse().

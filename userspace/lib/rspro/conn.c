@@ -393,6 +393,14 @@ static void do_read(struct rspro_conn *c)
 			}
 			handle_frame(c, &f);
 		}
+		/*
+		 * Less than the room: the socket was empty (for TLS, the
+		 * record ended). The watch is level-triggered, so what comes
+		 * later wakes us again: no recv() that can only say EAGAIN,
+		 * one system call fewer per PDU.
+		 */
+		if ((size_t)n < room)
+			break;
 	}
 	/*
 	 * A TLS record larger than the room read holds the rest inside the
