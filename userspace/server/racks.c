@@ -21,6 +21,8 @@
 #include "audit.h"
 #include "server.h"
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
 /* How often expiries are looked for: a lease ends within this of its time. */
 #define RACKS_TICK_MS	1000
 /*
@@ -171,7 +173,7 @@ bool server_mccmnc_tag(const char *imsi, char *out, size_t len)
 	if (!imsi || strlen(imsi) < 6 || strspn(imsi, "0123456789") < 6)
 		return false;
 	mcc = (imsi[0] - '0') * 100 + (imsi[1] - '0') * 10 + (imsi[2] - '0');
-	for (i = 0; i < sizeof(mnc3_mccs) / sizeof(mnc3_mccs[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(mnc3_mccs); i++)
 		if (mnc3_mccs[i] == mcc)
 			digits = 6;
 	snprintf(out, len, "mccmnc:%.*s", (int)digits, imsi);
@@ -969,8 +971,9 @@ static void load_tags(const char *key, const char *value, void *arg)
 	json_t *o = json_loads(value, 0, NULL);
 	struct card_tags *t;
 
-	if (!o || strlen(key) > RSPRO_ICCID_MAX || r->num_tagged >= SERVER_TAGGED_MAX ||
-	    !(t = calloc(1, sizeof(*t)))) {
+	t = o && strlen(key) <= RSPRO_ICCID_MAX && r->num_tagged < SERVER_TAGGED_MAX ?
+	    calloc(1, sizeof(*t)) : NULL;
+	if (!t) {
 		LOGP(DMAIN, LOG_ERROR, "racks", "tags of card %.24s not loaded", key);
 		json_decref(o);
 		return;
@@ -992,8 +995,9 @@ static void load_pool(const char *key, const char *value, void *arg)
 	struct server_pool *p;
 	unsigned int n, i;
 
-	if (!o || !server_pool_name_valid(key) || r->num_pools >= SERVER_POOLS_MAX ||
-	    !(p = calloc(1, sizeof(*p)))) {
+	p = o && server_pool_name_valid(key) && r->num_pools < SERVER_POOLS_MAX ?
+	    calloc(1, sizeof(*p)) : NULL;
+	if (!p) {
 		LOGP(DMAIN, LOG_ERROR, "racks", "pool %.64s not loaded", key);
 		json_decref(o);
 		return;
@@ -1015,11 +1019,18 @@ static void load_lease(const char *key, const char *value, void *arg)
 	const char *iccid, *owner;
 	json_int_t bi, bs, ci, cs, since, exp;
 
-	if (!o || json_unpack(o, "{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I}", "iccid", &iccid,
-			      "owner", &owner, "bankId", &bi, "bankSlot", &bs,
-			      "clientId", &ci, "clientSlot", &cs, "since", &since,
-			      "expires", &exp) ||
-	    r->num_leases >= SERVER_LEASES_MAX || !(l = calloc(1, sizeof(*l)))) {
+	bool ok = o && !json_unpack(o, "{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I}", "iccid", &iccid,
+				    "owner", &owner, "bankId", &bi, "bankSlot", &bs,
+				    "clientId", &ci, "clientSlot", &cs, "since", &since,
+				    "expires", &exp);
+
+	/* a row edited by hand is checked as a request would be */
+	ok = ok && strlen(iccid) <= RSPRO_ICCID_MAX && strlen(owner) < sizeof(l->owner) &&
+	     bi >= 0 && bi <= RSPRO_ID_MAX && bs >= 0 && bs <= RSPRO_ID_MAX &&
+	     ci >= 0 && ci <= RSPRO_ID_MAX && cs >= 0 && cs <= RSPRO_ID_MAX &&
+	     r->num_leases < SERVER_LEASES_MAX;
+	l = ok ? calloc(1, sizeof(*l)) : NULL;
+	if (!l) {
 		LOGP(DMAIN, LOG_ERROR, "racks", "lease %.24s not loaded", key);
 		json_decref(o);
 		return;

@@ -17,6 +17,7 @@
 #include "rest_int.h"
 #include "server_api.h"
 
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #define HISTORY_LIMIT_DEFAULT	100
 #define HISTORY_LIMIT_MAX	1000
 
@@ -292,7 +293,7 @@ static int parse_duration(const char *s, int64_t *out)
 		return -EINVAL;
 	if (!s[n])
 		mul = 1;
-	for (i = 0; i < sizeof(units) / sizeof(units[0]) && s[n]; i++)
+	for (i = 0; i < ARRAY_SIZE(units) && s[n]; i++)
 		if (units[i].unit == s[n])
 			mul = units[i].mul;
 	memcpy(num, s, n);

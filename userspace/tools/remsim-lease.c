@@ -276,18 +276,42 @@ int main(int argc, char **argv)
 	o.server = getenv("REMSIM_SERVER_URL") ?: LEASE_DEFAULT_URL;
 	while ((opt = getopt_long(argc, argv, "s:t:T:c:p:i:d:jhV", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 's': o.server = optarg; break;
-		case 't': snprintf(o.token, sizeof(o.token), "%s", optarg); break;
-		case 'T': o.token_file = optarg; break;
-		case 'C': o.cacert = optarg; break;
-		case 'c': o.client = optarg; break;
-		case 'p': o.pool = optarg; break;
-		case 'i': o.iccid = optarg; break;
-		case 'd': o.duration = optarg; break;
-		case 'j': o.json = true; break;
-		case 'h': usage(stdout); return EXIT_OK;
-		case 'V': printf("remsim-lease %s\n", REMSIM_VERSION); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
+		case 's':
+			o.server = optarg;
+			break;
+		case 't':
+			snprintf(o.token, sizeof(o.token), "%s", optarg);
+			break;
+		case 'T':
+			o.token_file = optarg;
+			break;
+		case 'C':
+			o.cacert = optarg;
+			break;
+		case 'c':
+			o.client = optarg;
+			break;
+		case 'p':
+			o.pool = optarg;
+			break;
+		case 'i':
+			o.iccid = optarg;
+			break;
+		case 'd':
+			o.duration = optarg;
+			break;
+		case 'j':
+			o.json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("remsim-lease %s\n", REMSIM_VERSION);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
