@@ -119,7 +119,7 @@ const struct server_card *server_card_next_info(struct server *srv,
 						const struct server_card *prev,
 						struct server_card_info *info);
 
-/* --- card tags, pools, leases and history (racks.c) --- */
+/* --- card tags, pools, leases and history (racks*.c) --- */
 
 /* Free tags of one card, a pool's tags, and their length and characters. */
 #define SERVER_TAGS_MAX		16
