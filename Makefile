@@ -134,7 +134,8 @@ BENCHES		:= $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 TOOLS		:= $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
 BOARD		:= $(B)/tests/board/st2board
 PROGRAMS	:= $(B)/bin/remsimctl $(B)/bin/remsim-rspro-decode $(B)/bin/remsim-server $(B)/bin/remsim-softsim \
-		   $(B)/bin/remsim-bankd $(B)/bin/remsim-client-shell $(B)/bin/remsim-client
+		   $(B)/bin/remsim-bankd $(B)/bin/remsim-client-shell $(B)/bin/remsim-client \
+		   $(B)/bin/remsim-lease
 SAN_PROGRAMS	:= $(B)/san/bin/remsim-server $(B)/san/bin/remsim-softsim $(B)/san/bin/remsim-bankd \
 		   $(B)/san/bin/remsim-client-shell
 
@@ -198,6 +199,7 @@ $(B)/lib/pkgconfig/remsim-%.pc:
 
 $(B)/bin/%: $(B)/obj/userspace/tools/%.o $(LIBRSPRO) $(LIBDAEMON)
 	$(call link)
+$(B)/bin/remsim-lease: LDLIBS += -lcurl -ljansson
 
 SERVER_SRCS	:= $(wildcard userspace/server/*.c)
 
@@ -349,7 +351,7 @@ $(B)/tests/unit/hostile_test: LDLIBS += -lsqlite3
 # tests/lib/browser.c speaks the DevTools protocol's JSON
 $(B)/tests/unit/dashboard_test: LDLIBS += -ljansson
 # it makes databases of older schemas and reads them back
-$(B)/tests/unit/store_test: LDLIBS += -lsqlite3
+$(B)/tests/unit/store_test $(B)/tests/unit/lease_test: LDLIBS += -lsqlite3
 $(B)/tests/selftests/client_test $(B)/tests/selftests/client_usb_test \
 $(B)/tests/selftests/faults_test: LDLIBS += -lpcsclite
 $(B)/tests/selftests/remsimctl_test: LDLIBS += -ljansson

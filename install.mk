@@ -43,8 +43,9 @@ SUBST		= sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' \
 		      -e 's|contrib/examples/|$(DOCDIR)/examples/|g'
 
 DAEMONS		:= remsim-server remsim-bankd remsim-client remsim-client-shell remsim-softsim \
-		   remsim-rspro-decode
+		   remsim-rspro-decode remsim-lease
 UNITS		:= $(patsubst systemd/%.in,%,$(wildcard systemd/*.service.in))
+MAN1		:= $(wildcard man/*.1)
 MAN8		:= $(wildcard man/*.8)
 MAN5		:= $(wildcard man/*.5)
 # The documents the man pages, units and --help point to, in DOCDIR: the
@@ -78,7 +79,7 @@ install: $(addprefix $(B)/bin/,$(DAEMONS) remsimctl) $(LIBRSPRO) $(LIBDAEMON) $(
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PKGCONFIGDIR) \
 		$(DESTDIR)$(INCLUDEDIR)/remsim/uapi/linux $(DESTDIR)$(UDEVDIR)/rules.d \
 		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(BASHCOMPDIR) \
-		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR)/examples \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR)/examples \
 		$(DESTDIR)$(SYSCONFDIR)/remsim $(DESTDIR)$(SYSCONFDIR)/default \
 		$(DESTDIR)$(IFDDIR) $(DESTDIR)$(DATADIR)/remsim/dashboard
 	$(INSTALL) -m 0755 $(addprefix $(B)/bin/,$(DAEMONS)) $(DESTDIR)$(BINDIR)/
@@ -97,7 +98,7 @@ install: $(addprefix $(B)/bin/,$(DAEMONS) remsimctl) $(LIBRSPRO) $(LIBDAEMON) $(
 		$(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(UNITS))
 	$(INSTALL) -m 0644 systemd/remsim.sysusers $(DESTDIR)$(SYSUSERSDIR)/remsim.conf
 	$(INSTALL) -m 0644 contrib/bash-completion/remsimctl $(DESTDIR)$(BASHCOMPDIR)/remsimctl
-	for m in $(MAN8) $(MAN5); do \
+	for m in $(MAN1) $(MAN8) $(MAN5); do \
 		d=$(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; \
 		$(SUBST) $$m >$$d && chmod 0644 $$d || exit 1; done
 	$(INSTALL) -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/

@@ -309,6 +309,24 @@ static int get_raw(int port, const char *path, const char *headers, char *resp, 
 	return http_raw(port, rq, resp, size);
 }
 
+/* @method @path with bearer @token and JSON @json (NULL: none): the status. */
+static int http_auth(int port, const char *method, const char *path, const char *token,
+		     const char *json, char *resp, size_t size)
+{
+	char rq[2048], *body;
+	int status;
+
+	snprintf(rq, sizeof(rq), "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		 "Authorization: Bearer %s\r\n%sContent-Length: %zu\r\nConnection: close\r\n"
+		 "\r\n%s", method, path, token, json ? "Content-Type: application/json\r\n" : "",
+		 json ? strlen(json) : 0, json ?: "");
+	status = http_raw(port, rq, resp, size);
+	body = strstr(resp, "\r\n\r\n");
+	if (body)
+		memmove(resp, body + 4, strlen(body + 4) + 1);
+	return status;
+}
+
 /*
  * The files are served by name only, to anyone (they hold no data), with a
  * policy that lets the browser run nothing else; the API behind them still
@@ -409,6 +427,90 @@ TEST_TIMEOUT(the_page_asks_for_a_token_and_a_read_token_cannot_map, 120)
 
 	browser_stop(&b);
 	tpeer_close(&c10);
+	tpeer_close(&bank);
+	EXPECT_EQ(0, daemon_stop(&s.d, SIGTERM, 10000));
+	ev_loop_free(loop);
+}
+
+/*
+ * Leases on the page: each with its card, modem slot, owner and end, a
+ * Release button on the owner's own only; the cards' tags. Releasing from
+ * the page unmaps the card.
+ */
+TEST_TIMEOUT(the_page_shows_leases_and_their_owner_releases_one, 120)
+{
+	static const char lease_ops[] = "{\"client\":{\"clientId\":10,\"slotNr\":0},"
+					"\"iccid\":\"8949000000000000001\",\"duration\":\"1h\"}";
+	static const char lease_ci[] = "{\"client\":{\"clientId\":11,\"slotNr\":0},"
+				       "\"iccid\":\"8949000000000000002\",\"duration\":\"1h\"}";
+	struct ev_loop *loop = ev_loop_new();
+	char url[80], js[300], buf[512], resp[8192], ci[96];
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+	struct tpeer bank;
+	struct auth_srv s;
+	struct browser b;
+	int i;
+
+	memset(&s, 0, sizeof(s));
+	browser_up(&b);
+	auth_srv_start(&s, NULL);
+	token_add(&s, "ci", "admin", ci);
+	ASSERT_TRUE(tpeer_bankd(&bank, loop, s.rspro, 1, 2, -1));
+	rspro_identity_init(&id, RSPRO_COMP_BANKD, "bank", "remsim-bankd", "test");
+	for (i = 0; i < 2; i++) {
+		rspro_connect_bank_req(&pdu, &id, 1, 2);
+		pdu.connect_bank_req.has_card_info = true;
+		pdu.connect_bank_req.card_info.slot_nr = i;
+		pdu.connect_bank_req.card_info.present = true;
+		snprintf(pdu.connect_bank_req.card_info.iccid, RSPRO_ICCID_MAX + 1,
+			 "894900000000000000%d", i + 1);
+		snprintf(pdu.connect_bank_req.card_info.imsi, RSPRO_IMSI_MAX + 1, "26202000000000%d",
+			 i);
+		ASSERT_EQ(0, tpeer_send(&bank, &pdu));
+		ASSERT_TRUE(tpeer_wait(&bank, RSPRO_CONNECT_BANK_RES, &pdu, 5000));
+	}
+	ASSERT_EQ(201, http_auth(s.rest, "POST", "/api/backend/v1/leases", s.ops, lease_ops, resp,
+				 sizeof(resp)));
+	ASSERT_EQ(201, http_auth(s.rest, "POST", "/api/backend/v1/leases", ci, lease_ci, resp,
+				 sizeof(resp)));
+	ASSERT_EQ(200, http_auth(s.rest, "PUT", "/api/backend/v1/cards/8949000000000000001/tags",
+				 s.ops, "{\"tags\":[\"profile:lte\"]}", resp, sizeof(resp)));
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/dashboard/", s.rest);
+	ASSERT_EQ(0, browser_open(&b, url, 20000));
+	snprintf(js, sizeof(js), "sessionStorage.setItem('remsim-token', '%s'); true", s.ops);
+	json_decref(browser_eval(&b, js, 5000));
+	ASSERT_EQ(0, browser_open(&b, url, 20000));
+	ASSERT_TRUE(wait_page(&b, loop, "document.querySelectorAll('#leases tr[data-lease]')"
+			      ".length === 2", 10000));
+	EXPECT_STREQ("ops", page_text(&b, "document.querySelector('#leases tr[data-lease=\"1\"]"
+				      " td.owner').textContent", buf, sizeof(buf)));
+	EXPECT_STREQ("B1:0 8949000000000000001", page_text(&b, "document.querySelector("
+		     "'#leases tr[data-lease=\"1\"] td:nth-child(2)').textContent", buf,
+		     sizeof(buf)));
+	EXPECT_STREQ("C10:0", page_text(&b, "document.querySelector('#leases tr[data-lease=\"1\"]"
+					" td:nth-child(3)').textContent", buf, sizeof(buf)));
+	/* ci's lease has no Release button for ops */
+	EXPECT_STREQ("1", page_text(&b, "String(document.querySelectorAll('#leases button.release')"
+				    ".length)", buf, sizeof(buf)));
+	EXPECT_STREQ("mccmnc:26202 profile:lte", page_text(&b, "document.querySelector("
+		     "'#cards tr[data-bank=\"1:0\"] td.tags').textContent", buf, sizeof(buf)));
+	shot(&b, "leases");
+
+	json_decref(browser_eval(&b, "document.querySelector('#leases tr[data-lease=\"1\"]"
+				 " button.release').click(); true", 5000));
+	ASSERT_TRUE(wait_page(&b, loop, "document.getElementById('message').textContent"
+			      " === 'lease 1 released' &&"
+			      " document.querySelectorAll('#leases tr[data-lease]').length === 1",
+			      10000));
+	EXPECT_EQ(200, http_auth(s.rest, "GET", "/api/backend/v1/slotmaps", s.ops, NULL, resp,
+				 sizeof(resp)));
+	EXPECT_TRUE(strstr(resp, "\"clientId\":10") == NULL);
+	EXPECT_TRUE(strstr(resp, "\"clientId\":11") != NULL);
+	shot(&b, "lease-released");
+
+	browser_stop(&b);
 	tpeer_close(&bank);
 	EXPECT_EQ(0, daemon_stop(&s.d, SIGTERM, 10000));
 	ev_loop_free(loop);

@@ -397,13 +397,13 @@ TEST(card_reports_fill_get_cards)
 			   "\"reader\":\"R 0\",\"iccid\":null,\"imsi\":null,"
 			   "\"state\":\"absent\",\"since\":\"") == cards);
 	EXPECT_TRUE(strstr(cards, "+00:00\",\"apdus\":12,\"cardTimeP50Us\":null,"
-			   "\"cardTimeP99Us\":null,\"map\":null},{\"bank\":{\"bankId\":1,"
+			   "\"cardTimeP99Us\":null,\"map\":null,\"tags\":[]},{\"bank\":{\"bankId\":1,"
 			   "\"slotNr\":5},\"reader\":\"R 5\",\"iccid\":\"8988211000000000005\","
 			   "\"imsi\":null,\"state\":\"present\",\"since\":\"") != NULL);
 	EXPECT_TRUE(strstr(cards, "\"apdus\":12,\"cardTimeP50Us\":1500,\"cardTimeP99Us\":20000,"
 			   "\"map\":{") != NULL);
 	EXPECT_TRUE(strstr(cards, "\"map\":{\"clientId\":23,\"slotNr\":0,\"state\":\"ACTIVE\","
-			   "\"clientName\":\"testclient\",\"modemPath\":null}}]}") != NULL);
+			   "\"clientName\":\"testclient\",\"modemPath\":null},\"tags\":[]}]}") != NULL);
 	EXPECT_TRUE(strstr(cards, "\"slotNr\":8") == NULL);
 	EXPECT_FALSE(b.closed);
 	EXPECT_EQ(405, http_json(S.rest, "DELETE", "/api/backend/v1/cards", NULL, body,

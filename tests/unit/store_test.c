@@ -32,7 +32,7 @@
 #include "pg_env.h"
 
 /* the schema version this release writes (STORE_SCHEMA_VERSION) */
-#define SCHEMA_VERSION	1
+#define SCHEMA_VERSION	2
 /* the one default, as the binary's --help must say it */
 #define DEFAULT_DB	"/var/lib/remsim-server/slotmaps.db"
 
@@ -204,7 +204,7 @@ static void migrate_from(const char *fixture, bool auth)
 	snprintf(A.db, sizeof(A.db), "%s/%s.db", dir, fixture);
 	make_old_db(A.db, fixture, auth);
 	srv_start(&A, "migrate");
-	expect_log(A.log, "schema version 0 upgraded to 1");
+	expect_log(A.log, "schema version 0 upgraded to 2");
 	EXPECT_EQ(0, strcmp(get(A.rest, "slotmaps"), maps));
 	EXPECT_EQ(0, strcmp(get(A.rest, "restart-counter"), "{\"restart_counter\":6}"));
 	srv_stop(&A);
@@ -232,11 +232,37 @@ TEST(schema_from_before_rest_auth_is_migrated)
 	migrate_from("server-schema-0-maps.sql", false);
 }
 
+/*
+ * Version 1 (before the racks): brought to 2 with its maps; the pools
+ * and the history of version 2 work on it and stay.
+ */
+TEST(schema_1_is_migrated_to_2)
+{
+	static const char pool[] = "{\"tags\":[\"mccmnc:26202\"]}";
+	static const char map[] = "{\"bank\":{\"bankId\":2,\"slotNr\":0},"
+				  "\"client\":{\"clientId\":7,\"slotNr\":0}}";
+
+	snprintf(A.db, sizeof(A.db), "%s/v1.db", dir);
+	make_old_db(A.db, "server-schema-0.sql", true);
+	ASSERT_EQ(0, sql(A.db, "PRAGMA user_version = 1"));
+	srv_start(&A, "v1");
+	expect_log(A.log, "schema version 1 upgraded to 2");
+	EXPECT_EQ(200, http_json(A.rest, "PUT", "/api/backend/v1/pools/de", pool, body,
+				 sizeof(body)));
+	EXPECT_EQ(201, http_json(A.rest, "POST", "/api/backend/v1/slotmaps", map, body,
+				 sizeof(body)));
+	srv_stop(&A);
+	EXPECT_EQ(SCHEMA_VERSION, sql_int(A.db, "PRAGMA user_version"));
+	EXPECT_EQ(4, sql_int(A.db, "SELECT count(*) FROM slotmaps"));
+	EXPECT_EQ(1, sql_int(A.db, "SELECT count(*) FROM records WHERE kind = 'pool'"));
+	EXPECT_EQ(1, sql_int(A.db, "SELECT count(*) FROM history WHERE event = 'map'"));
+}
+
 TEST(a_new_database_has_the_current_version)
 {
 	snprintf(A.db, sizeof(A.db), "%s/new.db", dir);
 	srv_start(&A, "new");
-	expect_log(A.log, "created, schema version 1");
+	expect_log(A.log, "created, schema version 2");
 	srv_stop(&A);
 	EXPECT_EQ(SCHEMA_VERSION, sql_int(A.db, "PRAGMA user_version"));
 }
@@ -508,7 +534,7 @@ TEST(pg_a_new_database_has_the_current_version)
 {
 	pg_db(&A, "fresh");
 	srv_start(&A, "pg-new");
-	expect_log(A.log, "created, schema version 1");
+	expect_log(A.log, "created, schema version 2");
 	EXPECT_EQ(0, strcmp(get(A.rest, "restart-counter"), "{\"restart_counter\":1}"));
 	srv_stop(&A);
 	EXPECT_EQ(SCHEMA_VERSION, pg_env_int(&pg, "fresh", "SELECT version FROM schema_version"));
@@ -544,7 +570,7 @@ TEST(pg_schema_0_is_migrated_with_its_data)
 				"INSERT INTO audit (time_us, time, caller, action) VALUES"
 				" (1, '1970-01-01T00:00:00Z', 'test', 'POST /slotmaps')"));
 	srv_start(&A, "pg-migrate");
-	expect_log(A.log, "schema version 0 upgraded to 1");
+	expect_log(A.log, "schema version 0 upgraded to 2");
 	EXPECT_EQ(0, strcmp(get(A.rest, "slotmaps"), maps));
 	EXPECT_EQ(0, strcmp(get(A.rest, "restart-counter"), "{\"restart_counter\":6}"));
 	srv_stop(&A);
@@ -555,6 +581,34 @@ TEST(pg_schema_0_is_migrated_with_its_data)
 	srv_start(&A, "pg-migrate-again");
 	EXPECT_FALSE(log_contains(A.log, "upgraded"));
 	EXPECT_EQ(0, strcmp(get(A.rest, "slotmaps"), maps));
+	srv_stop(&A);
+}
+
+/* Version 1 on PostgreSQL: the racks' tables added, the maps kept. */
+TEST(pg_schema_1_is_migrated_to_2)
+{
+	static const char pool[] = "{\"tags\":[\"mccmnc:26202\"]}";
+
+	pg_db(&A, "v1");
+	srv_start(&A, "pg-v1-make");
+	ASSERT_EQ(201, http_json(A.rest, "POST", "/api/backend/v1/slotmaps", one_map, body,
+				 sizeof(body)));
+	srv_stop(&A);
+	ASSERT_EQ(0, pg_env_sql(&pg, "v1", "DROP TABLE records; DROP TABLE history;"
+				"UPDATE schema_version SET version = 1"));
+	srv_start(&A, "pg-v1");
+	expect_log(A.log, "schema version 1 upgraded to 2");
+	EXPECT_EQ(200, http_json(A.rest, "PUT", "/api/backend/v1/pools/de", pool, body,
+				 sizeof(body)));
+	EXPECT_EQ(0, strcmp(get(A.rest, "pools"), "{\"pools\":[{\"name\":\"de\",\"tags\":"
+			    "[\"mccmnc:26202\"],\"cards\":0,\"free\":0}]}"));
+	srv_stop(&A);
+	EXPECT_EQ(SCHEMA_VERSION, pg_env_int(&pg, "v1", "SELECT version FROM schema_version"));
+	EXPECT_EQ(1, pg_env_int(&pg, "v1", "SELECT count(*) FROM slotmaps"));
+	EXPECT_EQ(1, pg_env_int(&pg, "v1", "SELECT count(*) FROM records WHERE kind = 'pool'"));
+	srv_start(&A, "pg-v1-again");
+	EXPECT_FALSE(log_contains(A.log, "upgraded"));
+	EXPECT_TRUE(strstr(get(A.rest, "pools"), "\"name\":\"de\"") != NULL);
 	srv_stop(&A);
 }
 

@@ -21,5 +21,7 @@ int token_main(int argc, char **argv, token_cfg_fn load_cfg);
 int backup_main(int argc, char **argv, token_cfg_fn load_cfg);
 /* `remsim-server cards`: a running server's card inventory as a table (cards_cmd.c). */
 int cards_main(int argc, char **argv);
+/* `remsim-server tag`: a card's free tags, set on a running server. */
+int tag_main(int argc, char **argv);
 
 #endif

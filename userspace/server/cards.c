@@ -48,6 +48,23 @@ static bool same_state(const struct rspro_card_info *a, const struct rspro_card_
 	       !strcmp(a->imsi, b->imsi) && !strcmp(a->reader, b->reader);
 }
 
+/*
+ * A card taken out or put in while its bankd was connected, for the
+ * history: not a bankd's first report, nor its report after a reconnect,
+ * which tell what was there all along.
+ */
+static void card_changed(struct server *srv, struct peer *bp, const struct rspro_card_info *old,
+			 const struct rspro_card_info *ci)
+{
+	struct rspro_bank_slot bank = { bp->bank_id, ci->slot_nr };
+	bool was = old->present && old->iccid[0], is = ci->present && ci->iccid[0];
+
+	if (was && (!is || strcmp(old->iccid, ci->iccid)))
+		server_history_card(srv, old->iccid, bank, "card removed", bp->name);
+	if (is && (!was || strcmp(old->iccid, ci->iccid)))
+		server_history_card(srv, ci->iccid, bank, "card inserted", bp->name);
+}
+
 int server_card_update(struct server *srv, struct peer *bp, const struct rspro_card_info *ci)
 {
 	struct server_card **pc, *c;
@@ -83,6 +100,8 @@ int server_card_update(struct server *srv, struct peer *bp, const struct rspro_c
 		c->info.card_time_p99_us = ci->card_time_p99_us;
 		return RSPRO_OK;
 	}
+	if (c->since_us && !c->offline)
+		card_changed(srv, bp, &c->info, ci);
 	c->info = *ci;
 	c->offline = false;
 	c->since_us = now_us();

@@ -126,46 +126,119 @@ static int connect_to(const char *host, const char *port)
 	return fd < 0 ? -ECONNREFUSED : fd;
 }
 
-/* GET /api/backend/v1/cards over HTTP/1.0: the body, or NULL with a message. */
-static char *fetch(const char *url)
+/*
+ * @method /api/backend/v1@path over HTTP/1.0 with JSON @json (NULL: none):
+ * the body of a 2xx answer, or NULL with a message that starts with @who.
+ */
+static char *call(const char *who, const char *url, const char *method, const char *path,
+		  const char *json)
 {
 	const char *token = getenv("REMSIM_TOKEN");
-	char host[256], port[16], req[1024], *buf, *body;
+	char host[256], port[16], req[2048], *buf, *body;
 	size_t len;
 	int fd, status, n;
 
 	if (parse_url(url, host, sizeof(host), port, sizeof(port))) {
-		fprintf(stderr, "remsim-server cards: %s: not http://HOST[:PORT] (HTTPS: see --help)\n",
-			url);
+		fprintf(stderr, "%s: %s: not http://HOST[:PORT] (HTTPS: see --help)\n", who, url);
 		return NULL;
 	}
 	fd = connect_to(host, port);
 	if (fd < 0) {
-		fprintf(stderr, "remsim-server cards: %s port %s: %s\n", host, port, strerror(-fd));
+		fprintf(stderr, "%s: %s port %s: %s\n", who, host, port, strerror(-fd));
 		return NULL;
 	}
-	n = snprintf(req, sizeof(req), "GET /api/backend/v1/cards HTTP/1.0\r\nHost: %s\r\n%s%s%s\r\n",
-		     host, token ? "Authorization: Bearer " : "", token ?: "", token ? "\r\n" : "");
+	n = snprintf(req, sizeof(req),
+		     "%s /api/backend/v1%s HTTP/1.0\r\nHost: %s\r\n%s%s%s%s"
+		     "Content-Length: %zu\r\n\r\n%s", method, path, host,
+		     token ? "Authorization: Bearer " : "", token ?: "", token ? "\r\n" : "",
+		     json ? "Content-Type: application/json\r\n" : "", json ? strlen(json) : 0,
+		     json ?: "");
 	if (n >= (int)sizeof(req) || write(fd, req, n) != n || slurp(fd, &buf, &len)) {
-		fprintf(stderr, "remsim-server cards: %s: no answer (%s)\n", url, strerror(errno));
+		fprintf(stderr, "%s: %s: no answer (%s)\n", who, url, strerror(errno));
 		close(fd);
 		return NULL;
 	}
 	close(fd);
 	body = strstr(buf, "\r\n\r\n");
 	if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1 || !body) {
-		fprintf(stderr, "remsim-server cards: %s: not an HTTP answer\n", url);
+		fprintf(stderr, "%s: %s: not an HTTP answer\n", who, url);
 		free(buf);
 		return NULL;
 	}
 	body += 4;
-	if (status != 200) {
-		fprintf(stderr, "remsim-server cards: %s: HTTP %d %s\n", url, status, body);
+	if (status < 200 || status > 299) {
+		fprintf(stderr, "%s: %s: HTTP %d %s\n", who, url, status, body);
 		free(buf);
 		return NULL;
 	}
 	memmove(buf, body, strlen(body) + 1);
 	return buf;
+}
+
+static char *fetch(const char *url)
+{
+	return call("remsim-server cards", url, "GET", "/cards", NULL);
+}
+
+static void tag_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: remsim-server tag [-s URL] ICCID [TAG...]\n"
+		"\n"
+		"Sets the free tags of the card ICCID on a running server (none: clears\n"
+		"them), as PUT /api/backend/v1/cards/ICCID/tags does. A tag is 1..64 of\n"
+		"A-Z a-z 0-9 . _ : -, at most 16; mccmnc: tags come from the IMSI.\n"
+		"\n"
+		"  -s, --server URL  the server's REST, http://HOST:PORT (default %s);\n"
+		"                    with --rest-auth, an admin token in $REMSIM_TOKEN\n",
+		CARDS_DEFAULT_URL);
+}
+
+int tag_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "server", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *url = CARDS_DEFAULT_URL;
+	char path[64], *text, *answer;
+	json_t *a, *o;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
+		if (opt == 's') {
+			url = optarg;
+		} else if (opt == 'h') {
+			tag_usage(stdout);
+			return 0;
+		} else {
+			tag_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc || strlen(argv[optind]) > 20 ||
+	    strspn(argv[optind], "0123456789Ff") != strlen(argv[optind])) {
+		tag_usage(stderr);
+		return 2;
+	}
+	snprintf(path, sizeof(path), "/cards/%s/tags", argv[optind++]);
+	a = json_array();
+	while (a && optind < argc)
+		json_array_append_new(a, json_string(argv[optind++]));
+	o = json_pack("{s:o}", "tags", a);
+	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!text) {
+		fprintf(stderr, "remsim-server tag: out of memory or a tag not UTF-8\n");
+		return 1;
+	}
+	answer = call("remsim-server tag", url, "PUT", path, text);
+	free(text);
+	if (!answer)
+		return 1;
+	free(answer);
+	return 0;
 }
 
 static const char *str_or(json_t *o, const char *key, const char *dflt)

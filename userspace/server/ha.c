@@ -61,8 +61,12 @@ static void maps_free(struct server *srv)
 /* The maps of the database in place of those in memory. */
 static int maps_reload(struct server *srv, char *err, size_t errlen)
 {
+	int ret;
+
 	maps_free(srv);
-	return store_load(srv->store, server_load_map, srv, err, errlen);
+	ret = store_load(srv->store, server_load_map, srv, err, errlen);
+	/* the leases of those maps, to keep expiring them */
+	return ret ? ret : racks_reload(srv, err, errlen);
 }
 
 static unsigned int maps_count(struct server *srv)

@@ -34,6 +34,7 @@ static void usage(FILE *f)
 		"       remsim-server token add|list|revoke ... (token --help)\n"
 		"       remsim-server backup [-c FILE] [-D PATH] BACKUP (backup --help)\n"
 		"       remsim-server cards [-j] [URL | -] (cards --help)\n"
+		"       remsim-server tag [-s URL] ICCID [TAG...] (tag --help)\n"
 		"\n"
 		"The remsim control server: bankds and clients register over RSPRO,\n"
 		"operators map client slots to bank slots over REST. Slot maps are\n"
@@ -530,5 +531,7 @@ int main(int argc, char **argv)
 		return backup_main(argc - 1, argv + 1, token_cfg);
 	if (argc > 1 && !strcmp(argv[1], "cards"))
 		return cards_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "tag"))
+		return tag_main(argc - 1, argv + 1);
 	return daemon_main(&d, argc, argv);
 }

@@ -302,6 +302,7 @@ int server_map_create(struct server *srv, struct rspro_bank_slot bank,
 	map_link(srv, nm);
 	srv->map_ops[MAP_OP_CREATE]++;
 	LOGP(DSLOTMAP, LOG_INFO, "rest", "map %s created by %s", map_name(nm), by);
+	server_history(srv, server_card_iccid(srv, bank), client, bank, "map", by);
 	bp = bank_peer(srv, bank.bank_id);
 	if (bp)
 		push(srv, bp);
@@ -348,6 +349,7 @@ int server_map_delete(struct server *srv, struct rspro_bank_slot bank, const cha
 	if (ret)
 		return ret;
 	srv->map_ops[MAP_OP_DELETE]++;
+	server_history(srv, server_card_iccid(srv, bank), m->client, bank, "unmap", by);
 	map_deleted(srv, m, by);
 	return 0;
 }

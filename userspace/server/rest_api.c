@@ -168,6 +168,17 @@ static enum MHD_Result store_error(struct MHD_Connection *c, int ret,
 		     ret == -EIO ? why : strerror(-ret));
 }
 
+enum MHD_Result rest_reply(struct MHD_Connection *c, unsigned int status, json_t *body)
+{
+	return reply(c, status, body);
+}
+
+enum MHD_Result rest_store_error(struct MHD_Connection *c, int ret, const char *what,
+				 const char *why)
+{
+	return store_error(c, ret, what, why);
+}
+
 /* --- JSON shapes --- */
 
 static json_t *identity_json(const struct rspro_identity *id)
@@ -218,7 +229,7 @@ static void utc_text(int64_t us, char *buf, size_t size)
 }
 
 /* One bank slot of GET /cards; absent strings are null. */
-static json_t *card_json(const struct server_card_info *ci)
+static json_t *card_json(struct server *srv, const struct server_card_info *ci)
 {
 	const struct rspro_card_info *c = ci->card;
 	json_t *o, *map = json_null();
@@ -243,6 +254,9 @@ static json_t *card_json(const struct server_card_info *ci)
 		      "cardTimeP99Us", c->has_card_time ?
 				       json_integer(c->card_time_p99_us) : json_null(),
 		      "map", map ?: json_null());
+	if (o)
+		json_object_set_new(o, "tags", rest_card_tags(srv, c->iccid[0] ? c->iccid :
+							      NULL, c->imsi));
 	return o;
 }
 
@@ -370,6 +384,88 @@ static bool is_json_type(const char *ct)
 	return !*ct || *ct == ';';
 }
 
+int rest_parse_id(const char *s, unsigned long max, unsigned long *out)
+{
+	return parse_id(s, max, out);
+}
+
+json_t *rest_json_body(struct MHD_Connection *c, const struct request *rq,
+		       enum MHD_Result *ret)
+{
+	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_TYPE);
+	json_error_t jerr;
+	json_t *root;
+
+	if (!ct) {
+		*ret = rest_error(c, MHD_HTTP_BAD_REQUEST,
+				  "the body must be sent as Content-Type: application/json");
+		return NULL;
+	}
+	if (!is_json_type(ct)) {
+		*ret = rest_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+				  "Content-Type \"%s\" is not application/json", ct);
+		return NULL;
+	}
+	root = rq->len ? json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+	if (!rq->len) {
+		*ret = rest_error(c, MHD_HTTP_BAD_REQUEST, "no JSON body");
+	} else if (!root) {
+		*ret = rest_error(c, MHD_HTTP_BAD_REQUEST, "bad JSON at line %d column %d: %s",
+				  jerr.line, jerr.column, jerr.text);
+	} else if (!json_is_object(root)) {
+		*ret = rest_error(c, MHD_HTTP_BAD_REQUEST, "the body is not a JSON object");
+		json_decref(root);
+		root = NULL;
+	}
+	return root;
+}
+
+void rest_owner(const struct request *rq, char *out, size_t len)
+{
+	const char *tok = strstr(rq->caller, " token=");
+	const char *colon = strrchr(rq->caller, ':');
+
+	if (tok)
+		snprintf(out, len, "%s", tok + 7);
+	else if (colon)
+		snprintf(out, len, "%.*s", (int)(colon - rq->caller), rq->caller);
+	else
+		snprintf(out, len, "%s", rq->caller);
+}
+
+bool rest_force(struct MHD_Connection *c)
+{
+	const char *f = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "force");
+
+	return f && !strcmp(f, "1");
+}
+
+/*
+ * A map change of a leased card or modem slot by another owner: 409 with
+ * who holds it, or, with ?force=1, the lease broken and the change audited
+ * as forced. True when it answered (@ret).
+ */
+static bool leased(struct MHD_Connection *c, struct server *srv, const struct request *rq,
+		   const struct rspro_bank_slot *bank, const struct rspro_client_slot *client,
+		   enum MHD_Result *ret)
+{
+	char owner[160], why[512];
+	uint64_t id;
+
+	rest_owner(rq, owner, sizeof(owner));
+	if (!server_lease_guard(srv, bank, client, owner, &id, why, sizeof(why)))
+		return false;
+	if (!rest_force(c)) {
+		*ret = rest_error(c, MHD_HTTP_CONFLICT, "%s", why);
+		return true;
+	}
+	server_audit(srv, rq->caller, "lease forced", why, NULL);
+	server_lease_break(srv, id, rq->caller);
+	/* the map's client slot and bank slot may be two leases */
+	return leased(c, srv, rq, bank, client, ret);
+}
+
 /* --- handlers --- */
 
 static enum MHD_Result get_one_peer(struct MHD_Connection *c, struct server *srv,
@@ -405,6 +501,7 @@ static enum MHD_Result post_slotmap(struct MHD_Connection *c, struct server *srv
 						     MHD_HTTP_HEADER_CONTENT_TYPE);
 	struct rspro_bank_slot bank;
 	struct rspro_client_slot client;
+	enum MHD_Result mret;
 	char why[512];
 	int ret;
 
@@ -416,6 +513,8 @@ static enum MHD_Result post_slotmap(struct MHD_Connection *c, struct server *srv
 			     "Content-Type \"%s\" is not application/json", ct);
 	if (parse_slotmap(rq, &bank, &client, why, sizeof(why)))
 		return rest_error(c, MHD_HTTP_BAD_REQUEST, "%s", why);
+	if (leased(c, srv, rq, &bank, &client, &mret))
+		return mret;
 	ret = server_map_create(srv, bank, client, rq->caller, why, sizeof(why));
 	if (ret == -EEXIST)
 		return rest_error(c, MHD_HTTP_BAD_REQUEST,
@@ -435,6 +534,7 @@ static enum MHD_Result delete_slotmap(struct MHD_Connection *c, struct server *s
 	struct server_map_info info;
 	struct rspro_bank_slot bank;
 	char why[512], before[64];
+	enum MHD_Result mret;
 	unsigned long id;
 	int ret;
 
@@ -447,6 +547,8 @@ static enum MHD_Result delete_slotmap(struct MHD_Connection *c, struct server *s
 	if (!find_map(srv, bank, &info))
 		return rest_error(c, MHD_HTTP_NOT_FOUND, "no slot map on bank slot %u:%u",
 			     bank.bank_id, bank.slot_nr);
+	if (leased(c, srv, rq, &info.bank, &info.client, &mret))
+		return mret;
 	map_text(&info, true, before, sizeof(before));
 	ret = server_map_delete(srv, bank, rq->caller, why, sizeof(why));
 	if (ret)
@@ -464,9 +566,15 @@ static enum MHD_Result global_reset(struct MHD_Connection *c, struct server *srv
 {
 	struct server_map_info info;
 	char why[512], before[64];
+	const struct slotmap *m = NULL;
+	enum MHD_Result mret;
 	unsigned long n = 0;
 	int ret = 0;
 
+	/* every map goes: every lease of another owner is in the way */
+	while ((m = server_map_next_info(srv, m, &info)))
+		if (leased(c, srv, rq, &info.bank, &info.client, &mret))
+			return mret;
 	while (server_map_next_info(srv, NULL, &info)) {
 		map_text(&info, true, before, sizeof(before));
 		ret = server_map_delete(srv, info.bank, rq->caller, why, sizeof(why));
@@ -542,7 +650,7 @@ static enum MHD_Result put_log_level(struct MHD_Connection *c, struct server *sr
  * "2026-01-02T03:04:05[.frac](Z|+hh:mm|-hh:mm)" or Unix seconds, into µs.
  * A "+" sent unescaped in a query reads as a space: taken as "+".
  */
-static int parse_time(const char *s, int64_t *us)
+int rest_parse_time(const char *s, int64_t *us)
 {
 	int oh, om, n = 0, digits = 0, sign;
 	struct tm tm = { 0 };
@@ -616,7 +724,7 @@ static enum MHD_Result get_audit(struct MHD_Connection *c, struct server *srv)
 	json_t *a;
 	int ret;
 
-	if (since && parse_time(since, &since_us))
+	if (since && rest_parse_time(since, &since_us))
 		return rest_error(c, MHD_HTTP_BAD_REQUEST,
 			     "since \"%s\" is not a time like 2026-01-02T03:04:05Z or +01:00, or Unix seconds",
 			     since);
@@ -670,13 +778,20 @@ enum MHD_Result rest_route(struct MHD_Connection *c, struct server *srv,
 {
 	bool get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
 	bool del = !strcmp(method, "DELETE"), put = !strcmp(method, "PUT");
+	enum MHD_Result ret;
 	char active[300];
 
 	/* the log level is this process's own: a standby takes it too */
 	if ((post || del) && server_standby(srv, active, sizeof(active)) &&
 	    (!strcmp(path, "/slotmaps") || !strncmp(path, "/slotmaps/", 10) ||
-	     !strcmp(path, "/global-reset")))
+	     !strcmp(path, "/global-reset") || !strncmp(path, "/leases", 7) ||
+	     !strncmp(path, "/pools/", 7)))
 		return standby_refusal(c, active);
+	if (put && server_standby(srv, active, sizeof(active)) &&
+	    (!strncmp(path, "/cards/", 7) || !strncmp(path, "/pools/", 7)))
+		return standby_refusal(c, active);
+	if (rest_racks_route(c, srv, method, path, rq, &ret))
+		return ret;
 	if (!strcmp(path, "/ha") && get)
 		return get_ha(c, srv);
 	if (!strcmp(path, "/restart-counter") && get)
@@ -707,7 +822,7 @@ enum MHD_Result rest_route(struct MHD_Connection *c, struct server *srv,
 		const struct server_card *sc = NULL;
 
 		while (a && (sc = server_card_next_info(srv, sc, &info)))
-			json_array_append_new(a, card_json(&info));
+			json_array_append_new(a, card_json(srv, &info));
 		return reply(c, MHD_HTTP_OK, json_pack("{s:o}", "cards", a));
 	}
 	if (!strcmp(path, "/slotmaps") && post)

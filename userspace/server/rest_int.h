@@ -6,6 +6,8 @@
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
 
 struct server;
 
@@ -36,5 +38,32 @@ enum MHD_Result rest_deny(struct MHD_Connection *c, unsigned int status,
 enum MHD_Result rest_route(struct MHD_Connection *c, struct server *srv,
 			   const char *method, const char *path,
 			   const struct request *rq);
+
+/* --- rest_api.c's helpers, for rest_racks.c --- */
+
+/* Answers @status with @body (NULL: none), which it takes. */
+enum MHD_Result rest_reply(struct MHD_Connection *c, unsigned int status, json_t *body);
+/* A store error: 503 (retry) for -EBUSY and -EAGAIN, else 500. */
+enum MHD_Result rest_store_error(struct MHD_Connection *c, int ret, const char *what,
+				 const char *why);
+/* A decimal id 0..max; a time (ISO 8601 or Unix seconds) in µs. */
+int rest_parse_id(const char *s, unsigned long max, unsigned long *out);
+int rest_parse_time(const char *s, int64_t *us);
+/*
+ * The request's JSON object body, checked for Content-Type; NULL when it
+ * answered already (@ret).
+ */
+json_t *rest_json_body(struct MHD_Connection *c, const struct request *rq,
+		       enum MHD_Result *ret);
+/* The owner of a caller: its token's name, or its address without the port. */
+void rest_owner(const struct request *rq, char *out, size_t len);
+/* Whether ?force=1 was given. */
+bool rest_force(struct MHD_Connection *c);
+
+/* rest_racks.c: tags, pools, leases, history; NULL: not one of its paths. */
+bool rest_racks_route(struct MHD_Connection *c, struct server *srv, const char *method,
+		      const char *path, const struct request *rq, enum MHD_Result *ret);
+/* The tags of a card as a JSON array. */
+json_t *rest_card_tags(struct server *srv, const char *iccid, const char *imsi);
 
 #endif

@@ -645,7 +645,8 @@ int server_start(struct server *srv, char *err, size_t errlen)
 		return ret;
 	}
 	log_schema(srv);
-	return server_ha_start(srv, err, errlen);
+	ret = racks_start(srv, err, errlen);
+	return ret ? ret : server_ha_start(srv, err, errlen);
 }
 
 void server_stop(struct server *srv)
@@ -653,6 +654,7 @@ void server_stop(struct server *srv)
 	struct slotmap *m;
 
 	server_ha_stop(srv);
+	racks_stop(srv);
 	server_rspro_unlisten(srv);
 	while ((m = srv->maps)) {
 		srv->maps = m->next;

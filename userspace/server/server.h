@@ -134,6 +134,7 @@ struct server {
 	uint64_t lost_ms;		/* active, its session lost since (0: not) */
 	uint64_t lead_restarts;		/* the restart counter when it took the lock */
 	char active_rest[300];		/* standby: the active server's REST address */
+	struct racks *racks;		/* racks.c: tags, pools, leases */
 };
 
 void server_cfg_default(struct server_cfg *cfg);
@@ -177,6 +178,21 @@ int server_card_update(struct server *srv, struct peer *bp, const struct rspro_c
 /* The bankd is gone: what its readers hold is unknown from now on. */
 void server_cards_offline(struct server *srv, uint16_t bank_id);
 void server_cards_free(struct server *srv);
+
+/* racks.c: its state, made before the maps are loaded */
+int racks_start(struct server *srv, char *err, size_t errlen);
+void racks_stop(struct server *srv);
+/* Tags, pools and leases of the database in place of those in memory. */
+int racks_reload(struct server *srv, char *err, size_t errlen);
+/*
+ * A card put in (@event "card inserted") or taken out ("card removed") of
+ * bank slot @bank, in the history of the card and of the modem slot it
+ * is mapped to.
+ */
+void server_history_card(struct server *srv, const char *iccid, struct rspro_bank_slot bank,
+			 const char *event, const char *who);
+/* The ICCID of the card in bank slot @bank, "" when none is known. */
+const char *server_card_iccid(struct server *srv, struct rspro_bank_slot bank);
 
 /* server_metrics.c: the series of GET /metrics */
 void server_metrics(struct server *srv, struct metrics_out *o);

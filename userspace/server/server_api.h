@@ -119,6 +119,120 @@ const struct server_card *server_card_next_info(struct server *srv,
 						const struct server_card *prev,
 						struct server_card_info *info);
 
+/* --- card tags, pools, leases and history (racks*.c) --- */
+
+/* Free tags of one card, a pool's tags, and their length and characters. */
+#define SERVER_TAGS_MAX		16
+#define SERVER_TAG_LEN		64
+#define SERVER_POOLS_MAX	256
+#define SERVER_LEASES_MAX	4096
+/* Cards with free tags: as many as bank slots are kept (SERVER_CARDS_MAX). */
+#define SERVER_TAGGED_MAX	16384
+/* A lease's duration, in seconds: 1 minute to 7 days. */
+#define SERVER_LEASE_MIN_S	60
+#define SERVER_LEASE_MAX_S	(7 * 24 * 3600)
+/* History events kept in the database, the newest. */
+#define SERVER_HISTORY_KEEP	100000
+
+/* Whether @tag is 1..SERVER_TAG_LEN of [A-Za-z0-9._:-]; pool names: no ':'. */
+bool server_tag_valid(const char *tag);
+bool server_pool_name_valid(const char *name);
+/*
+ * The automatic tag of an IMSI: "mccmnc:" and its MCC and MNC, whose
+ * length (2 or 3 digits) comes from a table of the MCCs with 3-digit MNCs;
+ * false when the IMSI is too short or not digits.
+ */
+bool server_mccmnc_tag(const char *imsi, char *out, size_t len);
+/*
+ * Calls @fn for every tag of the card @iccid (its IMSI @imsi, NULL: not
+ * known): the automatic one, then the free ones.
+ */
+void server_card_tags(struct server *srv, const char *iccid, const char *imsi,
+		      void (*fn)(const char *tag, void *), void *arg);
+/* Replaces the free tags of card @iccid (n = 0: none). */
+int server_tags_set(struct server *srv, const char *iccid, const char *const *tags,
+		    unsigned int n, char *err, size_t errlen);
+
+struct server_pool_info {
+	const char *name;
+	const char *const *tags;
+	unsigned int n;
+};
+
+struct server_pool;
+/* The pools by name, as server_map_next_info(). */
+const struct server_pool *server_pool_next_info(struct server *srv,
+						const struct server_pool *prev,
+						struct server_pool_info *info);
+const struct server_pool *server_pool_find(struct server *srv, const char *name);
+/* Whether the card @ci is in @pool: it has all the pool's tags. */
+bool server_pool_has(struct server *srv, const struct server_pool *pool,
+		     const struct server_card_info *ci);
+/* Whether @ci is free: present, with an ICCID, not mapped, not leased. */
+bool server_card_free(struct server *srv, const struct server_card_info *ci);
+/* Creates or replaces a pool: -ENOSPC beyond SERVER_POOLS_MAX. */
+int server_pool_put(struct server *srv, const char *name, const char *const *tags,
+		    unsigned int n, char *err, size_t errlen);
+int server_pool_delete(struct server *srv, const char *name, char *err, size_t errlen);
+
+struct server_lease_info {
+	uint64_t id;
+	const char *iccid;
+	const char *owner;
+	struct rspro_bank_slot bank;
+	struct rspro_client_slot client;
+	int64_t since_us, expires_us;	/* Unix time */
+};
+
+struct server_lease;
+const struct server_lease *server_lease_next_info(struct server *srv,
+						  const struct server_lease *prev,
+						  struct server_lease_info *info);
+/*
+ * Whether a lease of another owner than @owner holds bank slot @bank or
+ * modem slot @client (either NULL: not asked): -EPERM with "... leased by
+ * OWNER until TIME" in @err and its id in *@id, else 0.
+ */
+int server_lease_guard(struct server *srv, const struct rspro_bank_slot *bank,
+		       const struct rspro_client_slot *client, const char *owner,
+		       uint64_t *id, char *err, size_t errlen);
+/*
+ * Ends lease @id without touching its map, as an admin's forced change
+ * does to it; @by for the history.
+ */
+void server_lease_break(struct server *srv, uint64_t id, const char *by);
+/*
+ * A free card of @pool (or the card @iccid) mapped to @client for
+ * @seconds by @owner, through server_map_create(): -ENOENT (no such pool
+ * or card), -ENOSPC (no free card, or SERVER_LEASES_MAX), -EPERM (held by
+ * another owner, see server_lease_guard()), -EEXIST (the modem slot or
+ * card is mapped), or a store error; @err says which.
+ */
+int server_lease_acquire(struct server *srv, struct rspro_client_slot client,
+			 const char *pool, const char *iccid, int64_t seconds,
+			 const char *owner, const char *by, bool force,
+			 struct server_lease_info *out, char *err, size_t errlen);
+/* -ENOENT, -EPERM (another owner's, without @force), or a store error. */
+int server_lease_renew(struct server *srv, uint64_t id, int64_t seconds, const char *owner,
+		       bool force, struct server_lease_info *out, char *err, size_t errlen);
+/* Release: unmaps and forgets it; errors as server_lease_renew(). */
+int server_lease_release(struct server *srv, uint64_t id, const char *owner, bool force,
+			 const char *by, char *err, size_t errlen);
+
+/* One event of the history of a card (@iccid) and a modem slot (@client). */
+void server_history(struct server *srv, const char *iccid, struct rspro_client_slot client,
+		    struct rspro_bank_slot bank, const char *event, const char *who);
+
+struct server_history_line {
+	int64_t id;
+	const char *time, *iccid, *client, *bank, *event, *who;
+};
+
+int server_history_query(struct server *srv, const char *iccid, const char *client,
+			 int64_t since_us, unsigned int limit,
+			 void (*fn)(const struct server_history_line *, void *), void *arg,
+			 char *err, size_t errlen);
+
 /* --- bearer tokens (auth.c) --- */
 
 enum server_scope {

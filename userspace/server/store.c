@@ -213,6 +213,40 @@ int store_audit_query(struct store *st, int64_t since_us, int64_t after_id,
 	return BACKEND(st, audit_query, since_us, after_id, limit, fn, arg, err, errlen);
 }
 
+int store_record_put(struct store *st, const char *kind, const char *key, const char *value,
+		     char *err, size_t errlen)
+{
+	return BACKEND(st, record_put, kind, key, value, err, errlen);
+}
+
+int store_record_delete(struct store *st, const char *kind, const char *key, char *err,
+			size_t errlen)
+{
+	return BACKEND(st, record_delete, kind, key, err, errlen);
+}
+
+int store_record_load(struct store *st, const char *kind,
+		      void (*fn)(const char *key, const char *value, void *), void *arg,
+		      char *err, size_t errlen)
+{
+	return BACKEND(st, record_load, kind, fn, arg, err, errlen);
+}
+
+int store_history_add(struct store *st, const struct stored_history *h, unsigned int n,
+		      unsigned int keep, char *err, size_t errlen)
+{
+	return BACKEND(st, history_add, h, n, keep, err, errlen);
+}
+
+int store_history_query(struct store *st, const char *iccid, const char *client,
+			int64_t since_us, unsigned int limit,
+			void (*fn)(const struct stored_history *, void *), void *arg,
+			char *err, size_t errlen)
+{
+	return BACKEND(st, history_query, iccid, client, since_us, limit, fn, arg, err,
+		       errlen);
+}
+
 int store_lead(struct store *st, const char *rest, const char *rspro, bool *leader,
 	       char *err, size_t errlen)
 {

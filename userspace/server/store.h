@@ -2,8 +2,8 @@
 /*
  * The server's durable state in SQLite (store_sqlite.c) or PostgreSQL
  * (store_pg.c): slot maps (and maps deleted but not yet confirmed removed
- * by their bankd), the restart counter, REST's bearer tokens and the audit
- * trail. Every change is committed before the caller acknowledges it.
+ * by their bankd), the restart counter, REST's bearer tokens, the audit
+ * trail, and (version 2) the racks' card tags, pools, leases and history. Every change is committed before the caller acknowledges it.
  */
 #ifndef REMSIM_SERVER_STORE_H
 #define REMSIM_SERVER_STORE_H
@@ -19,7 +19,7 @@ struct store;
  * The version of the schema this server writes: SQLite's PRAGMA
  * user_version, PostgreSQL's table schema_version.
  */
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
 
 /* SHA-256, the only form in which a token is stored */
 #define STORE_HASH_LEN		32
@@ -145,6 +145,46 @@ int store_audit_add(struct store *st, const struct stored_audit *a, unsigned int
 int store_audit_query(struct store *st, int64_t since_us, int64_t after_id,
 		      unsigned int limit, void (*fn)(const struct stored_audit *, void *),
 		      void *arg, char *err, size_t errlen);
+
+/*
+ * Card tags, pools and leases (racks.c): small records, each a JSON text
+ * under a @kind ("tags", "pool", "lease") and a @key (an ICCID, a pool's
+ * name, a lease's id). racks.c keeps them in memory and writes each change
+ * through; the database is read at start and at a takeover. A put replaces
+ * the record of the same kind and key; a delete of none is -ENOENT.
+ */
+int store_record_put(struct store *st, const char *kind, const char *key, const char *value,
+		     char *err, size_t errlen);
+int store_record_delete(struct store *st, const char *kind, const char *key, char *err,
+			size_t errlen);
+/* Calls @fn for every record of @kind, by key. */
+int store_record_load(struct store *st, const char *kind,
+		      void (*fn)(const char *key, const char *value, void *), void *arg,
+		      char *err, size_t errlen);
+
+/* One history event of a card and a modem slot; @iccid, @client may be "". */
+struct stored_history {
+	int64_t id;			/* set when read back */
+	int64_t time_us;
+	const char *time;		/* ISO 8601, as the audit trail has it */
+	const char *iccid;		/* the card's */
+	const char *client;		/* the modem slot, "ID:SLOT" */
+	const char *bank;		/* the bank slot, "ID:SLOT" */
+	const char *event;		/* "map", "unmap", "lease acquire", ... */
+	const char *who;		/* the owner or caller, "server" */
+};
+
+/* Adds @n events in one transaction and keeps only the newest @keep. */
+int store_history_add(struct store *st, const struct stored_history *h, unsigned int n,
+		      unsigned int keep, char *err, size_t errlen);
+/*
+ * Up to @limit events of card @iccid or modem slot @client (either NULL:
+ * any) at or after @since_us, oldest first.
+ */
+int store_history_query(struct store *st, const char *iccid, const char *client,
+			int64_t since_us, unsigned int limit,
+			void (*fn)(const struct stored_history *, void *), void *arg,
+			char *err, size_t errlen);
 
 /*
  * Leadership, for several servers on one PostgreSQL database: called at

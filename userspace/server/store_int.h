@@ -44,6 +44,19 @@ int sqlite_store_audit_add(struct sqlite_store *st, const struct stored_audit *a
 int sqlite_store_audit_query(struct sqlite_store *st, int64_t since_us, int64_t after_id,
 			     unsigned int limit, void (*fn)(const struct stored_audit *, void *),
 			     void *arg, char *err, size_t errlen);
+int sqlite_store_record_put(struct sqlite_store *st, const char *kind, const char *key,
+			  const char *value, char *err, size_t errlen);
+int sqlite_store_record_delete(struct sqlite_store *st, const char *kind, const char *key,
+			     char *err, size_t errlen);
+int sqlite_store_record_load(struct sqlite_store *st, const char *kind,
+			   void (*fn)(const char *, const char *, void *), void *arg,
+			   char *err, size_t errlen);
+int sqlite_store_history_add(struct sqlite_store *st, const struct stored_history *h,
+			     unsigned int n, unsigned int keep, char *err, size_t errlen);
+int sqlite_store_history_query(struct sqlite_store *st, const char *iccid, const char *client,
+			     int64_t since_us, unsigned int limit,
+			     void (*fn)(const struct stored_history *, void *), void *arg,
+			     char *err, size_t errlen);
 
 int pg_store_open(struct pg_store **st, const char *conninfo, bool server, char *err,
 		  size_t errlen);
@@ -71,6 +84,19 @@ int pg_store_audit_add(struct pg_store *st, const struct stored_audit *a, unsign
 int pg_store_audit_query(struct pg_store *st, int64_t since_us, int64_t after_id,
 			 unsigned int limit, void (*fn)(const struct stored_audit *, void *),
 			 void *arg, char *err, size_t errlen);
+int pg_store_record_put(struct pg_store *st, const char *kind, const char *key,
+			  const char *value, char *err, size_t errlen);
+int pg_store_record_delete(struct pg_store *st, const char *kind, const char *key,
+			     char *err, size_t errlen);
+int pg_store_record_load(struct pg_store *st, const char *kind,
+			   void (*fn)(const char *, const char *, void *), void *arg,
+			   char *err, size_t errlen);
+int pg_store_history_add(struct pg_store *st, const struct stored_history *h, unsigned int n,
+			   unsigned int keep, char *err, size_t errlen);
+int pg_store_history_query(struct pg_store *st, const char *iccid, const char *client,
+			     int64_t since_us, unsigned int limit,
+			     void (*fn)(const struct stored_history *, void *), void *arg,
+			     char *err, size_t errlen);
 int pg_store_lead(struct pg_store *st, const char *rest, const char *rspro, bool *leader,
 		  char *err, size_t errlen);
 int pg_store_active(struct pg_store *st, char *rest, size_t len, char *err, size_t errlen);

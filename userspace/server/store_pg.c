@@ -105,8 +105,28 @@ static const char schema_v1[] =
 	"  rspro TEXT NOT NULL,"
 	"  since_us BIGINT NOT NULL);";
 
+/* Version 2, the racks: as store_sqlite.c's */
+static const char schema_v2[] =
+	"CREATE TABLE IF NOT EXISTS records ("
+	"  kind TEXT NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  PRIMARY KEY (kind, key));"
+	"CREATE TABLE IF NOT EXISTS history ("
+	"  id BIGSERIAL PRIMARY KEY,"
+	"  time_us BIGINT NOT NULL,"
+	"  time TEXT NOT NULL,"
+	"  iccid TEXT NOT NULL,"
+	"  client TEXT NOT NULL,"
+	"  bank TEXT NOT NULL,"
+	"  event TEXT NOT NULL,"
+	"  who TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS history_iccid ON history (iccid, id);"
+	"CREATE INDEX IF NOT EXISTS history_client ON history (client, id);";
+
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	schema_v1,
+	schema_v2,
 };
 
 enum pg_stmt {
@@ -122,6 +142,12 @@ enum pg_stmt {
 	Q_AUDIT_INSERT,
 	Q_AUDIT_TRIM,
 	Q_AUDIT_QUERY,
+	Q_RECORD_PUT,
+	Q_RECORD_DELETE,
+	Q_RECORD_LOAD,
+	Q_HISTORY_INSERT,
+	Q_HISTORY_TRIM,
+	Q_HISTORY_QUERY,
 	Q_COUNT
 };
 
@@ -159,6 +185,19 @@ static const char *const statements[Q_COUNT] = {
 	[Q_AUDIT_TRIM] = "DELETE FROM audit WHERE id <= (SELECT max(id) FROM audit) - $1",
 	[Q_AUDIT_QUERY] = "SELECT id, time_us, time, caller, action, before, after"
 			  " FROM audit WHERE time_us >= $1 AND id > $2 ORDER BY id LIMIT $3",
+	[Q_RECORD_PUT] = "INSERT INTO records (kind, key, value) VALUES ($1, $2, $3)"
+			 " ON CONFLICT (kind, key) DO UPDATE SET value = $3",
+	[Q_RECORD_DELETE] = "DELETE FROM records WHERE kind = $1 AND key = $2",
+	[Q_RECORD_LOAD] = "SELECT key, value FROM records WHERE kind = $1"
+			  " ORDER BY key COLLATE \"C\"",
+	[Q_HISTORY_INSERT] = "INSERT INTO history (time_us, time, iccid, client, bank, event,"
+			     " who) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+	[Q_HISTORY_TRIM] = "DELETE FROM history WHERE id <= (SELECT max(id) FROM history)"
+			   " - $1",
+	[Q_HISTORY_QUERY] = "SELECT id, time_us, time, iccid, client, bank, event, who"
+			    " FROM history WHERE ($1::text IS NULL OR iccid = $1)"
+			    " AND ($2::text IS NULL OR client = $2) AND time_us >= $3"
+			    " ORDER BY id LIMIT $4",
 };
 
 static const char *stmt_name(enum pg_stmt q)
@@ -239,13 +278,23 @@ static long long ms_since(const struct timespec *t)
 	return (now.tv_sec - t->tv_sec) * 1000LL + (now.tv_nsec - t->tv_nsec) / 1000000;
 }
 
-/* No answer in time: the session goes, its lock too; the next call reconnects. */
+/*
+ * No answer in time: the session goes, its lock too. The calls of the next
+ * STORE_PG_SLOW_FAIL_MS fail at once, then one reconnects: two writes due
+ * together (the audit trail's and the history's flushes) would otherwise
+ * hold the event loop for the answer time and then a connect timeout.
+ */
 static void drop_session(struct pg_store *st)
 {
 	PQfinish(st->db);
 	st->db = NULL;
 	st->leader = false;
 	st->timed_out = true;
+	snprintf(st->last_err, sizeof(st->last_err),
+		 "no answer from PostgreSQL within %d ms, its session dropped (%.128s)",
+		 STORE_PG_ANSWER_MS, st->name);
+	clock_gettime(CLOCK_MONOTONIC, &st->retry_at);
+	st->retry_at.tv_sec += STORE_PG_SLOW_FAIL_MS / 1000;
 }
 
 /*
@@ -451,7 +500,8 @@ static int change(struct pg_store *st, enum pg_stmt q, const char *const *params
 	PGresult *r;
 	int ret;
 
-	if (st->ha && (q == Q_ADD || q == Q_MARK_DELETING || q == Q_REMOVE)) {
+	if (st->ha && (q == Q_ADD || q == Q_MARK_DELETING || q == Q_REMOVE ||
+		       q == Q_RECORD_PUT || q == Q_RECORD_DELETE)) {
 		ret = ready(st, err, errlen);
 		if (ret)
 			return ret;
@@ -889,6 +939,119 @@ int pg_store_audit_query(struct pg_store *st, int64_t since_us, int64_t after_id
 		a.before = value_or_null(r, i, 5);
 		a.after = value_or_null(r, i, 6);
 		fn(&a, arg);
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* --- the racks: tags, pools, leases as records; the history --- */
+
+int pg_store_record_put(struct pg_store *st, const char *kind, const char *key,
+			const char *value, char *err, size_t errlen)
+{
+	const char *p[3] = { kind, key, value };
+
+	return change(st, Q_RECORD_PUT, p, 3, NULL, err, errlen);
+}
+
+int pg_store_record_delete(struct pg_store *st, const char *kind, const char *key,
+			   char *err, size_t errlen)
+{
+	const char *p[2] = { kind, key };
+	int n = 0, ret;
+
+	ret = change(st, Q_RECORD_DELETE, p, 2, &n, err, errlen);
+	if (!ret && !n)
+		ret = -ENOENT;
+	return ret;
+}
+
+int pg_store_record_load(struct pg_store *st, const char *kind,
+			 void (*fn)(const char *, const char *, void *), void *arg,
+			 char *err, size_t errlen)
+{
+	const char *p[1] = { kind };
+	PGresult *r;
+	int i, ret;
+
+	ret = query(st, Q_RECORD_LOAD, p, 1, &r, "reading records", err, errlen);
+	if (ret)
+		return ret;
+	for (i = 0; i < PQntuples(r); i++)
+		fn(PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), arg);
+	PQclear(r);
+	return 0;
+}
+
+/* One statement of pg_store_history_add()'s transaction. */
+static int history_step(struct pg_store *st, enum pg_stmt q, const char *const *p, int n,
+			char *err, size_t errlen)
+{
+	PGresult *r = db_prepared(st, stmt_name(q), n, p);
+	int ret = 0;
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		ret = fail(st, r, "history write", err, errlen);
+	PQclear(r);
+	return ret;
+}
+
+int pg_store_history_add(struct pg_store *st, const struct stored_history *h, unsigned int n,
+			 unsigned int keep, char *err, size_t errlen)
+{
+	char us[24], k[24];
+	const char *t[1] = { k };
+	unsigned int i;
+	int ret;
+
+	snprintf(k, sizeof(k), "%u", keep);
+	ret = ready(st, err, errlen);
+	if (!ret)
+		ret = exec(st, "BEGIN", err, errlen);
+	if (ret)
+		return ret;
+	for (i = 0; i < n && !ret; i++) {
+		const char *p[7] = { us, h[i].time, h[i].iccid, h[i].client, h[i].bank,
+				     h[i].event, h[i].who };
+
+		snprintf(us, sizeof(us), "%lld", (long long)h[i].time_us);
+		ret = history_step(st, Q_HISTORY_INSERT, p, 7, err, errlen);
+	}
+	if (!ret)
+		ret = history_step(st, Q_HISTORY_TRIM, t, 1, err, errlen);
+	if (!ret)
+		ret = exec(st, "COMMIT", err, errlen);
+	if (ret)
+		PQclear(db_exec(st, "ROLLBACK"));
+	return ret == -EEXIST ? -EIO : ret;
+}
+
+int pg_store_history_query(struct pg_store *st, const char *iccid, const char *client,
+			   int64_t since_us, unsigned int limit,
+			   void (*fn)(const struct stored_history *, void *), void *arg,
+			   char *err, size_t errlen)
+{
+	char since[24], lim[24];
+	const char *p[4] = { iccid, client, since, lim };
+	struct stored_history h;
+	PGresult *r;
+	int i, ret;
+
+	snprintf(since, sizeof(since), "%lld", (long long)since_us);
+	snprintf(lim, sizeof(lim), "%u", limit);
+	ret = query(st, Q_HISTORY_QUERY, p, 4, &r, "reading the history", err, errlen);
+	if (ret)
+		return ret;
+	for (i = 0; i < PQntuples(r); i++) {
+		h.id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+		h.time_us = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+		h.time = PQgetvalue(r, i, 2);
+		h.iccid = PQgetvalue(r, i, 3);
+		h.client = PQgetvalue(r, i, 4);
+		h.bank = PQgetvalue(r, i, 5);
+		h.event = PQgetvalue(r, i, 6);
+		h.who = PQgetvalue(r, i, 7);
+		fn(&h, arg);
 	}
 	PQclear(r);
 	return 0;

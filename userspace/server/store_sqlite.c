@@ -76,9 +76,33 @@ static const char schema_v1[] =
 	"  after TEXT);"
 	"CREATE INDEX IF NOT EXISTS audit_time ON audit (time_us);";
 
+/*
+ * Version 2, the racks: card tags, pools and leases as JSON records
+ * (racks.c reads and writes them whole), and the history of cards and
+ * modem slots.
+ */
+static const char schema_v2[] =
+	"CREATE TABLE IF NOT EXISTS records ("
+	"  kind TEXT NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  PRIMARY KEY (kind, key));"
+	"CREATE TABLE IF NOT EXISTS history ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  time_us INTEGER NOT NULL,"
+	"  time TEXT NOT NULL,"
+	"  iccid TEXT NOT NULL,"
+	"  client TEXT NOT NULL,"
+	"  bank TEXT NOT NULL,"
+	"  event TEXT NOT NULL,"
+	"  who TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS history_iccid ON history (iccid, id);"
+	"CREATE INDEX IF NOT EXISTS history_client ON history (client, id);";
+
 /* migrations[v] takes a file from version v to v + 1 */
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	schema_v1,
+	schema_v2,
 };
 
 /*
@@ -781,5 +805,144 @@ int sqlite_store_audit_query(struct sqlite_store *st, int64_t since_us, int64_t 
 	sqlite3_finalize(q);
 	if (rc != SQLITE_DONE)
 		return fail(st, err, errlen, "reading the audit trail");
+	return 0;
+}
+
+/* --- the racks: tags, pools, leases as records; the history --- */
+
+int sqlite_store_record_put(struct sqlite_store *st, const char *kind, const char *key,
+			    const char *value, char *err, size_t errlen)
+{
+	sqlite3_stmt *q;
+	int ret = 0;
+
+	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO records (kind, key, value)"
+			       " VALUES (?1, ?2, ?3)", -1, &q, NULL) != SQLITE_OK)
+		return fail(st, err, errlen, "record");
+	sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, value, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		ret = fail(st, err, errlen, "record write");
+	sqlite3_finalize(q);
+	return ret;
+}
+
+int sqlite_store_record_delete(struct sqlite_store *st, const char *kind, const char *key,
+			       char *err, size_t errlen)
+{
+	sqlite3_stmt *q;
+	int ret = 0;
+
+	if (sqlite3_prepare_v2(st->db, "DELETE FROM records WHERE kind = ?1 AND key = ?2",
+			       -1, &q, NULL) != SQLITE_OK)
+		return fail(st, err, errlen, "record");
+	sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		ret = fail(st, err, errlen, "record delete");
+	else if (!sqlite3_changes(st->db))
+		ret = -ENOENT;
+	sqlite3_finalize(q);
+	return ret;
+}
+
+int sqlite_store_record_load(struct sqlite_store *st, const char *kind,
+			     void (*fn)(const char *, const char *, void *), void *arg,
+			     char *err, size_t errlen)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT key, value FROM records WHERE kind = ?1"
+			       " ORDER BY key", -1, &q, NULL) != SQLITE_OK)
+		return fail(st, err, errlen, "reading records");
+	sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		fn((const char *)sqlite3_column_text(q, 0),
+		   (const char *)sqlite3_column_text(q, 1), arg);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return fail(st, err, errlen, "reading records");
+	return 0;
+}
+
+static int history_insert(struct sqlite_store *st, const struct stored_history *h, char *err,
+			  size_t errlen)
+{
+	sqlite3_stmt *q;
+	int ret = 0;
+
+	if (sqlite3_prepare_v2(st->db, "INSERT INTO history (time_us, time, iccid, client,"
+			       " bank, event, who) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1,
+			       &q, NULL) != SQLITE_OK)
+		return fail(st, err, errlen, "history");
+	sqlite3_bind_int64(q, 1, h->time_us);
+	sqlite3_bind_text(q, 2, h->time, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, h->iccid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, h->client, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 5, h->bank, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 6, h->event, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 7, h->who, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		ret = fail(st, err, errlen, "history write");
+	sqlite3_finalize(q);
+	return ret;
+}
+
+int sqlite_store_history_add(struct sqlite_store *st, const struct stored_history *h,
+			     unsigned int n, unsigned int keep, char *err, size_t errlen)
+{
+	const int v[1] = { keep };
+	unsigned int i;
+	int ret = 0;
+
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return fail(st, err, errlen, "history");
+	for (i = 0; i < n && !ret; i++)
+		ret = history_insert(st, &h[i], err, errlen);
+	/* the newest @keep stay: ids only grow */
+	if (!ret)
+		ret = change(st, "DELETE FROM history WHERE id <= (SELECT max(id) FROM history)"
+			     " - ?1", v, 1, err, errlen);
+	if (!ret && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		ret = fail(st, err, errlen, "history commit");
+	if (ret)
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return ret;
+}
+
+int sqlite_store_history_query(struct sqlite_store *st, const char *iccid, const char *client,
+			       int64_t since_us, unsigned int limit,
+			       void (*fn)(const struct stored_history *, void *), void *arg,
+			       char *err, size_t errlen)
+{
+	struct stored_history h;
+	sqlite3_stmt *q;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT id, time_us, time, iccid, client, bank, event,"
+			       " who FROM history WHERE (?1 IS NULL OR iccid = ?1)"
+			       " AND (?2 IS NULL OR client = ?2) AND time_us >= ?3"
+			       " ORDER BY id LIMIT ?4", -1, &q, NULL) != SQLITE_OK)
+		return fail(st, err, errlen, "reading the history");
+	sqlite3_bind_text(q, 1, iccid, -1, SQLITE_STATIC);	/* NULL: SQL NULL */
+	sqlite3_bind_text(q, 2, client, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, since_us);
+	sqlite3_bind_int(q, 4, limit);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		h.id = sqlite3_column_int64(q, 0);
+		h.time_us = sqlite3_column_int64(q, 1);
+		h.time = (const char *)sqlite3_column_text(q, 2);
+		h.iccid = (const char *)sqlite3_column_text(q, 3);
+		h.client = (const char *)sqlite3_column_text(q, 4);
+		h.bank = (const char *)sqlite3_column_text(q, 5);
+		h.event = (const char *)sqlite3_column_text(q, 6);
+		h.who = (const char *)sqlite3_column_text(q, 7);
+		fn(&h, arg);
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return fail(st, err, errlen, "reading the history");
 	return 0;
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The remsim dashboard: polls the REST API every two seconds and draws
- * modem slots, bank slots with their cards, and banks; a modem slot is
- * (re)mapped by choosing a card. Everything a bankd or client reported
+ * modem slots, bank slots with their cards and tags, leases, and banks; a
+ * modem slot is (re)mapped by choosing a card, a lease released by its
+ * owner. Everything a bankd or client reported
  * (reader names, ICCIDs, host names) is put into the page as text, never
  * as markup. The token, when the server wants one, lives in this tab's
  * sessionStorage only.
@@ -136,8 +137,33 @@ function drawCards(cards, now) {
 		cell(tr, latencyText(c), 'num');
 		cell(tr, c.map ? 'C' + clientKey(c.map) +
 		     (c.map.modemPath ? ' ' + c.map.modemPath : '') : '');
+		cell(tr, (c.tags || []).join(' '), 'tags');
 		return tr;
 	}), 'no bank slot has reported (is a remsim-bankd connected?)');
+}
+
+function drawLeases(leases) {
+	fill('#leases', leases.map((l) => {
+		const tr = document.createElement('tr');
+		const rel = document.createElement('button');
+
+		tr.dataset.lease = l.id;
+		cell(tr, l.id, 'num');
+		cell(tr, 'B' + bankKey(l.bank) + ' ' + l.iccid);
+		cell(tr, 'C' + clientKey(l.client));
+		cell(tr, l.owner, 'owner');
+		cell(tr, l.expires);
+		/* only its owner may release it: the server says so to others */
+		rel.textContent = 'Release';
+		rel.className = 'release';
+		rel.addEventListener('click', () => change('lease ' + l.id + ' released',
+			[() => api('DELETE', '/leases/' + l.id)]));
+		const act = cell(tr, '');
+
+		if (l.mine)
+			act.appendChild(rel);
+		return tr;
+	}), 'no lease is held');
 }
 
 function drawBanks(banks) {
@@ -271,9 +297,9 @@ async function refresh() {
 	if (busy)
 		return;
 	try {
-		const [clients, banks, maps, cards, rc] = await Promise.all([
+		const [clients, banks, maps, cards, rc, leases] = await Promise.all([
 			api('GET', '/clients'), api('GET', '/banks'), api('GET', '/slotmaps'),
-			api('GET', '/cards'), api('GET', '/restart-counter'),
+			api('GET', '/cards'), api('GET', '/restart-counter'), api('GET', '/leases'),
 		]);
 		const now = Date.now();
 
@@ -281,6 +307,7 @@ async function refresh() {
 			return;
 		document.getElementById('login').hidden = true;
 		drawCards(cards.cards, now);
+		drawLeases(leases.leases);
 		drawBanks(banks.banks);
 		drawClients(clients.clients, maps.slotmaps, cards.cards);
 		status.textContent = 'updated ' + new Date(now).toLocaleTimeString() +
