@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "ktap.h"
 #include "pg_env.h"
 
 #define PG_BIN	"/usr/lib/postgresql/15/bin"
@@ -177,4 +178,17 @@ long long pg_env_int(const struct pg_env *e, const char *name, const char *query
 	pg_env_text(e, name, query, text, sizeof(text));
 	v = strtoll(text, &end, 10);
 	return end == text ? -1 : v;
+}
+
+int pg_env_ktap_main(struct pg_env *e, int argc, char **argv, char *dir,
+		     void (*after_each)(void))
+{
+	int ret;
+
+	signal(SIGPIPE, SIG_IGN);
+	ktap_after_each(after_each);
+	pg_env_start(e);
+	ret = ktap_main_in_dir(argc, argv, dir);
+	pg_env_stop(e);
+	return ret;
 }

@@ -46,5 +46,12 @@ long long pg_env_int(const struct pg_env *e, const char *name, const char *query
 /* The same as text in @out ("" if none). */
 const char *pg_env_text(const struct pg_env *e, const char *name, const char *query,
 			char *out, size_t len);
+/*
+ * main() of a test program with PostgreSQL cases: SIGPIPE ignored,
+ * @after_each registered, @e started around ktap_main_in_dir(@dir). A
+ * PostgreSQL that does not start fails only the cases that need it.
+ */
+int pg_env_ktap_main(struct pg_env *e, int argc, char **argv, char *dir,
+		     void (*after_each)(void));
 
 #endif

@@ -444,12 +444,5 @@ TEST_TIMEOUT(postgresql_restarted_under_the_servers, 180)
 
 int main(int argc, char **argv)
 {
-	int ret;
-
-	signal(SIGPIPE, SIG_IGN);
-	ktap_after_each(after_each);
-	pg_env_start(&pg);
-	ret = ktap_main_in_dir(argc, argv, dir);
-	pg_env_stop(&pg);
-	return ret;
+	return pg_env_ktap_main(&pg, argc, argv, dir, after_each);
 }

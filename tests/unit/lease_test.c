@@ -684,13 +684,5 @@ TEST_TIMEOUT(pg_a_lease_survives_a_takeover_and_expires_there, 60)
 
 int main(int argc, char **argv)
 {
-	int ret;
-
-	signal(SIGPIPE, SIG_IGN);
-	ktap_after_each(after_each);
-	/* failing, the pg_ case says so; the SQLite ones run */
-	pg_env_start(&pg);
-	ret = ktap_main_in_dir(argc, argv, dir);
-	pg_env_stop(&pg);
-	return ret;
+	return pg_env_ktap_main(&pg, argc, argv, dir, after_each);
 }
