@@ -56,10 +56,19 @@ static void start_client(char **args)
 }
 
 /* Server, bankd, pcscd with @cards softsim cards, and the client unless !with_client. */
+static void own_targets(char *path, size_t size);
+
+/*
+ * Every test's client reads a targets file of the test's own: the guest's
+ * /run/remsim/targets may hold what an earlier program (udev_test) left.
+ */
 static void start_chain_opt(unsigned int cards, bool with_client)
 {
+	char targets[128];
+
 	ASSERT_EQ(0, slot_modules_load());
 	ASSERT_EQ(0, chain_start(&chain, cards, false));
+	own_targets(targets, sizeof(targets));
 	if (with_client)
 		start_client(NULL);
 }

@@ -186,8 +186,20 @@ TEST_TIMEOUT(board_comes_up_named_and_mapped, 300)
 	shell("udevadm control --exit");
 }
 
+/*
+ * What the rules wrote stays on the guest for the next programs: a stale
+ * static target for client 61 once sent client_usb_test's slot of that
+ * identity to 10.0.0.9 instead of its bankd.
+ */
+static void after_each(void)
+{
+	unlink("/etc/remsim/slots.conf");
+	unlink("/run/remsim/targets");
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
+	ktap_after_each(after_each);
 	return ktap_main(argc, argv);
 }
