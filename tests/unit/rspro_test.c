@@ -534,6 +534,49 @@ TEST(ip_port_text)
 	EXPECT_EQ(-EINVAL, rspro_ip_port_parse(&ipp, ":1"));
 }
 
+/* A server address as -i and DEVICENAME take it, one entry of a list too. */
+TEST(host_port_split)
+{
+	static const struct {
+		const char *text;
+		int ret;
+		const char *host;
+		uint16_t port;
+	} cases[] = {
+		{ "srv", 0, "srv", 9998 },
+		{ "srv:1234", 0, "srv", 1234 },
+		{ "10.0.0.1:9999", 0, "10.0.0.1", 9999 },
+		{ "[2001:db8::1]:7", 0, "2001:db8::1", 7 },
+		{ "[2001:db8::1]", 0, "2001:db8::1", 9998 },
+		{ "2001:db8::1", 0, "2001:db8::1", 9998 },
+		{ "", -EINVAL, NULL, 0 }, { ":9998", -EINVAL, NULL, 0 }, { "srv:", -EINVAL, NULL, 0 },
+		{ "srv:0", -EINVAL, NULL, 0 }, { "srv:65536", -EINVAL, NULL, 0 }, { "srv:12x", -EINVAL, NULL, 0 },
+		{ "[2001:db8::1", -EINVAL, NULL, 0 }, { "[2001:db8::1]x", -EINVAL, NULL, 0 }, { "[]:5", -EINVAL, NULL, 0 },
+		{ "srv:99999999999999999999", -EINVAL, NULL, 0 },
+	};
+	char host[16];
+	uint16_t port;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		port = 1;
+		EXPECT_EQ(cases[i].ret, rspro_host_port_split(cases[i].text, strlen(cases[i].text),
+							      9998, host, sizeof(host), &port));
+		if (!cases[i].ret) {
+			EXPECT_STREQ(cases[i].host, host);
+			EXPECT_EQ(cases[i].port, port);
+		} else {
+			EXPECT_EQ(1, port);
+		}
+	}
+	/* the first entry of a list, by length; a host too long for the buffer */
+	EXPECT_EQ(0, rspro_host_port_split("a:1,b:2", 3, 9998, host, sizeof(host), &port));
+	EXPECT_STREQ("a", host);
+	EXPECT_EQ(1, port);
+	EXPECT_EQ(-EINVAL, rspro_host_port_split("a-very-long-host-name", 21, 9998, host,
+						 sizeof(host), &port));
+}
+
 TEST(json_has_every_field)
 {
 	static struct rspro_pdu pdu;

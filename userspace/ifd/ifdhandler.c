@@ -52,31 +52,8 @@ static int parse_num(const char *v, unsigned long min, unsigned long max, unsign
 /* "HOST", "HOST:PORT" or "[V6]:PORT" */
 static int parse_server(const char *v, struct rc_cfg *cfg)
 {
-	const char *colon = strrchr(v, ':'), *host = v;
-	unsigned long port = cfg->server_port;
-	size_t hlen = strlen(v);
-
-	if (*v == '[') {
-		const char *close = strchr(v, ']');
-
-		if (!close || (close[1] && close[1] != ':'))
-			return -EINVAL;
-		host = v + 1;
-		hlen = close - host;
-		colon = close[1] ? close + 1 : NULL;
-	} else if (colon && strchr(v, ':') != colon) {
-		colon = NULL;		/* a bare IPv6 address */
-	} else if (colon) {
-		hlen = colon - v;
-	}
-	if (colon && parse_num(colon + 1, 1, 65535, &port))
-		return -EINVAL;
-	if (!hlen || hlen >= sizeof(cfg->server_host))
-		return -EINVAL;
-	memcpy(cfg->server_host, host, hlen);
-	cfg->server_host[hlen] = 0;
-	cfg->server_port = port;
-	return 0;
+	return rspro_host_port_split(v, strlen(v), cfg->server_port, cfg->server_host,
+				     sizeof(cfg->server_host), &cfg->server_port);
 }
 
 /* One setting, of DEVICENAME or of its conf file (conf_load()'s setter). */

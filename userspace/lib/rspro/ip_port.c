@@ -2,6 +2,7 @@
 /* The bankd address of ConfigClientBankReq, to and from text. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -58,5 +59,49 @@ int rspro_ip_port_host(const struct rspro_ip_port *ipp, char *buf, size_t size)
 {
 	if (!inet_ntop(ipp->family, ipp->addr, buf, size))
 		return -EINVAL;
+	return 0;
+}
+
+int rspro_host_port_split(const char *text, size_t len, uint16_t dflt, char *host,
+			  size_t hostsize, uint16_t *port)
+{
+	const char *h = text, *colon = NULL;
+	size_t hlen = len;
+	unsigned long v = dflt;
+	char num[8], *end;
+
+	if (len && *text == '[') {
+		const char *close = memchr(text, ']', len);
+
+		if (!close || (close + 1 < text + len && close[1] != ':'))
+			return -EINVAL;
+		h = text + 1;
+		hlen = close - h;
+		if (close + 1 < text + len)
+			colon = close + 1;
+	} else {
+		colon = memchr(text, ':', len);
+		/* more than one colon and no brackets: a bare IPv6 address */
+		if (colon && memchr(colon + 1, ':', text + len - colon - 1))
+			colon = NULL;
+		if (colon)
+			hlen = colon - text;
+	}
+	if (colon) {
+		size_t n = text + len - colon - 1;
+
+		if (!n || n >= sizeof(num))
+			return -EINVAL;
+		memcpy(num, colon + 1, n);
+		num[n] = 0;
+		v = strtoul(num, &end, 10);
+		if (*end || !v || v > 65535)
+			return -EINVAL;
+	}
+	if (!hlen || hlen >= hostsize)
+		return -EINVAL;
+	memcpy(host, h, hlen);
+	host[hlen] = 0;
+	*port = v;
 	return 0;
 }

@@ -99,35 +99,22 @@ static unsigned int address_count(const char *list)
 }
 
 /*
- * Entry @idx of cfg.host in l->host and l->port: HOST, HOST:PORT or
- * [V6]:PORT; cfg.port when it names none (a bare IPv6 address has more
- * than one colon and no port).
+ * Entry @idx of cfg.host in l->host and l->port (cfg.port when it names
+ * none). An entry that does not parse is tried as a host name as it is:
+ * the resolver says what is wrong with it.
  */
 static void pick_address(struct rspro_link *l, unsigned int idx)
 {
-	const char *e = l->cfg.host, *end, *colon;
-	char *h = l->host;
-	unsigned long port;
+	const char *e = l->cfg.host, *end;
 	size_t len;
 
 	while (idx-- && strchr(e, ','))
 		e = strchr(e, ',') + 1;
 	end = strchr(e, ',');
 	len = end ? (size_t)(end - e) : strlen(e);
-	snprintf(h, sizeof(l->host), "%.*s", (int)len, e);
-	l->port = l->cfg.port;
-	colon = strrchr(h, ':');
-	if (colon && (h[0] == '[' ? colon[-1] == ']' : strchr(h, ':') == colon)) {
-		port = strtoul(colon + 1, NULL, 10);
-		if (port && port <= 65535) {
-			l->port = port;
-			h[colon - h] = 0;
-		}
-	}
-	len = strlen(h);
-	if (h[0] == '[' && len > 1 && h[len - 1] == ']') {
-		h[len - 1] = 0;
-		memmove(h, h + 1, len - 1);
+	if (rspro_host_port_split(e, len, l->cfg.port, l->host, sizeof(l->host), &l->port)) {
+		snprintf(l->host, sizeof(l->host), "%.*s", (int)len, e);
+		l->port = l->cfg.port;
 	}
 }
 

@@ -346,6 +346,14 @@ bool rspro_identity_has_ext(const struct rspro_identity *id, const char *name);
 int rspro_ip_port_parse(struct rspro_ip_port *ipp, const char *text);
 int rspro_ip_port_format(const struct rspro_ip_port *ipp, char *buf,
 			 size_t size);
+/*
+ * A server address as an operator writes it, the first @len bytes of
+ * @text: "HOST", "HOST:PORT", "[V6]:PORT", "[V6]" or a bare IPv6 address
+ * (more than one colon: no port); @dflt when it names no port. 0, or
+ * -EINVAL for an empty host, one that does not fit, or a port not 1..65535.
+ */
+int rspro_host_port_split(const char *text, size_t len, uint16_t dflt, char *host,
+			  size_t hostsize, uint16_t *port);
 /* Only the address, as getaddrinfo() takes it; -EINVAL on a bad family. */
 int rspro_ip_port_host(const struct rspro_ip_port *ipp, char *buf, size_t size);
 
