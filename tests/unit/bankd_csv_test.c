@@ -29,6 +29,22 @@ static bool matches(const struct slot_row *r, const char *reader)
 	return r && slot_row_match(r, reader);
 }
 
+/* PC/SC's reader list: the first name the row matches, the regex compiled once. */
+TEST(a_row_finds_its_reader_in_the_list)
+{
+	static const char readers[] = "ACS ACR33 ICC Reader 00 00\0remsim softsim 0 00 01\0"
+				      "remsim softsim 0 00 02\0";
+	struct slot_row row = { .bank_id = 1, .slot_nr = 1, .line = 1,
+				.pattern = "remsim softsim 0 00 0[12]" };
+	const char *r = slot_row_find(&row, readers);
+
+	ASSERT_TRUE(r != NULL);
+	EXPECT_STREQ("remsim softsim 0 00 01", r);
+	row.pattern = "OMNIKEY";
+	EXPECT_TRUE(slot_row_find(&row, readers) == NULL);
+	EXPECT_TRUE(slot_row_find(&row, "\0") == NULL);
+}
+
 TEST(osmo_remsim_examples_parse)
 {
 	static const char text[] =

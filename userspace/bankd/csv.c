@@ -83,20 +83,37 @@ static int number(const char *s, unsigned long *v)
 	return *end || *v > 1023 ? -EINVAL : 0;
 }
 
-bool slot_row_match(const struct slot_row *row, const char *reader)
+/* The first of @names (one, or PC/SC's list of them if !@one) that @row matches. */
+static const char *first_match(const struct slot_row *row, const char *names, bool one)
 {
 	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	bool match = false;
+	const char *found = NULL, *r = names;
 	regex_t re;
 
 	pthread_mutex_lock(&lock);
 	/* it compiled when the file was read; memory may fail now */
 	if (!regcomp(&re, row->pattern, REG_EXTENDED | REG_NOSUB)) {
-		match = !regexec(&re, reader, 0, NULL, 0);
+		do {
+			if (!regexec(&re, r, 0, NULL, 0)) {
+				found = r;
+				break;
+			}
+			r += strlen(r) + 1;
+		} while (!one && *r);
 		regfree(&re);
 	}
 	pthread_mutex_unlock(&lock);
-	return match;
+	return found;
+}
+
+bool slot_row_match(const struct slot_row *row, const char *reader)
+{
+	return first_match(row, reader, true);
+}
+
+const char *slot_row_find(const struct slot_row *row, const char *readers)
+{
+	return *readers ? first_match(row, readers, false) : NULL;
 }
 
 void slot_table_free(struct slot_table *t)

@@ -47,6 +47,12 @@ int slot_table_parse(struct slot_table *t, const char *text, const char *name,
  */
 bool slot_row_match(const struct slot_row *row, const char *reader);
 /*
+ * The first reader of @readers (SCardListReaders()' list: names ended by
+ * NUL, an empty name last) that @row matches, or NULL: the regex compiled
+ * once for the whole list.
+ */
+const char *slot_row_find(const struct slot_row *row, const char *readers);
+/*
  * Reads @path with conf_line() (its limits on lines and size apply), then
  * as slot_table_parse().
  */

@@ -80,7 +80,8 @@ static void read_atr(struct worker *w, struct job *j)
 int worker_find_reader(struct worker *w, struct job *j)
 {
 	const struct slot_row *row = slot_table_find(&w->bd->slots, w->bd->cfg.bank_id, w->slot);
-	char *readers = NULL, *r;
+	char *readers = NULL;
+	const char *r;
 	DWORD len = SCARD_AUTOALLOCATE;
 	LONG rv;
 
@@ -116,10 +117,8 @@ int worker_find_reader(struct worker *w, struct job *j)
 		fail(j, rv, "listing readers");
 		return -1;
 	}
-	for (r = readers; *r; r += strlen(r) + 1)
-		if (slot_row_match(row, r))
-			break;
-	if (!*r) {
+	r = slot_row_find(row, readers);
+	if (!r) {
 		j->rv = SCARD_E_UNKNOWN_READER;
 		snprintf(j->why, sizeof(j->why), "no reader matches \"%s\"", row->pattern);
 		SCardFreeMemory(w->ctx, readers);
