@@ -384,6 +384,27 @@ int strace_detach(pid_t tracer)
 	return (WIFEXITED(st) ? !WEXITSTATUS(st) : WTERMSIG(st) == SIGINT) ? 0 : -1;
 }
 
+long strace_log_calls(const char *log, pid_t tid, const char *name)
+{
+	char line[512], call[32];
+	long calls = 0;
+	int t;
+	FILE *f = fopen(log, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		/* "TID name(args...": a call; "TID <... name resumed>", "TID +++": not */
+		if (sscanf(line, "%d %31[a-z0-9_]", &t, call) != 2 || !strchr(line, '(') ||
+		    strstr(line, "resumed>"))
+			continue;
+		if ((!tid || t == tid) && (!strcmp(name, "total") || !strcmp(call, name)))
+			calls++;
+	}
+	fclose(f);
+	return calls;
+}
+
 long strace_summary_calls(const char *out, const char *name)
 {
 	char line[256], n[64];

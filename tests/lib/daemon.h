@@ -60,6 +60,11 @@ pid_t strace_attach(pid_t pid, const char *out, bool summary);
 int strace_detach(pid_t tracer);
 /* The calls to @name ("total": all) in a summary of strace_attach(), or -1. */
 long strace_summary_calls(const char *out, const char *name);
+/*
+ * The calls to @name ("total": all) that thread @tid (0: any) started in
+ * the log of strace_attach() without @summary, or -1.
+ */
+long strace_log_calls(const char *log, pid_t tid, const char *name);
 /* How many lines of @log contain @text. */
 long log_count(const char *log, const char *text);
 /*

@@ -246,12 +246,26 @@ static const struct rspro_link_ops server_ops = {
  */
 #define DONE_READ_EVERY	4096
 
+/* What the workers sent back; inventory results only while we run. */
+static void take_done(struct bankd *bd)
+{
+	unsigned int i;
+	struct job *j;
+
+	for (i = 0; i < bd->cfg.num_slots; i++)
+		while ((j = worker_take_done(&bd->workers[i])))
+			if (j->type != JOB_INVENTORY)
+				clients_job_done(bd, j);
+			else if (!bd->stopping)
+				inventory_done(bd, &bd->workers[i], j);
+			else
+				free(j);
+}
+
 static void done_cb(struct ev_io *io, uint32_t revents)
 {
 	struct bankd *bd = io->data;
 	uint64_t n;
-	unsigned int i;
-	struct job *j;
 
 	if (++bd->done_unread >= DONE_READ_EVERY) {
 		bd->done_unread = 0;
@@ -259,12 +273,7 @@ static void done_cb(struct ev_io *io, uint32_t revents)
 			LOGP(DMAIN, LOG_ERROR, NULL, "eventfd: %s", strerror(errno));
 	}
 	atomic_store(&bd->done_told, false);
-	for (i = 0; i < bd->cfg.num_slots; i++)
-		while ((j = worker_take_done(&bd->workers[i])))
-			if (j->type == JOB_INVENTORY)
-				inventory_done(bd, &bd->workers[i], j);
-			else
-				clients_job_done(bd, &bd->workers[i], j);
+	take_done(bd);
 }
 
 /* The reader watch saw a change: the clients waiting for a card try now. */
@@ -367,6 +376,9 @@ int bankd_start(struct bankd *bd, char *err, size_t errlen)
 	}
 	atomic_init(&bd->done_told, false);
 	ev_io_start(bd->loop, &bd->done_io, bd->done_fd, EPOLLIN | EPOLLET, done_cb, bd);
+	pthread_rwlock_init(&bd->slots_lock, NULL);
+	pthread_mutex_init(&bd->limit_lock, NULL);
+	bd->locks = true;
 	for (i = 0; i < bd->cfg.num_slots; i++) {
 		ret = worker_start(&bd->workers[i], bd, i);
 		if (ret) {
@@ -440,9 +452,15 @@ void bankd_stop(struct bankd *bd)
 {
 	unsigned int i;
 
-	clients_close_all(bd);
-	if (bd->workers)
+	bd->stopping = true;
+	if (bd->workers) {
 		inventory_stop(bd);
+		/* each ends its session and gives the client back: closed here */
+		for (i = 0; i < bd->cfg.num_slots; i++)
+			worker_stop(&bd->workers[i]);
+		take_done(bd);
+	}
+	clients_close_all(bd);
 	rspro_link_free(bd->link);
 	if (bd->listen_fd > 0) {
 		net_listener_stop(&bd->listener);
@@ -450,7 +468,7 @@ void bankd_stop(struct bankd *bd)
 	}
 	if (bd->workers)
 		for (i = 0; i < bd->cfg.num_slots; i++)
-			worker_stop(&bd->workers[i]);
+			worker_free(&bd->workers[i]);
 	pcsc_watch_stop(&bd->watch);
 	if (bd->watch_fd >= 0) {
 		ev_io_stop(&bd->watch_io);
@@ -465,6 +483,10 @@ void bankd_stop(struct bankd *bd)
 		close(bd->gsmtap_fd);
 	free(bd->workers);
 	free(bd->maps);
+	if (bd->locks) {
+		pthread_rwlock_destroy(&bd->slots_lock);
+		pthread_mutex_destroy(&bd->limit_lock);
+	}
 	slot_table_free(&bd->slots);
 	rspro_tls_free(bd->tls);
 	bd->tls = NULL;

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * remsim-bankd: one event loop for the network (the server link, the
- * clients), one worker thread per bank slot for the blocking PC/SC calls.
- * Network I/O never waits on a card; one wedged reader stalls only its slot.
+ * remsim-bankd: the main event loop has the server link, accepts clients
+ * and names them; each bank slot has a thread with an event loop of its
+ * own, which serves the connection of the client mapped to it and calls
+ * PC/SC for it directly. A command from the socket to SCardTransmit and its
+ * answer back wake one thread, the slot's; one wedged reader stalls only
+ * its slot.
  */
 #ifndef REMSIM_BANKD_H
 #define REMSIM_BANKD_H
@@ -95,13 +98,29 @@ struct bankd_cfg {
  */
 #define INVENTORY_BUSY_ROUNDS	5
 
-enum job_type { JOB_OPEN, JOB_TRANSMIT, JOB_RESET, JOB_CLOSE, JOB_INVENTORY };
+/*
+ * What the main loop and a slot's worker tell each other. To the worker:
+ * JOB_SESSION (serve @client from now on), JOB_END (end @owner's session,
+ * @why), JOB_PROBE (PING @owner: a second connection wants its slot),
+ * JOB_CARDS (pcscd's readers changed: a missing card, try now),
+ * JOB_INVENTORY (read the slot's reader, filled in and sent back). Back:
+ * JOB_GONE (@client's session ended, @why: the main loop owns it again),
+ * JOB_ALIVE (@owner answered the probe's PING). The worker's own PC/SC
+ * calls take one too (struct worker's op): JOB_OPEN, JOB_TRANSMIT, JOB_RESET.
+ */
+enum job_type {
+	JOB_SESSION, JOB_END, JOB_PROBE, JOB_CARDS, JOB_INVENTORY, JOB_GONE, JOB_ALIVE,
+	JOB_OPEN, JOB_TRANSMIT, JOB_RESET,
+};
 
-/* A job for a slot's worker and, filled in, its result. */
+struct client;
+
+/* A message between the main loop and a slot's worker, or a PC/SC call's. */
 struct job {
 	struct job *next;
 	enum job_type type;
 	uint64_t owner;			/* the client it is for */
+	struct client *client;		/* JOB_SESSION, JOB_GONE */
 	bool cold;			/* JOB_RESET */
 	uint8_t data[RSPRO_DATA_MAX];
 	size_t len;
@@ -134,8 +153,8 @@ enum slot_error {
 
 /*
  * A bank slot's counters since bankd started, whatever client it served:
- * the event loop's alone (the worker only times its call into the job),
- * so neither locks nor atomics, and nothing allocated per TPDU.
+ * the worker counts under its stats_lock (uncontended: no system call),
+ * the main loop reads them under it for the metrics and the inventory.
  */
 struct slot_stats {
 	uint64_t apdus;			/* answered by the card */
@@ -146,27 +165,41 @@ struct slot_stats {
 };
 
 /*
- * The hand-off between the event loop and a slot's worker costs one
- * wake-up each way and no lock: jobs travel on two lock-free stacks (the
- * taker takes the whole stack at once, so no ABA), the worker sleeps on a
- * futex that the loop wakes only when the worker said it sleeps, and the
- * worker wakes the loop by the eventfd only when the loop has not been
- * told already. A mutex and condition variable cost ~4.5 futex calls per
- * TPDU here (the woken worker blocked again on the loop's mutex).
+ * A bank slot's thread. Its event loop serves the client session of the
+ * slot (session.c): a TPDU read off the socket goes to SCardTransmit and
+ * its answer out in the same thread, one wake-up per command. It used to
+ * be three (the main loop woke on the socket, woke the worker by a futex,
+ * was woken back by an eventfd to send): 2.5-4 us each on one CPU, ~55 us
+ * when the woken thread's CPU idles in a VM.
+ *
+ * Messages (struct job) travel on two lock-free stacks (the taker takes
+ * the whole stack at once, so no ABA): to the worker, which an eventfd in
+ * its loop wakes; back, where the main loop's eventfd is written only
+ * when the loop has not been told already. Only session starts and ends,
+ * probes and inventory rounds travel: no TPDU does.
  */
 struct worker {
 	struct bankd *bd;
 	uint16_t slot;
 	pthread_t thread;
+	bool started;
 	_Atomic(struct job *) todo;	/* to the worker, newest first */
 	_Atomic(struct job *) done;	/* back to the loop, newest first */
-	atomic_uint sleeping;		/* futex word: 1 while the worker waits */
 	atomic_bool quit;
+	int wake_fd;			/* eventfd: todo has jobs, or quit */
 	struct job *ready;		/* the loop's: taken from done, oldest first */
-	bool busy;			/* the loop has a job out */
 	char name[24];			/* "B1:5" */
-	struct slot_stats stats;	/* the loop's */
+	pthread_mutex_t stats_lock;	/* stats, and the session's counters */
+	struct slot_stats stats;
+	atomic_bool card_up;		/* a session has the card open */
 	/* the worker thread's own */
+	struct ev_loop *loop;
+	struct ev_io wake_io;
+	struct client *session;		/* the client served, if any */
+	struct job op;			/* the session's PC/SC call */
+	bool probing;			/* JOB_PROBE's PING sent, no PONG yet */
+	/* "card not opened" logged; said again only after the card opened */
+	bool card_missing_logged;
 	long ctx;			/* SCARDCONTEXT, 0 when none */
 	long card;			/* SCARDHANDLE, 0 when none */
 	char reader[256];
@@ -202,12 +235,26 @@ struct pcsc_watch {
 	bool down_logged, error_logged, too_many_logged;
 };
 
+/*
+ * Where a client connection is served: by the main loop until it is
+ * mapped (accepted, named, waiting for its map), then by its bank slot's
+ * worker. HANDING: taken out of the main loop, on its way. While the
+ * worker has it, the main loop reads only what never changes then (id,
+ * slot, bank_slot, name) and keeps the list links; the rest is the
+ * worker's until JOB_GONE gives it back.
+ */
+enum client_where { CLIENT_MAIN, CLIENT_HANDING, CLIENT_WORKER };
+
 struct client {
 	struct client *next;
 	struct bankd *bd;
 	struct rspro_conn *conn;
 	uint64_t id;
 	char name[24];			/* "C23:0" or the address */
+	enum client_where where;
+	bool ending;			/* JOB_END sent: JOB_GONE will come */
+	struct ev_timer handover;	/* HANDING: JOB_SESSION from the loop */
+	struct job *gone;		/* the JOB_GONE the worker sends back */
 	bool identified;
 	/* identify timeout; on a newcomer, the probe of the incumbent */
 	struct ev_timer timer;
@@ -218,16 +265,13 @@ struct client {
 	struct ev_timer retry;		/* the next OPEN while the card is missing */
 	struct rspro_client_slot slot;
 	int bank_slot;			/* -1 until mapped */
-	struct job *queue, **queue_tail;	/* TPDUs waiting for the worker */
 	bool last_vcc, last_rst;
-	unsigned long tpdus, errors;
+	unsigned long tpdus, errors;	/* under the worker's stats_lock */
 };
 
 struct bank_map {
 	bool used;
 	struct rspro_client_slot client;
-	/* "card not opened" logged; said again only after the card opened */
-	bool card_missing_logged;
 };
 
 struct bankd {
@@ -237,6 +281,8 @@ struct bankd {
 	struct rspro_link *link;
 	struct rspro_ip_port addr;	/* where clients reach us */
 	struct slot_table slots;
+	/* the workers read slots, SIGHUP swaps it; never held over a PC/SC call */
+	pthread_rwlock_t slots_lock;
 	struct bank_map *maps;		/* by bank slot */
 	struct worker *workers;		/* by bank slot */
 	struct client *clients;
@@ -244,6 +290,8 @@ struct bankd {
 	int listen_fd;
 	struct net_listener listener;
 	struct rspro_peer_limit limit;	/* reconnect storms per address */
+	pthread_mutex_t limit_lock;	/* workers refuse clients too */
+	bool locks;			/* the two above initialised */
 	bool stopping;			/* closing every client, taking none */
 	int done_fd;			/* eventfd: a worker finished a job */
 	struct ev_io done_io;		/* edge-triggered: read only now and then */
@@ -277,11 +325,29 @@ int bankd_check_slots(const struct bankd *bd, const struct slot_table *t, const 
 /* worker.c */
 int worker_find_reader(struct worker *w, struct job *j);
 int worker_start(struct worker *w, struct bankd *bd, uint16_t slot);
+/* Ends the thread (a running call finishes first; its session ends). */
 void worker_stop(struct worker *w);
+/* After worker_stop() and the loop took what came back: the rest goes. */
+void worker_free(struct worker *w);
 void worker_submit(struct worker *w, struct job *j);
 /* The loop's: takes the next finished job off @w, oldest first, NULL if none. */
 struct job *worker_take_done(struct worker *w);
+/* The worker's: @j back to the main loop. */
+void worker_send_back(struct worker *w, struct job *j);
+/* The worker's PC/SC calls: w->card, its ATR or answer into @j. */
+void worker_open(struct worker *w, struct job *j);
+void worker_transmit(struct worker *w, struct job *j);
+void worker_reset(struct worker *w, struct job *j);
+void worker_drop_card(struct worker *w);
+void worker_stats_get(struct worker *w, struct slot_stats *out);
 struct job *job_new(enum job_type type, uint64_t owner);
+
+/* session.c: the worker's side of a client */
+void session_start(struct worker *w, struct client *c);
+/* JOB_END, JOB_PROBE, JOB_CARDS for the session of @j->owner, if it is ours. */
+void session_job(struct worker *w, struct job *j);
+/* The worker stops: its session ends with @why. */
+void session_stop(struct worker *w, const char *why);
 
 /* pcscwatch.c: the thread writes @fd on every change it sees */
 int pcsc_watch_start(struct pcsc_watch *pw, int fd);
@@ -299,7 +365,14 @@ void inventory_server_up(struct bankd *bd);
 
 /* clients.c */
 void clients_accept(struct net_listener *l, int fd);
-void clients_job_done(struct bankd *bd, struct worker *w, struct job *j);
+/* JOB_GONE and JOB_ALIVE from a worker. */
+void clients_job_done(struct bankd *bd, struct job *j);
+/* What both sides send a client they serve: the caller owns @c. */
+void client_send(struct client *c, const struct rspro_pdu *pdu);
+void client_error_ind(struct client *c, const char *why);
+void client_connect_res(struct client *c, int32_t result);
+/* A refused peer counts toward its address's reconnect storm (any thread). */
+void client_peer_refused(struct client *c);
 /* The map of @bank_slot went away or changed: its client goes. */
 void clients_unmap(struct bankd *bd, uint16_t bank_slot, const char *why);
 /* @bank_slot was mapped anew: a client waiting for it gets its card. */

@@ -1,18 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * remsim-bankd's clients: a client connects, names its client slot, gets
- * the card of the bank slot mapped to it (connectClientRes, then setAtrReq
- * with the card's ATR), and from then on each tpduModemToCard becomes one
- * SCardTransmit in the slot's worker and one tpduCardToModem back. A TPDU
- * that does not fit (size, slots, state) is refused with an errorInd that
- * says why, and the connection closes, as osmo-remsim-bankd closes it.
+ * remsim-bankd's clients in the main loop: a client connects and names its
+ * client slot; once a map gives it a bank slot, its connection goes to the
+ * slot's worker, which opens the card and serves its TPDUs (session.c),
+ * and comes back here when the session ends (JOB_GONE).
  *
- * A client whose card is not there (no map yet, no card in the reader)
- * hears cardNotPresent and keeps its connection, as osmo-remsim-bankd keeps
- * it: the map or the card that comes later reaches it there as setAtrReq.
- * Closing it at once made osmo clients reconnect in a storm. A card lost
- * under a command is the same: an errorInd for the command, the connection
- * stays, and a TPDU without a card gets an errorInd, not a close.
+ * A client with no map yet hears cardNotPresent and keeps its connection,
+ * as osmo-remsim-bankd keeps it: the map that comes later reaches it there
+ * (its session then sends setAtrReq). Closing it at once made osmo clients
+ * reconnect in a storm.
  *
  * A client slot has one connection at a time, card or not. A second one
  * for the same slot does not take the card from a working first one: the
@@ -33,10 +29,6 @@
 #include "bankd.h"
 #include "remsim/log.h"
 
-#define TPDU_MIN	5
-#define TPDU_MAX	261	/* CLA INS P1 P2 Lc, 255 bytes, Le */
-#define QUEUE_MAX	8
-
 static struct client *find_client(struct bankd *bd, uint64_t id)
 {
 	struct client *c;
@@ -48,17 +40,9 @@ static struct client *find_client(struct bankd *bd, uint64_t id)
 }
 
 static void claim(struct client *c);
-
-/* Counts a failed command on @c's bank slot, if it has one. */
-static void slot_error(struct client *c, enum slot_error why)
-{
-	c->errors++;
-	if (c->bank_slot >= 0)
-		c->bd->workers[c->bank_slot].stats.errors[why]++;
-}
 static void client_close(struct client *c, const char *why);
 
-static void client_send(struct client *c, const struct rspro_pdu *pdu)
+void client_send(struct client *c, const struct rspro_pdu *pdu)
 {
 	struct rspro_error err;
 	int ret = rspro_conn_send(c->conn, pdu, &err);
@@ -68,18 +52,32 @@ static void client_send(struct client *c, const struct rspro_pdu *pdu)
 		     rspro_msg_name(pdu->msg), ret == -EINVAL ? err.msg : strerror(-ret));
 }
 
-/* Forgets the client; its card is powered down behind whatever ran. */
+void client_peer_refused(struct client *c)
+{
+	struct bankd *bd = c->bd;
+
+	pthread_mutex_lock(&bd->limit_lock);
+	rspro_peer_limit_refused(&bd->limit, rspro_conn_peer(c->conn));
+	pthread_mutex_unlock(&bd->limit_lock);
+}
+
+/*
+ * Forgets the client, ours again (never handed over, or back with
+ * JOB_GONE: its card powered down by then).
+ */
 static void client_gone(struct client *c, const char *why)
 {
 	struct bankd *bd = c->bd;
 	struct client *newcomer = c->contender;
 	struct client **pp;
-	struct job *j;
 
 	LOGP(DBANKDW, LOG_INFO, c->name, "client gone (%lu TPDUs, %lu errors): %s",
 	     c->tpdus, c->errors, why);
+	if (c->conn)
+		rspro_conn_close(c->conn);
 	ev_timer_stop(&c->timer);
 	ev_timer_stop(&c->retry);
+	ev_timer_stop(&c->handover);
 	for (pp = &bd->clients; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
@@ -91,17 +89,9 @@ static void client_gone(struct client *c, const char *why)
 		newcomer->incumbent = NULL;
 		ev_timer_stop(&newcomer->timer);
 	}
-	while ((j = c->queue)) {
-		c->queue = j->next;
-		free(j);
-	}
-	if (c->identified && c->bank_slot >= 0) {
-		j = job_new(JOB_CLOSE, c->id);
-		if (j)
-			worker_submit(&bd->workers[c->bank_slot], j);
-	}
+	free(c->gone);
 	free(c);
-	/* behind our JOB_CLOSE: whatever we had in flight ends before its OPEN */
+	/* the slot's worker ended our session: the newcomer's comes after it */
 	if (newcomer) {
 		if (bd->stopping)
 			client_close(newcomer, "bankd shutting down");
@@ -110,17 +100,36 @@ static void client_gone(struct client *c, const char *why)
 	}
 }
 
+/*
+ * Closes @c's connection; one its worker serves is told to end, and comes
+ * back with JOB_GONE.
+ */
 static void client_close(struct client *c, const char *why)
 {
-	rspro_conn_close(c->conn);
-	client_gone(c, why);
+	struct job *j;
+
+	if (c->where != CLIENT_WORKER) {
+		client_gone(c, why);
+		return;
+	}
+	if (c->ending)
+		return;
+	j = job_new(JOB_END, c->id);
+	if (!j) {
+		LOGP(DBANKDW, LOG_ERROR, c->name, "out of memory: cannot end the session (%s)",
+		     why);
+		return;
+	}
+	snprintf(j->why, sizeof(j->why), "%s", why);
+	c->ending = true;
+	worker_submit(&c->bd->workers[c->bank_slot], j);
 }
 
 /*
  * An errorInd that says @why. remsim-client drops the command it waits for
  * on it; an osmo-remsim client logs it and goes on.
  */
-static void error_ind(struct client *c, const char *why)
+void client_error_ind(struct client *c, const char *why)
 {
 	struct rspro_pdu pdu;
 
@@ -151,56 +160,18 @@ static void client_refuse(struct client *c, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	LOGP(DBANKDW, LOG_ERROR, c->name, "refused: %s", why);
-	if (c->bank_slot >= 0)
-		c->bd->workers[c->bank_slot].stats.errors[SERR_REFUSED]++;
-	error_ind(c, why);
-	rspro_peer_limit_refused(&c->bd->limit, rspro_conn_peer(c->conn));
+	client_error_ind(c, why);
+	client_peer_refused(c);
 	client_close(c, why);
 }
 
-static void connect_res(struct client *c, int32_t result)
+void client_connect_res(struct client *c, int32_t result)
 {
 	struct rspro_pdu pdu;
 
 	rspro_connect_client_res(&pdu, &c->bd->identity, result);
 	client_send(c, &pdu);
 	c->answered = true;
-}
-
-/* Hands the next queued job to the worker when none is out. */
-static void pump(struct client *c)
-{
-	struct job *j = c->queue;
-	struct worker *w;
-
-	if (!j || c->bank_slot < 0)
-		return;
-	w = &c->bd->workers[c->bank_slot];
-	if (w->busy)
-		return;
-	c->queue = j->next;
-	if (!c->queue)
-		c->queue_tail = &c->queue;
-	w->busy = true;
-	worker_submit(w, j);
-}
-
-static void enqueue(struct client *c, struct job *j)
-{
-	size_t n = 0;
-	struct job *q;
-
-	for (q = c->queue; q; q = q->next)
-		n++;
-	if (n >= QUEUE_MAX) {
-		free(j);
-		client_refuse(c, "more than %d commands outstanding: one at a time", QUEUE_MAX);
-		return;
-	}
-	j->next = NULL;
-	*c->queue_tail = j;
-	c->queue_tail = &j->next;
-	pump(c);
 }
 
 /* The bank slot mapped to client slot @cs, or -1. */
@@ -236,8 +207,8 @@ static void refuse_in_use(struct client *c, const char *why)
 	}
 	LOGP(DBANKDW, LOG_ERROR, c->name,
 	     "client slot already connected (%s): identityInUse, the new connection closes", why);
-	connect_res(c, RSPRO_IDENTITY_IN_USE);
-	rspro_peer_limit_refused(&c->bd->limit, rspro_conn_peer(c->conn));
+	client_connect_res(c, RSPRO_IDENTITY_IN_USE);
+	client_peer_refused(c);
 	client_close(c, "identityInUse");
 }
 
@@ -256,6 +227,15 @@ static void probe(struct client *old, struct client *c)
 	LOGP(DBANKDW, LOG_NOTICE, c->name,
 	     "a second connection for this client slot: PING to the first, %d ms to answer",
 	     TAKEOVER_PROBE_MS);
+	if (old->where == CLIENT_WORKER) {
+		struct job *j = job_new(JOB_PROBE, old->id);
+
+		/* its worker PINGs it; no JOB_ALIVE in time and it is closed */
+		if (j)
+			worker_submit(&c->bd->workers[old->bank_slot], j);
+		ev_timer_start(c->bd->loop, &c->timer, TAKEOVER_PROBE_MS);
+		return;
+	}
 	if (rspro_conn_ping(old->conn)) {
 		/* it cannot even take a PING: as good as silent */
 		ev_timer_start(c->bd->loop, &c->timer, 0);
@@ -264,25 +244,45 @@ static void probe(struct client *old, struct client *c)
 	ev_timer_start(c->bd->loop, &c->timer, TAKEOVER_PROBE_MS);
 }
 
-/* Asks the worker to open the card of @c's bank slot. */
-static void open_card(struct client *c)
+/* From the loop, outside every callback of the connection: to the worker. */
+static void handover_timer(struct ev_timer *t)
 {
-	struct job *j = job_new(JOB_OPEN, c->id);
+	struct client *c = t->data;
+	struct job *j = job_new(JOB_SESSION, c->id);
 
 	if (!j) {
 		client_close(c, "out of memory");
 		return;
 	}
-	enqueue(c, j);
+	j->client = c;
+	c->where = CLIENT_WORKER;
+	worker_submit(&c->bd->workers[c->bank_slot], j);
 }
 
+/*
+ * @c has bank slot @slot now: its connection goes to the slot's worker.
+ * Taken out of our loop at once (no PDU of ours after this one), posted
+ * from the loop: we may be inside its callback, which must return before
+ * another thread runs the connection.
+ */
 static void take(struct client *c, int slot)
 {
+	struct worker *w = &c->bd->workers[slot];
+
+	c->gone = job_new(JOB_GONE, c->id);
+	if (!c->gone) {
+		client_close(c, "out of memory");
+		return;
+	}
 	c->bank_slot = slot;
-	c->bd->workers[slot].stats.connects++;
+	pthread_mutex_lock(&w->stats_lock);
+	w->stats.connects++;
+	pthread_mutex_unlock(&w->stats_lock);
 	LOGP(DBANKDW, LOG_INFO, c->name, "mapped to B%u:%u, opening the card",
 	     c->bd->cfg.bank_id, slot);
-	open_card(c);
+	rspro_conn_detach(c->conn);
+	c->where = CLIENT_HANDING;
+	ev_timer_start(c->bd->loop, &c->handover, 0);
 }
 
 /*
@@ -307,18 +307,10 @@ static void claim(struct client *c)
 	if (slot < 0) {
 		LOGP(DBANKDW, LOG_NOTICE, c->name,
 		     "no map for this client: cardNotPresent, waiting for one");
-		connect_res(c, RSPRO_CARD_NOT_PRESENT);
+		client_connect_res(c, RSPRO_CARD_NOT_PRESENT);
 		return;
 	}
 	take(c, slot);
-}
-
-static void retry_timer(struct ev_timer *t)
-{
-	struct client *c = t->data;
-
-	if (!c->card_ready && c->bank_slot >= 0)
-		open_card(c);
 }
 
 /*
@@ -339,8 +331,8 @@ static bool cert_allows(struct client *c, const struct rspro_pdu *pdu)
 	LOGP(DBANKDW, LOG_ERROR, c->name,
 	     "peer %s with %s (it allows %s) asked to be client %u: refused with illegalClientId, the connection closes",
 	     rspro_conn_peer(c->conn), tp->subject, ids, id);
-	connect_res(c, RSPRO_ILLEGAL_CLIENT_ID);
-	rspro_peer_limit_refused(&c->bd->limit, rspro_conn_peer(c->conn));
+	client_connect_res(c, RSPRO_ILLEGAL_CLIENT_ID);
+	client_peer_refused(c);
 	client_close(c, "client id not allowed by its certificate");
 	return false;
 }
@@ -352,8 +344,8 @@ static void connect_client_req(struct client *c, const struct rspro_pdu *pdu)
 	if (c->identified || c->incumbent || !pdu->connect_client_req.has_slot) {
 		LOGP(DBANKDW, LOG_ERROR, c->name, "connectClientReq %s: illegalClientId",
 		     pdu->connect_client_req.has_slot ? "twice" : "without a client slot");
-		connect_res(c, RSPRO_ILLEGAL_CLIENT_ID);
-		rspro_peer_limit_refused(&c->bd->limit, rspro_conn_peer(c->conn));
+		client_connect_res(c, RSPRO_ILLEGAL_CLIENT_ID);
+		client_peer_refused(c);
 		client_close(c, "illegal client id");
 		return;
 	}
@@ -361,70 +353,6 @@ static void connect_client_req(struct client *c, const struct rspro_pdu *pdu)
 	c->slot = pdu->connect_client_req.slot;
 	snprintf(c->name, sizeof(c->name), "C%u:%u", c->slot.client_id, c->slot.slot_nr);
 	claim(c);
-}
-
-static void tpdu(struct client *c, const struct rspro_pdu *pdu)
-{
-	const struct rspro_tpdu *t = &pdu->tpdu;
-	struct job *j;
-
-	if (!c->card_ready) {
-		/*
-		 * The card is not there (yet, or any more): the command is lost,
-		 * the connection stays for the card's return. Closing it made
-		 * osmo clients reconnect in a storm.
-		 */
-		slot_error(c, SERR_NO_CARD);
-		LOGP(DBANKDW, LOG_DEBUG, c->name, "tpduModemToCard without a card: errorInd");
-		error_ind(c, "tpduModemToCard while the card is not present: not sent to any card");
-		return;
-	}
-	if (t->bank.bank_id != c->bd->cfg.bank_id || t->bank.slot_nr != c->bank_slot) {
-		client_refuse(c, "tpduModemToCard for B%u:%u, this client is mapped to B%u:%d",
-			      t->bank.bank_id, t->bank.slot_nr, c->bd->cfg.bank_id, c->bank_slot);
-		return;
-	}
-	if (t->client.client_id != c->slot.client_id || t->client.slot_nr != c->slot.slot_nr) {
-		client_refuse(c, "tpduModemToCard from C%u:%u on the connection of C%u:%u",
-			      t->client.client_id, t->client.slot_nr, c->slot.client_id,
-			      c->slot.slot_nr);
-		return;
-	}
-	if (t->len < TPDU_MIN || t->len > TPDU_MAX) {
-		client_refuse(c, "a TPDU of %u bytes: it must be %d..%d", t->len, TPDU_MIN,
-			      TPDU_MAX);
-		return;
-	}
-	j = job_new(JOB_TRANSMIT, c->id);
-	if (!j) {
-		client_close(c, "out of memory");
-		return;
-	}
-	memcpy(j->data, t->data, t->len);
-	j->len = t->len;
-	enqueue(c, j);
-}
-
-/* Modem line edges: VCC off is a cold reset, RST asserted a warm one. */
-static void slot_status(struct client *c, const struct rspro_pdu *pdu)
-{
-	const struct rspro_slot_phys *p = &pdu->slot_status.phys;
-	struct job *j = NULL;
-
-	if (!c->card_ready)
-		return;
-	if ((p->vcc_present == 0 && c->last_vcc) || (p->reset_active == 1 && !c->last_rst)) {
-		j = job_new(JOB_RESET, c->id);
-		if (j)
-			j->cold = p->vcc_present == 0 && c->last_vcc;
-	}
-	if (p->vcc_present != RSPRO_UNKNOWN)
-		c->last_vcc = p->vcc_present;
-	c->last_rst = p->reset_active;
-	if (j) {
-		LOGP(DBANKDW, LOG_INFO, c->name, "%s reset of the card", j->cold ? "cold" : "warm");
-		enqueue(c, j);
-	}
 }
 
 static void client_pdu(struct rspro_conn *conn, const struct rspro_pdu *pdu)
@@ -439,13 +367,17 @@ static void client_pdu(struct rspro_conn *conn, const struct rspro_pdu *pdu)
 				      c->incumbent ? "Res" : "Req");
 		return;
 	}
+	/* named, no map yet (a mapped one is its worker's) */
 	switch (pdu->msg) {
 	case RSPRO_TPDU_MODEM_TO_CARD:
-		tpdu(c, pdu);
+		/*
+		 * No card: the command is lost, the connection stays for
+		 * the map. Closing it made osmo clients reconnect in a storm.
+		 */
+		LOGP(DBANKDW, LOG_DEBUG, c->name, "tpduModemToCard without a card: errorInd");
+		client_error_ind(c, "tpduModemToCard while the card is not present: not sent to any card");
 		return;
 	case RSPRO_CLIENT_SLOT_STATUS_IND:
-		slot_status(c, pdu);
-		return;
 	case RSPRO_SET_ATR_RES:
 		return;
 	case RSPRO_CONNECT_CLIENT_REQ:
@@ -462,7 +394,9 @@ static void client_closed(struct rspro_conn *conn, int err, const char *why)
 
 	/* failed handshakes count toward the address's reconnect storm */
 	if (rspro_tls_bankd_link(&c->bd->cfg.tls) && !rspro_conn_tls_peer(conn))
-		rspro_peer_limit_refused(&c->bd->limit, rspro_conn_peer(conn));
+		client_peer_refused(c);
+	/* the connection frees itself after this returns */
+	c->conn = NULL;
 	client_gone(c, why);
 }
 
@@ -502,7 +436,12 @@ void clients_accept(struct net_listener *l, int fd)
 	struct rspro_transport *t;
 	struct client *c;
 
-	if (rspro_peer_limit_drop(&bd->limit, fd)) {
+	bool drop;
+
+	pthread_mutex_lock(&bd->limit_lock);
+	drop = rspro_peer_limit_drop(&bd->limit, fd);
+	pthread_mutex_unlock(&bd->limit_lock);
+	if (drop) {
 		close(fd);
 		return;
 	}
@@ -527,10 +466,10 @@ void clients_accept(struct net_listener *l, int fd)
 	c->bd = bd;
 	c->id = ++bd->next_client_id;
 	c->bank_slot = -1;
-	c->queue_tail = &c->queue;
 	c->last_vcc = true;
 	ev_timer_init(&c->timer, client_timer, c);
-	ev_timer_init(&c->retry, retry_timer, c);
+	ev_timer_init(&c->retry, NULL, c);	/* the worker's (session.c) */
+	ev_timer_init(&c->handover, handover_timer, c);
 	c->conn = rspro_conn_new(bd->loop, t, &cfg, &client_ops, c);
 	if (!c->conn) {
 		free(c);
@@ -543,131 +482,31 @@ void clients_accept(struct net_listener *l, int fd)
 	LOGP(DBANKDW, LOG_DEBUG, c->name, "connected");
 }
 
-/*
- * No card: cardNotPresent once, on the same connection the next attempt in
- * CARD_RETRY_MS. One line says so until the card of the slot opens again.
- */
-static void card_missing(struct client *c, struct job *j)
+void clients_job_done(struct bankd *bd, struct job *j)
 {
-	struct bank_map *m = &c->bd->maps[c->bank_slot];
+	struct client *c;
 
-	if (!m->card_missing_logged)
-		LOGP(DBANKDW, LOG_ERROR, c->name,
-		     "card not opened: %s: cardNotPresent, trying again every %d ms",
-		     j->why, CARD_RETRY_MS);
-	else
-		LOGP(DBANKDW, LOG_DEBUG, c->name, "still no card: %s", j->why);
-	m->card_missing_logged = true;
-	if (!c->answered)
-		connect_res(c, RSPRO_CARD_NOT_PRESENT);
-	ev_timer_start(c->bd->loop, &c->retry, CARD_RETRY_MS);
-}
-
-/*
- * The card failed under a command (pulled out, reader gone, pcscd dead):
- * the worker dropped it. The client keeps its connection, as one whose
- * card was never there, and gets setAtrReq there when it opens again.
- * osmo-remsim-bankd closes; its clients then reconnect in a storm.
- */
-static void card_lost(struct client *c)
-{
-	c->card_ready = false;
-	c->bd->maps[c->bank_slot].card_missing_logged = true;
-	ev_timer_start(c->bd->loop, &c->retry, CARD_RETRY_MS);
-}
-
-static void open_done(struct client *c, struct job *j)
-{
-	struct bank_map *m = &c->bd->maps[c->bank_slot];
-	struct rspro_pdu pdu;
-
-	if (j->rv != SCARD_S_SUCCESS) {
-		card_missing(c, j);
-		return;
-	}
-	c->card_ready = true;
-	LOGP(DBANKDW, LOG_INFO, c->name, "card open%s, sending its ATR",
-	     m->card_missing_logged ? " at last" : "");
-	m->card_missing_logged = false;
-	/* after cardNotPresent, osmo-remsim-bankd sends only the ATR */
-	if (!c->answered)
-		connect_res(c, RSPRO_OK);
-	rspro_set_atr_req(&pdu, c->slot, j->atr, j->atr_len);
-	if (j->atr_len)
-		client_send(c, &pdu);
-	gsmtap_send(c->bd, c->bank_slot, true, j->atr, j->atr_len, NULL, 0);
-}
-
-static void transmit_done(struct client *c, struct job *j)
-{
-	struct rspro_bank_slot bank = { c->bd->cfg.bank_id, c->bank_slot };
-	struct slot_stats *st = &c->bd->workers[c->bank_slot].stats;
-	struct rspro_pdu pdu;
-
-	if (j->rv != SCARD_S_SUCCESS) {
-		char why[RSPRO_ERRSTR_MAX + 1];
-
-		slot_error(c, SERR_CARD);
-		/* whether the card saw it is unknown: the client must not resend */
-		snprintf(why, sizeof(why), "card transmission error (%.200s)", j->why);
-		LOGP(DBANKDW, LOG_ERROR, c->name, "%s: the card is lost, waiting for it", why);
-		error_ind(c, why);
-		card_lost(c);
-		return;
-	}
-	c->tpdus++;
-	st->apdus++;
-	metrics_hist_observe(&st->card, j->card_ns);
-	if (j->resp[j->resp_len - 2] == 0x6f && j->resp[j->resp_len - 1] == 0x00)
-		st->sw_6f00++;
-	rspro_tpdu(&pdu, RSPRO_TPDU_CARD_TO_MODEM, c->slot, bank, j->resp, j->resp_len);
-	client_send(c, &pdu);
-	gsmtap_send(c->bd, c->bank_slot, false, j->data, j->len, j->resp, j->resp_len);
-}
-
-void clients_job_done(struct bankd *bd, struct worker *w, struct job *j)
-{
-	struct client *c = find_client(bd, j->owner);
-
-	if (j->type != JOB_CLOSE)
-		w->busy = false;
-	if (!c || c->bank_slot != w->slot) {
-		free(j);	/* its client left meanwhile */
-		for (c = bd->clients; c; c = c->next)
-			if (c->bank_slot == w->slot)
-				pump(c);
-		return;
-	}
-	switch (j->type) {
-	case JOB_OPEN:
-		open_done(c, j);
-		break;
-	case JOB_TRANSMIT:
-		transmit_done(c, j);
-		break;
-	case JOB_RESET:
-		if (j->rv != SCARD_S_SUCCESS) {
-			slot_error(c, SERR_RESET);
-			LOGP(DBANKDW, LOG_ERROR, c->name, "%s", j->why);
-		}
-		break;
-	case JOB_CLOSE:
-	case JOB_INVENTORY:	/* bankd.c gives those to inventory_done() */
-		break;
+	if (j->type == JOB_GONE) {
+		/* the worker took its hands off: ours to close and forget */
+		c = j->client;
+		c->gone = NULL;
+		c->where = CLIENT_MAIN;
+		client_gone(c, j->why);
+	} else if (j->type == JOB_ALIVE) {
+		c = find_client(bd, j->owner);
+		if (c)
+			proven_alive(c);
 	}
 	free(j);
-	/* the client may be gone now (a refused TPDU): look again */
-	for (c = bd->clients; c; c = c->next)
-		if (c->bank_slot == w->slot)
-			pump(c);
 }
 
 void clients_unmap(struct bankd *bd, uint16_t bank_slot, const char *why)
 {
 	struct client *c;
 
+	/* one that is ending already is not this map's client any more */
 	for (c = bd->clients; c; c = c->next)
-		if (c->bank_slot == bank_slot) {
+		if (c->bank_slot == bank_slot && !c->ending) {
 			client_close(c, why);
 			return;
 		}
@@ -686,20 +525,29 @@ void clients_cards_changed(struct bankd *bd)
 {
 	struct client *c;
 
-	/*
-	 * Only a pending retry: no open is out then (the timer starts when
-	 * one failed), so no card is opened twice.
-	 */
-	for (c = bd->clients; c; c = c->next)
-		if (!c->card_ready && c->bank_slot >= 0 && ev_timer_pending(&c->retry)) {
-			ev_timer_stop(&c->retry);
-			open_card(c);
-		}
+	/* each session without its card tries at once (session_job()) */
+	for (c = bd->clients; c; c = c->next) {
+		struct job *j;
+
+		if (c->where != CLIENT_WORKER || c->ending)
+			continue;
+		j = job_new(JOB_CARDS, c->id);
+		if (j)
+			worker_submit(&bd->workers[c->bank_slot], j);
+	}
 }
 
+/* After the workers stopped and gave their clients back: the rest. */
 void clients_close_all(struct bankd *bd)
 {
 	bd->stopping = true;
-	while (bd->clients)
+	while (bd->clients) {
+		if (bd->clients->where == CLIENT_WORKER) {
+			/* cannot happen: a stopped worker ends its session */
+			LOGP(DBANKDW, LOG_ERROR, bd->clients->name, "still with its worker");
+			bd->clients = bd->clients->next;
+			continue;
+		}
 		client_close(bd->clients, "bankd shutting down");
+	}
 }

@@ -202,11 +202,14 @@ static bool count_due(struct worker *w, uint32_t apdus, bool idle)
  */
 static void report(struct bankd *bd, struct worker *w, bool idle)
 {
-	const struct metrics_hist *card = &w->stats.card;
+	struct slot_stats st;
+	const struct metrics_hist *card = &st.card;
 	struct rspro_pdu pdu;
 	struct rspro_error err;
-	uint32_t apdus = (uint32_t)w->stats.apdus;
+	uint32_t apdus;
 
+	worker_stats_get(w, &st);
+	apdus = (uint32_t)st.apdus;
 	if (!w->inv_known || !server_keeps(bd) ||
 	    (w->inv_sent && !count_due(w, apdus, idle)))
 		return;

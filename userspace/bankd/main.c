@@ -250,81 +250,41 @@ static struct daemon_cmdline cmdline = {
 };
 
 /*
- * A reader map read on SIGHUP waits here until no worker has a job out:
- * a worker reads the map (in its OPEN job) without a lock, so it is
- * swapped only while every worker is idle. Tried every RELOAD_RETRY_MS,
- * given up (and said once) after RELOAD_TRIES.
- */
-#define RELOAD_RETRY_MS	20
-#define RELOAD_TRIES	500
-
-static struct slot_table pending_slots;
-static bool pending;
-static unsigned int pending_tries;
-static struct ev_timer pending_timer;
-
-static bool workers_idle(const struct bankd *bd)
-{
-	unsigned int i;
-
-	for (i = 0; i < bd->cfg.num_slots; i++)
-		if (bd->workers[i].busy)
-			return false;
-	return true;
-}
-
-static void drop_pending(void)
-{
-	ev_timer_stop(&pending_timer);
-	if (pending)
-		slot_table_free(&pending_slots);
-	pending = false;
-}
-
-/*
  * Slots keep the reader they have open: a new or changed row takes effect
- * at the slot's next OPEN (a new client, a new map, a card that was
- * missing), never under a client that is being served.
+ * at the slot's next card open (a new client, a new map, a card that was
+ * missing), never under a client that is being served. The workers read
+ * the map under its read lock, held over no PC/SC call: the swap waits for
+ * a regex match at most.
  */
-static void swap_slots(struct ev_timer *t)
+static void swap_slots(struct bankd *bd, struct slot_table *t, const char *path)
 {
-	struct bankd *bd = t->data;
+	struct slot_table old;
 
-	if (!workers_idle(bd)) {
-		if (++pending_tries < RELOAD_TRIES) {
-			ev_timer_start(bd->loop, &pending_timer, RELOAD_RETRY_MS);
-			return;
-		}
-		LOGP(DMAIN, LOG_ERROR, NULL,
-		     "SIGHUP: %s not taken: the workers were never all idle for %u ms, send SIGHUP again",
-		     bd->cfg.csv_path, RELOAD_RETRY_MS * RELOAD_TRIES);
-		drop_pending();
-		return;
-	}
-	slot_table_free(&bd->slots);
-	bd->slots = pending_slots;
-	pending = false;
+	pthread_rwlock_wrlock(&bd->slots_lock);
+	old = bd->slots;
+	bd->slots = *t;
+	snprintf(bd->cfg.csv_path, sizeof(bd->cfg.csv_path), "%s", path);
+	pthread_rwlock_unlock(&bd->slots_lock);
+	slot_table_free(&old);
 	LOGP(DMAIN, LOG_NOTICE, NULL, "SIGHUP: reader map %s taken: %zu rows",
 	     bd->cfg.csv_path, bd->slots.count);
 }
 
 static void reload_csv(struct bankd *bd, const char *path)
 {
-	char err[512];
+	struct slot_table t = { 0 };
+	char err[512], file[sizeof(bd->cfg.csv_path)];
 
-	drop_pending();
-	if (slot_table_load(&pending_slots, path, err, sizeof(err)) ||
-	    slot_table_check_bank(&pending_slots, bd->cfg.bank_id, path, err, sizeof(err)) ||
-	    bankd_check_slots(bd, &pending_slots, path, "SIGHUP: ", err, sizeof(err))) {
-		slot_table_free(&pending_slots);
+	/* @path may be the config's own csv_path, which the swap writes */
+	snprintf(file, sizeof(file), "%s", path);
+	if (slot_table_load(&t, file, err, sizeof(err)) ||
+	    slot_table_check_bank(&t, bd->cfg.bank_id, file, err, sizeof(err)) ||
+	    bankd_check_slots(bd, &t, file, "SIGHUP: ", err, sizeof(err))) {
+		slot_table_free(&t);
 		LOGP(DMAIN, LOG_ERROR, NULL, "SIGHUP: %s: the reader map in use is kept", err);
 		return;
 	}
-	snprintf(bd->cfg.csv_path, sizeof(bd->cfg.csv_path), "%s", path);
-	pending = true;
-	pending_tries = 0;
-	ev_timer_init(&pending_timer, swap_slots, bd);
-	swap_slots(&pending_timer);
+	swap_slots(bd, &t, file);
 }
 
 /*
@@ -378,10 +338,12 @@ static void reload(struct daemon *d)
 }
 
 /* The card's answer times on a slot since start, as the metrics have them. */
-static void log_card_time(const struct worker *w)
+static void log_card_time(struct worker *w)
 {
-	const struct metrics_hist *h = &w->stats.card;
+	struct slot_stats st;
+	const struct metrics_hist *h = &st.card;
 
+	worker_stats_get(w, &st);
 	if (!h->count)
 		return;
 	LOGP(DMAIN, LOG_NOTICE, w->name,
@@ -407,14 +369,21 @@ static void log_stats(struct daemon *d)
 		bool any = false;
 
 		for (c = bd->clients; c; c = c->next) {
+			struct worker *w = &bd->workers[i];
+			unsigned long tpdus, errors;
+
 			if (c->bank_slot != (int)i)
 				continue;
 			any = true;
-			LOGP(DMAIN, LOG_NOTICE, bd->workers[i].name,
+			pthread_mutex_lock(&w->stats_lock);
+			tpdus = c->tpdus;
+			errors = c->errors;
+			pthread_mutex_unlock(&w->stats_lock);
+			LOGP(DMAIN, LOG_NOTICE, w->name,
 			     "statistics: client %s %s, %lu APDUs, %lu errors (this connection)",
-			     c->name, c->card_ready ? "connected, card open" : "connected, no card",
-			     c->tpdus, c->errors);
-			log_card_time(&bd->workers[i]);
+			     c->name, c->where == CLIENT_WORKER && atomic_load(&w->card_up) ?
+			     "connected, card open" : "connected, no card", tpdus, errors);
+			log_card_time(w);
 		}
 		if (!any && bd->maps[i].used)
 			LOGP(DMAIN, LOG_NOTICE, bd->workers[i].name,
@@ -478,7 +447,6 @@ static void collect(struct daemon *d, struct metrics_out *o)
 
 static void stop(struct daemon *d)
 {
-	drop_pending();
 	bankd_stop(d->data);
 }
 

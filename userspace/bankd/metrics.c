@@ -8,6 +8,7 @@
  */
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "bankd.h"
 
@@ -26,9 +27,9 @@ static void slot_labels(const struct bankd *bd, unsigned int i, char *buf, size_
 	metrics_labels(buf, size, "bank", bank, "slot", slot, NULL);
 }
 
-/* One counter of every slot; @off is the field's offset in struct slot_stats. */
-static void per_slot(struct bankd *bd, struct metrics_out *o, const char *name,
-		     const char *help, size_t off)
+/* One counter of every slot of @st; @off is the field's offset in struct slot_stats. */
+static void per_slot(struct bankd *bd, const struct slot_stats *st, struct metrics_out *o,
+		     const char *name, const char *help, size_t off)
 {
 	char labels[64];
 	unsigned int i;
@@ -36,8 +37,7 @@ static void per_slot(struct bankd *bd, struct metrics_out *o, const char *name,
 	metrics_family(o, name, "counter", help);
 	for (i = 0; i < bd->cfg.num_slots; i++) {
 		slot_labels(bd, i, labels, sizeof(labels));
-		metrics_sample(o, name, labels,
-			       *(const uint64_t *)((const char *)&bd->workers[i].stats + off));
+		metrics_sample(o, name, labels, *(const uint64_t *)((const char *)&st[i] + off));
 	}
 }
 
@@ -62,18 +62,14 @@ static void link_series(struct bankd *bd, struct metrics_out *o)
 static void slot_state(struct bankd *bd, struct metrics_out *o)
 {
 	char labels[128], client[16];
-	const struct client *c;
 	unsigned int i;
 
 	metrics_family(o, "remsim_bankd_slot_up", "gauge",
 		       "1 while a client is connected to the slot with its card open");
 	for (i = 0; i < bd->cfg.num_slots; i++) {
-		bool up = false;
-
-		for (c = bd->clients; c; c = c->next)
-			up |= c->bank_slot == (int)i && c->card_ready;
 		slot_labels(bd, i, labels, sizeof(labels));
-		metrics_sample(o, "remsim_bankd_slot_up", labels, up);
+		metrics_sample(o, "remsim_bankd_slot_up", labels,
+			       atomic_load(&bd->workers[i].card_up));
 	}
 	metrics_family(o, "remsim_bankd_slot_mapped", "gauge",
 		       "1 for each bank slot the server mapped, with its client slot");
@@ -95,15 +91,20 @@ static void slot_state(struct bankd *bd, struct metrics_out *o)
 void bankd_metrics(struct bankd *bd, struct metrics_out *o)
 {
 	char labels[96], bank[8], slot[8];
+	struct slot_stats *st = calloc(bd->cfg.num_slots, sizeof(*st));
 	unsigned int i, e;
 
+	if (!st)
+		return;
+	for (i = 0; i < bd->cfg.num_slots; i++)
+		worker_stats_get(&bd->workers[i], &st[i]);
 	link_series(bd, o);
 	slot_state(bd, o);
-	per_slot(bd, o, "remsim_bankd_apdus_total", "APDUs the card answered",
+	per_slot(bd, st, o, "remsim_bankd_apdus_total", "APDUs the card answered",
 		 offsetof(struct slot_stats, apdus));
-	per_slot(bd, o, "remsim_bankd_sw_6f00_total", "card answers ending in 6F00",
+	per_slot(bd, st, o, "remsim_bankd_sw_6f00_total", "card answers ending in 6F00",
 		 offsetof(struct slot_stats, sw_6f00));
-	per_slot(bd, o, "remsim_bankd_client_connects_total",
+	per_slot(bd, st, o, "remsim_bankd_client_connects_total",
 		 "clients that took the slot (reconnects included)",
 		 offsetof(struct slot_stats, connects));
 	metrics_family(o, "remsim_bankd_errors_total", "counter",
@@ -115,13 +116,13 @@ void bankd_metrics(struct bankd *bd, struct metrics_out *o)
 			metrics_labels(labels, sizeof(labels), "bank", bank, "slot", slot,
 				       "cause", error_names[e], NULL);
 			metrics_sample(o, "remsim_bankd_errors_total", labels,
-				       bd->workers[i].stats.errors[e]);
+				       st[i].errors[e]);
 		}
 	metrics_family(o, "remsim_bankd_card_seconds", "histogram",
 		       "time the card took to answer an APDU (SCardTransmit)");
 	for (i = 0; i < bd->cfg.num_slots; i++) {
 		slot_labels(bd, i, labels, sizeof(labels));
-		metrics_histogram(o, "remsim_bankd_card_seconds", labels,
-				  &bd->workers[i].stats.card);
+		metrics_histogram(o, "remsim_bankd_card_seconds", labels, &st[i].card);
 	}
+	free(st);
 }

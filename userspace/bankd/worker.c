@@ -1,19 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A bank slot's worker thread: every blocking PC/SC call of that slot runs
- * here, one job at a time, so a slow or wedged card holds only its own
- * slot. Jobs come from the event loop on a lock-free stack and a futex
- * wakes the worker; results go back on another and an eventfd wakes the
- * loop (bankd.h: struct worker).
+ * A bank slot's worker thread: an event loop of its own for the session of
+ * the slot's client (session.c) and every blocking PC/SC call of the slot,
+ * so a slow or wedged card holds only its own slot. Messages come from the
+ * main loop on a lock-free stack and an eventfd wakes the worker; what
+ * goes back travels on another, and an eventfd wakes the main loop
+ * (bankd.h: struct worker).
  */
 #include <errno.h>
-#include <linux/futex.h>
 #include <PCSC/winscard.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "bankd.h"
@@ -40,17 +39,18 @@ static bool service_lost(LONG rv)
 	       rv == SCARD_E_INVALID_HANDLE || rv == SCARD_F_COMM_ERROR;
 }
 
-static void drop_card(struct worker *w, DWORD disposition)
+/* The card powered down: the next session begins with a reset card. */
+void worker_drop_card(struct worker *w)
 {
 	if (w->card) {
-		SCardDisconnect(w->card, disposition);
+		SCardDisconnect(w->card, SCARD_UNPOWER_CARD);
 		w->card = 0;
 	}
 }
 
 static void drop_context(struct worker *w)
 {
-	drop_card(w, SCARD_UNPOWER_CARD);
+	worker_drop_card(w);
 	if (w->ctx) {
 		SCardReleaseContext(w->ctx);
 		w->ctx = 0;
@@ -77,21 +77,57 @@ static void read_atr(struct worker *w, struct job *j)
  * A context (again, after pcscd restarted) and the reader of this slot's
  * row into w->reader: 0, or -1 with the job's rv and why set.
  */
+/*
+ * The row of this slot in the reader map, under the map's read lock: NULL
+ * (unlocked, the job's rv and why set) if there is none.
+ */
+static const struct slot_row *row_lock(struct worker *w, struct job *j)
+{
+	struct bankd *bd = w->bd;
+	const struct slot_row *row;
+
+	pthread_rwlock_rdlock(&bd->slots_lock);
+	row = slot_table_find(&bd->slots, bd->cfg.bank_id, w->slot);
+	if (row)
+		return row;
+	j->rv = SCARD_E_UNKNOWN_READER;
+	snprintf(j->why, sizeof(j->why),
+		 "no reader configured for bank slot %u:%u in %s: fix your config",
+		 bd->cfg.bank_id, w->slot, bd->cfg.csv_path);
+	pthread_rwlock_unlock(&bd->slots_lock);
+	return NULL;
+}
+
+/* The first reader of @readers that the slot's row matches, into w->reader. */
+static int match_reader(struct worker *w, struct job *j, const char *readers)
+{
+	const struct slot_row *row = row_lock(w, j);
+	const char *r;
+
+	if (!row)
+		return -1;
+	r = slot_row_find(row, readers);
+	if (r)
+		snprintf(w->reader, sizeof(w->reader), "%s", r);
+	else {
+		j->rv = SCARD_E_UNKNOWN_READER;
+		snprintf(j->why, sizeof(j->why), "no reader matches \"%s\"", row->pattern);
+	}
+	pthread_rwlock_unlock(&w->bd->slots_lock);
+	return r ? 0 : -1;
+}
+
 int worker_find_reader(struct worker *w, struct job *j)
 {
-	const struct slot_row *row = slot_table_find(&w->bd->slots, w->bd->cfg.bank_id, w->slot);
 	char *readers = NULL;
-	const char *r;
 	DWORD len = SCARD_AUTOALLOCATE;
 	LONG rv;
+	int ret;
 
-	if (!row) {
-		j->rv = SCARD_E_UNKNOWN_READER;
-		snprintf(j->why, sizeof(j->why),
-			 "no reader configured for bank slot %u:%u in %s: fix your config",
-			 w->bd->cfg.bank_id, w->slot, w->bd->cfg.csv_path);
+	/* no map row, no PC/SC call; the lock is not held over one (SIGHUP waits) */
+	if (!row_lock(w, j))
 		return -1;
-	}
+	pthread_rwlock_unlock(&w->bd->slots_lock);
 	/*
 	 * A context made before pcscd restarted fails at once: then a new one,
 	 * so that the client is not refused (and backs off) for nothing.
@@ -117,24 +153,19 @@ int worker_find_reader(struct worker *w, struct job *j)
 		fail(j, rv, "listing readers");
 		return -1;
 	}
-	r = slot_row_find(row, readers);
-	if (!r) {
-		j->rv = SCARD_E_UNKNOWN_READER;
-		snprintf(j->why, sizeof(j->why), "no reader matches \"%s\"", row->pattern);
-		SCardFreeMemory(w->ctx, readers);
-		return -1;
-	}
-	snprintf(w->reader, sizeof(w->reader), "%s", r);
+	ret = match_reader(w, j, readers);
 	SCardFreeMemory(w->ctx, readers);
-	return 0;
+	return ret;
 }
 
-static void do_open(struct worker *w, struct job *j)
+void worker_open(struct worker *w, struct job *j)
 {
 	DWORD proto;
 	LONG rv;
 
-	drop_card(w, SCARD_UNPOWER_CARD);
+	j->rv = SCARD_S_SUCCESS;
+	j->atr_len = 0;
+	worker_drop_card(w);
 	if (worker_find_reader(w, j))
 		return;
 	{
@@ -154,12 +185,13 @@ static void do_open(struct worker *w, struct job *j)
 	j->rv = SCARD_S_SUCCESS;
 }
 
-static void do_transmit(struct worker *w, struct job *j)
+void worker_transmit(struct worker *w, struct job *j)
 {
 	SCARD_IO_REQUEST recv_pci;
 	DWORD rlen = sizeof(j->resp);
 	LONG rv;
 
+	j->resp_len = 0;
 	if (!w->card) {
 		j->rv = SCARD_E_NO_SMARTCARD;
 		snprintf(j->why, sizeof(j->why), "no card open");
@@ -173,7 +205,7 @@ static void do_transmit(struct worker *w, struct job *j)
 		if (service_lost(rv))
 			drop_context(w);
 		else
-			drop_card(w, SCARD_UNPOWER_CARD);
+			worker_drop_card(w);
 		return;
 	}
 	if (rlen < 2) {
@@ -181,18 +213,19 @@ static void do_transmit(struct worker *w, struct job *j)
 		j->rv = SCARD_E_NOT_TRANSACTED;
 		snprintf(j->why, sizeof(j->why), "transmit: %lu bytes back, no status word",
 			 (unsigned long)rlen);
-		drop_card(w, SCARD_UNPOWER_CARD);
+		worker_drop_card(w);
 		return;
 	}
 	j->resp_len = rlen;
 	j->rv = SCARD_S_SUCCESS;
 }
 
-static void do_reset(struct worker *w, struct job *j)
+void worker_reset(struct worker *w, struct job *j)
 {
 	DWORD proto;
 	LONG rv;
 
+	j->atr_len = 0;
 	if (!w->card) {
 		j->rv = SCARD_E_NO_SMARTCARD;
 		snprintf(j->why, sizeof(j->why), "no card open");
@@ -209,17 +242,6 @@ static void do_reset(struct worker *w, struct job *j)
 	}
 	read_atr(w, j);
 	j->rv = SCARD_S_SUCCESS;
-}
-
-static void futex_wait(atomic_uint *word, unsigned int val)
-{
-	/* returns at once if *word is no longer @val: no wake-up is lost */
-	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
-}
-
-static void futex_wake(atomic_uint *word)
-{
-	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
 /* Pushes @j on the stack at @top; one pusher per stack, but safe for more. */
@@ -245,51 +267,8 @@ static struct job *take_all(_Atomic(struct job *) *top)
 	return fifo;
 }
 
-/*
- * The next jobs, oldest first, or NULL when told to quit. The worker says
- * it sleeps before it looks a last time; the loop pushes before it looks
- * whether the worker sleeps: one of the two sees the other (sequentially
- * consistent atomics), so a job never waits for a wake-up that never comes.
- */
-static struct job *wait_jobs(struct worker *w)
-{
-	struct job *jobs;
-
-	for (;;) {
-		jobs = take_all(&w->todo);
-		if (jobs || atomic_load(&w->quit))
-			return jobs;
-		atomic_store(&w->sleeping, 1);
-		if (!atomic_load(&w->todo) && !atomic_load(&w->quit))
-			futex_wait(&w->sleeping, 1);
-		atomic_store(&w->sleeping, 0);
-	}
-}
-
-static void run_job(struct worker *w, struct job *j)
-{
-	switch (j->type) {
-	case JOB_OPEN:
-		do_open(w, j);
-		break;
-	case JOB_TRANSMIT:
-		do_transmit(w, j);
-		break;
-	case JOB_RESET:
-		do_reset(w, j);
-		break;
-	case JOB_CLOSE:
-		drop_card(w, SCARD_UNPOWER_CARD);
-		j->rv = SCARD_S_SUCCESS;
-		break;
-	case JOB_INVENTORY:
-		worker_inventory(w, j);
-		break;
-	}
-}
-
 /* @j back to the loop; the eventfd only if nobody told the loop yet. */
-static void job_done(struct worker *w, struct job *j)
+void worker_send_back(struct worker *w, struct job *j)
 {
 	struct bankd *bd = w->bd;
 	uint64_t one = 1;
@@ -301,34 +280,79 @@ static void job_done(struct worker *w, struct job *j)
 		LOGP(DBANKDW, LOG_ERROR, w->name, "eventfd: %s", strerror(errno));
 }
 
+/*
+ * A message the worker was told to forget: a session not started goes
+ * back (the main loop closes it), the rest is freed.
+ */
+static void drop_job(struct worker *w, struct job *j)
+{
+	if (j->type != JOB_SESSION) {
+		free(j);
+		return;
+	}
+	j->client->gone->client = j->client;
+	snprintf(j->client->gone->why, sizeof(j->client->gone->why), "bankd shutting down");
+	worker_send_back(w, j->client->gone);
+	free(j);
+}
+
+static void run_job(struct worker *w, struct job *j)
+{
+	switch (j->type) {
+	case JOB_SESSION:
+		session_start(w, j->client);
+		free(j);
+		break;
+	case JOB_INVENTORY:
+		worker_inventory(w, j);
+		worker_send_back(w, j);
+		break;
+	default:
+		session_job(w, j);
+		free(j);
+		break;
+	}
+}
+
+/* The main loop wrote wake_fd: its messages, oldest first, or quit. */
+static void wake_cb(struct ev_io *io, uint32_t revents)
+{
+	struct worker *w = io->data;
+	struct job *jobs, *j;
+	uint64_t n;
+
+	if (read(w->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		LOGP(DBANKDW, LOG_ERROR, w->name, "eventfd: %s", strerror(errno));
+	jobs = take_all(&w->todo);
+	while ((j = jobs)) {
+		jobs = j->next;
+		/* what was not started when told to quit is dropped */
+		if (atomic_load(&w->quit))
+			drop_job(w, j);
+		else
+			run_job(w, j);
+	}
+	if (atomic_load(&w->quit))
+		ev_break(w->loop);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct job *jobs, *j;
 
-	while ((jobs = wait_jobs(w))) {
-		while ((j = jobs)) {
-			jobs = j->next;
-			/* what was not started when told to quit is dropped */
-			if (atomic_load(&w->quit)) {
-				free(j);
-				continue;
-			}
-			run_job(w, j);
-			job_done(w, j);
-		}
-	}
+	ev_run(w->loop);
+	session_stop(w, "bankd shutting down");
 	drop_context(w);
 	return NULL;
 }
 
 /*
  * A worker's stack: its calls (PC/SC, the inventory's card reads, a log
- * line) touch 24-28 KiB of it, TLS and the thread's descriptor included
- * (measured: the stack mapping's Rss in /proc/PID/smaps after bankd_rtt).
- * 256 KiB leaves room for the sanitizer build's larger frames; glibc's
- * default (the stack rlimit, 8 MiB) was 512 MiB of address space at 64
- * slots for nothing.
+ * line, the session's RSPRO codec) touch 24-28 KiB of it, TLS and the
+ * thread's descriptor included (measured: the stack mapping's Rss in
+ * /proc/PID/smaps after bankd_rtt). 256 KiB leaves room for the sanitizer
+ * build's larger frames; glibc's default (the stack rlimit, 8 MiB) was
+ * 512 MiB of address space at 64 slots for nothing.
  */
 #define WORKER_STACK	(256 * 1024)
 
@@ -342,8 +366,16 @@ int worker_start(struct worker *w, struct bankd *bd, uint16_t slot)
 	snprintf(w->name, sizeof(w->name), "B%u:%u", bd->cfg.bank_id, slot);
 	atomic_init(&w->todo, NULL);
 	atomic_init(&w->done, NULL);
-	atomic_init(&w->sleeping, 0);
 	atomic_init(&w->quit, false);
+	atomic_init(&w->card_up, false);
+	pthread_mutex_init(&w->stats_lock, NULL);
+	w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	w->loop = ev_loop_new();
+	if (w->wake_fd < 0 || !w->loop)
+		return w->wake_fd < 0 ? -errno : -ENOMEM;
+	ret = ev_io_start(w->loop, &w->wake_io, w->wake_fd, EPOLLIN, wake_cb, w);
+	if (ret)
+		return ret;
 	ret = pthread_attr_init(&attr);
 	if (ret)
 		return -ret;
@@ -351,6 +383,7 @@ int worker_start(struct worker *w, struct bankd *bd, uint16_t slot)
 	if (!ret)
 		ret = pthread_create(&w->thread, &attr, worker_main, w);
 	pthread_attr_destroy(&attr);
+	w->started = !ret;
 	return -ret;
 }
 
@@ -364,27 +397,50 @@ static void free_jobs(struct job *j)
 	}
 }
 
+static void wake(struct worker *w)
+{
+	uint64_t one = 1;
+
+	if (write(w->wake_fd, &one, sizeof(one)) < 0)
+		LOGP(DBANKDW, LOG_ERROR, w->name, "eventfd: %s", strerror(errno));
+}
+
 void worker_stop(struct worker *w)
 {
-	if (!w->bd)
+	if (!w->started)
 		return;
 	/* a running call finishes first; what was not started is dropped */
 	atomic_store(&w->quit, true);
-	if (atomic_exchange(&w->sleeping, 0))
-		futex_wake(&w->sleeping);
+	wake(w);
 	pthread_join(w->thread, NULL);
+	w->started = false;
+}
+
+void worker_free(struct worker *w)
+{
+	if (!w->bd)
+		return;
 	free_jobs(take_all(&w->todo));
 	free_jobs(take_all(&w->done));
 	free_jobs(w->ready);
 	w->ready = NULL;
+	if (w->loop) {
+		ev_io_stop(&w->wake_io);
+		ev_loop_free(w->loop);
+		w->loop = NULL;
+	}
+	if (w->wake_fd >= 0)
+		close(w->wake_fd);
+	w->wake_fd = -1;
+	pthread_mutex_destroy(&w->stats_lock);
+	w->bd = NULL;
 }
 
-/* The loop's: one futex call, and only when the worker sleeps. */
+/* The loop's: messages are rare (no TPDU is one), so always the eventfd. */
 void worker_submit(struct worker *w, struct job *j)
 {
 	push(&w->todo, j);
-	if (atomic_exchange(&w->sleeping, 0))
-		futex_wake(&w->sleeping);
+	wake(w);
 }
 
 struct job *worker_take_done(struct worker *w)
@@ -397,4 +453,11 @@ struct job *worker_take_done(struct worker *w)
 	if (j)
 		w->ready = j->next;
 	return j;
+}
+
+void worker_stats_get(struct worker *w, struct slot_stats *out)
+{
+	pthread_mutex_lock(&w->stats_lock);
+	*out = w->stats;
+	pthread_mutex_unlock(&w->stats_lock);
 }

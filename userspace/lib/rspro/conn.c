@@ -30,6 +30,9 @@ struct rspro_conn {
 	/* bytes the transport holds past READS_PER_WAKEUP: read them next */
 	struct ev_timer more_timer;
 	bool hs_done;			/* no handshake, or it ended */
+	bool detached;			/* in no loop: rspro_conn_detach() */
+	/* the timers that ran when detached, started again by attach */
+	bool ka_was, close_was, hs_was, more_was;
 	bool awaiting_pong;
 	struct ipa_rx rx;
 	uint8_t *tx;
@@ -158,11 +161,14 @@ static void deferred_close(struct ev_timer *t)
 /* Closes from the loop, so that no caller of send() sees its own close. */
 static void close_later(struct rspro_conn *c, int err, const char *why)
 {
-	if (ev_timer_pending(&c->close_timer))
+	if (ev_timer_pending(&c->close_timer) || c->close_was)
 		return;
 	c->close_err = err;
 	snprintf(c->close_why, sizeof(c->close_why), "%s", why);
-	ev_timer_start(c->loop, &c->close_timer, 0);
+	if (c->detached)
+		c->close_was = true;	/* attach starts it in the new loop */
+	else
+		ev_timer_start(c->loop, &c->close_timer, 0);
 }
 
 int rspro_conn_send_raw(struct rspro_conn *c, const void *buf, size_t len)
@@ -170,7 +176,7 @@ int rspro_conn_send_raw(struct rspro_conn *c, const void *buf, size_t len)
 	char why[240];
 	int ret;
 
-	if (c->dead || ev_timer_pending(&c->close_timer))
+	if (c->dead || ev_timer_pending(&c->close_timer) || c->close_was)
 		return -EPIPE;
 	if (c->tx_len - c->tx_off + len > c->cfg.tx_max) {
 		snprintf(why, sizeof(why),
@@ -354,12 +360,34 @@ static void handle_frame(struct rspro_conn *c, const struct ipa_frame *f)
 	c->ops->pdu(c, &c->pdu);
 }
 
-static void do_read(struct rspro_conn *c)
+/* Every whole frame in the buffer: 0, or -1 when the connection died. */
+static int deliver(struct rspro_conn *c)
 {
 	struct ipa_frame f;
-	int i, ret;
+	int ret;
 
-	for (i = 0; i < READS_PER_WAKEUP && !c->dead; i++) {
+	while (!c->dead && !c->detached && (ret = ipa_rx_next(&c->rx, &f)) != 0) {
+		if (ret == -EMSGSIZE) {
+			fail(c, ret, "IPA frame of more than %zu bytes", c->cfg.max_payload);
+			return -1;
+		}
+		if (ret < 0) {
+			fail(c, ret, "IPA frame of length 0");
+			return -1;
+		}
+		handle_frame(c, &f);
+	}
+	return c->dead ? -1 : 0;
+}
+
+static void do_read(struct rspro_conn *c)
+{
+	int i;
+
+	/* frames left when a previous owner detached us come first */
+	if (deliver(c))
+		return;
+	for (i = 0; i < READS_PER_WAKEUP && !c->dead && !c->detached; i++) {
 		size_t room;
 		uint8_t *p = ipa_rx_space(&c->rx, &room);
 		ssize_t n = c->t->ops->read(c->t, p, room);
@@ -381,18 +409,8 @@ static void do_read(struct rspro_conn *c)
 			return;
 		}
 		ipa_rx_commit(&c->rx, n);
-		while (!c->dead && (ret = ipa_rx_next(&c->rx, &f)) != 0) {
-			if (ret == -EMSGSIZE) {
-				fail(c, ret, "IPA frame of more than %zu bytes",
-				     c->cfg.max_payload);
-				return;
-			}
-			if (ret < 0) {
-				fail(c, ret, "IPA frame of length 0");
-				return;
-			}
-			handle_frame(c, &f);
-		}
+		if (deliver(c))
+			return;
 		/*
 		 * Less than the room: the socket was empty (for TLS, the
 		 * record ended). The watch is level-triggered, so what comes
@@ -406,7 +424,7 @@ static void do_read(struct rspro_conn *c)
 	 * A TLS record larger than the room read holds the rest inside the
 	 * transport, where no readiness of the fd announces it.
 	 */
-	if (!c->dead && c->t->ops->pending && c->t->ops->pending(c->t) &&
+	if (!c->dead && !c->detached && c->t->ops->pending && c->t->ops->pending(c->t) &&
 	    !ev_timer_pending(&c->more_timer))
 		ev_timer_start(c->loop, &c->more_timer, 0);
 }
@@ -417,7 +435,7 @@ static void more_cb(struct ev_timer *t)
 
 	c->busy++;
 	do_read(c);
-	if (!c->dead)
+	if (!c->dead && !c->detached)
 		update_events(c);
 	put(c);
 }
@@ -472,14 +490,14 @@ static void io_cb(struct ev_io *io, uint32_t revents)
 	}
 	if (revents & (EPOLLIN | EPOLLERR | EPOLLHUP))
 		do_read(c);
-	if (!c->dead && (revents & EPOLLOUT)) {
+	if (!c->dead && !c->detached && (revents & EPOLLOUT)) {
 		int ret = flush(c);
 
 		if (ret)
 			fail(c, ret, "send: %s", strerror(-ret));
 	}
 	/* TLS may wait for the other direction than it did */
-	if (!c->dead)
+	if (!c->dead && !c->detached)
 		update_events(c);
 out:
 	put(c);
@@ -560,6 +578,67 @@ fail_c:
 fail_t:
 	t->ops->destroy(t);
 	return NULL;
+}
+
+/* Stops @t, remembering that it ran; its deadline stays in it. */
+static bool timer_park(struct ev_timer *t)
+{
+	bool was = ev_timer_pending(t);
+
+	ev_timer_stop(t);
+	return was;
+}
+
+void rspro_conn_detach(struct rspro_conn *c)
+{
+	if (c->detached || c->dead)
+		return;
+	c->detached = true;
+	ev_io_stop(&c->io);
+	c->ka_was = timer_park(&c->ka_timer);
+	c->close_was = timer_park(&c->close_timer);
+	c->hs_was = timer_park(&c->hs_timer);
+	c->more_was = timer_park(&c->more_timer);
+	c->loop = NULL;
+}
+
+/* @t again in @loop, due when it was (or at once if that passed). */
+static void timer_unpark(struct ev_loop *loop, struct ev_timer *t, bool was)
+{
+	uint64_t now = ev_now_ns(), due = t->deadline_ns;
+
+	if (was)
+		ev_timer_start(loop, t, due > now ? (due - now + 999999) / 1000000 : 0);
+}
+
+int rspro_conn_attach(struct rspro_conn *c, struct ev_loop *loop,
+		      const struct rspro_conn_ops *ops, void *data)
+{
+	int ret;
+
+	if (!c->detached || c->dead)
+		return -EINVAL;
+	ret = ev_io_start(loop, &c->io, c->t->fd, EPOLLIN, io_cb, c);
+	if (ret)
+		return ret;
+	c->loop = loop;
+	c->ops = ops;
+	c->data = data;
+	c->detached = false;
+	timer_unpark(loop, &c->ka_timer, c->ka_was);
+	timer_unpark(loop, &c->close_timer, c->close_was);
+	timer_unpark(loop, &c->hs_timer, c->hs_was);
+	c->ka_was = c->close_was = c->hs_was = false;
+	/*
+	 * Frames that came with the one that made the owner detach us wait
+	 * in the buffer, where no readiness of the fd announces them.
+	 */
+	if (c->more_was || ipa_rx_pending(&c->rx) ||
+	    (c->t->ops->pending && c->t->ops->pending(c->t)))
+		ev_timer_start(loop, &c->more_timer, 0);
+	c->more_was = false;
+	update_events(c);
+	return 0;
 }
 
 void *rspro_conn_data(const struct rspro_conn *c)

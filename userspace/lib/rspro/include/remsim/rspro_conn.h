@@ -107,6 +107,18 @@ int rspro_conn_ping(struct rspro_conn *c);
 /* Queues raw bytes as they are (tests, CCM). */
 int rspro_conn_send_raw(struct rspro_conn *c, const void *buf, size_t len);
 
+/*
+ * Moving a connection to another thread's loop: detach takes it out of its
+ * loop (safe inside its own callbacks: no further PDU of the current read
+ * is delivered, they wait in its buffer); attach, called in the thread of
+ * @loop once no callback of the old owner runs any more, puts it there
+ * with new callbacks and data, the timers due when they were. In between,
+ * send and close work; nothing is read.
+ */
+void rspro_conn_detach(struct rspro_conn *c);
+int rspro_conn_attach(struct rspro_conn *c, struct ev_loop *loop,
+		      const struct rspro_conn_ops *ops, void *data);
+
 void *rspro_conn_data(const struct rspro_conn *c);
 /* "192.0.2.1:40000", the peer's address */
 const char *rspro_conn_peer(const struct rspro_conn *c);
