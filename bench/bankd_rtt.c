@@ -880,7 +880,8 @@ static int run_paired_blocks(struct ev_loop *loop, unsigned int n)
 		       "a hop ((tcp_rtt_2cpus_p50 - tcp_rtt_pinned_p50) / 2), unrelated to bankd\n",
 		       (tcp_2cpus - tcp_pinned) / 2);
 	else
-		printf("# goals on the pinned figures (one CPU: nothing to tell them from)\n");
+		printf("# goals judged pinned (one CPU allowed: no cross-CPU wake-up to "
+		       "measure)\n");
 	print_goal("p50", a.p50, GOAL_ADDED_P50);
 	print_goal("p99", a.p99, GOAL_ADDED_P99);
 	ret = 0;
