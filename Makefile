@@ -331,7 +331,7 @@ $(B)/tests/unit/%: $(SAN)/obj/tests/unit/%.o $(SAN)/libtest.a $(SAN)/libremsim.a
 	$(call link,$(SANFLAGS))
 
 # it looks at asn1c's generated asn_internal.h (under -isystem: not in its .d)
-$(SAN)/obj/tests/unit/rspro_test.o: ALL_CFLAGS += $(RSPRO_CFLAGS)
+$(SAN)/obj/tests/unit/rspro_test.o: ALL_CFLAGS += $(RSPRO_CFLAGS) -Iuserspace/lib/rspro
 $(SAN)/obj/tests/unit/rspro_test.o: $(ASN1_GEN)/.stamp
 $(B)/tests/unit/bankd_csv_test: $(SAN)/obj/userspace/bankd/csv.o
 $(B)/tests/unit/bankd_csv_test: LDLIBS := $(SAN)/libremsim-rspro.a $(SAN)/libremsim-daemon.a $(LDLIBS)
@@ -432,7 +432,7 @@ $(RSPRO_FUZZERS): $(B)/fuzz/%: tests/fuzz/%.c $(RSPRO_SRCS) $(FUZZ_DAEMON_SRCS) 
 		  $(wildcard userspace/lib/*/include/remsim/*.h userspace/lib/rspro/*.h)
 	$(quiet) FUZZER $@
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CLANG) $(FUZZ_FLAGS) -isystem $(ASN1_GEN) -o $@ $< $(RSPRO_SRCS) $(FUZZ_DAEMON_SRCS) \
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -isystem $(ASN1_GEN) -Iuserspace/lib/rspro -o $@ $< $(RSPRO_SRCS) $(FUZZ_DAEMON_SRCS) \
 		$(B)/asn1/fuzz/*.o -lpthread -lgnutls
 
 fuzzers: $(FUZZERS)

@@ -13,6 +13,7 @@
 #include "asn_internal.h"	/* asn1c's, generated: ASN_DEBUG */
 #include "ktap.h"
 #include "remsim/rspro.h"
+#include "rspro_internal.h"	/* the TPDU fast path and asn1c alone */
 
 static size_t unhex(const char *hex, uint8_t *out, size_t size)
 {
@@ -207,6 +208,164 @@ TEST(der_vectors_data)
 	rspro_slot_status_ind(&pdu, RSPRO_BANK_SLOT_STATUS_IND, c23_0, b1_5, &phys);
 	check_vector("bankSlotStatusInd", &pdu,
 		     "3022800102810100a21aaf18300602010102010530060201170201003006800100830100");
+}
+
+/* xorshift64: the same sequence on every run, so that a failure repeats */
+static uint64_t rnd_state = 0x9e3779b97f4a7c15ull;
+
+static uint32_t rnd(uint32_t n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return n ? rnd_state % n : 0;
+}
+
+/* 0..@max, the values around each length boundary of DER more often */
+static uint32_t rnd_value(uint32_t max)
+{
+	static const uint32_t edges[] = { 0, 1, 127, 128, 255, 256, 1023, 1024, 32767, 32768,
+					  0x7fffff, 0x800000, 0x7fffffff };
+	uint32_t v = edges[rnd(sizeof(edges) / sizeof(edges[0]))];
+
+	return rnd(2) && v <= max ? v : rnd(max) + rnd(2) * (max > 0);
+}
+
+static void rnd_tpdu(struct rspro_pdu *pdu)
+{
+	static uint8_t data[RSPRO_DATA_MAX];
+	unsigned int i, len = rnd_value(RSPRO_DATA_MAX);
+
+	for (i = 0; i < len; i++)
+		data[i] = rnd(256);
+	rspro_tpdu(pdu, rnd(2) ? RSPRO_TPDU_MODEM_TO_CARD : RSPRO_TPDU_CARD_TO_MODEM,
+		   (struct rspro_client_slot){ rnd_value(1023), rnd_value(1023) },
+		   (struct rspro_bank_slot){ rnd_value(1023), rnd_value(1023) }, data, len);
+	pdu->version = rnd_value(32);
+	pdu->tag = rnd_value(0x7fffffff);
+	pdu->tpdu.flags.header_present = rnd(2);
+	pdu->tpdu.flags.final_part = rnd(2);
+	pdu->tpdu.flags.proc_continue_tx = rnd(2);
+	pdu->tpdu.flags.proc_continue_rx = rnd(2);
+}
+
+/* Whether two decoded TPDUs are the same PDU. */
+static bool same_tpdu(const struct rspro_pdu *a, const struct rspro_pdu *b)
+{
+	const struct rspro_tpdu *x = &a->tpdu, *y = &b->tpdu;
+
+	return a->version == b->version && a->tag == b->tag && a->msg == b->msg &&
+	       !memcmp(&x->client, &y->client, sizeof(x->client)) &&
+	       !memcmp(&x->bank, &y->bank, sizeof(x->bank)) &&
+	       !memcmp(&x->flags, &y->flags, sizeof(x->flags)) && x->len == y->len &&
+	       !memcmp(x->data, y->data, x->len);
+}
+
+/*
+ * The TPDUs' own codec (tpdu_fast.c) writes exactly asn1c's bytes and
+ * reads them back to the same PDU, over random TPDUs of every size and
+ * value range; out of the constraints it leaves the PDU to asn1c.
+ */
+TEST(tpdu_fast_path_is_asn1c_byte_for_byte)
+{
+	static uint8_t fast[RSPRO_PDU_MAX], slow[RSPRO_PDU_MAX];
+	static struct rspro_pdu pdu, a, b;
+	struct rspro_error err;
+	int i, nf, ns;
+
+	for (i = 0; i < 20000; i++) {
+		rnd_tpdu(&pdu);
+		nf = rspro_tpdu_encode_fast(&pdu, fast, sizeof(fast));
+		ns = rspro_encode_asn1c(&pdu, slow, sizeof(slow), &err);
+		ASSERT_TRUE(ns > 0);
+		ASSERT_EQ(ns, nf);
+		ASSERT_MEMEQ(slow, fast, ns);
+		memset(&a, 0, sizeof(a));
+		ASSERT_EQ(0, rspro_tpdu_decode_fast(slow, ns, &a));
+		ASSERT_EQ(0, rspro_decode_asn1c(slow, ns, &b, &err));
+		ASSERT_TRUE(same_tpdu(&a, &b));
+		ASSERT_TRUE(same_tpdu(&a, &pdu));
+		/* too small a buffer: asn1c's turn, and its error */
+		ASSERT_EQ(-1, rspro_tpdu_encode_fast(&pdu, fast, ns - 1));
+	}
+	rnd_tpdu(&pdu);
+	pdu.tpdu.client.client_id = 1024;
+	EXPECT_EQ(-1, rspro_tpdu_encode_fast(&pdu, fast, sizeof(fast)));
+	EXPECT_EQ(-EINVAL, rspro_encode(&pdu, fast, sizeof(fast), &err));
+	rnd_tpdu(&pdu);
+	pdu.version = 33;
+	EXPECT_EQ(-1, rspro_tpdu_encode_fast(&pdu, fast, sizeof(fast)));
+	rspro_result_res(&pdu, RSPRO_SET_ATR_RES, RSPRO_OK);
+	EXPECT_EQ(-1, rspro_tpdu_encode_fast(&pdu, fast, sizeof(fast)));
+}
+
+/*
+ * Whatever the fast decoder takes, asn1c takes too, as the same PDU: valid
+ * TPDUs with bytes flipped, cut, inserted and lengths bent, 50000 times.
+ * BER's other spellings of a TPDU (long-form lengths, any true) are left
+ * to asn1c, which decodes them.
+ */
+TEST(tpdu_fast_decoder_takes_nothing_asn1c_would_not)
+{
+	static const char *const ber[] = {
+		/* length of the outer SEQUENCE in long form */
+		"30813180010281 0100a229ac2730060201170201003006020101020105300c0101000101000101000101000407a0a40000023f00",
+		/* a BOOLEAN true as 0x01 */
+		"3031800102810100a229ac2730060201170201003006020101020105300c0101010101000101000101000407a0a40000023f00",
+	};
+	static uint8_t buf[RSPRO_PDU_MAX + 8], in[RSPRO_PDU_MAX + 8];
+	static struct rspro_pdu pdu, a, b;
+	struct rspro_error err;
+	int i, k, n, taken = 0, len;
+	char hex[256];
+
+	for (i = 0; i < 50000; i++) {
+		rnd_tpdu(&pdu);
+		pdu.tpdu.len = rnd(40);
+		n = rspro_encode_asn1c(&pdu, buf, sizeof(buf), &err);
+		ASSERT_TRUE(n > 0);
+		for (k = 1 + rnd(3); k > 0; k--) {
+			unsigned int at = rnd(n);
+
+			switch (rnd(4)) {
+			case 0:
+				buf[at] ^= 1 << rnd(8);
+				break;
+			case 1:
+				n = at;
+				break;
+			case 2:
+				if (n < (int)sizeof(buf)) {
+					memmove(buf + at + 1, buf + at, n - at);
+					buf[at] = rnd(256);
+					n++;
+				}
+				break;
+			default:
+				buf[at] = rnd_value(255) & 0xff;
+				break;
+			}
+		}
+		memset(&a, 0, sizeof(a));
+		if (rspro_tpdu_decode_fast(buf, n, &a))
+			continue;
+		taken++;
+		ASSERT_EQ(0, rspro_decode_asn1c(buf, n, &b, &err));
+		ASSERT_TRUE(same_tpdu(&a, &b));
+	}
+	TH_LOG("%d of 50000 bent TPDUs were still well-formed DER", taken);
+	EXPECT_TRUE(taken > 0);
+	for (i = 0; i < 2; i++) {
+		/* the test's own hex has a space for reading: skip it */
+		for (k = 0, n = 0; ber[i][k]; k++)
+			if (ber[i][k] != ' ')
+				hex[n++] = ber[i][k];
+		hex[n] = 0;
+		len = unhex(hex, in, sizeof(in));
+		EXPECT_EQ(-1, rspro_tpdu_decode_fast(in, len, &a));
+		EXPECT_EQ(0, rspro_decode(in, len, &b, &err));
+		EXPECT_EQ(RSPRO_TPDU_MODEM_TO_CARD, b.msg);
+	}
 }
 
 TEST(der_vectors_control)

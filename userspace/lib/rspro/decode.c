@@ -317,8 +317,8 @@ static int get_msg(struct rspro_pdu *pdu, const RsproPDUchoice_t *in,
 	}
 }
 
-int rspro_decode(const uint8_t *buf, size_t len, struct rspro_pdu *pdu,
-		 struct rspro_error *err)
+int rspro_decode_asn1c(const uint8_t *buf, size_t len, struct rspro_pdu *pdu,
+		       struct rspro_error *err)
 {
 	asn_codec_ctx_t ctx = { .max_stack_size = DECODE_STACK_MAX };
 	RsproPDU_t *asn = NULL;
@@ -368,4 +368,13 @@ out:
 	ASN_STRUCT_FREE(asn_DEF_RsproPDU, asn);
 	pthread_mutex_unlock(&rspro_codec_lock);
 	return ret;
+}
+
+int rspro_decode(const uint8_t *buf, size_t len, struct rspro_pdu *pdu,
+		 struct rspro_error *err)
+{
+	memset(pdu, 0, sizeof(*pdu));
+	if (!rspro_tpdu_decode_fast(buf, len, pdu))
+		return 0;
+	return rspro_decode_asn1c(buf, len, pdu, err);
 }

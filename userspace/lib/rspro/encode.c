@@ -320,8 +320,8 @@ static int put_msg(RsproPDUchoice_t *out, const struct rspro_pdu *pdu,
 	}
 }
 
-int rspro_encode(const struct rspro_pdu *pdu, uint8_t *buf, size_t size,
-		 struct rspro_error *err)
+int rspro_encode_asn1c(const struct rspro_pdu *pdu, uint8_t *buf, size_t size,
+		       struct rspro_error *err)
 {
 	struct enc_scratch s;
 	ClientSlot_t opt_client;
@@ -353,4 +353,12 @@ int rspro_encode(const struct rspro_pdu *pdu, uint8_t *buf, size_t size,
 				  "%s does not fit in %zu bytes",
 				  rspro_msg_name(pdu->msg), size);
 	return rv.encoded;
+}
+
+int rspro_encode(const struct rspro_pdu *pdu, uint8_t *buf, size_t size,
+		 struct rspro_error *err)
+{
+	int len = rspro_tpdu_encode_fast(pdu, buf, size);
+
+	return len >= 0 ? len : rspro_encode_asn1c(pdu, buf, size, err);
 }

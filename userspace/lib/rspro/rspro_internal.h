@@ -30,4 +30,16 @@ enum rspro_msg rspro_present_to_msg(int present);
  */
 extern pthread_mutex_t rspro_codec_lock;
 
+/*
+ * tpdu_fast.c: tpduModemToCard and tpduCardToModem without asn1c. -1: not
+ * one of them, or not in the one canonical shape (decode), or out of the
+ * constraints: asn1c's turn. The asn1c codec alone: rspro_*_asn1c().
+ */
+int rspro_tpdu_encode_fast(const struct rspro_pdu *pdu, uint8_t *buf, size_t size);
+int rspro_tpdu_decode_fast(const uint8_t *buf, size_t len, struct rspro_pdu *pdu);
+int rspro_encode_asn1c(const struct rspro_pdu *pdu, uint8_t *buf, size_t size,
+		       struct rspro_error *err);
+int rspro_decode_asn1c(const uint8_t *buf, size_t len, struct rspro_pdu *pdu,
+		       struct rspro_error *err);
+
 #endif
