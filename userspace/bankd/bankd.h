@@ -254,6 +254,7 @@ struct client {
 	enum client_where where;
 	bool ending;			/* JOB_END sent: JOB_GONE will come */
 	struct ev_timer handover;	/* HANDING: JOB_SESSION from the loop */
+	bool probe_after_handover;	/* a newcomer probes it: JOB_PROBE next */
 	struct job *gone;		/* the JOB_GONE the worker sends back */
 	bool identified;
 	/* identify timeout; on a newcomer, the probe of the incumbent */
@@ -373,6 +374,8 @@ void client_error_ind(struct client *c, const char *why);
 void client_connect_res(struct client *c, int32_t result);
 /* A refused peer counts toward its address's reconnect storm (any thread). */
 void client_peer_refused(struct client *c);
+/* "refused: @why" in the log and to the client (errorInd), and counted so. */
+void client_refused(struct client *c, const char *why);
 /* The map of @bank_slot went away or changed: its client goes. */
 void clients_unmap(struct bankd *bd, uint16_t bank_slot, const char *why);
 /* @bank_slot was mapped anew: a client waiting for it gets its card. */

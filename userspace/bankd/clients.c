@@ -159,10 +159,15 @@ static void client_refuse(struct client *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	client_refused(c, why);
+	client_close(c, why);
+}
+
+void client_refused(struct client *c, const char *why)
+{
 	LOGP(DBANKDW, LOG_ERROR, c->name, "refused: %s", why);
 	client_error_ind(c, why);
 	client_peer_refused(c);
-	client_close(c, why);
 }
 
 void client_connect_res(struct client *c, int32_t result)
@@ -219,6 +224,14 @@ static void proven_alive(struct client *old)
 		refuse_in_use(old->contender, "it answered a PING");
 }
 
+static void probe_post(struct client *old)
+{
+	struct job *j = job_new(JOB_PROBE, old->id);
+
+	if (j)
+		worker_submit(&old->bd->workers[old->bank_slot], j);
+}
+
 /* Asks @old whether it is alive for @c; the answer or the probe timer decides. */
 static void probe(struct client *old, struct client *c)
 {
@@ -227,12 +240,16 @@ static void probe(struct client *old, struct client *c)
 	LOGP(DBANKDW, LOG_NOTICE, c->name,
 	     "a second connection for this client slot: PING to the first, %d ms to answer",
 	     TAKEOVER_PROBE_MS);
-	if (old->where == CLIENT_WORKER) {
-		struct job *j = job_new(JOB_PROBE, old->id);
-
-		/* its worker PINGs it; no JOB_ALIVE in time and it is closed */
-		if (j)
-			worker_submit(&c->bd->workers[old->bank_slot], j);
+	if (old->where != CLIENT_MAIN) {
+		/*
+		 * Its worker PINGs it (the PONG goes there); no JOB_ALIVE in
+		 * time and it is closed. On its way there, right behind its
+		 * session.
+		 */
+		if (old->where == CLIENT_WORKER)
+			probe_post(old);
+		else
+			old->probe_after_handover = true;
 		ev_timer_start(c->bd->loop, &c->timer, TAKEOVER_PROBE_MS);
 		return;
 	}
@@ -257,6 +274,8 @@ static void handover_timer(struct ev_timer *t)
 	j->client = c;
 	c->where = CLIENT_WORKER;
 	worker_submit(&c->bd->workers[c->bank_slot], j);
+	if (c->probe_after_handover)
+		probe_post(c);
 }
 
 /*

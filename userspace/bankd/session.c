@@ -69,19 +69,16 @@ static void refuse(struct worker *w, const char *fmt, ...)
 
 static void refuse(struct worker *w, const char *fmt, ...)
 {
-	struct client *c = w->session;
 	char why[RSPRO_ERRSTR_MAX + 1];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	LOGP(DBANKDW, LOG_ERROR, c->name, "refused: %s", why);
 	pthread_mutex_lock(&w->stats_lock);
 	w->stats.errors[SERR_REFUSED]++;
 	pthread_mutex_unlock(&w->stats_lock);
-	client_error_ind(c, why);
-	client_peer_refused(c);
+	client_refused(w->session, why);
 	session_end(w, why);
 }
 
