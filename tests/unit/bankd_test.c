@@ -565,6 +565,88 @@ TEST_TIMEOUT(two_clients_racing_for_one_slot, 120)
 	teardown();
 }
 
+/*
+ * Connections of two client slots opened, named, used and dropped at random
+ * for 600 steps, some with a TPDU for the wrong bank slot: sessions handed
+ * to the slots' workers, ended under them by the peer or a refusal, probed
+ * when a second connection names a slot. bankd (the sanitizer build) must
+ * live through it, and each slot serve a clean connection afterwards.
+ */
+#define CHURN_CONNS	6
+#define CHURN_STEPS	600
+
+TEST_TIMEOUT(connections_churning_on_two_slots_leave_them_serving, 180)
+{
+	static const uint8_t status[] = { 0xa0, 0xf2, 0x00, 0x00, 0x16 };
+	struct tpeer t[CHURN_CONNS], a;
+	bool open[CHURN_CONNS] = { false };
+	int client[CHURN_CONNS];
+	struct rspro_identity id;
+	struct rspro_pdu pdu;
+	uint8_t resp[300];
+	const char *env_seed = getenv("REMSIM_CHURN_SEED");
+	unsigned int seed = env_seed ? strtoul(env_seed, NULL, 0) : 20;
+	int step, k, c;
+
+	TH_LOG("seed %u (REMSIM_CHURN_SEED)", seed);
+	setup(2);
+	map(0, 40);
+	map(1, 41);
+	rspro_identity_init(&id, RSPRO_COMP_CLIENT, "test", "remsim-client", "t");
+	for (step = 0; step < CHURN_STEPS; step++) {
+		k = rand_r(&seed) % CHURN_CONNS;
+		if (open[k] && t[k].closed) {
+			tpeer_close(&t[k]);
+			open[k] = false;
+		}
+		switch (rand_r(&seed) % 4) {
+		case 0:
+			if (open[k])
+				break;
+			client[k] = 40 + rand_r(&seed) % 2;
+			ASSERT_EQ(0, tpeer_connect(&t[k], loop, bankd_port));
+			rspro_connect_client_req(&pdu, &id,
+						 &(struct rspro_client_slot){ client[k], 0 });
+			tpeer_send(&t[k], &pdu);
+			open[k] = true;
+			break;
+		case 1:
+			if (open[k]) {
+				tpeer_close(&t[k]);
+				open[k] = false;
+			}
+			break;
+		default:
+			if (!open[k])
+				break;
+			c = client[k];
+			/* one in ten for the other slot: refused, the connection closes */
+			rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, (struct rspro_client_slot){ c, 0 },
+				   (struct rspro_bank_slot){ BANK, (c - 40) ^ !(rand_r(&seed) % 10) },
+				   status, sizeof(status));
+			tpeer_send(&t[k], &pdu);
+			break;
+		}
+		tpeer_run(loop, rand_r(&seed) % 4);
+	}
+	for (k = 0; k < CHURN_CONNS; k++)
+		if (open[k])
+			tpeer_close(&t[k]);
+	ASSERT_EQ(0, kill(bankd.pid, 0));
+	/* it went through the probes and the refusals */
+	EXPECT_GE(log_count(bankd.log, "a second connection for this client slot"), 1);
+	EXPECT_GE(log_count(bankd.log, "refused: tpduModemToCard for B1:"), 1);
+	/* the refusals made 127.0.0.1 a reconnect storm: its window passes first */
+	tpeer_run(loop, RSPRO_PEER_LIMIT_WINDOW_MS + 200);
+	/* every session of the churn has ended: each slot serves a newcomer at once */
+	for (c = 40; c <= 41; c++) {
+		ASSERT_TRUE(client_connect(&a, c, NULL));
+		EXPECT_EQ(24, transceive(&a, c, c - 40, status, sizeof(status), resp));
+		tpeer_close(&a);
+	}
+	teardown();
+}
+
 static void expect_refused(const struct rspro_pdu *bad, const char *needle)
 {
 	struct rspro_pdu atr, pdu;
