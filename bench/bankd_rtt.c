@@ -72,29 +72,43 @@ static unsigned int rounds;
 static uint64_t *direct_lat[SLOTS];
 static struct chain ch;
 
+/*
+ * Card @n of bank 1 for direct SCardTransmit, in a context of its own as a
+ * bankd worker has: 0, or -1 with the reason printed. bankd lets go of a
+ * card when it sees its client gone: soon, not at once.
+ */
+static int direct_open(unsigned int n, SCARDCONTEXT *ctx, SCARDHANDLE *card)
+{
+	char reader[64];
+	unsigned int i;
+	DWORD proto;
+	LONG rv;
+
+	pcsc_env_reader(&ch.bank[0].env, n, reader, sizeof(reader));
+	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, ctx))
+		return -1;
+	for (i = 0; (rv = SCardConnect(*ctx, reader, SCARD_SHARE_EXCLUSIVE, SCARD_PROTOCOL_T0,
+					card, &proto)) == SCARD_E_SHARING_VIOLATION && i < 500; i++)
+		usleep(10000);
+	if (rv) {
+		fprintf(stderr, "bankd_rtt: %s: %s\n", reader, pcsc_stringify_error(rv));
+		SCardReleaseContext(*ctx);
+		return -1;
+	}
+	return 0;
+}
+
 /* Direct PC/SC on card @n: its own context, as a bankd worker has. */
 static void *direct(void *arg)
 {
 	unsigned int n = (uintptr_t)arg, i;
 	SCARDCONTEXT ctx;
 	SCARDHANDLE card;
-	DWORD proto, rlen;
+	DWORD rlen;
 	uint8_t resp[300];
-	char reader[64];
-	LONG rv;
 
-	pcsc_env_reader(&ch.bank[0].env, n, reader, sizeof(reader));
-	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx))
+	if (direct_open(n, &ctx, &card))
 		return (void *)1;
-	/* bankd lets go of a card when it sees its client gone: soon, not at once */
-	for (i = 0; (rv = SCardConnect(ctx, reader, SCARD_SHARE_EXCLUSIVE, SCARD_PROTOCOL_T0,
-					&card, &proto)) == SCARD_E_SHARING_VIOLATION && i < 500; i++)
-		usleep(10000);
-	if (rv) {
-		fprintf(stderr, "bankd_rtt: %s: %s\n", reader, pcsc_stringify_error(rv));
-		SCardReleaseContext(ctx);
-		return (void *)1;
-	}
 	for (i = 0; i < rounds; i++) {
 		uint64_t t0 = now_ns();
 
@@ -667,34 +681,21 @@ out:
  * the shared machine hits both alike: what bankd adds, from the same
  * seconds. The separate runs above drift apart by up to 3x under load.
  */
-static int run_paired(struct ev_loop *loop, int port, unsigned int n, uint64_t *dl,
-		      uint64_t *bl)
+static int run_paired(int port, unsigned int n, uint64_t *dl, uint64_t *bl)
 {
 	struct rspro_client_slot cs = { 100, 0 };
 	struct rspro_pdu pdu;
 	SCARDCONTEXT ctx;
 	SCARDHANDLE card;
-	DWORD proto, rlen;
+	DWORD rlen;
 	uint8_t resp[300], cmd[64];
 	size_t cmd_len, len;
-	char reader[64];
 	struct thin c = { .fd = -1 };
-	unsigned int r, k, i;
+	unsigned int r, k;
 	int ret = -1;
-	LONG rv;
 
-	pcsc_env_reader(&ch.bank[0].env, 1, reader, sizeof(reader));
-	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx))
+	if (direct_open(1, &ctx, &card))
 		return -1;
-	/* bankd lets go of card 1 when it sees the 16-slot run's client gone */
-	for (i = 0; (rv = SCardConnect(ctx, reader, SCARD_SHARE_EXCLUSIVE, SCARD_PROTOCOL_T0,
-					&card, &proto)) == SCARD_E_SHARING_VIOLATION && i < 500; i++)
-		usleep(10000);
-	if (rv) {
-		fprintf(stderr, "bankd_rtt: %s: %s\n", reader, pcsc_stringify_error(rv));
-		SCardReleaseContext(ctx);
-		return -1;
-	}
 	rspro_tpdu(&pdu, RSPRO_TPDU_MODEM_TO_CARD, cs, (struct rspro_bank_slot){ 1, 0 }, status,
 		   sizeof(status));
 	cmd_len = thin_encode(&pdu, cmd, sizeof(cmd));
@@ -980,7 +981,7 @@ static int run_16slots_pinned(unsigned int nr, uint64_t *lat)
  * chain on one CPU, the goals judged on the latter; 0 or -1 (a missed
  * goal is no failure: shared machines make timing noise).
  */
-static int run_paired_blocks(struct ev_loop *loop, unsigned int n)
+static int run_paired_blocks(unsigned int n)
 {
 	uint64_t *dl = calloc(n, sizeof(*dl)), *bl = calloc(n, sizeof(*bl));
 	uint64_t *tl = calloc(n, sizeof(*tl));
@@ -992,7 +993,7 @@ static int run_paired_blocks(struct ev_loop *loop, unsigned int n)
 
 	if (!dl || !bl || !tl || echo_open(&e))
 		goto out;
-	if (run_paired(loop, ch.bank[0].port, n, dl, bl)) {
+	if (run_paired(ch.bank[0].port, n, dl, bl)) {
 		fprintf(stderr, "bankd_rtt: the alternating run failed (see %s)\n", ch.dir);
 		goto out;
 	}
@@ -1013,7 +1014,7 @@ static int run_paired_blocks(struct ev_loop *loop, unsigned int n)
 
 	if (pin_chain(e.pid, &p, &cpu))
 		goto out;
-	if (run_paired(loop, ch.bank[0].port, n, dl, bl)) {
+	if (run_paired(ch.bank[0].port, n, dl, bl)) {
 		fprintf(stderr, "bankd_rtt: the alternating run on CPU %d failed (see %s)\n", cpu,
 			ch.dir);
 		unpin(&p);
@@ -1150,7 +1151,7 @@ int main(int argc, char **argv)
 		(slots == 1 ? b1 : b16)[0] = percentile(lat, n, 50);
 		(slots == 1 ? b1 : b16)[1] = percentile(lat, n, 99);
 	}
-	if (run_paired_blocks(loop, rounds) || run_16slots_pinned(rounds, lat))
+	if (run_paired_blocks(rounds) || run_16slots_pinned(rounds, lat))
 		goto fail;
 	if (run_bankd(1, 1, rounds, lat, NULL) || print_memory()) {
 		fprintf(stderr, "bankd_rtt: bankd's memory (see %s)\n", ch.dir);

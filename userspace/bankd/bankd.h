@@ -106,11 +106,11 @@ struct bankd_cfg {
  * JOB_INVENTORY (read the slot's reader, filled in and sent back). Back:
  * JOB_GONE (@client's session ended, @why: the main loop owns it again),
  * JOB_ALIVE (@owner answered the probe's PING). The worker's own PC/SC
- * calls take one too (struct worker's op): JOB_OPEN, JOB_TRANSMIT, JOB_RESET.
+ * calls for a session carry their command and results in one too (struct
+ * worker's op, whose type nobody reads).
  */
 enum job_type {
 	JOB_SESSION, JOB_END, JOB_PROBE, JOB_CARDS, JOB_INVENTORY, JOB_GONE, JOB_ALIVE,
-	JOB_OPEN, JOB_TRANSMIT, JOB_RESET,
 };
 
 struct client;
@@ -121,7 +121,7 @@ struct job {
 	enum job_type type;
 	uint64_t owner;			/* the client it is for */
 	struct client *client;		/* JOB_SESSION, JOB_GONE */
-	bool cold;			/* JOB_RESET */
+	bool cold;			/* worker_reset() */
 	uint8_t data[RSPRO_DATA_MAX];
 	size_t len;
 	long rv;			/* PC/SC result */
@@ -130,7 +130,7 @@ struct job {
 	size_t resp_len;
 	uint8_t atr[64];
 	size_t atr_len;
-	uint64_t card_ns;		/* JOB_TRANSMIT: time in SCardTransmit */
+	uint64_t card_ns;		/* worker_transmit(): time in SCardTransmit */
 	/* JOB_INVENTORY */
 	bool inv_force;			/* read the card even if it is the same */
 	bool inv_busy;			/* a session has the card: not looked at */
