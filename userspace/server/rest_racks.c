@@ -36,16 +36,24 @@ json_t *rest_card_tags(struct server *srv, const char *iccid, const char *imsi)
 }
 
 /*
- * {"tags": [...]} of a PUT: at most SERVER_TAGS_MAX, each valid and not
- * an automatic "mccmnc:" one (those come from the IMSI). @tags point into
- * @root. 0, or -EINVAL with @why.
+ * {"tags": [...]} of a PUT into @tags (pointing into @root), at most
+ * SERVER_TAGS_MAX, each valid. A card's (@pool false): no automatic
+ * "mccmnc:" tag (those come from the IMSI), a repeated one taken once. A
+ * pool's: at least one, automatic ones too (a pool may select by them),
+ * as given. 0, or -EINVAL with @why.
  */
-static int parse_tags(json_t *root, const char **tags, unsigned int *n, char *why,
+static int parse_tags(json_t *root, bool pool, const char **tags, unsigned int *n, char *why,
 		      size_t whylen)
 {
 	json_t *a = json_object_get(root, "tags"), *v;
 	size_t i, j;
 
+	if (pool && (!json_is_array(a) || !json_array_size(a) ||
+		     json_array_size(a) > SERVER_TAGS_MAX)) {
+		snprintf(why, whylen, "expected {\"tags\": [\"TAG\", ...]} with 1..%d tags",
+			 SERVER_TAGS_MAX);
+		return -EINVAL;
+	}
 	if (!json_is_array(a)) {
 		snprintf(why, whylen, "expected {\"tags\": [\"TAG\", ...]}");
 		return -EINVAL;
@@ -65,6 +73,10 @@ static int parse_tags(json_t *root, const char **tags, unsigned int *n, char *wh
 				 SERVER_TAG_LEN);
 			return -EINVAL;
 		}
+		if (pool) {
+			tags[(*n)++] = s;
+			continue;
+		}
 		if (!strncmp(s, "mccmnc:", 7)) {
 			snprintf(why, whylen,
 				 "tag \"%s\": mccmnc: tags come from the card's IMSI", s);
@@ -77,6 +89,30 @@ static int parse_tags(json_t *root, const char **tags, unsigned int *n, char *wh
 			tags[(*n)++] = s;
 	}
 	return 0;
+}
+
+/*
+ * The answer to a PUT of @tags that server_tags_set() or server_pool_put()
+ * returned @ret for (@why its reason): the store's error (@failed), or OK
+ * and an audit line for @what with the tags.
+ */
+static enum MHD_Result tags_stored(struct MHD_Connection *c, struct server *srv,
+				   const struct request *rq, int ret, const char *failed,
+				   const char *what, const char *const *tags, unsigned int n,
+				   const char *why)
+{
+	char after[SERVER_TAGS_MAX * (SERVER_TAG_LEN + 1) + 1] = "";
+	unsigned int i;
+
+	if (ret == -ENOSPC)
+		return rest_error(c, MHD_HTTP_INSUFFICIENT_STORAGE, "%s", why);
+	if (ret)
+		return rest_store_error(c, ret, failed, why);
+	for (i = 0; i < n; i++)
+		snprintf(after + strlen(after), sizeof(after) - strlen(after), "%s%s",
+			 i ? " " : "", tags[i]);
+	server_audit(srv, rq->caller, what, NULL, after);
+	return rest_reply(c, MHD_HTTP_OK, NULL);
 }
 
 static bool iccid_valid(const char *s)
@@ -92,8 +128,8 @@ static enum MHD_Result put_tags(struct MHD_Connection *c, struct server *srv,
 {
 	const char *tags[SERVER_TAGS_MAX];
 	enum MHD_Result mret;
-	char why[512], after[SERVER_TAGS_MAX * (SERVER_TAG_LEN + 1) + 1] = "";
-	unsigned int n, i;
+	char why[512], what[64];
+	unsigned int n;
 	json_t *root;
 	int ret;
 
@@ -103,22 +139,15 @@ static enum MHD_Result put_tags(struct MHD_Connection *c, struct server *srv,
 	root = rest_json_body(c, rq, &mret);
 	if (!root)
 		return mret;
-	if (parse_tags(root, tags, &n, why, sizeof(why))) {
+	if (parse_tags(root, false, tags, &n, why, sizeof(why))) {
 		json_decref(root);
 		return rest_error(c, MHD_HTTP_BAD_REQUEST, "%s", why);
 	}
-	for (i = 0; i < n; i++)
-		snprintf(after + strlen(after), sizeof(after) - strlen(after), "%s%s",
-			 i ? " " : "", tags[i]);
 	ret = server_tags_set(srv, iccid, tags, n, why, sizeof(why));
+	snprintf(what, sizeof(what), "tags of card %s", iccid);
+	mret = tags_stored(c, srv, rq, ret, "the tags were not stored", what, tags, n, why);
 	json_decref(root);
-	if (ret == -ENOSPC)
-		return rest_error(c, MHD_HTTP_INSUFFICIENT_STORAGE, "%s", why);
-	if (ret)
-		return rest_store_error(c, ret, "the tags were not stored", why);
-	snprintf(why, sizeof(why), "tags of card %s", iccid);
-	server_audit(srv, rq->caller, why, NULL, after);
-	return rest_reply(c, MHD_HTTP_OK, NULL);
+	return mret;
 }
 
 static json_t *strings(const char *const *s, unsigned int n)
@@ -192,11 +221,10 @@ static enum MHD_Result put_pool(struct MHD_Connection *c, struct server *srv,
 				const char *name, const struct request *rq)
 {
 	const char *tags[SERVER_TAGS_MAX];
-	json_t *root, *a, *v;
 	enum MHD_Result mret;
-	char why[512], after[SERVER_TAGS_MAX * (SERVER_TAG_LEN + 1) + 1] = "";
-	unsigned int n = 0;
-	size_t i;
+	char why[512], what[SERVER_TAG_LEN + 8];
+	unsigned int n;
+	json_t *root;
 	int ret;
 
 	if (!server_pool_name_valid(name))
@@ -206,34 +234,15 @@ static enum MHD_Result put_pool(struct MHD_Connection *c, struct server *srv,
 	root = rest_json_body(c, rq, &mret);
 	if (!root)
 		return mret;
-	a = json_object_get(root, "tags");
-	if (!json_is_array(a) || !json_array_size(a) || json_array_size(a) > SERVER_TAGS_MAX) {
+	if (parse_tags(root, true, tags, &n, why, sizeof(why))) {
 		json_decref(root);
-		return rest_error(c, MHD_HTTP_BAD_REQUEST,
-				  "expected {\"tags\": [\"TAG\", ...]} with 1..%d tags",
-				  SERVER_TAGS_MAX);
-	}
-	json_array_foreach(a, i, v) {
-		tags[n] = json_string_value(v);
-		if (!tags[n] || !server_tag_valid(tags[n])) {
-			json_decref(root);
-			return rest_error(c, MHD_HTTP_BAD_REQUEST,
-					  "tag %zu is not 1..%d characters of A-Z a-z 0-9 . _ : -",
-					  i + 1, SERVER_TAG_LEN);
-		}
-		snprintf(after + strlen(after), sizeof(after) - strlen(after), "%s%s",
-			 n ? " " : "", tags[n]);
-		n++;
+		return rest_error(c, MHD_HTTP_BAD_REQUEST, "%s", why);
 	}
 	ret = server_pool_put(srv, name, tags, n, why, sizeof(why));
+	snprintf(what, sizeof(what), "pool %s", name);
+	mret = tags_stored(c, srv, rq, ret, "the pool was not stored", what, tags, n, why);
 	json_decref(root);
-	if (ret == -ENOSPC)
-		return rest_error(c, MHD_HTTP_INSUFFICIENT_STORAGE, "%s", why);
-	if (ret)
-		return rest_store_error(c, ret, "the pool was not stored", why);
-	snprintf(why, sizeof(why), "pool %s", name);
-	server_audit(srv, rq->caller, why, NULL, after);
-	return rest_reply(c, MHD_HTTP_OK, NULL);
+	return mret;
 }
 
 static enum MHD_Result delete_pool(struct MHD_Connection *c, struct server *srv,
